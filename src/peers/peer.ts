@@ -1,0 +1,97 @@
+/**
+ * The one interface every repository offers: the operations of git-annex's
+ * P2P protocol, as TypeScript. Front-ends (HTTP, line protocol) turn wire
+ * requests into calls on a Peer; Peers know storage. See ARCHITECTURE.md.
+ *
+ * Results carry `plusUuids`: the other repositories (cluster nodes, proxied
+ * remotes) the operation also reached, as SUCCESS-PLUS / `plusuuids` report.
+ */
+import type { Readable } from "node:stream";
+import { AnnexgateError } from "../errors.js";
+import type { Key } from "../keys/index.js";
+
+export interface PeerContext {
+  /** UUID of the repository on the client side of this request. */
+  readonly clientUuid?: string;
+  /** Cluster gateways to avoid (BYPASS), when relaying to other gateways. */
+  readonly bypass?: readonly string[];
+  /** Aborted when the client goes away; long operations stop and clean up. */
+  readonly signal?: AbortSignal;
+}
+
+export interface PresenceResult {
+  readonly present: boolean;
+}
+
+export interface RemoveResult {
+  readonly removed: boolean;
+  readonly plusUuids: readonly string[];
+}
+
+export interface StoreResult {
+  readonly stored: boolean;
+  readonly plusUuids: readonly string[];
+}
+
+/** What the peer says before a store: where to resume, or that it has the key. */
+export type PutOffsetResult =
+  | { readonly alreadyHave: true; readonly plusUuids: readonly string[] }
+  | { readonly alreadyHave: false; readonly offset: number };
+
+export interface StoreRequest {
+  readonly key: Key;
+  readonly associatedFile?: string;
+  /** Bytes the sender leaves out at the start (a resumed upload). */
+  readonly offset: number;
+  /**
+   * Bytes the sender promises from `offset` on. If `data` ends early or runs
+   * long, the content is invalid and nothing is stored.
+   */
+  readonly length: number;
+  readonly data: Readable;
+}
+
+export interface RetrieveResult {
+  /** Bytes that will follow from the requested offset. */
+  readonly length: number;
+  readonly data: Readable;
+  /**
+   * Resolves once `data` has ended: true when what was sent is the key's
+   * content (false when, e.g., an unlocked file changed while being sent).
+   */
+  readonly valid: Promise<boolean>;
+}
+
+/** A held content lock; the content cannot be removed until it is released. */
+export interface ContentLock {
+  release(): Promise<void>;
+}
+
+export interface Peer {
+  readonly uuid: string;
+  checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult>;
+  /** Null when the content is not present (so it cannot be locked). */
+  lockContent(key: Key, ctx?: PeerContext): Promise<ContentLock | null>;
+  /**
+   * Remove the content. With `before`, only while this peer's monotonic clock
+   * (see getTimestamp) has not passed it.
+   */
+  remove(key: Key, opts?: { before?: number }, ctx?: PeerContext): Promise<RemoveResult>;
+  /** Seconds on this peer's monotonic clock. */
+  getTimestamp(ctx?: PeerContext): Promise<number>;
+  putOffset(key: Key, ctx?: PeerContext): Promise<PutOffsetResult>;
+  /** Store content that arrives in the request. */
+  store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult>;
+  /** Store content already placed in the peer by other means (DATA-PRESENT). */
+  storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult>;
+  /** Null when the content is not present. */
+  retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null>;
+  close(): Promise<void>;
+}
+
+/** A peer could not be reached or failed in a way that is not a plain "no". */
+export class PeerError extends AnnexgateError {
+  constructor(message: string, data: Record<string, unknown> = {}, cause?: unknown) {
+    super("AG_PEER", message, data, cause);
+  }
+}
