@@ -1,0 +1,377 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { GitError } from "./errors.js";
+
+/** Options for one git command. */
+export interface RunOptions {
+  /** Bytes fed to git's stdin (stdin is closed when omitted). */
+  readonly input?: Buffer | string;
+  /** Extra environment variables, on top of the repository's own. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** One entry of a single-level tree, as `git mktree` takes it. */
+export interface TreeEntry {
+  readonly mode: string;
+  readonly type: "blob" | "tree" | "commit";
+  readonly sha: string;
+  /** A name inside the tree: no "/" and no NUL. */
+  readonly name: string;
+}
+
+/** A change to make to a tree: `sha` null removes `path`. */
+export interface TreeChange {
+  /** Path from the top of the tree, "/"-separated. */
+  readonly path: string;
+  readonly sha: string | null;
+  /** File mode; "100644" (a regular file) unless given. */
+  readonly mode?: string;
+}
+
+/** One path that differs between two trees; a null sha means "absent". */
+export interface TreeDiff {
+  readonly path: string;
+  readonly oldSha: string | null;
+  readonly newSha: string | null;
+}
+
+/** Options for {@link Git.commitTree}. */
+export interface CommitOptions {
+  readonly tree: string;
+  readonly parents: readonly string[];
+  readonly message: string;
+  /** E.g. GIT_AUTHOR_NAME and friends when git has no identity configured. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Variables that would make git look at some other repository, index or
+ * object store than the one this Git object stands for. They are dropped
+ * from the inherited environment (a caller may set GIT_INDEX_FILE through
+ * `RunOptions.env` on purpose).
+ */
+const LOCATING_VARS = [
+  "GIT_DIR",
+  "GIT_WORK_TREE",
+  "GIT_INDEX_FILE",
+  "GIT_OBJECT_DIRECTORY",
+  "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+  "GIT_COMMON_DIR",
+  "GIT_PREFIX",
+  "GIT_IMPLICIT_WORK_TREE",
+  "GIT_NAMESPACE",
+];
+
+function cleanEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !LOCATING_VARS.includes(k)) env[k] = v;
+  }
+  return env;
+}
+
+interface Finished {
+  readonly stdout: Buffer;
+  readonly stderr: string;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+}
+
+/** Runs git and collects its output; rejects only when git could not be started. */
+function execGit(
+  args: readonly string[],
+  cwd: string,
+  env: Record<string, string>,
+  input: Buffer | string | undefined,
+): Promise<Finished> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn("git", args, {
+      cwd,
+      env,
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on("data", (b: Buffer) => out.push(b));
+    child.stderr?.on("data", (b: Buffer) => err.push(b));
+    child.once("error", (e) =>
+      reject(new GitError(`cannot run git ${args[0] ?? ""}`, { args }, e)),
+    );
+    child.once("close", (exitCode, signal) => {
+      resolvePromise({
+        stdout: Buffer.concat(out),
+        stderr: Buffer.concat(err).toString("utf8"),
+        exitCode,
+        signal,
+      });
+    });
+    if (input !== undefined && child.stdin !== null) {
+      // git may exit before reading all of its input (it failed); the exit
+      // status reports that, so a broken pipe here is not news.
+      child.stdin.on("error", () => {});
+      child.stdin.end(input);
+    }
+  });
+}
+
+function failure(args: readonly string[], r: Finished): GitError {
+  const first = r.stderr.trim().split("\n")[0] ?? "";
+  return new GitError(`git ${args[0] ?? ""} failed${first === "" ? "" : `: ${first}`}`, {
+    args,
+    exitCode: r.exitCode,
+    signal: r.signal,
+    stderr: r.stderr,
+  });
+}
+
+function firstLine(b: Buffer): string {
+  return b.toString("utf8").split("\n")[0] ?? "";
+}
+
+const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+function checkSha(s: string, what: string): string {
+  if (!SHA.test(s))
+    throw new GitError(`not an object id: ${what} ${JSON.stringify(s)}`, { args: [] });
+  return s;
+}
+
+/**
+ * One git repository, driven through git's plumbing commands. Every
+ * command runs with the repository's git directory pinned (GIT_DIR), so
+ * the caller's environment cannot redirect it elsewhere.
+ *
+ * @example
+ * const git = await Git.open("/srv/annex/repo.git");
+ * const tip = await git.revParse("refs/heads/git-annex");
+ */
+export class Git {
+  /** The work tree's top, or the git directory of a bare repository. */
+  readonly dir: string;
+  /** Absolute path of the git directory (".git" or the bare repository). */
+  readonly gitDir: string;
+  readonly bare: boolean;
+  readonly #env: Record<string, string>;
+
+  private constructor(dir: string, gitDir: string, bare: boolean) {
+    this.dir = dir;
+    this.gitDir = gitDir;
+    this.bare = bare;
+    this.#env = { ...cleanEnv(), GIT_DIR: gitDir };
+  }
+
+  /**
+   * Finds the repository that `dir` is in (`git rev-parse`), and whether
+   * it is bare. Throws GitError when `dir` is not in a git repository.
+   */
+  static async open(dir: string): Promise<Git> {
+    const cwd = resolve(dir);
+    const env = cleanEnv();
+    const args = ["rev-parse", "--absolute-git-dir", "--is-bare-repository"];
+    const r = await execGit(args, cwd, env, undefined);
+    if (r.exitCode !== 0) throw failure(args, r);
+    const [gitDir, bare] = r.stdout.toString("utf8").split("\n");
+    if (gitDir === undefined || gitDir === "" || (bare !== "true" && bare !== "false")) {
+      throw new GitError("unexpected output from git rev-parse", { args, stderr: r.stderr });
+    }
+    if (bare === "true") return new Git(gitDir, gitDir, true);
+    const topArgs = ["rev-parse", "--show-toplevel"];
+    const t = await execGit(topArgs, cwd, env, undefined);
+    if (t.exitCode !== 0) throw failure(topArgs, t);
+    return new Git(firstLine(t.stdout), gitDir, false);
+  }
+
+  /** The environment git commands of this repository run with. */
+  environment(extra?: Readonly<Record<string, string>>): Record<string, string> {
+    return extra === undefined ? { ...this.#env } : { ...this.#env, ...extra };
+  }
+
+  async #exec(args: readonly string[], opts: RunOptions = {}): Promise<Finished> {
+    return execGit(args, this.dir, this.environment(opts.env), opts.input);
+  }
+
+  /**
+   * Runs `git <args>` and returns its stdout. A non-zero exit is a
+   * GitError carrying git's stderr.
+   */
+  async run(args: readonly string[], opts: RunOptions = {}): Promise<Buffer> {
+    const r = await this.#exec(args, opts);
+    if (r.exitCode !== 0) throw failure(args, r);
+    return r.stdout;
+  }
+
+  /** The value of a git config setting (the last one, if several), or null. */
+  async configGet(name: string): Promise<string | null> {
+    const args = ["config", "--get", name];
+    const r = await this.#exec(args);
+    if (r.exitCode === 1) return null;
+    if (r.exitCode !== 0) throw failure(args, r);
+    return r.stdout.toString("utf8").replace(/\n$/, "");
+  }
+
+  /** Sets a git config setting in the repository's own config file. */
+  async configSet(name: string, value: string): Promise<void> {
+    await this.run(["config", name, value]);
+  }
+
+  /** The object id `ref` names, or null when it names nothing. */
+  async revParse(ref: string): Promise<string | null> {
+    if (ref.startsWith("-"))
+      throw new GitError(`bad revision ${JSON.stringify(ref)}`, { args: [] });
+    const args = ["rev-parse", "--verify", "--quiet", ref];
+    const r = await this.#exec(args);
+    if (r.exitCode === 1) return null;
+    if (r.exitCode !== 0) throw failure(args, r);
+    return checkSha(firstLine(r.stdout), "rev-parse");
+  }
+
+  /** Writes a blob (`git hash-object -w --stdin`) and returns its id. */
+  async hashObject(content: Buffer | string): Promise<string> {
+    const out = await this.run(["hash-object", "-w", "--stdin"], { input: content });
+    return checkSha(firstLine(out), "hash-object");
+  }
+
+  /**
+   * Writes many blobs with one git process and returns their ids in the
+   * same order. The contents go through a private temporary directory,
+   * since `hash-object` only batches file names.
+   */
+  async hashObjects(contents: readonly (Buffer | string)[]): Promise<string[]> {
+    if (contents.length === 0) return [];
+    if (contents.length === 1) return [await this.hashObject(contents[0] ?? "")];
+    const dir = await mkdtemp(join(tmpdir(), "annexgate-blobs-"));
+    try {
+      const paths = contents.map((_, i) => join(dir, String(i)));
+      await Promise.all(contents.map((c, i) => writeFile(paths[i] ?? "", c)));
+      const out = await this.run(["hash-object", "-w", "--no-filters", "--stdin-paths"], {
+        input: `${paths.join("\n")}\n`,
+      });
+      const shas = out
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l !== "");
+      if (shas.length !== contents.length) {
+        throw new GitError("git hash-object returned the wrong number of ids", {
+          args: ["hash-object"],
+        });
+      }
+      return shas.map((s) => checkSha(s, "hash-object"));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Writes a single-level tree (`git mktree`) and returns its id. */
+  async mktree(entries: readonly TreeEntry[]): Promise<string> {
+    const lines = entries.map((e) => {
+      if (e.name === "" || /[/\0]/.test(e.name)) {
+        throw new GitError(`bad tree entry name ${JSON.stringify(e.name)}`, { args: ["mktree"] });
+      }
+      return `${e.mode} ${e.type} ${checkSha(e.sha, "tree entry")}\t${e.name}\0`;
+    });
+    const out = await this.run(["mktree", "-z"], { input: lines.join("") });
+    return checkSha(firstLine(out), "mktree");
+  }
+
+  /**
+   * Writes the tree that results from applying `changes` to the tree
+   * `base` (a tree-ish, or null for the empty tree), and returns its id.
+   * Works in a temporary index file, so no index git or git-annex uses
+   * is touched, and nested directories are handled by git.
+   */
+  async editTree(base: string | null, changes: readonly TreeChange[]): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "annexgate-index-"));
+    try {
+      const env = { GIT_INDEX_FILE: join(dir, "index") };
+      await this.run(base === null ? ["read-tree", "--empty"] : ["read-tree", base], { env });
+      if (changes.length > 0) {
+        const info = changes.map((c) => {
+          if (c.path === "" || c.path.includes("\0") || c.path.startsWith("/")) {
+            throw new GitError(`bad tree path ${JSON.stringify(c.path)}`, {
+              args: ["update-index"],
+            });
+          }
+          return c.sha === null
+            ? `0 ${"0".repeat(40)}\t${c.path}\0`
+            : `${c.mode ?? "100644"} ${checkSha(c.sha, "blob")}\t${c.path}\0`;
+        });
+        await this.run(["update-index", "-z", "--index-info"], { env, input: info.join("") });
+      }
+      const out = await this.run(["write-tree"], { env });
+      return checkSha(firstLine(out), "write-tree");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Writes a commit object (`git commit-tree`) and returns its id. */
+  async commitTree(opts: CommitOptions): Promise<string> {
+    const args = ["commit-tree", checkSha(opts.tree, "tree")];
+    for (const p of opts.parents) args.push("-p", checkSha(p, "parent"));
+    // -m, as git-annex uses: git ends the message with a newline.
+    args.push("-m", opts.message);
+    const out = await this.run(args, opts.env === undefined ? {} : { env: opts.env });
+    return checkSha(firstLine(out), "commit-tree");
+  }
+
+  /**
+   * Compare-and-swap of a ref: points `ref` at `newSha` only if it is
+   * currently at `expectedOld` (null: only if it does not exist yet).
+   * Returns false, changing nothing, when the ref was elsewhere.
+   */
+  async updateRef(
+    ref: string,
+    newSha: string,
+    expectedOld: string | null,
+    reason?: string,
+  ): Promise<boolean> {
+    const args = ["update-ref"];
+    if (reason !== undefined) args.push("-m", reason);
+    args.push(
+      ref,
+      checkSha(newSha, "new value"),
+      expectedOld === null ? "" : checkSha(expectedOld, "old value"),
+    );
+    const r = await this.#exec(args);
+    if (r.exitCode === 0) return true;
+    const now = await this.revParse(ref);
+    if (now !== expectedOld) return false;
+    throw failure(args, r);
+  }
+
+  /** Whether commit `ancestor` is reachable from commit `descendant`. */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    const args = [
+      "merge-base",
+      "--is-ancestor",
+      checkSha(ancestor, "commit"),
+      checkSha(descendant, "commit"),
+    ];
+    const r = await this.#exec(args);
+    if (r.exitCode === 0) return true;
+    if (r.exitCode === 1) return false;
+    throw failure(args, r);
+  }
+
+  /** The files (recursively) whose content differs between two tree-ishes. */
+  async diffTrees(a: string, b: string): Promise<TreeDiff[]> {
+    const out = await this.run(["diff-tree", "-r", "-z", "--raw", "--no-renames", a, b, "--"]);
+    const fields = out.toString("utf8").split("\0");
+    const diffs: TreeDiff[] = [];
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      // ":100644 100644 <old> <new> M", then the path
+      const words = (fields[i] ?? "").split(" ");
+      const path = fields[i + 1] ?? "";
+      const oldSha = words[2] ?? "";
+      const newSha = words[3] ?? "";
+      diffs.push({
+        path,
+        oldSha: /^0+$/.test(oldSha) ? null : oldSha,
+        newSha: /^0+$/.test(newSha) ? null : newSha,
+      });
+    }
+    return diffs;
+  }
+}

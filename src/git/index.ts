@@ -1,0 +1,15 @@
+/**
+ * @module git — a small wrapper over git plumbing: one `Git` per
+ * repository (config, refs, blobs, trees, commits) and a long-lived
+ * `CatFileBatch` reader. Imports nothing of annexgate but errors.
+ */
+export { CatFileBatch } from "./cat-file.js";
+export { GitError, type GitErrorData } from "./errors.js";
+export {
+  type CommitOptions,
+  Git,
+  type RunOptions,
+  type TreeChange,
+  type TreeDiff,
+  type TreeEntry,
+} from "./git.js";

@@ -1,0 +1,59 @@
+/**
+ * Small helpers for tests that need real git / git-annex repositories in
+ * temporary directories.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A fresh empty directory under the system temp dir. */
+export function makeTempDir(prefix = "annexgate-test-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Removes a directory tree (git-annex write-protects objects, so permissions are fixed first). */
+export async function removeDir(dir: string): Promise<void> {
+  await run("chmod", ["-R", "u+w", dir]).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+}
+
+export interface RunOpts {
+  readonly cwd?: string;
+  readonly env?: Readonly<Record<string, string>>;
+  readonly input?: string;
+}
+
+/** Runs a program and returns its stdout; rejects with stderr in the message on failure. */
+export function run(cmd: string, args: readonly string[], opts: RunOpts = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      cmd,
+      args,
+      {
+        cwd: opts.cwd,
+        env: { ...process.env, ...opts.env },
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        if (err !== null) {
+          reject(new Error(`${cmd} ${args.join(" ")} failed: ${stderr}`, { cause: err }));
+        } else {
+          resolve(stdout);
+        }
+      },
+    );
+    child.stdin?.end(opts.input ?? "");
+  });
+}
+
+/** `git init` (bare when asked) plus stock `git annex init DESCRIPTION`; returns `dir`. */
+export async function gitAnnexRepo(
+  dir: string,
+  description: string,
+  opts: { readonly bare?: boolean } = {},
+): Promise<string> {
+  await run("git", ["init", "-q", ...(opts.bare === true ? ["--bare"] : []), dir]);
+  await run("git", ["annex", "init", "-q", description], { cwd: dir });
+  return dir;
+}
