@@ -1,0 +1,468 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { hostname, userInfo } from "node:os";
+import { join } from "node:path";
+import { CatFileBatch, type Git, type TreeChange } from "../git/index.js";
+import { BranchError } from "./errors.js";
+import { branchPathOf, discardIncompleteAppend, journalFileName } from "./journal.js";
+import { KeyedMutex } from "./mutex.js";
+import { containsLines, unionMerge } from "./union.js";
+
+/** The git-annex branch, fully qualified. */
+export const BRANCH_REF = "refs/heads/git-annex";
+const ORIGIN_REF = "refs/remotes/origin/git-annex";
+/** Branch files whose change means history was rewritten (`git annex forget`). */
+const TRANSITIONS_LOG = "transitions.log";
+const MAX_COMMIT_ATTEMPTS = 10;
+
+/** Options for {@link AnnexBranch.startAutoCommit}. */
+export interface AutoCommitOptions {
+  /** Commit at most this long after a change (default 1000 ms). */
+  readonly delayMs?: number;
+  /**
+   * Told about a failed background commit; the journal keeps the changes
+   * and the commit is tried again after `delayMs`. Without it, failures
+   * become process warnings.
+   */
+  readonly onError?: (err: unknown) => void;
+}
+
+interface AutoCommit {
+  readonly delayMs: number;
+  readonly onError: (err: unknown) => void;
+  timer: NodeJS.Timeout | null;
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === "ENOENT";
+}
+
+async function readIfExists(path: string): Promise<Buffer | null> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if (isMissing(err)) return null;
+    throw err;
+  }
+}
+
+/**
+ * Rejects paths that are not plain relative file paths of the branch, and
+ * paths git-annex's journal escaping would turn into another path (a
+ * segment starting with "_" comes back from the journal as a different
+ * file).
+ */
+function checkPath(path: string): void {
+  const ok =
+    path !== "" &&
+    !/[\0\n\r]/.test(path) &&
+    path.split("/").every((seg) => seg !== "" && seg !== "." && seg !== "..") &&
+    branchPathOf(journalFileName(path)) === path;
+  if (!ok) {
+    throw new BranchError(
+      "AG_BRANCH_PATH",
+      `not a git-annex branch file path: ${JSON.stringify(path)}`,
+      {
+        path,
+      },
+    );
+  }
+}
+
+/**
+ * The git-annex branch of one repository, read and written the way
+ * git-annex does it: changes go to the journal (`annex/journal/`, which
+ * every reader prefers to the branch), and commits stage the journal onto
+ * `refs/heads/git-annex`.
+ *
+ * Stock git-annex in the same repository stays consistent with this: it
+ * remembers in `annex/index.lck` which branch commit its own index
+ * (`annex/index`) holds, and when the branch has moved it union-merges the
+ * branch into that index before it next commits. So this class never
+ * touches git-annex's index; it builds each commit in a temporary index
+ * and moves the ref with compare-and-swap.
+ *
+ * What it cannot share with git-annex is the fcntl lock on
+ * `annex/journal.lck` (Node has no fcntl locking). The races that leaves
+ * are repaired by union merge, the same way git-annex repairs pushes
+ * that race its own commits: see {@link AnnexBranch.commit}.
+ *
+ * @example
+ * const branch = await AnnexBranch.open(await Git.open(dir));
+ * await branch.change("uuid.log", (old) => old + line);
+ * await branch.close(); // commits what is pending
+ */
+export class AnnexBranch {
+  readonly git: Git;
+  readonly #cat: CatFileBatch;
+  readonly #journalDir: string;
+  readonly #tmpDir: string;
+  readonly #identity: Readonly<Record<string, string>> | undefined;
+  readonly #paths = new KeyedMutex();
+  readonly #commits = new KeyedMutex();
+  /** What this process last wrote to the journal, per path, until committed. */
+  readonly #written = new Map<string, string>();
+  /** Our newest commit; it must stay an ancestor of the branch. */
+  #lastCommit: string | null = null;
+  #auto: AutoCommit | null = null;
+  #closing: Promise<void> | null = null;
+  #tmpCounter = 0;
+
+  private constructor(git: Git, identity: Readonly<Record<string, string>> | undefined) {
+    this.git = git;
+    this.#cat = new CatFileBatch(git);
+    this.#journalDir = join(git.gitDir, "annex", "journal");
+    this.#tmpDir = join(git.gitDir, "annex", "annexgate-tmp");
+    this.#identity = identity;
+  }
+
+  /**
+   * Opens the branch of `git`'s repository, creating `git-annex` first if
+   * it does not exist: from `origin/git-annex` when there is one, else as
+   * an empty commit "branch created" (Annex/Branch.hs `getBranch`).
+   */
+  static async open(git: Git): Promise<AnnexBranch> {
+    const branch = new AnnexBranch(git, await commitIdentity(git));
+    await branch.#ensureBranch();
+    return branch;
+  }
+
+  async #ensureBranch(): Promise<string> {
+    const tip = await this.git.revParse(BRANCH_REF);
+    if (tip !== null) return tip;
+    let sha = await this.git.revParse(`${ORIGIN_REF}^{commit}`);
+    if (sha === null) {
+      const tree = await this.git.mktree([]);
+      sha = await this.#commitObject(tree, [], "branch created");
+    }
+    if (await this.git.updateRef(BRANCH_REF, sha, null, "branch created")) return sha;
+    const now = await this.git.revParse(BRANCH_REF);
+    if (now === null)
+      throw new BranchError("AG_BRANCH_CONFLICT", "cannot create the git-annex branch");
+    return now;
+  }
+
+  #commitObject(tree: string, parents: readonly string[], message: string): Promise<string> {
+    return this.git.commitTree(
+      this.#identity === undefined
+        ? { tree, parents, message }
+        : { tree, parents, message, env: this.#identity },
+    );
+  }
+
+  #journalPath(path: string): string {
+    return join(this.#journalDir, journalFileName(path));
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== null)
+      throw new BranchError("AG_BRANCH_CLOSED", "the git-annex branch is closed");
+  }
+
+  /**
+   * The current content of a file of the branch: the journal's version
+   * when there is one (uncommitted changes, ours or git-annex's), else the
+   * committed one, else "" for a file that does not exist.
+   */
+  async read(path: string): Promise<string> {
+    checkPath(path);
+    this.#checkOpen();
+    const journalled = await readIfExists(this.#journalPath(path));
+    if (journalled !== null) return discardIncompleteAppend(journalled).toString("utf8");
+    return (await this.#committed(BRANCH_REF, path)).toString("utf8");
+  }
+
+  async #committed(treeish: string, path: string): Promise<Buffer> {
+    return (await this.#cat.get(`${treeish}:${path}`)) ?? Buffer.alloc(0);
+  }
+
+  /**
+   * Read-modify-write of one branch file into the journal. Changes to the
+   * same path are serialised within this process; the journal file is
+   * replaced atomically (temporary file, then rename). `f` must return
+   * newline-terminated lines (or ""). Returns false when `f` changed
+   * nothing, in which case nothing is written.
+   */
+  async change(path: string, f: (old: string) => string): Promise<boolean> {
+    checkPath(path);
+    this.#checkOpen();
+    return this.#paths.run(path, async () => {
+      const old = await this.read(path);
+      const next = f(old);
+      if (next === old) return false;
+      if (next !== "" && !next.endsWith("\n")) {
+        throw new BranchError("AG_BRANCH_CONTENT", "branch file content must end with a newline", {
+          path,
+        });
+      }
+      await this.#writeJournal(path, next);
+      this.#written.set(path, next);
+      this.#scheduleAutoCommit();
+      return true;
+    });
+  }
+
+  async #writeJournal(path: string, content: string): Promise<void> {
+    // The temporary file cannot live in the journal directory (git-annex
+    // stages every file there) nor in git-annex's othertmp (git-annex
+    // empties that unless it holds an fcntl lock); it has its own
+    // directory on the same filesystem, so the rename is atomic.
+    this.#tmpCounter += 1;
+    const tmp = join(
+      this.#tmpDir,
+      `${process.pid}.${this.#tmpCounter}.${randomBytes(4).toString("hex")}`,
+    );
+    const dest = this.#journalPath(path);
+    try {
+      await writeFile(tmp, content);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      await mkdir(this.#tmpDir, { recursive: true });
+      await writeFile(tmp, content);
+    }
+    try {
+      await rename(tmp, dest);
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+      await mkdir(this.#journalDir, { recursive: true });
+      await rename(tmp, dest);
+    }
+  }
+
+  /** The journal as it is now: branch path to the file's exact bytes. */
+  async #snapshotJournal(): Promise<Map<string, Buffer>> {
+    let names: string[];
+    try {
+      names = await readdir(this.#journalDir);
+    } catch (err) {
+      if (isMissing(err)) return new Map();
+      throw err;
+    }
+    const snapshot = new Map<string, Buffer>();
+    for (const name of names) {
+      const raw = await readIfExists(join(this.#journalDir, name)).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code === "EISDIR") return null;
+        throw err;
+      });
+      if (raw !== null) snapshot.set(branchPathOf(name), raw);
+    }
+    return snapshot;
+  }
+
+  /**
+   * Commits the journal to `refs/heads/git-annex` and returns the new
+   * commit, or null when there was nothing to commit.
+   *
+   * The tree is the branch's tree with each journal file's content in
+   * place of the file's; the ref moves by compare-and-swap, and a journal
+   * file is removed afterwards only if it still holds what was committed
+   * (a newer write stays for the next commit). When the branch moved
+   * under us, files it changed meanwhile are union-merged with the
+   * journal's version instead of replaced. Two races with a concurrent
+   * stock git-annex, which does not see our locks, are repaired the same
+   * way: a journal write of ours that git-annex staged-and-removed before
+   * seeing it, and a commit of ours that git-annex's non-atomic ref
+   * update overwrote (detected because our last commit must stay an
+   * ancestor of the branch).
+   */
+  commit(message = "update"): Promise<string | null> {
+    if (this.#closing !== null) {
+      return Promise.reject(new BranchError("AG_BRANCH_CLOSED", "the git-annex branch is closed"));
+    }
+    return this.#commits.run("", () => this.#commit(message));
+  }
+
+  async #commit(message: string): Promise<string | null> {
+    /** Paths the branch changed while we were trying to commit. */
+    const moved = new Set<string>();
+    let previousTip: string | null = null;
+    for (let attempt = 1; ; attempt++) {
+      const tip = await this.#ensureBranch();
+      if (previousTip !== null && previousTip !== tip) {
+        for (const d of await this.git.diffTrees(previousTip, tip)) moved.add(d.path);
+      }
+      const snapshot = await this.#snapshotJournal();
+      const contents = new Map<string, string>();
+      for (const [path, raw] of snapshot) {
+        const mine = discardIncompleteAppend(raw).toString("utf8");
+        contents.set(
+          path,
+          moved.has(path)
+            ? unionMerge([mine, (await this.#committed(tip, path)).toString("utf8")])
+            : mine,
+        );
+      }
+      // Journal writes of ours that vanished without reaching the branch.
+      // (A journal file that reappeared since the snapshot is left for the
+      // next commit.)
+      const written = new Map(this.#written);
+      const settled = new Set(snapshot.keys());
+      for (const [path, mine] of written) {
+        if (snapshot.has(path) || (await readIfExists(this.#journalPath(path))) !== null) continue;
+        settled.add(path);
+        const onBranch = (await this.#committed(tip, path)).toString("utf8");
+        if (!containsLines(onBranch, mine)) contents.set(path, unionMerge([onBranch, mine]));
+      }
+      const parents = [tip];
+      const lost = await this.#lostCommit(tip);
+      if (lost !== null) {
+        parents.push(lost);
+        for (const d of await this.git.diffTrees(tip, lost)) {
+          const versions = [
+            (await this.#committed(tip, d.path)).toString("utf8"),
+            (await this.#committed(lost, d.path)).toString("utf8"),
+          ];
+          const pending = contents.get(d.path);
+          contents.set(
+            d.path,
+            unionMerge(pending === undefined ? versions : [pending, ...versions]),
+          );
+        }
+      }
+      if (contents.size === 0 && lost === null) {
+        this.#forgetWritten(written, settled);
+        return null;
+      }
+      const paths = [...contents.keys()];
+      const shas = await this.git.hashObjects(paths.map((p) => contents.get(p) ?? ""));
+      const changes: TreeChange[] = paths.map((path, i) => ({ path, sha: shas[i] ?? null }));
+      const tree = await this.git.editTree(`${tip}^{tree}`, changes);
+      const commit = await this.#commitObject(tree, parents, message);
+      if (await this.git.updateRef(BRANCH_REF, commit, tip, `git-annex branch ${message}`)) {
+        this.#lastCommit = commit;
+        await this.#cleanJournal(snapshot);
+        this.#forgetWritten(written, settled);
+        return commit;
+      }
+      if (attempt >= MAX_COMMIT_ATTEMPTS) {
+        throw new BranchError(
+          "AG_BRANCH_CONFLICT",
+          `the git-annex branch kept moving; gave up committing after ${attempt} attempts`,
+          { attempts: attempt },
+        );
+      }
+      previousTip = tip;
+      await new Promise((r) => setTimeout(r, 10 * attempt));
+    }
+  }
+
+  /**
+   * Our last commit when something (a stock git-annex `update-ref` that
+   * raced ours) has dropped it from the branch, else null. A history
+   * rewrite (`transitions.log` changed, as `git annex forget` does) is
+   * respected rather than undone.
+   */
+  async #lostCommit(tip: string): Promise<string | null> {
+    const last = this.#lastCommit;
+    if (last === null || last === tip || (await this.git.isAncestor(last, tip))) return null;
+    const diffs = await this.git.diffTrees(tip, last);
+    if (diffs.some((d) => d.path === TRANSITIONS_LOG)) {
+      this.#lastCommit = null;
+      return null;
+    }
+    return last;
+  }
+
+  /** Removes the journal files whose content is still what was committed. */
+  async #cleanJournal(snapshot: ReadonlyMap<string, Buffer>): Promise<void> {
+    for (const [path, raw] of snapshot) {
+      await this.#paths.run(path, async () => {
+        const file = this.#journalPath(path);
+        const now = await readIfExists(file);
+        if (now === null || !now.equals(raw)) return;
+        try {
+          await unlink(file);
+        } catch (err) {
+          if (!isMissing(err)) throw err;
+        }
+      });
+    }
+  }
+
+  /** Drops remembered writes that this commit settled and nobody redid since. */
+  #forgetWritten(seen: ReadonlyMap<string, string>, settled: ReadonlySet<string>): void {
+    for (const [path, content] of seen) {
+      if (settled.has(path) && this.#written.get(path) === content) this.#written.delete(path);
+    }
+  }
+
+  /**
+   * Commits changes in the background: at most `delayMs` after a change,
+   * one commit per burst of changes.
+   */
+  startAutoCommit(opts: AutoCommitOptions = {}): void {
+    this.#checkOpen();
+    const onError =
+      opts.onError ??
+      ((err: unknown) => {
+        process.emitWarning(`annexgate: git-annex branch commit failed: ${String(err)}`);
+      });
+    this.#auto = { delayMs: opts.delayMs ?? 1000, onError, timer: null };
+    if (this.#written.size > 0) this.#scheduleAutoCommit();
+  }
+
+  #scheduleAutoCommit(): void {
+    const auto = this.#auto;
+    if (auto === null || auto.timer !== null || this.#closing !== null) return;
+    auto.timer = setTimeout(() => {
+      auto.timer = null;
+      this.#commits
+        .run("", () => this.#commit("update"))
+        .catch((err: unknown) => {
+          auto.onError(err);
+          this.#scheduleAutoCommit();
+        });
+    }, auto.delayMs);
+    // The journal is on disk; an exiting process loses nothing by not waiting.
+    auto.timer.unref();
+  }
+
+  /**
+   * Waits for changes in progress, commits the journal, and stops the
+   * cat-file process. Further use throws AG_BRANCH_CLOSED. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closing === null) this.#closing = this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    const auto = this.#auto;
+    if (auto?.timer != null) clearTimeout(auto.timer);
+    this.#auto = null;
+    try {
+      await this.#paths.idle();
+      await this.#commits.run("", () => this.#commit("update"));
+    } finally {
+      await this.#cat.close();
+    }
+  }
+}
+
+/**
+ * The environment our commits need when git has no usable identity
+ * configured. git-annex writes user.name/user.email into the repository
+ * then (Annex/Environment.hs `ensureCommit`); we only set them for our own
+ * commit-tree calls.
+ */
+async function commitIdentity(git: Git): Promise<Readonly<Record<string, string>> | undefined> {
+  try {
+    await git.run(["var", "GIT_COMMITTER_IDENT"]);
+    await git.run(["var", "GIT_AUTHOR_IDENT"]);
+    return undefined;
+  } catch {
+    let name = "annexgate";
+    try {
+      name = userInfo().username || name;
+    } catch {
+      // no passwd entry; keep the default
+    }
+    const email = `${name}@${hostname() || "localhost"}`;
+    return {
+      GIT_AUTHOR_NAME: name,
+      GIT_AUTHOR_EMAIL: email,
+      GIT_COMMITTER_NAME: name,
+      GIT_COMMITTER_EMAIL: email,
+    };
+  }
+}

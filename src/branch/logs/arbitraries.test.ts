@@ -1,0 +1,32 @@
+/**
+ * fast-check generators shared by the log tests.
+ */
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import fc from "fast-check";
+import type { TimeClock } from "./clock.js";
+
+/**
+ * Clocks git-annex can write and read back: picosecond resolution, and
+ * not in (-1, 0), which git-annex's own parser reads as positive.
+ */
+export const arbClock: fc.Arbitrary<TimeClock> = fc
+  .tuple(fc.bigInt({ min: -(10n ** 20n), max: 10n ** 20n }), fc.integer({ min: 0, max: 12 }))
+  .filter(([units, scale]) => units >= 0n || -units >= 10n ** BigInt(scale))
+  .map(([units, scale]) => {
+    let u = units;
+    let s = scale;
+    while (s > 0 && u % 10n === 0n) {
+      u /= 10n;
+      s -= 1;
+    }
+    return { kind: "time", units: u, scale: s };
+  });
+
+it("arbitrary clocks are normalised", () => {
+  fc.assert(
+    fc.property(arbClock, (c) => {
+      assert.ok(c.scale === 0 || c.units % 10n !== 0n);
+    }),
+  );
+});

@@ -1,0 +1,64 @@
+/**
+ * The location log (Logs/Location.hs): for each key, a presence log of
+ * repository UUIDs at `<hashDirLower>/<keyFile>.log` on the branch.
+ */
+import { hashDirLower, isClusterUuid, type Key, keyFile, parseUuid } from "../../keys/index.js";
+import type { AnnexBranch } from "../branch.js";
+import { currentClock } from "./clock.js";
+import { formatPresenceLog, parsePresenceLog, presentInfos, setPresence } from "./presence.js";
+
+/**
+ * Where a key's location log lives on the git-annex branch. (Repositories
+ * tuned with annex.tune.branchhash1 use one hash level; not supported.)
+ *
+ * @example
+ * locationLogPath(parseKey("SHA256E-s5--abc.txt")) // "f85/0a5/SHA256E-s5--abc.txt.log"
+ */
+export function locationLogPath(key: Key): string {
+  return `${hashDirLower(key)}/${keyFile(key)}.log`;
+}
+
+/** The UUIDs a location log says have the content, ordered by UUID. */
+export function presentUuids(logText: string): string[] {
+  return presentInfos(parsePresenceLog(logText));
+}
+
+/**
+ * Records in the journal that repository `uuid` has (or no longer has) the
+ * content of `key`. Returns false when the log already said so. Cluster
+ * UUIDs are never logged (git-annex derives them from their nodes).
+ * Throws BadUuidError for text that cannot be a UUID in a log line.
+ *
+ * @example
+ * await setLocation(branch, key, myUuid, true);
+ */
+export async function setLocation(
+  branch: AnnexBranch,
+  key: Key,
+  uuid: string,
+  present: boolean,
+): Promise<boolean> {
+  parseUuid(uuid);
+  if (isClusterUuid(uuid)) return false;
+  let changed = false;
+  await branch.change(locationLogPath(key), (old) => {
+    const next = setPresence(
+      parsePresenceLog(old),
+      present ? "present" : "missing",
+      uuid,
+      currentClock(),
+    );
+    if (next === null) return old;
+    changed = true;
+    return formatPresenceLog(next);
+  });
+  return changed;
+}
+
+/**
+ * The UUIDs of the repositories the location log says have `key`'s
+ * content, journal included. Cluster UUIDs are not added for their nodes.
+ */
+export async function locationsOf(branch: AnnexBranch, key: Key): Promise<string[]> {
+  return presentUuids(await branch.read(locationLogPath(key)));
+}
