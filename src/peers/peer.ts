@@ -64,6 +64,8 @@ export interface RetrieveResult {
 
 /** A held content lock; the content cannot be removed until it is released. */
 export interface ContentLock {
+  /** Keep the lock from expiring until it is released (p2phttp keeplocked). */
+  keep(): void;
   release(): Promise<void>;
 }
 

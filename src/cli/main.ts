@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/**
+ * The `annexgate` command. Sub-command names and flags mirror git-annex's.
+ * This is the only place that wires layers together.
+ */
+import { AnnexgateError } from "../errors.js";
+import { initCommand } from "./init.js";
+import { p2phttpCommand } from "./p2phttp.js";
+import { UsageError } from "./usage.js";
+
+const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
+  init: initCommand,
+  p2phttp: p2phttpCommand,
+};
+
+const HELP = `usage: annexgate COMMAND [OPTIONS]
+
+commands:
+  init [DESCRIPTION]   make the git repository here a git-annex repository
+  p2phttp [OPTIONS]    serve this repository (or --directory DIR) over the
+                       p2phttp API: --port --bind --socket --jobs --wideopen
+                       --unauth-readonly --unauth-appendonly --unauth-nolocking
+                       --authenv --authenv-http --certfile --privatekeyfile
+                       --chainfile --directory
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(HELP);
+    return name === undefined ? 1 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command ${name}\n\n${HELP}`);
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (
+      err instanceof AnnexgateError ||
+      (err as { code?: string })?.code?.startsWith("ERR_PARSE_ARGS")
+    ) {
+      process.stderr.write(`annexgate: ${(err as Error).message}\n`);
+    } else {
+      process.stderr.write(`annexgate: ${String((err as Error)?.stack ?? err)}\n`);
+    }
+    process.exitCode = 1;
+  },
+);

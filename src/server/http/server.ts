@@ -1,0 +1,487 @@
+/**
+ * The p2phttp front-end: git-annex's P2P protocol over HTTP, served on
+ * node:http for any Peer the directory knows by UUID. It knows the wire and
+ * nothing of storage; every request becomes one Peer call.
+ *
+ * Checks run in the order git-annex's (servant) server runs them, so that
+ * malformed requests get the same status: route (404 / 400 bad version),
+ * captured values (400), method (405), query parameters and headers (400),
+ * then the repository (404) and authorization (401 / 403).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Transform, type TransformCallback } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { type Key, parseKey, genUuid } from "../../keys/index.js";
+import type { ContentLock, Peer, PeerContext } from "../../peers/index.js";
+import {
+  type ActionClass,
+  type ApiPath,
+  type ApiVersion,
+  AUTH_REALM_HEADER,
+  DATA_LENGTH_HEADER,
+  decodeB64Value,
+  HttpApiError,
+  JSON_CONTENT_TYPE,
+  lockJson,
+  OPERATION_CLASS,
+  presentJson,
+  putOffsetJson,
+  removedJson,
+  routeApiPath,
+  storedJson,
+  timestampJson,
+} from "../../protocol/index.js";
+import { type Authorizer, parseBasicAuth } from "./auth.js";
+import { Semaphore } from "./semaphore.js";
+
+/** Finds the Peer that serves a UUID (the repository, later proxies and clusters). */
+export interface PeerDirectory {
+  /** The Peer for `uuid`, or null; may rescan (e.g. `--directory`). */
+  lookup(uuid: string): Promise<Peer | null>;
+}
+
+export interface P2pHttpOptions {
+  readonly peers: PeerDirectory;
+  readonly auth: Authorizer;
+  /** Concurrent transfers (get/put); others wait their turn. */
+  readonly jobs: number;
+  /** True when served over TLS (decides whether --authenv applies). */
+  readonly secure: boolean;
+  /** How long a lockcontent lock lasts without keeplocked (ms). */
+  readonly lockRetentionMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+interface HeldLockEntry {
+  readonly lock: ContentLock;
+  readonly uuid: string;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** Query parameters, first value wins, as servant's QueryParam takes. */
+class Query {
+  constructor(private readonly params: URLSearchParams) {}
+  get(name: string): string | undefined {
+    return this.params.get(name) ?? undefined;
+  }
+  all(name: string): string[] {
+    return this.params.getAll(name);
+  }
+}
+
+function parseKeyValue(text: string, what: string): Key {
+  let bytes: Buffer;
+  try {
+    bytes = decodeB64Value(text);
+  } catch (e) {
+    throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
+  }
+  try {
+    return parseKey(bytes.toString("utf8"));
+  } catch {
+    throw new HttpApiError(400, `Error parsing ${what} failed: key parse error`);
+  }
+}
+
+function parseUuidValue(text: string, what: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = decodeB64Value(text);
+  } catch (e) {
+    throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
+  }
+  if (bytes.length === 0) throw new HttpApiError(400, `Error parsing ${what} failed: empty UUID`);
+  return bytes.toString("utf8");
+}
+
+function parseNatural(text: string, what: string): number {
+  if (!/^[0-9]{1,15}$/.test(text)) {
+    throw new HttpApiError(400, `Error parsing ${what} failed: ${what} parse error`);
+  }
+  return Number(text);
+}
+
+function required(q: Query, name: string): string {
+  const v = q.get(name);
+  if (v === undefined) throw new HttpApiError(400, `Query parameter ${name} is required`);
+  return v;
+}
+
+/** The parsed, validated form of a request, before repository and auth checks. */
+interface ApiRequest {
+  readonly path: ApiPath;
+  readonly uuid: string;
+  readonly version: ApiVersion;
+  readonly action: ActionClass;
+  readonly key?: Key;
+  readonly clientUuid?: string;
+  readonly bypass: string[];
+  readonly offset: number;
+  readonly associatedFile?: string;
+  readonly dataLength?: number;
+  readonly dataPresent: boolean;
+  readonly timestamp?: number;
+  readonly lockId?: string;
+}
+
+function parseRequest(req: IncomingMessage): ApiRequest {
+  const url = new URL(req.url ?? "/", "http://x");
+  const path = routeApiPath(url.pathname);
+  const uuid = parseUuidValue(path.uuid, "capture serveruuid");
+  const q = new Query(url.searchParams);
+  const method = req.method ?? "GET";
+
+  if (path.kind === "generic-key") {
+    const key = parseKeyValue(path.key, "capture key");
+    if (method !== "GET" && method !== "HEAD") throw new HttpApiError(405, "method not allowed");
+    const cu = q.get("clientuuid");
+    return {
+      path,
+      uuid,
+      version: 0,
+      action: "read",
+      key,
+      ...(cu !== undefined ? { clientUuid: parseUuidValue(cu, "query parameter clientuuid") } : {}),
+      bypass: q.all("bypass").map((b) => parseUuidValue(b, "query parameter bypass")),
+      offset: 0,
+      dataPresent: false,
+    };
+  }
+
+  const op = path.operation;
+  const capturedKey = op === "key" ? parseKeyValue(path.key ?? "", "capture key") : undefined;
+  const wantMethod = op === "key" ? "GET" : "POST";
+  if (method !== wantMethod && !(wantMethod === "GET" && method === "HEAD")) {
+    throw new HttpApiError(405, "method not allowed");
+  }
+  const key =
+    capturedKey ??
+    (op === "gettimestamp" || op === "keeplocked"
+      ? undefined
+      : parseKeyValue(required(q, "key"), "query parameter key"));
+  const lockId = op === "keeplocked" ? required(q, "lockid") : undefined;
+  const cuText = op === "keeplocked" ? q.get("clientuuid") : required(q, "clientuuid");
+  const clientUuid =
+    cuText === undefined ? undefined : parseUuidValue(cuText, "query parameter clientuuid");
+  const bypass = q.all("bypass").map((b) => parseUuidValue(b, "query parameter bypass"));
+  const timestampText = op === "remove-before" ? required(q, "timestamp") : undefined;
+  const timestamp =
+    timestampText === undefined ? undefined : parseNatural(timestampText, "timestamp");
+  const af = op === "key" || op === "put" ? q.get("associatedfile") : undefined;
+  const offsetText = op === "key" || op === "put" ? q.get("offset") : undefined;
+  const offset = offsetText === undefined ? 0 : parseNatural(offsetText, "offset");
+  let dataPresent = false;
+  if (op === "put" && path.version === 4) {
+    const dp = q.get("data-present");
+    if (dp !== undefined) {
+      const lower = dp.toLowerCase();
+      if (lower !== "true" && lower !== "false") {
+        throw new HttpApiError(400, "Error parsing query parameter data-present failed");
+      }
+      dataPresent = lower === "true";
+    }
+  }
+  let dataLength: number | undefined;
+  if (op === "put") {
+    const h = req.headers[DATA_LENGTH_HEADER];
+    if (h === undefined) throw new HttpApiError(400, "Header X-git-annex-data-length is required");
+    dataLength = parseNatural(String(h), "X-git-annex-data-length");
+  }
+  return {
+    path,
+    uuid,
+    version: path.version,
+    action: OPERATION_CLASS[op],
+    ...(key !== undefined ? { key } : {}),
+    ...(clientUuid !== undefined ? { clientUuid } : {}),
+    bypass,
+    offset,
+    ...(af !== undefined ? { associatedFile: decodeB64Value(af).toString("utf8") } : {}),
+    ...(dataLength !== undefined ? { dataLength } : {}),
+    dataPresent,
+    ...(timestamp !== undefined ? { timestamp } : {}),
+    ...(lockId !== undefined ? { lockId } : {}),
+  };
+}
+
+function sendJson(res: ServerResponse, body: string, status = 200): void {
+  res.writeHead(status, { "Content-Type": JSON_CONTENT_TYPE });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = {};
+  if (status === 401) headers["WWW-Authenticate"] = AUTH_REALM_HEADER;
+  res.writeHead(status, headers);
+  res.end(message);
+}
+
+/**
+ * Holds back the last chunk of a download until the sender says whether the
+ * data was valid; when it was not, but the promised length was reached, the
+ * response is cut one byte short so the client knows (as git-annex does).
+ */
+class ValidityGate extends Transform {
+  private held: Buffer | null = null;
+  private sent = 0;
+  constructor(
+    private readonly length: number,
+    private readonly valid: Promise<boolean>,
+  ) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.held) {
+      this.sent += this.held.length;
+      this.push(this.held);
+    }
+    this.held = chunk;
+    cb();
+  }
+  override _flush(cb: TransformCallback): void {
+    this.valid.then(
+      (ok) => {
+        let last = this.held;
+        if (last && !ok && this.sent + last.length === this.length) {
+          last = last.subarray(0, last.length - 1);
+        }
+        if (last && last.length > 0) this.push(last);
+        cb();
+      },
+      (err: unknown) => cb(err as Error),
+    );
+  }
+}
+
+export class P2pHttpServer {
+  private readonly locks = new Map<string, HeldLockEntry>();
+  private readonly transfers: Semaphore;
+  private readonly lockRetentionMs: number;
+
+  constructor(private readonly opts: P2pHttpOptions) {
+    this.transfers = new Semaphore(Math.max(1, opts.jobs));
+    this.lockRetentionMs = opts.lockRetentionMs ?? 10 * 60 * 1000;
+  }
+
+  /** The node:http request listener. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.serve(req, res).catch((err: unknown) => {
+      const status = err instanceof HttpApiError ? err.status : 500;
+      if (status === 500) this.opts.log?.(`p2phttp: ${String((err as Error)?.stack ?? err)}`);
+      sendError(res, status, (err as Error)?.message ?? String(err));
+      // Do not read an unwanted body to its end; it may be huge.
+      if (!req.complete) req.resume();
+    });
+  };
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const r = parseRequest(req);
+    const peer = await this.opts.peers.lookup(r.uuid);
+    if (!peer) throw new HttpApiError(404, "not found");
+    const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
+    const decision = this.opts.auth.decide(
+      secure,
+      parseBasicAuth(req.headers.authorization),
+      r.action,
+    );
+    if (!decision.allow) throw new HttpApiError(decision.status, "");
+
+    const controller = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) controller.abort(new Error("client went away"));
+    };
+    res.on("close", onClose);
+    const ctx: PeerContext = {
+      ...(r.clientUuid !== undefined ? { clientUuid: r.clientUuid } : {}),
+      bypass: r.bypass,
+      signal: controller.signal,
+    };
+    try {
+      await this.dispatch(r, peer, ctx, req, res);
+    } finally {
+      res.off("close", onClose);
+    }
+  }
+
+  private async dispatch(
+    r: ApiRequest,
+    peer: Peer,
+    ctx: PeerContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const op = r.path.kind === "generic-key" ? "key" : r.path.operation;
+    const key = r.key as Key;
+    switch (op) {
+      case "key":
+        return this.transfers.run(() => this.serveGet(peer, key, r.offset, ctx, req, res));
+      case "checkpresent": {
+        const p = await peer.checkPresent(key, ctx);
+        return sendJson(res, presentJson(p.present));
+      }
+      case "gettimestamp":
+        return sendJson(res, timestampJson(await peer.getTimestamp(ctx)));
+      case "remove": {
+        const p = await peer.remove(key, {}, ctx);
+        return sendJson(res, removedJson(r.version, p.removed, p.plusUuids));
+      }
+      case "remove-before": {
+        const p = await peer.remove(key, { before: r.timestamp as number }, ctx);
+        return sendJson(res, removedJson(r.version, p.removed, p.plusUuids));
+      }
+      case "putoffset":
+        return sendJson(res, putOffsetJson(r.version, await peer.putOffset(key, ctx)));
+      case "put":
+        return this.transfers.run(() => this.servePut(r, peer, key, ctx, req, res));
+      case "lockcontent":
+        return this.serveLockContent(r.uuid, peer, key, ctx, res);
+      case "keeplocked":
+        return this.serveKeepLocked(r, req, res);
+    }
+  }
+
+  private async serveGet(
+    peer: Peer,
+    key: Key,
+    offset: number,
+    ctx: PeerContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const got = await peer.retrieve(key, offset, ctx);
+    if (!got) {
+      // git-annex answers a missing key with an empty body of promised length 0.
+      res.writeHead(200, { "Content-Type": "application/octet-stream", [DATA_LENGTH_HEADER]: "0" });
+      res.end();
+      return;
+    }
+    res.writeHead(200, {
+      "Content-Type": "application/octet-stream",
+      [DATA_LENGTH_HEADER]: String(got.length),
+    });
+    if (req.method === "HEAD") {
+      got.data.destroy();
+      res.end();
+      return;
+    }
+    try {
+      await pipeline(got.data, new ValidityGate(got.length, got.valid), res);
+    } catch {
+      // The client went away mid-download; nothing to clean up on our side.
+      got.data.destroy();
+    }
+  }
+
+  private async servePut(
+    r: ApiRequest,
+    peer: Peer,
+    key: Key,
+    ctx: PeerContext,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    if (r.dataPresent) {
+      req.resume();
+      const p = await peer.storePresent(key, ctx);
+      return sendJson(res, storedJson(r.version, p.stored, p.plusUuids));
+    }
+    const p = await peer.store(
+      {
+        key,
+        offset: r.offset,
+        length: r.dataLength as number,
+        data: req,
+        ...(r.associatedFile !== undefined ? { associatedFile: r.associatedFile } : {}),
+      },
+      ctx,
+    );
+    if (res.destroyed) return;
+    sendJson(res, storedJson(r.version, p.stored, p.plusUuids));
+  }
+
+  private async serveLockContent(
+    uuid: string,
+    peer: Peer,
+    key: Key,
+    ctx: PeerContext,
+    res: ServerResponse,
+  ): Promise<void> {
+    const lock = await peer.lockContent(key, ctx);
+    if (!lock) return sendJson(res, lockJson(false));
+    const lockId = genUuid();
+    // Without keeplocked the lock ends when it expires.
+    const timer = setTimeout(() => {
+      this.locks.delete(lockId);
+      void lock.release();
+    }, this.lockRetentionMs);
+    timer.unref();
+    this.locks.set(lockId, { lock, uuid, timer });
+    sendJson(res, lockJson(true, lockId));
+  }
+
+  private async serveKeepLocked(
+    r: ApiRequest,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const id = r.lockId as string;
+    const entry = this.locks.get(id);
+    const held = entry && entry.uuid === r.uuid ? entry : undefined;
+    held?.lock.keep();
+    const drop = async () => {
+      if (!held) return;
+      clearTimeout(held.timer);
+      if (this.locks.get(id) === held) this.locks.delete(id);
+      await held.lock.release();
+    };
+    // Long polling: the body is newline-separated {"unlock": bool} objects;
+    // the lock is held until one says true, or the body ends or breaks.
+    let buffered = "";
+    await new Promise<void>((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        req.off("data", onData);
+        resolve();
+      };
+      const onData = (chunk: Buffer) => {
+        buffered += chunk.toString("utf8");
+        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line === "") continue;
+          try {
+            if ((JSON.parse(line) as { unlock?: unknown }).unlock === true) return finish();
+          } catch {
+            return finish(); // malformed: stop holding, as an errored stream does
+          }
+        }
+        if (buffered.length > 4096) finish(); // no sane unlock request is this long
+      };
+      req.on("data", onData);
+      req.once("end", finish);
+      req.once("error", finish);
+      req.once("close", finish);
+    });
+    await drop();
+    if (!res.destroyed) sendJson(res, lockJson(false));
+    req.resume();
+  }
+
+  /** Release every lock (server shutdown). */
+  async close(): Promise<void> {
+    const entries = [...this.locks.values()];
+    this.locks.clear();
+    for (const e of entries) {
+      clearTimeout(e.timer);
+      await e.lock.release();
+    }
+  }
+}
+
+export type { ApiRequest };
