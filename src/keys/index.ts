@@ -1,0 +1,26 @@
+/**
+ * @module
+ * Basic values (layer 1): git-annex keys — parse, format, object locations,
+ * content verification — and repository/cluster UUIDs. The only door into
+ * `src/keys/`; nothing here does I/O except reading a file in `verifyFile`.
+ */
+export { hashDirLower, hashDirMixed } from "./hashdirs.js";
+export {
+  BadKeyError,
+  type BadKeyReason,
+  formatKey,
+  isChunkKey,
+  type Key,
+  nonChunkKey,
+  parseKey,
+} from "./key.js";
+export { keyFile, objectPath } from "./locations.js";
+export { BadUuidError, genClusterUuid, genUuid, isClusterUuid, parseUuid } from "./uuid.js";
+export {
+  UnverifiableKeyError,
+  type UnverifiableReason,
+  type Verification,
+  type Verifier,
+  verificationFor,
+  verifyFile,
+} from "./verify.js";
