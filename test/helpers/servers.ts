@@ -1,0 +1,141 @@
+/**
+ * Starting p2phttp servers for tests: annexgate's (its real CLI, as a child
+ * process, so it can be killed like any server) and stock `git annex
+ * p2phttp`, both on loopback ports chosen free; and a client clone of a
+ * served repository set up the way INTEROP.md describes.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { run } from "./index.js";
+
+/** dist/src/cli/main.js, the built `annexgate` command. */
+export const ANNEXGATE_BIN = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "src",
+  "cli",
+  "main.js",
+);
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface RunningP2pHttp {
+  readonly port: number;
+  /** e.g. http://127.0.0.1:PORT/git-annex */
+  readonly base: string;
+  readonly child: ChildProcess;
+  /** Everything the server printed on stderr so far. */
+  stderr(): string;
+  /** SIGTERM, then wait for exit (SIGKILL after 10 s). */
+  stop(): Promise<void>;
+}
+
+async function waitForPort(port: number, child: ChildProcess, err: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited early: ${err()}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server did not listen on ${port}: ${err()}`);
+}
+
+function startServer(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  port: number,
+  env?: NodeJS.ProcessEnv,
+): Promise<RunningP2pHttp> {
+  const child = spawn(cmd, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(t);
+  };
+  return waitForPort(port, child, () => err).then(
+    () => ({ port, base: `http://127.0.0.1:${port}/git-annex`, child, stderr: () => err, stop }),
+    async (e: unknown) => {
+      await stop();
+      throw e;
+    },
+  );
+}
+
+/** `annexgate p2phttp --bind 127.0.0.1 --port P ARGS` in `repo`. */
+export async function startAnnexgate(
+  repo: string,
+  args: string[] = ["--wideopen"],
+  env?: NodeJS.ProcessEnv,
+): Promise<RunningP2pHttp> {
+  const port = await freePort();
+  return startServer(
+    process.execPath,
+    [ANNEXGATE_BIN, "p2phttp", "--bind", "127.0.0.1", "--port", String(port), ...args],
+    repo,
+    port,
+    env,
+  );
+}
+
+/** Stock `git annex p2phttp --bind 127.0.0.1 --port P --jobs 4 ARGS` in `repo`. */
+export async function startStockP2pHttp(
+  repo: string,
+  args: string[] = ["--wideopen"],
+  env?: NodeJS.ProcessEnv,
+): Promise<RunningP2pHttp> {
+  const port = await freePort();
+  return startServer(
+    "git",
+    ["annex", "p2phttp", "--bind", "127.0.0.1", "--port", String(port), "--jobs", "4", ...args],
+    repo,
+    port,
+    env,
+  );
+}
+
+/**
+ * Make `clientDir` a clone of `serverRepo` whose origin is reached through
+ * the p2phttp server at `port`, and `git annex init` it.
+ */
+export async function annexHttpClone(
+  serverRepo: string,
+  clientDir: string,
+  port: number,
+  description = "client",
+): Promise<string> {
+  await run("git", ["clone", "-q", serverRepo, clientDir]);
+  const git = (...a: string[]) => run("git", a, { cwd: clientDir });
+  await git("annex", "init", "-q", description);
+  await git("config", "remote.origin.annexUrl", `annex+http://127.0.0.1:${port}/git-annex/`);
+  await git("config", "annex.security.allowed-ip-addresses", "all");
+  return clientDir;
+}
