@@ -53,7 +53,9 @@ for (const file of walk(src)) {
     if (rf === undefined || rt === undefined) {
       problems.push(`${relative(root, file)}: unknown layer ${rf === undefined ? from : to}`);
     } else if (rt >= rf) {
-      problems.push(`${relative(root, file)}: ${from} (rank ${rf}) may not import ${to} (rank ${rt})`);
+      problems.push(
+        `${relative(root, file)}: ${from} (rank ${rf}) may not import ${to} (rank ${rt})`,
+      );
     }
   }
 }

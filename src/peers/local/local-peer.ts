@@ -3,8 +3,9 @@
  * locks held in this process, and every store or removal recorded in the
  * repository's own location log (through `recordLocation`).
  */
-import type { ContentLocks, HeldLock, ObjectStore } from "../../objects/index.js";
+
 import { formatKey, type Key } from "../../keys/index.js";
+import type { ContentLocks, HeldLock, ObjectStore } from "../../objects/index.js";
 import type {
   ContentLock,
   Peer,

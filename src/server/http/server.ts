@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { type Key, parseKey, genUuid } from "../../keys/index.js";
+import { genUuid, type Key, parseKey } from "../../keys/index.js";
 import type { ContentLock, Peer, PeerContext } from "../../peers/index.js";
 import {
   type ActionClass,
