@@ -30,6 +30,7 @@ export const P2PHTTP_OPTIONS = {
   proxyconnections: { type: "string" },
   clusterjobs: { type: "string" },
   "commit-delay": { type: "string" },
+  debug: { type: "boolean" },
 } as const;
 
 function positiveInt(text: string | undefined, name: string): number | undefined {
@@ -100,6 +101,7 @@ export async function startP2pHttp(argv: readonly string[], cwd: string): Promis
     jobs,
     secure: Boolean(o.certfile),
     log,
+    ...(o.debug ? { requestLog: (line: string) => log(`[p2phttp] ${line}`) } : {}),
   });
   const server: Server = o.certfile
     ? createHttpsServer(

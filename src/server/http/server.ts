@@ -50,6 +50,8 @@ export interface P2pHttpOptions {
   /** How long a lockcontent lock lasts without keeplocked (ms). */
   readonly lockRetentionMs?: number;
   readonly log?: (line: string) => void;
+  /** When set, one line per request: method, URL, status, milliseconds. */
+  readonly requestLog?: (line: string) => void;
 }
 
 interface HeldLockEntry {
@@ -269,6 +271,15 @@ export class P2pHttpServer {
 
   /** The node:http request listener. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const requestLog = this.opts.requestLog;
+    if (requestLog) {
+      const started = performance.now();
+      res.once("close", () => {
+        const ms = (performance.now() - started).toFixed(1);
+        const how = res.writableFinished ? res.statusCode : `${res.statusCode} aborted`;
+        requestLog(`${req.method} ${req.url} ${how} ${ms}ms`);
+      });
+    }
     this.serve(req, res).catch((err: unknown) => {
       const status = err instanceof HttpApiError ? err.status : 500;
       if (status === 500) this.opts.log?.(`p2phttp: ${String((err as Error)?.stack ?? err)}`);
