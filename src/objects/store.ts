@@ -140,7 +140,12 @@ export class ObjectStore {
         }
       }
       let pos = offset;
+      // A sender that stalls must not hold the key past an abort: destroying
+      // the source ends the loop below even when no chunk is coming.
+      const onAbort = () => data.destroy(new Error("receive aborted", { cause: signal?.reason }));
+      signal?.addEventListener("abort", onAbort, { once: true });
       try {
+        if (signal?.aborted) throw signal.reason;
         for await (const chunk of data as AsyncIterable<Buffer>) {
           if (signal?.aborted) throw signal.reason;
           let piece = chunk;
@@ -159,6 +164,8 @@ export class ObjectStore {
         }
       } catch {
         aborted = true;
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
       }
       if (tooLong) data.destroy();
     } finally {
