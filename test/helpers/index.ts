@@ -43,6 +43,9 @@ export function run(cmd: string, args: readonly string[], opts: RunOpts = {}): P
         }
       },
     );
+    // A program that exits without reading its stdin (chmod, say) makes
+    // this write fail with EPIPE; its exit status is what matters.
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(opts.input ?? "");
   });
 }
