@@ -5,7 +5,7 @@
  * served repository set up the way INTEROP.md describes.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "./index.js";
@@ -47,10 +47,15 @@ async function waitForPort(port: number, child: ChildProcess, err: () => string)
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited early: ${err()}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/`).then(
-      () => true,
-      () => false,
-    );
+    // A TCP connection is enough: the server may speak HTTP or HTTPS.
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect(port, "127.0.0.1");
+      sock.once("connect", () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once("error", () => resolve(false));
+    });
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
