@@ -63,6 +63,8 @@ export class HttpApiError extends AnnexgateError {
   }
 }
 
+const B64URL_PADDED = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
+
 /**
  * Decode a value that may be base64url-wrapped in square brackets, as
  * git-annex allows for keys, UUIDs and file names. Returns raw bytes.
@@ -70,8 +72,10 @@ export class HttpApiError extends AnnexgateError {
 export function decodeB64Value(text: string): Buffer {
   if (text.length >= 2 && text.startsWith("[") && text.endsWith("]")) {
     const inner = text.slice(1, -1);
-    // base64url, padding optional; anything else is refused like git-annex does
-    if (!/^[A-Za-z0-9_-]*={0,2}$/.test(inner) || inner.replace(/=+$/, "").length % 4 === 1) {
+    // git-annex decodes with sandi's Base64Url: url alphabet, "=" padding
+    // required. (sandi also lets a few oddities through, e.g. "ab==abcd";
+    // no git-annex client sends those, so they are refused here.)
+    if (!B64URL_PADDED.test(inner)) {
       throw new HttpApiError(400, "unable to base64 decode [] wrapped value", { text });
     }
     return Buffer.from(inner, "base64url");
@@ -79,14 +83,17 @@ export function decodeB64Value(text: string): Buffer {
   return Buffer.from(text, "utf8");
 }
 
-/** Encode a value for a URL: plain when it is UTF-8 and not bracketed, else `[base64url]`. */
+/**
+ * Encode a value for a URL: plain when it is UTF-8 and not bracketed, else
+ * `[base64url]`, padded (git-annex refuses unpadded values).
+ */
 export function encodeB64Value(value: Buffer | string): string {
   const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
   const text = bytes.toString("utf8");
   const roundTrips = Buffer.from(text, "utf8").equals(bytes);
   const bracketed = text.startsWith("[") && text.endsWith("]");
   if (roundTrips && !bracketed) return text;
-  return `[${bytes.toString("base64url")}]`;
+  return `[${bytes.toString("base64").replace(/\+/g, "-").replace(/\//g, "_")}]`;
 }
 
 /** A routed request path. */
@@ -111,6 +118,8 @@ const OPERATIONS = new Set<string>(Object.keys(OPERATION_VERSIONS));
  */
 export function routeApiPath(pathname: string): ApiPath {
   const parts = pathname.split("/");
+  // servant drops one trailing empty segment: ".../checkpresent/" routes.
+  if (parts.length > 3 && parts[parts.length - 1] === "") parts.pop();
   // "", "git-annex", uuid, ...
   if (parts[0] !== "" || parts[1] !== "git-annex" || parts.length < 4) {
     throw new HttpApiError(404, "not found");
@@ -131,14 +140,12 @@ export function routeApiPath(pathname: string): ApiPath {
     throw new HttpApiError(404, "not found");
   }
   const operation = third as Operation;
-  const m = /^v([0-9]+)$/.exec(second);
-  const version = m ? Number(m[1]) : Number.NaN;
-  if (!(OPERATION_VERSIONS[operation] as readonly number[]).includes(version)) {
-    throw new HttpApiError(400, "bad version");
-  }
+  // Only the exact text "v<N>" (git-annex's parseAPIVersion): "v04" is a bad version.
+  const version = OPERATION_VERSIONS[operation].find((v) => second === `v${v}`);
+  if (version === undefined) throw new HttpApiError(400, "bad version");
   return operation === "key" && fourth !== undefined
-    ? { kind: "versioned", uuid, version: version as ApiVersion, operation, key: fourth }
-    : { kind: "versioned", uuid, version: version as ApiVersion, operation };
+    ? { kind: "versioned", uuid, version, operation, key: fourth }
+    : { kind: "versioned", uuid, version, operation };
 }
 
 /** Serialize a JSON object with fields sorted by name, as Aeson does. */
