@@ -5,7 +5,7 @@
  * environment as `GIT_ANNEX_P2PHTTP_PASSWORD_<user>` with optional
  * `GIT_ANNEX_P2PHTTP_PERMISSIONS_<user>` = readonly | appendonly.
  */
-import type { ActionClass } from "../../protocol/httpapi.js";
+import { type ActionClass, HttpApiError } from "../../protocol/httpapi.js";
 
 export type ServeMode = "readwrite" | "appendonly" | "readonly";
 
@@ -57,16 +57,34 @@ export function usersFromEnv(
   return users;
 }
 
-/** Parse an `Authorization: Basic …` header; null when absent or malformed. */
+/* git-annex's B64.decode (sandi Base64Url): url alphabet, "=" padding required. */
+const B64URL_PADDED = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
+
+/**
+ * Parse an `Authorization` header as git-annex does (P2P/Http/Types.hs,
+ * `FromHttpApiData Auth`): the scheme "basic" in any case, spaces, then
+ * padded base64url (the alphabet git-annex's client encodes with, not the
+ * standard one) of "user:password"; the user ends at the first ":", and
+ * without one the password is empty. Null when there is no header.
+ *
+ * @throws HttpApiError 400 for any other header, as git-annex refuses the
+ *   request before looking at the repository or the credentials.
+ * @example
+ * parseBasicAuth("Basic dTphPj8-") // { user: "u", password: "a>?>" }
+ */
 export function parseBasicAuth(header: string | undefined): Credentials | null {
   if (header === undefined) return null;
-  const m = /^(\S+)\s*(.*)$/s.exec(header);
-  if (m?.[1]?.toLowerCase() !== "basic") return null;
-  const b64 = (m[2] ?? "").trim();
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) return null;
-  const decoded = Buffer.from(b64, "base64").toString("utf8");
+  const m = /^([^ \t\n\r\f\v\xa0]*)[ \t\n\r\f\v\xa0]*(.*)$/s.exec(header);
+  const b64 = m?.[2] ?? "";
+  if (m?.[1]?.toLowerCase() !== "basic" || !B64URL_PADDED.test(b64) || b64 === "") {
+    throw new HttpApiError(
+      400,
+      "Error parsing header Authorization failed: invalid basic auth header",
+    );
+  }
+  const decoded = Buffer.from(b64, "base64url").toString("utf8");
   const colon = decoded.indexOf(":");
-  if (colon < 0) return null;
+  if (colon < 0) return { user: decoded, password: "" };
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 

@@ -291,14 +291,13 @@ export class P2pHttpServer {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const r = parseRequest(req);
+    // A malformed Authorization header is a 400 among the header checks,
+    // before the repository is looked up (servant's order).
+    const creds = parseBasicAuth(req.headers.authorization);
     const peer = await this.opts.peers.lookup(r.uuid);
     if (!peer) throw new HttpApiError(404, "not found");
     const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
-    const decision = this.opts.auth.decide(
-      secure,
-      parseBasicAuth(req.headers.authorization),
-      r.action,
-    );
+    const decision = this.opts.auth.decide(secure, creds, r.action);
     if (!decision.allow) throw new HttpApiError(decision.status, "");
 
     const controller = new AbortController();
