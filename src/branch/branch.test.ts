@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -155,6 +156,27 @@ describe("AnnexBranch", () => {
         lines,
         Array.from({ length: 50 }, (_, i) => String(i)),
       );
+    } finally {
+      await branch.close();
+    }
+  });
+
+  it("builds on a journal file another process rewrote during a change", async () => {
+    const git = await newRepo();
+    const branch = await AnnexBranch.open(git);
+    try {
+      await branch.change("r.log", () => "a\n");
+      const seen: string[] = [];
+      await branch.change("r.log", (old) => {
+        seen.push(old);
+        if (seen.length === 1) {
+          // e.g. stock git-annex, which does not see our locks
+          writeFileSync(join(git.gitDir, "annex", "journal", "r.log"), "a\nb\n");
+        }
+        return `${old}c\n`;
+      });
+      assert.deepEqual(seen, ["a\n", "a\nb\n"]);
+      assert.equal(await branch.read("r.log"), "a\nb\nc\n");
     } finally {
       await branch.close();
     }

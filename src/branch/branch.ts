@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/pro
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { CatFileBatch, type Git, type TreeChange } from "../git/index.js";
+import { waitUnlocked } from "./annex-lock.js";
 import { BranchError } from "./errors.js";
 import { branchPathOf, discardIncompleteAppend, journalFileName } from "./journal.js";
 import { KeyedMutex } from "./mutex.js";
@@ -14,6 +15,11 @@ const ORIGIN_REF = "refs/remotes/origin/git-annex";
 /** Branch files whose change means history was rewritten (`git annex forget`). */
 const TRANSITIONS_LOG = "transitions.log";
 const MAX_COMMIT_ATTEMPTS = 10;
+const MAX_CHANGE_ATTEMPTS = 5;
+/** How long to wait for stock git-annex to release its journal lock. */
+const LOCK_WAIT_MS = 5000;
+/** Longest pause between auto-commit retries after failures. */
+const MAX_RETRY_MS = 60_000;
 
 /** Options for {@link AnnexBranch.startAutoCommit}. */
 export interface AutoCommitOptions {
@@ -31,6 +37,8 @@ interface AutoCommit {
   readonly delayMs: number;
   readonly onError: (err: unknown) => void;
   timer: NodeJS.Timeout | null;
+  /** Consecutive failed commits; each doubles the wait before the next try. */
+  failures: number;
 }
 
 function isMissing(err: unknown): boolean {
@@ -97,6 +105,7 @@ export class AnnexBranch {
   readonly #cat: CatFileBatch;
   readonly #journalDir: string;
   readonly #tmpDir: string;
+  readonly #journalLock: string;
   readonly #identity: Readonly<Record<string, string>> | undefined;
   readonly #paths = new KeyedMutex();
   readonly #commits = new KeyedMutex();
@@ -113,6 +122,7 @@ export class AnnexBranch {
     this.#cat = new CatFileBatch(git);
     this.#journalDir = join(git.gitDir, "annex", "journal");
     this.#tmpDir = join(git.gitDir, "annex", "annexgate-tmp");
+    this.#journalLock = join(git.gitDir, "annex", "journal.lck");
     this.#identity = identity;
   }
 
@@ -181,24 +191,43 @@ export class AnnexBranch {
    * same path are serialised within this process; the journal file is
    * replaced atomically (temporary file, then rename). `f` must return
    * newline-terminated lines (or ""). Returns false when `f` changed
-   * nothing, in which case nothing is written.
+   * nothing, in which case nothing is written. `f` may be called more
+   * than once (when another process rewrote the file meanwhile), so it
+   * should only compute.
    */
   async change(path: string, f: (old: string) => string): Promise<boolean> {
     checkPath(path);
     this.#checkOpen();
     return this.#paths.run(path, async () => {
-      const old = await this.read(path);
-      const next = f(old);
-      if (next === old) return false;
-      if (next !== "" && !next.endsWith("\n")) {
-        throw new BranchError("AG_BRANCH_CONTENT", "branch file content must end with a newline", {
-          path,
-        });
+      const file = this.#journalPath(path);
+      for (let attempt = 1; ; attempt++) {
+        await waitUnlocked(this.#journalLock, LOCK_WAIT_MS);
+        const before = await readIfExists(file);
+        const old =
+          before === null
+            ? (await this.#committed(BRANCH_REF, path)).toString("utf8")
+            : discardIncompleteAppend(before).toString("utf8");
+        const next = f(old);
+        if (next === old) return false;
+        if (next !== "" && !next.endsWith("\n")) {
+          throw new BranchError(
+            "AG_BRANCH_CONTENT",
+            "branch file content must end with a newline",
+            {
+              path,
+            },
+          );
+        }
+        // Stock git-annex does not see our locks: if it rewrote the journal
+        // file meanwhile, build on its version instead of overwriting it.
+        const now = await readIfExists(file);
+        const same = before === null ? now === null : now?.equals(before) === true;
+        if (!same && attempt < MAX_CHANGE_ATTEMPTS) continue;
+        await this.#writeJournal(path, next);
+        this.#written.set(path, next);
+        this.#scheduleAutoCommit();
+        return true;
       }
-      await this.#writeJournal(path, next);
-      this.#written.set(path, next);
-      this.#scheduleAutoCommit();
-      return true;
     });
   }
 
@@ -277,6 +306,7 @@ export class AnnexBranch {
     const moved = new Set<string>();
     let previousTip: string | null = null;
     for (let attempt = 1; ; attempt++) {
+      await waitUnlocked(this.#journalLock, LOCK_WAIT_MS);
       const tip = await this.#ensureBranch();
       if (previousTip !== null && previousTip !== tip) {
         for (const d of await this.git.diffTrees(previousTip, tip)) moved.add(d.path);
@@ -292,16 +322,19 @@ export class AnnexBranch {
             : mine,
         );
       }
-      // Journal writes of ours that vanished without reaching the branch.
-      // (A journal file that reappeared since the snapshot is left for the
-      // next commit.)
+      // Journal writes of ours that another writer removed, or replaced
+      // without reading them, are merged back in. (A journal file that
+      // reappeared since the snapshot is left for the next commit.)
       const written = new Map(this.#written);
-      const settled = new Set(snapshot.keys());
+      const settled = new Set<string>();
       for (const [path, mine] of written) {
-        if (snapshot.has(path) || (await readIfExists(this.#journalPath(path))) !== null) continue;
+        let current = contents.get(path);
+        if (current === undefined) {
+          if ((await readIfExists(this.#journalPath(path))) !== null) continue;
+          current = (await this.#committed(tip, path)).toString("utf8");
+        }
         settled.add(path);
-        const onBranch = (await this.#committed(tip, path)).toString("utf8");
-        if (!containsLines(onBranch, mine)) contents.set(path, unionMerge([onBranch, mine]));
+        if (!containsLines(current, mine)) contents.set(path, unionMerge([current, mine]));
       }
       const parents = [tip];
       const lost = await this.#lostCommit(tip);
@@ -326,7 +359,15 @@ export class AnnexBranch {
       const paths = [...contents.keys()];
       const shas = await this.git.hashObjects(paths.map((p) => contents.get(p) ?? ""));
       const changes: TreeChange[] = paths.map((path, i) => ({ path, sha: shas[i] ?? null }));
-      const tree = await this.git.editTree(`${tip}^{tree}`, changes);
+      const tipTree = await this.git.revParse(`${tip}^{tree}`);
+      const tree = await this.git.editTree(tipTree, changes);
+      if (tree === tipTree && lost === null) {
+        // The journal only holds what the branch already has (someone
+        // committed it, or it is being rewritten to the same content).
+        await this.#cleanJournal(snapshot);
+        this.#forgetWritten(written, settled);
+        return null;
+      }
       const commit = await this.#commitObject(tree, parents, message);
       if (await this.git.updateRef(BRANCH_REF, commit, tip, `git-annex branch ${message}`)) {
         this.#lastCommit = commit;
@@ -363,9 +404,16 @@ export class AnnexBranch {
     return last;
   }
 
-  /** Removes the journal files whose content is still what was committed. */
+  /**
+   * Removes the journal files whose content is still what was committed.
+   * Never while stock git-annex holds the journal lock: it may be staging
+   * the same files, and it fails when one it staged has gone. Files left
+   * behind hold committed content and go with a later commit.
+   */
   async #cleanJournal(snapshot: ReadonlyMap<string, Buffer>): Promise<void> {
+    let n = 0;
     for (const [path, raw] of snapshot) {
+      if (n++ % 32 === 0 && !(await waitUnlocked(this.#journalLock, LOCK_WAIT_MS))) return;
       await this.#paths.run(path, async () => {
         const file = this.#journalPath(path);
         const now = await readIfExists(file);
@@ -397,22 +445,32 @@ export class AnnexBranch {
       ((err: unknown) => {
         process.emitWarning(`annexgate: git-annex branch commit failed: ${String(err)}`);
       });
-    this.#auto = { delayMs: opts.delayMs ?? 1000, onError, timer: null };
+    this.#auto = { delayMs: opts.delayMs ?? 1000, onError, timer: null, failures: 0 };
     if (this.#written.size > 0) this.#scheduleAutoCommit();
   }
 
   #scheduleAutoCommit(): void {
     const auto = this.#auto;
     if (auto === null || auto.timer !== null || this.#closing !== null) return;
+    const wait = Math.min(auto.delayMs * 2 ** auto.failures, Math.max(auto.delayMs, MAX_RETRY_MS));
     auto.timer = setTimeout(() => {
-      auto.timer = null;
       this.#commits
         .run("", () => this.#commit("update"))
-        .catch((err: unknown) => {
-          auto.onError(err);
-          this.#scheduleAutoCommit();
+        .then(
+          () => {
+            auto.failures = 0;
+          },
+          (err: unknown) => {
+            auto.failures += 1;
+            auto.onError(err);
+          },
+        )
+        .finally(() => {
+          auto.timer = null;
+          // Changes made while that commit ran, or the failed commit.
+          if (auto.failures > 0 || this.#written.size > 0) this.#scheduleAutoCommit();
         });
-    }, auto.delayMs);
+    }, wait);
     // The journal is on disk; an exiting process loses nothing by not waiting.
     auto.timer.unref();
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { pathToFileURL } from "node:url";
 import { makeTempDir, removeDir, run } from "../../test/helpers/index.js";
 import { CatFileBatch, Git, GitError } from "./index.js";
 
@@ -109,5 +110,20 @@ describe("CatFileBatch", () => {
     await cat.close();
     await assert.rejects(cat.get("HEAD"), GitError);
     assert.equal(cat.pid, undefined);
+  });
+
+  it("does not keep the process alive while idle", async () => {
+    const door = pathToFileURL(join(import.meta.dirname, "index.js")).href;
+    const script = [
+      `import { CatFileBatch, Git } from ${JSON.stringify(door)};`,
+      `const cat = new CatFileBatch(await Git.open(${JSON.stringify(git.dir)}));`,
+      `const b = await cat.get("refs/heads/git-annex");`,
+      `console.log(b === null ? "missing" : "found");`,
+    ].join("\n");
+    const exited = run(process.execPath, ["--input-type=module", "-e", script]);
+    const timeout = new Promise<string>((_, reject) => {
+      setTimeout(() => reject(new Error("the child process did not exit")), 10_000).unref();
+    });
+    assert.equal((await Promise.race([exited, timeout])).trim(), "found");
   });
 });

@@ -85,6 +85,7 @@ export class CatFileBatch {
         child.once("error", () => resolve());
       }
     });
+    setRef(child, true);
     child.stdin.end();
     await exited;
   }
@@ -93,11 +94,12 @@ export class CatFileBatch {
     const child = this.#child ?? this.#start();
     req.tries += 1;
     this.#inflight.push(req);
+    if (this.#inflight.length === 1) setRef(child, true);
     child.stdin.write(`${req.name}\n`);
   }
 
   #start(): Child {
-    const child = spawn("git", ["cat-file", "--batch"], {
+    const child: Child = spawn("git", ["cat-file", "--batch"], {
       cwd: this.#git.dir,
       env: this.#git.environment(),
       stdio: ["pipe", "pipe", "pipe"],
@@ -138,6 +140,7 @@ export class CatFileBatch {
           continue;
         }
         const req = this.#inflight.shift();
+        if (this.#inflight.length === 0 && this.#closing === null) setRef(child, false);
         if (req === undefined) continue;
         if (header.endsWith(" missing")) req.resolve(null);
         else {
@@ -155,6 +158,7 @@ export class CatFileBatch {
         this.#bodyLen = -1;
         this.#inflight.shift()?.resolve(body);
       }
+      if (this.#inflight.length === 0 && this.#closing === null) setRef(child, false);
     }
   }
 
@@ -176,5 +180,17 @@ export class CatFileBatch {
         );
       }
     }
+  }
+}
+
+/**
+ * An idle reader does not keep the process alive (as an idle socket
+ * would not); one with requests in flight does.
+ */
+function setRef(child: Child, ref: boolean): void {
+  for (const h of [child, child.stdin, child.stdout, child.stderr] as const) {
+    const handle = h as unknown as { ref?: () => void; unref?: () => void };
+    if (ref) handle.ref?.();
+    else handle.unref?.();
   }
 }

@@ -40,19 +40,15 @@ export async function setLocation(
 ): Promise<boolean> {
   parseUuid(uuid);
   if (isClusterUuid(uuid)) return false;
-  let changed = false;
-  await branch.change(locationLogPath(key), (old) => {
+  return branch.change(locationLogPath(key), (old) => {
     const next = setPresence(
       parsePresenceLog(old),
       present ? "present" : "missing",
       uuid,
       currentClock(),
     );
-    if (next === null) return old;
-    changed = true;
-    return formatPresenceLog(next);
+    return next === null ? old : formatPresenceLog(next);
   });
-  return changed;
 }
 
 /**
