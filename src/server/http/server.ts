@@ -441,7 +441,12 @@ export class P2pHttpServer {
     const id = r.lockId as string;
     const entry = this.locks.get(id);
     const held = entry && entry.uuid === r.uuid ? entry : undefined;
-    held?.lock.keep();
+    if (held) {
+      // keeplocked disables the expiry, as git-annex's keepingLocked does:
+      // the lock now lasts until this request unlocks or ends.
+      clearTimeout(held.timer);
+      held.lock.keep();
+    }
     const drop = async () => {
       if (!held) return;
       clearTimeout(held.timer);
