@@ -232,6 +232,18 @@ describe("P2pHttpServer", () => {
       assert.equal(await h.present(c.key), false);
     });
 
+    it("put of a body longer than promised stores nothing and answers", async () => {
+      const c = content("too long", 5000);
+      const body = Buffer.concat([c.data, Buffer.from("trailing garbage")]);
+      const r = await h.fetch("POST", h.path(4, "put", { key: formatKey(c.key) }), {
+        headers: { "X-git-annex-data-length": String(c.data.length) },
+        body,
+      });
+      assert.equal(r.status, 200);
+      assert.deepEqual(JSON.parse(r.body.toString()), { stored: false, plusuuids: [] });
+      assert.equal(await h.present(c.key), false);
+    });
+
     it("checkpresent answers for present and absent keys at every version", async () => {
       const c = content("checkpresent", 200);
       await h.put(4, c);
