@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { CatFileBatch, type Git, type TreeChange } from "../git/index.js";
@@ -20,6 +20,8 @@ const MAX_CHANGE_ATTEMPTS = 5;
 const LOCK_WAIT_MS = 5000;
 /** Longest pause between auto-commit retries after failures. */
 const MAX_RETRY_MS = 60_000;
+/** Temporary journal files older than this were left by a crashed process. */
+const STALE_TMP_MS = 60 * 60 * 1000;
 
 /** Options for {@link AnnexBranch.startAutoCommit}. */
 export interface AutoCommitOptions {
@@ -91,9 +93,17 @@ function checkPath(path: string): void {
  * and moves the ref with compare-and-swap.
  *
  * What it cannot share with git-annex is the fcntl lock on
- * `annex/journal.lck` (Node has no fcntl locking). The races that leaves
- * are repaired by union merge, the same way git-annex repairs pushes
- * that race its own commits: see {@link AnnexBranch.commit}.
+ * `annex/journal.lck` (Node has no fcntl locking). On Linux it waits while
+ * /proc/locks shows git-annex holding that lock, which keeps it from
+ * removing journal files git-annex is staging (git-annex fails when one
+ * it staged has gone). The races that remain are repaired by union merge,
+ * the same way git-annex repairs pushes that race its own commits: see
+ * {@link AnnexBranch.commit}. Two changes to the same file at the same
+ * instant, one by git-annex and one by annexgate, can still lose one.
+ *
+ * Not supported: the private journal (`annex/journal-private`, used for
+ * repositories marked annex.private), and group permissions for
+ * core.sharedRepository on journal files.
  *
  * @example
  * const branch = await AnnexBranch.open(await Git.open(dir));
@@ -134,7 +144,18 @@ export class AnnexBranch {
   static async open(git: Git): Promise<AnnexBranch> {
     const branch = new AnnexBranch(git, await commitIdentity(git));
     await branch.#ensureBranch();
+    await branch.#removeStaleTmp();
     return branch;
+  }
+
+  async #removeStaleTmp(): Promise<void> {
+    const names = await readdir(this.#tmpDir).catch(() => []);
+    const now = Date.now();
+    for (const name of names) {
+      const file = join(this.#tmpDir, name);
+      const st = await stat(file).catch(() => null);
+      if (st !== null && now - st.mtimeMs > STALE_TMP_MS) await rm(file, { force: true });
+    }
   }
 
   async #ensureBranch(): Promise<string> {
