@@ -105,6 +105,29 @@ describe("git-annex branch interop with stock git-annex", { skip: !hasGitAnnex }
     }
   });
 
+  it("finds the location logs of keys that need escaping", async () => {
+    const u = genUuid();
+    const keys = [
+      "WORM-s3-m1700000000--a&b%c:d_e.txt",
+      "MD5E-s0--d41d8cd98f00b204e9800998ecf8427e.x_y",
+    ];
+    for (const text of keys) await annex(["setpresentkey", text, u, "1"]);
+    await annex(["merge"]);
+    const files = (
+      await run("git", ["ls-tree", "-r", "--name-only", BRANCH_REF], { cwd: repo })
+    ).split("\n");
+    const branch = await AnnexBranch.open(git);
+    try {
+      for (const text of keys) {
+        const k = parseKey(text);
+        assert.ok(files.includes(locationLogPath(k)), locationLogPath(k));
+        assert.deepEqual(await locationsOf(branch, k), [u]);
+      }
+    } finally {
+      await branch.close();
+    }
+  });
+
   it("reads stock git-annex's uncommitted journal entries", async () => {
     const branch = await AnnexBranch.open(git);
     try {
