@@ -1,6 +1,7 @@
 /**
- * fast-check generators shared by the log tests (named .test.ts so that it
- * is never part of the published build; it holds no tests of its own).
+ * fast-check generators shared by the log tests. Named like a test file
+ * because only tests may import it (fast-check is a dev dependency); it
+ * holds no tests of its own.
  */
 import fc from "fast-check";
 import type { TimeClock } from "./clock.js";
