@@ -1,0 +1,225 @@
+/**
+ * checkpresent requests per second and latency (p50/p99) at 1, 16 and 64
+ * concurrent keep-alive connections, annexgate against stock
+ * `git annex p2phttp`, on a repository holding some keys. Half the asked
+ * keys are present, half are not; every answer is checked.
+ *
+ * Usage: node dist/bench/checkpresent.js
+ * Env: BENCH_QUICK=1 (1 s per level), BENCH_DURATION (seconds per level, 5),
+ * BENCH_MAX_REQUESTS (per level, 500000), BENCH_CONCURRENCY (1,16,64),
+ * BENCH_KEYS (keys in the repository, 200), BENCH_JOBS (server --jobs, 4),
+ * BENCH_SERVERS=annexgate,stock.
+ */
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
+import { Agent, request } from "node:http";
+import { join } from "node:path";
+import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
+import {
+  benchMain,
+  envInt,
+  fixed,
+  isQuick,
+  makeServerRepo,
+  printTable,
+  ratio,
+  repoUuid,
+  type ServerKind,
+  serverKinds,
+  startCleanly,
+} from "./common.js";
+
+interface Level {
+  concurrency: number;
+  requests: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+}
+
+interface Probe {
+  path: string;
+  present: boolean;
+}
+
+function checkOnce(agent: Agent, port: number, probe: Probe): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: probe.path,
+        agent,
+        headers: { "Content-Length": "0" },
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => {
+          body += d;
+        });
+        res.on("end", () => {
+          if (res.statusCode !== 200) return resolve(false);
+          try {
+            resolve((JSON.parse(body) as { present?: unknown }).present === probe.present);
+          } catch {
+            resolve(false);
+          }
+        });
+        res.on("error", () => resolve(false));
+      },
+    );
+    req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
+    req.on("error", () => resolve(false));
+    req.end();
+  });
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? Number.NaN;
+}
+
+/** `concurrency` loops of back-to-back requests until the time or the count runs out. */
+async function runLevel(
+  port: number,
+  probes: readonly Probe[],
+  concurrency: number,
+  durationMs: number,
+  maxRequests: number,
+): Promise<Level> {
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const latencies = new Float64Array(maxRequests);
+  let issued = 0;
+  let done = 0;
+  let errors = 0;
+  const t0 = process.hrtime.bigint();
+  const end = Date.now() + durationMs;
+  const worker = async () => {
+    while (issued < maxRequests && Date.now() < end) {
+      const probe = probes[issued % probes.length] as Probe;
+      issued++;
+      const s = process.hrtime.bigint();
+      const ok = await checkOnce(agent, port, probe);
+      const ms = Number(process.hrtime.bigint() - s) / 1e6;
+      latencies[done++] = ms;
+      if (!ok) errors++;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  } finally {
+    agent.destroy();
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const sorted = latencies.subarray(0, done).sort();
+  return {
+    concurrency,
+    requests: done,
+    errors,
+    seconds,
+    rps: done / seconds,
+    p50ms: percentile(sorted, 50),
+    p99ms: percentile(sorted, 99),
+  };
+}
+
+benchMain("checkpresent", async (cleanup) => {
+  const quick = isQuick();
+  const durationMs = envInt("BENCH_DURATION", quick ? 1 : 5) * 1000;
+  const maxRequests = envInt("BENCH_MAX_REQUESTS", 500_000);
+  const nKeys = envInt("BENCH_KEYS", quick ? 50 : 200);
+  const jobs = envInt("BENCH_JOBS", 4);
+  const levels = (process.env.BENCH_CONCURRENCY ?? "1,16,64")
+    .split(",")
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
+  const kinds = serverKinds();
+
+  const top = await makeTempDir("annexgate-bench-checkpresent-");
+  cleanup.add(() => removeDir(top));
+  // One repository with nKeys annexed files, served by each server in turn.
+  const repo = await makeServerRepo(join(top, "server"));
+  await mkdir(join(repo, "data"));
+  for (let i = 0; i < nKeys; i++) {
+    await writeFile(join(repo, "data", `f${i}.dat`), randomBytes(1024));
+  }
+  await run("git", ["annex", "add", "-q", "data"], { cwd: repo });
+  await run("git", ["commit", "-q", "-m", "data"], { cwd: repo });
+  const present = (await run("git", ["annex", "find", "--json"], { cwd: repo }))
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => (JSON.parse(l) as { key: string }).key);
+  if (present.length !== nKeys) throw new Error(`expected ${nKeys} keys, found ${present.length}`);
+  const uuid = await repoUuid(repo);
+  const client = randomUUID();
+  const absent = present.map((_, i) => {
+    const hash = createHash("sha256").update(`absent ${i}`).digest("hex");
+    return `SHA256E-s1024--${hash}.dat`;
+  });
+  const path = (key: string) =>
+    `/git-annex/${uuid}/v4/checkpresent?key=${encodeURIComponent(key)}&clientuuid=${client}`;
+  const probes: Probe[] = present.flatMap((k, i) => [
+    { path: path(k), present: true },
+    { path: path(absent[i] as string), present: false },
+  ]);
+
+  const results = new Map<ServerKind, Level[]>();
+  for (const kind of kinds) {
+    const server = await startCleanly(cleanup, kind, repo, jobs);
+    try {
+      // Warm-up, not counted: connections, caches, the JIT.
+      await runLevel(server.port, probes, 4, 500, 2_000);
+      const rows: Level[] = [];
+      for (const c of levels)
+        rows.push(await runLevel(server.port, probes, c, durationMs, maxRequests));
+      results.set(kind, rows);
+    } finally {
+      await server.stop();
+    }
+  }
+
+  console.log(
+    `\n== checkpresent: ${nKeys} keys present + ${nKeys} absent, ${durationMs / 1000} s per level ` +
+      `(at most ${maxRequests} requests), keep-alive, server --jobs ${jobs} ==`,
+  );
+  const rows: string[][] = [];
+  for (const [i, c] of levels.entries()) {
+    const a = results.get("annexgate")?.[i];
+    const s = results.get("stock")?.[i];
+    rows.push([
+      String(c),
+      fixed(a?.rps, 0),
+      fixed(s?.rps, 0),
+      ratio(a?.rps, s?.rps),
+      fixed(a?.p50ms, 2),
+      fixed(s?.p50ms, 2),
+      fixed(a?.p99ms, 2),
+      fixed(s?.p99ms, 2),
+      `${a?.errors ?? "-"}/${s?.errors ?? "-"}`,
+    ]);
+  }
+  printTable(
+    [
+      "conns",
+      "annexgate req/s",
+      "stock req/s",
+      "annexgate/stock",
+      "ag p50 ms",
+      "stock p50 ms",
+      "ag p99 ms",
+      "stock p99 ms",
+      "errors ag/stock",
+    ],
+    rows,
+  );
+  for (const [kind, list] of results) {
+    console.log(
+      `${kind}: ${list.map((l) => `${l.requests} requests in ${fixed(l.seconds, 1)} s`).join(", ")}`,
+    );
+  }
+});
