@@ -275,12 +275,18 @@ export async function rssKiB(pid: number): Promise<number> {
   }
 }
 
-/** RSS of `pid` alone and summed over it and all its descendants (KiB). */
-export async function treeRssKiB(pid: number): Promise<{ main: number; tree: number }> {
+/**
+ * RSS of `pid` alone, of the largest single process, and summed over `pid`
+ * and all its descendants (KiB).
+ */
+export async function treeRssKiB(
+  pid: number,
+): Promise<{ main: number; largest: number; tree: number }> {
   const seen = new Set<number>();
   const queue = [pid];
   let tree = 0;
   let main = 0;
+  let largest = 0;
   // Bounded: a process tree on this machine is far smaller than this.
   for (let i = 0; i < 10_000 && queue.length > 0; i++) {
     const p = queue.shift() as number;
@@ -288,29 +294,33 @@ export async function treeRssKiB(pid: number): Promise<{ main: number; tree: num
     seen.add(p);
     const r = await rssKiB(p);
     if (p === pid) main = r;
+    largest = Math.max(largest, r);
     tree += r;
     queue.push(...(await childrenOf(p)));
   }
-  return { main, tree };
+  return { main, largest, tree };
 }
 
-/** Peak RSS (KiB) seen by a sampler, for the first process and its whole tree. */
+/** Peak RSS (KiB) seen by a sampler: the first process, the largest one, the whole tree. */
 export interface RssPeak {
   main: number;
+  largest: number;
   tree: number;
   samples: number;
 }
 
+const noPeak = (): RssPeak => ({ main: 0, largest: 0, tree: 0, samples: 0 });
+
 /**
  * Samples a process tree's RSS every `intervalMs` until stopped or until
  * `maxMs` has passed. `mark()` starts a new phase and returns the peak of the
- * phase it ends.
+ * phase it ends (it always takes one sample of its own first).
  */
 export class RssSampler {
   #timer: NodeJS.Timeout | null = null;
-  #phase: RssPeak = { main: 0, tree: 0, samples: 0 };
-  #all: RssPeak = { main: 0, tree: 0, samples: 0 };
-  #busy = false;
+  #phase = noPeak();
+  #all = noPeak();
+  #inflight: Promise<void> | null = null;
   readonly #started = Date.now();
 
   constructor(
@@ -326,29 +336,33 @@ export class RssSampler {
         this.stopTimer();
         return;
       }
-      void this.sample();
+      if (this.#inflight === null) void this.sample();
     }, this.intervalMs);
   }
 
+  /** One sample, after any sample already under way. */
   private async sample(): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    try {
+    while (this.#inflight !== null) await this.#inflight;
+    this.#inflight = (async () => {
       const r = await treeRssKiB(this.pid);
       for (const p of [this.#phase, this.#all]) {
         p.main = Math.max(p.main, r.main);
+        p.largest = Math.max(p.largest, r.largest);
         p.tree = Math.max(p.tree, r.tree);
         p.samples++;
       }
+    })();
+    try {
+      await this.#inflight;
     } finally {
-      this.#busy = false;
+      this.#inflight = null;
     }
   }
 
   async mark(): Promise<RssPeak> {
     await this.sample();
     const done = this.#phase;
-    this.#phase = { main: 0, tree: 0, samples: 0 };
+    this.#phase = noPeak();
     return done;
   }
 
