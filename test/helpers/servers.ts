@@ -111,16 +111,20 @@ export async function startAnnexgate(
   );
 }
 
-/** Stock `git annex p2phttp --bind 127.0.0.1 --port P --jobs 4 ARGS` in `repo`. */
+/**
+ * Stock `git annex p2phttp --bind 127.0.0.1 --port P --jobs 4 ARGS` in `repo`
+ * (`--jobs 4` only when ARGS has no `--jobs` of its own: stock refuses it twice).
+ */
 export async function startStockP2pHttp(
   repo: string,
   args: string[] = ["--wideopen"],
   env?: NodeJS.ProcessEnv,
 ): Promise<RunningP2pHttp> {
   const port = await freePort();
+  const jobs = args.includes("--jobs") ? [] : ["--jobs", "4"];
   return startServer(
     "git",
-    ["annex", "p2phttp", "--bind", "127.0.0.1", "--port", String(port), "--jobs", "4", ...args],
+    ["annex", "p2phttp", "--bind", "127.0.0.1", "--port", String(port), ...jobs, ...args],
     repo,
     port,
     env,
