@@ -5,7 +5,8 @@
  *
  * Checks run in the order git-annex's (servant) server runs them, so that
  * malformed requests get the same status: route (404 / 400 bad version),
- * captured values (400), method (405), query parameters and headers (400),
+ * captured values (400), method (405 on the unversioned key path, else 400),
+ * query parameters and headers (400),
  * then the repository (404) and authorization (401 / 403).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -154,7 +155,10 @@ function parseRequest(req: IncomingMessage): ApiRequest {
   const capturedKey = op === "key" ? parseKeyValue(path.key ?? "", "capture key") : undefined;
   const wantMethod = op === "key" ? "GET" : "POST";
   if (method !== wantMethod && !(wantMethod === "GET" && method === "HEAD")) {
-    throw new HttpApiError(405, "method not allowed");
+    // Not 405: servant tries every API version's route for the path, the
+    // other versions fail their version capture with 400 "bad version", and
+    // servant answers the failure it ranks highest (400 over 405).
+    throw new HttpApiError(400, "bad version");
   }
   const key =
     capturedKey ??
