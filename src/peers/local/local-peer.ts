@@ -98,8 +98,13 @@ export class LocalPeer implements Peer {
     return { stored: result.ok, plusUuids: NO_UUIDS };
   }
 
+  /**
+   * DATA-PRESENT: the content was put into the repository by other means;
+   * stored when it is there, as git-annex checks (a temp file is not
+   * content: it is neither verified nor adopted here).
+   */
   async storePresent(key: Key): Promise<StoreResult> {
-    const ok = await this.objects.adoptTmp(key);
+    const ok = await this.objects.has(key);
     if (ok) await this.recordLocation(key, true);
     return { stored: ok, plusUuids: NO_UUIDS };
   }

@@ -290,17 +290,20 @@ describe("P2pHttpServer", () => {
       }
     });
 
-    it("put with data-present adopts content already in annex/tmp", async () => {
+    it("put with data-present is stored when the content is present, not from annex/tmp", async () => {
+      // As git-annex answers DATA-PRESENT: by checking the repository's content.
       const c = content("data-present", 800);
       await mkdir(`${h.repo.store.annexDir}/tmp`, { recursive: true });
       await writeFile(h.repo.store.tmpFile(c.key), c.data);
-      const r = await h.json(
-        "POST",
-        h.path(4, "put", { key: formatKey(c.key), "data-present": "true" }),
-        { headers: { "X-git-annex-data-length": "0" } },
-      );
-      assert.deepEqual(r, { stored: true, plusuuids: [] });
-      assert.equal(await h.present(c.key), true);
+      const dataPresent = () =>
+        h.json("POST", h.path(4, "put", { key: formatKey(c.key), "data-present": "true" }), {
+          headers: { "X-git-annex-data-length": "0" },
+        });
+      assert.deepEqual(await dataPresent(), { stored: false, plusuuids: [] });
+      assert.equal(await h.present(c.key), false);
+      assert.equal(await h.repo.store.tmpSize(c.key), c.data.length, "temp file left alone");
+      await h.put(4, c);
+      assert.deepEqual(await dataPresent(), { stored: true, plusuuids: [] });
       // Nothing there: not stored.
       const none = content("data-present none", 800);
       assert.deepEqual(
