@@ -165,7 +165,8 @@ function parseRequest(req: IncomingMessage): ApiRequest {
     (op === "gettimestamp" || op === "keeplocked"
       ? undefined
       : parseKeyValue(required(q, "key"), "query parameter key"));
-  const lockId = op === "keeplocked" ? required(q, "lockid") : undefined;
+  const lockId =
+    op === "keeplocked" ? parseUuidValue(required(q, "lockid"), "query parameter lockid") : undefined;
   const cuText = op === "keeplocked" ? q.get("clientuuid") : required(q, "clientuuid");
   const clientUuid =
     cuText === undefined ? undefined : parseUuidValue(cuText, "query parameter clientuuid");
