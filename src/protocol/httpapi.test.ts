@@ -279,9 +279,19 @@ describe("routeApiPath", () => {
     assertApiError(() => routeApiPath(`${path(UUID, "key")}/`), 404);
   });
 
-  it("refuses bad percent-encoding with 400", () => {
-    assertApiError(() => routeApiPath(path("%E0%A4%A", "v4", "checkpresent")), 400);
-    assertApiError(() => routeApiPath(path(UUID, "v4", "key", "%ff")), 400);
+  it("decodes percent escapes leniently, as warp does", () => {
+    // A "%" without two hex digits stays; bytes that are not UTF-8 become U+FFFD.
+    assert.deepEqual(routeApiPath(path("%E0%A4%A", "v4", "checkpresent")), {
+      kind: "versioned",
+      uuid: "\uFFFD%A",
+      version: 4,
+      operation: "checkpresent",
+    });
+    assert.deepEqual(routeApiPath(path(UUID, "key", "WORM--a%zb%25c%ff")), {
+      kind: "generic-key",
+      uuid: UUID,
+      key: "WORM--a%zb%c\uFFFD",
+    });
   });
 
   it("never throws anything but HttpApiError 400/404", () => {

@@ -96,6 +96,24 @@ export function encodeB64Value(value: Buffer | string): string {
   return `[${bytes.toString("base64").replace(/\+/g, "-").replace(/\//g, "_")}]`;
 }
 
+/**
+ * Decode a path segment as warp does: `%XX` escapes with two hex digits are
+ * decoded, any other `%` stays as it is, and bytes that are not UTF-8 become
+ * U+FFFD (no "bad escape" error).
+ */
+function decodePathSegment(segment: string): string {
+  if (!segment.includes("%")) return segment;
+  const parts: Buffer[] = [];
+  let last = 0;
+  for (const m of segment.matchAll(/%([0-9A-Fa-f]{2})/g)) {
+    parts.push(Buffer.from(segment.slice(last, m.index), "utf8"));
+    parts.push(Buffer.from([Number.parseInt(m[1] as string, 16)]));
+    last = m.index + 3;
+  }
+  parts.push(Buffer.from(segment.slice(last), "utf8"));
+  return Buffer.concat(parts).toString("utf8");
+}
+
 /** A routed request path. */
 export type ApiPath =
   | { readonly kind: "generic-key"; readonly uuid: string; readonly key: string }
@@ -124,13 +142,7 @@ export function routeApiPath(pathname: string): ApiPath {
   if (parts[0] !== "" || parts[1] !== "git-annex" || parts.length < 4) {
     throw new HttpApiError(404, "not found");
   }
-  const seg = parts.slice(2).map((p) => {
-    try {
-      return decodeURIComponent(p);
-    } catch {
-      throw new HttpApiError(400, "bad percent-encoding in path");
-    }
-  });
+  const seg = parts.slice(2).map(decodePathSegment);
   const [uuid = "", second = "", third, fourth] = seg;
   if (seg.length === 3 && second === "key" && third !== undefined) {
     return { kind: "generic-key", uuid, key: third };
