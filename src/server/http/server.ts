@@ -27,6 +27,7 @@ import {
   OPERATION_CLASS,
   presentJson,
   putOffsetJson,
+  readHaskellInteger,
   removedJson,
   routeApiPath,
   storedJson,
@@ -97,11 +98,18 @@ function parseUuidValue(text: string, what: string): string {
   return bytes.toString("utf8");
 }
 
-function parseNatural(text: string, what: string): number {
-  if (!/^[0-9]{1,15}$/.test(text)) {
+/**
+ * An offset, length or timestamp, read as git-annex reads it (Haskell's
+ * `read`: parentheses, hex, a sign and any size are all accepted), clamped
+ * to the safe integers. Negative values are the caller's to judge.
+ */
+function parseInteger(text: string, what: string): number {
+  const n = readHaskellInteger(text);
+  if (n === undefined) {
     throw new HttpApiError(400, `Error parsing ${what} failed: ${what} parse error`);
   }
-  return Number(text);
+  const max = BigInt(Number.MAX_SAFE_INTEGER);
+  return Number(n > max ? max : n < -max ? -max : n);
 }
 
 function required(q: Query, name: string): string {
@@ -166,17 +174,19 @@ function parseRequest(req: IncomingMessage): ApiRequest {
       ? undefined
       : parseKeyValue(required(q, "key"), "query parameter key"));
   const lockId =
-    op === "keeplocked" ? parseUuidValue(required(q, "lockid"), "query parameter lockid") : undefined;
+    op === "keeplocked"
+      ? parseUuidValue(required(q, "lockid"), "query parameter lockid")
+      : undefined;
   const cuText = op === "keeplocked" ? q.get("clientuuid") : required(q, "clientuuid");
   const clientUuid =
     cuText === undefined ? undefined : parseUuidValue(cuText, "query parameter clientuuid");
   const bypass = q.all("bypass").map((b) => parseUuidValue(b, "query parameter bypass"));
   const timestampText = op === "remove-before" ? required(q, "timestamp") : undefined;
   const timestamp =
-    timestampText === undefined ? undefined : parseNatural(timestampText, "timestamp");
+    timestampText === undefined ? undefined : parseInteger(timestampText, "timestamp");
   const af = op === "key" || op === "put" ? q.get("associatedfile") : undefined;
   const offsetText = op === "key" || op === "put" ? q.get("offset") : undefined;
-  const offset = offsetText === undefined ? 0 : parseNatural(offsetText, "offset");
+  const offset = offsetText === undefined ? 0 : parseInteger(offsetText, "offset");
   let dataPresent = false;
   if (op === "put" && path.version === 4) {
     const dp = q.get("data-present");
@@ -192,7 +202,7 @@ function parseRequest(req: IncomingMessage): ApiRequest {
   if (op === "put") {
     const h = req.headers[DATA_LENGTH_HEADER];
     if (h === undefined) throw new HttpApiError(400, "Header X-git-annex-data-length is required");
-    dataLength = parseNatural(String(h), "X-git-annex-data-length");
+    dataLength = parseInteger(String(h), "X-git-annex-data-length");
   }
   return {
     path,
@@ -333,6 +343,10 @@ export class P2pHttpServer {
     const key = r.key as Key;
     switch (op) {
       case "key":
+        // Stock git-annex takes a negative offset and promises more bytes
+        // than the object has, then sends none; refused here instead.
+        if (r.offset < 0)
+          throw new HttpApiError(400, "Error parsing offset failed: negative offset");
         return this.transfers.run(() => this.serveGet(peer, key, r.offset, ctx, req, res));
       case "checkpresent": {
         const p = await peer.checkPresent(key, ctx);
@@ -403,6 +417,11 @@ export class P2pHttpServer {
       req.resume();
       const p = await peer.storePresent(key, ctx);
       return sendJson(res, storedJson(r.version, p.stored, p.plusUuids));
+    }
+    if (r.offset < 0 || (r.dataLength as number) < 0) {
+      // git-annex parses these, then fails to store; so does this, untouched.
+      req.resume();
+      return sendJson(res, storedJson(r.version, false, []));
     }
     const p = await peer.store(
       {
