@@ -13,8 +13,9 @@
  *
  * Usage: node dist/bench/memory.js
  * Env: BENCH_QUICK=1 (16M,2M), BENCH_MEM_SIZES (256M,32M), BENCH_CLIENTS (16),
- * BENCH_JOBS (server --jobs; the client count), BENCH_TIMEOUT (seconds per
- * transfer, 600), BENCH_SERVERS=annexgate,stock.
+ * BENCH_JOBS (server --jobs; the client count), BENCH_TIMEOUT (seconds a
+ * transfer may sit idle before it counts as hung, 120),
+ * BENCH_SERVERS=annexgate,stock.
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { type IncomingMessage, request } from "node:http";
@@ -139,8 +140,19 @@ interface MemResult {
   peakKiB: number;
   peakLargestKiB: number;
   samples: number;
-  putMiBs: number;
-  getMiBs: number;
+  putMiBs?: number;
+  getMiBs?: number;
+  errors: string[];
+}
+
+/** Runs every transfer to its end; throws a summary when any failed. */
+async function allTransfers(what: string, transfers: Promise<void>[]): Promise<void> {
+  const settled = await Promise.allSettled(transfers);
+  const failed = settled.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed.length > 0) {
+    const first = String((failed[0]?.reason as Error)?.message ?? failed[0]?.reason);
+    throw new Error(`${what}: ${failed.length} of ${settled.length} failed, first: ${first}`);
+  }
 }
 
 async function measure(
@@ -167,14 +179,39 @@ async function measure(
     };
     const sampler = new RssSampler(pid, 100);
     await sampler.start();
+    const total = (keys.length * size) / MiB;
+    const errors: string[] = [];
+    let putMiBs: number | undefined;
+    let getMiBs: number | undefined;
     try {
       const idle = await sampler.mark();
-      const putS = await timed(() => Promise.all(keys.map((k, i) => put(t, i, size, k))));
+      try {
+        const s = await timed(() =>
+          allTransfers(
+            "put",
+            keys.map((k, i) => put(t, i, size, k)),
+          ),
+        );
+        putMiBs = total / s;
+      } catch (e) {
+        errors.push(String((e as Error).message));
+      }
       const putPeak = await sampler.mark();
-      const getS = await timed(() => Promise.all(keys.map((k) => get(t, size, k))));
+      if (errors.length === 0) {
+        try {
+          const s = await timed(() =>
+            allTransfers(
+              "get",
+              keys.map((k) => get(t, size, k)),
+            ),
+          );
+          getMiBs = total / s;
+        } catch (e) {
+          errors.push(String((e as Error).message));
+        }
+      }
       const getPeak = await sampler.mark();
       const all = await sampler.stop();
-      const total = (keys.length * size) / MiB;
       return {
         idleKiB: idle.tree,
         putPeakKiB: putPeak.tree,
@@ -182,8 +219,9 @@ async function measure(
         peakKiB: all.tree,
         peakLargestKiB: all.largest,
         samples: all.samples,
-        putMiBs: total / putS,
-        getMiBs: total / getS,
+        ...(putMiBs !== undefined ? { putMiBs } : {}),
+        ...(getMiBs !== undefined ? { getMiBs } : {}),
+        errors,
       };
     } finally {
       await sampler.stop();
@@ -203,7 +241,7 @@ benchMain("memory", async (cleanup) => {
     .map((s) => parseSize(s));
   const clients = envInt("BENCH_CLIENTS", 16);
   const jobs = envInt("BENCH_JOBS", clients);
-  const timeoutMs = envInt("BENCH_TIMEOUT", 600) * 1000;
+  const timeoutMs = envInt("BENCH_TIMEOUT", 120) * 1000;
   const kinds = serverKinds();
 
   const top = await makeTempDir("annexgate-bench-memory-");
@@ -271,6 +309,10 @@ benchMain("memory", async (cleanup) => {
           s && s.peakKiB - s.idleKiB,
         )}; put MiB/s ${ratio(a?.putMiBs, s?.putMiBs)}, get MiB/s ${ratio(a?.getMiBs, s?.getMiBs)}`,
     );
+  }
+  for (const [name, r] of results) {
+    for (const e of r.errors)
+      console.log(`${name.split(" ")[0]} at ${formatSize(Number(name.split(" ")[1]))} FAILED ${e}`);
   }
   const big = sizes[0];
   const small = sizes[sizes.length - 1];
