@@ -63,9 +63,15 @@ function median(xs: readonly number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** First line of an error, for the report. */
+/** An error's first line and the last line its command printed on stderr. */
 function brief(e: unknown): string {
-  return String((e as Error)?.message ?? e).split("\n")[0] ?? "";
+  const lines = String((e as Error)?.message ?? e)
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  const first = lines[0] ?? "";
+  const last = lines.length > 1 ? ` ... ${lines[lines.length - 1]}` : "";
+  return `${first}${last}`.slice(0, 400);
 }
 
 async function writeRandomFile(path: string, size: number): Promise<void> {
