@@ -6,11 +6,13 @@
 import { AnnexgateError } from "../errors.js";
 import { initCommand } from "./init.js";
 import { p2phttpCommand } from "./p2phttp.js";
+import { shellCommand } from "./shell.js";
 import { UsageError } from "./usage.js";
 
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   init: initCommand,
   p2phttp: p2phttpCommand,
+  shell: shellCommand,
 };
 
 const HELP = `usage: annexgate COMMAND [OPTIONS]
@@ -22,6 +24,9 @@ commands:
                        --unauth-readonly --unauth-appendonly --unauth-nolocking
                        --authenv --authenv-http --certfile --privatekeyfile
                        --chainfile --directory
+  shell ARGS           a drop-in for git-annex-shell (the package's
+                       git-annex-shell runs this): p2pstdio DIR UUID,
+                       configlist DIR, git-upload-pack/receive-pack DIR
 `;
 
 async function main(argv: string[]): Promise<number> {

@@ -1,4 +1,14 @@
 /** @module server — front-ends that expose Peers to the world. */
 export { type AuthOptions, Authorizer, parseBasicAuth, type ServeMode } from "./http/auth.js";
 export { type P2pHttpOptions, P2pHttpServer, type PeerDirectory } from "./http/server.js";
+export {
+  type GitService,
+  gitServiceRunner,
+  type LineServeEnd,
+  type LineServeOptions,
+  LineServerError,
+  type ServiceProcess,
+  type ServiceRunner,
+  serveLine,
+} from "./line/index.js";
 export { RepositoryFolders, RepositorySet, type RepositorySetOptions } from "./repositories.js";

@@ -1,0 +1,480 @@
+/**
+ * The line-protocol front-end: git-annex's P2P protocol served over any
+ * byte stream pair (stdio for `git-annex-shell p2pstdio`, a socket, an
+ * in-memory pair in tests) for one Peer. It follows git-annex's
+ * `serveAuthed` (P2P/Protocol.hs): each request becomes Peer calls, and
+ * wire.ts turns their results into replies.
+ *
+ * Loop rules, as git-annex's serverLoop has them: a line that does not
+ * parse gets `ERROR unknown command` and the loop goes on; a message that
+ * is not a request gets `ERROR unexpected command`; an ERROR from the
+ * client ends the loop (its state is unknown); so does the end of input.
+ */
+import { PassThrough, type Readable, type Writable } from "node:stream";
+import { AnnexgateError } from "../../errors.js";
+import type { Key } from "../../keys/index.js";
+import type { Peer, PeerContext } from "../../peers/index.js";
+import {
+  DataLengthError,
+  type Message,
+  type MessageChannel,
+  negotiateVersion,
+  ProtocolError,
+} from "../../protocol/index.js";
+import type { ServeMode } from "../http/auth.js";
+import { relayService, type ServiceRunner } from "./connect.js";
+import {
+  DATA_PRESENT_VERSION,
+  errorReply,
+  lockReply,
+  PLUS_VERSION,
+  presenceReply,
+  protocolError,
+  putOffsetReply,
+  refusal,
+  removeReply,
+  storeReply,
+  UNEXPECTED_COMMAND,
+  UNKNOWN_COMMAND,
+  VALIDITY_VERSION,
+} from "./wire.js";
+
+/**
+ * The connection cannot go on and the server stops with this message (git-annex
+ * gives up the same way: the message goes to stderr, the exit status is 1).
+ */
+export class LineServerError extends AnnexgateError {
+  constructor(message: string, data: Record<string, unknown> = {}, cause?: unknown) {
+    super("AG_LINE_SERVER", message, data, cause);
+  }
+}
+
+export interface LineServeOptions {
+  readonly peer: Peer;
+  /** What the client may do (GIT_ANNEX_SHELL_READONLY / _APPENDONLY). */
+  readonly mode: ServeMode;
+  /** UUID of the repository on the client side. */
+  readonly clientUuid?: string;
+  /**
+   * Runs git-upload-pack / git-receive-pack for CONNECT. Without it, CONNECT
+   * ends the connection as stock `git-annex-shell p2pstdio` does
+   * ("relaying to git not supported on this connection").
+   */
+  readonly connect?: ServiceRunner;
+  /**
+   * Send `AUTH-SUCCESS <peer uuid>` before anything else, as
+   * `git-annex-shell p2pstdio` does (its client is authenticated by ssh).
+   * Default true.
+   */
+  readonly announce?: boolean;
+}
+
+/** Why the loop ended. */
+export type LineServeEnd =
+  | { readonly reason: "closed" } // end of input
+  | { readonly reason: "client-error"; readonly message: string }
+  | { readonly reason: "connected"; readonly exitCode: number } // after CONNECT
+  | { readonly reason: "refused-connect" }; // CONNECT not allowed in this mode
+
+type Step = "continue" | LineServeEnd;
+
+const CLOSED: LineServeEnd = { reason: "closed" };
+
+/** Write a chunk, waiting for drain; gives up quietly once `out` is destroyed. */
+function writeOrDrop(out: Writable, chunk: Buffer): Promise<void> {
+  if (out.destroyed || out.writableEnded) return Promise.resolve();
+  if (out.write(chunk)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off("drain", done);
+      out.off("close", done);
+      resolve();
+    };
+    out.on("drain", done);
+    out.on("close", done);
+  });
+}
+
+/** The sender said INVALID: what it sent is not the key's content. */
+class InvalidContentError extends AnnexgateError {
+  constructor() {
+    super("AG_INVALID_CONTENT", "the sender reported the content as INVALID");
+  }
+}
+
+/**
+ * The bytes of one DATA message, as the stream handed to Peer.store. The
+ * last chunk is held back until the sender's VALID / INVALID (protocol
+ * version 1 on) has arrived: on INVALID the stream errors instead of
+ * ending, so nothing is stored. The DATA bytes are always read to their
+ * end, whatever the Peer does with the stream, so the channel stays in step.
+ */
+class IncomingContent {
+  readonly stream = new PassThrough({ highWaterMark: 256 * 1024 });
+  /** Resolves once the bytes and the validity message are read; rejects when the input broke. */
+  readonly settled: Promise<void>;
+
+  constructor(
+    private readonly channel: MessageChannel,
+    private readonly length: number,
+    private readonly version: number,
+  ) {
+    this.settled = this.pump();
+    // The Peer may never look at an error; the loop does.
+    this.stream.on("error", () => undefined);
+  }
+
+  /** The Peer is done with the stream: drop what it did not read. */
+  discard(): void {
+    if (!this.stream.writableEnded) this.stream.destroy();
+    else this.stream.resume();
+  }
+
+  private async pump(): Promise<void> {
+    const src = this.channel.receiveData(this.length);
+    let held: Buffer | null = null;
+    try {
+      for await (const chunk of src as AsyncIterable<Buffer>) {
+        if (held) await writeOrDrop(this.stream, held);
+        held = chunk;
+      }
+    } catch (e) {
+      this.stream.destroy(e as Error);
+      throw e;
+    }
+    const valid = this.version >= VALIDITY_VERSION ? await this.receiveValidity() : true;
+    if (valid) {
+      if (held) await writeOrDrop(this.stream, held);
+      if (!this.stream.destroyed) this.stream.end();
+    } else {
+      this.stream.destroy(new InvalidContentError());
+    }
+  }
+
+  /**
+   * VALID → true, INVALID → false; anything else gets `ERROR expected VALID
+   * or INVALID` and counts as valid, since the content is verified anyway
+   * (git-annex then forces verification). End of input throws.
+   */
+  private async receiveValidity(): Promise<boolean> {
+    let m: Message | null;
+    try {
+      m = await this.channel.receive();
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      m = protocolError("");
+    }
+    if (m === null) throw new LineServerError("connection closed after DATA");
+    if (m.type === "VALID") return true;
+    if (m.type === "INVALID") return false;
+    await this.channel.send(protocolError("expected VALID or INVALID"));
+    return true;
+  }
+}
+
+/**
+ * Serve the protocol on `channel` for `opts.peer` until the client hangs
+ * up, sends ERROR, or CONNECTs. Throws LineServerError when the connection
+ * cannot go on (the input broke mid-DATA, NOTIFYCHANGE, CONNECT without a
+ * service runner).
+ *
+ * @example
+ * const channel = new MessageChannel(process.stdin, process.stdout);
+ * await serveLine(channel, { peer: repo.peer, mode: "readwrite", clientUuid });
+ */
+export async function serveLine(
+  channel: MessageChannel,
+  opts: LineServeOptions,
+): Promise<LineServeEnd> {
+  const session = new LineSession(channel, opts);
+  try {
+    return await session.run();
+  } finally {
+    session.close();
+  }
+}
+
+class LineSession {
+  private version = 0;
+  private bypass: readonly string[] = [];
+  private readonly aborter = new AbortController();
+  private readonly peer: Peer;
+
+  constructor(
+    private readonly channel: MessageChannel,
+    private readonly opts: LineServeOptions,
+  ) {
+    this.peer = opts.peer;
+  }
+
+  close(): void {
+    this.aborter.abort(new LineServerError("connection ended"));
+  }
+
+  private ctx(): PeerContext {
+    return {
+      ...(this.opts.clientUuid !== undefined ? { clientUuid: this.opts.clientUuid } : {}),
+      bypass: this.bypass,
+      signal: this.aborter.signal,
+    };
+  }
+
+  /** The next message; null at the end of input; a line that does not parse is `undefined`. */
+  private async next(): Promise<Message | null | undefined> {
+    try {
+      return await this.channel.receive();
+    } catch (e) {
+      if (!(e instanceof ProtocolError)) throw e;
+      // Input that ended inside a line or a DATA payload is the end.
+      const reason = e.data.reason;
+      return reason === "truncated-line" || reason === "truncated-data" ? null : undefined;
+    }
+  }
+
+  async run(): Promise<LineServeEnd> {
+    if (this.opts.announce ?? true) {
+      await this.channel.send({ type: "AUTH-SUCCESS", uuid: this.peer.uuid });
+    }
+    for (;;) {
+      const m = await this.next();
+      if (m === null) return CLOSED;
+      if (m === undefined) {
+        await this.channel.send(protocolError(UNKNOWN_COMMAND));
+        continue;
+      }
+      if (m.type === "ERROR") return { reason: "client-error", message: m.message };
+      const step = await this.handle(m);
+      if (step !== "continue") return step;
+    }
+  }
+
+  private async handle(m: Message): Promise<Step> {
+    switch (m.type) {
+      case "VERSION": {
+        this.version = negotiateVersion(m.version);
+        await this.channel.send({ type: "VERSION", version: this.version });
+        return "continue";
+      }
+      case "BYPASS":
+        // No reply (design/p2p_protocol, "Cluster cycle prevention").
+        this.bypass = m.uuids;
+        return "continue";
+      case "CHECKPRESENT":
+        return this.reply(async () =>
+          presenceReply(await this.peer.checkPresent(m.key, this.ctx())),
+        );
+      case "LOCKCONTENT":
+        return this.lockContent(m.key);
+      case "REMOVE":
+        return this.remove(m.key, undefined);
+      case "REMOVE-BEFORE":
+        return this.remove(m.key, m.timestamp);
+      case "GETTIMESTAMP":
+        return this.reply(async () => ({
+          type: "TIMESTAMP",
+          timestamp: await this.peer.getTimestamp(this.ctx()),
+        }));
+      case "PUT":
+        return this.put(m.key, m.associatedFile);
+      case "GET":
+        return this.get(m.key, m.offset);
+      case "CONNECT":
+        return this.connect(m.service);
+      case "NOTIFYCHANGE":
+        // As stock git-annex-shell p2pstdio: it has no change notification
+        // on this connection, and gives up.
+        throw new LineServerError("change notification not available");
+      default:
+        await this.channel.send(protocolError(UNEXPECTED_COMMAND));
+        return "continue";
+    }
+  }
+
+  /** Send what `make` answers, or ERROR with the Peer's failure. */
+  private async reply(make: () => Promise<Message>): Promise<Step> {
+    let answer: Message;
+    try {
+      answer = await make();
+    } catch (e) {
+      answer = errorReply(e);
+    }
+    await this.channel.send(answer);
+    return "continue";
+  }
+
+  private async lockContent(key: Key): Promise<Step> {
+    let lock: Awaited<ReturnType<Peer["lockContent"]>> = null;
+    try {
+      lock = await this.peer.lockContent(key, this.ctx());
+    } catch {
+      // git-annex answers FAILURE when taking the lock throws.
+      lock = null;
+    }
+    await this.channel.send(lockReply(lock !== null));
+    if (!lock) return "continue";
+    // Locked until the client's next message, which must be UNLOCKCONTENT,
+    // or until the connection ends.
+    try {
+      const next = await this.next();
+      if (next === null) return CLOSED;
+      if (next?.type !== "UNLOCKCONTENT") {
+        await this.channel.send(protocolError("expected UNLOCKCONTENT"));
+      }
+      return "continue";
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async remove(key: Key, before: number | undefined): Promise<Step> {
+    const refused = refusal(this.opts.mode, "remove");
+    if (refused) {
+      await this.channel.send(refused);
+      return "continue";
+    }
+    return this.reply(async () =>
+      removeReply(
+        this.version,
+        await this.peer.remove(key, before === undefined ? {} : { before }, this.ctx()),
+      ),
+    );
+  }
+
+  private async put(key: Key, associatedFile: string | null): Promise<Step> {
+    const refused = refusal(this.opts.mode, "store");
+    if (refused) {
+      await this.channel.send(refused);
+      return "continue";
+    }
+    let offsetReply: Message;
+    try {
+      offsetReply = putOffsetReply(this.version, await this.peer.putOffset(key, this.ctx()));
+    } catch (e) {
+      await this.channel.send(errorReply(e));
+      return "continue";
+    }
+    await this.channel.send(offsetReply);
+    if (offsetReply.type !== "PUT-FROM") return "continue";
+    const offset = offsetReply.offset;
+
+    const m = await this.next();
+    if (m === null) return CLOSED;
+    // The client gave up on this PUT; no reply is expected.
+    if (m?.type === "ERROR") return "continue";
+    if (m?.type === "DATA-PRESENT" && this.version >= DATA_PRESENT_VERSION) {
+      return this.reply(async () =>
+        storeReply(this.version, await this.peer.storePresent(key, this.ctx())),
+      );
+    }
+    if (m?.type !== "DATA") {
+      await this.channel.send(protocolError("expected DATA"));
+      return "continue";
+    }
+    const incoming = new IncomingContent(this.channel, m.length, this.version);
+    let answer: Message;
+    try {
+      const stored = await this.peer.store(
+        {
+          key,
+          offset,
+          length: m.length,
+          data: incoming.stream,
+          ...(associatedFile !== null ? { associatedFile } : {}),
+        },
+        this.ctx(),
+      );
+      answer = storeReply(this.version, stored);
+    } catch (e) {
+      answer = errorReply(e);
+    } finally {
+      incoming.discard();
+    }
+    try {
+      await incoming.settled;
+    } catch {
+      // The input ended or broke inside the DATA: nothing more can be read.
+      return CLOSED;
+    }
+    await this.channel.send(answer);
+    return "continue";
+  }
+
+  private async get(key: Key, offset: number): Promise<Step> {
+    let got: Awaited<ReturnType<Peer["retrieve"]>>;
+    try {
+      got = await this.peer.retrieve(key, offset, this.ctx());
+    } catch (e) {
+      // Nothing sent yet: the client takes ERROR in place of DATA as a failure.
+      await this.channel.send(errorReply(e));
+      return "continue";
+    }
+    let valid: boolean;
+    if (!got) {
+      // Content not available: empty data, INVALID (git-annex's sendContent).
+      await this.channel.sendData(0, emptyStream());
+      valid = false;
+    } else {
+      valid = true;
+      try {
+        await this.channel.sendData(got.length, got.data);
+      } catch (e) {
+        got.data.destroy();
+        // More bytes than promised: the promised ones went out, and INVALID
+        // says they are not the content.
+        if (e instanceof DataLengthError && e.data.reason === "long") valid = false;
+        // Fewer: the only way out is to hang up (design/p2p_protocol,
+        // "Binary data").
+        else throw new LineServerError("could not send the promised data", {}, e);
+      }
+      valid = (await got.valid.catch(() => false)) && valid;
+    }
+    if (this.version >= VALIDITY_VERSION) {
+      await this.channel.send({ type: valid ? "VALID" : "INVALID" });
+    }
+    return this.receiveTransferResult();
+  }
+
+  /** After sending content, the client says SUCCESS[-PLUS] or FAILURE[-PLUS]. */
+  private async receiveTransferResult(): Promise<Step> {
+    const m = await this.next();
+    if (m === null) return CLOSED;
+    const plus = this.version >= PLUS_VERSION;
+    const ok =
+      m !== undefined &&
+      (m.type === "SUCCESS" ||
+        m.type === "FAILURE" ||
+        m.type === "ERROR" ||
+        (plus && (m.type === "SUCCESS-PLUS" || m.type === "FAILURE-PLUS")));
+    if (!ok) {
+      await this.channel.send(
+        protocolError(
+          plus
+            ? "expected SUCCESS or SUCCESS-PLUS or FAILURE or FAILURE-PLUS"
+            : "expected SUCCESS or FAILURE",
+        ),
+      );
+    }
+    return "continue";
+  }
+
+  private async connect(service: "git-upload-pack" | "git-receive-pack"): Promise<Step> {
+    if (service === "git-receive-pack") {
+      const refused = refusal(this.opts.mode, "receive-pack");
+      if (refused) {
+        await this.channel.send(refused);
+        return { reason: "refused-connect" };
+      }
+    }
+    if (!this.opts.connect) {
+      throw new LineServerError("relaying to git not supported on this connection");
+    }
+    const exitCode = await relayService(this.channel, this.opts.connect(service));
+    return { reason: "connected", exitCode };
+  }
+}
+
+function emptyStream(): Readable {
+  const s = new PassThrough();
+  s.end();
+  return s;
+}
