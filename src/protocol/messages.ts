@@ -151,6 +151,14 @@ function wellFormed(s: string): string {
   return s.replace(LONE_SURROGATES, "\uFFFD");
 }
 
+/*
+ * An ERROR's text is for people: CR and LF become spaces (so it can always be
+ * sent back on one line), bytes that were not UTF-8 become U+FFFD.
+ */
+function errorText(s: string): string {
+  return wellFormed(s).replace(/[\r\n]/g, " ");
+}
+
 /**
  * The escaped form of an associated file as it goes in a GET or PUT line
  * (git-annex's `Serializable ProtoAssociatedFile`): `null` is the empty
@@ -178,7 +186,9 @@ export function encodeAssociatedFile(file: string | null): string {
  * is "%", a lone "%" (escaped whitespace) becomes "_", and so does each
  * control character; bytes that were not UTF-8 become U+FFFD. The name is
  * for display and preferred-content checks only, so this munging is
- * harmless (git-annex's own words).
+ * harmless (git-annex's own words). The escaping is ambiguous where
+ * whitespace meets whitespace or "%": "a  b" is sent as "a%%b" and read as
+ * "a%b", exactly as git-annex reads it.
  *
  * @throws ProtocolError when the result is an absolute path.
  * @example
@@ -332,7 +342,7 @@ const PARSERS: Readonly<Record<string, FieldParser>> = {
   },
   NOTIFYCHANGE: noFields({ type: "NOTIFYCHANGE" }),
   CHANGED: (rest) => ({ type: "CHANGED", refs: wellFormed(words(rest).join(" ")) }),
-  ERROR: (rest) => ({ type: "ERROR", message: wellFormed(rest) }),
+  ERROR: (rest) => ({ type: "ERROR", message: errorText(rest) }),
 };
 
 /**
@@ -409,8 +419,11 @@ function showAssociatedFile(m: Message, file: string | null): string {
  * Fields that could not be parsed back — a bad key or UUID, a negative or
  * fractional number, an absolute associated file — throw rather than put a
  * line on the wire that the peer would misread. The exceptions are ERROR,
- * whose CR and LF characters become spaces (an error report must always be
- * sendable), and CHANGED, whose refs are re-joined with single spaces.
+ * whose CR and LF characters become spaces and unpaired surrogates U+FFFD
+ * (an error report must always be sendable), and CHANGED, whose refs are
+ * re-joined with single spaces. `parseMessage` normalizes those two fields
+ * the same way, so `parseMessage(formatMessage(parseMessage(l)))` always
+ * equals `parseMessage(l)`.
  *
  * @throws ProtocolError
  * @example
@@ -463,7 +476,7 @@ export function formatMessage(m: Message): string {
     case "CHANGED":
       return `CHANGED ${words(m.refs).join(" ")}`;
     case "ERROR":
-      return `ERROR ${m.message.replace(/[\r\n]/g, " ")}`;
+      return `ERROR ${errorText(m.message)}`;
     case "AUTH-FAILURE":
     case "UNLOCKCONTENT":
     case "GETTIMESTAMP":
