@@ -253,10 +253,7 @@ export class MessageChannel {
       read: () => {
         if (pumping) return;
         pumping = true;
-        const run = pump().finally(() => {
-          pumping = false;
-        });
-        this.#dataPump = run;
+        this.#dataPump = pump();
       },
       destroy: (err, cb) => {
         // Whatever was not delivered is still in the input: skip it later.
@@ -302,6 +299,11 @@ export class MessageChannel {
         remaining = 0;
         if (this.#data === reader) this.#data = null;
         reader.destroy(e instanceof Error ? e : new Error(String(e)));
+      } finally {
+        // Cleared as the pump returns, not a microtask later: a read() that
+        // comes in between (after a push that filled the buffer) must start
+        // a new pump, or the stream stalls for good.
+        pumping = false;
       }
     };
     if (length === 0) finish(null);
