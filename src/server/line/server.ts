@@ -120,6 +120,8 @@ class IncomingContent {
     private readonly version: number,
   ) {
     this.settled = this.pump();
+    // Awaited after the Peer is done; until then a rejection is not unhandled.
+    this.settled.catch(() => undefined);
     // The Peer may never look at an error; the loop does.
     this.stream.on("error", () => undefined);
   }
@@ -139,7 +141,11 @@ class IncomingContent {
         held = chunk;
       }
     } catch (e) {
-      this.stream.destroy(e as Error);
+      // The input broke inside the DATA. What did arrive is passed on and
+      // the stream ends short: nothing is stored, and a Peer that keeps
+      // partial uploads can resume from there, as git-annex's temp file does.
+      if (held) await writeOrDrop(this.stream, held);
+      if (!this.stream.destroyed) this.stream.end();
       throw e;
     }
     const valid = this.version >= VALIDITY_VERSION ? await this.receiveValidity() : true;
