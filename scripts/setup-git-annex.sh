@@ -13,12 +13,19 @@ have_recent() {
   return 1
 }
 
-if have_recent; then
-  exit 0
-fi
-
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+if have_recent; then
+  # The ssh and https interop tests need sshd and openssl; install them on
+  # their own when git-annex is already here.
+  if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null || ! command -v openssl >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq openssh-server openssh-client openssl >/dev/null
+  fi
+  exit 0
+fi
 
 src=/etc/apt/sources.list.d/debian.sources
 dst=/etc/apt/sources.list.d/annexgate-backports.sources
@@ -40,5 +47,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports git-annex >/dev/null
 # openssh-server and openssl serve the ssh and https interop tests
-$SUDO apt-get install -y -qq openssh-server openssl >/dev/null || true
+$SUDO apt-get install -y -qq openssh-server openssh-client openssl >/dev/null || true
 have_recent || { echo "setup-git-annex: git-annex is still too old" >&2; exit 1; }
