@@ -128,3 +128,49 @@ export const ARBITRARIES: {
 export const messageArb: fc.Arbitrary<Message> = fc.oneof(
   ...(Object.values(ARBITRARIES) as fc.Arbitrary<Message>[]),
 );
+
+/** One step of a conversation: a message, and after DATA its payload. */
+export interface TranscriptItem {
+  readonly message: Message;
+  readonly payload?: Buffer;
+}
+
+/** Payload bytes, rich in "\n" and "\r" so that lines and data are easy to confuse. */
+export const payloadArb: fc.Arbitrary<Buffer> = fc
+  .array(fc.oneof(fc.constant(10), fc.constant(13), fc.integer({ min: 0, max: 255 })), {
+    maxLength: 200,
+  })
+  .map((bytes) => Buffer.from(bytes));
+
+/** A stream of messages with DATA payloads among them. */
+export const transcriptArb: fc.Arbitrary<TranscriptItem[]> = fc.array(
+  fc.oneof(
+    messageArb.filter((m) => m.type !== "DATA").map((message) => ({ message })),
+    payloadArb.map(
+      (payload): TranscriptItem => ({ message: { type: "DATA", length: payload.length }, payload }),
+    ),
+  ),
+  { maxLength: 20 },
+);
+
+/** The bytes of a transcript on the wire. */
+export function encodeTranscript(items: readonly TranscriptItem[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const { message, payload } of items) {
+    parts.push(Buffer.from(`${formatMessage(message)}\n`, "utf8"));
+    if (payload !== undefined) parts.push(payload);
+  }
+  return Buffer.concat(parts);
+}
+
+/** `bytes` cut into chunks whose sizes cycle through `sizes` (each at least 1). */
+export function chunked(bytes: Buffer, sizes: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (let i = 0; at < bytes.length; i++) {
+    const n = Math.max(1, sizes.length === 0 ? bytes.length : (sizes[i % sizes.length] ?? 1));
+    out.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return out;
+}
