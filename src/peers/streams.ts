@@ -1,0 +1,95 @@
+/**
+ * Small stream pieces the client Peers share: sending exactly the promised
+ * number of bytes of a store, and counting what a retrieve delivers.
+ * Everything keeps backpressure (plain Transforms, no buffering beyond one
+ * chunk).
+ */
+import { Transform, type TransformCallback } from "node:stream";
+
+/** What a {@link ExactLength} saw of its source. */
+export type LengthOutcome = "exact" | "short" | "long";
+
+/**
+ * Passes on at most `length` bytes after dropping the first `skip`, and
+ * records whether the source had exactly `skip + length` bytes. Excess
+ * bytes are read and dropped, so a sender can always finish its frame of
+ * `length` bytes and then say whether the data was valid.
+ *
+ * @example
+ * const gate = new ExactLength(3, 0);
+ * await pipeline(Readable.from([Buffer.from("abcd")]), gate, sink); // gate.outcome === "long"
+ */
+export class ExactLength extends Transform {
+  private seen = 0;
+  private passed = 0;
+  private ranLong = false;
+
+  constructor(
+    private readonly length: number,
+    private readonly skip = 0,
+  ) {
+    super({ highWaterMark: 64 * 1024 });
+  }
+
+  /** Settled once the stream has ended. */
+  get outcome(): LengthOutcome {
+    if (this.ranLong) return "long";
+    return this.passed === this.length ? "exact" : "short";
+  }
+
+  /** Bytes passed on so far. */
+  get bytesPassed(): number {
+    return this.passed;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.ranLong) {
+      cb();
+      return;
+    }
+    let piece = chunk;
+    if (this.seen < this.skip) {
+      const drop = Math.min(piece.length, this.skip - this.seen);
+      this.seen += drop;
+      piece = piece.subarray(drop);
+    }
+    this.seen += piece.length;
+    const room = this.length - this.passed;
+    if (piece.length > room) {
+      this.ranLong = true;
+      piece = piece.subarray(0, room);
+    }
+    this.passed += piece.length;
+    cb(null, piece.length > 0 ? piece : undefined);
+  }
+}
+
+/** Counts the bytes that pass; `count` is final once the stream has ended. */
+export class ByteCounter extends Transform {
+  count = 0;
+  constructor() {
+    super({ highWaterMark: 64 * 1024 });
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.count += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+/**
+ * Resolves once `stream` has ended (true) or closed without ending, errored
+ * or been destroyed (false). Never rejects.
+ */
+export function endedCleanly(
+  stream: NodeJS.ReadableStream & NodeJS.EventEmitter,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    let ended = false;
+    stream.once("end", () => {
+      ended = true;
+      resolve(true);
+    });
+    stream.once("error", () => resolve(false));
+    stream.once("close", () => resolve(ended));
+  });
+}
