@@ -8,10 +8,10 @@ import fc from "fast-check";
 import { type Key, parseKey } from "../keys/index.js";
 import { formatMessage, type Message, type MessageType, parseMessage } from "./index.js";
 
-/** The text can go back to the peer as one ERROR line and reads back unchanged. */
+/** The text is printable, and can go back to the peer as one ERROR line that reads back unchanged. */
 export function assertUsableAsErrorReply(message: string): void {
   assert.ok(message.length > 0);
-  assert.doesNotMatch(message, /[\0-\x1f\x7f\p{Cs}]/u);
+  assert.doesNotMatch(message, /[\0-\x1f\x7f-\x9f\p{Cs}]/u);
   const line = formatMessage({ type: "ERROR", message });
   assert.deepEqual(parseMessage(line), { type: "ERROR", message });
 }

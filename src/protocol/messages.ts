@@ -130,9 +130,15 @@ function clip(s: string): string {
   return s.length > CLIP ? `${s.slice(0, CLIP)}…` : s;
 }
 
-/* JSON.stringify escapes control characters and lone surrogates, so the excerpt stays one printable line. */
+/*
+ * A quoted excerpt that stays one printable line: JSON.stringify escapes the
+ * C0 controls and lone surrogates; DEL and the C1 controls are escaped here.
+ */
 function quote(s: string): string {
-  return JSON.stringify(clip(s));
+  return JSON.stringify(clip(s)).replace(
+    /[\x7f-\x9f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** Splits at the first whitespace character, dropping it (git-annex `separate isSpace`). */
