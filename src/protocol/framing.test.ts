@@ -116,6 +116,26 @@ describe("lines", () => {
     assert.deepEqual(await ch.receive(), { type: "SUCCESS" });
   });
 
+  it("an error of the input stream is passed on to the reader, not thrown at the process", async () => {
+    const input = new PassThrough();
+    const ch = new MessageChannel(input, new PassThrough());
+    input.write("VERSION 1\nVERS");
+    assert.deepEqual(await ch.receive(), { type: "VERSION", version: 1 });
+    const pending = ch.receive();
+    input.destroy(new Error("connection reset"));
+    await assert.rejects(pending, /connection reset/);
+    await assert.rejects(ch.receive(), /connection reset/);
+  });
+
+  it("close() ends a receive that is waiting for input with null", async () => {
+    const input = new PassThrough();
+    const ch = new MessageChannel(input, new PassThrough());
+    const pending = ch.receive();
+    await ch.close();
+    assert.equal(await pending, null);
+    assert.ok(input.destroyed);
+  });
+
   it("an over-long line is refused after maxLineLength bytes, not buffered to its end", async () => {
     const LIMIT = 4096;
     const LONG = 8 * 1024 * 1024;
@@ -200,6 +220,21 @@ describe("DATA payloads", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("a payload stream abandoned while it waits for input: the rest is skipped when it comes", async () => {
+    const input = new PassThrough();
+    const ch = new MessageChannel(input, new PassThrough());
+    input.write("DATA 10\nabc");
+    assert.deepEqual(await ch.receive(), { type: "DATA", length: 10 });
+    const r = ch.receiveData(10);
+    const [first] = (await once(r, "data")) as [Buffer];
+    assert.equal(first.toString(), "abc");
+    r.destroy();
+    const next = ch.receive();
+    input.write("defg");
+    input.write("hijVALID\n");
+    assert.deepEqual(await next, { type: "VALID" });
   });
 
   it("input that ends inside a payload errors the data stream (a real process that hangs up)", async () => {
