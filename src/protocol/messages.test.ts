@@ -349,7 +349,10 @@ describe("associated files", () => {
 
 it("negotiateVersion answers the highest version not above the offer", () => {
   assert.equal(MAX_PROTOCOL_VERSION, 4);
-  assert.deepEqual([0, 1, 2, 3, 4, 5, 99, -1].map(negotiateVersion), [0, 1, 2, 3, 4, 4, 4, 0]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 99, -1, 2.5, Number.NaN].map(negotiateVersion),
+    [0, 1, 2, 3, 4, 4, 4, 0, 2, 0],
+  );
 });
 
 describe("round trip: parseMessage(formatMessage(m)) equals m", () => {

@@ -234,8 +234,8 @@ export function decodeAssociatedFile(field: string): string | null {
  * negotiateVersion(9) // 4
  */
 export function negotiateVersion(offered: number): ProtocolVersion {
-  const v = Math.min(Math.max(0, Math.floor(offered)), MAX_PROTOCOL_VERSION);
-  return v as ProtocolVersion;
+  if (!(offered >= 0)) return 0;
+  return Math.min(Math.floor(offered), MAX_PROTOCOL_VERSION) as ProtocolVersion;
 }
 
 type FieldParser = (rest: string, line: string) => Message;
