@@ -139,7 +139,10 @@ export function runTimed(
       { cwd: opts.cwd, timeout: opts.timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
         if (err !== null) {
-          reject(new Error(`${cmd} ${args.join(" ")} failed: ${err.message}\n${stderr}`));
+          const why = err.killed
+            ? `killed after ${opts.timeoutMs / 1000} s (hung?)`
+            : `failed: ${err.message}`;
+          reject(new Error(`${cmd} ${args.join(" ")} ${why}\n${stderr}`));
         } else {
           resolve(stdout);
         }
