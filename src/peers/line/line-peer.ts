@@ -1,0 +1,411 @@
+/**
+ * A repository reached over git-annex's P2P line protocol on a child
+ * process's stdio: `ssh HOST git-annex-shell p2pstdio DIR CLIENTUUID --uuid
+ * UUID`, a local `git-annex-shell p2pstdio`, or annexgate's own shell.
+ *
+ * The protocol is strictly sequential, so each operation has a connection
+ * to itself, taken from a bounded pool (see connection.ts); a held content
+ * lock keeps its connection until released. The message exchanges are
+ * git-annex's client side (P2P/Protocol.hs): put, getPutOffset, get,
+ * remove / removeBefore, lockContentWhile, checkPresent, getTimestamp.
+ */
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { formatKey, type Key } from "../../keys/index.js";
+import { MAX_PROTOCOL_VERSION, type ProtocolVersion } from "../../protocol/index.js";
+import {
+  type ContentLock,
+  type Peer,
+  type PeerContext,
+  PeerError,
+  type PresenceResult,
+  type PutOffsetResult,
+  type RemoveResult,
+  type RetrieveResult,
+  type StoreRequest,
+  type StoreResult,
+} from "../peer.js";
+import { ByteCounter, ExactLength } from "../streams.js";
+import {
+  type Connection,
+  type ConnectionKind,
+  ConnectionPool,
+  type SpawnSpec,
+} from "./connection.js";
+
+export interface LinePeerOptions extends SpawnSpec {
+  /** UUID of the repository; the server's AUTH-SUCCESS must name it. */
+  readonly uuid: string;
+  /** Connections for requests at once (default 4). */
+  readonly maxConnections?: number;
+  /** Connections held by content locks at once (default 16). */
+  readonly maxLockConnections?: number;
+  /** Highest protocol version to offer (default 4). */
+  readonly maxVersion?: ProtocolVersion;
+  /** Close connections idle this long (ms, default 60000). */
+  readonly idleTimeoutMs?: number;
+  /** Debug messages. */
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * The command git-annex runs to reach a repository: `git-annex-shell
+ * p2pstdio DIR CLIENTUUID [--uuid UUID]`, locally, or through `ssh HOST -T`
+ * with the remote command quoted for the far side's shell.
+ *
+ * @example
+ * const spec = gitAnnexShellCommand({ host: "gw", dir: "/srv/annex", clientUuid, uuid });
+ * const peer = new LinePeer({ ...spec, uuid });
+ */
+export function gitAnnexShellCommand(o: {
+  readonly dir: string;
+  readonly clientUuid: string;
+  readonly uuid?: string;
+  /** Reach it over ssh at this host (`user@host` allowed). */
+  readonly host?: string;
+  /** Options for ssh before the host (e.g. ["-p", "2222"]). */
+  readonly sshOptions?: readonly string[];
+  /** The ssh program (default "ssh"). */
+  readonly ssh?: string;
+  /** The shell program (default "git-annex-shell"). */
+  readonly shell?: string;
+}): SpawnSpec {
+  const shell = o.shell ?? "git-annex-shell";
+  const uuidCheck = o.uuid !== undefined ? ["--uuid", o.uuid] : [];
+  if (o.host === undefined) {
+    return { command: shell, args: ["p2pstdio", o.dir, o.clientUuid, ...uuidCheck] };
+  }
+  // As git-annex words it (Remote/Helper/Ssh.hs): the program bare (a
+  // git-annex-shell used as login shell looks for "git-annex-shell " at the
+  // start), its parameters quoted for the far side's shell.
+  const quote = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`;
+  const remote = [shell, ...["p2pstdio", o.dir, o.clientUuid].map(quote), ...uuidCheck.map(quote)];
+  return {
+    command: o.ssh ?? "ssh",
+    args: [...(o.sshOptions ?? []), o.host, "-T", remote.join(" ")],
+  };
+}
+
+const NO_UUIDS: readonly string[] = [];
+/** An abandoned retrieve with at most this much left is read to its end, keeping the connection. */
+const SKIP_LIMIT = 1024 * 1024;
+
+/**
+ * @example
+ * const peer = new LinePeer({ ...gitAnnexShellCommand({ dir, clientUuid }), uuid });
+ * const { present } = await peer.checkPresent(key);
+ * await peer.close();
+ */
+export class LinePeer implements Peer {
+  readonly uuid: string;
+  private readonly pool: ConnectionPool;
+  private readonly heldLocks = new Set<ContentLock>();
+
+  constructor(private readonly opts: LinePeerOptions) {
+    this.uuid = opts.uuid;
+    this.pool = new ConnectionPool({
+      spec: opts,
+      uuid: opts.uuid,
+      maxVersion: opts.maxVersion ?? MAX_PROTOCOL_VERSION,
+      maxOps: Math.max(1, opts.maxConnections ?? 4),
+      maxLocks: Math.max(1, opts.maxLockConnections ?? 16),
+      idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
+    });
+  }
+
+  /** Child processes alive now (idle or in use). */
+  get connections(): number {
+    return this.pool.size;
+  }
+
+  async checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
+    return this.run(ctx, async (c) => {
+      await c.send({ type: "CHECKPRESENT", key });
+      const r = await c.expect("SUCCESS", "FAILURE");
+      return { present: r.type === "SUCCESS" };
+    });
+  }
+
+  async lockContent(key: Key, ctx?: PeerContext): Promise<ContentLock | null> {
+    const c = await this.pool.acquire("lock", ctx?.bypass ?? [], ctx?.signal);
+    let r: "SUCCESS" | "FAILURE";
+    try {
+      await c.send({ type: "LOCKCONTENT", key });
+      r = (await c.expect("SUCCESS", "FAILURE")).type;
+    } catch (e) {
+      this.pool.release(c, "lock", false);
+      throw e;
+    }
+    if (r === "FAILURE") {
+      this.pool.release(c, "lock", true);
+      return null;
+    }
+    let released: Promise<void> | null = null;
+    const lock: ContentLock = {
+      keep: () => undefined, // held while the connection is: no expiry to put off
+      release: () => {
+        released ??= (async () => {
+          this.heldLocks.delete(lock);
+          let ok = false;
+          try {
+            await c.send({ type: "UNLOCKCONTENT" });
+            // UNLOCKCONTENT has no reply; any answer to a request after it
+            // shows the server has let go of the lock.
+            await c.send({ type: "CHECKPRESENT", key });
+            await c.expect("SUCCESS", "FAILURE");
+            ok = true;
+          } catch (e) {
+            // The connection is gone, and with it the lock (the server
+            // unlocks when the connection drops).
+            this.opts.log?.(`line peer: unlock of ${formatKey(key)}: ${String(e)}`);
+          } finally {
+            this.pool.release(c, "lock", ok);
+          }
+        })();
+        return released;
+      },
+    };
+    this.heldLocks.add(lock);
+    return lock;
+  }
+
+  async remove(key: Key, opts: { before?: number } = {}, ctx?: PeerContext): Promise<RemoveResult> {
+    return this.run(ctx, async (c) => {
+      if (opts.before === undefined) {
+        await c.send({ type: "REMOVE", key });
+      } else {
+        if (c.version < 3) throw unsupported("REMOVE-BEFORE", 3, c.version);
+        await c.send({
+          type: "REMOVE-BEFORE",
+          timestamp: Math.max(0, Math.floor(opts.before)),
+          key,
+        });
+      }
+      const r = await successOrFailure(c);
+      return { removed: r.ok, plusUuids: r.plusUuids };
+    });
+  }
+
+  async getTimestamp(ctx?: PeerContext): Promise<number> {
+    return this.run(ctx, async (c) => {
+      await c.send({ type: "GETTIMESTAMP" });
+      return (await c.expect("TIMESTAMP")).timestamp;
+    });
+  }
+
+  /**
+   * The protocol has no request for this: as git-annex's getPutOffset does,
+   * PUT, note the offset, then send an empty DATA marked INVALID.
+   */
+  async putOffset(key: Key, ctx?: PeerContext): Promise<PutOffsetResult> {
+    return this.run(ctx, async (c) => {
+      await c.send({ type: "PUT", associatedFile: null, key });
+      const r = await c.expect("PUT-FROM", "ALREADY-HAVE", "ALREADY-HAVE-PLUS");
+      if (r.type === "ALREADY-HAVE") return { alreadyHave: true, plusUuids: NO_UUIDS };
+      if (r.type === "ALREADY-HAVE-PLUS") return { alreadyHave: true, plusUuids: r.uuids };
+      await sendEmptyInvalid(c);
+      return { alreadyHave: false, offset: r.offset };
+    });
+  }
+
+  async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
+    return this.run(ctx, async (c) => {
+      await c.send({ type: "PUT", associatedFile: req.associatedFile ?? null, key: req.key });
+      const r = await c.expect("PUT-FROM", "ALREADY-HAVE", "ALREADY-HAVE-PLUS");
+      if (r.type !== "PUT-FROM") {
+        req.data.resume(); // not wanted: drained, so the sender can finish
+        return { stored: true, plusUuids: r.type === "ALREADY-HAVE-PLUS" ? r.uuids : NO_UUIDS };
+      }
+      if (r.offset < req.offset) {
+        // The server has less than the bytes the sender left out; they
+        // cannot be sent, so nothing can be stored (git-annex's HTTP server
+        // does the same, marking the data INVALID).
+        req.data.resume();
+        await sendEmptyInvalid(c);
+        return { stored: false, plusUuids: NO_UUIDS };
+      }
+      // The server may already have more than the sender left out: those
+      // bytes are skipped. (Past the end, git-annex sends DATA 0 VALID and
+      // lets the server verify what it has.)
+      const skip = r.offset - req.offset;
+      const length = Math.max(0, req.length - skip);
+      const gate = new ExactLength(length, skip);
+      let sourceError: unknown;
+      req.data.once("error", (e) => {
+        sourceError = e;
+      });
+      const feeding = pipeline(req.data, gate).then(
+        () => true,
+        () => false,
+      );
+      try {
+        await c.ch.sendData(length, gate);
+      } catch (e) {
+        // Fewer bytes than announced: only closing the connection tells the
+        // server (it keeps what arrived, for a resume).
+        gate.destroy();
+        await feeding;
+        throw c.fail(`store of ${formatKey(req.key)} broken off`, sourceError ?? e);
+      }
+      // Data that ran long (or failed after all `length` bytes) is invalid.
+      const valid = (await feeding) && gate.outcome === "exact";
+      if (c.version >= 1) await c.send({ type: valid ? "VALID" : "INVALID" });
+      else if (!valid) throw c.fail(`store of ${formatKey(req.key)}: invalid data (protocol v0)`);
+      const done = await successOrFailure(c);
+      return { stored: done.ok, plusUuids: done.plusUuids };
+    });
+  }
+
+  async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
+    return this.run(ctx, async (c) => {
+      if (c.version < 4) throw unsupported("DATA-PRESENT", 4, c.version);
+      await c.send({ type: "PUT", associatedFile: null, key });
+      const r = await c.expect("PUT-FROM", "ALREADY-HAVE", "ALREADY-HAVE-PLUS");
+      if (r.type !== "PUT-FROM") {
+        return { stored: true, plusUuids: r.type === "ALREADY-HAVE-PLUS" ? r.uuids : NO_UUIDS };
+      }
+      await c.send({ type: "DATA-PRESENT" });
+      const done = await successOrFailure(c);
+      return { stored: done.ok, plusUuids: done.plusUuids };
+    });
+  }
+
+  async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
+    const c = await this.pool.acquire("op", ctx?.bypass ?? [], ctx?.signal);
+    const stop = abortKills(c, ctx?.signal);
+    let length: number;
+    try {
+      await c.send({ type: "GET", offset, associatedFile: null, key });
+      length = (await c.expect("DATA")).length;
+      if (length === 0) {
+        // git-annex sends DATA 0 then INVALID for content it does not have.
+        const valid = await readValidity(c);
+        await c.send({ type: valid ? "SUCCESS" : "FAILURE" });
+        stop();
+        this.pool.release(c, "op", !c.broken);
+        return valid ? { length: 0, data: Readable.from([]), valid: Promise.resolve(true) } : null;
+      }
+    } catch (e) {
+      stop();
+      this.pool.release(c, "op", false);
+      throw e;
+    }
+    const counter = new ByteCounter();
+    const payload = c.ch.receiveData(length);
+    const valid = pipeline(payload, counter).then(
+      async () => {
+        try {
+          const ok = await readValidity(c);
+          await c.send({ type: ok ? "SUCCESS" : "FAILURE" });
+          return ok && counter.count === length;
+        } catch {
+          return false;
+        } finally {
+          stop();
+          this.pool.release(c, "op", !c.broken);
+        }
+      },
+      async () => {
+        // Given up by the reader (or the connection broke): a short rest is
+        // read past and the connection kept, else it is closed.
+        stop();
+        let reusable = false;
+        if (!c.broken && length - counter.count <= SKIP_LIMIT) {
+          try {
+            await readValidity(c);
+            await c.send({ type: "FAILURE" });
+            reusable = !c.broken;
+          } catch {
+            reusable = false;
+          }
+        }
+        this.pool.release(c, "op", reusable);
+        return false;
+      },
+    );
+    return { length, data: counter, valid };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.heldLocks].map((l) => l.release()));
+    await this.pool.close();
+  }
+
+  /** Run one exchange on a pooled connection; a failure closes the connection. */
+  private async run<T>(
+    ctx: PeerContext | undefined,
+    exchange: (c: Connection) => Promise<T>,
+    kind: ConnectionKind = "op",
+  ): Promise<T> {
+    const c = await this.pool.acquire(kind, ctx?.bypass ?? [], ctx?.signal);
+    const stop = abortKills(c, ctx?.signal);
+    let ok = false;
+    try {
+      const result = await exchange(c);
+      ok = !c.broken;
+      return result;
+    } catch (e) {
+      if (!(e instanceof PeerError)) throw c.fail("request failed", e);
+      // A refusal made before anything was sent leaves the connection usable.
+      ok = !c.broken && e.data.unsupported === true;
+      throw e;
+    } finally {
+      stop();
+      this.pool.release(c, kind, ok);
+    }
+  }
+}
+
+/** A request the negotiated protocol version lacks (refused before anything is sent). */
+function unsupported(what: string, needs: number, version: number): PeerError {
+  return new PeerError(`${what} needs protocol version ${needs}; the server speaks ${version}`, {
+    unsupported: true,
+    needs,
+    version,
+  });
+}
+
+/** An abort kills the connection (the only way to stop a request mid-way); returns the unhook. */
+function abortKills(c: Connection, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => undefined;
+  const onAbort = () => {
+    void c.kill();
+  };
+  if (signal.aborted) onAbort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}
+
+/** VALID/INVALID after DATA (version 1 on; before that, data is taken as valid). */
+async function readValidity(c: Connection): Promise<boolean> {
+  if (c.version < 1) return true;
+  return (await c.expect("VALID", "INVALID")).type === "VALID";
+}
+
+/** After PUT-FROM: DATA 0 marked INVALID, and the server's (failing) answer. */
+async function sendEmptyInvalid(c: Connection): Promise<void> {
+  try {
+    await c.ch.sendData(0, Readable.from([]));
+  } catch (e) {
+    throw c.fail("sending DATA 0 failed", e);
+  }
+  if (c.version >= 1) await c.send({ type: "INVALID" });
+  await successOrFailure(c);
+}
+
+/** SUCCESS / FAILURE, and from version 2 their -PLUS forms. */
+async function successOrFailure(
+  c: Connection,
+): Promise<{ ok: boolean; plusUuids: readonly string[] }> {
+  const r = await c.expect("SUCCESS", "FAILURE", "SUCCESS-PLUS", "FAILURE-PLUS");
+  switch (r.type) {
+    case "SUCCESS":
+      return { ok: true, plusUuids: NO_UUIDS };
+    case "FAILURE":
+      return { ok: false, plusUuids: NO_UUIDS };
+    case "SUCCESS-PLUS":
+      return { ok: true, plusUuids: r.uuids };
+    case "FAILURE-PLUS":
+      return { ok: false, plusUuids: r.uuids };
+  }
+}
