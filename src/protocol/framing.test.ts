@@ -254,6 +254,76 @@ describe("DATA payloads", () => {
     await ch.close();
   });
 
+  it("1 MiB from a real process's stdout, read in small sips and in one gulp, never stalls", async () => {
+    for (const sip of [1, 4096, 1 << 20]) {
+      const child = spawn(
+        "sh",
+        ["-c", 'printf "DATA 1048576\\n"; head -c 1048576 /dev/zero; printf "VALID\\n"'],
+        { stdio: ["pipe", "pipe", "inherit"] },
+      );
+      const ch = new MessageChannel(child.stdout, child.stdin);
+      assert.deepEqual(await ch.receive(), { type: "DATA", length: 1 << 20 });
+      let got = 0;
+      await pipeline(
+        ch.receiveData(1 << 20),
+        new Writable({
+          highWaterMark: sip,
+          write(chunk: Buffer, _enc, cb) {
+            got += chunk.length;
+            cb();
+          },
+        }),
+      );
+      assert.equal(got, 1 << 20);
+      assert.deepEqual(await ch.receive(), { type: "VALID" });
+      await ch.close();
+    }
+  });
+
+  it("a consumer that awaits between chunks never stalls the stream (a read() right after a full push)", async () => {
+    // With one microtask hop per chunk, the consumer's next read() used to
+    // land after the pump's last push but before the pump was marked idle.
+    const N = 4 * 1024 * 1024;
+    for (const size of [1024, 100_000]) {
+      for (const hops of [0, 1, 2, 3]) {
+        const input = new PassThrough({ highWaterMark: 1 << 20 });
+        const ch = new MessageChannel(input, new PassThrough());
+        input.write(`DATA ${N}\n`);
+        let written = 0;
+        const feed = () => {
+          while (written < N) {
+            const n = Math.min(size, N - written);
+            written += n;
+            if (!input.write(Buffer.alloc(n))) {
+              input.once("drain", feed);
+              return;
+            }
+          }
+        };
+        feed();
+        assert.deepEqual(await ch.receive(), { type: "DATA", length: N });
+        const consume = async () => {
+          let n = 0;
+          for await (const c of ch.receiveData(N)) {
+            n += (c as Buffer).length;
+            for (let i = 0; i < hops; i++) await null;
+          }
+          return n;
+        };
+        let timer: NodeJS.Timeout | undefined;
+        const stalled = new Promise<string>((resolve) => {
+          timer = setTimeout(() => resolve("stalled"), 5000);
+        });
+        assert.equal(
+          await Promise.race([consume(), stalled]),
+          N,
+          `chunks of ${size}, ${hops} hops`,
+        );
+        clearTimeout(timer);
+      }
+    }
+  });
+
   it("a payload that is skipped but cut short is a ProtocolError", async () => {
     const { ch } = channelOn(["DATA 10\nabc"]);
     await ch.receive();
