@@ -87,7 +87,9 @@ export async function startP2pHttp(argv: readonly string[], cwd: string): Promis
   const jobs =
     positiveInt(o.jobs, "jobs") ??
     positiveInt(configuredJobs ?? undefined, "annex.jobs") ??
-    availableParallelism();
+    // Transfers mostly wait on disks and sockets, and stock clients commonly
+    // run -J8: a CPU-count default would queue most of their requests.
+    Math.max(8, availableParallelism());
   const p2p = new P2pHttpServer({
     peers: repos,
     auth: new Authorizer({
