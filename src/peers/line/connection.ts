@@ -170,7 +170,8 @@ export class Connection {
       clearTimeout(term);
       clearTimeout(kill);
     }
-    await ending;
+    // The child is gone; a send still waiting on its source is not waited for.
+    await Promise.race([ending, new Promise((r) => setTimeout(r, 100).unref())]);
   }
 
   /** Stop at once (a request broken off mid-way): the child is killed. */

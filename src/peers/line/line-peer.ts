@@ -238,6 +238,10 @@ export class LinePeer implements Peer {
         () => true,
         () => false,
       );
+      // A connection that dies (or is killed by an abort) while the source
+      // stalls must not leave the send waiting for data.
+      const onExit = () => gate.destroy(c.fail("the connection closed"));
+      c.child.once("exit", onExit);
       try {
         await c.ch.sendData(length, gate);
       } catch (e) {
@@ -246,6 +250,8 @@ export class LinePeer implements Peer {
         gate.destroy();
         await feeding;
         throw c.fail(`store of ${formatKey(req.key)} broken off`, sourceError ?? e);
+      } finally {
+        c.child.off("exit", onExit);
       }
       // Data that ran long (or failed after all `length` bytes) is invalid.
       const valid = (await feeding) && gate.outcome === "exact";
