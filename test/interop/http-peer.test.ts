@@ -1,0 +1,383 @@
+/**
+ * HttpPeer beyond the conformance suite: URLs, version fallback as
+ * git-annex's client falls back (and remembering the version that works),
+ * basic auth against stock git annex p2phttp, the bounded keep-alive pool,
+ * the keeplocked long poll on connections of its own, how put bodies say
+ * "invalid" (one byte short), and GET validity. Small scripted servers where
+ * the test must see the requests.
+ */
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { genUuid } from "../../src/keys/index.js";
+import { sample } from "../../src/peers/conformance.js";
+import { HttpPeer, PeerError, parseP2pHttpUrl } from "../../src/peers/index.js";
+import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
+import { type RunningP2pHttp, startStockP2pHttp } from "../helpers/servers.js";
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+describe("parseP2pHttpUrl", () => {
+  it("reads annex+http(s) URLs as git-annex does", () => {
+    assert.deepEqual(parseP2pHttpUrl("annex+http://example.com/git-annex/"), {
+      secure: false,
+      hostname: "example.com",
+      port: 9417,
+      prefix: "/git-annex/",
+    });
+    assert.deepEqual(parseP2pHttpUrl("annex+https://h:1234/sub/dir/git-annex"), {
+      secure: true,
+      hostname: "h",
+      port: 1234,
+      prefix: "/sub/dir/git-annex/",
+    });
+    assert.equal(parseP2pHttpUrl("http://[::1]:80/").hostname, "::1");
+    assert.equal(parseP2pHttpUrl("annex+http://h/").prefix, "/git-annex/");
+    assert.throws(() => parseP2pHttpUrl("annex+ftp://h/"), PeerError);
+    assert.throws(() => parseP2pHttpUrl("not a url"), PeerError);
+  });
+});
+
+interface Seen {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingMessage["headers"];
+  readonly body: Buffer;
+  readonly socket: number;
+}
+
+/** A scripted p2phttp server on a loopback port: records requests (and bodies), answers via `reply`. */
+class FakeServer {
+  readonly seen: Seen[] = [];
+  server!: Server;
+  port = 0;
+  sockets = 0;
+  openNow = 0;
+  mostOpen = 0;
+  constructor(
+    readonly reply: (
+      req: IncomingMessage,
+      body: Buffer,
+      res: ServerResponse,
+    ) => void | Promise<void>,
+  ) {}
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const socket = (req.socket as unknown as { fakeId: number }).fakeId;
+      const parts: Buffer[] = [];
+      req.on("data", (c: Buffer) => parts.push(c));
+      req.on("end", () => {
+        const body = Buffer.concat(parts);
+        this.seen.push({
+          method: req.method ?? "",
+          url: req.url ?? "",
+          headers: req.headers,
+          body,
+          socket,
+        });
+        void this.reply(req, body, res);
+      });
+    });
+    this.server.on("connection", (s) => {
+      (s as unknown as { fakeId: number }).fakeId = ++this.sockets;
+      this.openNow++;
+      this.mostOpen = Math.max(this.mostOpen, this.openNow);
+      s.on("close", () => this.openNow--);
+    });
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+  url(): string {
+    return `annex+http://127.0.0.1:${this.port}/git-annex/`;
+  }
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+function json(res: ServerResponse, value: unknown, status = 200): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(value));
+}
+
+/** The operation and version of a request path, e.g. ["checkpresent", 2]. */
+function route(url: string): { op: string; v: number } {
+  const m = /^\/git-annex\/[^/]+\/v(\d)\/([a-z-]+)/.exec(url);
+  return m ? { op: m[2] ?? "", v: Number(m[1]) } : { op: "", v: -1 };
+}
+
+describe("HttpPeer version fallback", () => {
+  const uuid = genUuid();
+  const plus = genUuid();
+  let fake: FakeServer;
+  let peer: HttpPeer;
+
+  before(async () => {
+    // An older server: v0..v2 only. v4 is unknown (404), v3 a "bad version" 400.
+    fake = await new FakeServer((req, _body, res) => {
+      const { op, v } = route(req.url ?? "");
+      if (v === 4) return json(res, {}, 404);
+      if (v === 3) {
+        res.writeHead(400);
+        res.end("bad version");
+        return;
+      }
+      if (op === "checkpresent") return json(res, { present: true });
+      if (op === "remove") {
+        const b64 = Buffer.from(plus).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
+        return json(res, { removed: true, plusuuids: [`[${b64}]`] });
+      }
+      if (op === "putoffset") return json(res, { offset: 7 });
+      json(res, {}, 404);
+    }).start();
+    peer = new HttpPeer({ url: fake.url(), uuid, clientUuid: genUuid() });
+  });
+  after(async () => {
+    await peer.close();
+    await fake.stop();
+  });
+
+  it("falls back from v4 on 404 and 400 bad version, and remembers the version that works", async () => {
+    const key = sample(10).key;
+    assert.deepEqual(await peer.checkPresent(key), { present: true });
+    assert.deepEqual(
+      fake.seen.map((s) => route(s.url).v),
+      [4, 3, 2],
+    );
+    assert.equal(peer.apiVersion, 2);
+    fake.seen.length = 0;
+    assert.deepEqual(await peer.putOffset(key), { alreadyHave: false, offset: 7 });
+    assert.deepEqual(
+      fake.seen.map((s) => route(s.url)),
+      [{ op: "putoffset", v: 2 }],
+    );
+  });
+
+  it("decodes [base64url] plus-UUIDs", async () => {
+    assert.deepEqual(await peer.remove(sample(10).key), { removed: true, plusUuids: [plus] });
+  });
+
+  it("refuses what the server's version lacks, without asking (gettimestamp is v3+)", async () => {
+    fake.seen.length = 0;
+    await assert.rejects(peer.getTimestamp(), PeerError);
+    await assert.rejects(peer.storePresent(sample(10).key), PeerError);
+    assert.deepEqual(fake.seen, []);
+  });
+
+  it("sends clientuuid and bypass (v2+) as [base64url] when they need it", async () => {
+    fake.seen.length = 0;
+    await peer.checkPresent(sample(10).key, { clientUuid: "[odd]", bypass: ["g1", "g2"] });
+    const q = new URL(fake.seen[0]?.url ?? "", "http://x").searchParams;
+    assert.equal(q.get("clientuuid"), `[${Buffer.from("[odd]").toString("base64")}]`);
+    assert.deepEqual(q.getAll("bypass"), ["g1", "g2"]);
+  });
+});
+
+describe("HttpPeer connections", () => {
+  const uuid = genUuid();
+  let fake: FakeServer;
+  let lockLines: string[] = [];
+
+  before(async () => {
+    fake = await new FakeServer(async (req, body, res) => {
+      const { op } = route(req.url ?? "");
+      if (op === "checkpresent") {
+        await sleep(30);
+        return json(res, { present: false });
+      }
+      if (op === "lockcontent") return json(res, { locked: true, lockid: "L1" });
+      if (op === "keeplocked") {
+        lockLines = body
+          .toString()
+          .split("\n")
+          .filter((l) => l !== "");
+        return json(res, { locked: false });
+      }
+      if (op === "put") {
+        return json(res, { stored: false, plusuuids: [] });
+      }
+      json(res, {}, 404);
+    }).start();
+    // keeplocked is answered only at the end of its body (see above: the
+    // fake reads the whole body first), as git-annex's server answers.
+  });
+  after(async () => {
+    await fake.stop();
+  });
+
+  it("reuses kept-alive connections and never opens more than maxSockets", async () => {
+    const peer = new HttpPeer({ url: fake.url(), uuid, clientUuid: genUuid(), maxSockets: 2 });
+    const before = fake.sockets;
+    const key = sample(10).key;
+    await Promise.all(Array.from({ length: 12 }, () => peer.checkPresent(key)));
+    for (let i = 0; i < 5; i++) await peer.checkPresent(key);
+    assert.ok(fake.sockets - before <= 2, `${fake.sockets - before} connections opened`);
+    assert.ok(fake.mostOpen <= 2, `${fake.mostOpen} open at once`);
+    await peer.close();
+  });
+
+  it("holds a lock with a keeplocked long poll on a connection apart", async () => {
+    const peer = new HttpPeer({ url: fake.url(), uuid, clientUuid: genUuid(), maxSockets: 1 });
+    const key = sample(10).key;
+    const lock = await peer.lockContent(key);
+    assert.ok(lock);
+    // The one request connection is still free while the lock is held.
+    assert.deepEqual(await peer.checkPresent(key), { present: false });
+    const kl = fake.seen.find((s) => route(s.url).op === "keeplocked");
+    assert.equal(kl, undefined, "keeplocked answered before the lock was released");
+    await lock.release();
+    assert.deepEqual(lockLines, ['{"unlock":false}', '{"unlock":true}']);
+    const req = fake.seen.find((s) => route(s.url).op === "keeplocked");
+    assert.ok(req);
+    assert.equal(new URL(req.url, "http://x").searchParams.get("lockid"), "L1");
+    assert.equal(req.headers["keep-alive"], "timeout=1200");
+    await peer.close();
+  });
+
+  it("ends a put body one byte short when the data runs long (git-annex's invalid mark)", async () => {
+    const peer = new HttpPeer({ url: fake.url(), uuid, clientUuid: genUuid() });
+    await peer.checkPresent(sample(1).key); // settle the version first
+    fake.seen.length = 0;
+    const s = sample(100);
+    const r = await peer.store({
+      key: s.key,
+      offset: 0,
+      length: 60,
+      data: Readable.from([s.data.subarray(0, 50), s.data.subarray(50)]),
+    });
+    assert.equal(r.stored, false);
+    const put = fake.seen.find((x) => route(x.url).op === "put");
+    assert.equal(put?.headers["x-git-annex-data-length"], "60");
+    assert.ok(put?.body.equals(s.data.subarray(0, 59)));
+    await peer.close();
+  });
+
+  it("ends a put body short (not broken off) when the data fails, then rejects", async () => {
+    const peer = new HttpPeer({ url: fake.url(), uuid, clientUuid: genUuid() });
+    await peer.checkPresent(sample(1).key);
+    fake.seen.length = 0;
+    const s = sample(1000);
+    let pushed = false;
+    const failing = new Readable({
+      read() {
+        if (!pushed) {
+          pushed = true;
+          this.push(s.data.subarray(0, 400));
+        } else this.destroy(new Error("disk on fire"));
+      },
+    });
+    await assert.rejects(
+      peer.store({ key: s.key, offset: 0, length: 1000, data: failing }),
+      (e: unknown) =>
+        e instanceof PeerError && /disk on fire/.test(String((e.cause as Error)?.message)),
+    );
+    const put = fake.seen.find((x) => route(x.url).op === "put");
+    assert.ok(put, "the server got a whole (short) request");
+    assert.ok(put.body.equals(s.data.subarray(0, 399)));
+    await peer.close();
+  });
+});
+
+describe("HttpPeer GET validity", () => {
+  const uuid = genUuid();
+  let fake: FakeServer;
+  let body: Buffer = Buffer.alloc(0);
+  let promised = 0;
+  before(async () => {
+    fake = await new FakeServer((req, _b, res) => {
+      const { op } = route(req.url ?? "");
+      if (op === "checkpresent") return json(res, { present: true });
+      res.writeHead(200, { "x-git-annex-data-length": String(promised) });
+      res.end(body);
+    }).start();
+  });
+  after(async () => {
+    await fake.stop();
+  });
+
+  it("is valid only when exactly the promised bytes arrive", async () => {
+    const peer = new HttpPeer({ url: fake.url(), uuid, clientUuid: genUuid() });
+    const s = sample(10);
+    for (const [sent, expect] of [
+      [10, true],
+      [9, false],
+    ] as const) {
+      body = s.data.subarray(0, sent);
+      promised = 10;
+      const got = await peer.retrieve(s.key, 0);
+      assert.ok(got);
+      assert.equal(got.length, 10);
+      const parts: Buffer[] = [];
+      for await (const c of got.data) parts.push(c as Buffer);
+      assert.equal(Buffer.concat(parts).length, sent);
+      assert.equal(await got.valid, expect);
+    }
+    // Nothing promised for a key that has bytes: git-annex's way of saying "absent".
+    body = Buffer.alloc(0);
+    promised = 0;
+    assert.equal(await peer.retrieve(s.key, 0), null);
+    await peer.close();
+  });
+});
+
+describe("HttpPeer basic auth (stock git annex p2phttp --authenv-http)", () => {
+  let dir = "";
+  let uuid = "";
+  let server: RunningP2pHttp;
+  before(async () => {
+    dir = await makeTempDir("annexgate-httppeer-auth-");
+    await gitAnnexRepo(dir, "auth");
+    uuid = (await run("git", ["config", "annex.uuid"], { cwd: dir })).trim();
+    server = await startStockP2pHttp(dir, ["--authenv-http"], {
+      GIT_ANNEX_P2PHTTP_PASSWORD_alice: "s3cret",
+    });
+  });
+  after(async () => {
+    await server.stop();
+    await removeDir(dir);
+  });
+
+  const url = () => `annex+http://127.0.0.1:${server.port}/git-annex/`;
+
+  it("is refused with 401 without credentials or with wrong ones", async () => {
+    for (const auth of [undefined, { user: "alice", password: "wrong" }]) {
+      const peer = new HttpPeer({
+        url: url(),
+        uuid,
+        clientUuid: genUuid(),
+        ...(auth ? { auth } : {}),
+      });
+      await assert.rejects(
+        peer.checkPresent(sample(10).key),
+        (e: unknown) => e instanceof PeerError && e.data.status === 401,
+      );
+      await peer.close();
+    }
+  });
+
+  it("stores and retrieves with the right credentials", async () => {
+    const peer = new HttpPeer({
+      url: url(),
+      uuid,
+      clientUuid: genUuid(),
+      auth: { user: "alice", password: "s3cret" },
+    });
+    const s = sample(5000);
+    const r = await peer.store({
+      key: s.key,
+      offset: 0,
+      length: 5000,
+      data: Readable.from([s.data]),
+    });
+    assert.equal(r.stored, true);
+    const got = await peer.retrieve(s.key, 0);
+    const parts: Buffer[] = [];
+    for await (const c of got?.data ?? []) parts.push(c as Buffer);
+    assert.ok(Buffer.concat(parts).equals(s.data));
+    await peer.close();
+  });
+});
