@@ -188,6 +188,9 @@ export function repositoryPath(env: NodeJS.ProcessEnv, dir: string): string {
   return resolve(home, dir);
 }
 
+/** A p2pstdio session commits the git-annex branch at its end, or after this long. */
+const SESSION_COMMIT_DELAY_MS = 60_000;
+
 interface ShellOptions {
   readonly uuid?: string;
   readonly positionals: string[];
@@ -301,6 +304,10 @@ async function p2pstdio(io: Io, dir: string, shown: string, opts: ShellOptions):
   if (opts.positionals.length !== 1) throw new ShellError("missing UUID parameter");
   const clientUuid = opts.positionals[0] as string;
   const repo = await openLocalRepository(git.dir, {
+    // As git-annex-shell does, commit the journal when the session ends
+    // (readers see the journal meanwhile), rather than every second from
+    // each of a -J client's connections, each staging the whole journal.
+    commitDelayMs: SESSION_COMMIT_DELAY_MS,
     onCommitError: (e) => io.stderr.write(`git-annex: committing the git-annex branch: ${e}\n`),
   });
   const peer: Peer = repo.peer;

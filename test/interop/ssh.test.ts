@@ -63,7 +63,16 @@ describe("stock git-annex over a real sshd to annexgate's git-annex-shell", () =
 
   after(async () => {
     await sshd?.stop();
-    if (dir) await removeDir(dir);
+    // A git-annex process in gw may still be tidying its temp files.
+    for (let attempt = 1; dir !== ""; attempt++) {
+      try {
+        await removeDir(dir);
+        break;
+      } catch (e) {
+        if (attempt >= 10) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   });
 
   it("syncs: configlist, the git push and fetch, and the git-annex branch go through annexgate", async () => {
