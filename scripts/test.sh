@@ -9,4 +9,4 @@ npm ci --no-audit --no-fund --loglevel=error
 npx tsc -p .
 npx biome ci . >/dev/null 2>&1 || { npx biome ci .; exit 1; }
 node dist/scripts/check-layers.js
-exec node --enable-source-maps --test --test-force-exit --test-concurrency=2 --test-reporter=spec dist/
+exec node --enable-source-maps --test --test-concurrency=2 --test-reporter=spec dist/
