@@ -242,6 +242,24 @@ describe("serveLine over an in-memory stream pair, on a real repository", () => 
     d.hangUp();
   });
 
+  it("stores complete content whose sender hung up before VALID (verified), then ends", async () => {
+    const { data, key } = content("novalid-hangup", 90_000);
+    const c = await connect().open();
+    await c.ask({ type: "PUT", associatedFile: null, key });
+    await c.client.sendData(data.length, Readable.from([data]));
+    c.hangUp();
+    assert.deepEqual(await c.ended, { reason: "closed" });
+    assert.deepEqual(await readFile(repo.store.objectFile(key)), data);
+    // Wrong bytes of the right length, then a hang-up: verified, not stored.
+    const bad = content("novalid-hangup-bad", 5000);
+    const d = await connect().open();
+    await d.ask({ type: "PUT", associatedFile: null, key: bad.key });
+    await d.client.sendData(5000, Readable.from([Buffer.alloc(5000, "z")]));
+    d.hangUp();
+    assert.deepEqual(await d.ended, { reason: "closed" });
+    assert.equal(await repo.store.has(bad.key), false);
+  });
+
   it("stores nothing when the sender says INVALID, and the connection stays usable", async () => {
     const { data, key } = content("invalid", 100_000);
     const c = await connect().open();

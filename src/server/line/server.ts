@@ -148,13 +148,30 @@ class IncomingContent {
       if (!this.stream.destroyed) this.stream.end();
       throw e;
     }
-    const valid = this.version >= VALIDITY_VERSION ? await this.receiveValidity() : true;
-    if (valid) {
-      if (held) await writeOrDrop(this.stream, held);
-      if (!this.stream.destroyed) this.stream.end();
-    } else {
-      this.stream.destroy(new InvalidContentError());
+    // All the bytes are here. A validity that cannot be read (the client
+    // hung up before VALID) counts as unknown, and unknown as valid: the
+    // Peer verifies, as git-annex then does.
+    let valid = true;
+    let broken: unknown = null;
+    if (this.version >= VALIDITY_VERSION) {
+      try {
+        valid = await this.receiveValidity();
+      } catch (e) {
+        broken = e;
+      }
     }
+    try {
+      if (valid) {
+        if (held) await writeOrDrop(this.stream, held);
+        if (!this.stream.destroyed) this.stream.end();
+      } else {
+        this.stream.destroy(new InvalidContentError());
+      }
+    } finally {
+      // Whatever happened, the Peer is not left waiting for more bytes.
+      if (!this.stream.writableEnded && !this.stream.destroyed) this.stream.destroy();
+    }
+    if (broken !== null) throw broken;
   }
 
   /**
