@@ -47,6 +47,9 @@ export function sample(size: number, ext = ".bin"): Sample {
   return { data, key: parseKey(`SHA256E-s${size}--${hex}${ext}`) };
 }
 
+/** Each test's bound: a peer that hangs fails its test instead of stalling the run. */
+const TEST_TIMEOUT_MS = 60_000;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Resolves with `p`'s value, or "pending" when it has not settled within `ms`. */
@@ -139,7 +142,9 @@ export function runPeerConformance(
       await under?.cleanup();
     });
 
-    it("stores content whole, then reports it present and retrieves it", async () => {
+    it("stores content whole, then reports it present and retrieves it", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(200_000);
       assert.equal(await present(peer(), s.key), false);
       assert.deepEqual(await peer().putOffset(s.key), { alreadyHave: false, offset: 0 });
@@ -154,7 +159,9 @@ export function runPeerConformance(
       assert.ok(got.bytes.equals(s.data), "retrieved bytes differ from stored ones");
     });
 
-    it("retrieves from offsets: first byte, middle, last byte, and the end", async () => {
+    it("retrieves from offsets: first byte, middle, last byte, and the end", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(100_003);
       assert.equal((await storeAll(peer(), s)).stored, true);
       for (const offset of [0, 1, 50_000, s.data.length - 1, s.data.length]) {
@@ -166,7 +173,7 @@ export function runPeerConformance(
       }
     });
 
-    it("stores and retrieves empty content", async () => {
+    it("stores and retrieves empty content", { timeout: TEST_TIMEOUT_MS }, async () => {
       const s = sample(0);
       assert.equal((await storeAll(peer(), s)).stored, true);
       assert.equal(await present(peer(), s.key), true);
@@ -177,14 +184,18 @@ export function runPeerConformance(
       assert.equal(got.valid, true);
     });
 
-    it("answers absent for content it does not have: checkPresent, retrieve, lockContent", async () => {
+    it("answers absent for content it does not have: checkPresent, retrieve, lockContent", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(1000);
       assert.equal(await present(peer(), s.key), false);
       assert.equal(await peer().retrieve(s.key, 0), null);
       assert.equal(await peer().lockContent(s.key), null);
     });
 
-    it("resumes a store from the offset an interrupted store reached", async () => {
+    it("resumes a store from the offset an interrupted store reached", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(1_048_576 + 4321);
       const first = 400_000;
       const interrupted = await storeOutcome(
@@ -221,7 +232,9 @@ export function runPeerConformance(
       assert.equal(got?.valid, true);
     });
 
-    it("stores nothing when the data is not the key's content", async () => {
+    it("stores nothing when the data is not the key's content", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(50_000);
       const wrong = randomBytes(s.data.length);
       const r = await storeOutcome(
@@ -234,7 +247,9 @@ export function runPeerConformance(
       assert.equal((await storeAll(peer(), s)).stored, true);
     });
 
-    it("stores nothing when the data ends short of its promised length", async () => {
+    it("stores nothing when the data ends short of its promised length", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(50_000);
       const r = await storeOutcome(
         peer().store({
@@ -248,7 +263,9 @@ export function runPeerConformance(
       assert.equal(await present(peer(), s.key), false);
     });
 
-    it("says already-have for content it has, and a store of it succeeds", async () => {
+    it("says already-have for content it has, and a store of it succeeds", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(20_000);
       assert.equal((await storeAll(peer(), s)).stored, true);
       assert.deepEqual(await peer().putOffset(s.key), { alreadyHave: true, plusUuids: [] });
@@ -259,7 +276,9 @@ export function runPeerConformance(
     });
 
     if (opts.dataPresent !== false) {
-      it("data-present: stored only when the content is there", async () => {
+      it("data-present: stored only when the content is there", {
+        timeout: TEST_TIMEOUT_MS,
+      }, async () => {
         const s = sample(10_000);
         assert.equal((await peer().storePresent(s.key)).stored, false);
         assert.equal(await present(peer(), s.key), false);
@@ -270,7 +289,9 @@ export function runPeerConformance(
       });
     }
 
-    it("removes content (and removing absent content succeeds)", async () => {
+    it("removes content (and removing absent content succeeds)", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(10_000);
       assert.equal((await storeAll(peer(), s)).stored, true);
       assert.deepEqual(await peer().remove(s.key), { removed: true, plusUuids: [] });
@@ -279,7 +300,9 @@ export function runPeerConformance(
       assert.equal((await peer().remove(s.key)).removed, true);
     });
 
-    it("a locked key is not removed; after release it can be", async () => {
+    it("a locked key is not removed; after release it can be", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(10_000);
       assert.equal((await storeAll(peer(), s)).stored, true);
       const lock = await peer().lockContent(s.key);
@@ -309,7 +332,9 @@ export function runPeerConformance(
       assert.equal(await present(peer(), s.key), false);
     });
 
-    it("remove-before: a past timestamp removes nothing, a future one removes", async () => {
+    it("remove-before: a past timestamp removes nothing, a future one removes", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(10_000);
       assert.equal((await storeAll(peer(), s)).stored, true);
       const now = await peer().getTimestamp();
@@ -322,7 +347,9 @@ export function runPeerConformance(
       assert.equal(await present(peer(), s.key), false);
     });
 
-    it("getTimestamp is whole seconds, monotonic, non-decreasing", async () => {
+    it("getTimestamp is whole seconds, monotonic, non-decreasing", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const seen: number[] = [];
       for (let i = 0; i < 4; i++) {
         seen.push(await peer().getTimestamp());
@@ -335,7 +362,7 @@ export function runPeerConformance(
       assert.ok((seen[seen.length - 1] as number) - (seen[0] as number) <= 5, "clock ran fast");
     });
 
-    it("reports no plus-UUIDs for a plain repository", async () => {
+    it("reports no plus-UUIDs for a plain repository", { timeout: TEST_TIMEOUT_MS }, async () => {
       const s = sample(3000);
       const stored = await storeAll(peer(), s);
       assert.deepEqual(stored.plusUuids, []);
@@ -345,7 +372,9 @@ export function runPeerConformance(
       assert.deepEqual((await peer().remove(s.key)).plusUuids, []);
     });
 
-    it("keeps working after a retrieve whose reader gave up early", async () => {
+    it("keeps working after a retrieve whose reader gave up early", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(600_000);
       assert.equal((await storeAll(peer(), s)).stored, true);
       const got = await peer().retrieve(s.key, 0);
@@ -364,7 +393,9 @@ export function runPeerConformance(
       assert.equal(await present(peer(), s.key), true);
     });
 
-    it("serves concurrent use: 8 stores and 8 retrieves at once", async () => {
+    it("serves concurrent use: 8 stores and 8 retrieves at once", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const old = Array.from({ length: 8 }, (_, i) => sample(30_000 + i * 1000));
       for (const s of old) assert.equal((await storeAll(peer(), s)).stored, true);
       const fresh = Array.from({ length: 8 }, (_, i) => sample(40_000 + i * 777));

@@ -187,7 +187,7 @@ describe("HttpPeer connections", () => {
       const { op } = route(req.url ?? "");
       if (op === "checkpresent") {
         await sleep(30);
-        return json(res, { present: false });
+        return json(res, { present: true });
       }
       if (op === "lockcontent") return json(res, { locked: true, lockid: "L1" });
       if (op === "keeplocked") {
@@ -226,7 +226,7 @@ describe("HttpPeer connections", () => {
     const lock = await peer.lockContent(key);
     assert.ok(lock);
     // The one request connection is still free while the lock is held.
-    assert.deepEqual(await peer.checkPresent(key), { present: false });
+    assert.deepEqual(await peer.checkPresent(key), { present: true });
     const kl = fake.seen.find((s) => route(s.url).op === "keeplocked");
     assert.equal(kl, undefined, "keeplocked answered before the lock was released");
     await lock.release();
@@ -379,5 +379,43 @@ describe("HttpPeer basic auth (stock git annex p2phttp --authenv-http)", () => {
     for await (const c of got?.data ?? []) parts.push(c as Buffer);
     assert.ok(Buffer.concat(parts).equals(s.data));
     await peer.close();
+  });
+});
+
+describe("HttpPeer and stock git annex p2phttp's lock leak", () => {
+  let dir = "";
+  let server: RunningP2pHttp;
+  let peer: HttpPeer;
+  before(async () => {
+    dir = await makeTempDir("annexgate-httppeer-leak-");
+    await gitAnnexRepo(dir, "leak");
+    const uuid = (await run("git", ["config", "annex.uuid"], { cwd: dir })).trim();
+    server = await startStockP2pHttp(dir, ["--wideopen", "--jobs", "2"]);
+    peer = new HttpPeer({
+      url: `annex+http://127.0.0.1:${server.port}/git-annex/`,
+      uuid,
+      clientUuid: genUuid(),
+    });
+  });
+  after(async () => {
+    await peer.close();
+    await server.stop();
+    await removeDir(dir);
+  });
+
+  it("does not lockcontent absent content (stock would keep a worker for each, then hang)", async () => {
+    for (let i = 0; i < 5; i++) assert.equal(await peer.lockContent(sample(10).key), null);
+    const s = sample(100);
+    const stored = await peer.store({
+      key: s.key,
+      offset: 0,
+      length: 100,
+      data: Readable.from([s.data]),
+    });
+    assert.equal(stored.stored, true);
+    const lock = await peer.lockContent(s.key);
+    assert.ok(lock);
+    await lock.release();
+    assert.deepEqual(await peer.checkPresent(s.key), { present: true });
   });
 });

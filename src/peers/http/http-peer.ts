@@ -71,6 +71,8 @@ export interface HttpPeerOptions {
   readonly maxVersion?: ApiVersion;
   /** How often a held lock sends `{"unlock": false}` to keep its connection alive (ms, default 20000). */
   readonly lockKeepAliveMs?: number;
+  /** How long a lock's release waits for the server's answer (ms, default 30000). */
+  readonly unlockTimeoutMs?: number;
   /** Debug messages (e.g. a lock whose release could not be confirmed). */
   readonly log?: (line: string) => void;
 }
@@ -193,6 +195,7 @@ export class HttpPeer implements Peer {
   private readonly lockAgent: HttpAgent;
   private readonly authHeader: string | undefined;
   private readonly lockKeepAliveMs: number;
+  private readonly unlockTimeoutMs: number;
   /** Highest version believed to work; lowered while unconfirmed. */
   private version: ApiVersion;
   private confirmed = false;
@@ -215,6 +218,7 @@ export class HttpPeer implements Peer {
         : `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`, "utf8").toString("base64")}`;
     this.version = opts.maxVersion ?? 4;
     this.lockKeepAliveMs = opts.lockKeepAliveMs ?? 20_000;
+    this.unlockTimeoutMs = opts.unlockTimeoutMs ?? 30_000;
   }
 
   /** The API version in use (the highest the server has been seen to serve). */
@@ -228,6 +232,11 @@ export class HttpPeer implements Peer {
   }
 
   async lockContent(key: Key, ctx?: PeerContext): Promise<ContentLock | null> {
+    // Stock git annex p2phttp (10.20250416) answers a lockcontent of absent
+    // content {"locked": false} but never frees the worker that served it;
+    // after --jobs of them it hangs for good. Content known absent is not
+    // asked about.
+    if (!(await this.checkPresent(key, ctx)).present) return null;
     const json = await this.json("lockcontent", ctx, () => [["key", keyParam(key)]]);
     if (!field<boolean>(json, "locked", "boolean")) return null;
     const lockId = field<string>(json, "lockid", "string");
@@ -546,15 +555,15 @@ export class HttpPeer implements Peer {
       },
       this.lockAgent,
     );
-    const answer = responseOf(creq).then(
-      async (res) => {
+    // Settles with null (answered 200: the lock is dropped) or what went wrong.
+    const answer: Promise<unknown> = responseOf(creq)
+      .then(async (res) => {
         const body = await readBody(res);
         return res.statusCode === 200
           ? null
           : statusError("keeplocked", v, res.statusCode ?? 0, body);
-      },
-      (e: unknown) => e,
-    );
+      })
+      .catch((e: unknown) => e);
     const write = (line: string) =>
       new Promise<void>((resolve, reject) => creq.write(line, (e) => (e ? reject(e) : resolve())));
     // git-annex's client sends {"unlock": false} first; it also sends the headers.
@@ -582,8 +591,20 @@ export class HttpPeer implements Peer {
           clearInterval(timer);
           this.heldLocks.delete(lock);
           if (!creq.destroyed && !creq.writableEnded) creq.end('{"unlock":true}\n');
-          const outcome = await answer;
+          // A server that never answers must not hold up the caller (or close()).
+          let waited: NodeJS.Timeout | undefined;
+          const outcome = await Promise.race([
+            answer,
+            new Promise<PeerError>((resolve) => {
+              waited = setTimeout(
+                () => resolve(new PeerError("no answer to unlock", { lockId })),
+                this.unlockTimeoutMs,
+              );
+            }),
+          ]);
+          clearTimeout(waited);
           if (outcome !== null) {
+            creq.destroy();
             // The server keeps an unconfirmed lock until its own expiry
             // (10 minutes in git-annex); nothing more can be done here.
             this.opts.log?.(`p2phttp: unlock of ${lockId} not confirmed: ${String(outcome)}`);
