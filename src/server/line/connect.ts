@@ -27,10 +27,16 @@ export type ServiceRunner = (service: GitService) => ServiceProcess;
  * @example
  * serveLine(channel, { peer, mode: "readwrite", connect: gitServiceRunner("/srv/annex/gw") });
  */
-export function gitServiceRunner(repoDir: string): ServiceRunner {
+export function gitServiceRunner(
+  repoDir: string,
+  opts: { readonly stderr?: "inherit" | "ignore" } = {},
+): ServiceRunner {
   return (service) => {
     const sub = service === "git-upload-pack" ? "upload-pack" : "receive-pack";
-    const child = spawn("git", [sub, repoDir], { stdio: ["pipe", "pipe", "inherit"] });
+    // git's own complaints go where ours do (to the ssh client), unless not wanted.
+    const child = spawn("git", [sub, repoDir], {
+      stdio: ["pipe", "pipe", opts.stderr ?? "inherit"],
+    });
     const exitCode = new Promise<number>((resolve) => {
       child.once("error", () => resolve(127));
       child.once("close", (code, signal) => resolve(code ?? (signal ? 128 : 1)));

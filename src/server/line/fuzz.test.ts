@@ -14,6 +14,7 @@ import { gitAnnexRepo, makeTempDir, removeDir } from "../../../test/helpers/inde
 import { formatKey, type Key, parseKey } from "../../keys/index.js";
 import { type LocalRepository, openLocalRepository } from "../../peers/index.js";
 import { MessageChannel } from "../../protocol/index.js";
+import { gitServiceRunner } from "./connect.js";
 import { LineServerError, serveLine } from "./server.js";
 
 const MAX_SESSIONS = 3000;
@@ -139,6 +140,8 @@ describe("fuzz: hostile sessions against serveLine", () => {
       const ended = serveLine(new MessageChannel(toServer, fromServer), {
         peer: repo.peer,
         mode: rand() < 0.2 ? "readonly" : "readwrite",
+        // Sometimes CONNECT reaches a real git (fed whatever follows).
+        ...(rand() < 0.05 ? { connect: gitServiceRunner(dir, { stderr: "ignore" }) } : {}),
       });
       toServer.end(input);
       let timer: NodeJS.Timeout | undefined;

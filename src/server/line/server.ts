@@ -197,9 +197,9 @@ class IncomingContent {
 
 /**
  * Serve the protocol on `channel` for `opts.peer` until the client hangs
- * up, sends ERROR, or CONNECTs. Throws LineServerError when the connection
- * cannot go on (the input broke mid-DATA, NOTIFYCHANGE, CONNECT without a
- * service runner).
+ * up, sends ERROR, or CONNECTs. Throws LineServerError (only) when the
+ * connection cannot go on: NOTIFYCHANGE, CONNECT without a service runner,
+ * promised data that could not be sent, streams that failed.
  *
  * @example
  * const channel = new MessageChannel(process.stdin, process.stdout);
@@ -212,6 +212,15 @@ export async function serveLine(
   const session = new LineSession(channel, opts);
   try {
     return await session.run();
+  } catch (e) {
+    if (e instanceof LineServerError) throw e;
+    // The streams failed (the client went away mid-reply, say): the
+    // connection is over, as git-annex's protocol failures end it.
+    throw new LineServerError(
+      `protocol connection failed: ${e instanceof Error ? e.message : String(e)}`,
+      {},
+      e,
+    );
   } finally {
     session.close();
   }
