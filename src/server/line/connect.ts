@@ -79,6 +79,8 @@ export async function relayService(channel: MessageChannel, proc: ServiceProcess
       await channel.sendData(chunk.length, Readable.from([chunk]));
     }
   })();
+  // Awaited below once the service exits; a failure before that is not unhandled.
+  pumpOut.catch(() => undefined);
 
   const feed = (async () => {
     for (;;) {
