@@ -200,6 +200,7 @@ describe("HttpPeer connections", () => {
       if (op === "put") {
         return json(res, { stored: false, plusuuids: [] });
       }
+      if (op === "gettimestamp") return; // a server that hangs
       json(res, {}, 404);
     }).start();
     // keeplocked is answered only at the end of its body (see above: the
@@ -217,6 +218,22 @@ describe("HttpPeer connections", () => {
     for (let i = 0; i < 5; i++) await peer.checkPresent(key);
     assert.ok(fake.sockets - before <= 2, `${fake.sockets - before} connections opened`);
     assert.ok(fake.mostOpen <= 2, `${fake.mostOpen} open at once`);
+    await peer.close();
+  });
+
+  it("gives up on a request the server never answers, after requestTimeoutMs", async () => {
+    const peer = new HttpPeer({
+      url: fake.url(),
+      uuid,
+      clientUuid: genUuid(),
+      requestTimeoutMs: 300,
+    });
+    await peer.checkPresent(sample(1).key); // settle the version first
+    const started = Date.now();
+    await assert.rejects(peer.getTimestamp(), PeerError);
+    const took = Date.now() - started;
+    assert.ok(took >= 250 && took < 5000, `${took} ms`);
+    assert.deepEqual(await peer.checkPresent(sample(1).key), { present: true });
     await peer.close();
   });
 

@@ -71,6 +71,13 @@ export interface HttpPeerOptions {
   readonly maxVersion?: ApiVersion;
   /** How often a held lock sends `{"unlock": false}` to keep its connection alive (ms, default 20000). */
   readonly lockKeepAliveMs?: number;
+  /**
+   * How long a request without a body (all but put and keeplocked) may wait
+   * for the server's answer before it fails (ms; default: no limit). Stock
+   * git annex p2phttp can hang (see lockContent), and a remove of locked
+   * content waits there.
+   */
+  readonly requestTimeoutMs?: number;
   /** How long a lock's release waits for the server's answer (ms, default 30000). */
   readonly unlockTimeoutMs?: number;
   /** Debug messages (e.g. a lock whose release could not be confirmed). */
@@ -473,6 +480,13 @@ export class HttpPeer implements Peer {
     for (let attempt = 0; ; attempt++) {
       const creq = this.open(v, op, ctx, call);
       creq.end();
+      const limit = this.opts.requestTimeoutMs;
+      const timer =
+        limit === undefined
+          ? undefined
+          : setTimeout(() => {
+              creq.destroy(new PeerError(`no answer within ${limit} ms`, { operation: op }));
+            }, limit);
       try {
         return await responseOf(creq);
       } catch (e) {
@@ -484,6 +498,8 @@ export class HttpPeer implements Peer {
           { operation: op, version: v },
           e,
         );
+      } finally {
+        clearTimeout(timer);
       }
     }
   }
