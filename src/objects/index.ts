@@ -1,3 +1,4 @@
+export { type LockFile, LockFiles } from "./lockfiles.js";
 export { ContentLocks, DEFAULT_LOCK_RETENTION_MS, type HeldLock } from "./locks.js";
 export { KeyedMutex } from "./mutex.js";
 export {

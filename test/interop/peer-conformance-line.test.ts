@@ -9,6 +9,7 @@ import { genUuid } from "../../src/keys/index.js";
 import { runPeerConformance } from "../../src/peers/conformance.js";
 import { gitAnnexShellCommand, LinePeer } from "../../src/peers/index.js";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
+import { ANNEXGATE_BIN } from "../helpers/servers.js";
 import { startSshd } from "../helpers/sshd.js";
 
 type Spec = { readonly command: string; readonly args: readonly string[] };
@@ -59,3 +60,13 @@ runPeerConformance(
     ),
   );
 }
+
+// annexgate's own git-annex-shell: every connection is its own process, so
+// this also proves content locks hold across processes (annex/annexgate-locks).
+runPeerConformance(
+  "LinePeer -> annexgate shell p2pstdio",
+  overShell("annexgate", (dir, clientUuid, uuid) => ({
+    command: process.execPath,
+    args: [ANNEXGATE_BIN, "shell", "p2pstdio", dir, clientUuid, "--uuid", uuid],
+  })),
+);

@@ -4,8 +4,8 @@
  * repository's own location log (through `recordLocation`).
  */
 
-import { formatKey, type Key } from "../../keys/index.js";
-import type { ContentLocks, HeldLock, ObjectStore } from "../../objects/index.js";
+import { formatKey, type Key, keyFile } from "../../keys/index.js";
+import type { ContentLocks, HeldLock, LockFiles, ObjectStore } from "../../objects/index.js";
 import type {
   ContentLock,
   Peer,
@@ -27,6 +27,8 @@ export interface LocalPeerOptions {
   readonly uuid: string;
   readonly store: ObjectStore;
   readonly locks: ContentLocks;
+  /** Locks shared with other annexgate processes serving the same repository. */
+  readonly lockFiles?: LockFiles;
   /** Records that this repository now has (or no longer has) a key. */
   readonly recordLocation: (key: Key, present: boolean) => Promise<void>;
 }
@@ -37,12 +39,14 @@ export class LocalPeer implements Peer {
   readonly uuid: string;
   private readonly objects: ObjectStore;
   private readonly locks: ContentLocks;
+  private readonly lockFiles: LockFiles | undefined;
   private readonly recordLocation: (key: Key, present: boolean) => Promise<void>;
 
   constructor(opts: LocalPeerOptions) {
     this.uuid = opts.uuid;
     this.objects = opts.store;
     this.locks = opts.locks;
+    this.lockFiles = opts.lockFiles;
     this.recordLocation = opts.recordLocation;
   }
 
@@ -54,26 +58,43 @@ export class LocalPeer implements Peer {
     if (!(await this.objects.has(key))) return null;
     const held: HeldLock | null = this.locks.lock(formatKey(key));
     if (!held) return null;
+    // Other annexgate processes (one per ssh login) must see the lock too.
+    const file = this.lockFiles?.acquire(keyFile(key)) ?? null;
+    if (this.lockFiles && !file) {
+      held.release();
+      return null;
+    }
     // Re-check: the content may have been removed before the lock was taken.
     if (!(await this.objects.has(key))) {
+      file?.release();
       held.release();
       return null;
     }
     return {
-      keep: () => held.pin(),
-      release: async () => held.release(),
+      keep: () => {
+        held.pin();
+        file?.keep();
+      },
+      release: async () => {
+        file?.release();
+        held.release();
+      },
     };
   }
 
   async remove(key: Key, opts: { before?: number } = {}): Promise<RemoveResult> {
     const name = formatKey(key);
     if (!(await this.objects.has(key))) return { removed: true, plusUuids: NO_UUIDS };
-    const removed = await this.locks.whileRemoving(name, async () => {
+    const removeNow = async () => {
       if (opts.before !== undefined && monotonicSeconds() >= opts.before) return false;
       await this.objects.remove(key);
       await this.recordLocation(key, false);
       return true;
-    });
+    };
+    const lockFiles = this.lockFiles;
+    const removed = await this.locks.whileRemoving(name, () =>
+      lockFiles ? lockFiles.whileRemoving(keyFile(key), removeNow) : removeNow(),
+    );
     return { removed: removed === true, plusUuids: NO_UUIDS };
   }
 
