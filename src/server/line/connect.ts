@@ -8,6 +8,7 @@ import { Readable, type Writable } from "node:stream";
 import type { Message, MessageChannel } from "../../protocol/index.js";
 import { ProtocolError } from "../../protocol/index.js";
 import { protocolError } from "./wire.js";
+import { writeOrDrop } from "./write-or-drop.js";
 
 export type GitService = "git-upload-pack" | "git-receive-pack";
 
@@ -46,20 +47,6 @@ export function gitServiceRunner(
     child.stdin.on("error", () => undefined);
     return { stdin: child.stdin, stdout: child.stdout, exitCode };
   };
-}
-
-function writeWithBackpressure(out: Writable, chunk: Buffer): Promise<void> {
-  if (out.destroyed || out.writableEnded) return Promise.resolve();
-  if (out.write(chunk)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      out.off("drain", done);
-      out.off("close", done);
-      resolve();
-    };
-    out.on("drain", done);
-    out.on("close", done);
-  });
 }
 
 /**
@@ -105,7 +92,7 @@ export async function relayService(channel: MessageChannel, proc: ServiceProcess
         return stop(1);
       }
       for await (const chunk of channel.receiveData(m.length) as AsyncIterable<Buffer>) {
-        await writeWithBackpressure(proc.stdin, chunk);
+        await writeOrDrop(proc.stdin, chunk);
       }
     }
   })();

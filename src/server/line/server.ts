@@ -10,7 +10,7 @@
  * is not a request gets `ERROR unexpected command`; an ERROR from the
  * client ends the loop (its state is unknown); so does the end of input.
  */
-import { PassThrough, type Readable, type Writable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { AnnexgateError } from "../../errors.js";
 import type { Key } from "../../keys/index.js";
 import type { Peer, PeerContext } from "../../peers/index.js";
@@ -38,6 +38,7 @@ import {
   UNKNOWN_COMMAND,
   VALIDITY_VERSION,
 } from "./wire.js";
+import { writeOrDrop } from "./write-or-drop.js";
 
 /**
  * The connection cannot go on and the server stops with this message (git-annex
@@ -79,21 +80,6 @@ export type LineServeEnd =
 type Step = "continue" | LineServeEnd;
 
 const CLOSED: LineServeEnd = { reason: "closed" };
-
-/** Write a chunk, waiting for drain; gives up quietly once `out` is destroyed. */
-function writeOrDrop(out: Writable, chunk: Buffer): Promise<void> {
-  if (out.destroyed || out.writableEnded) return Promise.resolve();
-  if (out.write(chunk)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      out.off("drain", done);
-      out.off("close", done);
-      resolve();
-    };
-    out.on("drain", done);
-    out.on("close", done);
-  });
-}
 
 /** The sender said INVALID: what it sent is not the key's content. */
 class InvalidContentError extends AnnexgateError {
