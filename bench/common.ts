@@ -406,3 +406,21 @@ export function printTable(header: readonly string[], rows: readonly (readonly s
 }
 
 export const MiB = 1024 * 1024;
+
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** An error's first line and the last line its command printed on stderr. */
+export function brief(e: unknown): string {
+  const lines = String((e as Error)?.message ?? e)
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  const last = lines.length > 1 ? ` ... ${lines[lines.length - 1]}` : "";
+  return `${lines[0] ?? ""}${last}`.slice(0, 400);
+}

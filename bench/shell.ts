@@ -26,6 +26,7 @@ import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
 import { clientGitConfig, startSshd, type TestSshd } from "../test/helpers/sshd.js";
 import {
   benchMain,
+  brief,
   type Cleanup,
   envInt,
   firstArg,
@@ -34,6 +35,7 @@ import {
   isQuick,
   MiB,
   makeServerRepo,
+  median,
   parseSize,
   printTable,
   ratio,
@@ -54,23 +56,6 @@ interface Result {
   getFilesPerS?: number;
   loginMs?: number;
   errors: string[];
-}
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-function brief(e: unknown): string {
-  const lines = String((e as Error)?.message ?? e)
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "");
-  const last = lines.length > 1 ? ` ... ${lines[lines.length - 1]}` : "";
-  return `${lines[0] ?? ""}${last}`.slice(0, 400);
 }
 
 async function writeRandomFile(path: string, size: number): Promise<void> {

@@ -25,6 +25,7 @@ import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
 import { annexHttpClone } from "../test/helpers/servers.js";
 import {
   benchMain,
+  brief,
   type Cleanup,
   envInt,
   firstArg,
@@ -33,6 +34,7 @@ import {
   isQuick,
   MiB,
   makeServerRepo,
+  median,
   parseSize,
   printTable,
   ratio,
@@ -53,25 +55,6 @@ interface Result {
   putFilesPerS?: number;
   getFilesPerS?: number;
   errors: string[];
-}
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-/** An error's first line and the last line its command printed on stderr. */
-function brief(e: unknown): string {
-  const lines = String((e as Error)?.message ?? e)
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "");
-  const first = lines[0] ?? "";
-  const last = lines.length > 1 ? ` ... ${lines[lines.length - 1]}` : "";
-  return `${first}${last}`.slice(0, 400);
 }
 
 async function writeRandomFile(path: string, size: number): Promise<void> {
