@@ -77,16 +77,23 @@ export class LockFiles {
   }
 
   private claim(marker: string): boolean {
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
         writeFileSync(marker, String(process.pid), { flag: "wx" });
         return true;
-      } catch {
-        // Someone else is removing; unless that process is gone, give way.
-        const pid = Number(readFileSync(marker, "utf8").trim() || "0");
-        if (pidAlive(pid)) return false;
-        rmSync(marker, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       }
+      let text: string;
+      try {
+        text = readFileSync(marker, "utf8").trim();
+      } catch {
+        continue; // the other removal just ended: try again
+      }
+      // Someone else is removing (an empty marker is one being written):
+      // give way, unless that process is gone.
+      if (text === "" || pidAlive(Number(text))) return false;
+      rmSync(marker, { force: true });
     }
     return false;
   }
