@@ -6,15 +6,10 @@
  *
  * These are scripts, not tests: run them from dist/bench/ after `tsc -p .`.
  */
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { run } from "../test/helpers/index.js";
-import {
-  freePort,
-  type RunningP2pHttp,
-  startAnnexgate,
-  startStockP2pHttp,
-} from "../test/helpers/servers.js";
+import { type RunningP2pHttp, startAnnexgate, startStockP2pHttp } from "../test/helpers/servers.js";
 
 export type ServerKind = "annexgate" | "stock";
 
@@ -171,69 +166,13 @@ export async function repoUuid(dir: string): Promise<string> {
   return (await run("git", ["config", "annex.uuid"], { cwd: dir })).trim();
 }
 
-async function waitForHttp(port: number, child: { exitCode: number | null }): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error("server exited early");
-    const ok = await fetch(`http://127.0.0.1:${port}/`).then(
-      () => true,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`server did not listen on ${port}`);
-}
-
-/**
- * Stock p2phttp with a job count other than the test helper's fixed 4
- * (git-annex refuses a repeated --jobs, so the helper cannot be reused).
- */
-async function startStockWithJobs(repo: string, jobs: number): Promise<RunningP2pHttp> {
-  const port = await freePort();
-  const child = spawn(
-    "git",
-    [
-      "annex",
-      "p2phttp",
-      "--bind",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--jobs",
-      String(jobs),
-      "--wideopen",
-    ],
-    { cwd: repo, stdio: ["ignore", "ignore", "pipe"] },
-  );
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGTERM");
-    const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    await exited;
-    clearTimeout(t);
-  };
-  try {
-    await waitForHttp(port, child);
-  } catch (e) {
-    await stop();
-    throw new Error(`${String(e)}: ${err}`);
-  }
-  return { port, base: `http://127.0.0.1:${port}/git-annex`, child, stderr: () => err, stop };
-}
-
 /**
  * Start one server on `repo`, wide open, with `jobs` concurrent transfers.
  * Both get the same --jobs (annexgate's own default is the CPU count).
  */
 export function startServer(kind: ServerKind, repo: string, jobs: number): Promise<RunningP2pHttp> {
   if (kind === "annexgate") return startAnnexgate(repo, ["--wideopen", "--jobs", String(jobs)]);
-  return jobs === 4 ? startStockP2pHttp(repo) : startStockWithJobs(repo, jobs);
+  return startStockP2pHttp(repo, ["--wideopen", "--jobs", String(jobs)]);
 }
 
 /** Starts a server and registers its stop with `cleanup`. */
