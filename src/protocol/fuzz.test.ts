@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { Readable, Writable } from "node:stream";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { prng } from "../../test/helpers/prng.js";
 import {
   assertUsableAsErrorReply,
   chunked,
@@ -41,18 +42,6 @@ const KNOWN_REASONS = new Set([
   "truncated-line",
   "truncated-data",
 ]);
-
-/** mulberry32: a small seeded PRNG, so a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const K = "SHA256E-s6--5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03.txt";
 

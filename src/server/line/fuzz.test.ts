@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { gitAnnexRepo, makeTempDir, removeDir } from "../../../test/helpers/index.js";
+import { prng } from "../../../test/helpers/prng.js";
 import { formatKey, type Key, parseKey } from "../../keys/index.js";
 import { type LocalRepository, openLocalRepository } from "../../peers/index.js";
 import { MessageChannel } from "../../protocol/index.js";
@@ -20,18 +21,6 @@ import { LineServerError, serveLine } from "./server.js";
 const MAX_SESSIONS = 3000;
 const MAX_MS = 10_000;
 const PER_SESSION_MS = 5_000;
-
-/** mulberry32: a small seeded PRNG, so a failure can be replayed with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Item {
   readonly data: Buffer;
