@@ -17,11 +17,9 @@
  */
 
 import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
 import { clientGitConfig, startSshd, type TestSshd } from "../test/helpers/sshd.js";
 import {
@@ -43,6 +41,7 @@ import {
   type ServerKind,
   serverKinds,
   timed,
+  writeRandomFile,
 } from "./common.js";
 
 const SMALL_SIZE = 4096;
@@ -56,14 +55,6 @@ interface Result {
   getFilesPerS?: number;
   loginMs?: number;
   errors: string[];
-}
-
-async function writeRandomFile(path: string, size: number): Promise<void> {
-  const chunks = Math.ceil(size / MiB);
-  async function* gen() {
-    for (let i = 0; i < chunks; i++) yield randomBytes(Math.min(MiB, size - i * MiB));
-  }
-  await pipeline(gen(), createWriteStream(path));
 }
 
 async function benchShell(

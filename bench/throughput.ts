@@ -17,10 +17,9 @@
  * BENCH_SERVERS=annexgate,stock.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
 import { annexHttpClone } from "../test/helpers/servers.js";
 import {
@@ -43,6 +42,7 @@ import {
   serverKinds,
   startCleanly,
   timed,
+  writeRandomFile,
 } from "./common.js";
 
 const SMALL_SIZE = 4096;
@@ -55,14 +55,6 @@ interface Result {
   putFilesPerS?: number;
   getFilesPerS?: number;
   errors: string[];
-}
-
-async function writeRandomFile(path: string, size: number): Promise<void> {
-  const chunks = Math.ceil(size / MiB);
-  async function* gen() {
-    for (let i = 0; i < chunks; i++) yield randomBytes(Math.min(MiB, size - i * MiB));
-  }
-  await pipeline(gen(), createWriteStream(path));
 }
 
 async function nodeSha256(path: string): Promise<void> {
