@@ -17,6 +17,7 @@ const RANK: Record<string, number> = {
   protocol: 3,
   "preferred-content": 4,
   policy: 4,
+  remotes: 4,
   peers: 5,
   proxy: 6,
   server: 7,
