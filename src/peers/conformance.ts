@@ -33,6 +33,13 @@ export interface PeerUnderTest {
 export interface ConformanceOptions {
   /** False for peers that cannot do data-present (p2p protocol before v4). Default true. */
   readonly dataPresent?: boolean;
+  /** False for peers that never lock content (a cluster). Default true. */
+  readonly locking?: boolean;
+  /**
+   * The plus-UUIDs a store or remove reports (a cluster's nodes), in any
+   * order; asked once the peer is made. Default none.
+   */
+  readonly plusUuids?: () => readonly string[];
 }
 
 /** Random content and its SHA256E key. */
@@ -134,6 +141,8 @@ export function runPeerConformance(
       if (!under) throw new Error("peer not made");
       return under.peer;
     };
+    const assertPlus = (actual: readonly string[]) =>
+      assert.deepEqual([...actual].sort(), [...(opts.plusUuids?.() ?? [])].sort(), "plus-UUIDs");
 
     before(async () => {
       under = await makePeer();
@@ -150,7 +159,7 @@ export function runPeerConformance(
       assert.deepEqual(await peer().putOffset(s.key), { alreadyHave: false, offset: 0 });
       const r = await storeAll(peer(), s);
       assert.equal(r.stored, true);
-      assert.deepEqual(r.plusUuids, []);
+      assertPlus(r.plusUuids);
       assert.equal(await present(peer(), s.key), true);
       const got = await fetchAll(peer(), s.key);
       assert.ok(got);
@@ -268,10 +277,12 @@ export function runPeerConformance(
     }, async () => {
       const s = sample(20_000);
       assert.equal((await storeAll(peer(), s)).stored, true);
-      assert.deepEqual(await peer().putOffset(s.key), { alreadyHave: true, plusUuids: [] });
+      const po = await peer().putOffset(s.key);
+      assert.ok(po.alreadyHave);
+      assertPlus(po.plusUuids);
       const again = await storeAll(peer(), s);
       assert.equal(again.stored, true);
-      assert.deepEqual(again.plusUuids, []);
+      assertPlus(again.plusUuids);
       assert.equal(await present(peer(), s.key), true);
     });
 
@@ -285,7 +296,7 @@ export function runPeerConformance(
         assert.equal((await storeAll(peer(), s)).stored, true);
         const r = await peer().storePresent(s.key);
         assert.equal(r.stored, true);
-        assert.deepEqual(r.plusUuids, []);
+        assertPlus(r.plusUuids);
       });
     }
 
@@ -294,43 +305,53 @@ export function runPeerConformance(
     }, async () => {
       const s = sample(10_000);
       assert.equal((await storeAll(peer(), s)).stored, true);
-      assert.deepEqual(await peer().remove(s.key), { removed: true, plusUuids: [] });
+      const removed = await peer().remove(s.key);
+      assert.equal(removed.removed, true);
+      assertPlus(removed.plusUuids);
       assert.equal(await present(peer(), s.key), false);
       assert.equal(await peer().retrieve(s.key, 0), null);
       assert.equal((await peer().remove(s.key)).removed, true);
     });
 
-    it("a locked key is not removed; after release it can be", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
-      const s = sample(10_000);
-      assert.equal((await storeAll(peer(), s)).stored, true);
-      const lock = await peer().lockContent(s.key);
-      assert.ok(lock, "lockContent of present content");
-      lock.keep();
-      // Some servers refuse at once, stock git-annex p2phttp waits for the
-      // lock: either is right, as long as the content stays.
-      const aborter = new AbortController();
-      const removing = peer()
-        .remove(s.key, {}, { signal: aborter.signal })
-        .then(
-          (r) => r.removed,
-          () => false,
-        );
-      const early = await within(removing, 1500);
-      assert.notEqual(early, true, "removed while locked");
-      assert.equal(await present(peer(), s.key), true);
-      const got = await fetchAll(peer(), s.key);
-      assert.ok(got?.bytes.equals(s.data), "locked content readable");
-      await lock.release();
-      await lock.release(); // twice is harmless
-      // A remove that waited may now go ahead, or stay stuck (stock
-      // p2phttp's does): it gets a moment, then is given up.
-      await within(removing, 2000);
-      aborter.abort();
-      assert.equal((await peer().remove(s.key)).removed, true);
-      assert.equal(await present(peer(), s.key), false);
-    });
+    if (opts.locking === false) {
+      it("does not lock content, even content it has", { timeout: TEST_TIMEOUT_MS }, async () => {
+        const s = sample(10_000);
+        assert.equal((await storeAll(peer(), s)).stored, true);
+        assert.equal(await peer().lockContent(s.key), null);
+        assert.equal((await peer().remove(s.key)).removed, true);
+      });
+    } else
+      it("a locked key is not removed; after release it can be", {
+        timeout: TEST_TIMEOUT_MS,
+      }, async () => {
+        const s = sample(10_000);
+        assert.equal((await storeAll(peer(), s)).stored, true);
+        const lock = await peer().lockContent(s.key);
+        assert.ok(lock, "lockContent of present content");
+        lock.keep();
+        // Some servers refuse at once, stock git-annex p2phttp waits for the
+        // lock: either is right, as long as the content stays.
+        const aborter = new AbortController();
+        const removing = peer()
+          .remove(s.key, {}, { signal: aborter.signal })
+          .then(
+            (r) => r.removed,
+            () => false,
+          );
+        const early = await within(removing, 1500);
+        assert.notEqual(early, true, "removed while locked");
+        assert.equal(await present(peer(), s.key), true);
+        const got = await fetchAll(peer(), s.key);
+        assert.ok(got?.bytes.equals(s.data), "locked content readable");
+        await lock.release();
+        await lock.release(); // twice is harmless
+        // A remove that waited may now go ahead, or stay stuck (stock
+        // p2phttp's does): it gets a moment, then is given up.
+        await within(removing, 2000);
+        aborter.abort();
+        assert.equal((await peer().remove(s.key)).removed, true);
+        assert.equal(await present(peer(), s.key), false);
+      });
 
     it("remove-before: a past timestamp removes nothing, a future one removes", {
       timeout: TEST_TIMEOUT_MS,
@@ -343,7 +364,7 @@ export function runPeerConformance(
       assert.equal(await present(peer(), s.key), true);
       const future = await peer().remove(s.key, { before: now + 600 });
       assert.equal(future.removed, true);
-      assert.deepEqual(future.plusUuids, []);
+      assertPlus(future.plusUuids);
       assert.equal(await present(peer(), s.key), false);
     });
 
@@ -362,14 +383,16 @@ export function runPeerConformance(
       assert.ok((seen[seen.length - 1] as number) - (seen[0] as number) <= 5, "clock ran fast");
     });
 
-    it("reports no plus-UUIDs for a plain repository", { timeout: TEST_TIMEOUT_MS }, async () => {
+    it("reports its plus-UUIDs (none for a plain repository)", {
+      timeout: TEST_TIMEOUT_MS,
+    }, async () => {
       const s = sample(3000);
       const stored = await storeAll(peer(), s);
-      assert.deepEqual(stored.plusUuids, []);
+      assertPlus(stored.plusUuids);
       const po = await peer().putOffset(s.key);
       assert.ok(po.alreadyHave);
-      assert.deepEqual(po.plusUuids, []);
-      assert.deepEqual((await peer().remove(s.key)).plusUuids, []);
+      assertPlus(po.plusUuids);
+      assertPlus((await peer().remove(s.key)).plusUuids);
     });
 
     it("keeps working after a retrieve whose reader gave up early", {

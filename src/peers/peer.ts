@@ -17,6 +17,11 @@ export interface PeerContext {
   readonly bypass?: readonly string[];
   /** Aborted when the client goes away; long operations stop and clean up. */
   readonly signal?: AbortSignal;
+  /**
+   * The file the client named for this request (PUT's associated file), so
+   * a cluster can ask its nodes' preferred content already at putOffset.
+   */
+  readonly associatedFile?: string;
 }
 
 export interface PresenceResult {

@@ -366,7 +366,13 @@ class LineSession {
     }
     let offsetReply: Message;
     try {
-      offsetReply = putOffsetReply(this.version, await this.peer.putOffset(key, this.ctx()));
+      offsetReply = putOffsetReply(
+        this.version,
+        await this.peer.putOffset(key, {
+          ...this.ctx(),
+          ...(associatedFile !== null ? { associatedFile } : {}),
+        }),
+      );
     } catch (e) {
       await this.channel.send(errorReply(e));
       return "continue";

@@ -1,0 +1,301 @@
+/**
+ * A cluster: one repository to its clients, made of the node Peers behind
+ * the gateway (and, for a cluster with several gateways, the same cluster
+ * reached through the other gateways). The choices follow git-annex's
+ * (Annex/Cluster.hs, P2P/Proxy.hs):
+ *
+ * - store goes to every node that does not already have the key and wants
+ *   it by preferred content (else every node without it, else all), in one
+ *   stream to all of them at once; the answer names the nodes that really
+ *   hold a verified copy;
+ * - retrieve and checkPresent ask a node the location log says has the
+ *   key, cheapest and least busy first, then the next;
+ * - remove goes to every node; content is not locked on a cluster as a
+ *   whole (the nodes are proxied to the client to lock on).
+ *
+ * Node Peers are expected to record location changes on the gateway's
+ * branch themselves (ProxiedPeer), so this module only chooses and fans out.
+ */
+import type { Key } from "../keys/index.js";
+import {
+  type ContentLock,
+  monotonicSeconds,
+  type Peer,
+  type PeerContext,
+  PeerError,
+  type PresenceResult,
+  type PutOffsetResult,
+  type RemoveResult,
+  type RetrieveResult,
+  type StoreRequest,
+  type StoreResult,
+} from "../peers/index.js";
+import { FanOut } from "./fan-out.js";
+
+export interface ClusterNode {
+  readonly peer: Peer;
+  /** Lower is preferred for retrieves, as git-annex's remote cost. */
+  readonly cost: number;
+}
+
+export interface ClusterPeerOptions {
+  /** The cluster's UUID. */
+  readonly uuid: string;
+  /**
+   * The nodes to use for a request, lowest cost first. `bypass` holds the
+   * gateways the request has already passed through (this one included);
+   * the same cluster behind one of them must not be among the nodes.
+   */
+  readonly nodes: (bypass: ReadonlySet<string>) => Promise<readonly ClusterNode[]>;
+  /** This gateway's UUID, added to the bypass list passed on to other gateways. */
+  readonly gatewayUuid: string;
+  /** UUIDs the gateway's location log lists for the key. */
+  readonly locations: (key: Key) => Promise<ReadonlySet<string>>;
+  /** Whether a node wants the key (its preferred content). Default: every node does. */
+  readonly wants?: (nodeUuid: string, key: Key, associatedFile?: string) => Promise<boolean>;
+  /** Requests to nodes running at once for one operation (default 8). */
+  readonly jobs?: number;
+  readonly log?: (line: string) => void;
+}
+
+const NO_UUIDS: readonly string[] = [];
+
+export class ClusterPeer implements Peer {
+  readonly uuid: string;
+  private readonly jobs: number;
+  /** Retrieves running per node, to spread reads over equally cheap nodes. */
+  private readonly busy = new Map<string, number>();
+
+  constructor(private readonly opts: ClusterPeerOptions) {
+    this.uuid = opts.uuid;
+    this.jobs = Math.max(1, opts.jobs ?? 8);
+  }
+
+  async checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
+    for (const node of await this.holders(key, ctx)) {
+      try {
+        if ((await node.peer.checkPresent(key, this.relayed(ctx))).present)
+          return { present: true };
+      } catch (e) {
+        this.opts.log?.(`cluster ${this.uuid}: checkpresent on ${node.peer.uuid} failed: ${e}`);
+      }
+    }
+    return { present: false };
+  }
+
+  async lockContent(): Promise<ContentLock | null> {
+    return null;
+  }
+
+  async remove(key: Key, opts?: { before?: number }, ctx?: PeerContext): Promise<RemoveResult> {
+    const nodes = await this.nodes(ctx);
+    if (nodes.length === 0) return { removed: false, plusUuids: NO_UUIDS };
+    // A deadline on this gateway's clock becomes one on each node's own
+    // clock: the time left now, counted from the node's "now".
+    const left = opts?.before === undefined ? undefined : opts.before - monotonicSeconds();
+    const results = await this.forEach(nodes, async (node) => {
+      const before =
+        left === undefined ? undefined : (await node.peer.getTimestamp(this.relayed(ctx))) + left;
+      return node.peer.remove(key, before === undefined ? {} : { before }, this.relayed(ctx));
+    });
+    const removedFrom: string[] = [];
+    let all = true;
+    results.forEach((r, i) => {
+      const uuid = (nodes[i] as ClusterNode).peer.uuid;
+      if (r instanceof Error) {
+        all = false;
+        this.opts.log?.(`cluster ${this.uuid}: remove on ${uuid} failed: ${r.message}`);
+      } else if (r.removed) {
+        removedFrom.push(uuid, ...r.plusUuids);
+      } else {
+        all = false;
+        removedFrom.push(...r.plusUuids);
+      }
+    });
+    return { removed: all, plusUuids: this.plus(removedFrom) };
+  }
+
+  async getTimestamp(): Promise<number> {
+    return monotonicSeconds();
+  }
+
+  async putOffset(key: Key, ctx?: PeerContext): Promise<PutOffsetResult> {
+    const targets = await this.targets(key, ctx?.associatedFile, ctx);
+    const offsets = await this.forEach(targets, (n) => n.peer.putOffset(key, this.relayed(ctx)));
+    const holders: string[] = [];
+    let offset: number | null = null;
+    offsets.forEach((r, i) => {
+      if (r instanceof Error) return;
+      if (r.alreadyHave) holders.push((targets[i] as ClusterNode).peer.uuid, ...r.plusUuids);
+      else offset = offset === null ? r.offset : Math.min(offset, r.offset);
+    });
+    if (offset !== null) return { alreadyHave: false, offset };
+    if (holders.length > 0) return { alreadyHave: true, plusUuids: this.plus(holders) };
+    throw new PeerError(`no node of cluster ${this.uuid} could be reached`, { key });
+  }
+
+  async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
+    const targets = await this.targets(req.key, req.associatedFile, ctx);
+    const offsets = await this.forEach(targets, (n) =>
+      n.peer.putOffset(req.key, this.relayed(ctx)),
+    );
+    const holders: string[] = [];
+    const receivers: { node: ClusterNode; skip: number }[] = [];
+    offsets.forEach((r, i) => {
+      const node = targets[i] as ClusterNode;
+      if (r instanceof Error) return;
+      if (r.alreadyHave) holders.push(node.peer.uuid, ...r.plusUuids);
+      // A node that has less than the sender leaves out cannot be given
+      // the whole content from this upload.
+      else if (r.offset >= req.offset) receivers.push({ node, skip: r.offset - req.offset });
+    });
+    const fan = new FanOut(
+      req.data,
+      receivers.map((r) => r.skip),
+    );
+    const stored = await Promise.all(
+      receivers.map(async ({ node, skip }, i) => {
+        const data = fan.outputs[i];
+        if (!data) return NO_UUIDS;
+        try {
+          const r = await node.peer.store(
+            {
+              key: req.key,
+              offset: req.offset + skip,
+              length: Math.max(0, req.length - skip),
+              data,
+              ...(req.associatedFile !== undefined ? { associatedFile: req.associatedFile } : {}),
+            },
+            this.relayed(ctx),
+          );
+          return r.stored ? [node.peer.uuid, ...r.plusUuids] : NO_UUIDS;
+        } catch (e) {
+          this.opts.log?.(`cluster ${this.uuid}: store on ${node.peer.uuid} failed: ${e}`);
+          return NO_UUIDS;
+        } finally {
+          fan.cut(i);
+        }
+      }),
+    );
+    const uuids = [...holders, ...stored.flat()];
+    return { stored: uuids.length > 0, plusUuids: this.plus(uuids) };
+  }
+
+  async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
+    const targets = await this.targets(key, undefined, ctx);
+    const results = await this.forEach(targets, (n) => n.peer.storePresent(key, this.relayed(ctx)));
+    const uuids = results.flatMap((r, i) =>
+      r instanceof Error || !r.stored
+        ? []
+        : [(targets[i] as ClusterNode).peer.uuid, ...r.plusUuids],
+    );
+    return { stored: uuids.length > 0, plusUuids: this.plus(uuids) };
+  }
+
+  async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
+    for (const node of await this.holders(key, ctx)) {
+      const uuid = node.peer.uuid;
+      this.busy.set(uuid, (this.busy.get(uuid) ?? 0) + 1);
+      let r: RetrieveResult | null = null;
+      try {
+        r = await node.peer.retrieve(key, offset, this.relayed(ctx));
+      } catch (e) {
+        this.opts.log?.(`cluster ${this.uuid}: retrieve from ${uuid} failed: ${e}`);
+      }
+      if (r === null) {
+        this.idle(uuid);
+        continue;
+      }
+      r.data.once("close", () => this.idle(uuid));
+      return r;
+    }
+    return null;
+  }
+
+  async close(): Promise<void> {}
+
+  private idle(uuid: string): void {
+    const n = (this.busy.get(uuid) ?? 1) - 1;
+    if (n <= 0) this.busy.delete(uuid);
+    else this.busy.set(uuid, n);
+  }
+
+  private async nodes(ctx?: PeerContext): Promise<readonly ClusterNode[]> {
+    return this.opts.nodes(new Set([...(ctx?.bypass ?? []), this.opts.gatewayUuid]));
+  }
+
+  /** What a node request carries: this gateway joins the bypass list, so gateways never loop. */
+  private relayed(ctx?: PeerContext): PeerContext {
+    return {
+      ...ctx,
+      bypass: [...new Set([...(ctx?.bypass ?? []), this.opts.gatewayUuid])],
+    };
+  }
+
+  /**
+   * Nodes to ask for content: those the location log lists, by cost, the
+   * least busy first among equal costs; then the rest, since the log can
+   * lag behind what a node has.
+   */
+  private async holders(key: Key, ctx?: PeerContext): Promise<ClusterNode[]> {
+    const nodes = await this.nodes(ctx);
+    const locs = await this.opts.locations(key);
+    const load = (n: ClusterNode) => this.busy.get(n.peer.uuid) ?? 0;
+    const listed = nodes
+      .filter((n) => locs.has(n.peer.uuid))
+      .sort((a, b) => a.cost - b.cost || load(a) - load(b));
+    const others = nodes.filter((n) => !locs.has(n.peer.uuid));
+    return [...listed, ...others];
+  }
+
+  /** Nodes an upload goes to, as git-annex chooses them (Annex/Cluster.hs proxyPUT). */
+  private async targets(
+    key: Key,
+    associatedFile: string | undefined,
+    ctx?: PeerContext,
+  ): Promise<readonly ClusterNode[]> {
+    const nodes = await this.nodes(ctx);
+    const locs = await this.opts.locations(key);
+    const lacking = nodes.filter((n) => !locs.has(n.peer.uuid));
+    const wants = this.opts.wants;
+    const wanting =
+      wants === undefined
+        ? lacking
+        : (
+            await Promise.all(
+              lacking.map(async (n) =>
+                (await wants(n.peer.uuid, key, associatedFile)) ? n : null,
+              ),
+            )
+          ).filter((n): n is ClusterNode => n !== null);
+    if (wanting.length > 0) return wanting;
+    if (lacking.length > 0) return lacking;
+    return nodes;
+  }
+
+  /** The UUIDs to report, without the cluster itself and without repeats. */
+  private plus(uuids: readonly string[]): readonly string[] {
+    return [...new Set(uuids)].filter((u) => u !== this.uuid);
+  }
+
+  /** Run `f` on every node, at most `jobs` at once; failures come back as Errors. */
+  private async forEach<T>(
+    nodes: readonly ClusterNode[],
+    f: (node: ClusterNode) => Promise<T>,
+  ): Promise<(T | Error)[]> {
+    const results: (T | Error)[] = new Array(nodes.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < nodes.length) {
+        const i = next++;
+        try {
+          results[i] = await f(nodes[i] as ClusterNode);
+        } catch (e) {
+          results[i] = e instanceof Error ? e : new Error(String(e));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.jobs, nodes.length) }, worker));
+    return results;
+  }
+}

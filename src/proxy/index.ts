@@ -1,0 +1,9 @@
+/**
+ * @module proxy — Peers made of Peers: a remote the gateway proxies for
+ * (recording location changes on the gateway's branch), a cluster of nodes
+ * (fan-out store, pick-one retrieve, remove-from-all), and the gateway that
+ * builds them from the repository's configuration.
+ */
+export { type ClusterNode, ClusterPeer, type ClusterPeerOptions } from "./cluster-peer.js";
+export { FanOut } from "./fan-out.js";
+export { type LocationRecorder, ProxiedPeer, type ProxiedPeerOptions } from "./proxied-peer.js";

@@ -1,0 +1,97 @@
+/**
+ * A remote the gateway proxies for: every operation goes to the node's own
+ * Peer, and what changes where content is (a store, a remove) is recorded
+ * on the gateway's git-annex branch, as git-annex's proxy does
+ * (Annex/Proxy.hs mkProxyMethods), so clients that sync with the gateway
+ * learn it.
+ */
+import type { Key } from "../keys/index.js";
+import type {
+  ContentLock,
+  Peer,
+  PeerContext,
+  PresenceResult,
+  PutOffsetResult,
+  RemoveResult,
+  RetrieveResult,
+  StoreRequest,
+  StoreResult,
+} from "../peers/index.js";
+
+/** Records in the gateway's location log that `uuid` has (or lost) `key`. */
+export type LocationRecorder = (key: Key, uuid: string, present: boolean) => Promise<void>;
+
+export interface ProxiedPeerOptions {
+  /** How the node is reached. */
+  readonly node: Peer;
+  readonly record: LocationRecorder;
+  /**
+   * Told when recording failed. The operation itself succeeded and is
+   * reported so (the client records its own copy of the change too).
+   */
+  readonly onRecordError?: (err: unknown) => void;
+}
+
+export class ProxiedPeer implements Peer {
+  readonly uuid: string;
+  private readonly node: Peer;
+
+  constructor(private readonly opts: ProxiedPeerOptions) {
+    this.node = opts.node;
+    this.uuid = opts.node.uuid;
+  }
+
+  checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
+    return this.node.checkPresent(key, ctx);
+  }
+
+  lockContent(key: Key, ctx?: PeerContext): Promise<ContentLock | null> {
+    return this.node.lockContent(key, ctx);
+  }
+
+  async remove(key: Key, opts?: { before?: number }, ctx?: PeerContext): Promise<RemoveResult> {
+    const r = await this.node.remove(key, opts, ctx);
+    // SUCCESS names this node and its plus-UUIDs; FAILURE-PLUS still names
+    // the repositories the content did go from.
+    await this.recordAll(key, r.removed ? [this.uuid, ...r.plusUuids] : r.plusUuids, false);
+    return r;
+  }
+
+  getTimestamp(ctx?: PeerContext): Promise<number> {
+    return this.node.getTimestamp(ctx);
+  }
+
+  putOffset(key: Key, ctx?: PeerContext): Promise<PutOffsetResult> {
+    return this.node.putOffset(key, ctx);
+  }
+
+  async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
+    const r = await this.node.store(req, ctx);
+    if (r.stored) await this.recordAll(req.key, [this.uuid, ...r.plusUuids], true);
+    return r;
+  }
+
+  async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
+    const r = await this.node.storePresent(key, ctx);
+    if (r.stored) await this.recordAll(key, [this.uuid, ...r.plusUuids], true);
+    return r;
+  }
+
+  retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
+    return this.node.retrieve(key, offset, ctx);
+  }
+
+  close(): Promise<void> {
+    return this.node.close();
+  }
+
+  private async recordAll(key: Key, uuids: readonly string[], present: boolean): Promise<void> {
+    for (const uuid of new Set(uuids)) {
+      try {
+        await this.opts.record(key, uuid, present);
+      } catch (e) {
+        this.opts.onRecordError?.(e);
+      }
+    }
+  }
+}
