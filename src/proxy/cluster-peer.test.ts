@@ -1,0 +1,210 @@
+/**
+ * What a cluster chooses: which nodes an upload goes to, what it reports
+ * when a node fails in the middle, where it reads from, and how it passes
+ * BYPASS on. Real repositories on disk; the failing node is a real node
+ * whose store is cut off part-way.
+ */
+import assert from "node:assert/strict";
+import { Readable } from "node:stream";
+import { after, before, describe, it } from "node:test";
+import { gitAnnexRepo, makeTempDir, removeDir } from "../../test/helpers/index.js";
+import { locationsOf, setLocation } from "../branch/index.js";
+import type { Key } from "../keys/index.js";
+import { sample } from "../peers/conformance.js";
+import {
+  type LocalRepository,
+  openLocalRepository,
+  type Peer,
+  type PeerContext,
+  type StoreRequest,
+  type StoreResult,
+} from "../peers/index.js";
+import { ClusterPeer, type ClusterPeerOptions } from "./cluster-peer.js";
+import { ProxiedPeer } from "./proxied-peer.js";
+
+const CLUSTER_UUID = "ac000000-0000-8000-8000-000000000002";
+
+/** A node that reads `limit` bytes of a store and then fails, as a node killed mid-upload. */
+class FailingMidStore implements Peer {
+  readonly uuid: string;
+  constructor(
+    private readonly inner: Peer,
+    private readonly limit: number,
+  ) {
+    this.uuid = inner.uuid;
+  }
+  checkPresent = (k: Key, c?: PeerContext) => this.inner.checkPresent(k, c);
+  lockContent = (k: Key, c?: PeerContext) => this.inner.lockContent(k, c);
+  remove = (k: Key, o?: { before?: number }, c?: PeerContext) => this.inner.remove(k, o, c);
+  getTimestamp = (c?: PeerContext) => this.inner.getTimestamp(c);
+  putOffset = (k: Key, c?: PeerContext) => this.inner.putOffset(k, c);
+  storePresent = (k: Key, c?: PeerContext) => this.inner.storePresent(k, c);
+  retrieve = (k: Key, o: number, c?: PeerContext) => this.inner.retrieve(k, o, c);
+  close = () => this.inner.close();
+  async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
+    const limit = this.limit;
+    let seen = 0;
+    const cut = new Readable({ read() {} });
+    // The node's own store sees the failure through its stream.
+    cut.on("error", () => {});
+    req.data.on("data", (chunk: Buffer) => {
+      if (seen >= limit) return;
+      const piece = chunk.subarray(0, limit - seen);
+      seen += piece.length;
+      cut.push(piece);
+      if (seen >= limit) cut.destroy(new Error("node went away"));
+    });
+    req.data.on("end", () => cut.push(null));
+    return this.inner.store({ ...req, data: cut }, ctx);
+  }
+}
+
+describe("ClusterPeer choices", () => {
+  let dir: string;
+  let gateway: LocalRepository;
+  const nodes: LocalRepository[] = [];
+
+  before(async () => {
+    dir = await makeTempDir("annexgate-cluster-");
+    await gitAnnexRepo(`${dir}/gw`, "gateway");
+    gateway = await openLocalRepository(`${dir}/gw`, { commitDelayMs: 50 });
+    for (let i = 1; i <= 3; i++) {
+      await gitAnnexRepo(`${dir}/node${i}`, `node${i}`);
+      nodes.push(await openLocalRepository(`${dir}/node${i}`, { commitDelayMs: 50 }));
+    }
+  });
+  after(async () => {
+    for (const n of nodes) await n.close();
+    await gateway?.close();
+    await removeDir(dir);
+  });
+
+  const proxied = (p: Peer) =>
+    new ProxiedPeer({
+      node: p,
+      record: async (key, uuid, present) => {
+        await setLocation(gateway.branch, key, uuid, present);
+      },
+    });
+
+  function cluster(over: Partial<ClusterPeerOptions> = {}, peers?: Peer[]): ClusterPeer {
+    const list = (peers ?? nodes.map((n) => n.peer)).map((p) => ({ peer: proxied(p), cost: 100 }));
+    return new ClusterPeer({
+      uuid: CLUSTER_UUID,
+      gatewayUuid: gateway.uuid,
+      nodes: async () => list,
+      locations: async (key) => new Set(await locationsOf(gateway.branch, key)),
+      ...over,
+    });
+  }
+
+  const upload = (peer: Peer, s: { key: Key; data: Buffer }) =>
+    peer.store({ key: s.key, offset: 0, length: s.data.length, data: Readable.from([s.data]) });
+
+  const onDisk = async (key: Key) =>
+    (await Promise.all(nodes.map(async (n) => ((await n.store.has(key)) ? n.uuid : null)))).filter(
+      (u) => u !== null,
+    );
+
+  it("stores to every node when none has preferred content, and names them all", async () => {
+    const s = sample(300_000);
+    const r = await upload(cluster(), s);
+    assert.equal(r.stored, true);
+    const all = nodes.map((n) => n.uuid).sort();
+    assert.deepEqual([...r.plusUuids].sort(), all);
+    assert.deepEqual((await onDisk(s.key)).sort(), all);
+    assert.deepEqual((await locationsOf(gateway.branch, s.key)).sort(), all);
+  });
+
+  it("stores only to the nodes that want the key", async () => {
+    const want = new Set([nodes[0]?.uuid, nodes[2]?.uuid]);
+    const s = sample(50_000);
+    const r = await upload(cluster({ wants: async (u) => want.has(u) }), s);
+    assert.equal(r.stored, true);
+    assert.deepEqual([...r.plusUuids].sort(), [...want].sort());
+    assert.deepEqual((await onDisk(s.key)).sort(), [...want].sort());
+  });
+
+  it("falls back to every node lacking the key when no node wants it (as git-annex)", async () => {
+    const s = sample(20_000);
+    const r = await upload(cluster({ wants: async () => false }), s);
+    assert.equal(r.stored, true);
+    assert.equal(r.plusUuids.length, 3);
+  });
+
+  it("a node failing mid-upload is left out of the answer, holds nothing, and the rest store", async () => {
+    const s = sample(3 * 1024 * 1024);
+    const [n1, n2, n3] = nodes as [LocalRepository, LocalRepository, LocalRepository];
+    const r = await upload(
+      cluster({}, [n1.peer, new FailingMidStore(n2.peer, 1024 * 1024), n3.peer]),
+      s,
+    );
+    assert.equal(r.stored, true);
+    assert.deepEqual([...r.plusUuids].sort(), [n1.uuid, n3.uuid].sort());
+    assert.deepEqual((await onDisk(s.key)).sort(), [n1.uuid, n3.uuid].sort());
+    assert.deepEqual((await locationsOf(gateway.branch, s.key)).sort(), [n1.uuid, n3.uuid].sort());
+    // The upload can then be completed to the failed node: it resumes.
+    const again = await upload(cluster(), s);
+    assert.equal(again.stored, true);
+    assert.deepEqual((await onDisk(s.key)).sort(), nodes.map((n) => n.uuid).sort());
+  });
+
+  it("every node failing means not stored", async () => {
+    const s = sample(2 * 1024 * 1024);
+    const failing = nodes.map((n) => new FailingMidStore(n.peer, 100_000));
+    const r = await upload(cluster({}, failing), s);
+    assert.deepEqual(r, { stored: false, plusUuids: [] });
+    assert.deepEqual(await onDisk(s.key), []);
+  });
+
+  it("retrieves from a node the log names, and falls back when that node lacks it", async () => {
+    const s = sample(40_000);
+    const [n1, n2] = nodes as [LocalRepository, LocalRepository];
+    assert.equal((await upload(n2.peer, s)).stored, true);
+    // The gateway's log wrongly says node1 has it, and does not know node2 does.
+    await setLocation(gateway.branch, s.key, n1.uuid, true);
+    const got = await cluster().retrieve(s.key, 0);
+    assert.ok(got);
+    const chunks: Buffer[] = [];
+    for await (const c of got.data) chunks.push(c as Buffer);
+    assert.ok(Buffer.concat(chunks).equals(s.data));
+    assert.equal(await got.valid, true);
+    assert.equal((await cluster().checkPresent(s.key)).present, true);
+  });
+
+  it("removes from every node and reports each", async () => {
+    const s = sample(10_000);
+    const c = cluster();
+    assert.equal((await upload(c, s)).stored, true);
+    const r = await c.remove(s.key);
+    assert.equal(r.removed, true);
+    assert.deepEqual([...r.plusUuids].sort(), nodes.map((n) => n.uuid).sort());
+    assert.deepEqual(await onDisk(s.key), []);
+    assert.deepEqual(await locationsOf(gateway.branch, s.key), []);
+  });
+
+  it("remove-before is translated to each node's clock", async () => {
+    const s = sample(10_000);
+    const c = cluster();
+    assert.equal((await upload(c, s)).stored, true);
+    const now = await c.getTimestamp();
+    assert.equal((await c.remove(s.key, { before: now - 5 })).removed, false);
+    assert.equal((await onDisk(s.key)).length, 3);
+    assert.equal((await c.remove(s.key, { before: now + 60 })).removed, true);
+    assert.deepEqual(await onDisk(s.key), []);
+  });
+
+  it("passes BYPASS on with this gateway added, and asks for nodes with it", async () => {
+    const seen: string[][] = [];
+    const list = nodes.map((n) => ({ peer: proxied(n.peer), cost: 100 }));
+    const c = cluster({
+      nodes: async (bypass) => {
+        seen.push([...bypass].sort());
+        return list;
+      },
+    });
+    const other = "0b000000-0000-4000-8000-000000000009";
+    await c.checkPresent(sample(10).key, { bypass: [other] });
+    assert.deepEqual(seen.at(-1), [other, gateway.uuid].sort());
+  });
+});
