@@ -5,5 +5,12 @@
  * builds them from the repository's configuration.
  */
 export { type ClusterNode, ClusterPeer, type ClusterPeerOptions } from "./cluster-peer.js";
+export {
+  type ConnectOptions,
+  connectRemote,
+  type RemoteConnection,
+  UnreachableRemoteError,
+} from "./connect.js";
 export { FanOut } from "./fan-out.js";
+export { Gateway, type GatewayOptions, type GatewayRouting, type WantsKey } from "./gateway.js";
 export { type LocationRecorder, ProxiedPeer, type ProxiedPeerOptions } from "./proxied-peer.js";

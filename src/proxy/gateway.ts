@@ -1,0 +1,207 @@
+/**
+ * The gateway: what one repository serves, by UUID — itself, every remote
+ * it proxies for, every cluster it is a gateway of — built from its git
+ * config and git-annex branch (the remotes layer decides the routes) and
+ * kept current while it serves: a change to either (`annexgate
+ * updatecluster`, a `git config`) is picked up on the next request.
+ */
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { BRANCH_REF, locationsOf, setLocation } from "../branch/index.js";
+import type { Key } from "../keys/index.js";
+import type { LocalRepository, Peer } from "../peers/index.js";
+import type { GatewayConfig, Remote, Route } from "../remotes/types.js";
+import { type ClusterNode, ClusterPeer } from "./cluster-peer.js";
+import { type ConnectOptions, connectRemote, type RemoteConnection } from "./connect.js";
+import { ProxiedPeer } from "./proxied-peer.js";
+
+/** The decisions the gateway takes from the remotes layer. */
+export interface GatewayRouting {
+  load(): Promise<GatewayConfig>;
+  route(cfg: GatewayConfig, uuid: string): Route | null;
+  clusterNodes(cfg: GatewayConfig, clusterUuid: string, bypass: ReadonlySet<string>): Remote[];
+}
+
+/** Whether repository `uuid` wants `key` (its preferred content). */
+export type WantsKey = (uuid: string, key: Key, associatedFile?: string) => Promise<boolean>;
+
+export interface GatewayOptions {
+  /** The gateway repository, opened; it stays the caller's to close. */
+  readonly repo: LocalRepository;
+  readonly routing: GatewayRouting;
+  /** Preferred content of the nodes, for choosing where uploads go (default: all want). */
+  readonly wants?: WantsKey;
+  /** Requests to cluster nodes running at once for one operation (default 8). */
+  readonly clusterJobs?: number;
+  readonly connect?: Omit<ConnectOptions, "gatewayUuid">;
+  /** How often, at most, to look for configuration changes (ms, default 1000). */
+  readonly reloadIntervalMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+interface Snapshot {
+  readonly cfg: GatewayConfig;
+  /** The git-annex branch tip and git config mtime the config was read at. */
+  readonly stamp: string;
+  readonly checkedAt: number;
+}
+
+export class Gateway {
+  readonly uuid: string;
+  private snapshot: Snapshot | null = null;
+  private loading: Promise<Snapshot> | null = null;
+  /** Open connections to remotes, by UUID and transport. */
+  private readonly connections = new Map<string, Promise<RemoteConnection>>();
+  private readonly proxied = new Map<string, ProxiedPeer>();
+  private readonly clusters = new Map<string, ClusterPeer>();
+  private closed = false;
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.uuid = opts.repo.uuid;
+  }
+
+  /** The Peer serving `uuid`, or null when this gateway does not serve it. */
+  async lookup(uuid: string): Promise<Peer | null> {
+    if (uuid === this.uuid) return this.opts.repo.peer;
+    const { cfg } = await this.current();
+    const route = this.opts.routing.route(cfg, uuid);
+    if (route === null) return null;
+    switch (route.kind) {
+      case "self":
+        return this.opts.repo.peer;
+      case "proxied":
+        return this.proxiedPeer(route.remote);
+      case "cluster":
+        return this.clusterPeer(route.clusterUuid);
+    }
+  }
+
+  /** The gateway's configuration as of now (re-read when it changed). */
+  async config(): Promise<GatewayConfig> {
+    return (await this.current()).cfg;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all(
+      all.map(async (c) => {
+        try {
+          await (await c).close();
+        } catch {
+          // a connection that never opened has nothing to close
+        }
+      }),
+    );
+  }
+
+  private async current(): Promise<Snapshot> {
+    const s = this.snapshot;
+    const interval = this.opts.reloadIntervalMs ?? 1000;
+    if (s !== null && Date.now() - s.checkedAt < interval) return s;
+    this.loading ??= this.reload(s).finally(() => {
+      this.loading = null;
+    });
+    return this.loading;
+  }
+
+  private async reload(old: Snapshot | null): Promise<Snapshot> {
+    const stamp = await this.stamp();
+    if (old !== null && old.stamp === stamp) {
+      this.snapshot = { ...old, checkedAt: Date.now() };
+      return this.snapshot;
+    }
+    const cfg = await this.opts.routing.load();
+    this.snapshot = { cfg, stamp, checkedAt: Date.now() };
+    // Peers hold remotes as they were configured; rebuild them lazily.
+    this.proxied.clear();
+    this.clusters.clear();
+    return this.snapshot;
+  }
+
+  private async stamp(): Promise<string> {
+    const { git } = this.opts.repo;
+    const tip = (await git.revParse(BRANCH_REF)) ?? "";
+    let mtime = 0;
+    try {
+      mtime = (await stat(join(git.gitDir, "config"))).mtimeMs;
+    } catch {
+      // no config file: nothing configured
+    }
+    return `${tip} ${mtime}`;
+  }
+
+  private connection(remote: Remote): Promise<RemoteConnection> {
+    const id = `${remote.uuid} ${JSON.stringify(remote.transport)}`;
+    let c = this.connections.get(id);
+    if (c === undefined) {
+      if (this.closed) throw new Error("gateway closed");
+      c = connectRemote(remote, {
+        ...this.opts.connect,
+        gatewayUuid: this.uuid,
+        ...(this.opts.log ? { log: this.opts.log } : {}),
+      });
+      // A failed connection is tried again on the next request.
+      c.catch(() => this.connections.delete(id));
+      this.connections.set(id, c);
+    }
+    return c;
+  }
+
+  private proxiedPeer(remote: Remote): Peer {
+    const id = `${remote.uuid} ${remote.name}`;
+    let p = this.proxied.get(id);
+    if (p === undefined) {
+      p = new ProxiedPeer({
+        node: new LazyPeer(remote.uuid, () => this.connection(remote).then((c) => c.peer)),
+        record: async (key, uuid, present) => {
+          await setLocation(this.opts.repo.branch, key, uuid, present);
+        },
+        onRecordError: (e) => this.opts.log?.(`recording location of ${remote.name}: ${e}`),
+      });
+      this.proxied.set(id, p);
+    }
+    return p;
+  }
+
+  private clusterPeer(clusterUuid: string): ClusterPeer {
+    let c = this.clusters.get(clusterUuid);
+    if (c === undefined) {
+      c = new ClusterPeer({
+        uuid: clusterUuid,
+        gatewayUuid: this.uuid,
+        jobs: this.opts.clusterJobs ?? 8,
+        nodes: async (bypass) => {
+          const { cfg } = await this.current();
+          return this.opts.routing
+            .clusterNodes(cfg, clusterUuid, bypass)
+            .map((r): ClusterNode => ({ peer: this.proxiedPeer(r), cost: r.cost }));
+        },
+        locations: async (key) => new Set(await locationsOf(this.opts.repo.branch, key)),
+        ...(this.opts.wants ? { wants: this.opts.wants } : {}),
+        ...(this.opts.log ? { log: this.opts.log } : {}),
+      });
+      this.clusters.set(clusterUuid, c);
+    }
+    return c;
+  }
+}
+
+/** A Peer whose connection is made on first use, so serving one node never waits on another. */
+class LazyPeer implements Peer {
+  constructor(
+    readonly uuid: string,
+    private readonly get: () => Promise<Peer>,
+  ) {}
+  checkPresent: Peer["checkPresent"] = async (...a) => (await this.get()).checkPresent(...a);
+  lockContent: Peer["lockContent"] = async (...a) => (await this.get()).lockContent(...a);
+  remove: Peer["remove"] = async (...a) => (await this.get()).remove(...a);
+  getTimestamp: Peer["getTimestamp"] = async (...a) => (await this.get()).getTimestamp(...a);
+  putOffset: Peer["putOffset"] = async (...a) => (await this.get()).putOffset(...a);
+  store: Peer["store"] = async (...a) => (await this.get()).store(...a);
+  storePresent: Peer["storePresent"] = async (...a) => (await this.get()).storePresent(...a);
+  retrieve: Peer["retrieve"] = async (...a) => (await this.get()).retrieve(...a);
+  /** Connections belong to the gateway and close with it. */
+  async close(): Promise<void> {}
+}
