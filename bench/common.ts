@@ -7,11 +7,11 @@
  * These are scripts, not tests: run them from dist/bench/ after `tsc -p .`.
  */
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { pipeline } from "node:stream/promises";
-import { run } from "../test/helpers/index.js";
+import { run, writeRandomFile } from "../test/helpers/index.js";
+
+export { writeRandomFile };
+
 import { type RunningP2pHttp, startAnnexgate, startStockP2pHttp } from "../test/helpers/servers.js";
 
 export type ServerKind = "annexgate" | "stock";
@@ -365,13 +365,4 @@ export function brief(e: unknown): string {
     .filter((l) => l !== "");
   const last = lines.length > 1 ? ` ... ${lines[lines.length - 1]}` : "";
   return `${lines[0] ?? ""}${last}`.slice(0, 400);
-}
-
-/** A file of `size` random bytes, written a MiB at a time. */
-export async function writeRandomFile(path: string, size: number): Promise<void> {
-  const chunks = Math.ceil(size / MiB);
-  async function* gen() {
-    for (let i = 0; i < chunks; i++) yield randomBytes(Math.min(MiB, size - i * MiB));
-  }
-  await pipeline(gen(), createWriteStream(path));
 }

@@ -8,8 +8,10 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import type { LocalRepository } from "../peers/index.js";
 import { DEFAULT_P2PHTTP_PORT } from "../protocol/index.js";
 import { Authorizer, P2pHttpServer, RepositoryFolders, RepositorySet } from "../server/index.js";
+import { makeGateway } from "./gateway.js";
 import { UsageError } from "./usage.js";
 
 export const P2PHTTP_OPTIONS = {
@@ -66,7 +68,20 @@ export async function startP2pHttp(argv: readonly string[], cwd: string): Promis
   }
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const commitDelayMs = positiveInt(o["commit-delay"], "commit-delay");
-  const setOpts = { log, ...(commitDelayMs !== undefined ? { commitDelayMs } : {}) };
+  const clusterJobs = positiveInt(o.clusterjobs, "clusterjobs");
+  const proxyConnections = positiveInt(o.proxyconnections, "proxyconnections");
+  const setOpts = {
+    log,
+    ...(commitDelayMs !== undefined ? { commitDelayMs } : {}),
+    // Every served repository is also a gateway for what it proxies.
+    gateway: (repo: LocalRepository) =>
+      makeGateway(repo, {
+        log,
+        ...(clusterJobs !== undefined ? { clusterJobs } : {}),
+        ...(proxyConnections !== undefined ? { maxConnections: proxyConnections } : {}),
+        ...(commitDelayMs !== undefined ? { commitDelayMs } : {}),
+      }),
+  };
   let repos: RepositorySet;
   if (o.directory && o.directory.length > 0) {
     const folders = new RepositoryFolders(o.directory, setOpts);

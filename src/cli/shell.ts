@@ -24,12 +24,14 @@ import { stat } from "node:fs/promises";
 import { homedir, hostname } from "node:os";
 import { isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { initRepository } from "../branch/index.js";
+import { initRepository, readUuidDescriptions } from "../branch/index.js";
 import { AnnexgateError } from "../errors.js";
 import { Git } from "../git/index.js";
-import { openLocalRepository, type Peer } from "../peers/index.js";
+import { type LocalRepository, openLocalRepository, type Peer } from "../peers/index.js";
 import { MessageChannel } from "../protocol/index.js";
+import type { Gateway } from "../proxy/index.js";
 import { gitServiceRunner, LineServerError, type ServeMode, serveLine } from "../server/index.js";
+import { makeGateway } from "./gateway.js";
 
 /** A refusal or failure printed as git-annex-shell prints it, exit status 1. */
 export class ShellError extends AnnexgateError {
@@ -262,6 +264,26 @@ function checkUuid(expected: string | undefined, found: string | null): void {
   }
 }
 
+/**
+ * The Peer for a UUID the repository proxies for; else git-annex-shell's
+ * refusal (Annex/Proxy.hs checkCanProxy): "not configured to proxy" for a
+ * repository it knows of, the UUID mismatch otherwise.
+ */
+async function proxiedPeer(
+  gateway: Gateway,
+  repo: LocalRepository,
+  uuid: string,
+  found: string,
+): Promise<Peer> {
+  const peer = await gateway.lookup(uuid);
+  if (peer) return peer;
+  const desc = (await readUuidDescriptions(repo.branch)).get(uuid);
+  if (desc !== undefined) {
+    throw new ShellError(`not configured to proxy for repository ${desc === "" ? uuid : desc}`);
+  }
+  throw new ShellError(`expected repository UUID ${uuid} but found UUID ${found}`);
+}
+
 /** True when some git-annex branch (local or a remote's) exists: Annex.Branch.hasSibling. */
 async function hasAnnexBranch(git: Git): Promise<boolean> {
   try {
@@ -297,7 +319,9 @@ async function configlist(
 async function p2pstdio(io: Io, dir: string, shown: string, opts: ShellOptions): Promise<number> {
   const git = await openGit(dir, shown);
   const found = git ? await git.configGet("annex.uuid") : null;
-  checkUuid(opts.uuid, found);
+  // Another UUID than the repository's may be one it proxies for.
+  const proxied = opts.uuid !== undefined && found !== null && found !== "" && opts.uuid !== found;
+  if (!proxied) checkUuid(opts.uuid, found);
   if (!git || found === null || found === "") {
     throw new ShellError("Not a git-annex or gcrypt repository.");
   }
@@ -310,7 +334,15 @@ async function p2pstdio(io: Io, dir: string, shown: string, opts: ShellOptions):
     commitDelayMs: SESSION_COMMIT_DELAY_MS,
     onCommitError: (e) => io.stderr.write(`git-annex: committing the git-annex branch: ${e}\n`),
   });
-  const peer: Peer = repo.peer;
+  const gateway = proxied ? makeGateway(repo) : null;
+  let peer: Peer = repo.peer;
+  try {
+    if (gateway !== null) peer = await proxiedPeer(gateway, repo, opts.uuid as string, found);
+  } catch (e) {
+    await gateway?.close();
+    await repo.close();
+    throw e;
+  }
   const channel = new MessageChannel(io.stdin(), io.stdout);
   try {
     await serveLine(channel, {
@@ -326,6 +358,7 @@ async function p2pstdio(io: Io, dir: string, shown: string, opts: ShellOptions):
     return 1;
   } finally {
     await channel.close().catch(() => undefined);
+    await gateway?.close();
     await repo.close();
   }
 }

@@ -11,4 +11,9 @@ export {
   type ServiceRunner,
   serveLine,
 } from "./line/index.js";
-export { RepositoryFolders, RepositorySet, type RepositorySetOptions } from "./repositories.js";
+export {
+  type GatewayLike,
+  RepositoryFolders,
+  RepositorySet,
+  type RepositorySetOptions,
+} from "./repositories.js";

@@ -9,14 +9,23 @@ import { join } from "node:path";
 import { type LocalRepository, openLocalRepository, type Peer } from "../peers/index.js";
 import type { PeerDirectory } from "./http/server.js";
 
+/** What a served repository also serves by UUID: the remotes and clusters it is a gateway for. */
+export interface GatewayLike {
+  lookup(uuid: string): Promise<Peer | null>;
+  close(): Promise<void>;
+}
+
 export interface RepositorySetOptions {
   readonly commitDelayMs?: number;
   readonly log?: (line: string) => void;
+  /** Makes a served repository a gateway; without it, only the repositories themselves are served. */
+  readonly gateway?: (repo: LocalRepository) => GatewayLike;
 }
 
 /** A fixed set of opened repositories. */
 export class RepositorySet implements PeerDirectory {
   protected readonly byUuid = new Map<string, LocalRepository>();
+  private readonly gateways = new Map<string, GatewayLike>();
 
   constructor(protected readonly opts: RepositorySetOptions = {}) {}
 
@@ -27,11 +36,32 @@ export class RepositorySet implements PeerDirectory {
         this.opts.log?.(`commit of git-annex branch in ${dir} failed: ${String(e)}`),
     });
     this.byUuid.set(repo.uuid, repo);
+    if (this.opts.gateway) this.gateways.set(repo.uuid, this.opts.gateway(repo));
     return repo;
   }
 
   async lookup(uuid: string): Promise<Peer | null> {
-    return this.byUuid.get(uuid)?.peer ?? null;
+    return this.byUuid.get(uuid)?.peer ?? this.throughGateways(uuid);
+  }
+
+  /** A UUID no served repository has may be one a served repository proxies for. */
+  protected async throughGateways(uuid: string): Promise<Peer | null> {
+    for (const [repoUuid, gateway] of this.gateways) {
+      if (!this.byUuid.has(repoUuid)) continue;
+      const peer = await gateway.lookup(uuid);
+      if (peer) return peer;
+    }
+    return null;
+  }
+
+  /** Stop serving a repository (and what it is a gateway for). */
+  protected async drop(uuid: string): Promise<void> {
+    const repo = this.byUuid.get(uuid);
+    const gateway = this.gateways.get(uuid);
+    this.byUuid.delete(uuid);
+    this.gateways.delete(uuid);
+    await gateway?.close().catch(() => undefined);
+    await repo?.close().catch(() => undefined);
   }
 
   repositories(): LocalRepository[] {
@@ -39,6 +69,9 @@ export class RepositorySet implements PeerDirectory {
   }
 
   async close(): Promise<void> {
+    const gateways = [...this.gateways.values()];
+    this.gateways.clear();
+    await Promise.all(gateways.map((g) => g.close()));
     const all = [...this.byUuid.values()];
     this.byUuid.clear();
     await Promise.all(all.map((r) => r.close()));
@@ -75,10 +108,7 @@ export class RepositoryFolders extends RepositorySet {
   private async scan(): Promise<void> {
     const servedDirs = new Set([...this.byUuid.values()].map((r) => r.dir));
     for (const [uuid, repo] of this.byUuid) {
-      if (!(await isDirectory(repo.dir))) {
-        this.byUuid.delete(uuid);
-        await repo.close().catch(() => undefined);
-      }
+      if (!(await isDirectory(repo.dir))) await this.drop(uuid);
     }
     for (const folder of this.folders) {
       let names: string[];
@@ -106,7 +136,9 @@ export class RepositoryFolders extends RepositorySet {
       await this.rescan();
       return null;
     }
+    const proxied = await this.throughGateways(uuid);
+    if (proxied) return proxied;
     await this.rescan();
-    return this.byUuid.get(uuid)?.peer ?? null;
+    return this.byUuid.get(uuid)?.peer ?? this.throughGateways(uuid);
   }
 }

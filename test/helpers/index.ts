@@ -3,9 +3,12 @@
  * temporary directories.
  */
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 
 /** A fresh empty directory under the system temp dir. */
 export function makeTempDir(prefix = "annexgate-test-"): Promise<string> {
@@ -59,4 +62,15 @@ export async function gitAnnexRepo(
   await run("git", ["init", "-q", ...(opts.bare === true ? ["--bare"] : []), dir]);
   await run("git", ["annex", "init", "-q", description], { cwd: dir });
   return dir;
+}
+
+const MiB = 1024 * 1024;
+
+/** A file of `size` random bytes, written a MiB at a time. */
+export async function writeRandomFile(path: string, size: number): Promise<void> {
+  const chunks = Math.ceil(size / MiB);
+  async function* gen() {
+    for (let i = 0; i < chunks; i++) yield randomBytes(Math.min(MiB, size - i * MiB));
+  }
+  await pipeline(gen(), createWriteStream(path));
 }

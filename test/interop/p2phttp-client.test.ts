@@ -8,25 +8,11 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
+import { gitAnnexRepo, makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
 import { annexHttpClone, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
-
-async function writeRandomFile(path: string, bytes: number): Promise<void> {
-  const out = createWriteStream(path);
-  const chunk = 1024 * 1024;
-  for (let left = bytes; left > 0; left -= chunk) {
-    const piece = randomBytes(Math.min(chunk, left));
-    if (!out.write(piece)) await new Promise<void>((r) => out.once("drain", () => r()));
-  }
-  await new Promise<void>((resolve, reject) => {
-    out.once("error", reject);
-    out.end(() => resolve());
-  });
-}
 
 async function sizeOfDirFiles(dir: string): Promise<number> {
   try {

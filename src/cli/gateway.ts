@@ -1,0 +1,35 @@
+/**
+ * Making a served repository a gateway: the Gateway of the proxy layer,
+ * with its routes decided by the remotes layer from the repository's git
+ * config and git-annex branch.
+ */
+import type { LocalRepository } from "../peers/index.js";
+import { Gateway } from "../proxy/index.js";
+import { clusterNodesFor, loadGatewayConfig, routeFor } from "../remotes/index.js";
+
+export interface GatewaySettings {
+  /** Requests to cluster nodes at once for one operation. */
+  readonly clusterJobs?: number;
+  /** Requests to one proxied node at once. */
+  readonly maxConnections?: number;
+  /** Commit delay for node repositories opened in-process (ms). */
+  readonly commitDelayMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export function makeGateway(repo: LocalRepository, s: GatewaySettings = {}): Gateway {
+  return new Gateway({
+    repo,
+    routing: {
+      load: () => loadGatewayConfig(repo.git, repo.branch),
+      route: routeFor,
+      clusterNodes: clusterNodesFor,
+    },
+    ...(s.clusterJobs !== undefined ? { clusterJobs: s.clusterJobs } : {}),
+    connect: {
+      ...(s.commitDelayMs !== undefined ? { commitDelayMs: s.commitDelayMs } : {}),
+      ...(s.maxConnections !== undefined ? { maxConnections: s.maxConnections } : {}),
+    },
+    ...(s.log ? { log: s.log } : {}),
+  });
+}

@@ -1,0 +1,98 @@
+/**
+ * Building clusters for tests the way tips/clusters describes: node
+ * repositories, a gateway repository with the nodes as remotes marked
+ * `annex-cluster-node`, then `initcluster` and `updatecluster` — run with
+ * stock git-annex or with annexgate's own commands.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { resolve } from "node:path";
+import { gitAnnexRepo, run } from "./index.js";
+import { ANNEXGATE_BIN } from "./servers.js";
+
+export type ConfigTool = "stock" | "annexgate";
+
+export interface NodeSpec {
+  readonly name: string;
+  /** remote.NAME.url */
+  readonly url: string;
+  /** remote.NAME.annexurl, for a node reached over p2phttp. */
+  readonly annexUrl?: string;
+  /** remote.NAME.annex-uuid, for a node git-annex cannot ask (ssh, http). */
+  readonly uuid?: string;
+}
+
+/** Run a configuration command (initcluster, updatecluster, …) with the chosen tool. */
+export function configCommand(
+  tool: ConfigTool,
+  cwd: string,
+  args: readonly string[],
+  env?: Record<string, string>,
+): Promise<string> {
+  return tool === "stock"
+    ? run("git", ["annex", ...args], { cwd, ...(env ? { env } : {}) })
+    : run(process.execPath, [ANNEXGATE_BIN, ...args], { cwd, ...(env ? { env } : {}) });
+}
+
+/** A git-annex repository with one commit (so it can be cloned). */
+export async function gatewayRepo(dir: string, description: string): Promise<string> {
+  await gitAnnexRepo(dir, description);
+  await run("git", ["commit", "-q", "--allow-empty", "-m", "init"], { cwd: dir });
+  return dir;
+}
+
+/** Add the nodes as remotes of `gateway`, marked as nodes of `cluster`. */
+export async function addNodes(
+  gateway: string,
+  cluster: string,
+  nodes: readonly NodeSpec[],
+): Promise<void> {
+  const git = (...a: string[]) => run("git", a, { cwd: gateway });
+  for (const n of nodes) {
+    await git("remote", "add", n.name, n.url);
+    if (n.annexUrl !== undefined) await git("config", `remote.${n.name}.annexurl`, n.annexUrl);
+    if (n.uuid !== undefined) await git("config", `remote.${n.name}.annex-uuid`, n.uuid);
+    await git("config", `remote.${n.name}.annex-cluster-node`, cluster);
+  }
+}
+
+/** initcluster + updatecluster in `gateway`; returns the cluster's UUID. */
+export async function initCluster(
+  tool: ConfigTool,
+  gateway: string,
+  cluster: string,
+  env?: Record<string, string>,
+): Promise<string> {
+  await configCommand(tool, gateway, ["initcluster", cluster], env);
+  await configCommand(tool, gateway, ["updatecluster"], env);
+  return (await run("git", ["config", `annex.cluster.${cluster}`], { cwd: gateway })).trim();
+}
+
+export async function uuidOf(repo: string): Promise<string> {
+  return (await run("git", ["config", "annex.uuid"], { cwd: repo })).trim();
+}
+
+/** The annexed key of `file` in a client's work tree. */
+export async function keyOf(repo: string, file: string): Promise<string> {
+  return (await run("git", ["annex", "lookupkey", file], { cwd: repo })).trim();
+}
+
+/**
+ * True when `repo` holds `key` with the right content: its object file
+ * exists and hashes to the key (SHA256E keys).
+ */
+export async function holdsVerified(repo: string, key: string): Promise<boolean> {
+  let path: string;
+  try {
+    path = (await run("git", ["annex", "contentlocation", key], { cwd: repo })).trim();
+  } catch {
+    return false;
+  }
+  const hash = createHash("sha256");
+  try {
+    for await (const chunk of createReadStream(resolve(repo, path))) hash.update(chunk as Buffer);
+  } catch {
+    return false;
+  }
+  return key.includes(`--${hash.digest("hex")}`);
+}
