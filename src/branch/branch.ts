@@ -6,6 +6,7 @@ import { CatFileBatch, type Git, type TreeChange } from "../git/index.js";
 import { waitUnlocked } from "./annex-lock.js";
 import { BranchError } from "./errors.js";
 import { branchPathOf, discardIncompleteAppend, journalFileName } from "./journal.js";
+import { listRemoteBranches, planMerge } from "./merge.js";
 import { KeyedMutex } from "./mutex.js";
 import { containsLines, unionMerge } from "./union.js";
 
@@ -453,6 +454,51 @@ export class AnnexBranch {
     for (const [path, content] of seen) {
       if (settled.has(path) && this.#written.get(path) === content) this.#written.delete(path);
     }
+  }
+
+  /**
+   * Merges every `refs/remotes/.../git-annex` that has commits the branch
+   * lacks (after a `git fetch`), as git-annex does before it reads the
+   * branch: the journal is committed first, then the refs are
+   * union-merged file by file into one commit whose parents are the
+   * branch and the refs (or the branch is fast-forwarded when one ref
+   * contains everything). The ref moves by compare-and-swap; when the
+   * branch moved meanwhile the merge is planned again. Refs whose
+   * transitions.log differs (history rewritten by `git annex forget`)
+   * are left for stock git-annex to merge. Returns the refs merged.
+   */
+  mergeRemoteBranches(): Promise<string[]> {
+    if (this.#closing !== null) {
+      return Promise.reject(new BranchError("AG_BRANCH_CLOSED", "the git-annex branch is closed"));
+    }
+    return this.#commits.run("", async () => {
+      await this.#commit("update");
+      const refs = await listRemoteBranches(this.git);
+      if (refs.length === 0) return [];
+      for (let attempt = 1; ; attempt++) {
+        await waitUnlocked(this.#journalLock, LOCK_WAIT_MS);
+        const tip = await this.#ensureBranch();
+        const { plan } = await planMerge(this.git, this.#cat, tip, refs);
+        if (plan.kind === "none") return [];
+        const target =
+          plan.kind === "fast-forward"
+            ? plan.to.sha
+            : await this.#commitObject(plan.tree, plan.parents, plan.message);
+        const reason = plan.kind === "merge" ? plan.message : "git-annex branch fast-forward";
+        if (await this.git.updateRef(BRANCH_REF, target, tip, reason)) {
+          this.#lastCommit = target;
+          return plan.merged.map((r) => r.ref);
+        }
+        if (attempt >= MAX_COMMIT_ATTEMPTS) {
+          throw new BranchError(
+            "AG_BRANCH_CONFLICT",
+            `the git-annex branch kept moving; gave up merging after ${attempt} attempts`,
+            { attempts: attempt },
+          );
+        }
+        await new Promise((r) => setTimeout(r, 10 * attempt));
+      }
+    });
   }
 
   /**

@@ -18,7 +18,22 @@ export {
   type UnknownClock,
   type VectorClock,
 } from "./logs/clock.js";
+export {
+  CLUSTER_LOG,
+  clustersFromLog,
+  formatClusterLog,
+  parseClusterLog,
+  readClusters,
+  recordCluster,
+} from "./logs/cluster.js";
 export { locationLogPath, locationsOf, presentUuids, setLocation } from "./logs/location.js";
+export {
+  changeMapLog,
+  formatMapLog,
+  type MapLog,
+  type MapLogEntry,
+  parseMapLog,
+} from "./logs/map-log.js";
 export {
   compactPresenceLog,
   formatPresenceLog,
@@ -28,6 +43,18 @@ export {
   presentInfos,
   setPresence,
 } from "./logs/presence.js";
+export {
+  formatProxyLog,
+  isLegalRemoteName,
+  PROXY_LOG,
+  type ProxyLogEntry,
+  parseProxyLog,
+  proxiesFromLog,
+  readProxies,
+  recordProxies,
+} from "./logs/proxy.js";
+export { REMOTE_LOG, readRemoteConfigs, remoteConfigsFromLog } from "./logs/remote-config.js";
+export { deadUuidsFromLog, readDeadUuids, TRUST_LOG } from "./logs/trust.js";
 export {
   describeUuid,
   formatUuidLog,

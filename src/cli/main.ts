@@ -4,21 +4,37 @@
  * This is the only place that wires layers together.
  */
 import { AnnexgateError } from "../errors.js";
+import {
+  extendClusterCommand,
+  initClusterCommand,
+  updateClusterCommand,
+  updateProxyCommand,
+} from "./cluster-config.js";
 import { initCommand } from "./init.js";
 import { p2phttpCommand } from "./p2phttp.js";
 import { shellCommand } from "./shell.js";
 import { UsageError } from "./usage.js";
 
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
+  extendcluster: extendClusterCommand,
   init: initCommand,
+  initcluster: initClusterCommand,
   p2phttp: p2phttpCommand,
   shell: shellCommand,
+  updatecluster: updateClusterCommand,
+  updateproxy: updateProxyCommand,
 };
 
 const HELP = `usage: annexgate COMMAND [OPTIONS]
 
 commands:
   init [DESCRIPTION]   make the git repository here a git-annex repository
+  initcluster NAME [DESCRIPTION]
+                       make this repository the gateway of a new cluster
+  updatecluster        record the nodes of this repository's clusters
+  updateproxy          record the remotes this repository proxies for
+  extendcluster GATEWAY CLUSTERNAME
+                       add this repository as a gateway of GATEWAY's cluster
   p2phttp [OPTIONS]    serve this repository (or --directory DIR) over the
                        p2phttp API: --port --bind --socket --jobs --wideopen
                        --unauth-readonly --unauth-appendonly --unauth-nolocking

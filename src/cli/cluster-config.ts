@@ -1,0 +1,349 @@
+/**
+ * The cluster and proxy configuration commands, as git-annex has them
+ * (Command/InitCluster.hs, UpdateCluster.hs, UpdateProxy.hs,
+ * ExtendCluster.hs): `annexgate initcluster NAME [DESCRIPTION]`,
+ * `updatecluster`, `updateproxy`, `extendcluster GATEWAY CLUSTERNAME`.
+ * Each merges the remotes' git-annex branches first, writes the same
+ * records (proxy.log, cluster.log, uuid.log, git config) and prints the
+ * same messages; warnings go to stderr as git-annex's do.
+ */
+import {
+  AnnexBranch,
+  isLegalRemoteName,
+  type ProxyLogEntry,
+  readRemoteConfigs,
+  readUuidDescriptions,
+  recordCluster,
+  recordProxies,
+  setUuidDescription,
+} from "../branch/index.js";
+import { Git } from "../git/index.js";
+import { genClusterUuid, isClusterUuid } from "../keys/index.js";
+import {
+  type GatewayConfig,
+  learnLocalRemoteUuids,
+  loadGatewayConfig,
+  type Remote,
+} from "../remotes/index.js";
+import { UsageError } from "./usage.js";
+
+/** What a command prints, gathered so the order is git-annex's. */
+interface Output {
+  out(line: string): void;
+  warn(line: string): void;
+}
+
+const console: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  warn: (line) => process.stderr.write(`  ${line}\n`),
+};
+
+/** A repository opened for one command: git, the branch (remote branches merged), and its config. */
+interface Session {
+  readonly git: Git;
+  readonly branch: AnnexBranch;
+  readonly myUuid: string;
+}
+
+async function openSession(): Promise<Session> {
+  let git: Git;
+  try {
+    git = await Git.open(process.cwd());
+  } catch {
+    throw new UsageError("Not in a git repository.");
+  }
+  const myUuid = await git.configGet("annex.uuid");
+  if (myUuid === null || myUuid === "") {
+    throw new UsageError("First run: git-annex init");
+  }
+  await learnLocalRemoteUuids(git);
+  const branch = await AnnexBranch.open(git);
+  try {
+    await branch.mergeRemoteBranches();
+  } catch (err) {
+    await branch.close().catch(() => undefined);
+    throw err;
+  }
+  return { git, branch, myUuid };
+}
+
+/** Byte order of UTF-8 strings, as git-annex's maps and sets order them. */
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+/**
+ * git-annex's `checkCanProxy`: a remote needs a known UUID, and a special
+ * remote with exporttree=yes also needs annexobjects=yes. Warns and
+ * returns false otherwise.
+ */
+function canProxyChecker(
+  remoteConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  output: Output,
+): (r: Remote, cannot: string) => boolean {
+  return (r, cannot) => {
+    if (r.uuid === "") {
+      output.warn(`${r.name} is a git remote without a known annex-uuid. ${cannot}`);
+      return false;
+    }
+    const rc = remoteConfigs.get(r.uuid);
+    if (rc?.get("exporttree") === "yes" && rc.get("annexobjects") !== "yes") {
+      output.warn(
+        `${r.name} is a special remote configured with exporttree=yes, but without annexobjects=yes. ${cannot} Suggest you run: git-annex enableremote ${r.name} annexobjects=yes`,
+      );
+      return false;
+    }
+    return true;
+  };
+}
+
+function sameEntries(a: readonly ProxyLogEntry[], b: readonly ProxyLogEntry[]): boolean {
+  const key = (e: ProxyLogEntry): string => `${e.uuid}\0${e.name}`;
+  const sa = new Set(a.map(key));
+  const sb = new Set(b.map(key));
+  return sa.size === sb.size && [...sa].every((k) => sb.has(k));
+}
+
+function compareEntries(a: ProxyLogEntry, b: ProxyLogEntry): number {
+  return byteOrder(a.uuid, b.uuid) || byteOrder(a.name, b.name);
+}
+
+/**
+ * updateproxy's work (Command/UpdateProxy.hs `start`): proxy for the
+ * remotes configured with annex-proxy or annex-cluster-node, for this
+ * repository's clusters, and for nodes of its clusters that other
+ * gateways proxy; record the set when it changed.
+ */
+async function updateProxy(
+  s: Session,
+  cfg: GatewayConfig,
+  remoteConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  output: Output,
+): Promise<void> {
+  const check = canProxyChecker(remoteConfigs, output);
+  const remoteProxies = cfg.remotes
+    .filter(
+      (r) => (r.proxy || r.clusterNode.length > 0) && check(r, "Cannot proxy to this remote."),
+    )
+    .map((r) => ({ uuid: r.uuid, name: r.name }));
+  const myClusterUuids = new Set(cfg.clusters.values());
+  const clusterProxies = [...cfg.clusters].map(([name, uuid]) => ({ uuid, name }));
+  const proxied = new Set([...remoteProxies, ...clusterProxies].map((p) => p.uuid));
+  const remoteProxiedNodes = cfg.remotes
+    .filter(
+      (r) =>
+        r.proxiedBy !== null &&
+        [...cfg.clusterNodes].some(([cu, nodes]) => myClusterUuids.has(cu) && nodes.has(r.uuid)),
+    )
+    .map((r) => ({ uuid: r.uuid, name: r.name }))
+    .filter((p) => !proxied.has(p.uuid));
+  const proxies = [...remoteProxies, ...clusterProxies, ...remoteProxiedNodes];
+  const old = cfg.proxies.get(s.myUuid) ?? [];
+  if (sameEntries(old, proxies)) {
+    output.out("No proxy changes to record.");
+    return;
+  }
+  const key = (e: ProxyLogEntry): string => `${e.uuid}\0${e.name}`;
+  const oldKeys = new Set(old.map(key));
+  const newKeys = new Set(proxies.map(key));
+  const all = new Map<string, ProxyLogEntry>();
+  for (const p of [...old, ...proxies]) all.set(key(p), p);
+  for (const p of [...all.values()].sort(compareEntries)) {
+    const was = oldKeys.has(key(p));
+    const is = newKeys.has(key(p));
+    if (!was && is) output.out(`Started proxying for ${p.name}`);
+    else if (was && !is) output.out(`Stopped proxying for ${p.name}`);
+  }
+  await recordProxies(s.branch, s.myUuid, proxies);
+}
+
+/** git-annex's `uuidDescriptions`: uuid.log descriptions with remote names added. */
+function describeWithNames(
+  descriptions: ReadonlyMap<string, string>,
+  remotes: readonly Remote[],
+): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const r of remotes) if (r.uuid !== "") names.set(r.uuid, r.name);
+  const out = new Map(descriptions);
+  for (const [uuid, name] of names) {
+    const desc = descriptions.get(uuid);
+    out.set(
+      uuid,
+      desc === undefined ? name : desc === name || desc === "" ? `[${name}]` : `${desc} [${name}]`,
+    );
+  }
+  return out;
+}
+
+/** Orders remotes as git-annex's Set Remote does: by cost, then UUID; one per UUID and cost. */
+function remoteSet(remotes: readonly Remote[]): Remote[] {
+  const sorted = [...remotes].sort((a, b) => a.cost - b.cost || byteOrder(a.uuid, b.uuid));
+  return sorted.filter((r, i) => {
+    const prev = sorted[i - 1];
+    return prev === undefined || prev.cost !== r.cost || prev.uuid !== r.uuid;
+  });
+}
+
+/**
+ * updatecluster's work (Command/UpdateCluster.hs `start`): for each of
+ * this repository's clusters, record its nodes: the remotes configured
+ * with annex-cluster-node naming it, plus recorded nodes that other
+ * gateways proxy.
+ */
+async function updateCluster(
+  s: Session,
+  cfg: GatewayConfig,
+  remoteConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>,
+  output: Output,
+): Promise<void> {
+  const check = canProxyChecker(remoteConfigs, output);
+  const byCluster = new Map<string, Remote[]>();
+  for (const r of cfg.remotes) {
+    if (r.clusterNode.length === 0) continue;
+    if (!check(r, "Cannot use this remote as a cluster node.")) continue;
+    for (const name of r.clusterNode) {
+      const list = byCluster.get(name);
+      if (list === undefined) byCluster.set(name, [r]);
+      else list.push(r);
+    }
+  }
+  const descriptions = describeWithNames(await readUuidDescriptions(s.branch), cfg.remotes);
+  const names = [...cfg.clusters.keys()].sort(byteOrder);
+  for (const name of names) {
+    const cu = cfg.clusters.get(name) as string;
+    const myNodeRemotes = remoteSet(byCluster.get(name) ?? []);
+    const recorded = cfg.clusterNodes.get(cu) ?? new Set<string>();
+    const proxiedNodes = cfg.remotes
+      .filter((r) => recorded.has(r.uuid) && r.proxiedBy !== null)
+      .map((r) => r.uuid);
+    const all = new Set([...myNodeRemotes.map((r) => r.uuid), ...proxiedNodes]);
+    if (all.size === recorded.size && [...all].every((u) => recorded.has(u))) {
+      output.out(`No cluster node changes for cluster: ${name}`);
+      continue;
+    }
+    for (const r of myNodeRemotes) {
+      if (!recorded.has(r.uuid)) output.out(`Added node ${r.name} to cluster: ${name}`);
+    }
+    for (const n of [...recorded].sort(byteOrder)) {
+      if (!all.has(n)) {
+        output.out(`Removed node ${descriptions.get(n) ?? n} from cluster: ${name}`);
+      }
+    }
+    await recordCluster(s.branch, cu, all);
+  }
+}
+
+/** updatecluster, then updateproxy, as `git annex updatecluster` does (one view of the config). */
+async function updateClusterAndProxy(s: Session, output: Output): Promise<void> {
+  const cfg = await loadGatewayConfig(s.git, s.branch);
+  const remoteConfigs = await readRemoteConfigs(s.branch);
+  await updateCluster(s, cfg, remoteConfigs, output);
+  await updateProxy(s, cfg, remoteConfigs, output);
+}
+
+async function withSession(f: (s: Session) => Promise<number>): Promise<number> {
+  const s = await openSession();
+  try {
+    return await f(s);
+  } finally {
+    await s.branch.close();
+  }
+}
+
+function noParameters(argv: readonly string[]): void {
+  if (argv.length > 0) throw new UsageError("This command takes no parameters.");
+}
+
+/** `annexgate updateproxy`: record which remotes this repository proxies for. */
+export async function updateProxyCommand(argv: readonly string[]): Promise<number> {
+  noParameters(argv);
+  return withSession(async (s) => {
+    const cfg = await loadGatewayConfig(s.git, s.branch);
+    await updateProxy(s, cfg, await readRemoteConfigs(s.branch), console);
+    return 0;
+  });
+}
+
+/** `annexgate updatecluster`: record the nodes of this repository's clusters, then its proxies. */
+export async function updateClusterCommand(argv: readonly string[]): Promise<number> {
+  noParameters(argv);
+  return withSession(async (s) => {
+    await updateClusterAndProxy(s, console);
+    return 0;
+  });
+}
+
+/** Whether the journal holds changes this command made (git-annex then says it records them). */
+async function recordingState(s: Session, before: string | null): Promise<void> {
+  const after = await s.branch.commit();
+  if (after !== null && after !== before) process.stdout.write("(recording state in git...)\n");
+}
+
+/** `annexgate initcluster NAME [DESCRIPTION]`: make this repository a gateway of a new cluster. */
+export async function initClusterCommand(argv: readonly string[]): Promise<number> {
+  if (argv.length < 1 || argv.length > 2) {
+    throw new UsageError("Expected two parameters, name and description.");
+  }
+  const name = argv[0] as string;
+  const description = argv[1] ?? `cluster ${name}`;
+  return withSession(async (s) => {
+    process.stdout.write(`initcluster ${name} `);
+    if (!isLegalRemoteName(name)) {
+      process.stdout.write("\nfailed\n");
+      process.stderr.write(
+        "annexgate: That cluster name is not a valid git remote name.\ninitcluster: 1 failed\n",
+      );
+      return 1;
+    }
+    const cfg = await loadGatewayConfig(s.git, s.branch);
+    if (!cfg.clusters.has(name)) {
+      const cu = genClusterUuid();
+      await s.git.configSet(`annex.cluster.${name}`, cu);
+      await setUuidDescription(s.branch, cu, description);
+    }
+    process.stdout.write("ok\n");
+    await recordingState(s, null);
+    return 0;
+  });
+}
+
+/**
+ * `annexgate extendcluster GATEWAY CLUSTERNAME`: make this repository one
+ * more gateway of the cluster that the remote GATEWAY serves (seen here as
+ * the proxied remote GATEWAY-CLUSTERNAME), then update cluster and proxy
+ * records.
+ */
+export async function extendClusterCommand(argv: readonly string[]): Promise<number> {
+  if (argv.length !== 2) throw new UsageError("Expected two parameters, gateway and clustername.");
+  const [gateway, clusterName] = argv as [string, string];
+  return withSession(async (s) => {
+    const cfg = await loadGatewayConfig(s.git, s.branch);
+    const byName = (n: string): Remote => {
+      const r = n === "" ? undefined : cfg.remotes.find((x) => x.name === n || x.uuid === n);
+      if (r === undefined) {
+        throw new UsageError(
+          n === ""
+            ? "no repository name specified"
+            : `there is no available git remote named "${n}"`,
+        );
+      }
+      return r;
+    };
+    const clusterRemoteName = `${gateway}-${clusterName}`;
+    const clusterRemote = byName(clusterRemoteName);
+    const gatewayRemote = byName(gateway);
+    if (!isClusterUuid(clusterRemote.uuid)) {
+      throw new UsageError(`${clusterRemoteName} is not a cluster remote.`);
+    }
+    const cu = clusterRemote.uuid;
+    process.stdout.write(`extendcluster ${clusterName} `);
+    if (!cfg.clusters.has(clusterName)) {
+      await s.git.configSet(`annex.cluster.${clusterName}`, cu);
+    }
+    await s.git.configSet(`remote.${gatewayRemote.name}.annex-cluster-gateway`, cu);
+    process.stdout.write("ok\n");
+    await updateClusterAndProxy(s, console);
+    await recordingState(s, null);
+    return 0;
+  });
+}
