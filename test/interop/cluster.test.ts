@@ -153,7 +153,8 @@ describe("the same kind of cluster reached by a stock client over ssh", {
       "mycluster",
       NODES.map((name) => ({ name, url: join(root, name) })),
     );
-    await initCluster("stock", gw, "mycluster");
+    // Configured with annexgate's own commands this time.
+    await initCluster("annexgate", gw, "mycluster");
     sshd = await startSshd("annexgate");
     env = sshd.clientEnv();
     client = join(root, "client");
