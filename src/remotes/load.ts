@@ -245,11 +245,16 @@ export async function learnLocalRemoteUuids(git: Git): Promise<string[]> {
   const learned: string[] = [];
   for (const name of remoteNames(config)) {
     const c = configuredRemote(config, name, git.dir);
-    if (c === null || c.remote.transport.kind !== "local" || c.remote.ignore) continue;
+    if (c === null || c.remote.ignore) continue;
     if (config.getBool(`remote.${name}.annex-checkuuid`) === false) continue;
+    // Whether the git URL is a path decides, even when an annexurl says how
+    // annex content is reached (git-annex's repoCheap looks at the URL).
+    const url = config.get(`remote.${name}.url`) ?? "";
+    const at = parseLocation(insteadOf(config, url, "insteadof") ?? url, git.dir, null).transport;
+    if (at.kind !== "local") continue;
     let uuid: string | null;
     try {
-      uuid = await (await Git.open(c.remote.transport.path)).configGet("annex.uuid");
+      uuid = await (await Git.open(at.path)).configGet("annex.uuid");
     } catch {
       continue; // not (yet) a repository: git-annex leaves it unknown too
     }
