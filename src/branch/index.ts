@@ -18,7 +18,50 @@ export {
   type UnknownClock,
   type VectorClock,
 } from "./logs/clock.js";
+export {
+  formatGroupLog,
+  GROUP_LOG,
+  parseGroupLog,
+  readGroups,
+  recordGroups,
+} from "./logs/group.js";
 export { locationLogPath, locationsOf, presentUuids, setLocation } from "./logs/location.js";
+export {
+  currentMetaData,
+  EMPTY_METADATA,
+  type MetaData,
+  type MetaField,
+  metadataLogPath,
+  parseMetaDataLog,
+  readMetaData,
+  recordMetaData,
+} from "./logs/metadata.js";
+export {
+  type CopiesLine,
+  DEFAULT_MINCOPIES,
+  DEFAULT_NUMCOPIES,
+  formatCopiesLog,
+  MINCOPIES_LOG,
+  NUMCOPIES_LOG,
+  newestCopies,
+  parseCopiesLog,
+  readCopies,
+  recordCopies,
+} from "./logs/numcopies.js";
+export {
+  type ContentLog,
+  formatExpressionLog,
+  formatGroupExpressionLog,
+  GROUP_PREFERRED_CONTENT_LOG,
+  PREFERRED_CONTENT_LOG,
+  parseExpressionLog,
+  parseGroupExpressionLog,
+  REQUIRED_CONTENT_LOG,
+  readContentExpressions,
+  readGroupExpressions,
+  recordContentExpression,
+  recordGroupExpression,
+} from "./logs/preferred-content.js";
 export {
   compactPresenceLog,
   formatPresenceLog,
@@ -28,6 +71,18 @@ export {
   presentInfos,
   setPresence,
 } from "./logs/presence.js";
+export { readishInt } from "./logs/readish.js";
+export {
+  compareTrust,
+  formatTrustLog,
+  parseTrustLog,
+  readTrustLevel,
+  readTrustLevels,
+  recordTrust,
+  TRUST_LEVELS,
+  TRUST_LOG,
+  type TrustLevel,
+} from "./logs/trust.js";
 export {
   describeUuid,
   formatUuidLog,
@@ -38,3 +93,13 @@ export {
   type UuidLog,
   type UuidLogEntry,
 } from "./logs/uuid.js";
+export {
+  changeEntryLog,
+  type EntryLog,
+  entryValues,
+  formatMapLog,
+  formatUuidBasedLog,
+  type LogEntry,
+  parseMapLog,
+  parseUuidBasedLog,
+} from "./logs/uuid-based.js";
