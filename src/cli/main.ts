@@ -5,12 +5,14 @@
  */
 import { AnnexgateError } from "../errors.js";
 import { initCommand } from "./init.js";
+import { matchexpressionCommand } from "./matchexpression.js";
 import { p2phttpCommand } from "./p2phttp.js";
 import { shellCommand } from "./shell.js";
 import { UsageError } from "./usage.js";
 
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   init: initCommand,
+  matchexpression: matchexpressionCommand,
   p2phttp: p2phttpCommand,
   shell: shellCommand,
 };
@@ -19,6 +21,10 @@ const HELP = `usage: annexgate COMMAND [OPTIONS]
 
 commands:
   init [DESCRIPTION]   make the git repository here a git-annex repository
+  matchexpression EXPR [--file F] [--key K] [--size S] [--largefiles]
+                       [--mimetype M] [--mimeencoding E] [--batch]
+                       does a preferred content expression match, for the
+                       repository here (exit 0 yes, 1 no, 42 not enough data)
   p2phttp [OPTIONS]    serve this repository (or --directory DIR) over the
                        p2phttp API: --port --bind --socket --jobs --wideopen
                        --unauth-readonly --unauth-appendonly --unauth-nolocking
