@@ -96,14 +96,14 @@ async function readUnusedKeys(path: string): Promise<Set<string>> {
   }
   const keys = new Set<string>();
   for (const line of text.split("\n")) {
-    const parts = line.split(" ");
-    for (const candidate of [parts.slice(1).join(" "), parts.slice(1, -1).join(" ")]) {
-      try {
-        keys.add(formatKey(parseKey(candidate)));
-        break;
-      } catch {
-        // try without a trailing timestamp
-      }
+    // As git-annex reads it: the number up to the first space, the key up to the last.
+    const first = line.indexOf(" ");
+    const last = line.lastIndexOf(" ");
+    if (first < 0 || last <= first) continue;
+    try {
+      keys.add(formatKey(parseKey(line.slice(first + 1, last))));
+    } catch {
+      // not a key: git-annex skips the line too
     }
   }
   return keys;
