@@ -26,6 +26,13 @@ export {
   readClusters,
   recordCluster,
 } from "./logs/cluster.js";
+export {
+  formatGroupLog,
+  GROUP_LOG,
+  parseGroupLog,
+  readGroups,
+  recordGroups,
+} from "./logs/group.js";
 export { locationLogPath, locationsOf, presentUuids, setLocation } from "./logs/location.js";
 export {
   changeMapLog,
@@ -34,6 +41,43 @@ export {
   type MapLogEntry,
   parseMapLog,
 } from "./logs/map-log.js";
+
+export {
+  currentMetaData,
+  EMPTY_METADATA,
+  type MetaData,
+  type MetaField,
+  metadataLogPath,
+  parseMetaDataLog,
+  readMetaData,
+  recordMetaData,
+} from "./logs/metadata.js";
+export {
+  type CopiesLine,
+  DEFAULT_MINCOPIES,
+  DEFAULT_NUMCOPIES,
+  formatCopiesLog,
+  MINCOPIES_LOG,
+  NUMCOPIES_LOG,
+  newestCopies,
+  parseCopiesLog,
+  readCopies,
+  recordCopies,
+} from "./logs/numcopies.js";
+export {
+  type ContentLog,
+  formatExpressionLog,
+  formatGroupExpressionLog,
+  GROUP_PREFERRED_CONTENT_LOG,
+  PREFERRED_CONTENT_LOG,
+  parseExpressionLog,
+  parseGroupExpressionLog,
+  REQUIRED_CONTENT_LOG,
+  readContentExpressions,
+  readGroupExpressions,
+  recordContentExpression,
+  recordGroupExpression,
+} from "./logs/preferred-content.js";
 export {
   compactPresenceLog,
   formatPresenceLog,
@@ -53,8 +97,21 @@ export {
   readProxies,
   recordProxies,
 } from "./logs/proxy.js";
+export { readishInt } from "./logs/readish.js";
 export { REMOTE_LOG, readRemoteConfigs, remoteConfigsFromLog } from "./logs/remote-config.js";
-export { deadUuidsFromLog, readDeadUuids, TRUST_LOG } from "./logs/trust.js";
+export {
+  compareTrust,
+  deadUuidsFromLog,
+  formatTrustLog,
+  parseTrustLog,
+  readDeadUuids,
+  readTrustLevel,
+  readTrustLevels,
+  recordTrust,
+  TRUST_LEVELS,
+  TRUST_LOG,
+  type TrustLevel,
+} from "./logs/trust.js";
 export {
   describeUuid,
   formatUuidLog,
@@ -65,3 +122,11 @@ export {
   type UuidLog,
   type UuidLogEntry,
 } from "./logs/uuid.js";
+export {
+  changeEntryLog,
+  type EntryLog,
+  entryValues,
+  formatUuidBasedLog,
+  type LogEntry,
+  parseUuidBasedLog,
+} from "./logs/uuid-based.js";

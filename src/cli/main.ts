@@ -11,6 +11,7 @@ import {
   updateProxyCommand,
 } from "./cluster-config.js";
 import { initCommand } from "./init.js";
+import { matchexpressionCommand } from "./matchexpression.js";
 import { p2phttpCommand } from "./p2phttp.js";
 import { shellCommand } from "./shell.js";
 import { UsageError } from "./usage.js";
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   extendcluster: extendClusterCommand,
   init: initCommand,
   initcluster: initClusterCommand,
+  matchexpression: matchexpressionCommand,
   p2phttp: p2phttpCommand,
   shell: shellCommand,
   updatecluster: updateClusterCommand,
@@ -35,6 +37,10 @@ commands:
   updateproxy          record the remotes this repository proxies for
   extendcluster GATEWAY CLUSTERNAME
                        add this repository as a gateway of GATEWAY's cluster
+  matchexpression EXPR [--file F] [--key K] [--size S] [--largefiles]
+                       [--mimetype M] [--mimeencoding E] [--batch]
+                       does a preferred content expression match, for the
+                       repository here (exit 0 yes, 1 no, 42 not enough data)
   p2phttp [OPTIONS]    serve this repository (or --directory DIR) over the
                        p2phttp API: --port --bind --socket --jobs --wideopen
                        --unauth-readonly --unauth-appendonly --unauth-nolocking

@@ -1,0 +1,234 @@
+/**
+ * `annexgate matchexpression EXPR [--file F] [--key K] [--size S]
+ * [--largefiles] [--mimetype M] [--mimeencoding E]`: does the expression
+ * match, for the repository here? Exit 0 when it does, 1 when it does not,
+ * 42 when the expression does not parse or needs data not given, as
+ * `git annex matchexpression`.
+ *
+ * `--batch` (annexgate's own) reads one JSON object per line,
+ * {"expr", "file"?, "key"?, "size"?, "largefiles"?, "mimetype"?,
+ * "mimeencoding"?}, and writes one line per question: the exit code the
+ * single form would give.
+ */
+import { access, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { AnnexBranch } from "../branch/index.js";
+import { Git } from "../git/index.js";
+import { formatKey, type Key, objectPath, parseKey } from "../keys/index.js";
+import {
+  type KeyState,
+  loadKeyState,
+  loadPolicySnapshot,
+  type MatchInput,
+  matches,
+  NotEnoughDataError,
+  Policy,
+  parseLargeFiles,
+  parsePreferredContent,
+  readSize,
+} from "../preferred-content/index.js";
+import { UsageError } from "./usage.js";
+
+interface Question {
+  readonly expr: string;
+  readonly file?: string;
+  readonly key?: string;
+  readonly size?: string;
+  readonly largefiles?: boolean;
+  readonly mimetype?: string;
+  readonly mimeencoding?: string;
+}
+
+interface Answer {
+  readonly code: 0 | 1 | 42;
+  readonly message?: string;
+}
+
+class Repository {
+  constructor(
+    readonly git: Git,
+    readonly branch: AnnexBranch,
+    readonly policy: Policy,
+    readonly uuid: string,
+  ) {}
+
+  static async open(): Promise<Repository> {
+    let git: Git;
+    try {
+      git = await Git.open(process.cwd());
+    } catch {
+      throw new UsageError("Not in a git repository.");
+    }
+    const uuid = (await git.configGet("annex.uuid")) ?? "";
+    const branch = await AnnexBranch.open(git);
+    const unusedKeys = await readUnusedKeys(join(git.gitDir, "annex", "unused"));
+    const snapshot = await loadPolicySnapshot(branch, { hereUuid: uuid, unusedKeys });
+    return new Repository(git, branch, new Policy(snapshot), uuid);
+  }
+
+  /** Whether the content is in this repository's object store (git-annex inAnnex). */
+  async hasContent(key: Key): Promise<boolean> {
+    for (const layout of ["mixed", "lower"] as const) {
+      try {
+        await access(join(this.git.gitDir, "annex", "objects", objectPath(key, layout)));
+        return true;
+      } catch {
+        // not in this layout
+      }
+    }
+    return false;
+  }
+
+  async keyState(key: Key): Promise<KeyState> {
+    return loadKeyState(this.branch, key, await this.hasContent(key));
+  }
+}
+
+/** .git/annex/unused: "N KEY [TIMESTAMP]" lines written by `git annex unused`. */
+async function readUnusedKeys(path: string): Promise<Set<string>> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    return new Set();
+  }
+  const keys = new Set<string>();
+  for (const line of text.split("\n")) {
+    // As git-annex reads it: the number up to the first space, the key up to the last.
+    const first = line.indexOf(" ");
+    const last = line.lastIndexOf(" ");
+    if (first < 0 || last <= first) continue;
+    try {
+      keys.add(formatKey(parseKey(line.slice(first + 1, last))));
+    } catch {
+      // not a key: git-annex skips the line too
+    }
+  }
+  return keys;
+}
+
+async function answer(repo: Repository, q: Question): Promise<Answer> {
+  let key: Key | undefined;
+  if (q.key !== undefined) {
+    try {
+      key = parseKey(q.key);
+    } catch {
+      throw new UsageError(`option --key: bad key ${q.key}`);
+    }
+  }
+  let size: number | undefined;
+  if (q.size !== undefined) {
+    const s = readSize(q.size);
+    if (s === null) throw new UsageError(`option --size: parse error`);
+    size = s;
+  }
+  // As git-annex: a key's size is the size to match when the key has one.
+  if (key?.size !== undefined) size = key.size;
+  const parsed = q.largefiles === true ? parseLargeFiles(q.expr) : parsePreferredContent(q.expr);
+  if (!parsed.ok) {
+    return {
+      code: 42,
+      message: `bad expression: ${parsed.errors.map((e) => `Parse failure: ${e}`).join(" ")}`,
+    };
+  }
+  const input: MatchInput = {
+    mode: "user",
+    ...(q.file === undefined ? {} : { file: q.file }),
+    ...(key === undefined ? {} : { key }),
+    ...(size === undefined ? {} : { size }),
+    ...(q.mimetype === undefined ? {} : { mimeType: q.mimetype }),
+    ...(q.mimeencoding === undefined ? {} : { mimeEncoding: q.mimeencoding }),
+  };
+  try {
+    const state = key === undefined ? undefined : await repo.keyState(key);
+    const ok = matches(repo.policy, parsed.matcher, input, {
+      repo: repo.uuid,
+      ...(state === undefined ? {} : { state }),
+    });
+    return { code: ok ? 0 : 1 };
+  } catch (e) {
+    if (e instanceof NotEnoughDataError) return { code: 42, message: e.message };
+    throw e;
+  }
+}
+
+function questionFromJson(line: string): Question {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw new UsageError(`--batch: not a JSON line: ${line}`);
+  }
+  const o = v as Record<string, unknown>;
+  if (typeof o !== "object" || o === null || typeof o.expr !== "string") {
+    throw new UsageError(`--batch: each line needs an "expr" string: ${line}`);
+  }
+  const str = (k: string): string | undefined => {
+    const x = o[k];
+    if (x === undefined || x === null) return undefined;
+    if (typeof x !== "string") throw new UsageError(`--batch: "${k}" must be a string`);
+    return x;
+  };
+  const q: Record<string, unknown> = { expr: o.expr, largefiles: o.largefiles === true };
+  for (const k of ["file", "key", "size", "mimetype", "mimeencoding"]) {
+    const x = str(k);
+    if (x !== undefined) q[k] = x;
+  }
+  return q as unknown as Question;
+}
+
+export async function matchexpressionCommand(argv: readonly string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      file: { type: "string" },
+      key: { type: "string" },
+      size: { type: "string" },
+      mimetype: { type: "string" },
+      mimeencoding: { type: "string" },
+      largefiles: { type: "boolean" },
+      batch: { type: "boolean" },
+    },
+  });
+  if (values.batch === true) {
+    if (positionals.length > 0) throw new UsageError("matchexpression --batch takes no EXPRESSION");
+    const repo = await Repository.open();
+    try {
+      const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+      for await (const line of lines) {
+        if (line.trim() === "") continue;
+        let a: Answer;
+        try {
+          a = await answer(repo, questionFromJson(line));
+        } catch (e) {
+          if (!(e instanceof UsageError)) throw e;
+          a = { code: 1, message: e.message };
+        }
+        process.stdout.write(`${a.code}\n`);
+      }
+    } finally {
+      await repo.branch.close();
+    }
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError("matchexpression takes one EXPRESSION");
+  const repo = await Repository.open();
+  try {
+    const a = await answer(repo, {
+      expr: positionals[0] as string,
+      ...(values.file === undefined ? {} : { file: values.file }),
+      ...(values.key === undefined ? {} : { key: values.key }),
+      ...(values.size === undefined ? {} : { size: values.size }),
+      ...(values.mimetype === undefined ? {} : { mimetype: values.mimetype }),
+      ...(values.mimeencoding === undefined ? {} : { mimeencoding: values.mimeencoding }),
+      largefiles: values.largefiles === true,
+    });
+    if (a.message !== undefined) process.stderr.write(`${a.message}\n`);
+    return a.code;
+  } finally {
+    await repo.branch.close();
+  }
+}

@@ -1,0 +1,441 @@
+/**
+ * Differential test of the preferred content language: generated
+ * expressions (fast-check, seeded) over repository states built with stock
+ * git-annex commands (groups, trust, numcopies, metadata, location logs,
+ * real annexed and unused content), each answered by stock
+ * `git annex matchexpression` and by `annexgate matchexpression --batch`.
+ * Every answer (exit 0, 1 or 42) must agree. A divergence is shrunk to a
+ * smallest expression that still diverges and reported; such cases are
+ * kept in REGRESSIONS below.
+ */
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import fc from "fast-check";
+import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
+import { prng } from "../helpers/prng.js";
+
+const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
+const SEED = 20250416;
+const STATES = 5;
+const PER_STATE = 220;
+
+interface Question {
+  readonly expr: string;
+  readonly file?: string;
+  readonly key?: string;
+  readonly size?: string;
+}
+
+// Expressions that once diverged (or nearly did); always checked in every state.
+const REGRESSIONS: readonly string[] = [
+  "not present",
+  "not balanced=g1",
+  "not fullybalanced=g1",
+  "not (present or anything)",
+  "or anything",
+  "anything or",
+  "( ( present )",
+  "present )",
+  "not not present",
+  "a not b",
+  "copies=trusted:1 copies=trusted+:1",
+  "copies=1x",
+  "copies=0x2",
+  "copies=2.5",
+  "metadata=n>=9.5",
+  "metadata=N<10",
+  "metadata=tag=A",
+  "metadata=tag-lastchanged=*",
+  "inpreferreddir",
+  "inallgroup=nosuchgroup",
+  "onlyingroup=nosuchgroup",
+  "smallerthan=1.5kB",
+  "largerthan=5.",
+  "balanced=g1:2 or sizebalanced=g2",
+  "lackingcopies=1 approxlackingcopies=-1",
+];
+
+function exitCode(cmd: string, args: readonly string[], cwd: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd }, (err) => {
+      if (err === null) resolve(0);
+      else if (typeof err.code === "number") resolve(err.code);
+      else reject(err);
+    });
+  });
+}
+
+function stockArgs(q: Question): string[] {
+  const args = ["annex", "matchexpression", q.expr];
+  if (q.file !== undefined) args.push(`--file=${q.file}`);
+  if (q.key !== undefined) args.push(`--key=${q.key}`);
+  if (q.size !== undefined) args.push(`--size=${q.size}`);
+  return args;
+}
+
+async function stockAnswers(repo: string, qs: readonly Question[]): Promise<number[]> {
+  const out: number[] = new Array(qs.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < qs.length) {
+      const i = next++;
+      out[i] = await exitCode("git", stockArgs(qs[i] as Question), repo);
+    }
+  };
+  await Promise.all([worker(), worker(), worker()]);
+  return out;
+}
+
+function annexgateAnswers(repo: string, qs: readonly Question[]): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, "matchexpression", "--batch"], { cwd: repo });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const lines = stdout.split("\n").filter((l) => l !== "");
+      if (code !== 0 || lines.length !== qs.length) {
+        reject(new Error(`annexgate matchexpression --batch exited ${code}: ${stderr}`));
+      } else resolve(lines.map(Number));
+    });
+    child.stdin.end(qs.map((q) => `${JSON.stringify(q)}\n`).join(""));
+  });
+}
+
+// ---- generated expressions --------------------------------------------------
+
+const GROUPS = ["g1", "g2", "client", "archive", "backup", "trusted", "nosuchgroup"];
+const GLOBS = [
+  "*",
+  "*.txt",
+  "a*",
+  "*/archive/*",
+  "archive/*",
+  "?.bin",
+  "[ab]*",
+  "[!a]*",
+  "public/*",
+  "dir/*",
+  "*/*",
+];
+const FIELDS = ["tag", "n", "Tag", "author", "nosuch"];
+const META_VALUES = ["a", "b*", "*", "10", "9", "2.5", "x", "A", ""];
+const SIZES = ["0", "10", "100", "1kb", "2KiB", "1.5kB", "5000", "1MB", "3bytes", "10kilobytes"];
+const TRUSTS = [
+  "trusted",
+  "semitrusted",
+  "untrusted",
+  "dead",
+  "trusted+",
+  "untrusted+",
+  "semitrusted+",
+];
+const BACKENDS = ["SHA256E", "SHA256", "WORM", "MD5", "SHA1", "URL", "BLAKE2B256E"];
+const BAD = [
+  "foo",
+  "copies=x",
+  "copies=a:b:c",
+  "metadata=-x=1",
+  "balanced=g1:x",
+  "largerthan=zz",
+  "url=x",
+  "present=1",
+  "lackingcopies=y",
+];
+
+const small = fc.integer({ min: -1, max: 4 });
+
+const term: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    "anything",
+    "nothing",
+    "present",
+    "securehash",
+    "inpreferreddir",
+    "unused",
+    "standard",
+    "groupwanted",
+  ),
+  fc
+    .tuple(fc.constantFrom("include", "exclude"), fc.constantFrom(...GLOBS))
+    .map(([k, g]) => `${k}=${g}`),
+  small.map((n) => `copies=${n}`),
+  fc.tuple(fc.constantFrom(...TRUSTS, ...GROUPS), small).map(([t, n]) => `copies=${t}:${n}`),
+  fc
+    .tuple(fc.constantFrom("lackingcopies", "approxlackingcopies"), small)
+    .map(([k, n]) => `${k}=${n}`),
+  fc.constantFrom(...BACKENDS).map((b) => `inbackend=${b}`),
+  fc
+    .tuple(fc.constantFrom("inallgroup", "onlyingroup"), fc.constantFrom(...GROUPS))
+    .map(([k, g]) => `${k}=${g}`),
+  fc
+    .tuple(fc.constantFrom("smallerthan", "largerthan"), fc.constantFrom(...SIZES))
+    .map(([k, s]) => `${k}=${s}`),
+  fc
+    .tuple(
+      fc.constantFrom(...FIELDS),
+      fc.constantFrom("=", "<", "<=", ">", ">="),
+      fc.constantFrom(...META_VALUES),
+    )
+    .map(([f, o, v]) => `metadata=${f}${o}${v}`),
+  fc
+    .tuple(
+      fc.constantFrom("balanced", "fullybalanced", "sizebalanced", "fullysizebalanced"),
+      fc.constantFrom(...GROUPS),
+      fc.option(fc.integer({ min: 0, max: 4 }), { nil: undefined }),
+    )
+    .map(([k, g, n]) => `${k}=${g}${n === undefined ? "" : `:${n}`}`),
+  fc.constantFrom(...BAD),
+);
+
+/** An expression tree rendered to text; kept as a tree so a divergence can be shrunk. */
+type Expr =
+  | { t: "term"; s: string }
+  | { t: "not"; a: Expr }
+  | { t: "and" | "or" | "juxt"; a: Expr; b: Expr }
+  | { t: "paren"; a: Expr };
+
+const { expr } = fc.letrec<{ expr: Expr }>((tie) => ({
+  expr: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    term.map((s): Expr => ({ t: "term", s })),
+    tie("expr").map((a): Expr => ({ t: "not", a })),
+    tie("expr").map((a): Expr => ({ t: "paren", a })),
+    fc
+      .tuple(
+        fc.constantFrom("and", "or", "juxt") as fc.Arbitrary<"and" | "or" | "juxt">,
+        tie("expr"),
+        tie("expr"),
+      )
+      .map(([t, a, b]): Expr => ({ t, a, b })),
+  ),
+}));
+
+function render(e: Expr): string {
+  switch (e.t) {
+    case "term":
+      return e.s;
+    case "not":
+      return `not ${render(e.a)}`;
+    case "paren":
+      return `(${render(e.a)})`;
+    case "juxt":
+      return `${render(e.a)} ${render(e.b)}`;
+    default:
+      return `${render(e.a)} ${e.t} ${render(e.b)}`;
+  }
+}
+
+/** Smaller expressions to try in place of `e`. */
+function shrinkings(e: Expr): Expr[] {
+  switch (e.t) {
+    case "term":
+      return [];
+    case "not":
+    case "paren":
+      return [e.a, ...shrinkings(e.a).map((a) => ({ ...e, a }))];
+    default:
+      return [
+        e.a,
+        e.b,
+        ...shrinkings(e.a).map((a) => ({ ...e, a })),
+        ...shrinkings(e.b).map((b) => ({ ...e, b })),
+      ];
+  }
+}
+
+// ---- repository states --------------------------------------------------------
+
+let tmp: string;
+let repo: string;
+let here: string;
+const remotes: string[] = [];
+let keys: string[] = [];
+
+async function annex(...args: string[]): Promise<void> {
+  await run("git", ["annex", ...args], { cwd: repo });
+}
+
+before(async () => {
+  tmp = await makeTempDir("annexgate-pcdiff-");
+  repo = await gitAnnexRepo(join(tmp, "here"), "here");
+  here = (await run("git", ["config", "annex.uuid"], { cwd: repo })).trim();
+  for (let i = 1; i <= 4; i++) {
+    const dir = join(tmp, `d${i}`);
+    await mkdir(dir);
+    await annex("initremote", `r${i}`, "type=directory", `directory=${dir}`, "encryption=none");
+    remotes.push((await run("git", ["config", `remote.r${i}.annex-uuid`], { cwd: repo })).trim());
+  }
+  // Real content: two files present here, one made unused.
+  await mkdir(join(repo, "dir", "archive"), { recursive: true });
+  await writeFile(join(repo, "a.txt"), "hello\n");
+  await writeFile(join(repo, "dir", "archive", "b.bin"), "x".repeat(3000));
+  await writeFile(join(repo, "gone.txt"), "soon unused\n");
+  await annex("add", "a.txt", "dir", "gone.txt");
+  await run("git", ["commit", "-qm", "add"], { cwd: repo });
+  const real = [];
+  for (const f of ["a.txt", "dir/archive/b.bin", "gone.txt"]) {
+    real.push((await run("git", ["annex", "lookupkey", f], { cwd: repo })).trim());
+  }
+  await run("git", ["rm", "-q", "gone.txt"], { cwd: repo });
+  await run("git", ["commit", "-qm", "rm"], { cwd: repo });
+  await annex("unused");
+  keys = [
+    ...real,
+    "WORM-s100-m1700000000--w.txt",
+    "MD5-s2000--0123456789abcdef0123456789abcdef",
+    "SHA1--0123456789abcdef0123456789abcdef01234567",
+    "URL--http&c%%example.com%x",
+    "SHA256E-s1500--e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855.bin",
+  ];
+});
+
+after(async () => {
+  if (tmp !== undefined) await removeDir(tmp);
+});
+
+/** Rebuilds the varying state with stock commands, chosen by `rand`. */
+async function buildState(rand: () => number): Promise<void> {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  const all = [here, ...remotes];
+  for (const u of all) {
+    const groups = ["g1", "g2", "client", "archive", "backup", "trusted"].filter(
+      () => rand() < 0.3,
+    );
+    // `ungroup` of every group, then the chosen ones.
+    for (const g of ["g1", "g2", "client", "archive", "backup", "trusted"])
+      await annex("ungroup", u === here ? "here" : `r${remotes.indexOf(u) + 1}`, g).catch(
+        () => undefined,
+      );
+    for (const g of groups)
+      await annex("group", u === here ? "here" : `r${remotes.indexOf(u) + 1}`, g);
+  }
+  for (let i = 0; i < remotes.length; i++) {
+    const level = pick(["trust", "untrust", "semitrust", "semitrust", "dead"]);
+    await annex(level, "--force", `r${i + 1}`);
+  }
+  await annex("numcopies", String(1 + Math.floor(rand() * 3)));
+  for (const k of keys) {
+    for (const u of all) {
+      if (rand() < 0.4) await annex("setpresentkey", k, u, rand() < 0.7 ? "1" : "0");
+    }
+    if (rand() < 0.5) {
+      await annex(
+        "metadata",
+        "--key",
+        k,
+        "-s",
+        `tag=${pick(["a", "b", "bb", "A"])}`,
+        "-s",
+        `n=${pick(["1", "9", "10", "2.5", "x"])}`,
+      );
+    }
+  }
+}
+
+function questions(seed: number): { q: Question; e?: Expr }[] {
+  const files = [
+    undefined,
+    "a.txt",
+    "dir/archive/b.bin",
+    "public/y",
+    "x/public/z.txt",
+    "archive/q",
+    "b",
+    "a/b/c.txt",
+  ];
+  const sizes = [undefined, "0", "10", "2kB", "1500", "5000"];
+  const arb = fc.record({
+    e: expr,
+    file: fc.constantFrom(...files),
+    key: fc.constantFrom(undefined, ...keys),
+    size: fc.constantFrom(...sizes),
+  });
+  const generated = fc.sample(arb, { seed, numRuns: PER_STATE }).map(({ e, file, key, size }) => ({
+    e,
+    q: {
+      expr: render(e),
+      ...(file === undefined ? {} : { file }),
+      ...(key === undefined ? {} : { key }),
+      ...(size === undefined ? {} : { size }),
+    },
+  }));
+  const regressions = REGRESSIONS.map((x, i) => ({
+    q: { expr: x, file: "a.txt", key: keys[i % keys.length] as string },
+  }));
+  return [...regressions, ...generated];
+}
+
+async function divergesOn(q: Question): Promise<boolean> {
+  const [s] = await stockAnswers(repo, [q]);
+  const [a] = await annexgateAnswers(repo, [q]);
+  return s !== a;
+}
+
+/** Shrinks a diverging generated expression (bounded): the smallest subtree that still diverges. */
+async function shrink(q: Question, e: Expr): Promise<string> {
+  let best = e;
+  for (let round = 0; round < 40; round++) {
+    let improved = false;
+    for (const c of shrinkings(best)) {
+      if (await divergesOn({ ...q, expr: render(c) })) {
+        best = c;
+        improved = true;
+        break;
+      }
+    }
+    if (!improved) break;
+  }
+  return render(best);
+}
+
+describe("preferred content: annexgate matchexpression agrees with git annex matchexpression", {
+  timeout: 600_000,
+}, () => {
+  it(`${STATES} states x (${PER_STATE} generated + ${REGRESSIONS.length} regression) questions`, async () => {
+    const rand = fc.sample(fc.integer(), { seed: SEED, numRuns: STATES });
+    let total = 0;
+    const counts = new Map<number, number>();
+    const divergences: string[] = [];
+    for (let s = 0; s < STATES; s++) {
+      const seed = (rand[s] ?? s) >>> 0;
+      await buildState(prng(seed));
+      const items = questions(seed);
+      const qs = items.map((x) => x.q);
+      const [stock, ours] = await Promise.all([stockAnswers(repo, qs), annexgateAnswers(repo, qs)]);
+      total += qs.length;
+      for (const c of stock) counts.set(c, (counts.get(c) ?? 0) + 1);
+      for (let i = 0; i < qs.length; i++) {
+        if (stock[i] !== ours[i]) {
+          const q = qs[i] as Question;
+          divergences.push(
+            `state ${s}: ${JSON.stringify(q)} stock=${stock[i]} annexgate=${ours[i]}`,
+          );
+        }
+      }
+      if (divergences.length > 0) {
+        // Shrink the first generated divergence of this state for the report.
+        const first = items.find((x, i) => x.e !== undefined && stock[i] !== ours[i]);
+        if (first?.e !== undefined) divergences.push(`  shrunk: ${await shrink(first.q, first.e)}`);
+        break;
+      }
+    }
+    assert.deepEqual(divergences, [], `divergences:\n${divergences.join("\n")}`);
+    assert.ok(total >= 1000, `only ${total} questions`);
+    // The questions must exercise matching, not just parse errors.
+    const summary = JSON.stringify(Object.fromEntries(counts));
+    for (const code of [0, 1, 42]) {
+      assert.ok((counts.get(code) ?? 0) >= total / 8, `too few answers ${code}: ${summary}`);
+    }
+    process.stdout.write(`# answers by exit code: ${summary}\n`);
+  });
+});
