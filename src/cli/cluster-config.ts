@@ -43,6 +43,9 @@ interface Session {
   readonly git: Git;
   readonly branch: AnnexBranch;
   readonly myUuid: string;
+  /** The remote branches merged on opening, and whether that made a merge commit (not a fast-forward). */
+  readonly merged: readonly string[];
+  readonly mergeCommitted: boolean;
 }
 
 async function openSession(): Promise<Session> {
@@ -58,13 +61,22 @@ async function openSession(): Promise<Session> {
   }
   await learnLocalRemoteUuids(git);
   const branch = await AnnexBranch.open(git);
+  let merged: string[];
+  let mergeCommitted = false;
   try {
-    await branch.mergeRemoteBranches();
+    merged = await branch.mergeRemoteBranches();
+    if (merged.length > 0) {
+      const parents = (await git.run(["rev-list", "--parents", "-n1", "refs/heads/git-annex"]))
+        .toString("utf8")
+        .trim()
+        .split(" ");
+      mergeCommitted = parents.length > 2;
+    }
   } catch (err) {
     await branch.close().catch(() => undefined);
     throw err;
   }
-  return { git, branch, myUuid };
+  return { git, branch, myUuid, merged, mergeCommitted };
 }
 
 /** Byte order of UTF-8 strings, as git-annex's maps and sets order them. */
@@ -273,10 +285,27 @@ export async function updateClusterCommand(argv: readonly string[]): Promise<num
   });
 }
 
-/** Whether the journal holds changes this command made (git-annex then says it records them). */
-async function recordingState(s: Session, before: string | null): Promise<void> {
+/**
+ * git-annex's side messages for a command that prints them: the merge of
+ * remote branches ("recording state" too when it made a merge commit
+ * rather than a fast-forward), as it happens.
+ */
+function announceMerge(s: Session): void {
+  if (s.merged.length === 0) return;
+  const names = s.merged.map((r) => r.replace(/^refs\/remotes\//, "")).join(" ");
+  process.stdout.write(`(merging ${names} into git-annex...)\n`);
+  if (s.mergeCommitted) process.stdout.write("(recording state in git...)\n");
+}
+
+/**
+ * Commits what the command recorded, saying so as git-annex does (which
+ * says it once a command has shown no merge).
+ */
+async function recordingState(s: Session, announcedMerge: boolean): Promise<void> {
   const after = await s.branch.commit();
-  if (after !== null && after !== before) process.stdout.write("(recording state in git...)\n");
+  if (after !== null && !(announcedMerge && s.merged.length > 0)) {
+    process.stdout.write("(recording state in git...)\n");
+  }
 }
 
 /** `annexgate initcluster NAME [DESCRIPTION]`: make this repository a gateway of a new cluster. */
@@ -287,6 +316,7 @@ export async function initClusterCommand(argv: readonly string[]): Promise<numbe
   const name = argv[0] as string;
   const description = argv[1] ?? `cluster ${name}`;
   return withSession(async (s) => {
+    // Stock initcluster does not read the branch, so shows no merge.
     process.stdout.write(`initcluster ${name} `);
     if (!isLegalRemoteName(name)) {
       process.stdout.write("\nfailed\n");
@@ -302,7 +332,7 @@ export async function initClusterCommand(argv: readonly string[]): Promise<numbe
       await setUuidDescription(s.branch, cu, description);
     }
     process.stdout.write("ok\n");
-    await recordingState(s, null);
+    await recordingState(s, false);
     return 0;
   });
 }
@@ -317,6 +347,7 @@ export async function extendClusterCommand(argv: readonly string[]): Promise<num
   if (argv.length !== 2) throw new UsageError("Expected two parameters, gateway and clustername.");
   const [gateway, clusterName] = argv as [string, string];
   return withSession(async (s) => {
+    announceMerge(s);
     const cfg = await loadGatewayConfig(s.git, s.branch);
     const byName = (n: string): Remote => {
       const r = n === "" ? undefined : cfg.remotes.find((x) => x.name === n || x.uuid === n);
@@ -343,7 +374,7 @@ export async function extendClusterCommand(argv: readonly string[]): Promise<num
     await s.git.configSet(`remote.${gatewayRemote.name}.annex-cluster-gateway`, cu);
     process.stdout.write("ok\n");
     await updateClusterAndProxy(s, console);
-    await recordingState(s, null);
+    await recordingState(s, true);
     return 0;
   });
 }
