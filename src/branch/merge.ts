@@ -22,9 +22,20 @@ export interface RemoteBranchRef {
   readonly sha: string;
 }
 
-/** Every `refs/remotes/<remote>/git-annex`, with its commit. */
+/** Where clients' `git annex sync` pushes its view of the branch. */
+const SYNCED_PREFIX = "refs/heads/synced/";
+
+/**
+ * Every `refs/remotes/<remote>/git-annex`, and `refs/heads/synced/git-annex`
+ * (what `git annex sync` pushes into a repository), with its commit.
+ */
 export async function listRemoteBranches(git: Git): Promise<RemoteBranchRef[]> {
-  const out = await git.run(["for-each-ref", "--format=%(objectname) %(refname)", REMOTES_PREFIX]);
+  const out = await git.run([
+    "for-each-ref",
+    "--format=%(objectname) %(refname)",
+    REMOTES_PREFIX,
+    SYNCED_PREFIX,
+  ]);
   const refs: RemoteBranchRef[] = [];
   for (const line of out.toString("utf8").split("\n")) {
     const sp = line.indexOf(" ");

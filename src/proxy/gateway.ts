@@ -7,9 +7,10 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { BRANCH_REF, locationsOf, setLocation } from "../branch/index.js";
+import { locationsOf, setLocation } from "../branch/index.js";
 import type { Key } from "../keys/index.js";
 import type { LocalRepository, Peer } from "../peers/index.js";
+import { loadKeyState, loadPolicySnapshot, Policy, wantsKey } from "../preferred-content/index.js";
 import type { GatewayConfig, Remote, Route } from "../remotes/types.js";
 import { type ClusterNode, ClusterPeer } from "./cluster-peer.js";
 import { type ConnectOptions, connectRemote, type RemoteConnection } from "./connect.js";
@@ -22,15 +23,10 @@ export interface GatewayRouting {
   clusterNodes(cfg: GatewayConfig, clusterUuid: string, bypass: ReadonlySet<string>): Remote[];
 }
 
-/** Whether repository `uuid` wants `key` (its preferred content). */
-export type WantsKey = (uuid: string, key: Key, associatedFile?: string) => Promise<boolean>;
-
 export interface GatewayOptions {
   /** The gateway repository, opened; it stays the caller's to close. */
   readonly repo: LocalRepository;
   readonly routing: GatewayRouting;
-  /** Preferred content of the nodes, for choosing where uploads go (default: all want). */
-  readonly wants?: WantsKey;
   /** Requests to cluster nodes running at once for one operation (default 8). */
   readonly clusterJobs?: number;
   readonly connect?: Omit<ConnectOptions, "gatewayUuid">;
@@ -41,7 +37,9 @@ export interface GatewayOptions {
 
 interface Snapshot {
   readonly cfg: GatewayConfig;
-  /** The git-annex branch tip and git config mtime the config was read at. */
+  /** Preferred content, groups, trust, numcopies: who wants what. */
+  readonly policy: Policy;
+  /** The git-annex branches and git config mtime the snapshot was read at. */
   readonly stamp: string;
   readonly checkedAt: number;
 }
@@ -112,17 +110,59 @@ export class Gateway {
       this.snapshot = { ...old, checkedAt: Date.now() };
       return this.snapshot;
     }
+    const { repo } = this.opts;
+    // What clients pushed (git annex sync) and remotes' branches fetched
+    // since: merged first, as git-annex does before it reads the branch.
+    try {
+      await repo.branch.mergeRemoteBranches();
+    } catch (e) {
+      this.opts.log?.(`merging git-annex branches in ${repo.dir}: ${e}`);
+    }
     const cfg = await this.opts.routing.load();
-    this.snapshot = { cfg, stamp, checkedAt: Date.now() };
+    const clusters = new Map<string, Set<string>>();
+    for (const [cluster, nodes] of cfg.clusterNodes) {
+      for (const n of nodes) clusters.set(n, new Set([...(clusters.get(n) ?? []), cluster]));
+    }
+    const policy = new Policy(
+      await loadPolicySnapshot(repo.branch, { clusters, hereUuid: this.uuid }),
+    );
+    this.snapshot = { cfg, policy, stamp: await this.stamp(), checkedAt: Date.now() };
     // Peers hold remotes as they were configured; rebuild them lazily.
     this.proxied.clear();
     this.clusters.clear();
     return this.snapshot;
   }
 
+  /** Whether `uuid` wants `key` by its preferred content (no expression: it does). */
+  private async wants(uuid: string, key: Key, associatedFile?: string): Promise<boolean> {
+    const { policy } = await this.current();
+    const state = await loadKeyState(this.opts.repo.branch, key);
+    try {
+      return wantsKey(policy, uuid, key, {
+        state,
+        ...(associatedFile !== undefined ? { file: associatedFile } : {}),
+      });
+    } catch (e) {
+      this.opts.log?.(`preferred content of ${uuid}: ${e}`);
+      return true;
+    }
+  }
+
   private async stamp(): Promise<string> {
     const { git } = this.opts.repo;
-    const tip = (await git.revParse(BRANCH_REF)) ?? "";
+    const tip = (
+      await git.run([
+        "for-each-ref",
+        "--format=%(objectname) %(refname)",
+        "refs/heads/git-annex",
+        "refs/heads/synced/git-annex",
+        "refs/remotes/",
+      ])
+    )
+      .toString("utf8")
+      .split("\n")
+      .filter((l) => l.endsWith("/git-annex"))
+      .join(" ");
     let mtime = 0;
     try {
       mtime = (await stat(join(git.gitDir, "config"))).mtimeMs;
@@ -179,7 +219,7 @@ export class Gateway {
             .map((r): ClusterNode => ({ peer: this.proxiedPeer(r), cost: r.cost }));
         },
         locations: async (key) => new Set(await locationsOf(this.opts.repo.branch, key)),
-        ...(this.opts.wants ? { wants: this.opts.wants } : {}),
+        wants: (uuid, key, file) => this.wants(uuid, key, file),
         ...(this.opts.log ? { log: this.opts.log } : {}),
       });
       this.clusters.set(clusterUuid, c);

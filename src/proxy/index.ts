@@ -12,5 +12,5 @@ export {
   UnreachableRemoteError,
 } from "./connect.js";
 export { FanOut } from "./fan-out.js";
-export { Gateway, type GatewayOptions, type GatewayRouting, type WantsKey } from "./gateway.js";
+export { Gateway, type GatewayOptions, type GatewayRouting } from "./gateway.js";
 export { type LocationRecorder, ProxiedPeer, type ProxiedPeerOptions } from "./proxied-peer.js";

@@ -126,6 +126,26 @@ describe("a cluster of three local nodes behind annexgate p2phttp, used by a sto
     assert.equal(w.copies, 1, w.out);
   });
 
+  test("with preferred content set, an upload goes to exactly the nodes that want it", async () => {
+    // Set from the client, pushed as `git annex sync` pushes: the gateway
+    // merges it while serving.
+    await git("annex", "wanted", "origin-node1", "include=*.keep");
+    await git("annex", "wanted", "origin-node2", "include=*.keep");
+    await git("annex", "wanted", "origin-node3", "exclude=*.keep");
+    await git("push", "-q", "origin", "git-annex:synced/git-annex");
+    await new Promise((r) => setTimeout(r, 1200));
+    await writeRandomFile(join(client, "x.keep"), 50_000);
+    await writeRandomFile(join(client, "y.other"), 50_000);
+    await git("annex", "add", "-q", "x.keep", "y.other");
+    await git("commit", "-q", "-m", "wanted");
+    await git("annex", "copy", "-q", "--to", "origin-mycluster", "x.keep", "y.other");
+    assert.deepEqual(await nodesHolding(root, await keyOf(client, "x.keep")), ["node1", "node2"]);
+    assert.deepEqual(await nodesHolding(root, await keyOf(client, "y.other")), ["node3"]);
+    // And a stock client's own view agrees: node3 does not want x.keep.
+    const wanted = await git("annex", "find", "--want-get-by", "origin-node3", "x.keep", "y.other");
+    assert.deepEqual(wanted.trim().split("\n"), ["y.other"]);
+  });
+
   test("testremote passes on the cluster, on a proxied node and on the gateway", async () => {
     for (const remote of ["origin-mycluster", "origin-node2", "origin"]) {
       const out = await git("annex", "testremote", remote);
