@@ -30,6 +30,7 @@ import { Git } from "../git/index.js";
 import { type LocalRepository, openLocalRepository, type Peer } from "../peers/index.js";
 import { MessageChannel } from "../protocol/index.js";
 import type { Gateway } from "../proxy/index.js";
+import { notProxiedReason } from "../remotes/index.js";
 import { gitServiceRunner, LineServerError, type ServeMode, serveLine } from "../server/index.js";
 import { makeGateway } from "./gateway.js";
 
@@ -277,11 +278,12 @@ async function proxiedPeer(
 ): Promise<Peer> {
   const peer = await gateway.lookup(uuid);
   if (peer) return peer;
-  const desc = (await readUuidDescriptions(repo.branch)).get(uuid);
-  if (desc !== undefined) {
-    throw new ShellError(`not configured to proxy for repository ${desc === "" ? uuid : desc}`);
-  }
-  throw new ShellError(`expected repository UUID ${uuid} but found UUID ${found}`);
+  const reason = notProxiedReason(
+    await gateway.config(),
+    uuid,
+    await readUuidDescriptions(repo.branch),
+  );
+  throw new ShellError(reason ?? `expected repository UUID ${uuid} but found UUID ${found}`);
 }
 
 /** True when some git-annex branch (local or a remote's) exists: Annex.Branch.hasSibling. */

@@ -194,6 +194,29 @@ describe("ClusterPeer choices", () => {
     assert.deepEqual(await onDisk(s.key), []);
   });
 
+  it("the gateway keeps a copy only when it wants one, serves it first, and loses it on remove", async () => {
+    const wanted = sample(30_000);
+    const unwanted = sample(30_000);
+    const c = cluster({
+      gateway: { peer: gateway.peer, wants: async (key) => key === wanted.key },
+    });
+    const r = await upload(c, wanted);
+    assert.ok(r.plusUuids.includes(gateway.uuid));
+    assert.equal(await gateway.store.has(wanted.key), true);
+    assert.equal((await upload(c, unwanted)).stored, true);
+    assert.equal(await gateway.store.has(unwanted.key), false);
+    // With every node's copy gone, the gateway's still serves.
+    for (const n of nodes) await n.peer.remove(wanted.key);
+    const got = await c.retrieve(wanted.key, 0);
+    assert.ok(got);
+    got.data.resume();
+    assert.equal(await got.valid, true);
+    const removed = await c.remove(wanted.key);
+    assert.equal(removed.removed, true);
+    assert.ok(removed.plusUuids.includes(gateway.uuid));
+    assert.equal(await gateway.store.has(wanted.key), false);
+  });
+
   it("passes BYPASS on with this gateway added, and asks for nodes with it", async () => {
     const seen: string[][] = [];
     const list = nodes.map((n) => ({ peer: proxied(n.peer), cost: 100 }));

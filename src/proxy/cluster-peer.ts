@@ -53,6 +53,16 @@ export interface ClusterPeerOptions {
   readonly locations: (key: Key) => Promise<ReadonlySet<string>>;
   /** Whether a node wants the key (its preferred content). Default: every node does. */
   readonly wants?: (nodeUuid: string, key: Key, associatedFile?: string) => Promise<boolean>;
+  /**
+   * The gateway's own repository. It is not a node: an upload is stored
+   * there too only when `wants` says so (its own preferred content), a
+   * retrieve is served from it first when it has the key, and a remove
+   * removes from it as well.
+   */
+  readonly gateway?: {
+    readonly peer: Peer;
+    readonly wants: (key: Key, associatedFile?: string) => Promise<boolean>;
+  };
   /** Requests to nodes running at once for one operation (default 8). */
   readonly jobs?: number;
   readonly log?: (line: string) => void;
@@ -88,7 +98,11 @@ export class ClusterPeer implements Peer {
   }
 
   async remove(key: Key, opts?: { before?: number }, ctx?: PeerContext): Promise<RemoveResult> {
-    const nodes = await this.nodes(ctx);
+    const gateway = this.opts.gateway;
+    const nodes = [
+      ...(await this.nodes(ctx)),
+      ...(gateway ? [{ peer: gateway.peer, cost: 0 }] : []),
+    ];
     if (nodes.length === 0) return { removed: false, plusUuids: NO_UUIDS };
     // A deadline on this gateway's clock becomes one on each node's own
     // clock: the time left now, counted from the node's "now".
@@ -238,6 +252,16 @@ export class ClusterPeer implements Peer {
    * lag behind what a node has.
    */
   private async holders(key: Key, ctx?: PeerContext): Promise<ClusterNode[]> {
+    const gateway = this.opts.gateway;
+    // The gateway's own copy is the cheapest there is.
+    const here =
+      gateway && (await gateway.peer.checkPresent(key)).present
+        ? [{ peer: gateway.peer, cost: 0 }]
+        : [];
+    return [...here, ...(await this.nodeHolders(key, ctx))];
+  }
+
+  private async nodeHolders(key: Key, ctx?: PeerContext): Promise<ClusterNode[]> {
     const nodes = await this.nodes(ctx);
     const locs = await this.opts.locations(key);
     const load = (n: ClusterNode) => this.busy.get(n.peer.uuid) ?? 0;
@@ -250,6 +274,19 @@ export class ClusterPeer implements Peer {
 
   /** Nodes an upload goes to, as git-annex chooses them (Annex/Cluster.hs proxyPUT). */
   private async targets(
+    key: Key,
+    associatedFile: string | undefined,
+    ctx?: PeerContext,
+  ): Promise<readonly ClusterNode[]> {
+    const gateway = this.opts.gateway;
+    const here =
+      gateway && (await gateway.wants(key, associatedFile))
+        ? [{ peer: gateway.peer, cost: 0 }]
+        : [];
+    return [...(await this.nodeTargets(key, associatedFile, ctx)), ...here];
+  }
+
+  private async nodeTargets(
     key: Key,
     associatedFile: string | undefined,
     ctx?: PeerContext,

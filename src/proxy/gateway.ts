@@ -126,10 +126,9 @@ export class Gateway {
     const policy = new Policy(
       await loadPolicySnapshot(repo.branch, { clusters, hereUuid: this.uuid }),
     );
+    // Peers are kept: a proxied peer is keyed by how its remote is reached,
+    // and a cluster asks for its nodes afresh on each request.
     this.snapshot = { cfg, policy, stamp: await this.stamp(), checkedAt: Date.now() };
-    // Peers hold remotes as they were configured; rebuild them lazily.
-    this.proxied.clear();
-    this.clusters.clear();
     return this.snapshot;
   }
 
@@ -190,7 +189,7 @@ export class Gateway {
   }
 
   private proxiedPeer(remote: Remote): Peer {
-    const id = `${remote.uuid} ${remote.name}`;
+    const id = `${remote.uuid} ${remote.name} ${JSON.stringify(remote.transport)}`;
     let p = this.proxied.get(id);
     if (p === undefined) {
       p = new ProxiedPeer({
@@ -220,6 +219,14 @@ export class Gateway {
         },
         locations: async (key) => new Set(await locationsOf(this.opts.repo.branch, key)),
         wants: (uuid, key, file) => this.wants(uuid, key, file),
+        gateway: {
+          peer: this.opts.repo.peer,
+          // The gateway is not a node (tips/clusters): it keeps a copy
+          // only when its own preferred content, set explicitly, wants it.
+          wants: async (key, file) =>
+            (await this.current()).policy.snapshot.preferred.has(this.uuid) &&
+            this.wants(this.uuid, key, file),
+        },
         ...(this.opts.log ? { log: this.opts.log } : {}),
       });
       this.clusters.set(clusterUuid, c);

@@ -250,6 +250,7 @@ export async function learnLocalRemoteUuids(git: Git): Promise<string[]> {
     // Whether the git URL is a path decides, even when an annexurl says how
     // annex content is reached (git-annex's repoCheap looks at the URL).
     const url = config.get(`remote.${name}.url`) ?? "";
+    if (url === "") continue; // a special remote
     const at = parseLocation(insteadOf(config, url, "insteadof") ?? url, git.dir, null).transport;
     if (at.kind !== "local") continue;
     let uuid: string | null;
