@@ -134,6 +134,21 @@ export class ObjectStore {
     readonly layout: ObjectLayout,
   ) {}
 
+  /**
+   * The git directory the annex directory is in must still be there: a
+   * repository moved or deleted under a running server must not be
+   * recreated as a bare tree of annex directories by the next upload.
+   */
+  private async checkRepository(): Promise<void> {
+    const gitDir = dirname(this.annexDir);
+    try {
+      if ((await stat(gitDir)).isDirectory()) return;
+    } catch {
+      // gone: reported below
+    }
+    throw new ObjectStoreError(`the repository at ${gitDir} is gone`, { gitDir });
+  }
+
   objectFile(key: Key): string {
     return join(this.annexDir, "objects", objectPath(key, this.layout));
   }
@@ -199,6 +214,7 @@ export class ObjectStore {
       return { ok: true };
     }
     const tmp = this.tmpFile(key);
+    await this.checkRepository();
     await mkdir(dirname(tmp), { recursive: true });
     const have = await this.tmpSize(key);
     if (offset > have) {
