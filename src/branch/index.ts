@@ -20,6 +20,16 @@ export {
 } from "./logs/clock.js";
 export { locationLogPath, locationsOf, presentUuids, setLocation } from "./logs/location.js";
 export {
+  changeMaxSize,
+  formatMaxSizeLog,
+  MAXSIZE_LOG,
+  type MaxSizeEntry,
+  type MaxSizeLog,
+  parseMaxSizeLog,
+  readMaxSizes,
+  recordMaxSize,
+} from "./logs/maxsize.js";
+export {
   compactPresenceLog,
   formatPresenceLog,
   type PresenceLine,

@@ -89,6 +89,55 @@ export function readDouble(s: string): { value: number; rest: string } | null {
   return r === null ? null : { value: r.value, rest: s.slice(r.end) };
 }
 
+const INTEGER_TOKEN =
+  /^(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|([0-9]+)(\.[0-9]+)?([eE][+-]?[0-9]+)?)/;
+
+/** An integer token, or null for a token that is a fraction (GHC's `numberToInteger`). */
+function integerToken(s: string, i: number): { value: bigint; end: number } | null {
+  const m = INTEGER_TOKEN.exec(s.slice(i));
+  if (m === null) return null;
+  if (m[1] !== undefined) return { value: BigInt(`0x${m[1]}`), end: i + m[0].length };
+  if (m[2] !== undefined) return { value: BigInt(`0o${m[2]}`), end: i + m[0].length };
+  // "5.0" and "5e3" are one token each, and not integers
+  if (m[4] !== undefined || m[5] !== undefined) return null;
+  return { value: BigInt(m[3] ?? ""), end: i + m[0].length };
+}
+
+function integerParens(
+  s: string,
+  from: number,
+  depth: number,
+): { value: bigint; end: number } | null {
+  const i = skipSpace(s, from);
+  if (s[i] === "(") {
+    if (depth > 1000) return null;
+    const inner = integerParens(s, i + 1, depth + 1);
+    if (inner === null) return null;
+    const j = skipSpace(s, inner.end);
+    return s[j] === ")" ? { value: inner.value, end: j + 1 } : null;
+  }
+  const sym = SYMBOL.exec(s.slice(i));
+  if (sym !== null) {
+    if (sym[0] !== "-") return null;
+    const n = integerToken(s, skipSpace(s, i + 1));
+    return n === null ? null : { value: -n.value, end: n.end };
+  }
+  return integerToken(s, i);
+}
+
+/**
+ * What `reads s :: [(Integer, String)]` yields first (git-annex's
+ * `readish`): the integer at the front of `s` and the rest, or null.
+ * "12 junk" reads as 12; "1.5" and "1e3" do not read.
+ *
+ * @example
+ * readInteger(" 1500\n") // { value: 1500n, rest: "\n" }
+ */
+export function readInteger(s: string): { value: bigint; rest: string } | null {
+  const r = integerParens(s, 0, 0);
+  return r === null ? null : { value: r.value, rest: s.slice(r.end) };
+}
+
 /**
  * GHC's `round :: Double -> Integer`: halves go to the even neighbour.
  * Infinities and NaN come out as GHC's decodeFloat makes them (±2^1024,

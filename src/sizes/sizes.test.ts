@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { readDouble, roundHalfEven, showDouble } from "./haskell-number.js";
+import { readDouble, readInteger, roundHalfEven, showDouble } from "./haskell-number.js";
 import {
   BadSizeError,
   COMMITTEE_UNITS,
@@ -205,6 +205,21 @@ describe("GHC number helpers", () => {
       2n,
       3n,
     ]);
+  });
+
+  it("reads integers as readish does", () => {
+    assert.deepEqual(readInteger(" 12 junk"), { value: 12n, rest: " junk" });
+    assert.deepEqual(readInteger("(-0x1F)"), { value: -31n, rest: "" });
+    assert.deepEqual(readInteger("5e"), { value: 5n, rest: "e" });
+    assert.deepEqual(readInteger("0o8"), { value: 0n, rest: "o8" });
+    assert.equal(readInteger("1.5"), null);
+    assert.equal(readInteger("1e3"), null);
+    assert.equal(readInteger("x"), null);
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 40n), max: 10n ** 40n }), (n) => {
+        assert.deepEqual(readInteger(n.toString()), { value: n, rest: "" });
+      }),
+    );
   });
 
   it("reads the longest number, leaving the rest", () => {
