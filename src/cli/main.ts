@@ -4,13 +4,17 @@
  * This is the only place that wires layers together.
  */
 import { AnnexgateError } from "../errors.js";
+import { infoCommand } from "./info.js";
 import { initCommand } from "./init.js";
+import { maxsizeCommand } from "./maxsize.js";
 import { p2phttpCommand } from "./p2phttp.js";
 import { shellCommand } from "./shell.js";
 import { UsageError } from "./usage.js";
 
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
+  info: infoCommand,
   init: initCommand,
+  maxsize: maxsizeCommand,
   p2phttp: p2phttpCommand,
   shell: shellCommand,
 };
@@ -18,7 +22,12 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
 const HELP = `usage: annexgate COMMAND [OPTIONS]
 
 commands:
+  info [--json] [--bytes]
+                       sizes of the repositories (from location logs)
   init [DESCRIPTION]   make the git repository here a git-annex repository
+  maxsize [REPOSITORY [SIZE]] [--bytes] [--json]
+                       show repository sizes and maximum sizes, or record
+                       a maximum size ("100gb", "1.5 TiB")
   p2phttp [OPTIONS]    serve this repository (or --directory DIR) over the
                        p2phttp API: --port --bind --socket --jobs --wideopen
                        --unauth-readonly --unauth-appendonly --unauth-nolocking
