@@ -7,6 +7,7 @@
  * no process is started per key.
  */
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { branchPathOf, presentUuids } from "../../branch/index.js";
@@ -20,10 +21,41 @@ export interface ComputeOptions {
   readonly onProgress?: (logsRead: number) => void;
 }
 
-/** Location logs read per round trip to cat-file. */
+/** Location logs read per round trip to cat-file (incremental updates). */
 const BATCH = 2000;
+/** How often a full computation reports progress, in location logs. */
+const PROGRESS_EVERY = 1000;
 /** Parsed logs remembered by blob id (keys added together share a log blob). */
-const MEMO_LIMIT = 50_000;
+const MEMO_LIMIT = 4096;
+
+const SIMPLE_LINE = /^[^ \r\n]+ ([01X]) ([^\r\n]*)$/;
+
+/**
+ * The UUIDs a location log says are present. Most logs have one line per
+ * UUID, where no clocks need comparing; those are read directly, and any
+ * other log goes through the full presence-log parser.
+ */
+function presentInLog(text: string): string[] {
+  const lines = text.split("\n");
+  const seen = new Set<string>();
+  const present: string[] = [];
+  for (const line of lines) {
+    if (line === "") continue;
+    const m = SIMPLE_LINE.exec(line);
+    const uuid = m?.[2];
+    if (
+      m === null ||
+      uuid === undefined ||
+      seen.has(uuid) ||
+      !/^\d+(?:\.\d+)?s?$/.test(line.slice(0, line.indexOf(" ")))
+    ) {
+      return presentUuids(text);
+    }
+    seen.add(uuid);
+    if (m[1] === "1") present.push(uuid);
+  }
+  return present;
+}
 
 /** Reads location logs by blob id, remembering recent answers. */
 class LogReader {
@@ -39,7 +71,7 @@ class LogReader {
     const known = this.#memo.get(sha);
     if (known !== undefined) return known;
     const blob = await this.#cat.get(sha);
-    const repos = blob === null ? [] : presentRepos(presentUuids(blob.toString("utf8")));
+    const repos = blob === null ? [] : presentRepos(presentInLog(blob.toString("utf8")));
     if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
     this.#memo.set(sha, repos);
     return repos;
@@ -104,12 +136,104 @@ async function* treeFiles(git: Git, treeish: string): AsyncGenerator<TreeFile> {
   }
 }
 
+/** A blob's content, or null when git has no such object. */
+interface Blob<T> {
+  readonly tag: T;
+  readonly content: Buffer | null;
+}
+
+const BLOB_HEADER = /^[0-9a-f]+ (\S+) (\d+)$/;
+
+/**
+ * Reads many blobs through one `git cat-file --batch --buffer`, in the
+ * order they are asked for, feeding ids while answers stream back. Each
+ * side waits for the other (pipe backpressure), so memory stays bounded
+ * whatever the number of blobs.
+ */
+async function* readBlobs<T>(
+  git: Git,
+  wanted: AsyncIterable<{ sha: string; tag: T }>,
+): AsyncGenerator<Blob<T>> {
+  const args = ["cat-file", "--batch", "--buffer"];
+  const child = spawn("git", args, {
+    cwd: git.dir,
+    env: git.environment(),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (b: Buffer) => {
+    stderr = (stderr + b.toString("utf8")).slice(-4096);
+  });
+  child.stdin.on("error", () => {});
+  const tags: T[] = [];
+  let head = 0;
+  let feedError: unknown = null;
+  let feeding = true;
+  const feed = (async () => {
+    try {
+      for await (const w of wanted) {
+        tags.push(w.tag);
+        if (!child.stdin.write(`${w.sha}\n`)) await once(child.stdin, "drain");
+      }
+    } catch (err) {
+      feedError = err;
+    } finally {
+      feeding = false;
+      child.stdin.end();
+    }
+  })();
+  let buf: Buffer = Buffer.alloc(0);
+  let bodyLen = -1;
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      for (;;) {
+        if (bodyLen < 0) {
+          const nl = buf.indexOf(0x0a);
+          if (nl < 0) break;
+          const header = buf.toString("utf8", 0, nl);
+          buf = buf.subarray(nl + 1);
+          const m = BLOB_HEADER.exec(header);
+          if (m !== null) {
+            bodyLen = Number(m[2]) + 1;
+            continue;
+          }
+          yield { tag: tags[head++] as T, content: null };
+        } else {
+          if (buf.length < bodyLen) break;
+          const content = Buffer.from(buf.subarray(0, bodyLen - 1));
+          buf = buf.subarray(bodyLen);
+          bodyLen = -1;
+          yield { tag: tags[head++] as T, content };
+        }
+        if (head > 65536) {
+          tags.splice(0, head);
+          head = 0;
+        }
+      }
+    }
+  } finally {
+    if (child.exitCode === null && (feeding || head < tags.length)) child.kill();
+    await feed;
+  }
+  if (feedError !== null) throw feedError;
+  const code = child.exitCode ?? (await once(child, "close"))[0];
+  if (code !== 0 || head !== tags.length) {
+    throw new GitError(`git cat-file --batch failed: ${stderr.trim()}`, {
+      args,
+      exitCode: typeof code === "number" ? code : null,
+      stderr,
+    });
+  }
+}
+
 /**
  * The sizes every repository has according to the location logs of one
  * commit of the git-annex branch, journal not included (git-annex
  * `calcBranchRepoSizes`). Only repositories with at least one key logged
  * present are in the map; keys without a size count 0 bytes; cluster
- * UUIDs never count.
+ * UUIDs never count. One `git ls-tree` lists the logs and one
+ * `git cat-file --batch` reads them, both streamed.
  *
  * @example
  * const sizes = await computeRepoSizes(git, await git.revParse("refs/heads/git-annex"));
@@ -120,29 +244,21 @@ export async function computeRepoSizes(
   opts: ComputeOptions = {},
 ): Promise<RepoSizes> {
   const sizes: RepoSizes = new Map();
-  const reader = new LogReader(git);
-  let read = 0;
-  try {
-    let batch: { size: bigint | null; sha: string }[] = [];
-    const flush = async () => {
-      const found = await Promise.all(batch.map((e) => reader.present(e.sha)));
-      batch.forEach((e, i) => {
-        accountKey(sizes, e.size, [], found[i] ?? []);
-      });
-      read += batch.length;
-      batch = [];
-      opts.onProgress?.(read);
-    };
+  async function* logs(): AsyncGenerator<{ sha: string; tag: bigint | null }> {
     for await (const f of treeFiles(git, commit)) {
       const size = locationLogKeySize(f.path);
-      if (size === undefined) continue;
-      batch.push({ size, sha: f.sha });
-      if (batch.length >= BATCH) await flush();
+      if (size !== undefined) yield { sha: f.sha, tag: size };
     }
-    await flush();
-  } finally {
-    await reader.close();
   }
+  let read = 0;
+  for await (const blob of readBlobs(git, logs())) {
+    const present =
+      blob.content === null ? [] : presentRepos(presentInLog(blob.content.toString("utf8")));
+    accountKey(sizes, blob.tag, [], present);
+    read += 1;
+    if (read % PROGRESS_EVERY === 0) opts.onProgress?.(read);
+  }
+  opts.onProgress?.(read);
   return sizes;
 }
 
@@ -222,8 +338,8 @@ export async function addJournalledChanges(
       if (journalled === null) continue;
       const committed = commit === null ? null : await cat.get(`${commit}:${l.path}`);
       const before =
-        committed === null ? [] : presentRepos(presentUuids(committed.toString("utf8")));
-      const after = presentRepos(presentUuids(completeLines(journalled)));
+        committed === null ? [] : presentRepos(presentInLog(committed.toString("utf8")));
+      const after = presentRepos(presentInLog(completeLines(journalled)));
       accountKey(next, l.size, before, after);
     }
   } finally {
