@@ -13,7 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Git } from "../../src/git/index.js";
 import { genUuid } from "../../src/keys/index.js";
-import { currentRepoSizes, repoSizesCachePath } from "../../src/policy/index.js";
+import { currentRepoSizes, deadRepositories, repoSizesCachePath } from "../../src/policy/index.js";
 import { parseSize } from "../../src/sizes/index.js";
 import { makeTempDir, removeDir, run } from "../helpers/index.js";
 import { prng } from "../helpers/prng.js";
@@ -73,21 +73,44 @@ async function checkSizes(repo: string, what: string, rounded = false): Promise<
   const stock = sizesOf(await annex(repo, ["info", "--json", "--bytes"]));
   assert.ok(Array.isArray(stock.list), `${what}: stock lists sizes`);
   const report = await currentRepoSizes(await Git.open(repo));
+  const dead = await deadRepositories(await Git.open(repo));
   hows.add(report.how);
   const stockSizes = (stock.list as { uuid: string; size: string }[]).map((e) => [e.uuid, e.size]);
-  const ours = [...report.sizes].filter(([, v]) => v > 0n).map(([u, v]) => [u, v.toString()]);
+  const ours = [...report.sizes]
+    .filter(([u, v]) => v > 0n && !dead.has(u))
+    .map(([u, v]) => [u, v.toString()]);
   assert.deepEqual(ours.sort(), stockSizes.sort(), `${what}: ${report.how}`);
   const cli = sizesOf(await annexgate(repo, ["info", "--json", "--bytes"]));
   assert.deepEqual(cli, stock, `${what}: annexgate info --bytes`);
   if (rounded) {
     const stockRounded = sizesOf(await annex(repo, ["info", "--json"]));
     assert.deepEqual(sizesOf(await annexgate(repo, ["info", "--json"])), stockRounded, what);
+    assert.deepEqual(
+      sizeLines(await annexgate(repo, ["info"])),
+      sizeLines(await annex(repo, ["info"])),
+      `${what}: text`,
+    );
   }
   await rm(repoSizesCachePath(await Git.open(repo)), { force: true });
   const full = sizesOf(await annexgate(repo, ["info", "--json", "--bytes"]));
   assert.deepEqual(full, stock, `${what}: full`);
   // leave a cache at this commit, for the next check to move forward
   await currentRepoSizes(await Git.open(repo));
+}
+
+/** The repository-size lines of `info`'s text output. */
+function sizeLines(text: string): string[] {
+  const lines = text.split("\n");
+  const at = lines.findIndex((l) => l.startsWith("annex sizes of repositories:"));
+  const list = lines.slice(at, at + 1);
+  for (const l of lines.slice(at + 1)) {
+    if (!l.startsWith("\t")) break;
+    list.push(l);
+  }
+  return [
+    ...lines.filter((l) => l.startsWith("combined annex size of all repositories:")),
+    ...list,
+  ];
 }
 
 async function uuidOf(repo: string): Promise<string> {
@@ -180,6 +203,12 @@ describe("repository sizes, annexgate vs git annex info", () => {
     const list = sizesOf(await annexgate(a, ["info", "--json"])).list as { uuid: string }[];
     assert.ok(!list.some((e) => e.uuid === cluster));
     assert.ok(list.length >= 3, "several repositories have content");
+    // a dead repository is left out by both
+    const deadOne = list[list.length - 1]?.uuid ?? "";
+    await annex(a, ["dead", deadOne]);
+    await checkSizes(a, "with a dead repository", true);
+    const after = sizesOf(await annexgate(a, ["info", "--json"])).list as { uuid: string }[];
+    assert.ok(!after.some((e) => e.uuid === deadOne));
     assert.ok(hows.has("incremental") && hows.has("full"), [...hows].join());
   });
 });

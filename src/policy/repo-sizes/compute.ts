@@ -35,7 +35,7 @@ const SIMPLE_LINE = /^[^ \r\n]+ ([01X]) ([^\r\n]*)$/;
  * UUID, where no clocks need comparing; those are read directly, and any
  * other log goes through the full presence-log parser.
  */
-function presentInLog(text: string): string[] {
+export function presentInLog(text: string): string[] {
   const lines = text.split("\n");
   const seen = new Set<string>();
   const present: string[] = [];

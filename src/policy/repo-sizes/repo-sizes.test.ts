@@ -2,9 +2,16 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import fc from "fast-check";
 import { makeTempDir, removeDir, run } from "../../../test/helpers/index.js";
 import { prng } from "../../../test/helpers/prng.js";
-import { AnnexBranch, BRANCH_REF, locationLogPath, setLocation } from "../../branch/index.js";
+import {
+  AnnexBranch,
+  BRANCH_REF,
+  locationLogPath,
+  presentUuids,
+  setLocation,
+} from "../../branch/index.js";
 import { Git } from "../../git/index.js";
 import { genClusterUuid, genUuid, parseKey } from "../../keys/index.js";
 import {
@@ -15,6 +22,7 @@ import {
   repoSizesCachePath,
   updateRepoSizes,
 } from "../index.js";
+import { presentInLog } from "./compute.js";
 
 let tmp: string;
 let counter = 0;
@@ -61,6 +69,32 @@ describe("locationLogKeySize", () => {
     ]) {
       assert.equal(locationLogKeySize(p), undefined, p);
     }
+  });
+});
+
+describe("presentInLog", () => {
+  it("agrees with the full presence-log parser on any log", () => {
+    const line = fc.oneof(
+      fc
+        .tuple(
+          fc.oneof(
+            fc.integer({ min: 0, max: 30 }).map((n) => `${n}s`),
+            fc.integer({ min: 0, max: 30 }).map((n) => `${n}.5`),
+            fc.constantFrom("-3s", "1.2.3s", "x", "", "7"),
+          ),
+          fc.constantFrom("1", "0", "X", "2"),
+          fc.constantFrom("u1", "u2", "u3", "", "u 4"),
+        )
+        .map(([c, st, u]) => `${c} ${st} ${u}`),
+      fc.constantFrom("garbage", "", "\r", "1s 1"),
+    );
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 8 }), fc.constantFrom("\n", "\r\n"), (ls, nl) => {
+        const text = ls.map((l) => `${l}${nl}`).join("");
+        assert.deepEqual([...presentInLog(text)].sort(), [...presentUuids(text)].sort(), text);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
