@@ -169,14 +169,17 @@ async function* readBlobs<T>(
   let head = 0;
   let feedError: unknown = null;
   let feeding = true;
+  const stop = new AbortController();
   const feed = (async () => {
     try {
       for await (const w of wanted) {
         tags.push(w.tag);
-        if (!child.stdin.write(`${w.sha}\n`)) await once(child.stdin, "drain");
+        if (!child.stdin.write(`${w.sha}\n`)) {
+          await once(child.stdin, "drain", { signal: stop.signal });
+        }
       }
     } catch (err) {
-      feedError = err;
+      if (!stop.signal.aborted) feedError = err;
     } finally {
       feeding = false;
       child.stdin.end();
@@ -213,7 +216,11 @@ async function* readBlobs<T>(
       }
     }
   } finally {
-    if (child.exitCode === null && (feeding || head < tags.length)) child.kill();
+    if (child.exitCode === null && (feeding || head < tags.length)) {
+      // the reader stopped early: stop feeding and reading
+      stop.abort();
+      child.kill();
+    }
     await feed;
   }
   if (feedError !== null) throw feedError;

@@ -12,7 +12,7 @@ import {
   presentUuids,
   setLocation,
 } from "../../branch/index.js";
-import { Git } from "../../git/index.js";
+import { Git, GitError } from "../../git/index.js";
 import { genClusterUuid, genUuid, parseKey } from "../../keys/index.js";
 import {
   accountKey,
@@ -209,6 +209,12 @@ describe("repository sizes from a branch", () => {
     assert.equal(committedOnly.sizes.get(a), 100n);
     assert.equal(committedOnly.sizes.has(b), false);
     await branch.close();
+  });
+
+  it("a commit that is not there is a GitError", async () => {
+    const git = await newRepo();
+    await assert.rejects(computeRepoSizes(git, "2".repeat(40)), GitError);
+    await assert.rejects(computeRepoSizes(git, "no-such-ref"), GitError);
   });
 
   it("recomputes in full when the cache is damaged or its commit is gone", async () => {
