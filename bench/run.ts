@@ -1,6 +1,6 @@
 /**
  * Runs every side-by-side benchmark in turn (throughput, checkpresent,
- * memory, shell, cluster), each in its own process with the same environment and
+ * memory, shell, cluster, repo-sizes), each in its own process with the same environment and
  * arguments (so BENCH_QUICK=1 or --quick applies to all), and prints
  * everything they print. One failing does not stop the others; the exit
  * code says whether any failed.
@@ -14,7 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { envInt } from "./common.js";
 
-const ALL = ["throughput", "checkpresent", "memory", "shell", "cluster"] as const;
+const ALL = ["throughput", "checkpresent", "memory", "shell", "cluster", "repo-sizes"] as const;
 
 function runOne(name: string, timeoutMs: number): Promise<number> {
   const script = join(dirname(fileURLToPath(import.meta.url)), `${name}.js`);

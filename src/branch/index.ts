@@ -6,6 +6,7 @@
 export { AnnexBranch, type AutoCommitOptions, BRANCH_REF } from "./branch.js";
 export { BranchError } from "./errors.js";
 export { ANNEX_VERSION, type InitOptions, type InitResult, initRepository } from "./init.js";
+export { branchPathOf, journalFileName } from "./journal.js";
 export {
   advanceClock,
   clockFromSeconds,
@@ -41,7 +42,16 @@ export {
   type MapLogEntry,
   parseMapLog,
 } from "./logs/map-log.js";
-
+export {
+  changeMaxSize,
+  formatMaxSizeLog,
+  MAXSIZE_LOG,
+  type MaxSizeEntry,
+  type MaxSizeLog,
+  parseMaxSizeLog,
+  readMaxSizes,
+  recordMaxSize,
+} from "./logs/maxsize.js";
 export {
   currentMetaData,
   EMPTY_METADATA,

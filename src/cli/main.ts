@@ -10,17 +10,21 @@ import {
   updateClusterCommand,
   updateProxyCommand,
 } from "./cluster-config.js";
+import { infoCommand } from "./info.js";
 import { initCommand } from "./init.js";
 import { matchexpressionCommand } from "./matchexpression.js";
+import { maxsizeCommand } from "./maxsize.js";
 import { p2phttpCommand } from "./p2phttp.js";
 import { shellCommand } from "./shell.js";
 import { UsageError } from "./usage.js";
 
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   extendcluster: extendClusterCommand,
+  info: infoCommand,
   init: initCommand,
   initcluster: initClusterCommand,
   matchexpression: matchexpressionCommand,
+  maxsize: maxsizeCommand,
   p2phttp: p2phttpCommand,
   shell: shellCommand,
   updatecluster: updateClusterCommand,
@@ -30,6 +34,8 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
 const HELP = `usage: annexgate COMMAND [OPTIONS]
 
 commands:
+  info [--json] [--bytes]
+                       sizes of the repositories (from location logs)
   init [DESCRIPTION]   make the git repository here a git-annex repository
   initcluster NAME [DESCRIPTION]
                        make this repository the gateway of a new cluster
@@ -41,6 +47,9 @@ commands:
                        [--mimetype M] [--mimeencoding E] [--batch]
                        does a preferred content expression match, for the
                        repository here (exit 0 yes, 1 no, 42 not enough data)
+  maxsize [REPOSITORY [SIZE]] [--bytes] [--json]
+                       show repository sizes and maximum sizes, or record
+                       a maximum size ("100gb", "1.5 TiB")
   p2phttp [OPTIONS]    serve this repository (or --directory DIR) over the
                        p2phttp API: --port --bind --socket --jobs --wideopen
                        --unauth-readonly --unauth-appendonly --unauth-nolocking

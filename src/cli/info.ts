@@ -1,0 +1,69 @@
+/**
+ * `annexgate info [--json] [--bytes]`: the repository-size part of
+ * `git annex info` (Command/Info.hs): the combined size of all
+ * repositories and each one's size, largest first, dead ones and empty
+ * ones left out.
+ */
+import { parseArgs } from "node:util";
+import { AnnexBranch } from "../branch/index.js";
+import { Git } from "../git/index.js";
+import { currentRepoSizes, deadRepositories } from "../policy/index.js";
+import { roughSize } from "../sizes/index.js";
+import { describe, jsonRepository, repositoryNames, sizesProgress } from "./repositories.js";
+import { UsageError } from "./usage.js";
+
+export async function infoCommand(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { bytes: { type: "boolean" }, json: { type: "boolean" } },
+  });
+  if (positionals.length > 0) {
+    throw new UsageError("info shows the whole repository only (no file or remote arguments yet)");
+  }
+  let git: Git;
+  try {
+    git = await Git.open(process.cwd());
+  } catch {
+    throw new UsageError("Not in a git repository.");
+  }
+  const branch = await AnnexBranch.open(git);
+  try {
+    const names = await repositoryNames(git, branch);
+    const progress = sizesProgress();
+    const { sizes } = await currentRepoSizes(git, progress);
+    progress.done();
+    const dead = await deadRepositories(git);
+    const rows = [...sizes]
+      .filter(([u, n]) => n > 0n && !dead.has(u))
+      .sort(([ua, a], [ub, b]) => (a !== b ? (a > b ? -1 : 1) : ua < ub ? -1 : ua > ub ? 1 : 0));
+    const total = rows.reduce((s, [, n]) => s + n, 0n);
+    const bytes = values.bytes === true;
+    const short = (n: bigint) => (bytes ? n.toString() : roughSize(n, { short: true }));
+    const long = (n: bigint) => (bytes ? n.toString() : roughSize(n));
+    if (values.json === true) {
+      const out = {
+        "annex sizes of repositories": rows.map(([u, n]) =>
+          jsonRepository(names, u, { size: short(n) }),
+        ),
+        "combined annex size of all repositories": long(total),
+        command: "info",
+        "error-messages": [],
+        input: [],
+        success: true,
+      };
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+      return 0;
+    }
+    const shown = rows.map(([u, n]) => [u, short(n)] as const);
+    const width = Math.max(0, ...shown.map(([, s]) => s.length));
+    const list = shown.map(([u, s]) => `\n\t${s.padStart(width)}: ${describe(names, u)}`);
+    process.stdout.write(
+      `combined annex size of all repositories: ${long(total)}\n` +
+        `annex sizes of repositories: ${list.join("")}\n`,
+    );
+    return 0;
+  } finally {
+    await branch.close();
+  }
+}

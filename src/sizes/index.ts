@@ -1,0 +1,16 @@
+/**
+ * @module sizes — byte sizes as git-annex reads and writes them (layer 1,
+ * pure): its unit tables, `parseSize` ("100gb", "1.5 TiB"), and the
+ * rough and precise ways it shows a size.
+ */
+export { BadSizeError } from "./errors.js";
+export { preciseSize, roughSize, type SizeFormat, showPercentage } from "./format.js";
+export { readInteger } from "./haskell-number.js";
+export { parseSize } from "./parse.js";
+export {
+  BANDWIDTH_UNITS,
+  COMMITTEE_UNITS,
+  DATA_UNITS,
+  STORAGE_UNITS,
+  type Unit,
+} from "./units.js";
