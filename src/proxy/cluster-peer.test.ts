@@ -19,10 +19,17 @@ import {
   type StoreRequest,
   type StoreResult,
 } from "../peers/index.js";
-import { ClusterPeer, type ClusterPeerOptions } from "./cluster-peer.js";
+import { LiveSizes } from "../policy/index.js";
+import { ClusterPeer, type ClusterPeerOptions, type Placement } from "./cluster-peer.js";
 import { ProxiedPeer } from "./proxied-peer.js";
 
 const CLUSTER_UUID = "ac000000-0000-8000-8000-000000000002";
+const NO_HOLD = { commit() {}, release() {} };
+
+/** A placement by preferred content alone, room everywhere. */
+function wanting(wants: (uuid: string) => boolean): Placement {
+  return { prepare: async () => ({ wants, reserve: () => NO_HOLD }), removing: () => NO_HOLD };
+}
 
 /** A node that reads `limit` bytes of a store and then fails, as a node killed mid-upload. */
 class FailingMidStore implements Peer {
@@ -119,7 +126,7 @@ describe("ClusterPeer choices", () => {
   it("stores only to the nodes that want the key", async () => {
     const want = new Set([nodes[0]?.uuid, nodes[2]?.uuid]);
     const s = sample(50_000);
-    const r = await upload(cluster({ wants: async (u) => want.has(u) }), s);
+    const r = await upload(cluster({ placement: wanting((u) => want.has(u)) }), s);
     assert.equal(r.stored, true);
     assert.deepEqual([...r.plusUuids].sort(), [...want].sort());
     assert.deepEqual((await onDisk(s.key)).sort(), [...want].sort());
@@ -127,7 +134,7 @@ describe("ClusterPeer choices", () => {
 
   it("falls back to every node lacking the key when no node wants it (as git-annex)", async () => {
     const s = sample(20_000);
-    const r = await upload(cluster({ wants: async () => false }), s);
+    const r = await upload(cluster({ placement: wanting(() => false) }), s);
     assert.equal(r.stored, true);
     assert.equal(r.plusUuids.length, 3);
   });
@@ -198,7 +205,14 @@ describe("ClusterPeer choices", () => {
     const wanted = sample(30_000);
     const unwanted = sample(30_000);
     const c = cluster({
-      gateway: { peer: gateway.peer, wants: async (key) => key === wanted.key },
+      gateway: { peer: gateway.peer },
+      placement: {
+        prepare: async (key) => ({
+          wants: (u) => u !== gateway.uuid || key === wanted.key,
+          reserve: () => NO_HOLD,
+        }),
+        removing: () => NO_HOLD,
+      },
     });
     const r = await upload(c, wanted);
     assert.ok(r.plusUuids.includes(gateway.uuid));
@@ -215,6 +229,54 @@ describe("ClusterPeer choices", () => {
     assert.equal(removed.removed, true);
     assert.ok(removed.plusUuids.includes(gateway.uuid));
     assert.equal(await gateway.store.has(wanted.key), false);
+  });
+
+  it("8 uploads at once into nodes with room for 4: 4 stored, no node past its maxsize", async () => {
+    const size = 100_000;
+    const [n1, n2] = nodes as [LocalRepository, LocalRepository];
+    // Room for two more keys of this size on each of two nodes.
+    const live = new LiveSizes(
+      new Map([
+        [n1.uuid, 0n],
+        [n2.uuid, 0n],
+      ]),
+      new Map([
+        [n1.uuid, BigInt(2 * size + size / 2)],
+        [n2.uuid, BigInt(2 * size + size / 2)],
+      ]),
+    );
+    const c = cluster(
+      {
+        placement: {
+          prepare: async (key) => ({
+            // Like a balanced expression: only the emptier node wants it.
+            wants: (u) => {
+              const other = u === n1.uuid ? n2.uuid : n1.uuid;
+              return (
+                live.size(u) < live.size(other) ||
+                (live.size(u) === live.size(other) && u === n1.uuid)
+              );
+            },
+            reserve: (u) => live.reserve(u, BigInt(key.size ?? 0)),
+          }),
+          removing: (u, key) => live.beginRemove(u, BigInt(key.size ?? 0)),
+        },
+      },
+      [n1.peer, n2.peer],
+    );
+    const samples = Array.from({ length: 8 }, () => sample(size));
+    const results = await Promise.all(samples.map((s) => upload(c, s)));
+    assert.equal(results.filter((r) => r.stored).length, 4);
+    for (const n of [n1, n2]) {
+      const held = (await Promise.all(samples.map((s) => n.store.has(s.key)))).filter(Boolean);
+      assert.equal(held.length, 2, `${n.uuid} holds ${held.length}`);
+      assert.ok(live.size(n.uuid) <= (live.maxSize(n.uuid) as bigint));
+    }
+    for (const [i, r] of results.entries()) {
+      const s = samples[i] as { key: Key };
+      const onDisk = (await Promise.all([n1, n2].map((n) => n.store.has(s.key)))).filter(Boolean);
+      assert.equal(onDisk.length, r.stored ? 1 : 0);
+    }
   });
 
   it("passes BYPASS on with this gateway added, and asks for nodes with it", async () => {

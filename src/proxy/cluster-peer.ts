@@ -38,6 +38,11 @@ export interface ClusterNode {
   readonly cost: number;
 }
 
+interface Target {
+  readonly node: ClusterNode;
+  readonly hold: SpaceHold;
+}
+
 export interface ClusterPeerOptions {
   /** The cluster's UUID. */
   readonly uuid: string;
@@ -51,24 +56,51 @@ export interface ClusterPeerOptions {
   readonly gatewayUuid: string;
   /** UUIDs the gateway's location log lists for the key. */
   readonly locations: (key: Key) => Promise<ReadonlySet<string>>;
-  /** Whether a node wants the key (its preferred content). Default: every node does. */
-  readonly wants?: (nodeUuid: string, key: Key, associatedFile?: string) => Promise<boolean>;
+  /**
+   * Preferred content and room on the nodes. Default: every node wants
+   * every key and has room for it.
+   */
+  readonly placement?: Placement;
   /**
    * The gateway's own repository. It is not a node: an upload is stored
-   * there too only when `wants` says so (its own preferred content), a
+   * there too only when the placement says the gateway wants it, a
    * retrieve is served from it first when it has the key, and a remove
    * removes from it as well.
    */
-  readonly gateway?: {
-    readonly peer: Peer;
-    readonly wants: (key: Key, associatedFile?: string) => Promise<boolean>;
-  };
+  readonly gateway?: { readonly peer: Peer };
   /** Requests to nodes running at once for one operation (default 8). */
   readonly jobs?: number;
   readonly log?: (line: string) => void;
 }
 
+/** A store or remove in flight, counted against a repository's size until it ends. */
+export interface SpaceHold {
+  commit(): void;
+  release(): void;
+}
+
+/**
+ * What the cluster asks before an upload. `prepare` may read (the key's
+ * location log and metadata); the decision it returns answers at once, so
+ * that choosing the nodes and holding room on them are one step no other
+ * upload can come between (two uploads never both take the last room).
+ */
+export interface Placement {
+  prepare(key: Key, associatedFile?: string): Promise<PlacementDecision>;
+  /** A remove of the key from `uuid`, which had it, under way. */
+  removing(uuid: string, key: Key): SpaceHold;
+}
+
+export interface PlacementDecision {
+  /** Whether repository `uuid` wants the key (its preferred content). */
+  wants(uuid: string): boolean;
+  /** Room for the key in `uuid`, held until the store ends; null when it does not fit. */
+  reserve(uuid: string): SpaceHold | null;
+}
+
 const NO_UUIDS: readonly string[] = [];
+const NO_HOLD: SpaceHold = { commit() {}, release() {} };
+const EVERY_NODE: PlacementDecision = { wants: () => true, reserve: () => NO_HOLD };
 
 export class ClusterPeer implements Peer {
   readonly uuid: string;
@@ -107,10 +139,27 @@ export class ClusterPeer implements Peer {
     // A deadline on this gateway's clock becomes one on each node's own
     // clock: the time left now, counted from the node's "now".
     const left = opts?.before === undefined ? undefined : opts.before - monotonicSeconds();
+    // Only a node that had the key gets room back when it is removed.
+    const placement = this.opts.placement;
+    const locs = placement ? await this.opts.locations(key) : new Set<string>();
     const results = await this.forEach(nodes, async (node) => {
       const before =
         left === undefined ? undefined : (await node.peer.getTimestamp(this.relayed(ctx))) + left;
-      return node.peer.remove(key, before === undefined ? {} : { before }, this.relayed(ctx));
+      const hold =
+        placement && locs.has(node.peer.uuid) ? placement.removing(node.peer.uuid, key) : NO_HOLD;
+      try {
+        const r = await node.peer.remove(
+          key,
+          before === undefined ? {} : { before },
+          this.relayed(ctx),
+        );
+        if (r.removed) hold.commit();
+        else hold.release();
+        return r;
+      } catch (e) {
+        hold.release();
+        throw e;
+      }
     });
     const removedFrom: string[] = [];
     let all = true;
@@ -134,7 +183,7 @@ export class ClusterPeer implements Peer {
   }
 
   async putOffset(key: Key, ctx?: PeerContext): Promise<PutOffsetResult> {
-    const targets = await this.targets(key, ctx?.associatedFile, ctx);
+    const targets = (await this.targets(key, ctx?.associatedFile, false, ctx)).map((t) => t.node);
     const offsets = await this.forEach(targets, (n) => n.peer.putOffset(key, this.relayed(ctx)));
     const holders: string[] = [];
     let offset: number | null = null;
@@ -149,27 +198,36 @@ export class ClusterPeer implements Peer {
   }
 
   async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
-    const targets = await this.targets(req.key, req.associatedFile, ctx);
-    const offsets = await this.forEach(targets, (n) =>
-      n.peer.putOffset(req.key, this.relayed(ctx)),
+    const targets = await this.targets(req.key, req.associatedFile, true, ctx);
+    const offsets = await this.forEach(
+      targets.map((t) => t.node),
+      (n) => n.peer.putOffset(req.key, this.relayed(ctx)),
     );
     const holders: string[] = [];
-    const receivers: { node: ClusterNode; skip: number }[] = [];
+    const receivers: { node: ClusterNode; skip: number; hold: SpaceHold }[] = [];
     offsets.forEach((r, i) => {
-      const node = targets[i] as ClusterNode;
-      if (r instanceof Error) return;
-      if (r.alreadyHave) holders.push(node.peer.uuid, ...r.plusUuids);
-      // A node that has less than the sender leaves out cannot be given
-      // the whole content from this upload.
-      else if (r.offset >= req.offset) receivers.push({ node, skip: r.offset - req.offset });
+      const { node, hold } = targets[i] as Target;
+      if (r instanceof Error) {
+        hold.release();
+      } else if (r.alreadyHave) {
+        hold.release();
+        holders.push(node.peer.uuid, ...r.plusUuids);
+      } else if (r.offset < req.offset) {
+        // A node that has less than the sender leaves out cannot be given
+        // the whole content from this upload.
+        hold.release();
+      } else {
+        receivers.push({ node, skip: r.offset - req.offset, hold });
+      }
     });
     const fan = new FanOut(
       req.data,
       receivers.map((r) => r.skip),
     );
     const stored = await Promise.all(
-      receivers.map(async ({ node, skip }, i) => {
+      receivers.map(async ({ node, skip, hold }, i) => {
         const data = fan.outputs[i];
+        let stored = false;
         if (!data) return NO_UUIDS;
         try {
           const r = await node.peer.store(
@@ -182,12 +240,15 @@ export class ClusterPeer implements Peer {
             },
             this.relayed(ctx),
           );
+          stored = r.stored;
           return r.stored ? [node.peer.uuid, ...r.plusUuids] : NO_UUIDS;
         } catch (e) {
           this.opts.log?.(`cluster ${this.uuid}: store on ${node.peer.uuid} failed: ${e}`);
           return NO_UUIDS;
         } finally {
           fan.cut(i);
+          if (stored) hold.commit();
+          else hold.release();
         }
       }),
     );
@@ -196,7 +257,7 @@ export class ClusterPeer implements Peer {
   }
 
   async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
-    const targets = await this.targets(key, undefined, ctx);
+    const targets = (await this.targets(key, undefined, false, ctx)).map((t) => t.node);
     const results = await this.forEach(targets, (n) => n.peer.storePresent(key, this.relayed(ctx)));
     const uuids = results.flatMap((r, i) =>
       r instanceof Error || !r.stored
@@ -272,42 +333,39 @@ export class ClusterPeer implements Peer {
     return [...listed, ...others];
   }
 
-  /** Nodes an upload goes to, as git-annex chooses them (Annex/Cluster.hs proxyPUT). */
+  /**
+   * Nodes an upload goes to, as git-annex chooses them (Annex/Cluster.hs
+   * proxyPUT): those lacking the key that want it, else all lacking it,
+   * else all; plus the gateway when it wants a copy. With `hold`, room is
+   * held on each, and a node without room is left out.
+   */
   private async targets(
     key: Key,
     associatedFile: string | undefined,
+    hold: boolean,
     ctx?: PeerContext,
-  ): Promise<readonly ClusterNode[]> {
-    const gateway = this.opts.gateway;
-    const here =
-      gateway && (await gateway.wants(key, associatedFile))
-        ? [{ peer: gateway.peer, cost: 0 }]
-        : [];
-    return [...(await this.nodeTargets(key, associatedFile, ctx)), ...here];
-  }
-
-  private async nodeTargets(
-    key: Key,
-    associatedFile: string | undefined,
-    ctx?: PeerContext,
-  ): Promise<readonly ClusterNode[]> {
+  ): Promise<Target[]> {
     const nodes = await this.nodes(ctx);
     const locs = await this.opts.locations(key);
+    const decision = this.opts.placement
+      ? await this.opts.placement.prepare(key, associatedFile)
+      : EVERY_NODE;
+    // No await from here on: the choice and the room held are one step.
     const lacking = nodes.filter((n) => !locs.has(n.peer.uuid));
-    const wants = this.opts.wants;
-    const wanting =
-      wants === undefined
-        ? lacking
-        : (
-            await Promise.all(
-              lacking.map(async (n) =>
-                (await wants(n.peer.uuid, key, associatedFile)) ? n : null,
-              ),
-            )
-          ).filter((n): n is ClusterNode => n !== null);
-    if (wanting.length > 0) return wanting;
-    if (lacking.length > 0) return lacking;
-    return nodes;
+    const wanting = lacking.filter((n) => decision.wants(n.peer.uuid));
+    let chosen: readonly ClusterNode[] =
+      wanting.length > 0 ? wanting : lacking.length > 0 ? lacking : nodes;
+    const gateway = this.opts.gateway;
+    if (gateway && this.opts.placement && decision.wants(gateway.peer.uuid)) {
+      chosen = [...chosen, { peer: gateway.peer, cost: 0 }];
+    }
+    const out: Target[] = [];
+    for (const node of chosen) {
+      const h = hold ? decision.reserve(node.peer.uuid) : NO_HOLD;
+      if (h !== null) out.push({ node, hold: h });
+      else this.opts.log?.(`cluster ${this.uuid}: no room for ${key.name} on ${node.peer.uuid}`);
+    }
+    return out;
   }
 
   /** The UUIDs to report, without the cluster itself and without repeats. */

@@ -7,12 +7,18 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { locationsOf, setLocation } from "../branch/index.js";
+import { locationsOf, readMaxSizes, setLocation } from "../branch/index.js";
 import type { Key } from "../keys/index.js";
 import type { LocalRepository, Peer } from "../peers/index.js";
+import { currentRepoSizes, LiveSizes } from "../policy/index.js";
 import { loadKeyState, loadPolicySnapshot, Policy, wantsKey } from "../preferred-content/index.js";
 import type { GatewayConfig, Remote, Route } from "../remotes/types.js";
-import { type ClusterNode, ClusterPeer } from "./cluster-peer.js";
+import {
+  type ClusterNode,
+  ClusterPeer,
+  type Placement,
+  type PlacementDecision,
+} from "./cluster-peer.js";
 import { type ConnectOptions, connectRemote, type RemoteConnection } from "./connect.js";
 import { ProxiedPeer } from "./proxied-peer.js";
 
@@ -53,6 +59,16 @@ export class Gateway {
   private readonly proxied = new Map<string, ProxiedPeer>();
   private readonly clusters = new Map<string, ClusterPeer>();
   private closed = false;
+  /**
+   * Repository sizes and maxsizes, with the stores and removes this
+   * gateway has in flight, so concurrent uploads cannot together overfill
+   * a node.
+   */
+  private readonly live = new LiveSizes();
+  private readonly placement: Placement = {
+    prepare: (key, file) => this.decide(key, file),
+    removing: (uuid, key) => this.live.beginRemove(uuid, BigInt(key.size ?? 0)),
+  };
 
   constructor(private readonly opts: GatewayOptions) {
     this.uuid = opts.repo.uuid;
@@ -123,8 +139,20 @@ export class Gateway {
     for (const [cluster, nodes] of cfg.clusterNodes) {
       for (const n of nodes) clusters.set(n, new Set([...(clusters.get(n) ?? []), cluster]));
     }
+    const mark = this.live.mark();
+    const [report, maxSizes] = await Promise.all([
+      currentRepoSizes(repo.git),
+      readMaxSizes(repo.branch),
+    ]);
+    this.live.rebase(report.sizes, mark);
+    this.live.setMaxSizes(maxSizes);
     const policy = new Policy(
-      await loadPolicySnapshot(repo.branch, { clusters, hereUuid: this.uuid }),
+      await loadPolicySnapshot(repo.branch, {
+        clusters,
+        hereUuid: this.uuid,
+        maxSizes: new Map([...maxSizes].map(([u, n]) => [u, Number(n)])),
+        repoSizes: new LiveSizeView(this.live),
+      }),
     );
     // Peers are kept: a proxied peer is keyed by how its remote is reached,
     // and a cluster asks for its nodes afresh on each request.
@@ -132,19 +160,30 @@ export class Gateway {
     return this.snapshot;
   }
 
-  /** Whether `uuid` wants `key` by its preferred content (no expression: it does). */
-  private async wants(uuid: string, key: Key, associatedFile?: string): Promise<boolean> {
+  /**
+   * Who wants `key` and who has room for it, answered without waiting:
+   * preferred content is evaluated against sizes that count the stores in
+   * flight, so concurrent uploads see each other (balanced and
+   * sizebalanced spread them; none overfills a node).
+   */
+  private async decide(key: Key, associatedFile?: string): Promise<PlacementDecision> {
     const { policy } = await this.current();
     const state = await loadKeyState(this.opts.repo.branch, key);
-    try {
-      return wantsKey(policy, uuid, key, {
-        state,
-        ...(associatedFile !== undefined ? { file: associatedFile } : {}),
-      });
-    } catch (e) {
-      this.opts.log?.(`preferred content of ${uuid}: ${e}`);
-      return true;
-    }
+    const wants = (uuid: string): boolean => {
+      // The gateway is not a node (tips/clusters): it keeps a copy only
+      // when its own preferred content, set explicitly, wants it.
+      if (uuid === this.uuid && !policy.snapshot.preferred.has(uuid)) return false;
+      try {
+        return wantsKey(policy, uuid, key, {
+          state,
+          ...(associatedFile !== undefined ? { file: associatedFile } : {}),
+        });
+      } catch (e) {
+        this.opts.log?.(`preferred content of ${uuid}: ${e}`);
+        return true;
+      }
+    };
+    return { wants, reserve: (uuid) => this.live.reserve(uuid, BigInt(key.size ?? 0)) };
   }
 
   private async stamp(): Promise<string> {
@@ -218,15 +257,8 @@ export class Gateway {
             .map((r): ClusterNode => ({ peer: this.proxiedPeer(r), cost: r.cost }));
         },
         locations: async (key) => new Set(await locationsOf(this.opts.repo.branch, key)),
-        wants: (uuid, key, file) => this.wants(uuid, key, file),
-        gateway: {
-          peer: this.opts.repo.peer,
-          // The gateway is not a node (tips/clusters): it keeps a copy
-          // only when its own preferred content, set explicitly, wants it.
-          wants: async (key, file) =>
-            (await this.current()).policy.snapshot.preferred.has(this.uuid) &&
-            this.wants(this.uuid, key, file),
-        },
+        placement: this.placement,
+        gateway: { peer: this.opts.repo.peer },
         ...(this.opts.log ? { log: this.opts.log } : {}),
       });
       this.clusters.set(clusterUuid, c);
@@ -251,4 +283,20 @@ class LazyPeer implements Peer {
   retrieve: Peer["retrieve"] = async (...a) => (await this.get()).retrieve(...a);
   /** Connections belong to the gateway and close with it. */
   async close(): Promise<void> {}
+}
+
+/**
+ * Repository sizes as preferred content reads them (by `get`), taken from
+ * the live sizes at the moment of asking, stores in flight included.
+ */
+class LiveSizeView extends Map<string, number> {
+  constructor(private readonly live: LiveSizes) {
+    super();
+  }
+  override get(uuid: string): number {
+    return Number(this.live.size(uuid));
+  }
+  override has(): boolean {
+    return true;
+  }
 }

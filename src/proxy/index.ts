@@ -4,7 +4,14 @@
  * (fan-out store, pick-one retrieve, remove-from-all), and the gateway that
  * builds them from the repository's configuration.
  */
-export { type ClusterNode, ClusterPeer, type ClusterPeerOptions } from "./cluster-peer.js";
+export {
+  type ClusterNode,
+  ClusterPeer,
+  type ClusterPeerOptions,
+  type Placement,
+  type PlacementDecision,
+  type SpaceHold,
+} from "./cluster-peer.js";
 export {
   type ConnectOptions,
   connectRemote,
