@@ -24,6 +24,7 @@ import {
   type MatchInput,
   matches,
   NotEnoughDataError,
+  type Parsed,
   Policy,
   parseLargeFiles,
   parsePreferredContent,
@@ -39,6 +40,23 @@ interface Question {
   readonly largefiles?: boolean;
   readonly mimetype?: string;
   readonly mimeencoding?: string;
+}
+
+/** How many batch questions are in flight at once. */
+const BATCH_WINDOW = 64;
+
+const parseCache = new Map<string, Parsed>();
+
+/** Batches usually repeat one expression: parse each once (bounded). */
+function parseCached(expr: string, largefiles: boolean): Parsed {
+  const id = `${largefiles ? "L" : "P"}${expr}`;
+  let p = parseCache.get(id);
+  if (p === undefined) {
+    if (parseCache.size > 1000) parseCache.clear();
+    p = largefiles ? parseLargeFiles(expr) : parsePreferredContent(expr);
+    parseCache.set(id, p);
+  }
+  return p;
 }
 
 interface Answer {
@@ -126,7 +144,7 @@ async function answer(repo: Repository, q: Question): Promise<Answer> {
   }
   // As git-annex: a key's size is the size to match when the key has one.
   if (key?.size !== undefined) size = key.size;
-  const parsed = q.largefiles === true ? parseLargeFiles(q.expr) : parsePreferredContent(q.expr);
+  const parsed = parseCached(q.expr, q.largefiles === true);
   if (!parsed.ok) {
     return {
       code: 42,
@@ -198,17 +216,28 @@ export async function matchexpressionCommand(argv: readonly string[]): Promise<n
     const repo = await Repository.open();
     try {
       const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+      // Questions are answered concurrently (their branch reads pipeline
+      // through one cat-file), and the answers written in order.
+      const pending: Promise<Answer>[] = [];
+      const flush = async (keep: number): Promise<void> => {
+        while (pending.length > keep) {
+          const a = await (pending.shift() as Promise<Answer>);
+          process.stdout.write(`${a.code}\n`);
+        }
+      };
       for await (const line of lines) {
         if (line.trim() === "") continue;
-        let a: Answer;
-        try {
-          a = await answer(repo, questionFromJson(line));
-        } catch (e) {
-          if (!(e instanceof UsageError)) throw e;
-          a = { code: 1, message: e.message };
-        }
-        process.stdout.write(`${a.code}\n`);
+        pending.push(
+          Promise.resolve()
+            .then(() => answer(repo, questionFromJson(line)))
+            .catch((e: unknown): Answer => {
+              if (!(e instanceof UsageError)) throw e;
+              return { code: 1, message: e.message };
+            }),
+        );
+        await flush(BATCH_WINDOW);
       }
+      await flush(0);
     } finally {
       await repo.branch.close();
     }
