@@ -109,7 +109,9 @@ benchMain("preferred-content", async (cleanup) => {
   for (let i = 0; i < files; i++) await writeFile(join(repo, "f", `${i}.txt`), `file ${i}\n`);
   await annex("add", "f");
   await run("git", ["commit", "-qm", "files"], { cwd: repo });
-  const lines = (await annex("find", "--include=*", "--format=${file} ${key}\\n"))
+  // git-annex's own ${file} ${key} format variables, not JavaScript placeholders.
+  const format = ["--format=$", "{file} $", "{key}\\n"].join("");
+  const lines = (await annex("find", "--include=*", format))
     .split("\n")
     .filter((l) => l !== "");
   const questions = lines.map((l) => {
