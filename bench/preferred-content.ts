@@ -111,9 +111,7 @@ benchMain("preferred-content", async (cleanup) => {
   await run("git", ["commit", "-qm", "files"], { cwd: repo });
   // git-annex's own ${file} ${key} format variables, not JavaScript placeholders.
   const format = ["--format=$", "{file} $", "{key}\\n"].join("");
-  const lines = (await annex("find", "--include=*", format))
-    .split("\n")
-    .filter((l) => l !== "");
+  const lines = (await annex("find", "--include=*", format)).split("\n").filter((l) => l !== "");
   const questions = lines.map((l) => {
     const [file = "", key = ""] = l.split(" ");
     return JSON.stringify({ expr: "fullybalanced=g", file, key });
