@@ -14,7 +14,7 @@ import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { AnnexBranch } from "../branch/index.js";
+import { AnnexBranch, readTrustLevel, type TrustLevel } from "../branch/index.js";
 import { Git } from "../git/index.js";
 import { formatKey, type Key, objectPath, parseKey } from "../keys/index.js";
 import {
@@ -82,8 +82,10 @@ class Repository {
     const uuid = (await git.configGet("annex.uuid")) ?? "";
     const branch = await AnnexBranch.open(git);
     const unusedKeys = await readUnusedKeys(join(git.gitDir, "annex", "unused"));
-    const snapshot = await loadPolicySnapshot(branch, { hereUuid: uuid, unusedKeys });
-    return new Repository(git, branch, new Policy(snapshot), uuid);
+    const logged = await loadPolicySnapshot(branch, { hereUuid: uuid, unusedKeys });
+    const trust = new Map(logged.trust);
+    for (const [u, level] of await configuredTrust(git)) trust.set(u, level);
+    return new Repository(git, branch, new Policy({ ...logged, trust }), uuid);
   }
 
   /** Whether the content is in this repository's object store (git-annex inAnnex). */
@@ -102,6 +104,39 @@ class Repository {
   async keyState(key: Key): Promise<KeyState> {
     return loadKeyState(this.branch, key, await this.hasContent(key));
   }
+}
+
+/**
+ * remote.NAME.annex-trustlevel overrides trust.log for that remote, as in
+ * git-annex's trust map.
+ */
+async function configuredTrust(git: Git): Promise<Map<string, TrustLevel>> {
+  let text: string;
+  try {
+    text = (
+      await git.run(["config", "--get-regexp", "^remote\\..*\\.annex-(uuid|trustlevel)$"])
+    ).toString("utf8");
+  } catch {
+    return new Map();
+  }
+  const uuids = new Map<string, string>();
+  const levels = new Map<string, TrustLevel>();
+  for (const line of text.split("\n")) {
+    const m = /^remote\.(.*)\.annex-(uuid|trustlevel) (.*)$/.exec(line);
+    if (m === null) continue;
+    const [, name = "", what, value = ""] = m;
+    if (what === "uuid") uuids.set(name, value);
+    else {
+      const level = readTrustLevel(value);
+      if (level !== null) levels.set(name, level);
+    }
+  }
+  const out = new Map<string, TrustLevel>();
+  for (const [name, level] of levels) {
+    const u = uuids.get(name);
+    if (u !== undefined) out.set(u, level);
+  }
+  return out;
 }
 
 /** .git/annex/unused: "N KEY [TIMESTAMP]" lines written by `git annex unused`. */

@@ -168,6 +168,11 @@ describe("the matcher", () => {
     assert.equal(run([F, or, T, and, F]), false);
     assert.equal(run([T, and, open, F, or, T]), true);
     assert.equal(run([T, close, close]), true);
+    // Found by the differential test: no implicit "and" inside parentheses,
+    // so "( F ( F or T ) )" is "(F and F) or T", while at the top level
+    // "F ( F or T )" is "F and (F or T)".
+    assert.equal(run([open, F, open, F, or, T, close, close]), true);
+    assert.equal(run([F, open, F, or, T, close]), false);
   });
 });
 
