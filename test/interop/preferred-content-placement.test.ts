@@ -17,6 +17,7 @@ import {
   loadPolicySnapshot,
   mayDropByLog,
   Policy,
+  repositoryStability,
   wantsKey,
 } from "../../src/preferred-content/index.js";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
@@ -118,6 +119,56 @@ describe("placement: stock copy --auto / drop --auto against annexgate wantsKey"
       for (const [i, key] of keys.entries()) {
         const still = (await locationsOf(branch, key)).includes(uuids[0] as string);
         assert.equal(still, !predicted.get(files[i] as string), files[i]);
+      }
+    });
+  });
+
+  it("an unstable expression never matches, for stock and for annexgate", async () => {
+    // r3: "not groupwanted" where groupwanted is "present": unstable, wants nothing.
+    // r4: the same over a stable groupwanted: wants what it lacks.
+    await annex("group", "r3", "h");
+    await annex("groupwanted", "h", "present");
+    await annex("wanted", "r3", "not groupwanted");
+    await annex("group", "r4", "k");
+    await annex("groupwanted", "k", "copies=5");
+    await annex("wanted", "r4", "not groupwanted");
+    const predicted = await withBranch(async (branch) => {
+      const policy = new Policy(await loadPolicySnapshot(branch));
+      const out = new Map<string, [boolean, boolean]>();
+      for (const [i, key] of keys.entries()) {
+        const state = await loadKeyState(branch, key);
+        const f = files[i] as string;
+        out.set(f, [
+          wantsKey(policy, uuids[2] as string, key, { file: f, state }),
+          wantsKey(policy, uuids[3] as string, key, { file: f, state }),
+        ]);
+      }
+      assert.equal(repositoryStability(policy, uuids[2] as string).stable, false);
+      assert.equal(repositoryStability(policy, uuids[3] as string).stable, true);
+      return out;
+    });
+    assert.ok([...predicted.values()].every(([r3]) => !r3));
+    assert.ok([...predicted.values()].some(([, r4]) => r4));
+    const before = await withBranch(async (branch) =>
+      Promise.all(keys.map((k) => locationsOf(branch, k))),
+    );
+    await annex("copy", "--auto", "--to", "r3");
+    await annex("copy", "--auto", "--to", "r4");
+    await withBranch(async (branch) => {
+      for (const [i, key] of keys.entries()) {
+        const locs = await locationsOf(branch, key);
+        const [r3, r4] = predicted.get(files[i] as string) ?? [false, false];
+        const had = before[i] ?? [];
+        assert.equal(
+          locs.includes(uuids[2] as string),
+          r3 || had.includes(uuids[2] as string),
+          files[i],
+        );
+        assert.equal(
+          locs.includes(uuids[3] as string),
+          r4 || had.includes(uuids[3] as string),
+          files[i],
+        );
       }
     });
   });
