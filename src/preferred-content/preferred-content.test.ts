@@ -7,6 +7,7 @@ import { readDouble, readSize } from "./data-units.js";
 import { matches, NotEnoughDataError, runExpression, stabilityOf } from "./evaluate.js";
 import { compileGlob } from "./glob.js";
 import { showString } from "./haskell-show.js";
+import { preferredDirsOf } from "./load.js";
 import { generate, type Matcher, runMatcher, type Token } from "./matcher.js";
 import { Policy, type PolicySnapshot } from "./snapshot.js";
 import { STANDARD_GROUPS, standardExpression } from "./standard-groups.js";
@@ -410,5 +411,31 @@ describe("wants", () => {
     // B is in no group: groupwanted stands for "present", also unstable.
     assert.equal(repositoryStability(policy, B).stable, false);
     assert.equal(wantsKey(policy, A, key, { state: { locations: [] } }), false);
+  });
+});
+
+describe("inpreferreddir", () => {
+  it("reads preferreddir from remote.log and matches the file's own directory", () => {
+    const dirs = preferredDirsOf(
+      `${A} name=pub type=directory preferreddir=my&32;dir timestamp=1s\n${B} name=x type=directory timestamp=1s\n`,
+    );
+    assert.deepEqual(dirs, new Map([[A, "my dir"]]));
+    const policy = new Policy(
+      snapshot({
+        preferredDirs: dirs,
+        preferred: new Map([
+          [A, "inpreferreddir"],
+          [B, "inpreferreddir"],
+        ]),
+      }),
+    );
+    const key = parseKey("WORM--k");
+    const want = (u: string, file: string): boolean =>
+      wantsKey(policy, u, key, { file, state: { locations: [] } });
+    assert.equal(want(A, "my dir/f"), true);
+    assert.equal(want(A, "x/my dir/f"), true);
+    assert.equal(want(A, "my dir/sub/f"), false);
+    assert.equal(want(B, "public/f"), true);
+    assert.equal(want(B, "f"), false);
   });
 });

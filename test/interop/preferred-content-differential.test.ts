@@ -380,6 +380,7 @@ function questions(seed: number): { q: Question; e?: Expr }[] {
     "archive/q",
     "b",
     "a/b/c.txt",
+    "public/sub/f",
   ];
   const sizes = [undefined, "0", "10", "2kB", "1500", "5000"];
   const arb = fc.record({
