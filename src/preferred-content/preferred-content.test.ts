@@ -129,6 +129,65 @@ describe("balanced placement", () => {
   });
 });
 
+describe("balanced placement with sizes and --rebalance", () => {
+  const groups = new Map([
+    [A, new Set(["g"])],
+    [B, new Set(["g"])],
+    [C, new Set(["g"])],
+  ]);
+  const key = parseKey(
+    "SHA256E-s100--2222222222222222222222222222222222222222222222222222222222222222",
+  );
+  const wanting = (
+    p: Partial<PolicySnapshot>,
+    expr: string,
+    locations: string[] = [],
+  ): string[] => {
+    const policy = new Policy(snapshot({ groups, ...p }));
+    return [A, B, C].filter((u) =>
+      matches(policy, parsed(expr), { mode: "info", key }, { repo: u, state: { locations } }),
+    );
+  };
+
+  it("a full member is no candidate; the pick moves to one with room", () => {
+    const [first] = wanting({}, "fullybalanced=g");
+    assert.ok(first !== undefined);
+    const full = { maxSizes: new Map([[first, 1000]]), repoSizes: new Map([[first, 950]]) };
+    const moved = wanting(full, "fullybalanced=g");
+    assert.equal(moved.length, 1);
+    assert.notEqual(moved[0], first);
+    // It still has room for a key it already holds.
+    assert.deepEqual(
+      wanting({ ...full, repoSizes: new Map([[first, 1000]]) }, "fullybalanced=g", [first]),
+      [first],
+    );
+  });
+
+  it("rebalancing drops the 'present' escape: only the picked member wants it", () => {
+    const [picked] = wanting({}, "balanced=g");
+    const other = [A, B, C].find((u) => u !== picked) as string;
+    assert.deepEqual(wanting({}, "balanced=g", [other]).sort(), [other]);
+    assert.deepEqual(wanting({ rebalance: true }, "balanced=g", [other]), [picked]);
+  });
+
+  it("sizebalanced picks the member with the most free space in proportion", () => {
+    const maxSizes = new Map([
+      [A, 1000],
+      [B, 1000],
+      [C, 1000],
+    ]);
+    const repoSizes = new Map([
+      [A, 500],
+      [B, 100],
+      [C, 900],
+    ]);
+    assert.deepEqual(wanting({ maxSizes, repoSizes }, "fullysizebalanced=g"), [B]);
+    assert.deepEqual(wanting({ maxSizes, repoSizes }, "fullysizebalanced=g:2").sort(), [A, B]);
+    // Without maximum sizes there is nothing to balance by.
+    assert.deepEqual(wanting({}, "fullysizebalanced=g"), []);
+  });
+});
+
 describe("the matcher", () => {
   const op = (b: boolean): Token<boolean> => ({ kind: "op", op: b });
   const T = op(true);
