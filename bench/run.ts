@@ -14,7 +14,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { envInt } from "./common.js";
 
-const ALL = ["throughput", "checkpresent", "memory", "shell", "cluster", "repo-sizes"] as const;
+const ALL = [
+  "throughput",
+  "checkpresent",
+  "memory",
+  "shell",
+  "cluster",
+  "repo-sizes",
+  "preferred-content",
+] as const;
 
 function runOne(name: string, timeoutMs: number): Promise<number> {
   const script = join(dirname(fileURLToPath(import.meta.url)), `${name}.js`);

@@ -10,54 +10,80 @@ import {
   updateClusterCommand,
   updateProxyCommand,
 } from "./cluster-config.js";
+import { groupCommand, ungroupCommand } from "./group.js";
 import { infoCommand } from "./info.js";
 import { initCommand } from "./init.js";
 import { matchexpressionCommand } from "./matchexpression.js";
 import { maxsizeCommand } from "./maxsize.js";
+import { mincopiesCommand, numcopiesCommand } from "./numcopies.js";
 import { p2phttpCommand } from "./p2phttp.js";
 import { shellCommand } from "./shell.js";
 import { UsageError } from "./usage.js";
+import { groupwantedCommand, requiredCommand, wantedCommand } from "./wanted.js";
 
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
   extendcluster: extendClusterCommand,
+  group: groupCommand,
+  groupwanted: groupwantedCommand,
   info: infoCommand,
   init: initCommand,
   initcluster: initClusterCommand,
   matchexpression: matchexpressionCommand,
   maxsize: maxsizeCommand,
+  mincopies: mincopiesCommand,
+  numcopies: numcopiesCommand,
   p2phttp: p2phttpCommand,
+  required: requiredCommand,
   shell: shellCommand,
+  ungroup: ungroupCommand,
   updatecluster: updateClusterCommand,
   updateproxy: updateProxyCommand,
+  wanted: wantedCommand,
 };
 
 const HELP = `usage: annexgate COMMAND [OPTIONS]
 
-commands:
-  info [--json] [--bytes]
-                       sizes of the repositories (from location logs)
+serving:
   init [DESCRIPTION]   make the git repository here a git-annex repository
+  p2phttp [OPTIONS]    serve this repository (or --directory DIR), and what
+                       it proxies for, over the p2phttp API: --port --bind
+                       --socket --jobs --wideopen --unauth-readonly
+                       --unauth-appendonly --unauth-nolocking --authenv
+                       --authenv-http --certfile --privatekeyfile --chainfile
+                       --directory --clusterjobs --proxyconnections
+  shell ARGS           a drop-in for git-annex-shell (the package's
+                       git-annex-shell runs this): p2pstdio DIR UUID
+                       [--uuid UUID], configlist DIR,
+                       git-upload-pack/receive-pack DIR
+
+proxies and clusters:
   initcluster NAME [DESCRIPTION]
                        make this repository the gateway of a new cluster
   updatecluster        record the nodes of this repository's clusters
   updateproxy          record the remotes this repository proxies for
   extendcluster GATEWAY CLUSTERNAME
                        add this repository as a gateway of GATEWAY's cluster
+
+preferred content:
+  wanted REPO [EXPR]   print or set a repository's preferred content
+  required REPO [EXPR] print or set a repository's required content
+  group REPO [GROUP]   list a repository's groups, or add it to GROUP
+  ungroup REPO GROUP   remove a repository from GROUP
+  groupwanted GROUP [EXPR]
+                       print or set a group's groupwanted expression
+  numcopies [N], mincopies [N]
+                       print or set numcopies / mincopies
   matchexpression EXPR [--file F] [--key K] [--size S] [--largefiles]
                        [--mimetype M] [--mimeencoding E] [--batch]
                        does a preferred content expression match, for the
                        repository here (exit 0 yes, 1 no, 42 not enough data)
+
+sizes:
+  info [--json] [--bytes]
+                       sizes of the repositories (from location logs)
   maxsize [REPOSITORY [SIZE]] [--bytes] [--json]
                        show repository sizes and maximum sizes, or record
                        a maximum size ("100gb", "1.5 TiB")
-  p2phttp [OPTIONS]    serve this repository (or --directory DIR) over the
-                       p2phttp API: --port --bind --socket --jobs --wideopen
-                       --unauth-readonly --unauth-appendonly --unauth-nolocking
-                       --authenv --authenv-http --certfile --privatekeyfile
-                       --chainfile --directory
-  shell ARGS           a drop-in for git-annex-shell (the package's
-                       git-annex-shell runs this): p2pstdio DIR UUID,
-                       configlist DIR, git-upload-pack/receive-pack DIR
 `;
 
 async function main(argv: string[]): Promise<number> {

@@ -14,7 +14,7 @@ import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { AnnexBranch } from "../branch/index.js";
+import { AnnexBranch, readTrustLevel, type TrustLevel } from "../branch/index.js";
 import { Git } from "../git/index.js";
 import { formatKey, type Key, objectPath, parseKey } from "../keys/index.js";
 import {
@@ -24,6 +24,7 @@ import {
   type MatchInput,
   matches,
   NotEnoughDataError,
+  type Parsed,
   Policy,
   parseLargeFiles,
   parsePreferredContent,
@@ -39,6 +40,23 @@ interface Question {
   readonly largefiles?: boolean;
   readonly mimetype?: string;
   readonly mimeencoding?: string;
+}
+
+/** How many batch questions are in flight at once. */
+const BATCH_WINDOW = 64;
+
+const parseCache = new Map<string, Parsed>();
+
+/** Batches usually repeat one expression: parse each once (bounded). */
+function parseCached(expr: string, largefiles: boolean): Parsed {
+  const id = `${largefiles ? "L" : "P"}${expr}`;
+  let p = parseCache.get(id);
+  if (p === undefined) {
+    if (parseCache.size > 1000) parseCache.clear();
+    p = largefiles ? parseLargeFiles(expr) : parsePreferredContent(expr);
+    parseCache.set(id, p);
+  }
+  return p;
 }
 
 interface Answer {
@@ -64,8 +82,10 @@ class Repository {
     const uuid = (await git.configGet("annex.uuid")) ?? "";
     const branch = await AnnexBranch.open(git);
     const unusedKeys = await readUnusedKeys(join(git.gitDir, "annex", "unused"));
-    const snapshot = await loadPolicySnapshot(branch, { hereUuid: uuid, unusedKeys });
-    return new Repository(git, branch, new Policy(snapshot), uuid);
+    const logged = await loadPolicySnapshot(branch, { hereUuid: uuid, unusedKeys });
+    const trust = new Map(logged.trust);
+    for (const [u, level] of await configuredTrust(git)) trust.set(u, level);
+    return new Repository(git, branch, new Policy({ ...logged, trust }), uuid);
   }
 
   /** Whether the content is in this repository's object store (git-annex inAnnex). */
@@ -84,6 +104,39 @@ class Repository {
   async keyState(key: Key): Promise<KeyState> {
     return loadKeyState(this.branch, key, await this.hasContent(key));
   }
+}
+
+/**
+ * remote.NAME.annex-trustlevel overrides trust.log for that remote, as in
+ * git-annex's trust map.
+ */
+async function configuredTrust(git: Git): Promise<Map<string, TrustLevel>> {
+  let text: string;
+  try {
+    text = (
+      await git.run(["config", "--get-regexp", "^remote\\..*\\.annex-(uuid|trustlevel)$"])
+    ).toString("utf8");
+  } catch {
+    return new Map();
+  }
+  const uuids = new Map<string, string>();
+  const levels = new Map<string, TrustLevel>();
+  for (const line of text.split("\n")) {
+    const m = /^remote\.(.*)\.annex-(uuid|trustlevel) (.*)$/.exec(line);
+    if (m === null) continue;
+    const [, name = "", what, value = ""] = m;
+    if (what === "uuid") uuids.set(name, value);
+    else {
+      const level = readTrustLevel(value);
+      if (level !== null) levels.set(name, level);
+    }
+  }
+  const out = new Map<string, TrustLevel>();
+  for (const [name, level] of levels) {
+    const u = uuids.get(name);
+    if (u !== undefined) out.set(u, level);
+  }
+  return out;
 }
 
 /** .git/annex/unused: "N KEY [TIMESTAMP]" lines written by `git annex unused`. */
@@ -126,7 +179,7 @@ async function answer(repo: Repository, q: Question): Promise<Answer> {
   }
   // As git-annex: a key's size is the size to match when the key has one.
   if (key?.size !== undefined) size = key.size;
-  const parsed = q.largefiles === true ? parseLargeFiles(q.expr) : parsePreferredContent(q.expr);
+  const parsed = parseCached(q.expr, q.largefiles === true);
   if (!parsed.ok) {
     return {
       code: 42,
@@ -198,17 +251,28 @@ export async function matchexpressionCommand(argv: readonly string[]): Promise<n
     const repo = await Repository.open();
     try {
       const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+      // Questions are answered concurrently (their branch reads pipeline
+      // through one cat-file), and the answers written in order.
+      const pending: Promise<Answer>[] = [];
+      const flush = async (keep: number): Promise<void> => {
+        while (pending.length > keep) {
+          const a = await (pending.shift() as Promise<Answer>);
+          process.stdout.write(`${a.code}\n`);
+        }
+      };
       for await (const line of lines) {
         if (line.trim() === "") continue;
-        let a: Answer;
-        try {
-          a = await answer(repo, questionFromJson(line));
-        } catch (e) {
-          if (!(e instanceof UsageError)) throw e;
-          a = { code: 1, message: e.message };
-        }
-        process.stdout.write(`${a.code}\n`);
+        pending.push(
+          Promise.resolve()
+            .then(() => answer(repo, questionFromJson(line)))
+            .catch((e: unknown): Answer => {
+              if (!(e instanceof UsageError)) throw e;
+              return { code: 1, message: e.message };
+            }),
+        );
+        await flush(BATCH_WINDOW);
       }
+      await flush(0);
     } finally {
       await repo.branch.close();
     }

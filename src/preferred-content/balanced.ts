@@ -18,11 +18,17 @@ export type BalancedPicker = (
 /** The picker of a group whose members (every UUID ever picked among) are `members`. */
 export function balancedPicker(members: Iterable<string>): BalancedPicker {
   const secret = Buffer.from([...new Set(members)].sort(byteOrderCompare).join(""), "utf8");
+  // The same key is usually asked about for each member in turn: keep its number.
+  let lastKey: string | null = null;
+  let lastN = 0n;
   return (candidates, keyText, count) => {
     const m = BigInt(candidates.length);
     if (m === 0n || count <= 0) return [];
-    const digest = createHmac("sha256", secret).update(keyText, "utf8").digest("hex");
-    const n = BigInt(`0x${digest}`);
+    if (keyText !== lastKey) {
+      lastN = BigInt(`0x${createHmac("sha256", secret).update(keyText, "utf8").digest("hex")}`);
+      lastKey = keyText;
+    }
+    const n = lastN;
     const picked: string[] = [];
     for (let i = 0; i < count; i++) picked.push(candidates[Number((n + BigInt(i)) % m)] as string);
     return picked;

@@ -320,7 +320,18 @@ export type Stability =
  * An expression that negates a term like "present" or "balanced=" would
  * make content flow back and forth; git-annex never lets it match.
  */
+const stabilityCache = new WeakMap<Matcher<Term>, Stability>();
+
 export function stabilityOf(matcher: Matcher<Term>): Stability {
+  let s = stabilityCache.get(matcher);
+  if (s === undefined) {
+    s = computeStability(matcher);
+    stabilityCache.set(matcher, s);
+  }
+  return s;
+}
+
+function computeStability(matcher: Matcher<Term>): Stability {
   const unstable = findNegated(matcher).filter(negationUnstable);
   if (unstable.length === 0) return { stable: true };
   const names = [...new Set(unstable.map(describeTerm))];

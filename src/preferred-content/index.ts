@@ -22,7 +22,7 @@ export {
   stabilityOf,
 } from "./evaluate.js";
 export { BadGlobError, compileGlob, type Glob, type GlobOptions } from "./glob.js";
-export { loadKeyState, loadPolicySnapshot, type SnapshotExtras } from "./load.js";
+export { loadKeyState, loadPolicySnapshot, preferredDirsOf, type SnapshotExtras } from "./load.js";
 export { generate, type Matcher, type Token } from "./matcher.js";
 export { type KeyState, NO_KEY_STATE, Policy, type PolicySnapshot } from "./snapshot.js";
 export {

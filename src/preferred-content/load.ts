@@ -12,6 +12,7 @@ import {
   PREFERRED_CONTENT_LOG,
   parseGroupLog,
   parsePresenceLog,
+  parseUuidBasedLog,
   presentInfos,
   REQUIRED_CONTENT_LOG,
   readContentExpressions,
@@ -29,12 +30,31 @@ export type SnapshotExtras = Omit<
   "groups" | "trust" | "preferred" | "required" | "groupPreferred" | "numcopies" | "mincopies"
 >;
 
-/** Reads groups, trust, expressions and numcopies/mincopies from the branch. */
+const REMOTE_LOG = "remote.log";
+
+/** Undoes remote.log's escaping of values ("&32;" for a space; Logs/Remote/Pure.hs). */
+function configUnescape(v: string): string {
+  return v.replace(/&([0-9]+);/g, (_, n: string) => String.fromCodePoint(Number(n)));
+}
+
+/** The preferreddir= of each special remote in remote.log (for "inpreferreddir"). */
+export function preferredDirsOf(remoteLog: string): Map<string, string> {
+  const dirs = new Map<string, string>();
+  for (const [uuid, e] of parseUuidBasedLog(remoteLog, (v) => v)) {
+    for (const w of e.value.split(/\s+/)) {
+      if (w.startsWith("preferreddir="))
+        dirs.set(uuid, configUnescape(w.slice("preferreddir=".length)));
+    }
+  }
+  return dirs;
+}
+
+/** Reads groups, trust, expressions, numcopies/mincopies and preferreddirs from the branch. */
 export async function loadPolicySnapshot(
   branch: AnnexBranch,
   extras: SnapshotExtras = {},
 ): Promise<PolicySnapshot> {
-  const [groups, trust, preferred, required, groupPreferred, numcopies, mincopies] =
+  const [groups, trust, preferred, required, groupPreferred, numcopies, mincopies, preferredDirs] =
     await Promise.all([
       branch.read(GROUP_LOG).then((t) => entryValues(parseGroupLog(t))),
       readTrustLevels(branch),
@@ -43,8 +63,19 @@ export async function loadPolicySnapshot(
       readGroupExpressions(branch),
       readCopies(branch, NUMCOPIES_LOG),
       readCopies(branch, MINCOPIES_LOG),
+      branch.read(REMOTE_LOG).then(preferredDirsOf),
     ]);
-  return { ...extras, groups, trust, preferred, required, groupPreferred, numcopies, mincopies };
+  return {
+    preferredDirs,
+    ...extras,
+    groups,
+    trust,
+    preferred,
+    required,
+    groupPreferred,
+    numcopies,
+    mincopies,
+  };
 }
 
 /** A key's location log and metadata. */

@@ -108,7 +108,10 @@ function consume<Op>(
   let j = i;
   while (j < ts.length) {
     const g = ts[j] as TokenGroup<Op>;
-    if ("group" in g) return [process(m, implicitAnd(g.group)), j + 1];
+    // git-annex inserts implicit "and"s at the top level only: inside
+    // parentheses a group after a term continues that term's matcher, so
+    // "( a ( b or c ) )" is "(a and b) or c".
+    if ("group" in g) return [process(m, g.group), j + 1];
     const t = g.one;
     if (t.kind === "and" || t.kind === "or" || t.kind === "not") {
       const [p, next] = consume<Op>(MATCH_ANY, ts, j + 1);

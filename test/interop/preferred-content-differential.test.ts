@@ -20,13 +20,17 @@ import { prng } from "../helpers/prng.js";
 const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
 const SEED = 20250416;
 const STATES = 5;
-const PER_STATE = 220;
+const PER_STATE = 300;
+const LARGEFILES_PER_STATE = 20;
 
 interface Question {
   readonly expr: string;
   readonly file?: string;
   readonly key?: string;
   readonly size?: string;
+  readonly largefiles?: boolean;
+  readonly mimetype?: string;
+  readonly mimeencoding?: string;
 }
 
 // Expressions that once diverged (or nearly did); always checked in every state.
@@ -56,6 +60,10 @@ const REGRESSIONS: readonly string[] = [
   "largerthan=5.",
   "balanced=g1:2 or sizebalanced=g2",
   "lackingcopies=1 approxlackingcopies=-1",
+  // Diverged: no implicit "and" inside parentheses (a group continues the term before it).
+  "( nothing ( nothing or anything ) )",
+  "( include=public/* ( smallerthan=1kb or smallerthan=1MB",
+  "( present not ( copies=1 or anything ) )",
 ];
 
 function exitCode(cmd: string, args: readonly string[], cwd: string): Promise<number> {
@@ -73,6 +81,9 @@ function stockArgs(q: Question): string[] {
   if (q.file !== undefined) args.push(`--file=${q.file}`);
   if (q.key !== undefined) args.push(`--key=${q.key}`);
   if (q.size !== undefined) args.push(`--size=${q.size}`);
+  if (q.largefiles === true) args.push("--largefiles");
+  if (q.mimetype !== undefined) args.push(`--mimetype=${q.mimetype}`);
+  if (q.mimeencoding !== undefined) args.push(`--mimeencoding=${q.mimeencoding}`);
   return args;
 }
 
@@ -195,6 +206,23 @@ const term: fc.Arbitrary<string> = fc.oneof(
     )
     .map(([k, g, n]) => `${k}=${g}${n === undefined ? "" : `:${n}`}`),
   fc.constantFrom(...BAD),
+);
+
+/** annex.largefiles terms (`matchexpression --largefiles`), plus some it refuses. */
+const largeFilesTerm: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom("anything", "nothing", "unused", "present", "copies=1"),
+  fc
+    .tuple(fc.constantFrom("include", "exclude"), fc.constantFrom(...GLOBS))
+    .map(([k, g]) => `${k}=${g}`),
+  fc
+    .tuple(fc.constantFrom("smallerthan", "largerthan"), fc.constantFrom(...SIZES))
+    .map(([k, s]) => `${k}=${s}`),
+  fc
+    .tuple(
+      fc.constantFrom("mimetype", "mimeencoding"),
+      fc.constantFrom("text/*", "*/plain", "binary", "us-ascii", "*"),
+    )
+    .map(([k, g]) => `${k}=${g}`),
 );
 
 /** An expression tree rendered to text; kept as a tree so a divergence can be shrunk. */
@@ -352,6 +380,7 @@ function questions(seed: number): { q: Question; e?: Expr }[] {
     "archive/q",
     "b",
     "a/b/c.txt",
+    "public/sub/f",
   ];
   const sizes = [undefined, "0", "10", "2kB", "1500", "5000"];
   const arb = fc.record({
@@ -369,10 +398,34 @@ function questions(seed: number): { q: Question; e?: Expr }[] {
       ...(size === undefined ? {} : { size }),
     },
   }));
+  const largeFiles = fc
+    .sample(
+      fc.record({
+        terms: fc.array(
+          fc.tuple(fc.constantFrom("", "and ", "or ", "not ", "( "), largeFilesTerm),
+          { minLength: 1, maxLength: 4 },
+        ),
+        file: fc.constantFrom(...files),
+        size: fc.constantFrom(...sizes),
+        mimetype: fc.constantFrom(undefined, "text/plain", "application/octet-stream"),
+        mimeencoding: fc.constantFrom(undefined, "us-ascii", "binary"),
+      }),
+      { seed: seed + 1, numRuns: LARGEFILES_PER_STATE },
+    )
+    .map(({ terms, file, size, mimetype, mimeencoding }) => ({
+      q: {
+        expr: terms.map(([c, t]) => `${c}${t}`).join(" "),
+        largefiles: true,
+        ...(file === undefined ? {} : { file }),
+        ...(size === undefined ? {} : { size }),
+        ...(mimetype === undefined ? {} : { mimetype }),
+        ...(mimeencoding === undefined ? {} : { mimeencoding }),
+      },
+    }));
   const regressions = REGRESSIONS.map((x, i) => ({
     q: { expr: x, file: "a.txt", key: keys[i % keys.length] as string },
   }));
-  return [...regressions, ...generated];
+  return [...regressions, ...generated, ...largeFiles];
 }
 
 async function divergesOn(q: Question): Promise<boolean> {
@@ -401,7 +454,7 @@ async function shrink(q: Question, e: Expr): Promise<string> {
 describe("preferred content: annexgate matchexpression agrees with git annex matchexpression", {
   timeout: 600_000,
 }, () => {
-  it(`${STATES} states x (${PER_STATE} generated + ${REGRESSIONS.length} regression) questions`, async () => {
+  it(`${STATES} states x (${PER_STATE} generated + ${LARGEFILES_PER_STATE} largefiles + ${REGRESSIONS.length} regression) questions`, async () => {
     const rand = fc.sample(fc.integer(), { seed: SEED, numRuns: STATES });
     let total = 0;
     const counts = new Map<number, number>();
