@@ -18,11 +18,10 @@
  * 1000), BENCH_JOBS (server --jobs and --clusterjobs, 8), BENCH_TIMEOUT
  * (seconds per command, 600), BENCH_SERVERS=annexgate,stock.
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { addNodes, gatewayRepo, initCluster } from "../test/helpers/cluster.js";
-import { gitAnnexRepo, makeTempDir, removeDir, run } from "../test/helpers/index.js";
+import { gitAnnexRepo, makeTempDir, removeDir } from "../test/helpers/index.js";
 import {
   annexHttpClone,
   type RunningP2pHttp,
@@ -30,10 +29,12 @@ import {
   startStockP2pHttp,
 } from "../test/helpers/servers.js";
 import {
+  annexIn,
   benchMain,
   brief,
   type Cleanup,
   envInt,
+  fillClient,
   firstArg,
   fixed,
   formatSize,
@@ -43,15 +44,13 @@ import {
   printTable,
   RssSampler,
   ratio,
-  runTimed,
   type ServerKind,
+  SMALL_SIZE,
   serverKinds,
   timed,
   writeRandomFile,
 } from "./common.js";
 
-const SMALL_SIZE = 4096;
-const COMMAND_TIMEOUT_MS = envInt("BENCH_TIMEOUT", 600) * 1000;
 const NODES = ["node1", "node2", "node3"];
 
 interface Result {
@@ -93,16 +92,8 @@ async function benchServer(
   const result: Result = { errors: [] };
   try {
     const client = await annexHttpClone(gw, join(dir, "client"), server.port);
-    const annex = (...a: string[]) =>
-      runTimed("git", ["annex", ...a], { cwd: client, timeoutMs: COMMAND_TIMEOUT_MS });
-    await run("cp", [bigFile, join(client, "big.bin")]);
-    const small = join(client, "small");
-    await mkdir(small);
-    for (let i = 0; i < nSmall; i++) {
-      await writeFile(join(small, `f${String(i).padStart(5, "0")}.dat`), randomBytes(SMALL_SIZE));
-    }
-    await annex("add", "-q", "big.bin", "small");
-    await run("git", ["commit", "-q", "-m", "content"], { cwd: client });
+    const annex = annexIn(client);
+    await fillClient(client, bigFile, nSmall);
 
     try {
       const one = await timed(() => annex("copy", "-q", "--to", "origin-node1", "big.bin"));

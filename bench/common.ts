@@ -7,7 +7,9 @@
  * These are scripts, not tests: run them from dist/bench/ after `tsc -p .`.
  */
 import { execFile } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { run, writeRandomFile } from "../test/helpers/index.js";
 
 export { writeRandomFile };
@@ -365,4 +367,30 @@ export function brief(e: unknown): string {
     .filter((l) => l !== "");
   const last = lines.length > 1 ? ` ... ${lines[lines.length - 1]}` : "";
   return `${lines[0] ?? ""}${last}`.slice(0, 400);
+}
+
+/** Size of each of the many small files the benchmarks move. */
+export const SMALL_SIZE = 4096;
+/** Any one git-annex command may take this long (BENCH_TIMEOUT seconds) before it is killed. */
+export const COMMAND_TIMEOUT_MS = envInt("BENCH_TIMEOUT", 600) * 1000;
+
+/** `git annex ARGS` in `client`, bounded by COMMAND_TIMEOUT_MS. */
+export function annexIn(client: string): (...args: string[]) => Promise<string> {
+  return (...args) =>
+    runTimed("git", ["annex", ...args], { cwd: client, timeoutMs: COMMAND_TIMEOUT_MS });
+}
+
+/**
+ * Set-up, not timed: the client gets `big.bin` (a copy of `bigFile`) and
+ * `small/` with `nSmall` random files of SMALL_SIZE, annexed and committed.
+ */
+export async function fillClient(client: string, bigFile: string, nSmall: number): Promise<void> {
+  await run("cp", [bigFile, join(client, "big.bin")]);
+  const small = join(client, "small");
+  await mkdir(small);
+  for (let i = 0; i < nSmall; i++) {
+    await writeFile(join(small, `f${String(i).padStart(5, "0")}.dat`), randomBytes(SMALL_SIZE));
+  }
+  await annexIn(client)("add", "-q", "big.bin", "small");
+  await run("git", ["commit", "-q", "-m", "content"], { cwd: client });
 }

@@ -16,17 +16,18 @@
  * (seconds per command, 600), BENCH_SERVERS=annexgate,stock.
  */
 
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
 import { clientGitConfig, startSshd, type TestSshd } from "../test/helpers/sshd.js";
 import {
+  annexIn,
   benchMain,
   brief,
   type Cleanup,
   envInt,
+  fillClient,
   firstArg,
   fixed,
   formatSize,
@@ -37,15 +38,13 @@ import {
   parseSize,
   printTable,
   ratio,
-  runTimed,
   type ServerKind,
+  SMALL_SIZE,
   serverKinds,
   timed,
   writeRandomFile,
 } from "./common.js";
 
-const SMALL_SIZE = 4096;
-const COMMAND_TIMEOUT_MS = envInt("BENCH_TIMEOUT", 600) * 1000;
 const LOGINS = 10;
 
 interface Result {
@@ -75,18 +74,10 @@ async function benchShell(
     // The clone itself goes through the shell under test (git-upload-pack).
     await run("git", ["clone", "-q", `${sshd.host}:${gw}`, client]);
     for (const [k, v] of clientGitConfig) await run("git", ["config", k, v], { cwd: client });
-    const annex = (...args: string[]) =>
-      runTimed("git", ["annex", ...args], { cwd: client, timeoutMs: COMMAND_TIMEOUT_MS });
+    const annex = annexIn(client);
     await annex("init", "-q", "client");
 
-    await run("cp", [bigFile, join(client, "big.bin")]);
-    const small = join(client, "small");
-    await mkdir(small);
-    for (let i = 0; i < nSmall; i++) {
-      await writeFile(join(small, `f${String(i).padStart(5, "0")}.dat`), randomBytes(SMALL_SIZE));
-    }
-    await annex("add", "-q", "big.bin", "small");
-    await run("git", ["commit", "-q", "-m", "content"], { cwd: client });
+    await fillClient(client, bigFile, nSmall);
     await annex("sync", "-q", "--no-content");
 
     const result: Result = { errors: [] };

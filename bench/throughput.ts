@@ -16,17 +16,19 @@
  * --jobs, 8), BENCH_TIMEOUT (seconds per command, 600),
  * BENCH_SERVERS=annexgate,stock.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
 import { annexHttpClone } from "../test/helpers/servers.js";
 import {
+  annexIn,
   benchMain,
   brief,
   type Cleanup,
   envInt,
+  fillClient,
   firstArg,
   fixed,
   formatSize,
@@ -37,17 +39,13 @@ import {
   parseSize,
   printTable,
   ratio,
-  runTimed,
   type ServerKind,
+  SMALL_SIZE,
   serverKinds,
   startCleanly,
   timed,
   writeRandomFile,
 } from "./common.js";
-
-const SMALL_SIZE = 4096;
-/** Any one git-annex command may take this long (BENCH_TIMEOUT seconds) before it is killed. */
-const COMMAND_TIMEOUT_MS = envInt("BENCH_TIMEOUT", 600) * 1000;
 
 interface Result {
   putMiBs?: number;
@@ -81,18 +79,9 @@ async function benchServer(
   const server = await startCleanly(cleanup, kind, serverRepo, jobs);
   try {
     const client = await annexHttpClone(serverRepo, join(dir, "client"), server.port);
-    const annex = (...args: string[]) =>
-      runTimed("git", ["annex", ...args], { cwd: client, timeoutMs: COMMAND_TIMEOUT_MS });
+    const annex = annexIn(client);
 
-    // Set-up, not timed: the client has the big file and the small ones.
-    await run("cp", [bigFile, join(client, "big.bin")]);
-    const small = join(client, "small");
-    await mkdir(small);
-    for (let i = 0; i < nSmall; i++) {
-      await writeFile(join(small, `f${String(i).padStart(5, "0")}.dat`), randomBytes(SMALL_SIZE));
-    }
-    await annex("add", "-q", "big.bin", "small");
-    await run("git", ["commit", "-q", "-m", "content"], { cwd: client });
+    await fillClient(client, bigFile, nSmall);
 
     const result: Result = { errors: [] };
     // One part failing (e.g. a server that stops answering) leaves the other measured.
