@@ -20,8 +20,8 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { addNodes, gatewayRepo, initCluster } from "../test/helpers/cluster.js";
-import { gitAnnexRepo, makeTempDir, removeDir } from "../test/helpers/index.js";
+import { localCluster } from "../test/helpers/cluster.js";
+import { makeTempDir, removeDir } from "../test/helpers/index.js";
 import {
   annexHttpClone,
   type RunningP2pHttp,
@@ -75,14 +75,7 @@ async function benchServer(
   const dir = join(top, kind);
   await mkdir(dir);
   cleanup.add(() => removeDir(dir));
-  for (const n of NODES) await gitAnnexRepo(join(dir, n), n);
-  const gw = await gatewayRepo(join(dir, "gw"), "gateway");
-  await addNodes(
-    gw,
-    "mycluster",
-    NODES.map((name) => ({ name, url: join(dir, name) })),
-  );
-  await initCluster("stock", gw, "mycluster");
+  const { gw } = await localCluster(dir, NODES, "stock");
   const args = ["--wideopen", "--jobs", String(jobs), "--clusterjobs", String(jobs)];
   const server: RunningP2pHttp =
     kind === "annexgate" ? await startAnnexgate(gw, args) : await startStockP2pHttp(gw, args);

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { gitAnnexRepo, run } from "./index.js";
 import { ANNEXGATE_BIN } from "./servers.js";
 
@@ -95,4 +95,24 @@ export async function holdsVerified(repo: string, key: string): Promise<boolean>
     return false;
   }
   return key.includes(`--${hash.digest("hex")}`);
+}
+
+/**
+ * Under `root`: a repository per node name, and `gw`, a gateway with them
+ * as remotes forming cluster "mycluster" (configured with `tool`).
+ * Returns the gateway's path and the cluster's UUID.
+ */
+export async function localCluster(
+  root: string,
+  nodes: readonly string[],
+  tool: ConfigTool,
+): Promise<{ gw: string; cluster: string }> {
+  for (const n of nodes) await gitAnnexRepo(join(root, n), n);
+  const gw = await gatewayRepo(join(root, "gw"), "gateway");
+  await addNodes(
+    gw,
+    "mycluster",
+    nodes.map((name) => ({ name, url: join(root, name) })),
+  );
+  return { gw, cluster: await initCluster(tool, gw, "mycluster") };
 }

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { addNodes, gatewayRepo, holdsVerified, initCluster, keyOf } from "../helpers/cluster.js";
-import { gitAnnexRepo, makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
+import { holdsVerified, keyOf, localCluster } from "../helpers/cluster.js";
+import { makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
 import { annexHttpClone, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
 
 /** Bytes of annexed objects a repository holds. */
@@ -38,14 +38,7 @@ interface Setup {
 
 async function setup(prefix: string, nodes: string[]): Promise<Setup> {
   const root = await makeTempDir(prefix);
-  for (const n of nodes) await gitAnnexRepo(join(root, n), n);
-  const gw = await gatewayRepo(join(root, "gw"), "gateway");
-  await addNodes(
-    gw,
-    "mycluster",
-    nodes.map((name) => ({ name, url: join(root, name) })),
-  );
-  await initCluster("annexgate", gw, "mycluster");
+  const { gw } = await localCluster(root, nodes, "annexgate");
   const server = await startAnnexgate(gw, ["--wideopen"]);
   const client = await annexHttpClone(gw, join(root, "client"), server.port);
   const git = (...a: string[]) => run("git", a, { cwd: client });

@@ -9,15 +9,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import {
-  addNodes,
-  gatewayRepo,
-  holdsVerified,
-  initCluster,
-  keyOf,
-  uuidOf,
-} from "../helpers/cluster.js";
-import { gitAnnexRepo, makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
+import { holdsVerified, keyOf, localCluster, uuidOf } from "../helpers/cluster.js";
+import { makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
 import { annexHttpClone, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
 import { clientGitConfig, startSshd, type TestSshd } from "../helpers/sshd.js";
 
@@ -58,14 +51,7 @@ describe("a cluster of three local nodes behind annexgate p2phttp, used by a sto
 
   before(async () => {
     root = await makeTempDir("annexgate-cluster-http-");
-    for (const n of NODES) await gitAnnexRepo(join(root, n), n);
-    gw = await gatewayRepo(join(root, "gw"), "gateway");
-    await addNodes(
-      gw,
-      "mycluster",
-      NODES.map((name) => ({ name, url: join(root, name) })),
-    );
-    await initCluster("stock", gw, "mycluster");
+    ({ gw } = await localCluster(root, NODES, "stock"));
     server = await startAnnexgate(gw, ["--wideopen"]);
     client = await annexHttpClone(gw, join(root, "client"), server.port);
     await writeRandomFile(join(client, "small"), 100_000);
@@ -166,15 +152,8 @@ describe("the same kind of cluster reached by a stock client over ssh", {
 
   before(async () => {
     root = await makeTempDir("annexgate-cluster-ssh-");
-    for (const n of NODES) await gitAnnexRepo(join(root, n), n);
-    gw = await gatewayRepo(join(root, "gw"), "gateway");
-    await addNodes(
-      gw,
-      "mycluster",
-      NODES.map((name) => ({ name, url: join(root, name) })),
-    );
     // Configured with annexgate's own commands this time.
-    await initCluster("annexgate", gw, "mycluster");
+    ({ gw } = await localCluster(root, NODES, "annexgate"));
     sshd = await startSshd("annexgate");
     env = sshd.clientEnv();
     client = join(root, "client");

@@ -13,7 +13,7 @@ import { readdir, rename } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { addNodes, gatewayRepo, initCluster, uuidOf } from "../helpers/cluster.js";
+import { localCluster, uuidOf } from "../helpers/cluster.js";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
 import { type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
 import { ANNEXGATE_GIT_ANNEX_SHELL } from "../helpers/sshd.js";
@@ -111,14 +111,8 @@ describe("bad requests to a gateway, and failing nodes", { timeout: 600_000 }, (
   before(async () => {
     root = await makeTempDir("annexgate-gateway-bad-");
     stockShell = (await run("sh", ["-c", "command -v git-annex-shell"])).trim();
-    for (const n of [...nodes, "lonely"]) await gitAnnexRepo(join(root, n), n);
-    gw = await gatewayRepo(join(root, "gw"), "gateway");
-    await addNodes(
-      gw,
-      "mycluster",
-      nodes.map((name) => ({ name, url: join(root, name) })),
-    );
-    cluster = await initCluster("stock", gw, "mycluster");
+    ({ gw, cluster } = await localCluster(root, nodes, "stock"));
+    await gitAnnexRepo(join(root, "lonely"), "lonely");
     // A repository the gateway knows of (uuid.log) but does not proxy for.
     await run("git", ["remote", "add", "lonely", join(root, "lonely")], { cwd: gw });
     await run("git", ["fetch", "-q", "lonely"], { cwd: gw });
