@@ -41,19 +41,25 @@ export interface GatewayOptions {
   readonly log?: (line: string) => void;
 }
 
+interface Stamp {
+  readonly own: string;
+  readonly outside: string;
+}
+
 interface Snapshot {
   readonly cfg: GatewayConfig;
   /** Preferred content, groups, trust, numcopies: who wants what. */
   readonly policy: Policy;
-  /** The git-annex branches and git config mtime the snapshot was read at. */
-  readonly stamp: string;
+  /** What the snapshot was read from: see {@link Gateway.stamp}. */
+  readonly stamp: Stamp;
   readonly checkedAt: number;
 }
 
 export class Gateway {
   readonly uuid: string;
   private snapshot: Snapshot | null = null;
-  private loading: Promise<Snapshot> | null = null;
+  private checking: Promise<Snapshot> | null = null;
+  private refreshing: Promise<Snapshot> | null = null;
   /** Open connections to remotes, by UUID and transport. */
   private readonly connections = new Map<string, Promise<RemoteConnection>>();
   private readonly proxied = new Map<string, ProxiedPeer>();
@@ -110,22 +116,43 @@ export class Gateway {
     );
   }
 
+  /**
+   * The snapshot to answer from. At most once a second it checks whether
+   * anything changed: a configuration change from outside (git config,
+   * branches pushed or fetched) is waited for; when only the gateway's own
+   * branch moved (its own location-log commits, or a local command), the
+   * snapshot is refreshed in the background and requests go on meanwhile.
+   */
   private async current(): Promise<Snapshot> {
     const s = this.snapshot;
     const interval = this.opts.reloadIntervalMs ?? 1000;
     if (s !== null && Date.now() - s.checkedAt < interval) return s;
-    this.loading ??= this.reload(s).finally(() => {
-      this.loading = null;
+    this.checking ??= this.check(s).finally(() => {
+      this.checking = null;
     });
-    return this.loading;
+    return this.checking;
   }
 
-  private async reload(old: Snapshot | null): Promise<Snapshot> {
+  private async check(old: Snapshot | null): Promise<Snapshot> {
     const stamp = await this.stamp();
-    if (old !== null && old.stamp === stamp) {
+    if (old !== null && old.stamp.outside === stamp.outside) {
       this.snapshot = { ...old, checkedAt: Date.now() };
+      if (old.stamp.own !== stamp.own) {
+        this.refreshing ??= this.reload()
+          .catch((e) => {
+            this.opts.log?.(`reloading the gateway configuration: ${e}`);
+            return old;
+          })
+          .finally(() => {
+            this.refreshing = null;
+          });
+      }
       return this.snapshot;
     }
+    return this.reload();
+  }
+
+  private async reload(): Promise<Snapshot> {
     const { repo } = this.opts;
     // What clients pushed (git annex sync) and remotes' branches fetched
     // since: merged first, as git-annex does before it reads the branch.
@@ -186,9 +213,14 @@ export class Gateway {
     return { wants, reserve: (uuid) => this.live.reserve(uuid, BigInt(key.size ?? 0)) };
   }
 
-  private async stamp(): Promise<string> {
+  /**
+   * The gateway's own git-annex branch tip, and apart from it what only
+   * changes from outside: the branches clients push (synced/git-annex)
+   * and remotes' fetched branches, and the git config file's mtime.
+   */
+  private async stamp(): Promise<Stamp> {
     const { git } = this.opts.repo;
-    const tip = (
+    const refs = (
       await git.run([
         "for-each-ref",
         "--format=%(objectname) %(refname)",
@@ -199,15 +231,15 @@ export class Gateway {
     )
       .toString("utf8")
       .split("\n")
-      .filter((l) => l.endsWith("/git-annex"))
-      .join(" ");
+      .filter((l) => l.endsWith("/git-annex"));
     let mtime = 0;
     try {
       mtime = (await stat(join(git.gitDir, "config"))).mtimeMs;
     } catch {
       // no config file: nothing configured
     }
-    return `${tip} ${mtime}`;
+    const own = refs.find((l) => l.endsWith(" refs/heads/git-annex")) ?? "";
+    return { own, outside: `${refs.filter((l) => l !== own).join(" ")} ${mtime}` };
   }
 
   private connection(remote: Remote): Promise<RemoteConnection> {
