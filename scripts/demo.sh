@@ -2,7 +2,8 @@
 # The main job on a fresh machine: install the npm packages, build, and
 # serve a gateway repository over the p2phttp API on loopback.
 #
-#   sh scripts/demo.sh              serve a demo repository made under demo/
+#   sh scripts/demo.sh              serve a demo cluster made under demo/: a
+#                                   gateway and three node repositories
 #   sh scripts/demo.sh REPO [ARGS]  serve REPO (a git-annex repository) with
 #                                   `annexgate p2phttp ARGS` (default --wideopen)
 # PORT (default 9417) and BIND (default 127.0.0.1) choose where to listen.
@@ -23,13 +24,23 @@ if [ $# -ge 1 ]; then
 else
   repo="$here/demo/gateway"
   if [ ! -d "$repo/.git" ]; then
+    for n in node1 node2 node3; do
+      mkdir -p "$here/demo/$n"
+      git -C "$here/demo/$n" init -q
+      (cd "$here/demo/$n" && $annexgate init "demo $n")
+    done
     mkdir -p "$repo"
     git -C "$repo" init -q
     git -C "$repo" config receive.denyCurrentBranch updateInstead
     (cd "$repo" && $annexgate init "annexgate demo gateway")
-    printf 'A demo repository served by annexgate.\n' > "$repo/README"
+    printf 'A demo cluster served by annexgate.\n' > "$repo/README"
     git -C "$repo" add README
     git -C "$repo" -c user.name=annexgate -c user.email=annexgate@localhost commit -q -m "demo repository"
+    for n in node1 node2 node3; do
+      git -C "$repo" remote add "$n" "$here/demo/$n"
+      git -C "$repo" config "remote.$n.annex-cluster-node" demo
+    done
+    (cd "$repo" && $annexgate initcluster demo && $annexgate updatecluster)
   fi
 fi
 [ $# -eq 0 ] && set -- --wideopen
@@ -42,7 +53,8 @@ Point a stock git-annex (10.20250416) clone at it:
   git config remote.origin.annexUrl annex+http://$bind:$port/git-annex/
   git config annex.security.allowed-ip-addresses all   # loopback is refused otherwise
   echo hello > hello.txt && git annex add hello.txt && git commit -m hello
-  git annex copy --to origin && git annex whereis hello.txt
+  git annex copy --to origin-demo && git annex whereis hello.txt   # the demo cluster: every node
+  git annex copy --to origin-node2 hello.txt                        # or one node, through the gateway
 (no git-annex here? sh scripts/setup-git-annex.sh installs it)
 Stop with Ctrl-C.
 MSG
