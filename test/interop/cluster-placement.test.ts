@@ -12,7 +12,12 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { holdsVerified, keyOf, localCluster } from "../helpers/cluster.js";
 import { makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
-import { annexHttpClone, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
+import {
+  ANNEXGATE_BIN,
+  annexHttpClone,
+  type RunningP2pHttp,
+  startAnnexgate,
+} from "../helpers/servers.js";
 
 /** Bytes of annexed objects a repository holds. */
 async function objectBytes(repo: string): Promise<number> {
@@ -153,5 +158,35 @@ describe("sizebalanced with maxsize: concurrent uploads never overfill a node", 
     // What the client believes agrees: the files that failed are not in the cluster.
     const inCluster = (await s.git("annex", "find", "--in", "origin-mycluster")).trim().split("\n");
     assert.deepEqual(inCluster.sort(), landed.sort());
+  });
+});
+
+describe("two clusters behind one gateway", { timeout: 600_000 }, () => {
+  let s: Setup;
+
+  before(async () => {
+    s = await setup("annexgate-two-clusters-", ["node1", "node2", "node3"]);
+    // node3 leaves "mycluster" for a second cluster, "archive".
+    await run("git", ["config", "remote.node3.annex-cluster-node", "archive"], { cwd: s.gw });
+    await run(process.execPath, [ANNEXGATE_BIN, "initcluster", "archive"], { cwd: s.gw });
+    await run(process.execPath, [ANNEXGATE_BIN, "updatecluster"], { cwd: s.gw });
+    await s.git("fetch", "-q", "origin");
+    for (const f of ["a.dat", "b.dat"]) await writeRandomFile(join(s.client, f), 30_000);
+    await s.git("annex", "add", "-q", "a.dat", "b.dat");
+    await s.git("commit", "-q", "-m", "files");
+  });
+  after(async () => {
+    await s?.server.stop();
+    if (s) await removeDir(s.root);
+  });
+
+  test("each cluster is its own remote, with its own nodes", async () => {
+    const info = await s.git("annex", "info", "origin");
+    assert.match(info, /gateway to cluster: .*origin-archive/, info);
+    assert.match(info, /gateway to cluster: .*origin-mycluster|origin-mycluster/, info);
+    await s.git("annex", "copy", "-q", "--to", "origin-mycluster", "a.dat");
+    await s.git("annex", "copy", "-q", "--to", "origin-archive", "b.dat");
+    assert.deepEqual(await s.holding("a.dat"), ["node1", "node2"]);
+    assert.deepEqual(await s.holding("b.dat"), ["node3"]);
   });
 });

@@ -186,7 +186,7 @@ describe("the same kind of cluster reached by a stock client over ssh", {
       logins.some((l) => l.includes("--uuid")),
       `the client asked the gateway for a proxied UUID: ${logins.join("\n")}`,
     );
-    for (const remote of ["origin-mycluster", "origin-node1"]) {
+    for (const remote of ["origin-mycluster", "origin-node1", "origin"]) {
       const out = await git("annex", "testremote", "--fast", remote);
       assert.match(out, /All \d+ tests passed/, `${remote}: ${out.slice(-500)}`);
     }
