@@ -157,6 +157,51 @@ describe("ObjectStore", () => {
     assert.deepEqual(await filesUnder(join(annex, "objects")), []);
   });
 
+  it("relies on the sender's own check of a whole upload, and refuses when it fails", async () => {
+    const data = content(4096);
+    const key = sha256eKey(data);
+    const refused = await store.receive(
+      key,
+      0,
+      data.length,
+      source(data),
+      undefined,
+      Promise.resolve(false),
+    );
+    assert.deepEqual(refused, { ok: false, reason: "mismatch" });
+    assert.equal(await store.has(key), false);
+    assert.equal(await exists(store.tmpFile(key)), false);
+    const ok = await store.receive(
+      key,
+      0,
+      data.length,
+      source(data),
+      undefined,
+      Promise.resolve(true),
+    );
+    assert.deepEqual(ok, { ok: true });
+    assert.equal(await store.has(key), true);
+  });
+
+  it("hashes a resumed upload itself, whatever the sender says", async () => {
+    const data = content(4096);
+    const key = sha256eKey(data);
+    const wrong = content(4096, 3);
+    // An interrupted upload left 1000 wrong bytes in tmp.
+    const short = await store.receive(key, 0, data.length, source(wrong.subarray(0, 1000)));
+    assert.deepEqual(short, { ok: false, reason: "short" });
+    const r = await store.receive(
+      key,
+      1000,
+      data.length - 1000,
+      source(data.subarray(1000)),
+      undefined,
+      Promise.resolve(true),
+    );
+    assert.deepEqual(r, { ok: false, reason: "mismatch" });
+    assert.equal(await store.has(key), false);
+  });
+
   it("refuses a complete body of the wrong size for the key", async () => {
     const data = content(2048);
     const key = sha256eKey(data);

@@ -23,7 +23,13 @@ import {
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { AnnexgateError } from "../errors.js";
-import { type Key, keyFile, objectPath, verificationFor } from "../keys/index.js";
+import {
+  type Key,
+  keyFile,
+  objectPath,
+  type Verification,
+  verificationFor,
+} from "../keys/index.js";
 import { KeyedMutex } from "./mutex.js";
 
 export type ObjectLayout = "mixed" | "lower";
@@ -43,6 +49,8 @@ export class ObjectStoreError extends AnnexgateError {
     super("AG_OBJECT_STORE", message, data, cause);
   }
 }
+
+const NO_VERIFICATION: Verification = { kind: "none" };
 
 /** Chunk size for reading objects and temp files; bounds memory per transfer. */
 const CHUNK = 256 * 1024;
@@ -196,8 +204,11 @@ export class ObjectStore {
     length: number,
     data: Readable,
     signal?: AbortSignal,
+    checkedBySender?: Promise<boolean>,
   ): Promise<ReceiveResult> {
-    return this.exclusive(key, () => this.receiveLocked(key, offset, length, data, signal));
+    return this.exclusive(key, () =>
+      this.receiveLocked(key, offset, length, data, signal, checkedBySender),
+    );
   }
 
   private async receiveLocked(
@@ -206,8 +217,12 @@ export class ObjectStore {
     length: number,
     data: Readable,
     signal?: AbortSignal,
+    checkedBySender?: Promise<boolean>,
   ): Promise<ReceiveResult> {
-    const verification = verificationFor(key);
+    // A check by the sender covers the content only when all of it comes
+    // in this upload; a resumed one is hashed here, from the disk.
+    const senderChecks = checkedBySender !== undefined && offset === 0;
+    const verification = senderChecks ? NO_VERIFICATION : verificationFor(key);
     if (await this.has(key)) {
       // Already here: drain what the sender sends, as the protocol expects.
       data.resume();
@@ -290,7 +305,10 @@ export class ObjectStore {
       await rm(tmp, { force: true });
       return { ok: false, reason: "mismatch" };
     }
-    if (verifier && !verifier.matches()) {
+    if (
+      (verifier && !verifier.matches()) ||
+      (senderChecks && !(await (checkedBySender as Promise<boolean>)))
+    ) {
       await rm(tmp, { force: true });
       return { ok: false, reason: "mismatch" };
     }

@@ -54,6 +54,14 @@ export interface StoreRequest {
    */
   readonly length: number;
   readonly data: Readable;
+  /**
+   * Set by a sender in this same process that checks the content itself
+   * (a cluster fanning one upload out to several local nodes hashes it
+   * once): resolves, after `data` has ended, to whether the whole content
+   * from offset 0 matched the key. A local store may rely on it instead of
+   * hashing the same bytes again; peers elsewhere ignore it.
+   */
+  readonly checkedBySender?: Promise<boolean>;
 }
 
 export interface RetrieveResult {

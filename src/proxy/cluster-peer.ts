@@ -16,7 +16,8 @@
  * Node Peers are expected to record location changes on the gateway's
  * branch themselves (ProxiedPeer), so this module only chooses and fans out.
  */
-import type { Key } from "../keys/index.js";
+import type { Readable } from "node:stream";
+import { type Key, type Verification, verificationFor } from "../keys/index.js";
 import {
   type ContentLock,
   monotonicSeconds,
@@ -99,6 +100,38 @@ export interface PlacementDecision {
 }
 
 const NO_UUIDS: readonly string[] = [];
+
+/**
+ * One hash of a whole upload as it streams past, for all the nodes it goes
+ * to: `matches` resolves when the source ends (false if it fails). Null for
+ * keys without a hash to check (WORM, URL, unknown hashes): each node then
+ * checks what it can itself.
+ */
+function contentCheck(
+  key: Key,
+  source: Readable,
+): { update: (chunk: Buffer) => void; matches: Promise<boolean> } | null {
+  let verification: Verification;
+  try {
+    verification = verificationFor(key);
+  } catch {
+    return null;
+  }
+  if (verification.kind !== "hash") return null;
+  const verifier = verification.create();
+  const matches = new Promise<boolean>((resolve) => {
+    let settled = false;
+    const settle = (ok: () => boolean) => {
+      if (settled) return;
+      settled = true;
+      resolve(ok());
+    };
+    source.once("end", () => settle(() => verifier.matches()));
+    source.once("error", () => settle(() => false));
+    source.once("close", () => settle(() => source.readableEnded && verifier.matches()));
+  });
+  return { update: (chunk) => verifier.update(chunk), matches };
+}
 const NO_HOLD: SpaceHold = { commit() {}, release() {} };
 const EVERY_NODE: PlacementDecision = { wants: () => true, reserve: () => NO_HOLD };
 
@@ -220,9 +253,11 @@ export class ClusterPeer implements Peer {
         receivers.push({ node, skip: r.offset - req.offset, hold });
       }
     });
+    const check = req.offset === 0 ? contentCheck(req.key, req.data) : null;
     const fan = new FanOut(
       req.data,
       receivers.map((r) => r.skip),
+      check?.update,
     );
     const stored = await Promise.all(
       receivers.map(async ({ node, skip, hold }, i) => {
@@ -237,6 +272,8 @@ export class ClusterPeer implements Peer {
               length: Math.max(0, req.length - skip),
               data,
               ...(req.associatedFile !== undefined ? { associatedFile: req.associatedFile } : {}),
+              // Hashed once here for every node that gets all of it.
+              ...(check !== null && skip === 0 ? { checkedBySender: check.matches } : {}),
             },
             this.relayed(ctx),
           );

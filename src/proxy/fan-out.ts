@@ -21,10 +21,13 @@ export class FanOut {
   /**
    * @param skips for each branch, how many bytes at the start of `source`
    *   it leaves out.
+   * @param onChunk sees every chunk of the source once, in order (to hash
+   *   the upload once for all branches).
    */
   constructor(
     private readonly source: Readable,
     private readonly skips: readonly number[],
+    private readonly onChunk?: (chunk: Buffer) => void,
   ) {
     this.outputs = skips.map(() => new PassThrough({ highWaterMark: BRANCH_HIGH_WATER_MARK }));
     this.live = skips.map(() => true);
@@ -60,6 +63,7 @@ export class FanOut {
   }
 
   private onData(chunk: Buffer): void {
+    this.onChunk?.(chunk);
     const start = this.position;
     this.position += chunk.length;
     this.skips.forEach((skip, i) => {

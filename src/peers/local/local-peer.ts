@@ -114,6 +114,7 @@ export class LocalPeer implements Peer {
       req.length,
       req.data,
       ctx?.signal,
+      req.checkedBySender,
     );
     if (result.ok) await this.recordLocation(req.key, true);
     return { stored: result.ok, plusUuids: NO_UUIDS };
