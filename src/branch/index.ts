@@ -37,9 +37,10 @@ export {
 export { locationLogPath, locationsOf, presentUuids, setLocation } from "./logs/location.js";
 export {
   changeMapLog,
+  entryValues,
   formatMapLog,
+  type LogEntry,
   type MapLog,
-  type MapLogEntry,
   parseMapLog,
 } from "./logs/map-log.js";
 export {
@@ -132,11 +133,4 @@ export {
   type UuidLog,
   type UuidLogEntry,
 } from "./logs/uuid.js";
-export {
-  changeEntryLog,
-  type EntryLog,
-  entryValues,
-  formatUuidBasedLog,
-  type LogEntry,
-  parseUuidBasedLog,
-} from "./logs/uuid-based.js";
+export { formatUuidBasedLog, parseUuidBasedLog } from "./logs/uuid-based.js";
