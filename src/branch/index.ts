@@ -90,6 +90,7 @@ export {
   recordGroupExpression,
 } from "./logs/preferred-content.js";
 export {
+  byteOrder,
   compactPresenceLog,
   formatPresenceLog,
   type PresenceLine,
@@ -101,6 +102,7 @@ export {
 export {
   formatProxyLog,
   isLegalRemoteName,
+  normaliseProxyEntries,
   PROXY_LOG,
   type ProxyLogEntry,
   parseProxyLog,
