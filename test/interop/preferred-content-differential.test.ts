@@ -164,6 +164,14 @@ const BAD = [
 
 const small = fc.integer({ min: -1, max: 4 });
 
+/** include=/exclude= and smallerthan=/largerthan=, in both languages. */
+const globTerm = fc
+  .tuple(fc.constantFrom("include", "exclude"), fc.constantFrom(...GLOBS))
+  .map(([k, g]) => `${k}=${g}`);
+const sizeTerm = fc
+  .tuple(fc.constantFrom("smallerthan", "largerthan"), fc.constantFrom(...SIZES))
+  .map(([k, s]) => `${k}=${s}`);
+
 const term: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(
     "anything",
@@ -175,9 +183,7 @@ const term: fc.Arbitrary<string> = fc.oneof(
     "standard",
     "groupwanted",
   ),
-  fc
-    .tuple(fc.constantFrom("include", "exclude"), fc.constantFrom(...GLOBS))
-    .map(([k, g]) => `${k}=${g}`),
+  globTerm,
   small.map((n) => `copies=${n}`),
   fc.tuple(fc.constantFrom(...TRUSTS, ...GROUPS), small).map(([t, n]) => `copies=${t}:${n}`),
   fc
@@ -187,9 +193,7 @@ const term: fc.Arbitrary<string> = fc.oneof(
   fc
     .tuple(fc.constantFrom("inallgroup", "onlyingroup"), fc.constantFrom(...GROUPS))
     .map(([k, g]) => `${k}=${g}`),
-  fc
-    .tuple(fc.constantFrom("smallerthan", "largerthan"), fc.constantFrom(...SIZES))
-    .map(([k, s]) => `${k}=${s}`),
+  sizeTerm,
   fc
     .tuple(
       fc.constantFrom(...FIELDS),
@@ -210,12 +214,8 @@ const term: fc.Arbitrary<string> = fc.oneof(
 /** annex.largefiles terms (`matchexpression --largefiles`), plus some it refuses. */
 const largeFilesTerm: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom("anything", "nothing", "unused", "present", "copies=1"),
-  fc
-    .tuple(fc.constantFrom("include", "exclude"), fc.constantFrom(...GLOBS))
-    .map(([k, g]) => `${k}=${g}`),
-  fc
-    .tuple(fc.constantFrom("smallerthan", "largerthan"), fc.constantFrom(...SIZES))
-    .map(([k, s]) => `${k}=${s}`),
+  globTerm,
+  sizeTerm,
   fc
     .tuple(
       fc.constantFrom("mimetype", "mimeencoding"),
