@@ -25,7 +25,7 @@ const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
 const SEED = 20250416;
 const STATES = 5;
 /** Of the STATES, how many (the last ones) also set maximum sizes. */
-const SIZED_STATES = 1;
+const SIZED_STATES = 2;
 const PER_STATE = 300;
 const LARGEFILES_PER_STATE = 20;
 /** Maximum sizes around the sizes of the keys (6 to 3000 bytes) and of the repositories. */
