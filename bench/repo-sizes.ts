@@ -183,36 +183,21 @@ benchMain("repo-sizes", async (cleanup) => {
     throw new Error("annexgate and git-annex disagree after the incremental update");
   }
   const mib = (k: number) => fixed(k / 1024);
+  const row = (step: string, ours: Measured, theirs: Measured): string[] => [
+    step,
+    fixed(ours.seconds, 2),
+    fixed(theirs.seconds, 2),
+    ratio(ours.seconds, theirs.seconds),
+    mib(ours.peakKiB),
+    mib(theirs.peakKiB),
+    ratio(ours.peakKiB, theirs.peakKiB),
+  ];
   printTable(
     ["step", "annexgate s", "stock s", "time ratio", "annexgate MiB", "stock MiB", "memory ratio"],
     [
-      [
-        "full (vs git annex info)",
-        fixed(oursFull.seconds, 2),
-        fixed(stockInfoFull.seconds, 2),
-        ratio(oursFull.seconds, stockInfoFull.seconds),
-        mib(oursFull.peakKiB),
-        mib(stockInfoFull.peakKiB),
-        ratio(oursFull.peakKiB, stockInfoFull.peakKiB),
-      ],
-      [
-        "full (vs git annex maxsize)",
-        fixed(oursFull.seconds, 2),
-        fixed(stockMaxFull.seconds, 2),
-        ratio(oursFull.seconds, stockMaxFull.seconds),
-        mib(oursFull.peakKiB),
-        mib(stockMaxFull.peakKiB),
-        ratio(oursFull.peakKiB, stockMaxFull.peakKiB),
-      ],
-      [
-        `incremental, ${TOUCHED} keys (info)`,
-        fixed(oursInc.seconds, 2),
-        fixed(stockInfoInc.seconds, 2),
-        ratio(oursInc.seconds, stockInfoInc.seconds),
-        mib(oursInc.peakKiB),
-        mib(stockInfoInc.peakKiB),
-        ratio(oursInc.peakKiB, stockInfoInc.peakKiB),
-      ],
+      row("full (vs git annex info)", oursFull, stockInfoFull),
+      row("full (vs git annex maxsize)", oursFull, stockMaxFull),
+      row(`incremental, ${TOUCHED} keys (info)`, oursInc, stockInfoInc),
     ],
   );
   console.log(

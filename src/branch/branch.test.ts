@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { makeTempDir, removeDir, run } from "../../test/helpers/index.js";
+import { describe, it } from "node:test";
+import { scratchGitRepos } from "../../test/helpers/scratch.js";
 import { Git } from "../git/index.js";
 import { parseKey } from "../keys/index.js";
 import {
@@ -15,20 +15,10 @@ import {
   setLocation,
 } from "./index.js";
 
-let tmp: string;
-let counter = 0;
-before(async () => {
-  tmp = await makeTempDir();
-});
-after(async () => {
-  await removeDir(tmp);
-});
+const newRepoDir = scratchGitRepos();
 
 async function newRepo(bare = true): Promise<Git> {
-  counter += 1;
-  const dir = join(tmp, `r${counter}${bare ? ".git" : ""}`);
-  await run("git", ["init", "-q", ...(bare ? ["--bare"] : []), dir]);
-  return Git.open(dir);
+  return Git.open(await newRepoDir({ bare }));
 }
 
 async function show(git: Git, path: string, ref = BRANCH_REF): Promise<string> {

@@ -37,9 +37,10 @@ export {
 export { locationLogPath, locationsOf, presentUuids, setLocation } from "./logs/location.js";
 export {
   changeMapLog,
+  entryValues,
   formatMapLog,
+  type LogEntry,
   type MapLog,
-  type MapLogEntry,
   parseMapLog,
 } from "./logs/map-log.js";
 export {
@@ -89,6 +90,7 @@ export {
   recordGroupExpression,
 } from "./logs/preferred-content.js";
 export {
+  byteOrder,
   compactPresenceLog,
   formatPresenceLog,
   type PresenceLine,
@@ -100,6 +102,7 @@ export {
 export {
   formatProxyLog,
   isLegalRemoteName,
+  normaliseProxyEntries,
   PROXY_LOG,
   type ProxyLogEntry,
   parseProxyLog,
@@ -132,11 +135,4 @@ export {
   type UuidLog,
   type UuidLogEntry,
 } from "./logs/uuid.js";
-export {
-  changeEntryLog,
-  type EntryLog,
-  entryValues,
-  formatUuidBasedLog,
-  type LogEntry,
-  parseUuidBasedLog,
-} from "./logs/uuid-based.js";
+export { formatUuidBasedLog, parseUuidBasedLog } from "./logs/uuid-based.js";

@@ -5,16 +5,13 @@
  * exactly that, it is reused unchanged. Every log on the branch is built
  * so that this merge keeps its meaning (newest timestamp wins).
  */
+import { byteOrder } from "./logs/presence.js";
 
 function linesOf(content: string): string[] {
   if (content === "") return [];
   const lines = content.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   return lines;
-}
-
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 
 function sortedUnique(lines: Iterable<string>): string[] {

@@ -8,8 +8,10 @@
  * same messages; warnings go to stderr as git-annex's do.
  */
 import {
-  AnnexBranch,
+  type AnnexBranch,
+  byteOrder,
   isLegalRemoteName,
+  normaliseProxyEntries,
   type ProxyLogEntry,
   readRemoteConfigs,
   readUuidDescriptions,
@@ -17,7 +19,7 @@ import {
   recordProxies,
   setUuidDescription,
 } from "../branch/index.js";
-import { Git } from "../git/index.js";
+import type { Git } from "../git/index.js";
 import { genClusterUuid, isClusterUuid } from "../keys/index.js";
 import {
   type GatewayConfig,
@@ -25,6 +27,8 @@ import {
   loadGatewayConfig,
   type Remote,
 } from "../remotes/index.js";
+import { printError, withRepository } from "./command.js";
+import { uuidDescriptions } from "./repositories.js";
 import { UsageError } from "./usage.js";
 
 /** What a command prints, gathered so the order is git-annex's. */
@@ -48,40 +52,27 @@ interface Session {
   readonly mergeCommitted: boolean;
 }
 
-async function openSession(): Promise<Session> {
-  let git: Git;
-  try {
-    git = await Git.open(process.cwd());
-  } catch {
-    throw new UsageError("Not in a git repository.");
-  }
-  const myUuid = await git.configGet("annex.uuid");
-  if (myUuid === null || myUuid === "") {
-    throw new UsageError("First run: git-annex init");
-  }
-  await learnLocalRemoteUuids(git);
-  const branch = await AnnexBranch.open(git);
-  let merged: string[];
-  let mergeCommitted = false;
-  try {
-    merged = await branch.mergeRemoteBranches();
-    if (merged.length > 0) {
-      const parents = (await git.run(["rev-list", "--parents", "-n1", "refs/heads/git-annex"]))
-        .toString("utf8")
-        .trim()
-        .split(" ");
-      mergeCommitted = parents.length > 2;
-    }
-  } catch (err) {
-    await branch.close().catch(() => undefined);
-    throw err;
-  }
-  return { git, branch, myUuid, merged, mergeCommitted };
-}
-
-/** Byte order of UTF-8 strings, as git-annex's maps and sets order them. */
-function byteOrder(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+/** Opens the repository here for `f`, having merged the remotes' git-annex branches. */
+async function withSession(f: (s: Session) => Promise<number>): Promise<number> {
+  return withRepository(
+    async ({ git, branch, uuid }) => {
+      const merged = await branch.mergeRemoteBranches();
+      let mergeCommitted = false;
+      if (merged.length > 0) {
+        const parents = (await git.run(["rev-list", "--parents", "-n1", "refs/heads/git-annex"]))
+          .toString("utf8")
+          .trim()
+          .split(" ");
+        mergeCommitted = parents.length > 2;
+      }
+      return f({ git, branch, myUuid: uuid, merged, mergeCommitted });
+    },
+    {
+      beforeBranch: async (git) => {
+        await learnLocalRemoteUuids(git);
+      },
+    },
+  );
 }
 
 /**
@@ -107,17 +98,6 @@ function canProxyChecker(
     }
     return true;
   };
-}
-
-function sameEntries(a: readonly ProxyLogEntry[], b: readonly ProxyLogEntry[]): boolean {
-  const key = (e: ProxyLogEntry): string => `${e.uuid}\0${e.name}`;
-  const sa = new Set(a.map(key));
-  const sb = new Set(b.map(key));
-  return sa.size === sb.size && [...sa].every((k) => sb.has(k));
-}
-
-function compareEntries(a: ProxyLogEntry, b: ProxyLogEntry): number {
-  return byteOrder(a.uuid, b.uuid) || byteOrder(a.name, b.name);
 }
 
 /**
@@ -151,40 +131,20 @@ async function updateProxy(
     .filter((p) => !proxied.has(p.uuid));
   const proxies = [...remoteProxies, ...clusterProxies, ...remoteProxiedNodes];
   const old = cfg.proxies.get(s.myUuid) ?? [];
-  if (sameEntries(old, proxies)) {
-    output.out("No proxy changes to record.");
-    return;
-  }
   const key = (e: ProxyLogEntry): string => `${e.uuid}\0${e.name}`;
   const oldKeys = new Set(old.map(key));
   const newKeys = new Set(proxies.map(key));
-  const all = new Map<string, ProxyLogEntry>();
-  for (const p of [...old, ...proxies]) all.set(key(p), p);
-  for (const p of [...all.values()].sort(compareEntries)) {
+  if (oldKeys.size === newKeys.size && [...oldKeys].every((k) => newKeys.has(k))) {
+    output.out("No proxy changes to record.");
+    return;
+  }
+  for (const p of normaliseProxyEntries([...old, ...proxies])) {
     const was = oldKeys.has(key(p));
     const is = newKeys.has(key(p));
     if (!was && is) output.out(`Started proxying for ${p.name}`);
     else if (was && !is) output.out(`Stopped proxying for ${p.name}`);
   }
   await recordProxies(s.branch, s.myUuid, proxies);
-}
-
-/** git-annex's `uuidDescriptions`: uuid.log descriptions with remote names added. */
-function describeWithNames(
-  descriptions: ReadonlyMap<string, string>,
-  remotes: readonly Remote[],
-): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const r of remotes) if (r.uuid !== "") names.set(r.uuid, r.name);
-  const out = new Map(descriptions);
-  for (const [uuid, name] of names) {
-    const desc = descriptions.get(uuid);
-    out.set(
-      uuid,
-      desc === undefined ? name : desc === name || desc === "" ? `[${name}]` : `${desc} [${name}]`,
-    );
-  }
-  return out;
 }
 
 /** Orders remotes as git-annex's Set Remote does: by cost, then UUID; one per UUID and cost. */
@@ -219,7 +179,10 @@ async function updateCluster(
       else list.push(r);
     }
   }
-  const descriptions = describeWithNames(await readUuidDescriptions(s.branch), cfg.remotes);
+  const descriptions = uuidDescriptions(
+    await readUuidDescriptions(s.branch),
+    cfg.remotes.filter((r) => r.uuid !== "").map((r) => [r.name, r.uuid] as const),
+  );
   const names = [...cfg.clusters.keys()].sort(byteOrder);
   for (const name of names) {
     const cu = cfg.clusters.get(name) as string;
@@ -251,15 +214,6 @@ async function updateClusterAndProxy(s: Session, output: Output): Promise<void> 
   const remoteConfigs = await readRemoteConfigs(s.branch);
   await updateCluster(s, cfg, remoteConfigs, output);
   await updateProxy(s, cfg, remoteConfigs, output);
-}
-
-async function withSession(f: (s: Session) => Promise<number>): Promise<number> {
-  const s = await openSession();
-  try {
-    return await f(s);
-  } finally {
-    await s.branch.close();
-  }
 }
 
 function noParameters(argv: readonly string[]): void {
@@ -320,9 +274,8 @@ export async function initClusterCommand(argv: readonly string[]): Promise<numbe
     process.stdout.write(`initcluster ${name} `);
     if (!isLegalRemoteName(name)) {
       process.stdout.write("\nfailed\n");
-      process.stderr.write(
-        "annexgate: That cluster name is not a valid git remote name.\ninitcluster: 1 failed\n",
-      );
+      printError("That cluster name is not a valid git remote name.");
+      process.stderr.write("initcluster: 1 failed\n");
       return 1;
     }
     const cfg = await loadGatewayConfig(s.git, s.branch);

@@ -5,10 +5,9 @@
  * ones left out.
  */
 import { parseArgs } from "node:util";
-import { AnnexBranch } from "../branch/index.js";
-import { Git } from "../git/index.js";
 import { currentRepoSizes, deadRepositories } from "../policy/index.js";
 import { roughSize } from "../sizes/index.js";
+import { NO_UUID_NEEDED, withRepository, writeJson } from "./command.js";
 import { describe, jsonRepository, repositoryNames, sizesProgress } from "./repositories.js";
 import { UsageError } from "./usage.js";
 
@@ -21,14 +20,7 @@ export async function infoCommand(argv: readonly string[]): Promise<number> {
   if (positionals.length > 0) {
     throw new UsageError("info shows the whole repository only (no file or remote arguments yet)");
   }
-  let git: Git;
-  try {
-    git = await Git.open(process.cwd());
-  } catch {
-    throw new UsageError("Not in a git repository.");
-  }
-  const branch = await AnnexBranch.open(git);
-  try {
+  return withRepository(async ({ git, branch }) => {
     const names = await repositoryNames(git, branch);
     const progress = sizesProgress();
     const { sizes } = await currentRepoSizes(git, progress);
@@ -42,7 +34,7 @@ export async function infoCommand(argv: readonly string[]): Promise<number> {
     const short = (n: bigint) => (bytes ? n.toString() : roughSize(n, { short: true }));
     const long = (n: bigint) => (bytes ? n.toString() : roughSize(n));
     if (values.json === true) {
-      const out = {
+      writeJson({
         "annex sizes of repositories": rows.map(([u, n]) =>
           jsonRepository(names, u, { size: short(n) }),
         ),
@@ -51,8 +43,7 @@ export async function infoCommand(argv: readonly string[]): Promise<number> {
         "error-messages": [],
         input: [],
         success: true,
-      };
-      process.stdout.write(`${JSON.stringify(out)}\n`);
+      });
       return 0;
     }
     const shown = rows.map(([u, n]) => [u, short(n)] as const);
@@ -63,7 +54,5 @@ export async function infoCommand(argv: readonly string[]): Promise<number> {
         `annex sizes of repositories: ${list.join("")}\n`,
     );
     return 0;
-  } finally {
-    await branch.close();
-  }
+  }, NO_UUID_NEEDED);
 }

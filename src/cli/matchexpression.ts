@@ -14,9 +14,10 @@ import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { AnnexBranch, readTrustLevel, type TrustLevel } from "../branch/index.js";
-import { Git } from "../git/index.js";
+import { readTrustLevel, type TrustLevel } from "../branch/index.js";
+import type { Git } from "../git/index.js";
 import { formatKey, type Key, objectPath, parseKey } from "../keys/index.js";
+import { snapshotSizes } from "../policy/index.js";
 import {
   type KeyState,
   loadKeyState,
@@ -26,13 +27,16 @@ import {
   NotEnoughDataError,
   type Parsed,
   Policy,
+  type PolicySnapshot,
   parseLargeFiles,
   parsePreferredContent,
-  readSize,
 } from "../preferred-content/index.js";
+import { BadSizeError, parseSize } from "../sizes/index.js";
+import { type Here, NO_UUID_NEEDED, withRepository } from "./command.js";
 import { UsageError } from "./usage.js";
 
-interface Question {
+/** One `--batch` question: a JSON line of this shape. */
+export interface Question {
   readonly expr: string;
   readonly file?: string;
   readonly key?: string;
@@ -64,28 +68,55 @@ interface Answer {
   readonly message?: string;
 }
 
+/** Any term that weighs repository sizes has "balanced" in its name. */
+const WEIGHS_SIZES = /balanced/;
+
 class Repository {
+  #sized: Promise<Policy> | undefined;
+
   constructor(
-    readonly git: Git,
-    readonly branch: AnnexBranch,
+    readonly here: Here,
+    readonly snapshot: PolicySnapshot,
     readonly policy: Policy,
-    readonly uuid: string,
   ) {}
 
-  static async open(): Promise<Repository> {
-    let git: Git;
-    try {
-      git = await Git.open(process.cwd());
-    } catch {
-      throw new UsageError("Not in a git repository.");
-    }
-    const uuid = (await git.configGet("annex.uuid")) ?? "";
-    const branch = await AnnexBranch.open(git);
+  get git(): Git {
+    return this.here.git;
+  }
+
+  get uuid(): string {
+    return this.here.uuid;
+  }
+
+  static async open(here: Here): Promise<Repository> {
+    const { git, branch, uuid } = here;
     const unusedKeys = await readUnusedKeys(join(git.gitDir, "annex", "unused"));
     const logged = await loadPolicySnapshot(branch, { hereUuid: uuid, unusedKeys });
     const trust = new Map(logged.trust);
     for (const [u, level] of await configuredTrust(git)) trust.set(u, level);
-    return new Repository(git, branch, new Policy({ ...logged, trust }), uuid);
+    const snapshot = { ...logged, trust };
+    return new Repository(here, snapshot, new Policy(snapshot));
+  }
+
+  /**
+   * The policy to answer `expr` with: with maxsize.log and repository
+   * sizes when the expression, or an expression it may call
+   * (groupwanted, standard, the repository's own), weighs sizes; they are
+   * read once, and only then, as git-annex reads them only then.
+   */
+  policyFor(expr: string): Promise<Policy> {
+    const s = this.snapshot;
+    const calls = [
+      expr,
+      ...s.preferred.values(),
+      ...s.required.values(),
+      ...s.groupPreferred.values(),
+    ];
+    if (!calls.some((e) => WEIGHS_SIZES.test(e))) return Promise.resolve(this.policy);
+    this.#sized ??= snapshotSizes(this.git, this.here.branch).then(
+      (sizes) => new Policy({ ...s, ...sizes }),
+    );
+    return this.#sized;
   }
 
   /** Whether the content is in this repository's object store (git-annex inAnnex). */
@@ -102,7 +133,7 @@ class Repository {
   }
 
   async keyState(key: Key): Promise<KeyState> {
-    return loadKeyState(this.branch, key, await this.hasContent(key));
+    return loadKeyState(this.here.branch, key, await this.hasContent(key));
   }
 }
 
@@ -173,9 +204,12 @@ async function answer(repo: Repository, q: Question): Promise<Answer> {
   }
   let size: number | undefined;
   if (q.size !== undefined) {
-    const s = readSize(q.size);
-    if (s === null) throw new UsageError(`option --size: parse error`);
-    size = s;
+    try {
+      size = Number(parseSize(q.size));
+    } catch (e) {
+      if (e instanceof BadSizeError) throw new UsageError(`option --size: parse error`);
+      throw e;
+    }
   }
   // As git-annex: a key's size is the size to match when the key has one.
   if (key?.size !== undefined) size = key.size;
@@ -196,7 +230,8 @@ async function answer(repo: Repository, q: Question): Promise<Answer> {
   };
   try {
     const state = key === undefined ? undefined : await repo.keyState(key);
-    const ok = matches(repo.policy, parsed.matcher, input, {
+    const policy = await repo.policyFor(q.expr);
+    const ok = matches(policy, parsed.matcher, input, {
       repo: repo.uuid,
       ...(state === undefined ? {} : { state }),
     });
@@ -248,8 +283,8 @@ export async function matchexpressionCommand(argv: readonly string[]): Promise<n
   });
   if (values.batch === true) {
     if (positionals.length > 0) throw new UsageError("matchexpression --batch takes no EXPRESSION");
-    const repo = await Repository.open();
-    try {
+    return withRepository(async (here) => {
+      const repo = await Repository.open(here);
       const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
       // Questions are answered concurrently (their branch reads pipeline
       // through one cat-file), and the answers written in order.
@@ -273,16 +308,14 @@ export async function matchexpressionCommand(argv: readonly string[]): Promise<n
         await flush(BATCH_WINDOW);
       }
       await flush(0);
-    } finally {
-      await repo.branch.close();
-    }
-    return 0;
+      return 0;
+    }, NO_UUID_NEEDED);
   }
   if (positionals.length !== 1) throw new UsageError("matchexpression takes one EXPRESSION");
-  const repo = await Repository.open();
-  try {
-    const a = await answer(repo, {
-      expr: positionals[0] as string,
+  const expr = positionals[0] as string;
+  return withRepository(async (here) => {
+    const a = await answer(await Repository.open(here), {
+      expr,
       ...(values.file === undefined ? {} : { file: values.file }),
       ...(values.key === undefined ? {} : { key: values.key }),
       ...(values.size === undefined ? {} : { size: values.size }),
@@ -292,7 +325,5 @@ export async function matchexpressionCommand(argv: readonly string[]): Promise<n
     });
     if (a.message !== undefined) process.stderr.write(`${a.message}\n`);
     return a.code;
-  } finally {
-    await repo.branch.close();
-  }
+  }, NO_UUID_NEEDED);
 }

@@ -5,10 +5,11 @@
  * maximum size; with a size too, records it in maxsize.log.
  */
 import { parseArgs } from "node:util";
-import { AnnexBranch, readMaxSizes, recordMaxSize } from "../branch/index.js";
-import { Git } from "../git/index.js";
+import { type AnnexBranch, readMaxSizes, recordMaxSize } from "../branch/index.js";
+import type { Git } from "../git/index.js";
 import { currentRepoSizes, deadRepositories } from "../policy/index.js";
 import { BadSizeError, parseSize, preciseSize, roughSize, showPercentage } from "../sizes/index.js";
+import { NO_UUID_NEEDED, printError, withRepository, writeJson } from "./command.js";
 import {
   describe,
   jsonRepository,
@@ -104,13 +105,6 @@ async function overview(
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-function writeJson(o: Record<string, unknown>): void {
-  // git-annex writes big integers as JSON numbers; so does this, via text
-  process.stdout.write(
-    `${JSON.stringify(o, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v))}\n`,
-  );
-}
-
 export async function maxsizeCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
@@ -118,14 +112,7 @@ export async function maxsizeCommand(argv: readonly string[]): Promise<number> {
     options: { bytes: { type: "boolean" }, json: { type: "boolean" } },
   });
   if (positionals.length > 2) throw new UsageError("Too many parameters");
-  let git: Git;
-  try {
-    git = await Git.open(process.cwd());
-  } catch {
-    throw new UsageError("Not in a git repository.");
-  }
-  const branch = await AnnexBranch.open(git);
-  try {
+  return withRepository(async ({ git, branch }) => {
     const names = await repositoryNames(git, branch);
     const [name, size] = positionals;
     const bytes = values.bytes === true;
@@ -158,7 +145,7 @@ export async function maxsizeCommand(argv: readonly string[]): Promise<number> {
     } catch (err) {
       if (err instanceof BadSizeError) {
         if (!json) process.stdout.write(`maxsize ${name} \n`);
-        process.stderr.write("annexgate: Unable to parse size.\n");
+        printError("Unable to parse size.");
         if (!json) process.stdout.write("failed\n");
         return 1;
       }
@@ -176,7 +163,5 @@ export async function maxsizeCommand(argv: readonly string[]): Promise<number> {
       process.stdout.write(`maxsize ${name} ok\n`);
     }
     return 0;
-  } finally {
-    await branch.close();
-  }
+  }, NO_UUID_NEEDED);
 }

@@ -9,7 +9,7 @@ import {
   readishInt,
   recordCopies,
 } from "../branch/index.js";
-import { withRepository } from "./repository.js";
+import { withRepository } from "./command.js";
 import { UsageError } from "./usage.js";
 
 function copiesCommand(

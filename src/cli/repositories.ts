@@ -1,10 +1,10 @@
 /**
- * What the `maxsize` and `info` commands need to name repositories the
- * way git-annex does: descriptions from uuid.log with git remote names
- * added (Remote.hs `uuidDescriptions`, `nameToUUID`), and a progress
- * display for a first full computation of repository sizes.
+ * Naming repositories the way git-annex does, for the commands:
+ * descriptions from uuid.log with git remote names added (Remote.hs
+ * `uuidDescriptions`, `nameToUUID`), and a progress display for a first
+ * full computation of repository sizes.
  */
-import { type AnnexBranch, parseUuidLog, UUID_LOG } from "../branch/index.js";
+import { type AnnexBranch, readUuidDescriptions } from "../branch/index.js";
 import type { Git } from "../git/index.js";
 import { UsageError } from "./usage.js";
 
@@ -41,20 +41,32 @@ export function addName(desc: string, name: string): string {
   return desc === name || desc === "" ? `[${name}]` : `${desc} [${name}]`;
 }
 
+/**
+ * git-annex's `uuidDescriptions`: the logged descriptions with the names
+ * of the git remotes (name, UUID) added; when remotes share a UUID the
+ * last one names it.
+ */
+export function uuidDescriptions(
+  logged: ReadonlyMap<string, string>,
+  remotes: Iterable<readonly [string, string]>,
+): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const [name, uuid] of remotes) names.set(uuid, name);
+  const out = new Map(logged);
+  for (const [uuid, name] of names) {
+    const d = logged.get(uuid);
+    out.set(uuid, d === undefined ? name : addName(d, name));
+  }
+  return out;
+}
+
 /** Reads the names and descriptions of repositories. */
 export async function repositoryNames(git: Git, branch: AnnexBranch): Promise<RepositoryNames> {
   const here = (await git.configGet("annex.uuid")) ?? "";
-  const logged = new Map(
-    [...parseUuidLog(await branch.read(UUID_LOG))].map(([u, e]) => [u, e.description]),
-  );
+  const logged = await readUuidDescriptions(branch);
   if (here !== "" && !logged.has(here)) logged.set(here, "");
   const remotes = await remoteUuids(git);
-  const descriptions = new Map(logged);
-  for (const [name, uuid] of remotes) {
-    const d = descriptions.get(uuid);
-    descriptions.set(uuid, d === undefined ? name : addName(d, name));
-  }
-  return { here, descriptions, logged, remotes };
+  return { here, descriptions: uuidDescriptions(logged, remotes), logged, remotes };
 }
 
 /**
@@ -77,7 +89,7 @@ export function nameToUuid(names: RepositoryNames, name: string): string {
   }
   if (described[0] !== undefined) return described[0];
   if (names.logged.has(name)) return name;
-  throw new UsageError(`there is no available git remote named "${name}"`);
+  throw new UsageError(`there is no available git remote named ${JSON.stringify(name)}`);
 }
 
 /** How a repository is shown in a list: "uuid -- description [here]". */

@@ -14,7 +14,8 @@ import {
   recordGroupExpression,
 } from "../branch/index.js";
 import { checkPreferredContentExpression } from "../preferred-content/index.js";
-import { nameToUuid, withRepository } from "./repository.js";
+import { withRepository } from "./command.js";
+import { nameToUuid, repositoryNames } from "./repositories.js";
 import { UsageError } from "./usage.js";
 
 function checked(expr: string): string {
@@ -28,7 +29,7 @@ function expressionCommand(name: string, log: ContentLog) {
     if (argv.length < 1 || argv.length > 2) throw new UsageError("Specify a repository.");
     const [repo = "", expr] = argv;
     return withRepository(async (here) => {
-      const uuid = await nameToUuid(here, repo);
+      const uuid = nameToUuid(await repositoryNames(here.git, here.branch), repo);
       if (expr === undefined) {
         process.stdout.write(
           `${(await readContentExpressions(here.branch, log)).get(uuid) ?? ""}\n`,

@@ -25,3 +25,4 @@ export {
   type RepoSizesReport,
 } from "./repo-sizes/repo-sizes.js";
 export { accountKey, type RepoSizes } from "./repo-sizes/sizes-map.js";
+export { type SnapshotSizes, snapshotSizes } from "./snapshot-sizes.js";

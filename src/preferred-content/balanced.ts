@@ -6,7 +6,7 @@
  * N mod M is picked, then the next ones when more copies are wanted.
  */
 import { createHmac } from "node:crypto";
-import { byteOrderCompare } from "./order.js";
+import { byteOrder } from "./deps.js";
 
 /** Picks `count` of `candidates` (sorted ascending) for a key, given the group's secret. */
 export type BalancedPicker = (
@@ -17,7 +17,7 @@ export type BalancedPicker = (
 
 /** The picker of a group whose members (every UUID ever picked among) are `members`. */
 export function balancedPicker(members: Iterable<string>): BalancedPicker {
-  const secret = Buffer.from([...new Set(members)].sort(byteOrderCompare).join(""), "utf8");
+  const secret = Buffer.from([...new Set(members)].sort(byteOrder).join(""), "utf8");
   // The same key is usually asked about for each member in turn: keep its number.
   let lastKey: string | null = null;
   let lastN = 0n;
@@ -77,5 +77,5 @@ export function sizeBalancedCandidates(
     .reverse()
     .slice(0, Math.max(0, count))
     .map((x) => x.s[0])
-    .sort(byteOrderCompare);
+    .sort(byteOrder);
 }

@@ -10,8 +10,7 @@
 
 import { AnnexgateError } from "../errors.js";
 import { sizeBalancedCandidates } from "./balanced.js";
-import { readDouble } from "./data-units.js";
-import { compareTrust, formatKey, isClusterUuid, type Key } from "./deps.js";
+import { compareTrust, formatKey, isClusterUuid, type Key, readWholeDouble } from "./deps.js";
 import { compileGlob, type Glob } from "./glob.js";
 import { findNegated, type Matcher, runMatcher } from "./matcher.js";
 import { type KeyState, NO_KEY_STATE, type Policy } from "./snapshot.js";
@@ -200,9 +199,9 @@ class Evaluation {
       for (const v of values) if (g(v)) return true;
       return false;
     }
-    const want = readDouble(t.value);
+    const want = readWholeDouble(t.value);
     for (const v of values) {
-      const have = want === null ? null : readDouble(v);
+      const have = want === null ? null : readWholeDouble(v);
       const c =
         want !== null && have !== null
           ? have < want

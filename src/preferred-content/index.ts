@@ -10,7 +10,6 @@ export {
   repoHasSpace,
   sizeBalancedCandidates,
 } from "./balanced.js";
-export { readDouble, readSize } from "./data-units.js";
 export {
   type EvalOptions,
   type MatchInput,

@@ -4,22 +4,21 @@
  */
 import {
   type AnnexBranch,
-  entryValues,
-  GROUP_LOG,
   locationLogPath,
   MINCOPIES_LOG,
   NUMCOPIES_LOG,
   PREFERRED_CONTENT_LOG,
-  parseGroupLog,
   parsePresenceLog,
-  parseUuidBasedLog,
   presentInfos,
+  REMOTE_LOG,
   REQUIRED_CONTENT_LOG,
   readContentExpressions,
   readCopies,
   readGroupExpressions,
+  readGroups,
   readMetaData,
   readTrustLevels,
+  remoteConfigsFromLog,
 } from "../branch/index.js";
 import type { Key } from "./deps.js";
 import type { KeyState, PolicySnapshot } from "./snapshot.js";
@@ -30,21 +29,12 @@ export type SnapshotExtras = Omit<
   "groups" | "trust" | "preferred" | "required" | "groupPreferred" | "numcopies" | "mincopies"
 >;
 
-const REMOTE_LOG = "remote.log";
-
-/** Undoes remote.log's escaping of values ("&32;" for a space; Logs/Remote/Pure.hs). */
-function configUnescape(v: string): string {
-  return v.replace(/&([0-9]+);/g, (_, n: string) => String.fromCodePoint(Number(n)));
-}
-
 /** The preferreddir= of each special remote in remote.log (for "inpreferreddir"). */
 export function preferredDirsOf(remoteLog: string): Map<string, string> {
   const dirs = new Map<string, string>();
-  for (const [uuid, e] of parseUuidBasedLog(remoteLog, (v) => v)) {
-    for (const w of e.value.split(/\s+/)) {
-      if (w.startsWith("preferreddir="))
-        dirs.set(uuid, configUnescape(w.slice("preferreddir=".length)));
-    }
+  for (const [uuid, config] of remoteConfigsFromLog(remoteLog)) {
+    const dir = config.get("preferreddir");
+    if (dir !== undefined) dirs.set(uuid, dir);
   }
   return dirs;
 }
@@ -56,7 +46,7 @@ export async function loadPolicySnapshot(
 ): Promise<PolicySnapshot> {
   const [groups, trust, preferred, required, groupPreferred, numcopies, mincopies, preferredDirs] =
     await Promise.all([
-      branch.read(GROUP_LOG).then((t) => entryValues(parseGroupLog(t))),
+      readGroups(branch),
       readTrustLevels(branch),
       readContentExpressions(branch, PREFERRED_CONTENT_LOG),
       readContentExpressions(branch, REQUIRED_CONTENT_LOG),

@@ -3,7 +3,6 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { genClusterUuid, parseKey } from "../keys/index.js";
 import { balancedPicker, sizeBalancedCandidates } from "./balanced.js";
-import { readDouble, readSize } from "./data-units.js";
 import { matches, NotEnoughDataError, runExpression, stabilityOf } from "./evaluate.js";
 import { compileGlob } from "./glob.js";
 import { showString } from "./haskell-show.js";
@@ -278,19 +277,39 @@ describe("parsing", () => {
 });
 
 describe("values", () => {
-  it("reads sizes as git-annex does", () => {
-    assert.equal(readSize("100"), 100);
-    assert.equal(readSize("1kb"), 1000);
-    assert.equal(readSize("2KiB"), 2048);
-    assert.equal(readSize("1.5kB"), 1500);
-    assert.equal(readSize("3megabytes"), 3_000_000);
-    assert.equal(readSize("1Mbit"), 125_000);
-    assert.equal(readSize("5."), 5);
-    assert.equal(readSize("2.5"), 2);
-    assert.equal(readSize("zz"), null);
-    assert.equal(readSize("10kbx"), null);
-    assert.equal(readDouble("2.5"), 2.5);
-    assert.equal(readDouble("2.5x"), null);
+  it("reads sizes and numbers as git-annex does (src/sizes)", () => {
+    const policy = new Policy(snapshot());
+    // the smallest size largerthan=S refuses, and smallerthan=S accepts: S itself
+    const sizeOf = (s: string): number | null => {
+      const p = parsePreferredContent(`largerthan=${s}`);
+      if (!p.ok) return null;
+      const at = (n: number): boolean => matches(policy, p.matcher, { mode: "info", size: n }, {});
+      let lo = 0;
+      let hi = 1e7;
+      for (let i = 0; i < 60 && lo < hi; i++) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (at(mid)) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo - 1;
+    };
+    assert.equal(sizeOf("100"), 100);
+    assert.equal(sizeOf("1kb"), 1000);
+    assert.equal(sizeOf("2KiB"), 2048);
+    assert.equal(sizeOf("1.5kB"), 1500);
+    assert.equal(sizeOf("3megabytes"), 3_000_000);
+    assert.equal(sizeOf("1Mbit"), 125_000);
+    assert.equal(sizeOf("5."), 5);
+    assert.equal(sizeOf("2.5"), 2);
+    assert.equal(sizeOf("zz"), null);
+    assert.equal(sizeOf("10kbx"), null);
+    const metadata = { fields: new Map([["n", { name: "n", values: new Set(["2.5"]) }]]) };
+    const key = parseKey("WORM-s1--x");
+    const m = (e: string): boolean =>
+      matches(policy, parsed(e), { mode: "info", key }, { state: { locations: [], metadata } });
+    assert.equal(m("metadata=n>=2.5"), true);
+    assert.equal(m("metadata=n>=10"), false); // numerically, though "2.5" > "10" as text
+    assert.equal(m("metadata=n>=2.5x"), false); // not a number: compared as text
   });
 
   it("compiles globs as git-annex does", () => {

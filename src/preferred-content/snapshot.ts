@@ -7,7 +7,7 @@
  */
 import type { MetaData, TrustLevel } from "../branch/index.js";
 import { type BalancedPicker, balancedPicker } from "./balanced.js";
-import { byteOrderCompare } from "./order.js";
+import { byteOrder } from "./deps.js";
 
 export interface PolicySnapshot {
   /** Repository UUID to its groups (group.log). */
@@ -72,7 +72,7 @@ export class Policy {
       }
     }
     for (const [g, s] of byGroup) {
-      const members = [...s].sort(byteOrderCompare);
+      const members = [...s].sort(byteOrder);
       this.#members.set(g, members);
       this.#pickers.set(g, balancedPicker(members));
     }

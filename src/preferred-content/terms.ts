@@ -5,7 +5,7 @@
  * value ("copies=2"). Error messages are git-annex's.
  */
 import { readishInt, readTrustLevel, type TrustLevel } from "../branch/index.js";
-import { readSize } from "./data-units.js";
+import { BadSizeError, parseSize } from "./deps.js";
 import { showString } from "./haskell-show.js";
 import { generate, type Matcher, operations, syntaxToken, type Token } from "./matcher.js";
 
@@ -157,9 +157,13 @@ function parseMetaData(s: string): TermResult {
   return { kind: "metadata", field, op, value, text: s };
 }
 
-function parseSize(kind: "largerthan" | "smallerthan", s: string): TermResult {
-  const size = readSize(s);
-  return size === null ? "bad size" : { kind, size, text: s };
+function sizeTerm(kind: "largerthan" | "smallerthan", s: string): TermResult {
+  try {
+    return { kind, size: Number(parseSize(s)), text: s };
+  } catch (e) {
+    if (e instanceof BadSizeError) return "bad size";
+    throw e;
+  }
 }
 
 function call(name: "standard" | "groupwanted", p: Parsed): TermResult {
@@ -181,8 +185,8 @@ function commonTable(): Table {
     value: {
       include: (glob) => ({ kind: "include", glob }),
       exclude: (glob) => ({ kind: "exclude", glob }),
-      largerthan: (v) => parseSize("largerthan", v),
-      smallerthan: (v) => parseSize("smallerthan", v),
+      largerthan: (v) => sizeTerm("largerthan", v),
+      smallerthan: (v) => sizeTerm("smallerthan", v),
     },
   };
 }

@@ -89,6 +89,20 @@ export function readDouble(s: string): { value: number; rest: string } | null {
   return r === null ? null : { value: r.value, rest: s.slice(r.end) };
 }
 
+/**
+ * What `readMaybe s :: Maybe Double` gives: the Double that is the whole
+ * of `s` (white space around it allowed), or null. git-annex compares
+ * metadata values this way (`metadata=field<value`).
+ *
+ * @example
+ * readWholeDouble(" 2.5 ") // 2.5
+ * readWholeDouble("2.5x")  // null
+ */
+export function readWholeDouble(s: string): number | null {
+  const r = readDouble(s);
+  return r !== null && [...r.rest].every(isHaskellSpace) ? r.value : null;
+}
+
 const INTEGER_TOKEN =
   /^(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|([0-9]+)(\.[0-9]+)?([eE][+-]?[0-9]+)?)/;
 

@@ -5,7 +5,7 @@
  */
 export { BadSizeError } from "./errors.js";
 export { preciseSize, roughSize, type SizeFormat, showPercentage } from "./format.js";
-export { readInteger } from "./haskell-number.js";
+export { readDouble, readInteger, readWholeDouble } from "./haskell-number.js";
 export { parseSize } from "./parse.js";
 export {
   BANDWIDTH_UNITS,

@@ -4,6 +4,9 @@
  * git-annex commands (groups, trust, numcopies, metadata, location logs,
  * real annexed and unused content), each answered by stock
  * `git annex matchexpression` and by `annexgate matchexpression --batch`.
+ * The last states also set maxsize.log on some repositories, with content
+ * on them, and ask balanced=/sizebalanced=/fullybalanced= about every key
+ * (repository sizes weighed as git-annex weighs them).
  * Every answer (exit 0, 1 or 42) must agree. A divergence is shrunk to a
  * smallest expression that still diverges and reported; such cases are
  * kept in REGRESSIONS below.
@@ -14,24 +17,20 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
+import type { Question } from "../../src/cli/matchexpression.js";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
 import { prng } from "../helpers/prng.js";
 
 const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
 const SEED = 20250416;
 const STATES = 5;
+/** Of the STATES, how many (the last ones) also set maximum sizes. */
+const SIZED_STATES = 2;
 const PER_STATE = 300;
 const LARGEFILES_PER_STATE = 20;
-
-interface Question {
-  readonly expr: string;
-  readonly file?: string;
-  readonly key?: string;
-  readonly size?: string;
-  readonly largefiles?: boolean;
-  readonly mimetype?: string;
-  readonly mimeencoding?: string;
-}
+/** Maximum sizes around the sizes of the keys (6 to 3000 bytes) and of the repositories. */
+const MAXSIZES = ["0", "1", "1000", "2500", "3100", "5000", "8kB", "1MB"];
+const BALANCED_KINDS = ["balanced", "fullybalanced", "sizebalanced", "fullysizebalanced"];
 
 // Expressions that once diverged (or nearly did); always checked in every state.
 const REGRESSIONS: readonly string[] = [
@@ -165,6 +164,14 @@ const BAD = [
 
 const small = fc.integer({ min: -1, max: 4 });
 
+/** include=/exclude= and smallerthan=/largerthan=, in both languages. */
+const globTerm = fc
+  .tuple(fc.constantFrom("include", "exclude"), fc.constantFrom(...GLOBS))
+  .map(([k, g]) => `${k}=${g}`);
+const sizeTerm = fc
+  .tuple(fc.constantFrom("smallerthan", "largerthan"), fc.constantFrom(...SIZES))
+  .map(([k, s]) => `${k}=${s}`);
+
 const term: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom(
     "anything",
@@ -176,9 +183,7 @@ const term: fc.Arbitrary<string> = fc.oneof(
     "standard",
     "groupwanted",
   ),
-  fc
-    .tuple(fc.constantFrom("include", "exclude"), fc.constantFrom(...GLOBS))
-    .map(([k, g]) => `${k}=${g}`),
+  globTerm,
   small.map((n) => `copies=${n}`),
   fc.tuple(fc.constantFrom(...TRUSTS, ...GROUPS), small).map(([t, n]) => `copies=${t}:${n}`),
   fc
@@ -188,9 +193,7 @@ const term: fc.Arbitrary<string> = fc.oneof(
   fc
     .tuple(fc.constantFrom("inallgroup", "onlyingroup"), fc.constantFrom(...GROUPS))
     .map(([k, g]) => `${k}=${g}`),
-  fc
-    .tuple(fc.constantFrom("smallerthan", "largerthan"), fc.constantFrom(...SIZES))
-    .map(([k, s]) => `${k}=${s}`),
+  sizeTerm,
   fc
     .tuple(
       fc.constantFrom(...FIELDS),
@@ -211,12 +214,8 @@ const term: fc.Arbitrary<string> = fc.oneof(
 /** annex.largefiles terms (`matchexpression --largefiles`), plus some it refuses. */
 const largeFilesTerm: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom("anything", "nothing", "unused", "present", "copies=1"),
-  fc
-    .tuple(fc.constantFrom("include", "exclude"), fc.constantFrom(...GLOBS))
-    .map(([k, g]) => `${k}=${g}`),
-  fc
-    .tuple(fc.constantFrom("smallerthan", "largerthan"), fc.constantFrom(...SIZES))
-    .map(([k, s]) => `${k}=${s}`),
+  globTerm,
+  sizeTerm,
   fc
     .tuple(
       fc.constantFrom("mimetype", "mimeencoding"),
@@ -370,6 +369,31 @@ async function buildState(rand: () => number): Promise<void> {
   }
 }
 
+/**
+ * Sets maxsize.log for most repositories (a few left without one), and
+ * puts this repository in g1 so that balanced placement can pick it.
+ */
+async function setMaxSizes(rand: () => number): Promise<void> {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+  for (const name of ["here", "r1", "r2", "r3", "r4"]) {
+    if (rand() < 0.85) await annex("maxsize", name, pick(MAXSIZES));
+  }
+  await annex("group", "here", "g1");
+}
+
+/** Every balanced term, for every key: what the sizes decide. */
+function balancedQuestions(): { q: Question }[] {
+  const out: { q: Question }[] = [];
+  for (const kind of BALANCED_KINDS) {
+    for (const g of ["g1", "g2"]) {
+      for (const n of ["", ":2", ":3"]) {
+        for (const key of keys) out.push({ q: { expr: `${kind}=${g}${n}`, file: "a.txt", key } });
+      }
+    }
+  }
+  return out;
+}
+
 function questions(seed: number): { q: Question; e?: Expr }[] {
   const files = [
     undefined,
@@ -454,18 +478,25 @@ async function shrink(q: Question, e: Expr): Promise<string> {
 describe("preferred content: annexgate matchexpression agrees with git annex matchexpression", {
   timeout: 600_000,
 }, () => {
-  it(`${STATES} states x (${PER_STATE} generated + ${LARGEFILES_PER_STATE} largefiles + ${REGRESSIONS.length} regression) questions`, async () => {
+  it(`${STATES} states x (${PER_STATE} generated + ${LARGEFILES_PER_STATE} largefiles + ${REGRESSIONS.length} regression) questions, ${SIZED_STATES} with maxsizes`, async () => {
     const rand = fc.sample(fc.integer(), { seed: SEED, numRuns: STATES });
     let total = 0;
     const counts = new Map<number, number>();
     const divergences: string[] = [];
     for (let s = 0; s < STATES; s++) {
       const seed = (rand[s] ?? s) >>> 0;
-      await buildState(prng(seed));
-      const items = questions(seed);
+      const rng = prng(seed);
+      await buildState(rng);
+      const sized = s >= STATES - SIZED_STATES;
+      if (sized) await setMaxSizes(rng);
+      const items: { q: Question; e?: Expr }[] = sized
+        ? [...questions(seed), ...balancedQuestions()]
+        : questions(seed);
+      const t0 = Date.now();
       const qs = items.map((x) => x.q);
       const [stock, ours] = await Promise.all([stockAnswers(repo, qs), annexgateAnswers(repo, qs)]);
       total += qs.length;
+      process.stdout.write(`# state ${s}: ${qs.length} questions, ${Date.now() - t0} ms\n`);
       for (const c of stock) counts.set(c, (counts.get(c) ?? 0) + 1);
       for (let i = 0; i < qs.length; i++) {
         if (stock[i] !== ours[i]) {

@@ -8,7 +8,14 @@ import { isClusterUuid, parseUuid } from "../../keys/index.js";
 import type { AnnexBranch } from "../branch.js";
 import { BranchError } from "../errors.js";
 import { currentClock, type TimeClock } from "./clock.js";
-import { changeMapLog, formatMapLog, type MapLog, parseMapLog, parseWords } from "./map-log.js";
+import {
+  changeMapLog,
+  formatMapLog,
+  type LogEntry,
+  type MapLog,
+  parseMapLog,
+  parseWords,
+} from "./map-log.js";
 import { byteOrder } from "./presence.js";
 import { readDeadUuids } from "./trust.js";
 
@@ -29,7 +36,7 @@ function parseNodeList(s: string): string[] | null {
 }
 
 /** Parses cluster.log exactly as written (keys not checked to be cluster UUIDs). */
-export function parseClusterLog(text: string): Map<string, { clock: TimeClock; value: string[] }> {
+export function parseClusterLog(text: string): Map<string, LogEntry<string[], TimeClock>> {
   return parseMapLog(text, parseNodeList);
 }
 

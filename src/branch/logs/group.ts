@@ -6,15 +6,9 @@
 import { parseUuid } from "../../keys/index.js";
 import type { AnnexBranch } from "../branch.js";
 import { currentClock } from "./clock.js";
+import { changeMapLog, entryValues, type LogEntry, type MapLog } from "./map-log.js";
 import { byteOrder } from "./presence.js";
-import {
-  changeEntryLog,
-  type EntryLog,
-  entryValues,
-  formatUuidBasedLog,
-  type LogEntry,
-  parseUuidBasedLog,
-} from "./uuid-based.js";
+import { formatUuidBasedLog, parseUuidBasedLog } from "./uuid-based.js";
 
 export const GROUP_LOG = "group.log";
 
@@ -24,7 +18,7 @@ export function parseGroupLog(text: string): Map<string, LogEntry<ReadonlySet<st
 }
 
 /** Writes group.log; each set of groups in byte order, as git-annex writes it. */
-export function formatGroupLog(log: EntryLog<ReadonlySet<string>>): string {
+export function formatGroupLog(log: MapLog<ReadonlySet<string>>): string {
   return formatUuidBasedLog(log, (groups) => [...groups].sort(byteOrder).join(" "));
 }
 
@@ -48,6 +42,6 @@ export async function recordGroups(
     if (g === "" || /[\s]/.test(g)) throw new RangeError(`bad group name ${JSON.stringify(g)}`);
   }
   await branch.change(GROUP_LOG, (old) =>
-    formatGroupLog(changeEntryLog(parseGroupLog(old), uuid, set, currentClock())),
+    formatGroupLog(changeMapLog(parseGroupLog(old), uuid, set, currentClock())),
   );
 }

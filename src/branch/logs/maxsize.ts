@@ -6,16 +6,8 @@
 import { parseUuid } from "../../keys/index.js";
 import { readInteger } from "../../sizes/index.js";
 import type { AnnexBranch } from "../branch.js";
-import {
-  advanceClock,
-  compareClocks,
-  currentClock,
-  formatClock,
-  parseClock,
-  type TimeClock,
-  type VectorClock,
-} from "./clock.js";
-import { byteOrder, logLines } from "./presence.js";
+import { currentClock, type TimeClock, type VectorClock } from "./clock.js";
+import { changeMapLog, formatMapLog, type LogEntry, parseMapLog } from "./map-log.js";
 
 /** The branch path of the maxsize log. */
 export const MAXSIZE_LOG = "maxsize.log";
@@ -29,44 +21,33 @@ export interface MaxSizeEntry {
 /** Parsed maxsize.log: repository UUID to its current entry. */
 export type MaxSizeLog = ReadonlyMap<string, MaxSizeEntry>;
 
-const LINE = /^(\S+) ([^ ]*) (.*)$/s;
+function toMaxSizeLog(log: ReadonlyMap<string, LogEntry<bigint>>): Map<string, MaxSizeEntry> {
+  const out = new Map<string, MaxSizeEntry>();
+  // A line without a UUID names no repository: left out.
+  for (const [u, e] of log) if (u !== "") out.set(u, { clock: e.clock, maxSize: e.value });
+  return out;
+}
+
+function fromMaxSizeLog(log: MaxSizeLog): Map<string, LogEntry<bigint>> {
+  return new Map([...log].map(([u, e]) => [u, { clock: e.clock, value: e.maxSize }]));
+}
 
 /**
- * Parses maxsize.log the way git-annex does: a line is the clock, one
- * space, the UUID, one space, and a value that Haskell reads as an
- * integer (trailing text after the number is ignored); other lines are
- * skipped. When a UUID has several lines, the newest clock wins, and the
- * later line on a tie.
+ * Parses maxsize.log the way git-annex does: a map log whose value Haskell
+ * reads as an integer (trailing text after the number is ignored); other
+ * lines are skipped. When a UUID has several lines, the newest clock wins,
+ * and the later line on a tie.
  *
  * @example
  * parseMaxSizeLog("1700000000s 5e7c…-… 1000000000\n").get("5e7c…-…")?.maxSize // 1000000000n
  */
 export function parseMaxSizeLog(text: string): Map<string, MaxSizeEntry> {
-  const log = new Map<string, MaxSizeEntry>();
-  for (const line of logLines(text)) {
-    const m = LINE.exec(line);
-    if (m === null) continue;
-    const clock = parseClock(m[1] ?? "");
-    const uuid = m[2] ?? "";
-    const n = readInteger(m[3] ?? "");
-    if (clock === null || uuid === "" || n === null) continue;
-    const kept = log.get(uuid);
-    if (kept === undefined || compareClocks(kept.clock, clock) <= 0) {
-      log.set(uuid, { clock, maxSize: n.value });
-    }
-  }
-  return log;
+  return toMaxSizeLog(parseMapLog(text, (v) => readInteger(v)?.value ?? null));
 }
 
 /** Writes maxsize.log, one line per repository, ordered by UUID. */
 export function formatMaxSizeLog(log: MaxSizeLog): string {
-  return [...log.keys()]
-    .sort(byteOrder)
-    .map((uuid) => {
-      const e = log.get(uuid);
-      return e === undefined ? "" : `${formatClock(e.clock)} ${uuid} ${e.maxSize}\n`;
-    })
-    .join("");
+  return formatMapLog(fromMaxSizeLog(log), (n) => n.toString());
 }
 
 /** The log with `uuid`'s maximum size set, clocked at `candidate` or later. */
@@ -76,9 +57,7 @@ export function changeMaxSize(
   maxSize: bigint,
   candidate: TimeClock,
 ): Map<string, MaxSizeEntry> {
-  const old = log.get(uuid);
-  const clock = advanceClock(candidate, old === undefined ? [] : [old.clock]);
-  return new Map(log).set(uuid, { clock, maxSize });
+  return toMaxSizeLog(changeMapLog(fromMaxSizeLog(log), uuid, maxSize, candidate));
 }
 
 /**

@@ -6,17 +6,16 @@
  */
 import { parseUuid } from "../../keys/index.js";
 import type { AnnexBranch } from "../branch.js";
-import { currentClock } from "./clock.js";
+import { currentClock, type TimeClock } from "./clock.js";
 import {
-  changeEntryLog,
-  type EntryLog,
+  changeMapLog,
   entryValues,
   formatMapLog,
-  formatUuidBasedLog,
   type LogEntry,
+  type MapLog,
   parseMapLog,
-  parseUuidBasedLog,
-} from "./uuid-based.js";
+} from "./map-log.js";
+import { formatUuidBasedLog, parseUuidBasedLog } from "./uuid-based.js";
 
 export const PREFERRED_CONTENT_LOG = "preferred-content.log";
 export const REQUIRED_CONTENT_LOG = "required-content.log";
@@ -29,15 +28,15 @@ export function parseExpressionLog(text: string): Map<string, LogEntry<string>> 
   return parseUuidBasedLog(text, (v) => v);
 }
 
-export function formatExpressionLog(log: EntryLog<string>): string {
+export function formatExpressionLog(log: MapLog<string>): string {
   return formatUuidBasedLog(log, (v) => v);
 }
 
-export function parseGroupExpressionLog(text: string): Map<string, LogEntry<string>> {
+export function parseGroupExpressionLog(text: string): Map<string, LogEntry<string, TimeClock>> {
   return parseMapLog(text, (v) => v);
 }
 
-export function formatGroupExpressionLog(log: EntryLog<string>): string {
+export function formatGroupExpressionLog(log: MapLog<string>): string {
   return formatMapLog(log, (v) => v);
 }
 
@@ -63,7 +62,7 @@ export async function recordContentExpression(
   parseUuid(uuid);
   checkExpression(expr);
   await branch.change(log, (old) =>
-    formatExpressionLog(changeEntryLog(parseExpressionLog(old), uuid, expr, currentClock())),
+    formatExpressionLog(changeMapLog(parseExpressionLog(old), uuid, expr, currentClock())),
   );
 }
 
@@ -83,7 +82,7 @@ export async function recordGroupExpression(
     throw new RangeError(`bad group name ${JSON.stringify(group)}`);
   await branch.change(GROUP_PREFERRED_CONTENT_LOG, (old) =>
     formatGroupExpressionLog(
-      changeEntryLog(parseGroupExpressionLog(old), group, expr, currentClock()),
+      changeMapLog(parseGroupExpressionLog(old), group, expr, currentClock()),
     ),
   );
 }

@@ -24,8 +24,16 @@ export function logLines(text: string): string[] {
   return text.split(/[\r\n]+/).filter((l) => l !== "");
 }
 
-/** Orders strings by their UTF-8 bytes, as git-annex's maps do. */
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * Orders strings by their UTF-8 bytes, as git-annex's maps and sets of
+ * ByteStrings (UUIDs, group names, log lines) are ordered.
+ */
 export function byteOrder(a: string, b: string): number {
+  if (a === b) return 0;
+  // ASCII strings (UUIDs nearly always are) order the same by code unit.
+  if (ASCII.test(a) && ASCII.test(b)) return a < b ? -1 : 1;
   return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
 }
 

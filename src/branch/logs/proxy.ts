@@ -8,7 +8,14 @@ import { parseUuid } from "../../keys/index.js";
 import type { AnnexBranch } from "../branch.js";
 import { BranchError } from "../errors.js";
 import { currentClock, type TimeClock } from "./clock.js";
-import { changeMapLog, formatMapLog, type MapLog, parseMapLog, parseWords } from "./map-log.js";
+import {
+  changeMapLog,
+  formatMapLog,
+  type LogEntry,
+  type MapLog,
+  parseMapLog,
+  parseWords,
+} from "./map-log.js";
 import { byteOrder } from "./presence.js";
 
 /** The branch path of the proxy log. */
@@ -64,9 +71,7 @@ function formatProxyList(entries: readonly ProxyLogEntry[]): string {
 }
 
 /** Parses proxy.log exactly as written; names are not validated here. */
-export function parseProxyLog(
-  text: string,
-): Map<string, { clock: TimeClock; value: ProxyLogEntry[] }> {
+export function parseProxyLog(text: string): Map<string, LogEntry<ProxyLogEntry[], TimeClock>> {
   return parseMapLog(text, parseProxyList);
 }
 

@@ -4,7 +4,7 @@
  * values with spaces and "&" escaped as "&<code>;".
  */
 import type { AnnexBranch } from "../branch.js";
-import { parseUuidLog } from "./uuid.js";
+import { parseUuidBasedLog } from "./uuid-based.js";
 
 /** The branch path of the remote log. */
 export const REMOTE_LOG = "remote.log";
@@ -20,9 +20,9 @@ function unescapeValue(v: string): string {
 /** Parses remote.log into UUID → config (field names as written). */
 export function remoteConfigsFromLog(text: string): Map<string, Map<string, string>> {
   const out = new Map<string, Map<string, string>>();
-  for (const [uuid, e] of parseUuidLog(text)) {
+  for (const [uuid, e] of parseUuidBasedLog(text, (v) => v)) {
     const config = new Map<string, string>();
-    for (const word of e.description.split(/\s+/)) {
+    for (const word of e.value.split(/\s+/)) {
       if (word === "") continue;
       const eq = word.indexOf("=");
       if (eq < 0) config.set(word, "");

@@ -6,14 +6,8 @@
 import { parseUuid } from "../../keys/index.js";
 import type { AnnexBranch } from "../branch.js";
 import { currentClock } from "./clock.js";
-import {
-  changeEntryLog,
-  type EntryLog,
-  entryValues,
-  formatUuidBasedLog,
-  type LogEntry,
-  parseUuidBasedLog,
-} from "./uuid-based.js";
+import { changeMapLog, entryValues, type LogEntry, type MapLog } from "./map-log.js";
+import { formatUuidBasedLog, parseUuidBasedLog } from "./uuid-based.js";
 
 export const TRUST_LOG = "trust.log";
 
@@ -49,7 +43,7 @@ export function parseTrustLog(text: string): Map<string, LogEntry<TrustLevel>> {
   return parseUuidBasedLog(text, parseTrustValue);
 }
 
-export function formatTrustLog(log: EntryLog<TrustLevel>): string {
+export function formatTrustLog(log: MapLog<TrustLevel>): string {
   return formatUuidBasedLog(log, (t) => CHAR[t]);
 }
 
@@ -66,7 +60,7 @@ export async function recordTrust(
 ): Promise<void> {
   parseUuid(uuid);
   await branch.change(TRUST_LOG, (old) =>
-    formatTrustLog(changeEntryLog(parseTrustLog(old), uuid, level, currentClock())),
+    formatTrustLog(changeMapLog(parseTrustLog(old), uuid, level, currentClock())),
   );
 }
 

@@ -1,41 +1,27 @@
 /**
- * UUID-based logs in git-annex's "old" form (Logs/UUIDBased.hs): one line
- * per repository, "<uuid> <value> timestamp=<clock>", the newest line per
- * UUID winning (the later line on a tie). group.log, trust.log,
- * preferred-content.log and required-content.log are written this way.
- * Also the map log ("<clock> <field> <value>", Logs/MapLog.hs) that
- * group-preferred-content.log uses.
+ * UUID-based logs in git-annex's "old" form (Logs/UUIDBased.hs
+ * `parseLogOld`, `buildLogOld`): one line per repository,
+ * "<uuid> <value> timestamp=<clock>", the newest line per UUID winning
+ * (the later line on a tie). Very old lines have no timestamp. uuid.log,
+ * remote.log, group.log, trust.log, preferred-content.log and
+ * required-content.log are written this way. The entries are map-log
+ * entries: the "new" form is a map log (map-log.ts).
  */
-import {
-  advanceClock,
-  compareClocks,
-  formatClock,
-  parseClock,
-  type TimeClock,
-  UNKNOWN_CLOCK,
-  type VectorClock,
-} from "./clock.js";
+import { formatClock, parseClock, UNKNOWN_CLOCK, type VectorClock } from "./clock.js";
+import { addMapLog, changeMapLog, type LogEntry, type MapLog } from "./map-log.js";
 import { byteOrder, logLines } from "./presence.js";
 
-export interface LogEntry<V> {
-  readonly clock: VectorClock;
-  readonly value: V;
-}
-
-/** A parsed log: subject (a UUID, or a group for map logs) to its current entry. */
-export type EntryLog<V> = ReadonlyMap<string, LogEntry<V>>;
+export { entryValues } from "./map-log.js";
 
 const TIMESTAMP = " timestamp=";
-
-function keep<V>(log: Map<string, LogEntry<V>>, subject: string, entry: LogEntry<V>): void {
-  const kept = log.get(subject);
-  if (kept === undefined || compareClocks(kept.clock, entry.clock) <= 0) log.set(subject, entry);
-}
 
 /**
  * Parses an old-form UUID-based log. `parseValue` returns null for a value
  * it does not accept; that line is then skipped, as git-annex skips lines
  * it cannot parse.
+ *
+ * @example
+ * parseUuidBasedLog("u1 a b timestamp=5s\n", (v) => v).get("u1")?.value // "a b"
  */
 export function parseUuidBasedLog<V>(
   text: string,
@@ -59,17 +45,16 @@ export function parseUuidBasedLog<V>(
     }
     const value = parseValue(rest.slice(1));
     if (value === null) continue;
-    keep(log, uuid, { clock, value });
+    addMapLog(log, uuid, { clock, value });
   }
   return log;
 }
 
-/** Writes an old-form UUID-based log, ordered by UUID bytes. */
-export function formatUuidBasedLog<V>(log: EntryLog<V>, formatValue: (v: V) => string): string {
+/** Writes an old-form UUID-based log, ordered by UUID bytes; no timestamp for an unknown clock. */
+export function formatUuidBasedLog<V>(log: MapLog<V>, formatValue: (v: V) => string): string {
   let out = "";
   for (const uuid of [...log.keys()].sort(byteOrder)) {
-    const e = log.get(uuid);
-    if (e === undefined) continue;
+    const e = log.get(uuid) as LogEntry<V>;
     const v = formatValue(e.value);
     out +=
       e.clock.kind === "unknown"
@@ -79,49 +64,5 @@ export function formatUuidBasedLog<V>(log: EntryLog<V>, formatValue: (v: V) => s
   return out;
 }
 
-/** The log with `subject` set to `value`, clocked at `candidate` or just after its old entry. */
-export function changeEntryLog<V>(
-  log: EntryLog<V>,
-  subject: string,
-  value: V,
-  candidate: TimeClock,
-): Map<string, LogEntry<V>> {
-  const old = log.get(subject);
-  const clock = advanceClock(candidate, old === undefined ? [] : [old.clock]);
-  return new Map(log).set(subject, { clock, value });
-}
-
-/** Just the values of a log. */
-export function entryValues<V>(log: EntryLog<V>): Map<string, V> {
-  return new Map([...log].map(([k, e]) => [k, e.value]));
-}
-
-const MAP_LINE = /^(\S+) ([^ ]*) (.*)$/s;
-
-/** Parses a map log ("<clock> <field> <value>" lines; Logs/MapLog.hs). */
-export function parseMapLog<V>(
-  text: string,
-  parseValue: (value: string) => V | null,
-): Map<string, LogEntry<V>> {
-  const log = new Map<string, LogEntry<V>>();
-  for (const line of logLines(text)) {
-    const m = MAP_LINE.exec(line);
-    if (m === null) continue;
-    const clock = parseClock(m[1] ?? "");
-    const value = parseValue(m[3] ?? "");
-    if (clock === null || value === null) continue;
-    keep(log, m[2] ?? "", { clock, value });
-  }
-  return log;
-}
-
-/** Writes a map log, ordered by field bytes. */
-export function formatMapLog<V>(log: EntryLog<V>, formatValue: (v: V) => string): string {
-  let out = "";
-  for (const field of [...log.keys()].sort(byteOrder)) {
-    const e = log.get(field);
-    if (e === undefined) continue;
-    out += `${formatClock(e.clock)} ${field} ${formatValue(e.value)}\n`;
-  }
-  return out;
-}
+/** Logs/UUIDBased.hs `changeLog`, which is the map log's change. */
+export const changeEntryLog = changeMapLog;

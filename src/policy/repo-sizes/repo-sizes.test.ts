@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import fc from "fast-check";
-import { makeTempDir, removeDir, run } from "../../../test/helpers/index.js";
 import { prng } from "../../../test/helpers/prng.js";
+import { scratchGitRepos } from "../../../test/helpers/scratch.js";
 import {
   AnnexBranch,
   BRANCH_REF,
@@ -24,20 +23,10 @@ import {
 } from "../index.js";
 import { presentInLog } from "./compute.js";
 
-let tmp: string;
-let counter = 0;
-before(async () => {
-  tmp = await makeTempDir();
-});
-after(async () => {
-  await removeDir(tmp);
-});
+const newRepoDir = scratchGitRepos();
 
 async function newRepo(): Promise<Git> {
-  counter += 1;
-  const dir = join(tmp, `r${counter}.git`);
-  await run("git", ["init", "-q", "--bare", dir]);
-  return Git.open(dir);
+  return Git.open(await newRepoDir());
 }
 
 function nonZero(m: ReadonlyMap<string, bigint>): Map<string, bigint> {

@@ -6,7 +6,13 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { BRANCH_REF, parseUuidLog, UUID_LOG } from "../../branch/index.js";
+import {
+  BRANCH_REF,
+  deadUuidsFromLog,
+  parseUuidLog,
+  TRUST_LOG,
+  UUID_LOG,
+} from "../../branch/index.js";
 import type { Git } from "../../git/index.js";
 import { loadRepoSizesCache, saveRepoSizesCache } from "./cache.js";
 import {
@@ -110,7 +116,5 @@ export async function currentRepoSizes(
 export async function deadRepositories(git: Git): Promise<Set<string>> {
   const commit = await git.revParse(BRANCH_REF);
   if (commit === null) return new Set();
-  // trust.log has uuid.log's layout, the value being the trust level
-  const log = parseUuidLog(await branchFile(git, commit, "trust.log"));
-  return new Set([...log].filter(([, e]) => e.description === "X").map(([u]) => u));
+  return deadUuidsFromLog(await branchFile(git, commit, TRUST_LOG));
 }
