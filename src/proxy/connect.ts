@@ -7,6 +7,7 @@
  * proxy to yet).
  */
 import { AnnexgateError } from "../errors.js";
+import type { Git } from "../git/index.js";
 import {
   gitAnnexShellCommand,
   HttpPeer,
@@ -29,6 +30,8 @@ export class UnreachableRemoteError extends AnnexgateError {
 export interface ConnectOptions {
   /** This gateway's UUID: the client UUID the nodes see. */
   readonly gatewayUuid: string;
+  /** The gateway's repository, whose git credential helpers hold p2phttp passwords. */
+  readonly git?: Git;
   /** Commit delay for repositories opened in-process (ms). */
   readonly commitDelayMs?: number;
   /** Requests to one node at once (connections or sockets). */
@@ -76,10 +79,12 @@ export async function connectRemote(remote: Remote, o: ConnectOptions): Promise<
       return { peer, close: () => peer.close() };
     }
     case "p2phttp": {
+      const auth = o.git ? await credentialsFor(o.git, t.url) : undefined;
       const peer = new HttpPeer({
         url: t.url,
         uuid: remote.uuid,
         clientUuid: o.gatewayUuid,
+        ...(auth ? { auth } : {}),
         ...(o.maxConnections !== undefined ? { maxSockets: o.maxConnections } : {}),
         ...(o.log ? { log: o.log } : {}),
       });
@@ -88,4 +93,35 @@ export async function connectRemote(remote: Remote, o: ConnectOptions): Promise<
     case "unsupported":
       throw new UnreachableRemoteError(remote, t.reason);
   }
+}
+
+/**
+ * The user and password git's credential helpers hold for a p2phttp URL,
+ * asked the way git-annex asks (`git credential fill` with the annex+http
+ * URL), never prompting: a gateway has no one to prompt. None when no
+ * helper knows the URL.
+ */
+export async function credentialsFor(
+  git: Git,
+  url: string,
+): Promise<{ user: string; password: string } | undefined> {
+  let out: string;
+  try {
+    out = (
+      await git.run(["credential", "fill"], {
+        input: `url=${url.replace(/\/+$/, "")}\n\n`,
+        env: { GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "", SSH_ASKPASS: "" },
+      })
+    ).toString("utf8");
+  } catch {
+    return undefined;
+  }
+  const field = (name: string) =>
+    out
+      .split("\n")
+      .find((l) => l.startsWith(`${name}=`))
+      ?.slice(name.length + 1);
+  const user = field("username");
+  const password = field("password");
+  return user !== undefined && password !== undefined ? { user, password } : undefined;
 }

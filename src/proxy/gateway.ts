@@ -250,6 +250,7 @@ export class Gateway {
       c = connectRemote(remote, {
         ...this.opts.connect,
         gatewayUuid: this.uuid,
+        git: this.opts.repo.git,
         ...(this.opts.log ? { log: this.opts.log } : {}),
       });
       // A failed connection is tried again on the next request.

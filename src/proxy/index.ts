@@ -15,6 +15,7 @@ export {
 export {
   type ConnectOptions,
   connectRemote,
+  credentialsFor,
   type RemoteConnection,
   UnreachableRemoteError,
 } from "./connect.js";
