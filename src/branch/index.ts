@@ -34,7 +34,13 @@ export {
   readGroups,
   recordGroups,
 } from "./logs/group.js";
-export { locationLogPath, locationsOf, presentUuids, setLocation } from "./logs/location.js";
+export {
+  locationLogPath,
+  locationsOf,
+  presentUuids,
+  setLocation,
+  setLocations,
+} from "./logs/location.js";
 export {
   changeMapLog,
   entryValues,

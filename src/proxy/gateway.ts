@@ -7,7 +7,7 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { locationsOf, readMaxSizes, setLocation } from "../branch/index.js";
+import { locationsOf, readMaxSizes } from "../branch/index.js";
 import type { Key } from "../keys/index.js";
 import type { LocalRepository, Peer } from "../peers/index.js";
 import { currentRepoSizes, LiveSizes } from "../policy/index.js";
@@ -20,6 +20,7 @@ import {
   type PlacementDecision,
 } from "./cluster-peer.js";
 import { type ConnectOptions, connectRemote, type RemoteConnection } from "./connect.js";
+import { LocationBatcher } from "./location-batcher.js";
 import { ProxiedPeer } from "./proxied-peer.js";
 
 /** The decisions the gateway takes from the remotes layer. */
@@ -71,6 +72,8 @@ export class Gateway {
    * a node.
    */
   private readonly live = new LiveSizes();
+  /** Location-log writes on the gateway's branch, a key's records gathered into one change. */
+  private readonly locations: LocationBatcher;
   private readonly placement: Placement = {
     prepare: (key, file) => this.decide(key, file),
     removing: (uuid, key) => this.live.beginRemove(uuid, BigInt(key.size ?? 0)),
@@ -78,6 +81,7 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     this.uuid = opts.repo.uuid;
+    this.locations = new LocationBatcher(opts.repo.branch);
   }
 
   /** The Peer serving `uuid`, or null when this gateway does not serve it. */
@@ -266,9 +270,7 @@ export class Gateway {
     if (p === undefined) {
       p = new ProxiedPeer({
         node: new LazyPeer(remote.uuid, () => this.connection(remote).then((c) => c.peer)),
-        record: async (key, uuid, present) => {
-          await setLocation(this.opts.repo.branch, key, uuid, present);
-        },
+        record: (key, uuid, present) => this.locations.record(key, uuid, present),
         onRecordError: (e) => this.opts.log?.(`recording location of ${remote.name}: ${e}`),
       });
       this.proxied.set(id, p);

@@ -55,6 +55,36 @@ export async function setLocation(
  * The UUIDs of the repositories the location log says have `key`'s
  * content, journal included. Cluster UUIDs are not added for their nodes.
  */
+/**
+ * Several repositories' presence of one key changed at once, in one change
+ * of its location log (a cluster upload that reached several nodes).
+ * Cluster UUIDs are not written, as with setLocation.
+ */
+export async function setLocations(
+  branch: AnnexBranch,
+  key: Key,
+  changes: ReadonlyMap<string, boolean>,
+): Promise<boolean> {
+  const wanted = [...changes].filter(([uuid]) => {
+    parseUuid(uuid);
+    return !isClusterUuid(uuid);
+  });
+  if (wanted.length === 0) return false;
+  return branch.change(locationLogPath(key), (old) => {
+    let log = parsePresenceLog(old);
+    let changed = false;
+    const clock = currentClock();
+    for (const [uuid, present] of wanted) {
+      const next = setPresence(log, present ? "present" : "missing", uuid, clock);
+      if (next !== null) {
+        log = next;
+        changed = true;
+      }
+    }
+    return changed ? formatPresenceLog(log) : old;
+  });
+}
+
 export async function locationsOf(branch: AnnexBranch, key: Key): Promise<string[]> {
   return presentUuids(await branch.read(locationLogPath(key)));
 }
