@@ -231,6 +231,35 @@ describe("ClusterPeer choices", () => {
     assert.equal(await gateway.store.has(wanted.key), false);
   });
 
+  it("the gateway's copy alone does not make the cluster have the key", async () => {
+    const s = sample(20_000);
+    // The gateway wants everything; no node has room.
+    const c = cluster({
+      gateway: { peer: gateway.peer },
+      placement: {
+        prepare: async () => ({
+          wants: () => true,
+          reserve: (u) => (u === gateway.uuid ? NO_HOLD : null),
+        }),
+        removing: () => NO_HOLD,
+      },
+    });
+    const r = await upload(c, s);
+    assert.equal(r.stored, false);
+    assert.equal(await gateway.store.has(s.key), true);
+    assert.equal((await c.checkPresent(s.key)).present, false);
+    assert.deepEqual(await c.putOffset(s.key), { alreadyHave: false, offset: 0 });
+    // A remove from the cluster succeeds on the nodes whatever the
+    // gateway's copy does, and takes that copy too.
+    const lock = await gateway.peer.lockContent(s.key);
+    assert.ok(lock);
+    const removed = await c.remove(s.key);
+    assert.equal(removed.removed, true);
+    assert.ok(!removed.plusUuids.includes(gateway.uuid));
+    await lock.release();
+    await gateway.peer.remove(s.key);
+  });
+
   it("8 uploads at once into nodes with room for 4: 4 stored, no node past its maxsize", async () => {
     const size = 100_000;
     const [n1, n2] = nodes as [LocalRepository, LocalRepository];

@@ -147,7 +147,8 @@ export class ClusterPeer implements Peer {
   }
 
   async checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
-    for (const node of await this.holders(key, ctx)) {
+    // The gateway's own copy is not a copy in the cluster (it is not a node).
+    for (const node of await this.nodeHolders(key, ctx)) {
       try {
         if ((await node.peer.checkPresent(key, this.relayed(ctx))).present)
           return { present: true };
@@ -169,15 +170,19 @@ export class ClusterPeer implements Peer {
       ...(gateway ? [{ peer: gateway.peer, cost: 0 }] : []),
     ];
     if (nodes.length === 0) return { removed: false, plusUuids: NO_UUIDS };
-    // A deadline on this gateway's clock becomes one on each node's own
-    // clock: the time left now, counted from the node's "now".
-    const left = opts?.before === undefined ? undefined : opts.before - monotonicSeconds();
     // Only a node that had the key gets room back when it is removed.
     const placement = this.opts.placement;
     const locs = placement ? await this.opts.locations(key) : new Set<string>();
     const results = await this.forEach(nodes, async (node) => {
-      const before =
-        left === undefined ? undefined : (await node.peer.getTimestamp(this.relayed(ctx))) + left;
+      // A deadline on this gateway's clock becomes one on the node's own
+      // clock: the time left, counted from the node's "now". The node's
+      // time is asked first, so a slow answer shortens the time left
+      // rather than stretching it past the client's deadline.
+      let before: number | undefined;
+      if (opts?.before !== undefined) {
+        const nodeNow = await node.peer.getTimestamp(this.relayed(ctx));
+        before = nodeNow + (opts.before - monotonicSeconds());
+      }
       const hold =
         placement && locs.has(node.peer.uuid) ? placement.removing(node.peer.uuid, key) : NO_HOLD;
       try {
@@ -198,13 +203,15 @@ export class ClusterPeer implements Peer {
     let all = true;
     results.forEach((r, i) => {
       const uuid = (nodes[i] as ClusterNode).peer.uuid;
+      // The gateway's copy going or staying does not decide the answer.
+      const node = !this.isGateway(uuid);
       if (r instanceof Error) {
-        all = false;
+        if (node) all = false;
         this.opts.log?.(`cluster ${this.uuid}: remove on ${uuid} failed: ${r.message}`);
       } else if (r.removed) {
         removedFrom.push(uuid, ...r.plusUuids);
       } else {
-        all = false;
+        if (node) all = false;
         removedFrom.push(...r.plusUuids);
       }
     });
@@ -219,14 +226,21 @@ export class ClusterPeer implements Peer {
     const targets = (await this.targets(key, ctx?.associatedFile, false, ctx)).map((t) => t.node);
     const offsets = await this.forEach(targets, (n) => n.peer.putOffset(key, this.relayed(ctx)));
     const holders: string[] = [];
+    let nodeHolds = false;
     let offset: number | null = null;
     offsets.forEach((r, i) => {
       if (r instanceof Error) return;
-      if (r.alreadyHave) holders.push((targets[i] as ClusterNode).peer.uuid, ...r.plusUuids);
-      else offset = offset === null ? r.offset : Math.min(offset, r.offset);
+      const uuid = (targets[i] as ClusterNode).peer.uuid;
+      if (r.alreadyHave) {
+        holders.push(uuid, ...r.plusUuids);
+        nodeHolds ||= !this.isGateway(uuid);
+      } else {
+        offset = offset === null ? r.offset : Math.min(offset, r.offset);
+      }
     });
     if (offset !== null) return { alreadyHave: false, offset };
-    if (holders.length > 0) return { alreadyHave: true, plusUuids: this.plus(holders) };
+    // Only a node's copy makes the cluster have it.
+    if (nodeHolds) return { alreadyHave: true, plusUuids: this.plus(holders) };
     throw new PeerError(`no node of cluster ${this.uuid} could be reached`, { key });
   }
 
@@ -290,7 +304,7 @@ export class ClusterPeer implements Peer {
       }),
     );
     const uuids = [...holders, ...stored.flat()];
-    return { stored: uuids.length > 0, plusUuids: this.plus(uuids) };
+    return { stored: this.anyNode(uuids), plusUuids: this.plus(uuids) };
   }
 
   async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
@@ -301,7 +315,7 @@ export class ClusterPeer implements Peer {
         ? []
         : [(targets[i] as ClusterNode).peer.uuid, ...r.plusUuids],
     );
-    return { stored: uuids.length > 0, plusUuids: this.plus(uuids) };
+    return { stored: this.anyNode(uuids), plusUuids: this.plus(uuids) };
   }
 
   async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
@@ -403,6 +417,15 @@ export class ClusterPeer implements Peer {
       else this.opts.log?.(`cluster ${this.uuid}: no room for ${key.name} on ${node.peer.uuid}`);
     }
     return out;
+  }
+
+  private isGateway(uuid: string): boolean {
+    return this.opts.gateway?.peer.uuid === uuid;
+  }
+
+  /** Whether a node (not the gateway, which is not one) is among `uuids`: the cluster then has the key. */
+  private anyNode(uuids: readonly string[]): boolean {
+    return uuids.some((u) => u !== this.uuid && !this.isGateway(u));
   }
 
   /** The UUIDs to report, without the cluster itself and without repeats. */
