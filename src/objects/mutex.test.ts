@@ -118,3 +118,34 @@ describe("KeyedMutex", () => {
     );
   });
 });
+
+describe("KeyedMutex.runWithin", () => {
+  it("gives up after the wait, and whoever comes next still waits for the holder", async () => {
+    const m = new KeyedMutex();
+    const order: string[] = [];
+    let releaseHolder!: () => void;
+    const holder = m.run("k", async () => {
+      order.push("holder start");
+      await new Promise<void>((r) => {
+        releaseHolder = r;
+      });
+      order.push("holder end");
+    });
+    const gaveUp = await m.runWithin("k", 50, "busy", async () => {
+      order.push("impatient ran");
+      return "ran";
+    });
+    assert.equal(gaveUp, "busy");
+    const next = m.run("k", async () => {
+      order.push("next");
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(order, ["holder start"]);
+    releaseHolder();
+    await holder;
+    await next;
+    assert.deepEqual(order, ["holder start", "holder end", "next"]);
+    assert.equal(await m.runWithin("k", 50, "busy", async () => "ran"), "ran");
+    assert.equal(m.busy("k"), false);
+  });
+});

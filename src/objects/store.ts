@@ -40,7 +40,8 @@ export type ReceiveFailure =
   | "long" // more bytes than promised: discarded
   | "mismatch" // content does not match the key: discarded
   | "bad-offset" // the sender resumed from an offset the temp file cannot support
-  | "aborted"; // the sender went away: the temp file is kept for a resume
+  | "aborted" // the sender went away: the temp file is kept for a resume
+  | "busy"; // another upload of the key went on too long to wait for: nothing touched
 
 export type ReceiveResult = { ok: true } | { ok: false; reason: ReceiveFailure };
 
@@ -51,6 +52,10 @@ export class ObjectStoreError extends AnnexgateError {
 }
 
 const NO_VERIFICATION: Verification = { kind: "none" };
+
+/** How long an upload waits for another upload of the same key to finish. */
+const RECEIVE_WAIT_MS = 5000;
+const BUSY: ReceiveResult = { ok: false, reason: "busy" };
 
 /** Chunk size for reading objects and temp files; bounds memory per transfer. */
 const CHUNK = 256 * 1024;
@@ -206,9 +211,18 @@ export class ObjectStore {
     signal?: AbortSignal,
     checkedBySender?: Promise<boolean>,
   ): Promise<ReceiveResult> {
-    return this.exclusive(key, () =>
-      this.receiveLocked(key, offset, length, data, signal, checkedBySender),
-    );
+    // Two uploads of one key take turns on its temp file, but a second one
+    // does not wait long: git-annex refuses it at once, and two cluster
+    // fan-outs reaching two nodes in opposite orders would otherwise each
+    // wait, for good, for the other to finish.
+    return this.keyLocks
+      .runWithin(keyFile(key), RECEIVE_WAIT_MS, BUSY, () =>
+        this.receiveLocked(key, offset, length, data, signal, checkedBySender),
+      )
+      .then((r) => {
+        if (r === BUSY) data.resume();
+        return r;
+      });
   }
 
   private async receiveLocked(

@@ -61,6 +61,7 @@ export class Gateway {
   private snapshot: Snapshot | null = null;
   private checking: Promise<Snapshot> | null = null;
   private refreshing: Promise<Snapshot> | null = null;
+  private reloads: Promise<unknown> = Promise.resolve();
   /** Open connections to remotes, by UUID and transport. */
   private readonly connections = new Map<string, Promise<RemoteConnection>>();
   private readonly proxied = new Map<string, ProxiedPeer>();
@@ -107,6 +108,8 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.closed = true;
+    // A reload still reading the repository finishes before it is closed.
+    await this.reloads;
     const all = [...this.connections.values()];
     this.connections.clear();
     await Promise.all(
@@ -156,8 +159,20 @@ export class Gateway {
     return this.reload();
   }
 
-  private async reload(): Promise<Snapshot> {
+  /**
+   * Reloads run one at a time, in the order asked: a later one always
+   * finishes last, so an older view never replaces a newer one.
+   */
+  private reload(): Promise<Snapshot> {
+    const next = this.reloads.then(() => this.load());
+    this.reloads = next.catch(() => undefined);
+    return next;
+  }
+
+  private async load(): Promise<Snapshot> {
     const { repo } = this.opts;
+    // Taken first: a change made while loading is seen at the next check.
+    const stamp = await this.stamp();
     // What clients pushed (git annex sync) and remotes' branches fetched
     // since: merged first, as git-annex does before it reads the branch.
     try {
@@ -187,7 +202,7 @@ export class Gateway {
     );
     // Peers are kept: a proxied peer is keyed by how its remote is reached,
     // and a cluster asks for its nodes afresh on each request.
-    this.snapshot = { cfg, policy, stamp: await this.stamp(), checkedAt: Date.now() };
+    this.snapshot = { cfg, policy, stamp, checkedAt: Date.now() };
     return this.snapshot;
   }
 

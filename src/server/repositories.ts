@@ -48,8 +48,14 @@ export class RepositorySet implements PeerDirectory {
   protected async throughGateways(uuid: string): Promise<Peer | null> {
     for (const [repoUuid, gateway] of this.gateways) {
       if (!this.byUuid.has(repoUuid)) continue;
-      const peer = await gateway.lookup(uuid);
-      if (peer) return peer;
+      try {
+        const peer = await gateway.lookup(uuid);
+        if (peer) return peer;
+      } catch (e) {
+        // One repository whose configuration cannot be read must not stop
+        // the others (or the pick-up of new repositories) from serving.
+        this.opts.log?.(`gateway of ${this.byUuid.get(repoUuid)?.dir}: ${String(e)}`);
+      }
     }
     return null;
   }
