@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { formatKey, genUuid } from "../../src/keys/index.js";
 import { sample } from "../../src/peers/conformance.js";
 import { gitAnnexShellCommand, LinePeer, PeerError } from "../../src/peers/index.js";
+import { holdsVerified, localCluster } from "../helpers/cluster.js";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -305,5 +306,58 @@ describe("LinePeer handshake (scripted server)", () => {
       await assert.rejects(p.remove(key, { before: 100 }, { bypass: ["b1"] }), PeerError);
     });
     assert.deepEqual(lines, ["START", "VERSION 4", `CHECKPRESENT ${formatKey(key)}`]);
+  });
+});
+
+describe("LinePeer to a cluster behind stock git-annex-shell", { timeout: 300_000 }, () => {
+  let root: string;
+  let gw: string;
+  let cluster: string;
+  const clientUuid = genUuid();
+
+  before(async () => {
+    root = await makeTempDir("annexgate-linepeer-cluster-");
+    ({ gw, cluster } = await localCluster(root, ["node1", "node2"], "stock"));
+  });
+  after(async () => {
+    await removeDir(root);
+  });
+
+  const peer = () =>
+    new LinePeer({
+      ...gitAnnexShellCommand({ dir: gw, clientUuid, uuid: cluster }),
+      uuid: cluster,
+    });
+
+  it("stores to every node, and REMOVE-BEFORE with a timestamp from another connection works", async () => {
+    const s = sample(50_000);
+    const a = peer();
+    const stored = await a.store({
+      key: s.key,
+      offset: 0,
+      length: s.data.length,
+      data: Readable.from([s.data]),
+    });
+    assert.equal(stored.stored, true);
+    assert.equal(stored.plusUuids.length, 2);
+    for (const n of ["node1", "node2"]) {
+      assert.equal(await holdsVerified(join(root, n), formatKey(s.key)), true, n);
+    }
+    const now = await a.getTimestamp();
+    await a.close();
+    // A fresh peer, so a fresh connection: the gateway has not answered a
+    // GETTIMESTAMP on it before the REMOVE-BEFORE.
+    const b = peer();
+    try {
+      assert.equal((await b.remove(s.key, { before: now - 10 })).removed, false);
+      const r = await b.remove(s.key, { before: now + 600 });
+      assert.equal(r.removed, true);
+      assert.equal(r.plusUuids.length, 2);
+    } finally {
+      await b.close();
+    }
+    for (const n of ["node1", "node2"]) {
+      assert.equal(await holdsVerified(join(root, n), formatKey(s.key)), false, n);
+    }
   });
 });

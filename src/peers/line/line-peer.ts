@@ -175,6 +175,14 @@ export class LinePeer implements Peer {
         await c.send({ type: "REMOVE", key });
       } else {
         if (c.version < 3) throw unsupported("REMOVE-BEFORE", 3, c.version);
+        // A git-annex gateway in front of several repositories answers
+        // GETTIMESTAMP with its own clock and translates a REMOVE-BEFORE
+        // for each of them only on the connection that asked (P2P/Proxy.hs
+        // proxyTimestamp); `before` may have been learnt on another pooled
+        // connection, so this one asks again first. Its answer is not
+        // needed: `before` is already on the server's clock.
+        await c.send({ type: "GETTIMESTAMP" });
+        await c.expect("TIMESTAMP");
         await c.send({
           type: "REMOVE-BEFORE",
           timestamp: Math.max(0, Math.floor(opts.before)),
