@@ -4,41 +4,33 @@
  * This is the only place that wires layers together.
  */
 import { AnnexgateError } from "../errors.js";
-import {
-  extendClusterCommand,
-  initClusterCommand,
-  updateClusterCommand,
-  updateProxyCommand,
-} from "./cluster-config.js";
-import { groupCommand, ungroupCommand } from "./group.js";
-import { infoCommand } from "./info.js";
-import { initCommand } from "./init.js";
-import { matchexpressionCommand } from "./matchexpression.js";
-import { maxsizeCommand } from "./maxsize.js";
-import { mincopiesCommand, numcopiesCommand } from "./numcopies.js";
-import { p2phttpCommand } from "./p2phttp.js";
-import { shellCommand } from "./shell.js";
 import { UsageError } from "./usage.js";
-import { groupwantedCommand, requiredCommand, wantedCommand } from "./wanted.js";
 
-const COMMANDS: Record<string, (argv: readonly string[]) => Promise<number>> = {
-  extendcluster: extendClusterCommand,
-  group: groupCommand,
-  groupwanted: groupwantedCommand,
-  info: infoCommand,
-  init: initCommand,
-  initcluster: initClusterCommand,
-  matchexpression: matchexpressionCommand,
-  maxsize: maxsizeCommand,
-  mincopies: mincopiesCommand,
-  numcopies: numcopiesCommand,
-  p2phttp: p2phttpCommand,
-  required: requiredCommand,
-  shell: shellCommand,
-  ungroup: ungroupCommand,
-  updatecluster: updateClusterCommand,
-  updateproxy: updateProxyCommand,
-  wanted: wantedCommand,
+type Command = (argv: readonly string[]) => Promise<number>;
+
+/**
+ * Each command's module is loaded only when it runs: git-annex-shell is
+ * started for every ssh login, and loading every layer for a configlist
+ * would be most of its start-up time.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  extendcluster: async () => (await import("./cluster-config.js")).extendClusterCommand,
+  group: async () => (await import("./group.js")).groupCommand,
+  groupwanted: async () => (await import("./wanted.js")).groupwantedCommand,
+  info: async () => (await import("./info.js")).infoCommand,
+  init: async () => (await import("./init.js")).initCommand,
+  initcluster: async () => (await import("./cluster-config.js")).initClusterCommand,
+  matchexpression: async () => (await import("./matchexpression.js")).matchexpressionCommand,
+  maxsize: async () => (await import("./maxsize.js")).maxsizeCommand,
+  mincopies: async () => (await import("./numcopies.js")).mincopiesCommand,
+  numcopies: async () => (await import("./numcopies.js")).numcopiesCommand,
+  p2phttp: async () => (await import("./p2phttp.js")).p2phttpCommand,
+  required: async () => (await import("./wanted.js")).requiredCommand,
+  shell: async () => (await import("./shell.js")).shellCommand,
+  ungroup: async () => (await import("./group.js")).ungroupCommand,
+  updatecluster: async () => (await import("./cluster-config.js")).updateClusterCommand,
+  updateproxy: async () => (await import("./cluster-config.js")).updateProxyCommand,
+  wanted: async () => (await import("./wanted.js")).wantedCommand,
 };
 
 const HELP = `usage: annexgate COMMAND [OPTIONS]
@@ -92,9 +84,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return name === undefined ? 1 : 0;
   }
-  const command = COMMANDS[name];
-  if (!command) throw new UsageError(`unknown command ${name}\n\n${HELP}`);
-  return command(rest);
+  const load = COMMANDS[name];
+  if (!load) throw new UsageError(`unknown command ${name}\n\n${HELP}`);
+  return (await load())(rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -30,9 +30,7 @@ import { Git } from "../git/index.js";
 import { type LocalRepository, openLocalRepository, type Peer } from "../peers/index.js";
 import { MessageChannel } from "../protocol/index.js";
 import type { Gateway } from "../proxy/index.js";
-import { notProxiedReason } from "../remotes/index.js";
 import { gitServiceRunner, LineServerError, type ServeMode, serveLine } from "../server/index.js";
-import { makeGateway } from "./gateway.js";
 
 /** A refusal or failure printed as git-annex-shell prints it, exit status 1. */
 export class ShellError extends AnnexgateError {
@@ -278,6 +276,7 @@ async function proxiedPeer(
 ): Promise<Peer> {
   const peer = await gateway.lookup(uuid);
   if (peer) return peer;
+  const { notProxiedReason } = await import("../remotes/index.js");
   const reason = notProxiedReason(
     await gateway.config(),
     uuid,
@@ -336,7 +335,8 @@ async function p2pstdio(io: Io, dir: string, shown: string, opts: ShellOptions):
     commitDelayMs: SESSION_COMMIT_DELAY_MS,
     onCommitError: (e) => io.stderr.write(`git-annex: committing the git-annex branch: ${e}\n`),
   });
-  const gateway = proxied ? makeGateway(repo) : null;
+  // The gateway's layers are loaded only for a session that needs them.
+  const gateway = proxied ? (await import("./gateway.js")).makeGateway(repo) : null;
   let peer: Peer = repo.peer;
   try {
     if (gateway !== null) peer = await proxiedPeer(gateway, repo, opts.uuid as string, found);
