@@ -11,7 +11,13 @@ import { locationsOf, readMaxSizes } from "../branch/index.js";
 import type { Key } from "../keys/index.js";
 import type { LocalRepository, Peer } from "../peers/index.js";
 import { currentRepoSizes, LiveSizes } from "../policy/index.js";
-import { loadKeyState, loadPolicySnapshot, Policy, wantsKey } from "../preferred-content/index.js";
+import {
+  loadKeyState,
+  loadPolicySnapshot,
+  Policy,
+  repositoryStability,
+  wantsKey,
+} from "../preferred-content/index.js";
 import type { GatewayConfig, Remote, Route } from "../remotes/types.js";
 import {
   type ClusterNode,
@@ -62,6 +68,7 @@ export class Gateway {
   private checking: Promise<Snapshot> | null = null;
   private refreshing: Promise<Snapshot> | null = null;
   private reloads: Promise<unknown> = Promise.resolve();
+  private readonly unstableNoted = new WeakMap<Policy, Set<string>>();
   /** Open connections to remotes, by UUID and transport. */
   private readonly connections = new Map<string, Promise<RemoteConnection>>();
   private readonly proxied = new Map<string, ProxiedPeer>();
@@ -216,6 +223,7 @@ export class Gateway {
     const { policy } = await this.current();
     const state = await loadKeyState(this.opts.repo.branch, key);
     const wants = (uuid: string): boolean => {
+      this.noteUnstable(policy, uuid);
       // The gateway is not a node (tips/clusters): it keeps a copy only
       // when its own preferred content, set explicitly, wants it.
       if (uuid === this.uuid && !policy.snapshot.preferred.has(uuid)) return false;
@@ -237,6 +245,26 @@ export class Gateway {
    * changes from outside: the branches clients push (synced/git-annex)
    * and remotes' fetched branches, and the git config file's mtime.
    */
+  /**
+   * An unstable expression (one that would move content back and forth)
+   * never matches, as in git-annex; say so once per policy in the log, so
+   * an operator wondering why a node gets nothing learns why.
+   */
+  private noteUnstable(policy: Policy, uuid: string): void {
+    if (!this.opts.log) return;
+    let noted = this.unstableNoted.get(policy);
+    if (noted === undefined) {
+      noted = new Set();
+      this.unstableNoted.set(policy, noted);
+    }
+    if (noted.has(uuid)) return;
+    noted.add(uuid);
+    const s = repositoryStability(policy, uuid);
+    if (!s.stable) {
+      this.opts.log(`preferred content of ${uuid} is unstable and matches nothing: ${s.reason}`);
+    }
+  }
+
   private async stamp(): Promise<Stamp> {
     const { git } = this.opts.repo;
     const refs = (

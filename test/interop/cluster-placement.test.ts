@@ -190,3 +190,30 @@ describe("two clusters behind one gateway", { timeout: 600_000 }, () => {
     assert.deepEqual(await s.holding("b.dat"), ["node3"]);
   });
 });
+
+describe("an unstable preferred content expression on a node", { timeout: 600_000 }, () => {
+  let s: Setup;
+
+  before(async () => {
+    s = await setup("annexgate-unstable-", ["node1", "node2"]);
+    // "not present" would make content flow back and forth: git-annex
+    // treats it as matching nothing, and so does the gateway.
+    await configure(s, [
+      ["wanted", "origin-node1", "not present"],
+      ["wanted", "origin-node2", "anything"],
+    ]);
+    await writeRandomFile(join(s.client, "u.dat"), 30_000);
+    await s.git("annex", "add", "-q", "u.dat");
+    await s.git("commit", "-q", "-m", "u");
+  });
+  after(async () => {
+    await s?.server.stop();
+    if (s) await removeDir(s.root);
+  });
+
+  test("matches nothing, and the gateway's log says why", async () => {
+    await s.git("annex", "copy", "-q", "--to", "origin-mycluster", "u.dat");
+    assert.deepEqual(await s.holding("u.dat"), ["node2"]);
+    assert.match(s.server.stderr(), /preferred content of \S+ is unstable and matches nothing/);
+  });
+});
