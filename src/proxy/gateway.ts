@@ -25,7 +25,8 @@ import {
   type Placement,
   type PlacementDecision,
 } from "./cluster-peer.js";
-import { type ConnectOptions, connectRemote, type RemoteConnection } from "./connect.js";
+import { type ConnectOptions, connectRemote } from "./connect.js";
+import { RemoteConnections } from "./connections.js";
 import { LocationBatcher } from "./location-batcher.js";
 import { ProxiedPeer } from "./proxied-peer.js";
 
@@ -69,11 +70,10 @@ export class Gateway {
   private refreshing: Promise<Snapshot> | null = null;
   private reloads: Promise<unknown> = Promise.resolve();
   private readonly unstableNoted = new WeakMap<Policy, Set<string>>();
-  /** Open connections to remotes, by UUID and transport. */
-  private readonly connections = new Map<string, Promise<RemoteConnection>>();
+  /** Connections to remotes, made on first use, closed when a remote leaves the configuration. */
+  private readonly connections: RemoteConnections;
   private readonly proxied = new Map<string, ProxiedPeer>();
   private readonly clusters = new Map<string, ClusterPeer>();
-  private closed = false;
   /**
    * Repository sizes and maxsizes, with the stores and removes this
    * gateway has in flight, so concurrent uploads cannot together overfill
@@ -90,6 +90,16 @@ export class Gateway {
   constructor(private readonly opts: GatewayOptions) {
     this.uuid = opts.repo.uuid;
     this.locations = new LocationBatcher(opts.repo.branch);
+    this.connections = new RemoteConnections(
+      (remote) =>
+        connectRemote(remote, {
+          ...opts.connect,
+          gatewayUuid: this.uuid,
+          git: opts.repo.git,
+          ...(opts.log ? { log: opts.log } : {}),
+        }),
+      opts.log,
+    );
   }
 
   /** The Peer serving `uuid`, or null when this gateway does not serve it. */
@@ -114,20 +124,9 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     // A reload still reading the repository finishes before it is closed.
     await this.reloads;
-    const all = [...this.connections.values()];
-    this.connections.clear();
-    await Promise.all(
-      all.map(async (c) => {
-        try {
-          await (await c).close();
-        } catch {
-          // a connection that never opened has nothing to close
-        }
-      }),
-    );
+    await this.connections.closeAll();
   }
 
   /**
@@ -188,6 +187,11 @@ export class Gateway {
       this.opts.log?.(`merging git-annex branches in ${repo.dir}: ${e}`);
     }
     const cfg = await this.opts.routing.load();
+    // Remotes gone from the configuration: their connections close once
+    // unused, and their peers are made afresh if they come back.
+    this.connections.retainOnly(cfg.remotes);
+    const live = new Set(cfg.remotes.map(proxiedId));
+    for (const id of this.proxied.keys()) if (!live.has(id)) this.proxied.delete(id);
     const clusters = new Map<string, Set<string>>();
     for (const [cluster, nodes] of cfg.clusterNodes) {
       for (const n of nodes) clusters.set(n, new Set([...(clusters.get(n) ?? []), cluster]));
@@ -289,30 +293,12 @@ export class Gateway {
     return { own, outside: `${refs.filter((l) => l !== own).join(" ")} ${mtime}` };
   }
 
-  private connection(remote: Remote): Promise<RemoteConnection> {
-    const id = `${remote.uuid} ${JSON.stringify(remote.transport)}`;
-    let c = this.connections.get(id);
-    if (c === undefined) {
-      if (this.closed) throw new Error("gateway closed");
-      c = connectRemote(remote, {
-        ...this.opts.connect,
-        gatewayUuid: this.uuid,
-        git: this.opts.repo.git,
-        ...(this.opts.log ? { log: this.opts.log } : {}),
-      });
-      // A failed connection is tried again on the next request.
-      c.catch(() => this.connections.delete(id));
-      this.connections.set(id, c);
-    }
-    return c;
-  }
-
   private proxiedPeer(remote: Remote): Peer {
-    const id = `${remote.uuid} ${remote.name} ${JSON.stringify(remote.transport)}`;
+    const id = proxiedId(remote);
     let p = this.proxied.get(id);
     if (p === undefined) {
       p = new ProxiedPeer({
-        node: new LazyPeer(remote.uuid, () => this.connection(remote).then((c) => c.peer)),
+        node: this.connections.peerFor(remote),
         record: (key, uuid, present) => this.locations.record(key, uuid, present),
         onRecordError: (e) => this.opts.log?.(`recording location of ${remote.name}: ${e}`),
       });
@@ -345,24 +331,6 @@ export class Gateway {
   }
 }
 
-/** A Peer whose connection is made on first use, so serving one node never waits on another. */
-class LazyPeer implements Peer {
-  constructor(
-    readonly uuid: string,
-    private readonly get: () => Promise<Peer>,
-  ) {}
-  checkPresent: Peer["checkPresent"] = async (...a) => (await this.get()).checkPresent(...a);
-  lockContent: Peer["lockContent"] = async (...a) => (await this.get()).lockContent(...a);
-  remove: Peer["remove"] = async (...a) => (await this.get()).remove(...a);
-  getTimestamp: Peer["getTimestamp"] = async (...a) => (await this.get()).getTimestamp(...a);
-  putOffset: Peer["putOffset"] = async (...a) => (await this.get()).putOffset(...a);
-  store: Peer["store"] = async (...a) => (await this.get()).store(...a);
-  storePresent: Peer["storePresent"] = async (...a) => (await this.get()).storePresent(...a);
-  retrieve: Peer["retrieve"] = async (...a) => (await this.get()).retrieve(...a);
-  /** Connections belong to the gateway and close with it. */
-  async close(): Promise<void> {}
-}
-
 /**
  * Repository sizes as preferred content reads them (by `get`), taken from
  * the live sizes at the moment of asking, stores in flight included.
@@ -377,4 +345,9 @@ class LiveSizeView extends Map<string, number> {
   override has(): boolean {
     return true;
   }
+}
+
+/** A proxied remote's peer is kept per name and per way of reaching it. */
+function proxiedId(remote: Remote): string {
+  return `${remote.uuid} ${remote.name} ${JSON.stringify(remote.transport)}`;
 }

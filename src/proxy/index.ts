@@ -19,6 +19,7 @@ export {
   type RemoteConnection,
   UnreachableRemoteError,
 } from "./connect.js";
+export { RemoteConnections } from "./connections.js";
 export { FanOut } from "./fan-out.js";
 export { Gateway, type GatewayOptions, type GatewayRouting } from "./gateway.js";
 export { type LocationRecorder, ProxiedPeer, type ProxiedPeerOptions } from "./proxied-peer.js";

@@ -1,0 +1,193 @@
+/**
+ * The gateway's connections to its remotes: made on first use, shared by
+ * every request to that remote, and closed when the remote leaves the
+ * configuration — once the last request using the connection has ended
+ * (a download's stream closed, a content lock released), not in the
+ * middle of it.
+ */
+import type { Key } from "../keys/index.js";
+import type {
+  ContentLock,
+  Peer,
+  PeerContext,
+  RetrieveResult,
+  StoreRequest,
+} from "../peers/index.js";
+import type { Remote } from "../remotes/types.js";
+import type { RemoteConnection } from "./connect.js";
+
+interface Entry {
+  readonly id: string;
+  readonly conn: Promise<RemoteConnection>;
+  /** Requests using the connection right now. */
+  users: number;
+  /** No longer in the configuration: closed when unused. */
+  retired: boolean;
+  closed: boolean;
+}
+
+/** One use of a connection; `done` may be called more than once. */
+interface Use {
+  readonly peer: Promise<Peer>;
+  done(): void;
+}
+
+/** How a remote is told apart: the same repository reached another way is another connection. */
+function idOf(remote: Remote): string {
+  return `${remote.uuid} ${JSON.stringify(remote.transport)}`;
+}
+
+export class RemoteConnections {
+  readonly #entries = new Map<string, Entry>();
+  #closed = false;
+
+  constructor(
+    private readonly connect: (remote: Remote) => Promise<RemoteConnection>,
+    private readonly log?: (line: string) => void,
+  ) {}
+
+  /** A Peer for `remote`, connecting on its first use. */
+  peerFor(remote: Remote): Peer {
+    return new CountedPeer(remote.uuid, () => this.#acquire(remote));
+  }
+
+  /** Connections open now (for tests and the log). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Retire the connections of remotes not in `remotes`; each closes once unused. */
+  retainOnly(remotes: Iterable<Remote>): void {
+    const keep = new Set([...remotes].map(idOf));
+    for (const entry of this.#entries.values()) {
+      if (!keep.has(entry.id)) {
+        entry.retired = true;
+        this.#maybeClose(entry);
+      }
+    }
+  }
+
+  /** Close every connection, in use or not (the gateway is shutting down). */
+  async closeAll(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#entries.values()];
+    this.#entries.clear();
+    await Promise.all(all.map((e) => this.#close(e)));
+  }
+
+  #acquire(remote: Remote): Use {
+    if (this.#closed) throw new Error("gateway closed");
+    const id = idOf(remote);
+    let entry = this.#entries.get(id);
+    if (entry === undefined) {
+      const conn = this.connect(remote);
+      const made: Entry = { id, conn, users: 0, retired: false, closed: false };
+      // A failed connection is tried again on the next request.
+      conn.catch(() => {
+        if (this.#entries.get(id) === made) this.#entries.delete(id);
+      });
+      this.#entries.set(id, made);
+      entry = made;
+    }
+    // Asked for again: the remote is back in the configuration.
+    entry.retired = false;
+    entry.users += 1;
+    const used = entry;
+    let ended = false;
+    return {
+      peer: used.conn.then((c) => c.peer),
+      done: () => {
+        if (ended) return;
+        ended = true;
+        used.users -= 1;
+        this.#maybeClose(used);
+      },
+    };
+  }
+
+  #maybeClose(entry: Entry): void {
+    if (!entry.retired || entry.users > 0 || entry.closed) return;
+    if (this.#entries.get(entry.id) === entry) this.#entries.delete(entry.id);
+    void this.#close(entry);
+  }
+
+  async #close(entry: Entry): Promise<void> {
+    if (entry.closed) return;
+    entry.closed = true;
+    try {
+      await (await entry.conn).close();
+    } catch (e) {
+      this.log?.(`closing the connection to ${entry.id}: ${e}`);
+    }
+  }
+}
+
+/** A remote's Peer whose every call counts as a use of its connection. */
+class CountedPeer implements Peer {
+  constructor(
+    readonly uuid: string,
+    private readonly acquire: () => Use,
+  ) {}
+
+  private async call<T>(f: (peer: Peer) => Promise<T>): Promise<T> {
+    const use = this.acquire();
+    try {
+      return await f(await use.peer);
+    } finally {
+      use.done();
+    }
+  }
+
+  checkPresent: Peer["checkPresent"] = (key, ctx) => this.call((p) => p.checkPresent(key, ctx));
+  remove: Peer["remove"] = (key, opts, ctx) => this.call((p) => p.remove(key, opts, ctx));
+  getTimestamp: Peer["getTimestamp"] = (ctx) => this.call((p) => p.getTimestamp(ctx));
+  putOffset: Peer["putOffset"] = (key, ctx) => this.call((p) => p.putOffset(key, ctx));
+  store: Peer["store"] = (req: StoreRequest, ctx?: PeerContext) =>
+    this.call((p) => p.store(req, ctx));
+  storePresent: Peer["storePresent"] = (key, ctx) => this.call((p) => p.storePresent(key, ctx));
+
+  /** In use until the download's stream closes. */
+  async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
+    const use = this.acquire();
+    let r: RetrieveResult | null;
+    try {
+      r = await (await use.peer).retrieve(key, offset, ctx);
+    } catch (e) {
+      use.done();
+      throw e;
+    }
+    if (r === null) use.done();
+    else r.data.once("close", () => use.done());
+    return r;
+  }
+
+  /** In use until the lock is released. */
+  async lockContent(key: Key, ctx?: PeerContext): Promise<ContentLock | null> {
+    const use = this.acquire();
+    let lock: ContentLock | null;
+    try {
+      lock = await (await use.peer).lockContent(key, ctx);
+    } catch (e) {
+      use.done();
+      throw e;
+    }
+    if (lock === null) {
+      use.done();
+      return null;
+    }
+    const held = lock;
+    return {
+      keep: () => held.keep(),
+      release: async () => {
+        try {
+          await held.release();
+        } finally {
+          use.done();
+        }
+      },
+    };
+  }
+
+  /** Connections belong to the gateway and close with it. */
+  async close(): Promise<void> {}
+}
