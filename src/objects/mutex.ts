@@ -6,6 +6,17 @@ export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();
 
   async run<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const turn = this.#enqueue(name);
+    await turn.previous;
+    try {
+      return await fn();
+    } finally {
+      turn.end();
+    }
+  }
+
+  /** Joins the queue for `name`: `previous` settles when it is this caller's turn. */
+  #enqueue(name: string): { previous: Promise<void>; end(): void; giveUp(): void } {
     const previous = this.tails.get(name) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((resolve) => {
@@ -13,13 +24,22 @@ export class KeyedMutex {
     });
     const tail = previous.then(() => mine);
     this.tails.set(name, tail);
-    await previous;
-    try {
-      return await fn();
-    } finally {
-      release();
+    const forget = () => {
       if (this.tails.get(name) === tail) this.tails.delete(name);
-    }
+    };
+    return {
+      previous,
+      end: () => {
+        release();
+        forget();
+      },
+      // Leaving the queue early: the tail stays until the holder is done,
+      // so whoever comes next still waits for it.
+      giveUp: () => {
+        release();
+        void tail.then(forget);
+      },
+    };
   }
 
   /**
@@ -33,35 +53,23 @@ export class KeyedMutex {
     busy: B,
     fn: () => Promise<T>,
   ): Promise<T | B> {
-    const previous = this.tails.get(name) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous.then(() => mine);
-    this.tails.set(name, tail);
-    const forget = () => {
-      if (this.tails.get(name) === tail) this.tails.delete(name);
-    };
+    const turn = this.#enqueue(name);
     let timer: NodeJS.Timeout | undefined;
     const ours = await Promise.race([
-      previous.then(() => true),
+      turn.previous.then(() => true),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), waitMs);
       }),
     ]);
     clearTimeout(timer);
     if (!ours) {
-      release();
-      // The tail settles once the holder is done; until then it stays.
-      void tail.then(forget);
+      turn.giveUp();
       return busy;
     }
     try {
       return await fn();
     } finally {
-      release();
-      forget();
+      turn.end();
     }
   }
 
