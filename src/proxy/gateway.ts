@@ -140,14 +140,17 @@ export class Gateway {
     const s = this.snapshot;
     const interval = this.opts.reloadIntervalMs ?? 1000;
     if (s !== null && Date.now() - s.checkedAt < interval) return s;
-    this.checking ??= this.check(s).finally(() => {
+    this.checking ??= this.check().finally(() => {
       this.checking = null;
     });
     return this.checking;
   }
 
-  private async check(old: Snapshot | null): Promise<Snapshot> {
+  private async check(): Promise<Snapshot> {
     const stamp = await this.stamp();
+    // The latest snapshot, read after the stamp: a background reload may
+    // have replaced the one there was when the check began.
+    const old = this.snapshot;
     if (old !== null && old.stamp.outside === stamp.outside) {
       this.snapshot = { ...old, checkedAt: Date.now() };
       if (old.stamp.own !== stamp.own) {
