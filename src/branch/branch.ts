@@ -120,6 +120,8 @@ export class AnnexBranch {
   readonly #identity: Readonly<Record<string, string>> | undefined;
   readonly #paths = new KeyedMutex();
   readonly #commits = new KeyedMutex();
+  /** The remote git-annex refs last found merged into the branch (see mergeRemoteBranches). */
+  #settledRefs = "";
   /** What this process last wrote to the journal, per path, until committed. */
   readonly #written = new Map<string, string>();
   /** Our newest commit; it must stay an ancestor of the branch. */
@@ -472,14 +474,22 @@ export class AnnexBranch {
       return Promise.reject(new BranchError("AG_BRANCH_CLOSED", "the git-annex branch is closed"));
     }
     return this.#commits.run("", async () => {
-      await this.#commit("update");
       const refs = await listRemoteBranches(this.git);
       if (refs.length === 0) return [];
+      // Refs as they were when last found merged (or left for stock
+      // git-annex): nothing new to merge, so no journal commit either. A
+      // server calls this at every configuration check.
+      const seen = refs.map((r) => `${r.sha} ${r.ref}`).join("\n");
+      if (seen === this.#settledRefs) return [];
+      await this.#commit("update");
       for (let attempt = 1; ; attempt++) {
         await waitUnlocked(this.#journalLock, LOCK_WAIT_MS);
         const tip = await this.#ensureBranch();
         const { plan } = await planMerge(this.git, this.#cat, tip, refs);
-        if (plan.kind === "none") return [];
+        if (plan.kind === "none") {
+          this.#settledRefs = seen;
+          return [];
+        }
         const target =
           plan.kind === "fast-forward"
             ? plan.to.sha
@@ -487,6 +497,7 @@ export class AnnexBranch {
         const reason = plan.kind === "merge" ? plan.message : "git-annex branch fast-forward";
         if (await this.git.updateRef(BRANCH_REF, target, tip, reason)) {
           this.#lastCommit = target;
+          this.#settledRefs = seen;
           return plan.merged.map((r) => r.ref);
         }
         if (attempt >= MAX_COMMIT_ATTEMPTS) {

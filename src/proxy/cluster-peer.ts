@@ -93,6 +93,8 @@ export interface Placement {
 }
 
 export interface PlacementDecision {
+  /** The key's logged locations, when the placement read them (else the cluster reads them). */
+  readonly locations?: ReadonlySet<string>;
   /** Whether repository `uuid` wants the key (its preferred content). */
   wants(uuid: string): boolean;
   /** Room for the key in `uuid`, held until the store ends; null when it does not fit. */
@@ -141,9 +143,13 @@ export class ClusterPeer implements Peer {
   /** Retrieves running per node, to spread reads over equally cheap nodes. */
   private readonly busy = new Map<string, number>();
 
+  /** The gateway's own repository, as a target or source of the cheapest kind. */
+  private readonly gatewayNode: ClusterNode | null;
+
   constructor(private readonly opts: ClusterPeerOptions) {
     this.uuid = opts.uuid;
     this.jobs = Math.max(1, opts.jobs ?? 8);
+    this.gatewayNode = opts.gateway ? { peer: opts.gateway.peer, cost: 0 } : null;
   }
 
   async checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
@@ -164,11 +170,7 @@ export class ClusterPeer implements Peer {
   }
 
   async remove(key: Key, opts?: { before?: number }, ctx?: PeerContext): Promise<RemoveResult> {
-    const gateway = this.opts.gateway;
-    const nodes = [
-      ...(await this.nodes(ctx)),
-      ...(gateway ? [{ peer: gateway.peer, cost: 0 }] : []),
-    ];
+    const nodes = [...(await this.nodes(ctx)), ...(this.gatewayNode ? [this.gatewayNode] : [])];
     if (nodes.length === 0) return { removed: false, plusUuids: NO_UUIDS };
     // Only a node that had the key gets room back when it is removed.
     const placement = this.opts.placement;
@@ -364,12 +366,9 @@ export class ClusterPeer implements Peer {
    * lag behind what a node has.
    */
   private async holders(key: Key, ctx?: PeerContext): Promise<ClusterNode[]> {
-    const gateway = this.opts.gateway;
+    const gateway = this.gatewayNode;
     // The gateway's own copy is the cheapest there is.
-    const here =
-      gateway && (await gateway.peer.checkPresent(key)).present
-        ? [{ peer: gateway.peer, cost: 0 }]
-        : [];
+    const here = gateway && (await gateway.peer.checkPresent(key)).present ? [gateway] : [];
     return [...here, ...(await this.nodeHolders(key, ctx))];
   }
 
@@ -397,18 +396,18 @@ export class ClusterPeer implements Peer {
     ctx?: PeerContext,
   ): Promise<Target[]> {
     const nodes = await this.nodes(ctx);
-    const locs = await this.opts.locations(key);
     const decision = this.opts.placement
       ? await this.opts.placement.prepare(key, associatedFile)
       : EVERY_NODE;
+    const locs = decision.locations ?? (await this.opts.locations(key));
     // No await from here on: the choice and the room held are one step.
     const lacking = nodes.filter((n) => !locs.has(n.peer.uuid));
     const wanting = lacking.filter((n) => decision.wants(n.peer.uuid));
     let chosen: readonly ClusterNode[] =
       wanting.length > 0 ? wanting : lacking.length > 0 ? lacking : nodes;
-    const gateway = this.opts.gateway;
+    const gateway = this.gatewayNode;
     if (gateway && this.opts.placement && decision.wants(gateway.peer.uuid)) {
-      chosen = [...chosen, { peer: gateway.peer, cost: 0 }];
+      chosen = [...chosen, gateway];
     }
     const out: Target[] = [];
     for (const node of chosen) {
@@ -420,7 +419,7 @@ export class ClusterPeer implements Peer {
   }
 
   private isGateway(uuid: string): boolean {
-    return this.opts.gateway?.peer.uuid === uuid;
+    return this.gatewayNode?.peer.uuid === uuid;
   }
 
   /** Whether a node (not the gateway, which is not one) is among `uuids`: the cluster then has the key. */

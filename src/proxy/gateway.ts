@@ -244,14 +244,13 @@ export class Gateway {
         return true;
       }
     };
-    return { wants, reserve: (uuid) => this.live.reserve(uuid, BigInt(key.size ?? 0)) };
+    return {
+      locations: new Set(state.locations),
+      wants,
+      reserve: (uuid) => this.live.reserve(uuid, BigInt(key.size ?? 0)),
+    };
   }
 
-  /**
-   * The gateway's own git-annex branch tip, and apart from it what only
-   * changes from outside: the branches clients push (synced/git-annex)
-   * and remotes' fetched branches, and the git config file's mtime.
-   */
   /**
    * An unstable expression (one that would move content back and forth)
    * never matches, as in git-annex; say so once per policy in the log, so
@@ -272,6 +271,11 @@ export class Gateway {
     }
   }
 
+  /**
+   * The gateway's own git-annex branch tip, and apart from it what only
+   * changes from outside: the branches clients push (synced/git-annex)
+   * and remotes' fetched branches, and the git config file's mtime.
+   */
   private async stamp(): Promise<Stamp> {
     const { git } = this.opts.repo;
     const refs = (

@@ -86,12 +86,12 @@ export class ProxiedPeer implements Peer {
   }
 
   private async recordAll(key: Key, uuids: readonly string[], present: boolean): Promise<void> {
-    for (const uuid of new Set(uuids)) {
-      try {
-        await this.opts.record(key, uuid, present);
-      } catch (e) {
-        this.opts.onRecordError?.(e);
-      }
-    }
+    // All at once, so a recorder that gathers one key's records can write
+    // them in one change.
+    await Promise.all(
+      [...new Set(uuids)].map((uuid) =>
+        this.opts.record(key, uuid, present).catch((e) => this.opts.onRecordError?.(e)),
+      ),
+    );
   }
 }
