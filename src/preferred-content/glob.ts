@@ -1,11 +1,24 @@
 /**
- * Globs as git-annex compiles them (Utility/Glob.hs): "*" any run of
- * characters, "?" one character, "[...]" and "[!...]" classes, every
- * other non-alphanumeric character literal. When matching file paths a
- * "/" in the glob matches one or more "/". Compiled to a RegExp anchored at
- * both ends; like git-annex's regex engine, "." does not cross a line break.
+ * Globs exactly as git-annex 10.20250416 matches them (Utility/Glob.hs):
+ * the glob is turned into a POSIX regex ("*" → ".*", "?" → ".", "[...]"
+ * and "[!...]" copied as brackets, letters and digits as themselves, every
+ * other character escaped; for file paths "/" → "[/]+" and "\" → "[\]+"),
+ * anchored "^...$", and handed to regex-tdfa with its default options:
+ * newline-sensitive (so "." and negated classes never match a newline,
+ * "^"/"$" match at line boundaries, and a glob matches when some line of
+ * the string matches it whole) and case-sensitive unless asked.
+ *
+ * We read that same regex text by the engine's rules (glob-regex.ts) and
+ * run it as a set of states (glob-nfa.ts): time linear in the input,
+ * since the input (an associated file, a metadata value) comes from the
+ * network. A glob whose regex the engine refuses ("[z-a]", an unclosed
+ * "[") is a BadGlobError, raised when first used, as git-annex does.
  */
 import { AnnexgateError } from "../errors.js";
+import { GlobAutomaton } from "./glob-nfa.js";
+import { parseGlobRegex, RegexSyntaxError } from "./glob-regex.js";
+
+export type { GlobAutomaton, GlobMeter } from "./glob-nfa.js";
 
 export class BadGlobError extends AnnexgateError {
   constructor(glob: string, cause?: unknown) {
@@ -23,26 +36,14 @@ export interface GlobOptions {
   readonly filePath?: boolean;
 }
 
-function escapeChar(c: string): string {
-  return /[\p{L}\p{N}]/u.test(c) ? c : `\\${c}`;
-}
+const isDigit = (c: string): boolean => c >= "0" && c <= "9";
+const LETTER = /^\p{L}$/u;
 
-/** The regular-expression source git-annex builds for a glob (between ^ and $). */
+/** The regular expression git-annex builds for a glob (between ^ and $). */
 export function globToRegexSource(glob: string, filePath: boolean): string {
   const cs = [...glob];
   let out = "";
   let i = 0;
-  const inClass = (): void => {
-    while (i < cs.length) {
-      const c = cs[i] as string;
-      i += 1;
-      if (c === "]") {
-        out += "]";
-        return;
-      }
-      out += c === "\\" ? "\\\\" : c;
-    }
-  };
   while (i < cs.length) {
     const c = cs[i] as string;
     i += 1;
@@ -53,26 +54,38 @@ export function globToRegexSource(glob: string, filePath: boolean): string {
         i += 1;
         out += "[^";
       } else out += "[";
-      inClass();
+      // A class's text goes over as it is, up to the first "]".
+      while (i < cs.length) {
+        const d = cs[i] as string;
+        i += 1;
+        if (d === "]") {
+          out += "]";
+          break;
+        }
+        out += d === "\\" ? "\\\\" : d;
+      }
     } else if (c === "/" && filePath) out += "[/]+";
-    else if (c === "\\" && filePath) out += "[\\\\]+";
-    else out += escapeChar(c);
+    else if (c === "\\" && filePath) out += "[\\]+";
+    else out += isDigit(c) || LETTER.test(c) ? c : `\\${c}`;
   }
   return out;
 }
 
 export type Glob = (s: string) => boolean;
 
-/** Compiles a glob; throws BadGlobError when it makes no regular expression (an unclosed "[", say). */
-export function compileGlob(glob: string, opts: GlobOptions = {}): Glob {
-  let re: RegExp;
+/** A compiled glob that can also report how much work each match took. */
+export function compileGlobAutomaton(glob: string, opts: GlobOptions = {}): GlobAutomaton {
+  const regex = `^${globToRegexSource(glob, opts.filePath === true)}$`;
   try {
-    re = new RegExp(
-      `^(?:${globToRegexSource(glob, opts.filePath === true)})$`,
-      opts.caseInsensitive ? "mi" : "m",
-    );
+    return new GlobAutomaton(parseGlobRegex(regex, opts.caseInsensitive === true));
   } catch (e) {
-    throw new BadGlobError(glob, e);
+    if (e instanceof RegexSyntaxError) throw new BadGlobError(glob, e);
+    throw e;
   }
-  return (s) => re.test(s);
+}
+
+/** Compiles a glob; throws BadGlobError when git-annex's regex engine would refuse it. */
+export function compileGlob(glob: string, opts: GlobOptions = {}): Glob {
+  const a = compileGlobAutomaton(glob, opts);
+  return (s) => a.matches(s);
 }
