@@ -28,6 +28,8 @@ export interface GlobMeter {
 export class GlobAutomaton {
   private readonly kinds: Uint8Array;
   private readonly tests: CharTest[];
+  /** Each piece's answers for ASCII characters, piece i at i * 128. */
+  private readonly ascii: Uint8Array;
   private readonly cur: Uint8Array;
   private readonly next: Uint8Array;
 
@@ -49,48 +51,55 @@ export class GlobAutomaton {
               : QUEST,
     );
     this.tests = kept.map((p) => (p.kind === "char" ? p.test : () => false));
+    this.ascii = new Uint8Array(kept.length * 128);
+    kept.forEach((p, i) => {
+      if (p.kind === "char")
+        for (let c = 0; c < 128; c++) this.ascii[i * 128 + c] = p.test(c) ? 1 : 0;
+    });
     this.cur = new Uint8Array(kept.length + 1);
     this.next = new Uint8Array(kept.length + 1);
   }
 
   /** Whether some part of `s` running from a line start to a line end matches. */
   matches(s: string, meter?: GlobMeter): boolean {
-    const { kinds, tests } = this;
+    const { kinds, tests, ascii } = this;
     const m = kinds.length;
     let cur = this.cur;
     let next = this.next;
-    cur.fill(0);
+    for (let i = 0; i <= m; i++) cur[i] = 0;
     let pos = 0;
     let steps = 0;
     try {
       for (;;) {
         cur[0] = 1; // a match may start at any position
-        const atBol = pos === 0 || s.charCodeAt(pos - 1) === NEWLINE;
-        const atEol = pos === s.length || s.charCodeAt(pos) === NEWLINE;
-        // Epsilon moves only go forward, so one pass in order closes the set.
+        const atBol = atLineStart(s, pos);
+        const end = pos >= s.length;
+        const atEol = end || s.charCodeAt(pos) === NEWLINE;
+        let c = end ? -1 : s.charCodeAt(pos);
+        if (c >= 0xd800 && c <= 0xdbff) c = s.codePointAt(pos) as number;
+        for (let i = 0; i <= m; i++) next[i] = 0;
+        let live = false;
+        // Epsilon moves only go forward, so one pass in order both closes
+        // the set and steps it over the next character.
         for (let i = 0; i < m; i++) {
           if (cur[i] === 0) continue;
           steps++;
           const k = kinds[i];
-          if ((k === BOL && atBol) || (k === EOL && atEol) || k === STAR || k === QUEST) {
-            cur[i + 1] = 1;
+          if (k === BOL || k === EOL) {
+            if (k === BOL ? atBol : atEol) cur[i + 1] = 1;
+            continue;
           }
-        }
-        if (cur[m] === 1) return true;
-        if (pos >= s.length) return false;
-        const c = s.codePointAt(pos) as number;
-        pos += c > 0xffff ? 2 : 1;
-        next.fill(0);
-        let live = false;
-        for (let i = 0; i < m; i++) {
-          if (cur[i] === 0) continue;
-          const k = kinds[i] as number;
-          if (k < ONE || !(tests[i] as CharTest)(c)) continue;
-          steps++;
+          if (k !== ONE) cur[i + 1] = 1;
+          if (c < 0 || (c < 128 ? ascii[i * 128 + c] === 0 : !(tests[i] as CharTest)(c))) continue;
           next[k === STAR ? i : i + 1] = 1;
           live = true;
         }
-        [cur, next] = [next, cur];
+        if (cur[m] === 1) return true;
+        if (end) return false;
+        pos += c > 0xffff ? 2 : 1;
+        const done = cur;
+        cur = next;
+        next = done;
         if (!live && m > 0 && kinds[0] === BOL && !atLineStart(s, pos)) {
           // Nothing is under way and a new try needs a line start: skip to the next one.
           const nl = s.indexOf("\n", pos);

@@ -121,13 +121,6 @@ function member(ranges: Ranges, caseless: boolean): CharTest {
   };
 }
 
-/** A test with its ASCII answers looked up, since paths are mostly ASCII. */
-function tabled(test: CharTest): CharTest {
-  const ascii = new Uint8Array(128);
-  for (let c = 0; c < 128; c++) ascii[c] = test(c) ? 1 : 0;
-  return (cp) => (cp < 128 ? ascii[cp] === 1 : test(cp));
-}
-
 class Reader {
   pos = 0;
   constructor(readonly cs: readonly string[]) {}
@@ -188,10 +181,10 @@ function bracket(r: Reader, caseless: boolean): CharTest {
   while (bracketElement(r, ranges));
   if (r.peek() !== "]") throw new RegexSyntaxError("unclosed bracket");
   r.pos += 1;
-  if (!negated) return tabled(member(ranges, caseless));
+  if (!negated) return member(ranges, caseless);
   ranges.push([NEWLINE, NEWLINE]);
   const inSet = member(ranges, caseless);
-  return tabled((x) => !inSet(x));
+  return (x) => !inSet(x);
 }
 
 /** One atom's test (ReadRegex p_atom), or undefined at an anchor. */
@@ -211,7 +204,7 @@ function atom(r: Reader, caseless: boolean): CharTest {
     r.pos += 1;
   }
   const want = cp(lit);
-  return caseless ? tabled(member([[want, want]], true)) : (x) => x === want;
+  return caseless ? member([[want, want]], true) : (x) => x === want;
 }
 
 /**
@@ -234,7 +227,8 @@ export function parseGlobRegex(regex: string, caseless: boolean): Piece[] {
     }
     const test = atom(r, caseless);
     const post = r.peek();
-    if (post === "{" && /^[0-9]$/.test(r.peek(1) ?? "")) throw new RegexSyntaxError("unsupported {");
+    if (post === "{" && /^[0-9]$/.test(r.peek(1) ?? ""))
+      throw new RegexSyntaxError("unsupported {");
     if (post === "*" || post === "?") {
       r.pos += 1;
       pieces.push({ kind: "char", test, repeat: post === "*" ? "star" : "quest" });
