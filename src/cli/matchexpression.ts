@@ -19,6 +19,7 @@ import type { Git } from "../git/index.js";
 import { formatKey, type Key, objectPath, parseKey } from "../keys/index.js";
 import { snapshotSizes } from "../policy/index.js";
 import {
+  BadGlobError,
   type KeyState,
   loadKeyState,
   loadPolicySnapshot,
@@ -238,6 +239,8 @@ async function answer(repo: Repository, q: Question): Promise<Answer> {
     return { code: ok ? 0 : 1 };
   } catch (e) {
     if (e instanceof NotEnoughDataError) return { code: 42, message: e.message };
+    // git-annex gives up on the expression (exit 1) when a glob makes no regex.
+    if (e instanceof BadGlobError) return { code: 1, message: e.message };
     throw e;
   }
 }

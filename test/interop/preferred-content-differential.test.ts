@@ -475,6 +475,64 @@ async function shrink(q: Question, e: Expr): Promise<string> {
   return render(best);
 }
 
+// ---- glob-heavy questions ----------------------------------------------------
+
+const GLOB_CHARS = ["a", "b", "x", "/", ".", "*", "?", "[", "]", "!", "-", "\\", "^", ":", "J"];
+const GLOB_FILE_CHARS = ["a", "b", "x", "/", ".", "\n", "[", "]", "\\", "-", "*", "J"];
+/** Values of a metadata field only these questions use (matched case-insensitively). */
+const GLOB_META_VALUES = ["Photo.JPG", "a/b", "[x]", "ÉTÉ", "b-a"];
+
+/** Random globs (brackets, ranges, escapes, stray "]") against random paths, some with newlines. */
+function globQuestions(metaKey: string): Question[] {
+  const text = (chars: string[], min: number, max: number) =>
+    fc.array(fc.constantFrom(...chars), { minLength: min, maxLength: max }).map((a) => a.join(""));
+  const include = fc
+    .sample(
+      fc.record({
+        k: fc.constantFrom("include", "exclude"),
+        g: text(GLOB_CHARS, 1, 8),
+        file: text(GLOB_FILE_CHARS, 1, 10),
+      }),
+      { seed: SEED + 7, numRuns: 160 },
+    )
+    .map(({ k, g, file }): Question => ({ expr: `${k}=${g}`, file }));
+  const meta = fc
+    .sample(fc.tuple(text(["a", "B", "*", "?", "[", "]", "!", ".", "P", "é", "/"], 1, 6)), {
+      seed: SEED + 8,
+      numRuns: 40,
+    })
+    .map(([g]): Question => ({ expr: `metadata=globfield=${g}`, file: "a.txt", key: metaKey }));
+  const fixed = ["photos/*/*.jpg", "*.jpg", "a?c", "a[!b]c", "[]a]", "[[:alpha:]]", "[z-a]"].map(
+    (g): Question => ({ expr: `include=${g}`, file: "photos/x\nphotos/a/b.jpg\na\nc" }),
+  );
+  return [...fixed, ...include, ...meta];
+}
+
+describe("preferred content: globs agree with git annex matchexpression", {
+  timeout: 600_000,
+}, () => {
+  it("random globs against random paths and metadata values", async () => {
+    const metaKey = keys[0] as string;
+    await annex(
+      "metadata",
+      "--key",
+      metaKey,
+      ...GLOB_META_VALUES.flatMap((v) => ["-s", `globfield+=${v}`]),
+    );
+    const qs = globQuestions(metaKey);
+    const [stock, ours] = await Promise.all([stockAnswers(repo, qs), annexgateAnswers(repo, qs)]);
+    const divergences = qs.flatMap((q, i) =>
+      stock[i] === ours[i] ? [] : [`${JSON.stringify(q)} stock=${stock[i]} annexgate=${ours[i]}`],
+    );
+    assert.deepEqual(divergences, [], `divergences:\n${divergences.join("\n")}`);
+    const matched = stock.filter((c) => c === 0).length;
+    assert.ok(
+      matched >= qs.length / 8 && matched <= (qs.length * 7) / 8,
+      `${matched} of ${qs.length} matched`,
+    );
+  });
+});
+
 describe("preferred content: annexgate matchexpression agrees with git annex matchexpression", {
   timeout: 600_000,
 }, () => {
