@@ -33,7 +33,11 @@ export class GlobAutomaton {
   private readonly cur: Uint8Array;
   private readonly next: Uint8Array;
 
-  constructor(pieces: readonly Piece[]) {
+  /** For up to 30 pieces, the same automaton as bits of one integer (see matchesInBits). */
+  private readonly bits: BitTables | undefined;
+
+  /** `bitParallel: false` forces the general loop (for tests that compare the two). */
+  constructor(pieces: readonly Piece[], opts: { bitParallel?: boolean } = {}) {
     // Adjacent identical stars ("**" became ".*.*") match what one does.
     const kept = pieces.filter(
       (p, i) =>
@@ -56,12 +60,17 @@ export class GlobAutomaton {
       if (p.kind === "char")
         for (let c = 0; c < 128; c++) this.ascii[i * 128 + c] = p.test(c) ? 1 : 0;
     });
+    this.bits =
+      opts.bitParallel !== false && kept.length <= 30
+        ? bitTables(this.kinds, this.ascii)
+        : undefined;
     this.cur = new Uint8Array(kept.length + 1);
     this.next = new Uint8Array(kept.length + 1);
   }
 
   /** Whether some part of `s` running from a line start to a line end matches. */
   matches(s: string, meter?: GlobMeter): boolean {
+    if (this.bits !== undefined) return this.matchesInBits(this.bits, s, meter);
     const { kinds, tests, ascii } = this;
     const m = kinds.length;
     let cur = this.cur;
@@ -112,6 +121,89 @@ export class GlobAutomaton {
       if (meter !== undefined) meter.steps += steps;
     }
   }
+
+  /**
+   * The same run with the state set as bits (bit i: state i), a few integer
+   * operations per character instead of a loop over the pieces.
+   */
+  private matchesInBits(b: BitTables, s: string, meter?: GlobMeter): boolean {
+    const m = this.kinds.length;
+    const final = 1 << m;
+    let d = 0;
+    let pos = 0;
+    let steps = 0;
+    try {
+      for (;;) {
+        d |= 1;
+        const end = pos >= s.length;
+        const eps =
+          b.nullable |
+          (atLineStart(s, pos) ? b.bol : 0) |
+          (end || s.charCodeAt(pos) === NEWLINE ? b.eol : 0);
+        // Epsilon moves go one piece forward each; at most m rounds.
+        for (let nd = d | ((d & eps) << 1); nd !== d; nd = d | ((d & eps) << 1)) {
+          d = nd;
+          steps++;
+        }
+        steps++;
+        if ((d & final) !== 0) return true;
+        if (end) return false;
+        let c = s.charCodeAt(pos);
+        if (c >= 0xd800 && c <= 0xdbff) c = s.codePointAt(pos) as number;
+        pos += c > 0xffff ? 2 : 1;
+        const one = c < 128 ? (b.one[c] as number) : this.maskOf(c, ONE);
+        const star = c < 128 ? (b.star[c] as number) : this.maskOf(c, STAR);
+        d = ((d & one) << 1) | (d & star);
+        if (d === 0 && this.kinds[0] === BOL && !atLineStart(s, pos)) {
+          const nl = s.indexOf("\n", pos);
+          if (nl < 0) return false;
+          pos = nl + 1;
+        }
+      }
+    } finally {
+      if (meter !== undefined) meter.steps += steps;
+    }
+  }
+
+  /** The bits of pieces that step over `c`: ONE and QUEST pieces, or STAR pieces. */
+  private maskOf(c: number, which: typeof ONE | typeof STAR): number {
+    let mask = 0;
+    this.kinds.forEach((k, i) => {
+      const counts = which === STAR ? k === STAR : k === ONE || k === QUEST;
+      if (counts && (this.tests[i] as CharTest)(c)) mask |= 1 << i;
+    });
+    return mask;
+  }
+}
+
+interface BitTables {
+  readonly nullable: number;
+  readonly bol: number;
+  readonly eol: number;
+  /** Per ASCII character: bits of ONE/QUEST pieces that step over it (to the next state). */
+  readonly one: Int32Array;
+  /** Per ASCII character: bits of STAR pieces that step over it (staying). */
+  readonly star: Int32Array;
+}
+
+function bitTables(kinds: Uint8Array, ascii: Uint8Array): BitTables {
+  let nullable = 0;
+  let bol = 0;
+  let eol = 0;
+  const one = new Int32Array(128);
+  const star = new Int32Array(128);
+  kinds.forEach((k, i) => {
+    const bit = 1 << i;
+    if (k === BOL) bol |= bit;
+    else if (k === EOL) eol |= bit;
+    else {
+      if (k !== ONE) nullable |= bit;
+      const into = k === STAR ? star : one;
+      for (let c = 0; c < 128; c++)
+        if (ascii[i * 128 + c] === 1) into[c] = (into[c] as number) | bit;
+    }
+  });
+  return { nullable, bol, eol, one, star };
 }
 
 function atLineStart(s: string, pos: number): boolean {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { BadGlobError, compileGlob, compileGlobAutomaton, globToRegexSource } from "./glob.js";
+import { GlobAutomaton } from "./glob-nfa.js";
 import { type Piece, parseGlobRegex } from "./glob-regex.js";
 
 const NL = 10;
@@ -156,8 +157,11 @@ describe("globs", () => {
           assert.throws(() => compileGlob(glob, { filePath, caseInsensitive: ci }), BadGlobError);
           return;
         }
-        const ours = compileGlob(glob, { filePath, caseInsensitive: ci });
-        assert.equal(ours(s), refPieces(pieces, s), JSON.stringify({ glob, s, filePath, ci }));
+        const want = refPieces(pieces, s);
+        const why = JSON.stringify({ glob, s, filePath, ci });
+        assert.equal(compileGlob(glob, { filePath, caseInsensitive: ci })(s), want, why);
+        // The general loop, used above 30 pieces, must agree too.
+        assert.equal(new GlobAutomaton(pieces, { bitParallel: false }).matches(s), want, why);
       }),
       { numRuns: 3000, seed: 12 },
     );
@@ -234,13 +238,22 @@ describe("globs against hostile input", () => {
 
   it("do work bounded by input length times pattern length", () => {
     for (const glob of NASTY) {
-      const a = compileGlobAutomaton(glob, { filePath: true });
+      const pieces = parseGlobRegex(`^${globToRegexSource(glob, true)}$`, false);
+      const automata = [
+        compileGlobAutomaton(glob, { filePath: true }),
+        new GlobAutomaton(pieces, { bitParallel: false }),
+      ];
       for (const s of INPUTS) {
-        const meter = { steps: 0 };
-        a.matches(s, meter);
-        // Each glob character is at most two pieces, plus "^" and "$".
-        const bound = (s.length + 1) * (2 * [...glob].length + 3);
-        assert.ok(meter.steps <= bound, `${glob}: ${meter.steps} steps > ${bound}`);
+        const answers = automata.map((a) => {
+          const meter = { steps: 0 };
+          const matched = a.matches(s, meter);
+          // Each glob character is at most two pieces, plus "^" and "$".
+          const bound = (s.length + 1) * (2 * [...glob].length + 3);
+          assert.ok(meter.steps <= bound, `${glob}: ${meter.steps} steps > ${bound}`);
+          assert.ok(meter.steps > 0);
+          return matched;
+        });
+        assert.equal(answers[0], answers[1], glob);
       }
     }
   });
