@@ -7,7 +7,7 @@ import { text } from "node:stream/consumers";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../test/helpers/index.js";
 import { hashDirLower, hashDirMixed, type Key, keyFile, parseKey } from "../keys/index.js";
-import { type ObjectLayout, ObjectStore } from "./index.js";
+import { type HashDirScheme, ObjectStore, repositoryLayout } from "./index.js";
 
 /** The SHA256E key git-annex would give `data` in a file ending in `ext`. */
 function sha256eKey(data: Buffer, ext = ".bin"): Key {
@@ -51,16 +51,16 @@ describe("ObjectStore", () => {
   beforeEach(async () => {
     dir = await makeTempDir("annexgate-store-");
     annex = join(dir, "annex");
-    store = new ObjectStore(annex, "mixed");
+    store = new ObjectStore(repositoryLayout(annex, "mixed"));
   });
   afterEach(async () => {
     await removeDir(dir);
   });
 
   describe("receive of a whole object", () => {
-    for (const layout of ["mixed", "lower"] as ObjectLayout[]) {
+    for (const layout of ["mixed", "lower"] as HashDirScheme[]) {
       it(`verifies it and freezes it in place (${layout} layout)`, async () => {
-        const s = new ObjectStore(annex, layout);
+        const s = new ObjectStore(repositoryLayout(annex, layout));
         const data = content(100_000);
         const key = sha256eKey(data, ".txt");
         // Several chunks, so the digest spans writes.
@@ -410,7 +410,7 @@ describe("ObjectStore", () => {
       const data = content(64);
       const k1 = sha256eKey(data, ".a");
       const k2 = sha256eKey(data, ".b");
-      const lower = new ObjectStore(annex, "lower");
+      const lower = new ObjectStore(repositoryLayout(annex, "lower"));
       await lower.receive(k1, 0, 64, source(data));
       await lower.receive(k2, 0, 64, source(data));
       // lower layout hashes the whole key, so directories may or may not be
