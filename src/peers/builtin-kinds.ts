@@ -1,5 +1,6 @@
 /**
- * The kinds of remote annexgate reaches out of the box, one line each.
+ * The kinds of remote annexgate reaches out of the box. A new kind is its
+ * module (`src/peers/<kind>/`) imported here and named in this list.
  */
 import { localKind } from "./local/local-kind.js";
 import { p2phttpKind } from "./p2phttp/p2phttp-kind.js";
