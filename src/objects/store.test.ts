@@ -43,6 +43,19 @@ async function filesUnder(dir: string): Promise<string[]> {
     .sort();
 }
 
+/**
+ * Waits until the temp file of `key` holds `bytes` (the receive has taken
+ * them and written them), bounded by count and time.
+ */
+async function tmpReaches(store: ObjectStore, key: Key, bytes: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
+    if ((await store.tmpSize(key)) >= bytes) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.fail(`the temp file never reached ${bytes} bytes`);
+}
+
 describe("ObjectStore", () => {
   let dir: string;
   let annex: string;
@@ -252,7 +265,7 @@ describe("ObjectStore", () => {
     const body = new PassThrough();
     const pending = store.receive(key, 0, data.length, body);
     body.write(data.subarray(0, 1500));
-    await new Promise((r) => setTimeout(r, 20));
+    await tmpReaches(store, key, 1500);
     body.destroy(new Error("connection reset"));
     assert.deepEqual(await pending, { ok: false, reason: "aborted" });
     assert.equal(await store.has(key), false);
@@ -265,7 +278,7 @@ describe("ObjectStore", () => {
     const body = new PassThrough();
     const pending = store.receive(key, 0, data.length, body);
     body.write(data.subarray(0, 700));
-    await new Promise((r) => setTimeout(r, 20));
+    await tmpReaches(store, key, 700);
     body.destroy();
     assert.deepEqual(await pending, { ok: false, reason: "aborted" });
     assert.equal(await store.tmpSize(key), 700);
@@ -278,7 +291,7 @@ describe("ObjectStore", () => {
     const controller = new AbortController();
     const pending = store.receive(key, 0, data.length, body, controller.signal);
     body.write(data.subarray(0, 900));
-    await new Promise((r) => setTimeout(r, 20));
+    await tmpReaches(store, key, 900);
     controller.abort(new Error("client went away"));
     const timeout = new Promise<"hung">((r) => setTimeout(() => r("hung"), 2000).unref());
     assert.deepEqual(await Promise.race([pending, timeout]), { ok: false, reason: "aborted" });
@@ -436,7 +449,7 @@ describe("ObjectStore", () => {
     // interleave with the first in the shared tmp file.
     second.end(data);
     first.write(data.subarray(0, 20_000));
-    await new Promise((r) => setTimeout(r, 30));
+    await tmpReaches(store, key, 20_000);
     let secondDone = false;
     void p2.then(() => {
       secondDone = true;
