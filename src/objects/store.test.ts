@@ -7,7 +7,7 @@ import { text } from "node:stream/consumers";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../test/helpers/index.js";
 import { hashDirLower, hashDirMixed, type Key, keyFile, parseKey } from "../keys/index.js";
-import { type ObjectLayout, ObjectStore } from "./index.js";
+import { type HashDirScheme, ObjectStore, repositoryLayout } from "./index.js";
 
 /** The SHA256E key git-annex would give `data` in a file ending in `ext`. */
 function sha256eKey(data: Buffer, ext = ".bin"): Key {
@@ -43,6 +43,19 @@ async function filesUnder(dir: string): Promise<string[]> {
     .sort();
 }
 
+/**
+ * Waits until the temp file of `key` holds `bytes` (the receive has taken
+ * them and written them), bounded by count and time.
+ */
+async function tmpReaches(store: ObjectStore, key: Key, bytes: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
+    if ((await store.tmpSize(key)) >= bytes) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.fail(`the temp file never reached ${bytes} bytes`);
+}
+
 describe("ObjectStore", () => {
   let dir: string;
   let annex: string;
@@ -51,16 +64,16 @@ describe("ObjectStore", () => {
   beforeEach(async () => {
     dir = await makeTempDir("annexgate-store-");
     annex = join(dir, "annex");
-    store = new ObjectStore(annex, "mixed");
+    store = new ObjectStore(repositoryLayout(annex, "mixed"));
   });
   afterEach(async () => {
     await removeDir(dir);
   });
 
   describe("receive of a whole object", () => {
-    for (const layout of ["mixed", "lower"] as ObjectLayout[]) {
+    for (const layout of ["mixed", "lower"] as HashDirScheme[]) {
       it(`verifies it and freezes it in place (${layout} layout)`, async () => {
-        const s = new ObjectStore(annex, layout);
+        const s = new ObjectStore(repositoryLayout(annex, layout));
         const data = content(100_000);
         const key = sha256eKey(data, ".txt");
         // Several chunks, so the digest spans writes.
@@ -252,7 +265,7 @@ describe("ObjectStore", () => {
     const body = new PassThrough();
     const pending = store.receive(key, 0, data.length, body);
     body.write(data.subarray(0, 1500));
-    await new Promise((r) => setTimeout(r, 20));
+    await tmpReaches(store, key, 1500);
     body.destroy(new Error("connection reset"));
     assert.deepEqual(await pending, { ok: false, reason: "aborted" });
     assert.equal(await store.has(key), false);
@@ -265,7 +278,7 @@ describe("ObjectStore", () => {
     const body = new PassThrough();
     const pending = store.receive(key, 0, data.length, body);
     body.write(data.subarray(0, 700));
-    await new Promise((r) => setTimeout(r, 20));
+    await tmpReaches(store, key, 700);
     body.destroy();
     assert.deepEqual(await pending, { ok: false, reason: "aborted" });
     assert.equal(await store.tmpSize(key), 700);
@@ -278,7 +291,7 @@ describe("ObjectStore", () => {
     const controller = new AbortController();
     const pending = store.receive(key, 0, data.length, body, controller.signal);
     body.write(data.subarray(0, 900));
-    await new Promise((r) => setTimeout(r, 20));
+    await tmpReaches(store, key, 900);
     controller.abort(new Error("client went away"));
     const timeout = new Promise<"hung">((r) => setTimeout(() => r("hung"), 2000).unref());
     assert.deepEqual(await Promise.race([pending, timeout]), { ok: false, reason: "aborted" });
@@ -410,7 +423,7 @@ describe("ObjectStore", () => {
       const data = content(64);
       const k1 = sha256eKey(data, ".a");
       const k2 = sha256eKey(data, ".b");
-      const lower = new ObjectStore(annex, "lower");
+      const lower = new ObjectStore(repositoryLayout(annex, "lower"));
       await lower.receive(k1, 0, 64, source(data));
       await lower.receive(k2, 0, 64, source(data));
       // lower layout hashes the whole key, so directories may or may not be
@@ -436,7 +449,7 @@ describe("ObjectStore", () => {
     // interleave with the first in the shared tmp file.
     second.end(data);
     first.write(data.subarray(0, 20_000));
-    await new Promise((r) => setTimeout(r, 30));
+    await tmpReaches(store, key, 20_000);
     let secondDone = false;
     void p2.then(() => {
       secondDone = true;

@@ -1,38 +1,24 @@
 /**
- * The local annex object store of one repository: objects under
- * `annex/objects`, uploads received into `annex/tmp` (resumable from the
- * size already there), verified against their key, then renamed into place
- * with the read-only permissions git-annex gives content.
+ * An object store: content kept as files under a layout (a repository's
+ * `annex/objects` and `annex/tmp`, or another place to keep objects),
+ * uploads received into a temp file (resumable from the size already
+ * there), verified against their key, then renamed into place with the
+ * read-only permissions git-annex gives content.
  *
  * It knows files and keys, never the git-annex branch: callers record
- * location changes themselves.
+ * location changes themselves. Only a file that is not there is an answer
+ * ("absent"); any other failure of the disk is thrown as an
+ * ObjectStoreError, never reported as absent, removed or aborted.
  */
 import { createReadStream } from "node:fs";
-import {
-  chmod,
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  rename,
-  rm,
-  rmdir,
-  stat,
-  truncate,
-} from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat, truncate } from "node:fs/promises";
+import { dirname } from "node:path";
 import { Readable } from "node:stream";
-import { AnnexgateError } from "../errors.js";
-import {
-  type Key,
-  keyFile,
-  objectPath,
-  type Verification,
-  verificationFor,
-} from "../keys/index.js";
+import { type Key, keyFile, type Verification, verificationFor } from "../keys/index.js";
+import { BatchedFileWriter } from "./batched-writer.js";
+import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
+import { type ObjectLayout, objectFileIn, tmpFileIn } from "./layout.js";
 import { KeyedMutex } from "./mutex.js";
-
-export type ObjectLayout = "mixed" | "lower";
 
 /** Why a receive did not store the content. */
 export type ReceiveFailure =
@@ -45,12 +31,6 @@ export type ReceiveFailure =
 
 export type ReceiveResult = { ok: true } | { ok: false; reason: ReceiveFailure };
 
-export class ObjectStoreError extends AnnexgateError {
-  constructor(message: string, data: Record<string, unknown> = {}, cause?: unknown) {
-    super("AG_OBJECT_STORE", message, data, cause);
-  }
-}
-
 const NO_VERIFICATION: Verification = { kind: "none" };
 
 /** How long an upload waits for another upload of the same key to finish. */
@@ -60,123 +40,61 @@ const BUSY: ReceiveResult = { ok: false, reason: "busy" };
 /** Chunk size for reading objects and temp files; bounds memory per transfer. */
 const CHUNK = 256 * 1024;
 
-/** Bytes gathered per write of an upload (socket chunks are ~64 KiB). */
-const WRITE_BATCH = 1024 * 1024;
-
 /**
- * Writes an upload's chunks to its temp file, gathering what arrives while
- * a write is under way into the next one (up to about 1 MiB): fewer
- * thread-pool round trips, receiving overlaps writing, and what arrives is
- * on disk promptly. At most one write and one batch are held.
+ * Whether a failed lookup means the file is not there. A name too long for
+ * the file system (a long WORM key) cannot be there either; a path
+ * component that is a file (ENOTDIR), a refused permission or an I/O error
+ * are failures, not answers.
  */
-class BatchedFileWriter {
-  private batch: Buffer[] = [];
-  private batchBytes = 0;
-  private inFlight: Promise<void> | null = null;
-  private failure: unknown = null;
-
-  constructor(
-    private readonly fh: FileHandle,
-    private position: number,
-  ) {}
-
-  async add(chunk: Buffer): Promise<void> {
-    if (this.failure !== null) throw this.failure;
-    this.batch.push(chunk);
-    this.batchBytes += chunk.length;
-    this.kick();
-    // Backpressure: a full batch waits for the write ahead of it.
-    while (this.batchBytes >= WRITE_BATCH && this.inFlight) await this.inFlight;
-    if (this.failure !== null) throw this.failure;
-  }
-
-  /** Write out everything gathered and wait for it. */
-  async flush(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
-    if (this.failure !== null) throw this.failure;
-  }
-
-  /** Start writing the gathered batch unless a write is under way. */
-  private kick(): void {
-    if (this.inFlight || this.batchBytes === 0 || this.failure !== null) return;
-    const buffers = this.batch;
-    const at = this.position;
-    this.position += this.batchBytes;
-    this.batch = [];
-    this.batchBytes = 0;
-    this.inFlight = writeAll(this.fh, buffers, at).then(
-      () => {
-        this.inFlight = null;
-        this.kick();
-      },
-      (err: unknown) => {
-        this.failure = err;
-        this.inFlight = null;
-      },
-    );
-  }
+function isAbsent(e: unknown): boolean {
+  const code = errnoCode(e);
+  return code === "ENOENT" || code === "ENAMETOOLONG";
 }
 
-async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
-  let bufs = buffers;
-  let at = position;
-  while (bufs.length > 0) {
-    const { bytesWritten } = await fh.writev(bufs, at);
-    at += bytesWritten;
-    // A short write (rare on regular files): continue after what was written.
-    let skip = bytesWritten;
-    while (bufs.length > 0 && skip >= (bufs[0] as Buffer).length) {
-      skip -= (bufs[0] as Buffer).length;
-      bufs = bufs.slice(1);
-    }
-    if (skip > 0 && bufs.length > 0) bufs = [(bufs[0] as Buffer).subarray(skip), ...bufs.slice(1)];
-  }
+/** What came of copying the sender's bytes into the temp file. */
+interface Transfer {
+  received: number;
+  tooLong: boolean;
+  aborted: boolean;
 }
 
 export class ObjectStore {
   /** Serializes work on one key (two uploads of one key share a temp file). */
   private readonly keyLocks = new KeyedMutex();
 
-  /**
-   * @param annexDir the repository's `annex` directory (`.git/annex`, or
-   *   `annex` in a bare repository)
-   * @param layout "mixed" hash directories (non-bare) or "lower" (bare)
-   */
-  constructor(
-    readonly annexDir: string,
-    readonly layout: ObjectLayout,
-  ) {}
+  constructor(readonly layout: ObjectLayout) {}
 
-  /**
-   * The git directory the annex directory is in must still be there: a
-   * repository moved or deleted under a running server must not be
-   * recreated as a bare tree of annex directories by the next upload.
-   */
-  private async checkRepository(): Promise<void> {
-    const gitDir = dirname(this.annexDir);
+  /** The layout's home must still be there before anything is created in it. */
+  private async checkHome(): Promise<void> {
+    const home = this.layout.home;
     try {
-      if ((await stat(gitDir)).isDirectory()) return;
-    } catch {
-      // gone: reported below
+      if ((await stat(home)).isDirectory()) return;
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code !== "ENOENT" && code !== "ENOTDIR") {
+        throw storeFailure("checking the object store's directory", e, home);
+      }
     }
-    throw new ObjectStoreError(`the repository at ${gitDir} is gone`, { gitDir });
+    throw new ObjectStoreError("the object store's directory is gone", { path: home });
   }
 
   objectFile(key: Key): string {
-    return join(this.annexDir, "objects", objectPath(key, this.layout));
+    return objectFileIn(this.layout, key);
   }
 
   tmpFile(key: Key): string {
-    return join(this.annexDir, "tmp", keyFile(key));
+    return tmpFileIn(this.layout, key);
   }
 
   /** Size of the content, or null when it is not present. */
   async size(key: Key): Promise<number | null> {
+    const file = this.objectFile(key);
     try {
-      const st = await stat(this.objectFile(key));
+      const st = await stat(file);
       return st.isFile() ? st.size : null;
-    } catch {
-      return null;
+    } catch (e) {
+      if (isAbsent(e)) return null;
+      throw storeFailure("looking for the content", e, file);
     }
   }
 
@@ -186,10 +104,12 @@ export class ObjectStore {
 
   /** How much of an interrupted upload is already here (the resume offset). */
   async tmpSize(key: Key): Promise<number> {
+    const tmp = this.tmpFile(key);
     try {
-      return (await stat(this.tmpFile(key))).size;
-    } catch {
-      return 0;
+      return (await stat(tmp)).size;
+    } catch (e) {
+      if (isAbsent(e)) return 0;
+      throw storeFailure("looking for a partial upload", e, tmp);
     }
   }
 
@@ -201,7 +121,9 @@ export class ObjectStore {
   /**
    * Receive `length` bytes of content starting at `offset` into the temp
    * file, then verify and move into place. The bytes before `offset` must
-   * already be in the temp file (a resumed upload).
+   * already be in the temp file (a resumed upload). A failure of the
+   * sender is a result ("aborted", "short"); a failure of the disk is
+   * thrown as an ObjectStoreError.
    */
   receive(
     key: Key,
@@ -217,7 +139,9 @@ export class ObjectStore {
     // wait, for good, for the other to finish.
     return this.keyLocks
       .runWithin(keyFile(key), RECEIVE_WAIT_MS, BUSY, () =>
-        this.receiveLocked(key, offset, length, data, signal, checkedBySender),
+        this.receiveLocked(key, offset, length, data, signal, checkedBySender).catch((e) => {
+          throw storeFailure("receiving the content", e, this.tmpFile(key));
+        }),
       )
       .then((r) => {
         if (r === BUSY) data.resume();
@@ -243,18 +167,16 @@ export class ObjectStore {
       return { ok: true };
     }
     const tmp = this.tmpFile(key);
-    await this.checkRepository();
+    await this.checkHome();
     await mkdir(dirname(tmp), { recursive: true });
     const have = await this.tmpSize(key);
     if (offset > have) {
       data.resume();
       return { ok: false, reason: "bad-offset" };
     }
-    const fh = await open(tmp, have === 0 ? "w" : "r+");
-    let received = 0;
-    let tooLong = false;
-    let aborted = false;
     const verifier = verification.kind === "hash" ? verification.create() : null;
+    const fh = await open(tmp, have === 0 ? "w" : "r+");
+    let t: Transfer;
     try {
       if (have > offset) await fh.truncate(offset);
       if (verifier && offset > 0) {
@@ -268,58 +190,21 @@ export class ObjectStore {
           pos += bytesRead;
         }
       }
-      const writer = new BatchedFileWriter(fh, offset);
-      // A sender that stalls must not hold the key past an abort: destroying
-      // the source ends the loop below even when no chunk is coming.
-      const onAbort = () => data.destroy(new Error("receive aborted", { cause: signal?.reason }));
-      signal?.addEventListener("abort", onAbort, { once: true });
-      try {
-        if (signal?.aborted) throw signal.reason;
-        for await (const chunk of data as AsyncIterable<Buffer>) {
-          if (signal?.aborted) throw signal.reason;
-          let piece = chunk;
-          if (received + piece.length > length) {
-            piece = piece.subarray(0, length - received);
-            tooLong = true;
-          }
-          if (piece.length > 0) {
-            verifier?.update(piece);
-            // Awaiting the writer (when its batch is full) is what gives the
-            // upload backpressure.
-            await writer.add(piece);
-            received += piece.length;
-          }
-          if (tooLong) break;
-        }
-      } catch {
-        aborted = true;
-      } finally {
-        signal?.removeEventListener("abort", onAbort);
-      }
-      // Whatever arrived goes to disk, so that a resume starts after it.
-      try {
-        await writer.flush();
-      } catch {
-        aborted = true;
-      }
-      if (tooLong) data.destroy();
+      t = await copyUpload(new BatchedFileWriter(fh, offset), data, length, verifier, signal);
     } finally {
       await fh.close();
     }
-    if (tooLong) {
+    if (t.tooLong) {
       await rm(tmp, { force: true });
       return { ok: false, reason: "long" };
     }
-    if (aborted || received < length) {
+    if (t.aborted || t.received < length) {
       // Keep what arrived: the sender can resume from here (putoffset).
-      return { ok: false, reason: aborted ? "aborted" : "short" };
+      return { ok: false, reason: t.aborted ? "aborted" : "short" };
     }
     const total = offset + length;
-    if (key.size !== undefined && total !== key.size) {
-      await rm(tmp, { force: true });
-      return { ok: false, reason: "mismatch" };
-    }
     if (
+      (key.size !== undefined && total !== key.size) ||
       (verifier && !verifier.matches()) ||
       (senderChecks && !(await (checkedBySender as Promise<boolean>)))
     ) {
@@ -341,8 +226,9 @@ export class ObjectStore {
       let size: number;
       try {
         size = (await stat(tmp)).size;
-      } catch {
-        return false;
+      } catch (e) {
+        if (isAbsent(e)) return false;
+        throw storeFailure("looking for a partial upload", e, tmp);
       }
       if (key.size !== undefined && size !== key.size) return false;
       const verification = verificationFor(key);
@@ -385,36 +271,109 @@ export class ObjectStore {
     };
   }
 
-  /** Delete the content (callers check locks). True when it is gone. */
+  /**
+   * Delete the content (callers check locks). True when it is gone; a
+   * failure to delete it is thrown, never answered as removed.
+   */
   remove(key: Key): Promise<boolean> {
     return this.exclusive(key, async () => {
       const file = this.objectFile(key);
       const keyDir = dirname(file);
       try {
         await chmod(keyDir, 0o755);
-      } catch {
-        return true; // not present
+        await rm(file, { force: true });
+      } catch (e) {
+        if (isAbsent(e)) return true; // not present
+        throw storeFailure("removing the content", e, file);
       }
-      await rm(file, { force: true });
-      // Tidy the now-empty key and hash directories, as git-annex does.
-      let dir = keyDir;
-      const objects = join(this.annexDir, "objects");
-      while (dir.startsWith(objects) && dir !== objects) {
-        try {
-          if ((await readdir(dir)).length > 0) break;
-          await rmdir(dir);
-        } catch {
-          break;
-        }
-        dir = dirname(dir);
-      }
+      await this.tidy(keyDir);
       return true;
     });
   }
 
+  /**
+   * Remove the now-empty key and hash directories, as git-annex does. Best
+   * effort, as in git-annex: the content is already gone, which is the
+   * answer, so a directory that cannot be removed stops the tidying and
+   * fails nothing.
+   */
+  private async tidy(keyDir: string): Promise<void> {
+    const top = this.layout.objectsDir;
+    let dir = keyDir;
+    while (dir.startsWith(top) && dir !== top) {
+      try {
+        if ((await readdir(dir)).length > 0) return;
+        await rmdir(dir);
+      } catch {
+        return;
+      }
+      dir = dirname(dir);
+    }
+  }
+
   /** Drop a temp file (e.g. after an upload was abandoned for good). */
   async discardTmp(key: Key): Promise<void> {
-    await truncate(this.tmpFile(key)).catch(() => undefined);
-    await rm(this.tmpFile(key), { force: true });
+    const tmp = this.tmpFile(key);
+    try {
+      // Emptied first, so its blocks are freed even while a reader holds it open.
+      await truncate(tmp);
+      await rm(tmp, { force: true });
+    } catch (e) {
+      if (!isAbsent(e)) throw storeFailure("discarding a partial upload", e, tmp);
+    }
   }
+}
+
+/**
+ * Copy the sender's bytes into the temp file, feeding the verifier, up to
+ * `length`. The sender going away or stalling past an abort is a result
+ * ("aborted"); a write that fails is thrown.
+ */
+async function copyUpload(
+  writer: BatchedFileWriter,
+  data: Readable,
+  length: number,
+  verifier: { update(b: Buffer): void } | null,
+  signal: AbortSignal | undefined,
+): Promise<Transfer> {
+  const t: Transfer = { received: 0, tooLong: false, aborted: false };
+  // A sender that stalls must not hold the key past an abort: destroying
+  // the source ends the loop below even when no chunk is coming.
+  const onAbort = () => data.destroy(new Error("receive aborted", { cause: signal?.reason }));
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    if (signal?.aborted) throw signal.reason;
+    for await (const chunk of data as AsyncIterable<Buffer>) {
+      if (signal?.aborted) throw signal.reason;
+      let piece = chunk;
+      if (t.received + piece.length > length) {
+        piece = piece.subarray(0, length - t.received);
+        t.tooLong = true;
+      }
+      if (piece.length > 0) {
+        verifier?.update(piece);
+        // Awaiting the writer (when its batch is full) is what gives the
+        // upload backpressure.
+        await writer.add(piece);
+        t.received += piece.length;
+      }
+      if (t.tooLong) break;
+    }
+  } catch {
+    // The sender's failure, unless a write failed (checked below).
+    t.aborted = true;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  try {
+    // Whatever arrived goes to disk, so that a resume starts after it.
+    await writer.flush();
+  } catch (e) {
+    // The disk's failure, not the sender's: no more is read (a fan-out
+    // sees its consumer stop), and the error is thrown.
+    data.destroy();
+    throw e;
+  }
+  if (t.tooLong) data.destroy();
+  return t;
 }

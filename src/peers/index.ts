@@ -1,10 +1,26 @@
-/** @module peers — the Peer interface and its implementations. */
+/** @module peers — the Peer interface, its implementations, and the registry of remote kinds. */
+export { builtinPeerKinds } from "./builtin-kinds.js";
 export { HttpPeer, type HttpPeerOptions, parseP2pHttpUrl } from "./http/http-peer.js";
 export {
   gitAnnexShellCommand,
   LinePeer,
   type LinePeerOptions,
 } from "./line/line-peer.js";
+export { localKind } from "./local/local-kind.js";
 export { LocalPeer, type LocalPeerOptions, monotonicSeconds } from "./local/local-peer.js";
 export { type LocalRepository, openLocalRepository } from "./local/repository.js";
+export { credentialsFor, p2phttpKind } from "./p2phttp/p2phttp-kind.js";
 export * from "./peer.js";
+export {
+  type AnyPeerKind,
+  DuplicatePeerKindError,
+  type PeerKind,
+  PeerKinds,
+  type PeerOpenContext,
+  type RemoteConnection,
+  type RemoteKind,
+  type TransportOf,
+  UnknownRemoteKindError,
+  UnreachableRemoteError,
+} from "./registry.js";
+export { sshKind } from "./ssh/ssh-kind.js";

@@ -4,6 +4,7 @@
  * repositories, opened in-process as the gateway opens local nodes.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { gitAnnexRepo, makeTempDir, removeDir } from "../../test/helpers/index.js";
@@ -17,6 +18,14 @@ describe("RemoteConnections", () => {
   let remote: Remote;
   let opened = 0;
   let closed = 0;
+  /** Waiters for the count of closed connections to reach a number. */
+  const closeWaiters: { count: number; resolve: () => void }[] = [];
+  /** Resolves once `count` connections have closed in all (bounded by the test's timeout). */
+  const closedReaches = (count: number) =>
+    new Promise<void>((resolve) => {
+      if (closed >= count) resolve();
+      else closeWaiters.push({ count, resolve });
+    });
 
   before(async () => {
     dir = await makeTempDir("annexgate-connections-");
@@ -46,8 +55,12 @@ describe("RemoteConnections", () => {
       return {
         peer: c.peer,
         close: async () => {
-          closed += 1;
           await c.close();
+          closed += 1;
+          for (const w of closeWaiters.splice(0)) {
+            if (closed >= w.count) w.resolve();
+            else closeWaiters.push(w);
+          }
         },
       };
     });
@@ -65,7 +78,7 @@ describe("RemoteConnections", () => {
     assert.equal(conns.size, 1);
     conns.retainOnly([]);
     assert.equal(conns.size, 0);
-    await new Promise((r) => setTimeout(r, 50));
+    await closedReaches(before.closed + 1);
     assert.equal(closed - before.closed, 1);
     // Used again: a fresh connection.
     await peer.checkPresent(s.key);
@@ -94,10 +107,11 @@ describe("RemoteConnections", () => {
     const chunks: Buffer[] = [];
     for await (const c of download.data) chunks.push(c as Buffer);
     assert.ok(Buffer.concat(chunks).equals(s.data));
-    await new Promise((r) => setTimeout(r, 20));
+    // The download's use ends when its stream closes: after that, only the lock holds it.
+    if (!download.data.closed) await once(download.data, "close");
     assert.equal(conns.size, 1, "the lock still uses it");
     await lock.release();
-    await new Promise((r) => setTimeout(r, 50));
+    await closedReaches(closedBefore + 1);
     assert.equal(conns.size, 0);
     assert.equal(closed - closedBefore, 1);
     await conns.closeAll();

@@ -10,11 +10,11 @@ import type {
   ContentLock,
   Peer,
   PeerContext,
+  RemoteConnection,
   RetrieveResult,
   StoreRequest,
 } from "../peers/index.js";
 import type { Remote } from "../remotes/types.js";
-import type { RemoteConnection } from "./connect.js";
 
 interface Entry {
   readonly id: string;

@@ -12,13 +12,7 @@ export {
   type PlacementDecision,
   type SpaceHold,
 } from "./cluster-peer.js";
-export {
-  type ConnectOptions,
-  connectRemote,
-  credentialsFor,
-  type RemoteConnection,
-  UnreachableRemoteError,
-} from "./connect.js";
+export { type ConnectOptions, connectRemote } from "./connect.js";
 export { RemoteConnections } from "./connections.js";
 export { FanOut } from "./fan-out.js";
 export { Gateway, type GatewayOptions, type GatewayRouting } from "./gateway.js";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { AnnexBranch, setLocation } from "../../branch/index.js";
 import { AnnexgateError } from "../../errors.js";
 import { Git } from "../../git/index.js";
-import { ContentLocks, LockFiles, ObjectStore } from "../../objects/index.js";
+import { ContentLocks, LockFiles, ObjectStore, repositoryLayout } from "../../objects/index.js";
 import { LocalPeer } from "./local-peer.js";
 
 export class NotAnnexRepositoryError extends AnnexgateError {
@@ -55,7 +55,9 @@ export async function openLocalRepository(
     delayMs: opts.commitDelayMs ?? 1000,
     ...(opts.onCommitError ? { onError: opts.onCommitError } : {}),
   });
-  const store = new ObjectStore(join(git.gitDir, "annex"), git.bare ? "lower" : "mixed");
+  const store = new ObjectStore(
+    repositoryLayout(join(git.gitDir, "annex"), git.bare ? "lower" : "mixed"),
+  );
   const peer = new LocalPeer({
     uuid,
     store,

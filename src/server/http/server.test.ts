@@ -293,7 +293,7 @@ describe("P2pHttpServer", () => {
     it("put with data-present is stored when the content is present, not from annex/tmp", async () => {
       // As git-annex answers DATA-PRESENT: by checking the repository's content.
       const c = content("data-present", 800);
-      await mkdir(`${h.repo.store.annexDir}/tmp`, { recursive: true });
+      await mkdir(h.repo.store.layout.tmpDir, { recursive: true });
       await writeFile(h.repo.store.tmpFile(c.key), c.data);
       const dataPresent = () =>
         h.json("POST", h.path(4, "put", { key: formatKey(c.key), "data-present": "true" }), {

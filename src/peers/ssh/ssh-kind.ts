@@ -1,0 +1,26 @@
+/**
+ * Remotes reached over ssh: `git-annex-shell p2pstdio` on the far side
+ * (stock git-annex's or annexgate's), spoken to with the line protocol.
+ */
+import { gitAnnexShellCommand, LinePeer } from "../line/line-peer.js";
+import type { PeerKind } from "../registry.js";
+
+export const sshKind: PeerKind<"ssh"> = {
+  kind: "ssh",
+  async open(remote, transport, ctx) {
+    const spec = gitAnnexShellCommand({
+      dir: transport.path,
+      clientUuid: ctx.gatewayUuid,
+      uuid: remote.uuid,
+      host: transport.host,
+      ...(transport.port !== undefined ? { sshOptions: ["-p", String(transport.port)] } : {}),
+    });
+    const peer = new LinePeer({
+      ...spec,
+      uuid: remote.uuid,
+      ...(ctx.maxConnections !== undefined ? { maxConnections: ctx.maxConnections } : {}),
+      ...(ctx.log ? { log: ctx.log } : {}),
+    });
+    return { peer, close: () => peer.close() };
+  },
+};
