@@ -1,3 +1,4 @@
+// Over 400 lines: one Peer, eight operations over one node set (the choices are in policy/).
 /**
  * A cluster: one repository to its clients, made of the node Peers behind
  * the gateway (and, for a cluster with several gateways, the same cluster
