@@ -1,13 +1,17 @@
 /**
  * Enforces the layer order of ARCHITECTURE.md: a module may import from its
- * own folder and from folders of a lower rank, never from a higher one.
- * Runs on the TypeScript sources so it needs no extra tooling.
+ * own folder and from folders of a lower rank, never from a higher one; and
+ * from the folders of {@link DOOR_ONLY} only through their public door
+ * (index.ts), tests excepted (they may reach a suite or helper their layer
+ * does not export). Runs on the TypeScript sources so it needs no extra
+ * tooling.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const RANK: Record<string, number> = {
+/** Layer ranks, lowest first: preferred-content is below policy, which uses it. */
+export const RANK: Readonly<Record<string, number>> = {
   "errors.ts": 0,
   keys: 1,
   sizes: 1,
@@ -16,18 +20,33 @@ const RANK: Record<string, number> = {
   objects: 3,
   protocol: 3,
   "preferred-content": 4,
-  policy: 4,
   remotes: 4,
-  peers: 5,
-  proxy: 6,
-  server: 7,
-  sim: 8,
-  web: 8,
-  cli: 9,
+  policy: 5,
+  peers: 6,
+  proxy: 7,
+  server: 8,
+  sim: 9,
+  web: 9,
+  cli: 10,
 };
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const src = join(root, "src");
+/**
+ * Folders other layers may enter only by index.ts. Not yet remotes (proxy
+ * imports remotes/types.js) nor protocol (server imports
+ * protocol/httpapi.js): they join once those imports use the door.
+ */
+export const DOOR_ONLY: ReadonlySet<string> = new Set([
+  "keys",
+  "sizes",
+  "git",
+  "branch",
+  "objects",
+  "preferred-content",
+  "policy",
+  "peers",
+  "proxy",
+  "server",
+]);
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -36,31 +55,55 @@ function walk(dir: string): string[] {
   });
 }
 
-function layerOf(file: string): string {
-  return relative(src, file).split("/")[0] ?? "";
+/** Relative import specifiers of a module (static, re-exports and dynamic imports). */
+function importsOf(text: string): string[] {
+  const found: string[] = [];
+  for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*)"(\.[^"]+)"/g)) found.push(m[1] ?? "");
+  return found;
 }
 
-const problems: string[] = [];
-for (const file of walk(src)) {
-  const from = layerOf(file);
-  const text = readFileSync(file, "utf8");
-  for (const m of text.matchAll(/from\s+"(\.[^"]+)"/g)) {
-    const target = resolve(dirname(file), m[1] ?? "");
-    if (!target.startsWith(src)) continue;
-    const to = layerOf(target.endsWith(".js") ? target : `${target}.js`).replace(/\.js$/, ".ts");
-    if (to === from) continue;
-    const rf = RANK[from];
-    const rt = RANK[to];
-    if (rf === undefined || rt === undefined) {
-      problems.push(`${relative(root, file)}: unknown layer ${rf === undefined ? from : to}`);
-    } else if (rt >= rf) {
-      problems.push(
-        `${relative(root, file)}: ${from} (rank ${rf}) may not import ${to} (rank ${rt})`,
-      );
+/**
+ * The layering problems under the source root `src`, one line each
+ * ("FILE: what is wrong"), paths relative to `src`'s parent. Empty when
+ * the tree keeps the rules.
+ */
+export function checkLayers(src: string): string[] {
+  const root = dirname(src);
+  const layerOf = (file: string): string => relative(src, file).split(sep)[0] ?? "";
+  const problems: string[] = [];
+  for (const file of walk(src)) {
+    const from = layerOf(file);
+    const isTest = file.endsWith(".test.ts");
+    for (const spec of importsOf(readFileSync(file, "utf8"))) {
+      const target = resolve(dirname(file), spec);
+      if (!target.startsWith(src + sep)) continue;
+      const to = layerOf(target).replace(/\.js$/, ".ts");
+      if (to === from) continue;
+      const where = relative(root, file);
+      const rf = RANK[from];
+      const rt = RANK[to];
+      if (rf === undefined || rt === undefined) {
+        problems.push(`${where}: unknown layer ${rf === undefined ? from : to}`);
+      } else if (rt >= rf) {
+        problems.push(`${where}: ${from} (rank ${rf}) may not import ${to} (rank ${rt})`);
+      }
+      const inside = relative(join(src, to), target);
+      if (!isTest && DOOR_ONLY.has(to) && inside !== "index.js") {
+        problems.push(`${where}: imports ${to}/${inside}; use ${to}/index.js, its public door`);
+      }
     }
   }
+  return problems;
 }
-if (problems.length > 0) {
-  console.error(problems.join("\n"));
-  process.exit(1);
+
+const isMain =
+  process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  // Compiled to dist/scripts/: the sources are two folders up.
+  const src = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "src");
+  const problems = checkLayers(src);
+  if (problems.length > 0) {
+    console.error(problems.join("\n"));
+    process.exit(1);
+  }
 }

@@ -10,19 +10,17 @@
  * "mimeencoding"?}, and writes one line per question: the exit code the
  * single form would give.
  */
-import { access, readFile } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { readTrustLevel, type TrustLevel } from "../branch/index.js";
 import type { Git } from "../git/index.js";
-import { formatKey, type Key, objectPath, parseKey } from "../keys/index.js";
-import { snapshotSizes } from "../policy/index.js";
+import { type Key, objectPath, parseKey } from "../keys/index.js";
+import { buildPolicySnapshot, snapshotSizes } from "../policy/index.js";
 import {
   BadGlobError,
   type KeyState,
   loadKeyState,
-  loadPolicySnapshot,
   type MatchInput,
   matches,
   NotEnoughDataError,
@@ -90,12 +88,8 @@ class Repository {
   }
 
   static async open(here: Here): Promise<Repository> {
-    const { git, branch, uuid } = here;
-    const unusedKeys = await readUnusedKeys(join(git.gitDir, "annex", "unused"));
-    const logged = await loadPolicySnapshot(branch, { hereUuid: uuid, unusedKeys });
-    const trust = new Map(logged.trust);
-    for (const [u, level] of await configuredTrust(git)) trust.set(u, level);
-    const snapshot = { ...logged, trust };
+    // The same snapshot the gateway builds (trust overrides, unused keys, clusters).
+    const snapshot = await buildPolicySnapshot(here);
     return new Repository(here, snapshot, new Policy(snapshot));
   }
 
@@ -136,62 +130,6 @@ class Repository {
   async keyState(key: Key): Promise<KeyState> {
     return loadKeyState(this.here.branch, key, await this.hasContent(key));
   }
-}
-
-/**
- * remote.NAME.annex-trustlevel overrides trust.log for that remote, as in
- * git-annex's trust map.
- */
-async function configuredTrust(git: Git): Promise<Map<string, TrustLevel>> {
-  let text: string;
-  try {
-    text = (
-      await git.run(["config", "--get-regexp", "^remote\\..*\\.annex-(uuid|trustlevel)$"])
-    ).toString("utf8");
-  } catch {
-    return new Map();
-  }
-  const uuids = new Map<string, string>();
-  const levels = new Map<string, TrustLevel>();
-  for (const line of text.split("\n")) {
-    const m = /^remote\.(.*)\.annex-(uuid|trustlevel) (.*)$/.exec(line);
-    if (m === null) continue;
-    const [, name = "", what, value = ""] = m;
-    if (what === "uuid") uuids.set(name, value);
-    else {
-      const level = readTrustLevel(value);
-      if (level !== null) levels.set(name, level);
-    }
-  }
-  const out = new Map<string, TrustLevel>();
-  for (const [name, level] of levels) {
-    const u = uuids.get(name);
-    if (u !== undefined) out.set(u, level);
-  }
-  return out;
-}
-
-/** .git/annex/unused: "N KEY [TIMESTAMP]" lines written by `git annex unused`. */
-async function readUnusedKeys(path: string): Promise<Set<string>> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    return new Set();
-  }
-  const keys = new Set<string>();
-  for (const line of text.split("\n")) {
-    // As git-annex reads it: the number up to the first space, the key up to the last.
-    const first = line.indexOf(" ");
-    const last = line.lastIndexOf(" ");
-    if (first < 0 || last <= first) continue;
-    try {
-      keys.add(formatKey(parseKey(line.slice(first + 1, last))));
-    } catch {
-      // not a key: git-annex skips the line too
-    }
-  }
-  return keys;
 }
 
 async function answer(repo: Repository, q: Question): Promise<Answer> {

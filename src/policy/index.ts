@@ -1,9 +1,18 @@
 /**
- * @module policy — decisions from branch state (layer 4): repository
- * sizes from location logs (full, incremental, cached) and free space with
- * transfers in flight.
+ * @module policy — decisions from branch state (above preferred-content):
+ * the one policy snapshot builder, where a cluster's content goes and is
+ * read from (and the gateway's own copy), repository sizes from location
+ * logs (full, incremental, cached) and free space with transfers in flight.
  */
 export { hasSpaceFor, LiveSizes, type Reservation } from "./live-sizes.js";
+export {
+  type ClusterIdentity,
+  GATEWAY_COST,
+  gatewayMayKeepCopy,
+  isClusterCopy,
+} from "./own-copy.js";
+export { type Candidate, readOrder, uploadTargets } from "./placement.js";
+export { buildPolicySnapshot, configuredTrust, type PolicySource } from "./policy-snapshot.js";
 export {
   type CachedRepoSizes,
   loadRepoSizesCache,
@@ -25,4 +34,13 @@ export {
   type RepoSizesReport,
 } from "./repo-sizes/repo-sizes.js";
 export { accountKey, type RepoSizes } from "./repo-sizes/sizes-map.js";
-export { type SnapshotSizes, snapshotSizes } from "./snapshot-sizes.js";
+export { refreshLiveSizes, type SnapshotSizes, snapshotSizes } from "./snapshot-sizes.js";
+export {
+  LivePlacement,
+  type LivePlacementOptions,
+  type Placement,
+  type PlacementDecision,
+  type SpaceHold,
+  type WantsUploadOptions,
+  wantsUpload,
+} from "./upload-placement.js";

@@ -2,10 +2,12 @@
  * The sizes preferred content weighs for balanced=, sizebalanced= and
  * fullybalanced= (git-annex's `getMaxSizes` and `getLiveRepoSizes` in
  * Limit.hs): maxsize.log and the current repository sizes, the same sizes
- * `annexgate info` shows, as a PolicySnapshot takes them.
+ * `annexgate info` shows, as a PolicySnapshot takes them: read once (a
+ * command), or live, stores in flight included (the gateway).
  */
 import { type AnnexBranch, readMaxSizes } from "../branch/index.js";
 import type { Git } from "../git/index.js";
+import type { LiveSizes } from "./live-sizes.js";
 import { type CurrentRepoSizesOptions, currentRepoSizes } from "./repo-sizes/repo-sizes.js";
 
 /** maxsize.log and repository sizes, in bytes, for a PolicySnapshot. */
@@ -23,7 +25,7 @@ function toNumbers(m: ReadonlyMap<string, bigint>): Map<string, number> {
  * forward, or scanned; journal included).
  *
  * @example
- * const policy = new Policy(await loadPolicySnapshot(branch, await snapshotSizes(git, branch)));
+ * const policy = new Policy(await buildPolicySnapshot(here, await snapshotSizes(git, branch)));
  */
 export async function snapshotSizes(
   git: Git,
@@ -32,4 +34,38 @@ export async function snapshotSizes(
 ): Promise<SnapshotSizes> {
   const [maxSizes, report] = await Promise.all([readMaxSizes(branch), currentRepoSizes(git, opts)]);
   return { maxSizes: toNumbers(maxSizes), repoSizes: toNumbers(report.sizes) };
+}
+
+/**
+ * Brings `live` up to date with the branch (sizes and maxsize.log; the
+ * transfers in flight stay counted) and returns sizes for a snapshot
+ * whose repository sizes are read from `live` at the moment of asking, so
+ * that preferred content sees the uploads under way.
+ */
+export async function refreshLiveSizes(
+  live: LiveSizes,
+  git: Git,
+  branch: AnnexBranch,
+): Promise<SnapshotSizes> {
+  const mark = live.mark();
+  const [report, maxSizes] = await Promise.all([currentRepoSizes(git), readMaxSizes(branch)]);
+  live.rebase(report.sizes, mark);
+  live.setMaxSizes(maxSizes);
+  return { maxSizes: toNumbers(maxSizes), repoSizes: new LiveSizeView(live) };
+}
+
+/**
+ * Repository sizes as preferred content reads them (by `get`), taken from
+ * the live sizes at the moment of asking, stores in flight included.
+ */
+class LiveSizeView extends Map<string, number> {
+  constructor(private readonly live: LiveSizes) {
+    super();
+  }
+  override get(uuid: string): number {
+    return Number(this.live.size(uuid));
+  }
+  override has(): boolean {
+    return true;
+  }
 }

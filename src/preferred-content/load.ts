@@ -39,7 +39,13 @@ export function preferredDirsOf(remoteLog: string): Map<string, string> {
   return dirs;
 }
 
-/** Reads groups, trust, expressions, numcopies/mincopies and preferreddirs from the branch. */
+/**
+ * Reads groups, trust, expressions, numcopies/mincopies and preferreddirs
+ * from the branch: the branch's part of a snapshot. A repository's view
+ * (its git config's trust overrides, unused keys, clusters, sizes) is the
+ * policy layer's `buildPolicySnapshot`, which the gateway and the commands
+ * share; use that unless only the logs are wanted.
+ */
 export async function loadPolicySnapshot(
   branch: AnnexBranch,
   extras: SnapshotExtras = {},

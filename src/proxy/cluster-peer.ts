@@ -1,3 +1,4 @@
+// Over 400 lines: one Peer, eight operations over one node set (the choices are in policy/).
 /**
  * A cluster: one repository to its clients, made of the node Peers behind
  * the gateway (and, for a cluster with several gateways, the same cluster
@@ -13,8 +14,10 @@
  * - remove goes to every node; content is not locked on a cluster as a
  *   whole (the nodes are proxied to the client to lock on).
  *
- * Node Peers are expected to record location changes on the gateway's
- * branch themselves (ProxiedPeer), so this module only chooses and fans out.
+ * The rules themselves (which nodes, in which order, what the gateway's
+ * own copy counts for) are the policy layer's pure functions; node Peers
+ * record location changes on the gateway's branch themselves
+ * (ProxiedPeer), so this module only applies the choices and fans out.
  */
 import type { Readable } from "node:stream";
 import { type Key, type Verification, verificationFor } from "../keys/index.js";
@@ -31,7 +34,19 @@ import {
   type StoreRequest,
   type StoreResult,
 } from "../peers/index.js";
+import {
+  type ClusterIdentity,
+  GATEWAY_COST,
+  isClusterCopy,
+  type Placement,
+  type PlacementDecision,
+  readOrder,
+  type SpaceHold,
+  uploadTargets,
+} from "../policy/index.js";
 import { FanOut } from "./fan-out.js";
+
+export type { Placement, PlacementDecision, SpaceHold };
 
 export interface ClusterNode {
   readonly peer: Peer;
@@ -72,33 +87,6 @@ export interface ClusterPeerOptions {
   /** Requests to nodes running at once for one operation (default 8). */
   readonly jobs?: number;
   readonly log?: (line: string) => void;
-}
-
-/** A store or remove in flight, counted against a repository's size until it ends. */
-export interface SpaceHold {
-  commit(): void;
-  release(): void;
-}
-
-/**
- * What the cluster asks before an upload. `prepare` may read (the key's
- * location log and metadata); the decision it returns answers at once, so
- * that choosing the nodes and holding room on them are one step no other
- * upload can come between (two uploads never both take the last room).
- */
-export interface Placement {
-  prepare(key: Key, associatedFile?: string): Promise<PlacementDecision>;
-  /** A remove of the key from `uuid`, which had it, under way. */
-  removing(uuid: string, key: Key): SpaceHold;
-}
-
-export interface PlacementDecision {
-  /** The key's logged locations, when the placement read them (else the cluster reads them). */
-  readonly locations?: ReadonlySet<string>;
-  /** Whether repository `uuid` wants the key (its preferred content). */
-  wants(uuid: string): boolean;
-  /** Room for the key in `uuid`, held until the store ends; null when it does not fit. */
-  reserve(uuid: string): SpaceHold | null;
 }
 
 const NO_UUIDS: readonly string[] = [];
@@ -143,13 +131,15 @@ export class ClusterPeer implements Peer {
   /** Retrieves running per node, to spread reads over equally cheap nodes. */
   private readonly busy = new Map<string, number>();
 
-  /** The gateway's own repository, as a target or source of the cheapest kind. */
+  /** The gateway's own repository, as a target or source of the cheapest kind (see own-copy rule). */
   private readonly gatewayNode: ClusterNode | null;
+  private readonly identity: ClusterIdentity;
 
   constructor(private readonly opts: ClusterPeerOptions) {
     this.uuid = opts.uuid;
     this.jobs = Math.max(1, opts.jobs ?? 8);
-    this.gatewayNode = opts.gateway ? { peer: opts.gateway.peer, cost: 0 } : null;
+    this.gatewayNode = opts.gateway ? { peer: opts.gateway.peer, cost: GATEWAY_COST } : null;
+    this.identity = { clusterUuid: opts.uuid, gatewayUuid: opts.gatewayUuid };
   }
 
   async checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
@@ -206,7 +196,7 @@ export class ClusterPeer implements Peer {
     results.forEach((r, i) => {
       const uuid = (nodes[i] as ClusterNode).peer.uuid;
       // The gateway's copy going or staying does not decide the answer.
-      const node = !this.isGateway(uuid);
+      const node = isClusterCopy(uuid, this.identity);
       if (r instanceof Error) {
         if (node) all = false;
         this.opts.log?.(`cluster ${this.uuid}: remove on ${uuid} failed: ${r.message}`);
@@ -235,7 +225,7 @@ export class ClusterPeer implements Peer {
       const uuid = (targets[i] as ClusterNode).peer.uuid;
       if (r.alreadyHave) {
         holders.push(uuid, ...r.plusUuids);
-        nodeHolds ||= !this.isGateway(uuid);
+        nodeHolds ||= isClusterCopy(uuid, this.identity);
       } else {
         offset = offset === null ? r.offset : Math.min(offset, r.offset);
       }
@@ -360,11 +350,7 @@ export class ClusterPeer implements Peer {
     };
   }
 
-  /**
-   * Nodes to ask for content: those the location log lists, by cost, the
-   * least busy first among equal costs; then the rest, since the log can
-   * lag behind what a node has.
-   */
+  /** Where to read the key from: the gateway's own copy when it has one, then the nodes. */
   private async holders(key: Key, ctx?: PeerContext): Promise<ClusterNode[]> {
     const gateway = this.gatewayNode;
     // The gateway's own copy is the cheapest there is.
@@ -372,15 +358,11 @@ export class ClusterPeer implements Peer {
     return [...here, ...(await this.nodeHolders(key, ctx))];
   }
 
+  /** Nodes to ask for content, in the policy's read order (logged holders cheapest and least busy first). */
   private async nodeHolders(key: Key, ctx?: PeerContext): Promise<ClusterNode[]> {
     const nodes = await this.nodes(ctx);
     const locs = await this.opts.locations(key);
-    const load = (n: ClusterNode) => this.busy.get(n.peer.uuid) ?? 0;
-    const listed = nodes
-      .filter((n) => locs.has(n.peer.uuid))
-      .sort((a, b) => a.cost - b.cost || load(a) - load(b));
-    const others = nodes.filter((n) => !locs.has(n.peer.uuid));
-    return [...listed, ...others];
+    return readOrder(candidates(nodes), locs, (u) => this.busy.get(u) ?? 0).map((c) => c.node);
   }
 
   /**
@@ -401,10 +383,10 @@ export class ClusterPeer implements Peer {
       : EVERY_NODE;
     const locs = decision.locations ?? (await this.opts.locations(key));
     // No await from here on: the choice and the room held are one step.
-    const lacking = nodes.filter((n) => !locs.has(n.peer.uuid));
-    const wanting = lacking.filter((n) => decision.wants(n.peer.uuid));
-    let chosen: readonly ClusterNode[] =
-      wanting.length > 0 ? wanting : lacking.length > 0 ? lacking : nodes;
+    let chosen: readonly ClusterNode[] = uploadTargets(candidates(nodes), locs, (u) =>
+      decision.wants(u),
+    ).map((c) => c.node);
+    // The gateway takes a copy only when the placement says it wants one (own-copy rule).
     const gateway = this.gatewayNode;
     if (gateway && this.opts.placement && decision.wants(gateway.peer.uuid)) {
       chosen = [...chosen, gateway];
@@ -418,13 +400,9 @@ export class ClusterPeer implements Peer {
     return out;
   }
 
-  private isGateway(uuid: string): boolean {
-    return this.gatewayNode?.peer.uuid === uuid;
-  }
-
   /** Whether a node (not the gateway, which is not one) is among `uuids`: the cluster then has the key. */
   private anyNode(uuids: readonly string[]): boolean {
-    return uuids.some((u) => u !== this.uuid && !this.isGateway(u));
+    return uuids.some((u) => isClusterCopy(u, this.identity));
   }
 
   /** The UUIDs to report, without the cluster itself and without repeats. */
@@ -452,4 +430,11 @@ export class ClusterPeer implements Peer {
     await Promise.all(Array.from({ length: Math.min(this.jobs, nodes.length) }, worker));
     return results;
   }
+}
+
+/** Nodes as the policy's placement functions take them. */
+function candidates(
+  nodes: readonly ClusterNode[],
+): { uuid: string; cost: number; node: ClusterNode }[] {
+  return nodes.map((node) => ({ uuid: node.peer.uuid, cost: node.cost, node }));
 }

@@ -1,11 +1,12 @@
 /**
- * The gateway's location-log writes, gathered per key: a cluster upload to
+ * The gateway's location log, read and written through the branch layer's
+ * API only. Writes are gathered per key: a cluster upload to
  * three nodes ends with three records for one key within a few
  * milliseconds; written one by one they are three journal changes of the
  * same file, one after the other. Records that arrive while a change of
  * that file is pending or running go into the next change together.
  */
-import { type AnnexBranch, locationLogPath, setLocations } from "../branch/index.js";
+import { type AnnexBranch, locationLogPath, locationsOf, setLocations } from "../branch/index.js";
 import { type Key, parseUuid } from "../keys/index.js";
 
 interface Batch {
@@ -20,6 +21,11 @@ export class LocationBatcher {
   readonly #running = new Map<string, Promise<void>>();
 
   constructor(private readonly branch: AnnexBranch) {}
+
+  /** The UUIDs the location log lists as having `key` (journal included). */
+  async locations(key: Key): Promise<Set<string>> {
+    return new Set(await locationsOf(this.branch, key));
+  }
 
   /** Resolves once the change is in the journal (visible to readers, committed soon). */
   record(key: Key, uuid: string, present: boolean): Promise<void> {

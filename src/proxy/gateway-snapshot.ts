@@ -1,0 +1,154 @@
+/**
+ * The gateway's view of its configuration and policy, kept current while
+ * it serves: a change to the git config or the git-annex branch
+ * (`annexgate updatecluster`, a `git config`, a client's push) is picked
+ * up on the next request, checked at most once per interval.
+ */
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { LocalRepository } from "../peers/index.js";
+import { buildPolicySnapshot, type LiveSizes, refreshLiveSizes } from "../policy/index.js";
+import { Policy } from "../preferred-content/index.js";
+import type { GatewayConfig } from "../remotes/index.js";
+
+/** What a snapshot was read from: see {@link readStamp}. */
+interface Stamp {
+  readonly own: string;
+  readonly outside: string;
+}
+
+export interface GatewaySnapshot {
+  readonly cfg: GatewayConfig;
+  /** Preferred content, groups, trust, numcopies, sizes: who wants what. */
+  readonly policy: Policy;
+}
+
+interface Held extends GatewaySnapshot {
+  readonly stamp: Stamp;
+  readonly checkedAt: number;
+}
+
+export interface GatewaySnapshotsOptions {
+  readonly repo: LocalRepository;
+  /** Reads the gateway's configuration (the remotes layer's routes). */
+  readonly loadConfig: () => Promise<GatewayConfig>;
+  /** Called with each configuration read, before the snapshot is used. */
+  readonly onConfig?: (cfg: GatewayConfig) => void;
+  /** Repository sizes with the transfers in flight; brought up to date at each reload. */
+  readonly live: LiveSizes;
+  /** How often, at most, to look for changes (ms, default 1000). */
+  readonly intervalMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+export class GatewaySnapshots {
+  #held: Held | null = null;
+  #checking: Promise<Held> | null = null;
+  #refreshing: Promise<Held> | null = null;
+  #reloads: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: GatewaySnapshotsOptions) {}
+
+  /**
+   * The snapshot to answer from. At most once an interval it checks
+   * whether anything changed: a change from outside (git config, branches
+   * pushed or fetched) is waited for; when only the gateway's own branch
+   * moved (its own location-log commits, or a local command), the snapshot
+   * is refreshed in the background and requests go on meanwhile.
+   */
+  async current(): Promise<GatewaySnapshot> {
+    const s = this.#held;
+    const interval = this.opts.intervalMs ?? 1000;
+    if (s !== null && Date.now() - s.checkedAt < interval) return s;
+    this.#checking ??= this.#check().finally(() => {
+      this.#checking = null;
+    });
+    return this.#checking;
+  }
+
+  /** Waits for a reload under way (it reads the repository), so the repository can be closed. */
+  async settle(): Promise<void> {
+    await this.#reloads;
+  }
+
+  async #check(): Promise<Held> {
+    const stamp = await readStamp(this.opts.repo);
+    // The latest snapshot, read after the stamp: a background reload may
+    // have replaced the one there was when the check began.
+    const old = this.#held;
+    if (old !== null && old.stamp.outside === stamp.outside) {
+      const checked = { ...old, checkedAt: Date.now() };
+      this.#held = checked;
+      if (old.stamp.own !== stamp.own) {
+        this.#refreshing ??= this.#reload()
+          .catch((e) => {
+            this.opts.log?.(`reloading the gateway configuration: ${e}`);
+            return old;
+          })
+          .finally(() => {
+            this.#refreshing = null;
+          });
+      }
+      return checked;
+    }
+    return this.#reload();
+  }
+
+  /**
+   * Reloads run one at a time, in the order asked: a later one always
+   * finishes last, so an older view never replaces a newer one.
+   */
+  #reload(): Promise<Held> {
+    const next = this.#reloads.then(() => this.#load());
+    this.#reloads = next.catch(() => undefined);
+    return next;
+  }
+
+  async #load(): Promise<Held> {
+    const { repo, live } = this.opts;
+    // Taken first: a change made while loading is seen at the next check.
+    const stamp = await readStamp(repo);
+    // What clients pushed (git annex sync) and remotes' branches fetched
+    // since: merged first, as git-annex does before it reads the branch.
+    try {
+      await repo.branch.mergeRemoteBranches();
+    } catch (e) {
+      this.opts.log?.(`merging git-annex branches in ${repo.dir}: ${e}`);
+    }
+    const cfg = await this.opts.loadConfig();
+    this.opts.onConfig?.(cfg);
+    const sizes = await refreshLiveSizes(live, repo.git, repo.branch);
+    const policy = new Policy(await buildPolicySnapshot(repo, sizes));
+    this.#held = { cfg, policy, stamp, checkedAt: Date.now() };
+    return this.#held;
+  }
+}
+
+/**
+ * The gateway's own git-annex branch tip, and apart from it what only
+ * changes from outside: the branches clients push (synced/git-annex)
+ * and remotes' fetched branches, and the git config file's mtime.
+ */
+async function readStamp(repo: LocalRepository): Promise<Stamp> {
+  const { git } = repo;
+  const refs = (
+    await git.run([
+      "for-each-ref",
+      "--format=%(objectname) %(refname)",
+      "refs/heads/git-annex",
+      "refs/heads/synced/git-annex",
+      "refs/remotes/",
+    ])
+  )
+    .toString("utf8")
+    .split("\n")
+    .filter((l) => l.endsWith("/git-annex"));
+  let mtime = 0;
+  try {
+    mtime = (await stat(join(git.gitDir, "config"))).mtimeMs;
+  } catch {
+    // no config file: nothing configured
+  }
+  const own = refs.find((l) => l.endsWith(" refs/heads/git-annex")) ?? "";
+  return { own, outside: `${refs.filter((l) => l !== own).join(" ")} ${mtime}` };
+}
