@@ -1,4 +1,16 @@
-export { type LockFile, LockFiles } from "./lockfiles.js";
+export {
+  AnnexContentLockFiles,
+  processContentLockFiles,
+  type SharedContentLock,
+} from "./content-lockfiles.js";
+export {
+  type FcntlLock,
+  FcntlLockError,
+  FcntlLocks,
+  type FcntlLocksOptions,
+  type LockKind,
+  processFcntlLocks,
+} from "./fcntl-locks.js";
 export { ContentLocks, DEFAULT_LOCK_RETENTION_MS, type HeldLock } from "./locks.js";
 export { KeyedMutex } from "./mutex.js";
 export {

@@ -30,6 +30,11 @@ import {
   type Verification,
   verificationFor,
 } from "../keys/index.js";
+import {
+  type AnnexContentLockFiles,
+  processContentLockFiles,
+  type SharedContentLock,
+} from "./content-lockfiles.js";
 import { KeyedMutex } from "./mutex.js";
 
 export type ObjectLayout = "mixed" | "lower";
@@ -141,10 +146,12 @@ export class ObjectStore {
    * @param annexDir the repository's `annex` directory (`.git/annex`, or
    *   `annex` in a bare repository)
    * @param layout "mixed" hash directories (non-bare) or "lower" (bare)
+   * @param lockFiles content locks shared with git-annex (the process's own)
    */
   constructor(
     readonly annexDir: string,
     readonly layout: ObjectLayout,
+    private readonly lockFiles: AnnexContentLockFiles = processContentLockFiles(),
   ) {}
 
   /**
@@ -385,7 +392,18 @@ export class ObjectStore {
     };
   }
 
-  /** Delete the content (callers check locks). True when it is gone. */
+  /**
+   * Lock the content against removal, by this or any other process (stock
+   * git-annex included): null when a removal holds it or it is not here.
+   */
+  lockShared(key: Key): Promise<SharedContentLock | null> {
+    return this.lockFiles.lockShared(this.objectFile(key));
+  }
+
+  /**
+   * Delete the content unless some process (git-annex's too) holds it
+   * locked: false then. Callers check this process's own locks first.
+   */
   remove(key: Key): Promise<boolean> {
     return this.exclusive(key, async () => {
       const file = this.objectFile(key);
@@ -395,7 +413,11 @@ export class ObjectStore {
       } catch {
         return true; // not present
       }
-      await rm(file, { force: true });
+      const gone = await this.lockFiles.whileRemoving(file, () => rm(file, { force: true }));
+      if (gone === null) {
+        await chmod(keyDir, 0o555).catch(() => undefined);
+        return false;
+      }
       // Tidy the now-empty key and hash directories, as git-annex does.
       let dir = keyDir;
       const objects = join(this.annexDir, "objects");
