@@ -50,6 +50,8 @@ interface Helper {
   readonly ready: Promise<void>;
   readonly pending: Map<number, (a: Answer) => void>;
   readonly held: Map<number, HeldLock>;
+  /** Until READY, a start is awaited: that too keeps the process alive. */
+  starting: boolean;
   dead: string | null;
 }
 
@@ -154,8 +156,9 @@ export class FcntlLocks {
 
   /** Keep the event loop alive only while an answer is awaited. */
   private refWhileBusy(helper: Helper): void {
-    const busy = helper.pending.size > 0;
-    const streams = [helper.child.stdout, helper.child.stdin] as unknown as {
+    const busy = helper.dead === null && (helper.starting || helper.pending.size > 0);
+    const { stdout, stdin, stderr } = helper.child;
+    const streams = [stdout, stdin, stderr] as unknown as {
       ref?: () => void;
       unref?: () => void;
     }[];
@@ -182,7 +185,14 @@ export class FcntlLocks {
       readyReject = rej;
     });
     ready.catch(() => undefined); // observed by whoever awaits it
-    const helper: Helper = { child, ready, pending, held: new Map(), dead: null };
+    const helper: Helper = {
+      child,
+      ready,
+      pending,
+      held: new Map(),
+      starting: true,
+      dead: null,
+    };
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => {
       if (stderr.length < 4096) stderr += d.toString("utf8");
@@ -194,8 +204,11 @@ export class FcntlLocks {
       for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        if (line === "READY") readyResolve();
-        else this.answer(helper, line);
+        if (line === "READY") {
+          helper.starting = false;
+          this.refWhileBusy(helper);
+          readyResolve();
+        } else this.answer(helper, line);
       }
     });
     const die = (reason: string) => {
