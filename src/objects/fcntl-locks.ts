@@ -128,6 +128,12 @@ export class FcntlLocks {
     return lock;
   }
 
+  /** The running helper's process id (for diagnostics), or null. */
+  helperPid(): number | null {
+    const h = this.helper;
+    return h && h.dead === null ? (h.child.pid ?? null) : null;
+  }
+
   /** Stop the helper; every lock it holds is released by its exit. */
   close(): void {
     const h = this.helper;
