@@ -23,6 +23,7 @@ const ALL = [
   "repo-sizes",
   "preferred-content",
   "glob",
+  "content-lock",
 ] as const;
 
 function runOne(name: string, timeoutMs: number): Promise<number> {

@@ -1,6 +1,18 @@
+export {
+  AnnexContentLockFiles,
+  processContentLockFiles,
+  type SharedContentLock,
+} from "./content-lockfiles.js";
 export { ObjectStoreError } from "./errors.js";
+export {
+  type FcntlLock,
+  FcntlLockError,
+  FcntlLocks,
+  type FcntlLocksOptions,
+  type LockKind,
+  processFcntlLocks,
+} from "./fcntl-locks.js";
 export { type HashDirScheme, type ObjectLayout, repositoryLayout } from "./layout.js";
-export { type LockFile, LockFiles } from "./lockfiles.js";
 export { ContentLocks, DEFAULT_LOCK_RETENTION_MS, type HeldLock } from "./locks.js";
 export { KeyedMutex } from "./mutex.js";
 export { ObjectStore, type ReceiveFailure, type ReceiveResult } from "./store.js";

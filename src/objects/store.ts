@@ -16,6 +16,11 @@ import { dirname } from "node:path";
 import { Readable } from "node:stream";
 import { type Key, keyFile, type Verification, verificationFor } from "../keys/index.js";
 import { BatchedFileWriter } from "./batched-writer.js";
+import {
+  type AnnexContentLockFiles,
+  processContentLockFiles,
+  type SharedContentLock,
+} from "./content-lockfiles.js";
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
 import { type ObjectLayout, objectFileIn, tmpFileIn } from "./layout.js";
 import { KeyedMutex } from "./mutex.js";
@@ -62,7 +67,14 @@ export class ObjectStore {
   /** Serializes work on one key (two uploads of one key share a temp file). */
   private readonly keyLocks = new KeyedMutex();
 
-  constructor(readonly layout: ObjectLayout) {}
+  /**
+   * @param layout where objects and temp files live
+   * @param lockFiles content locks shared with git-annex (the process's own)
+   */
+  constructor(
+    readonly layout: ObjectLayout,
+    private readonly lockFiles: AnnexContentLockFiles = processContentLockFiles(),
+  ) {}
 
   /** The layout's home must still be there before anything is created in it. */
   private async checkHome(): Promise<void> {
@@ -272,7 +284,16 @@ export class ObjectStore {
   }
 
   /**
-   * Delete the content (callers check locks). True when it is gone; a
+   * Lock the content against removal, by this or any other process (stock
+   * git-annex included): null when a removal holds it or it is not here.
+   */
+  lockShared(key: Key): Promise<SharedContentLock | null> {
+    return this.lockFiles.lockShared(this.objectFile(key));
+  }
+
+  /**
+   * Delete the content unless some process (git-annex's too) holds it
+   * locked: false then. Callers check this process's own locks first. A
    * failure to delete it is thrown, never answered as removed.
    */
   remove(key: Key): Promise<boolean> {
@@ -281,10 +302,18 @@ export class ObjectStore {
       const keyDir = dirname(file);
       try {
         await chmod(keyDir, 0o755);
-        await rm(file, { force: true });
       } catch (e) {
         if (isAbsent(e)) return true; // not present
         throw storeFailure("removing the content", e, file);
+      }
+      const gone = await this.lockFiles.whileRemoving(file, () =>
+        rm(file, { force: true }).catch((e: unknown) => {
+          throw storeFailure("removing the content", e, file);
+        }),
+      );
+      if (gone === null) {
+        await chmod(keyDir, 0o555).catch(() => undefined);
+        return false;
       }
       await this.tidy(keyDir);
       return true;

@@ -62,7 +62,7 @@ runPeerConformance(
 }
 
 // annexgate's own git-annex-shell: every connection is its own process, so
-// this also proves content locks hold across processes (annex/annexgate-locks).
+// this also proves content locks hold across processes (fcntl locks on <object>.lck).
 runPeerConformance(
   "LinePeer -> annexgate shell p2pstdio",
   overShell("annexgate", (dir, clientUuid, uuid) => ({

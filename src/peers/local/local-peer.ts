@@ -4,8 +4,13 @@
  * repository's own location log (through `recordLocation`).
  */
 
-import { formatKey, type Key, keyFile } from "../../keys/index.js";
-import type { ContentLocks, HeldLock, LockFiles, ObjectStore } from "../../objects/index.js";
+import { formatKey, type Key } from "../../keys/index.js";
+import type {
+  ContentLocks,
+  HeldLock,
+  ObjectStore,
+  SharedContentLock,
+} from "../../objects/index.js";
 import type {
   ContentLock,
   Peer,
@@ -27,8 +32,6 @@ export interface LocalPeerOptions {
   readonly uuid: string;
   readonly store: ObjectStore;
   readonly locks: ContentLocks;
-  /** Locks shared with other annexgate processes serving the same repository. */
-  readonly lockFiles?: LockFiles;
   /** Records that this repository now has (or no longer has) a key. */
   readonly recordLocation: (key: Key, present: boolean) => Promise<void>;
 }
@@ -39,14 +42,12 @@ export class LocalPeer implements Peer {
   readonly uuid: string;
   private readonly objects: ObjectStore;
   private readonly locks: ContentLocks;
-  private readonly lockFiles: LockFiles | undefined;
   private readonly recordLocation: (key: Key, present: boolean) => Promise<void>;
 
   constructor(opts: LocalPeerOptions) {
     this.uuid = opts.uuid;
     this.objects = opts.store;
     this.locks = opts.locks;
-    this.lockFiles = opts.lockFiles;
     this.recordLocation = opts.recordLocation;
   }
 
@@ -58,26 +59,27 @@ export class LocalPeer implements Peer {
     if (!(await this.objects.has(key))) return null;
     const held: HeldLock | null = this.locks.lock(formatKey(key));
     if (!held) return null;
-    // Other annexgate processes (one per ssh login) must see the lock too.
-    const file = this.lockFiles?.acquire(keyFile(key)) ?? null;
-    if (this.lockFiles && !file) {
+    // Other processes (git-annex's, and annexgate's, one per ssh login) see
+    // the lock through the content's lock file.
+    let file: SharedContentLock | null;
+    try {
+      file = await this.objects.lockShared(key);
+    } catch (e) {
       held.release();
-      return null;
+      throw e;
     }
     // Re-check: the content may have been removed before the lock was taken.
-    if (!(await this.objects.has(key))) {
-      file?.release();
+    if (!file || !(await this.objects.has(key))) {
+      await file?.release();
       held.release();
       return null;
     }
+    const shared = file;
     return {
-      keep: () => {
-        held.pin();
-        file?.keep();
-      },
+      keep: () => held.pin(),
       release: async () => {
-        file?.release();
         held.release();
+        await shared.release();
       },
     };
   }
@@ -87,14 +89,12 @@ export class LocalPeer implements Peer {
     if (!(await this.objects.has(key))) return { removed: true, plusUuids: NO_UUIDS };
     const removeNow = async () => {
       if (opts.before !== undefined && monotonicSeconds() >= opts.before) return false;
-      await this.objects.remove(key);
+      // Refused while another process (stock git-annex too) holds a lock.
+      if (!(await this.objects.remove(key))) return false;
       await this.recordLocation(key, false);
       return true;
     };
-    const lockFiles = this.lockFiles;
-    const removed = await this.locks.whileRemoving(name, () =>
-      lockFiles ? lockFiles.whileRemoving(keyFile(key), removeNow) : removeNow(),
-    );
+    const removed = await this.locks.whileRemoving(name, removeNow);
     return { removed: removed === true, plusUuids: NO_UUIDS };
   }
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { AnnexBranch, setLocation } from "../../branch/index.js";
 import { AnnexgateError } from "../../errors.js";
 import { Git } from "../../git/index.js";
-import { ContentLocks, LockFiles, ObjectStore, repositoryLayout } from "../../objects/index.js";
+import { ContentLocks, ObjectStore, repositoryLayout } from "../../objects/index.js";
 import { LocalPeer } from "./local-peer.js";
 
 export class NotAnnexRepositoryError extends AnnexgateError {
@@ -62,7 +62,6 @@ export async function openLocalRepository(
     uuid,
     store,
     locks: new ContentLocks(),
-    lockFiles: new LockFiles(join(git.gitDir, "annex", "annexgate-locks")),
     recordLocation: async (key, present) => {
       await setLocation(branch, key, uuid, present);
     },
