@@ -217,7 +217,9 @@ describe("git-annex-shell modes against every route, stock and annexgate", {
       "VERSION 4",
       `CHECKPRESENT ${key}`,
       `LOCKCONTENT ${key}`,
-      "UNLOCKCONTENT",
+      // Through the gateway the key is absent and the lock fails; stock's
+      // proxy answers a stray UNLOCKCONTENT with "protocol error" and ends.
+      ...(target.name === "local" ? ["UNLOCKCONTENT"] : []),
       `GET 0 f.txt ${key}`,
       "FAILURE",
       ...put,
@@ -238,7 +240,9 @@ describe("git-annex-shell modes against every route, stock and annexgate", {
       const flush = Buffer.from("0000");
       for (const cmd of ["git-upload-pack", "git-receive-pack", "git-upload-archive"]) {
         const [a, b] = await both((h) => ["-c", `${cmd} '${join(h, "repo")}'`], env, flush);
-        same(a, b, `${mode.name} ${cmd}`);
+        // git-upload-archive's sideband chunks its usage text differently each run.
+        if (cmd === "git-upload-archive") same({ ...a, stdout: "" }, { ...b, stdout: "" }, cmd);
+        else same(a, b, `${mode.name} ${cmd}`);
         if (mode.limited) assert.match(b.stderr, /Action blocked by GIT_ANNEX_SHELL_LIMITED/);
       }
       const [a, b] = await both((h) => ["configlist", join(h, "repo")], env, Buffer.alloc(0));
@@ -255,50 +259,37 @@ describe("git-annex-shell modes against every route, stock and annexgate", {
 
   for (const mode of MODES) {
     for (const target of TARGETS) {
-      // Not yet pinned down: in these, stock's proxy gives up part way
-      // ("protocol error" / "Only allowed to access ~/gw not ~/n2") where
-      // annexgate goes on; see the report of issue #12.
-      const open =
-        target.name !== "local" &&
-        mode.name !== "no restriction" &&
-        mode.name !== "DIRECTORY (another)"
-          ? { todo: "stock's proxy ends this session early" }
-          : {};
-      it(
-        `${mode.name}, ${target.name}: content routes and CONNECT git-receive-pack`,
-        open,
-        async () => {
-          const [a, b] = await both(
-            p2pstdio(target),
-            modeEnv(mode, target),
-            contentSession(mode, target),
-          );
-          const allowed = mode.name !== "DIRECTORY (another)";
-          const relayed = allowed && !mode.readonly && !mode.appendonly && !mode.limited;
-          if (!relayed) {
-            same(a, b, `${mode.name} ${target.name}`);
-            if (allowed) assert.match(a.stdout, /^AUTH-SUCCESS /);
-            else assert.match(a.stderr, /^git-annex: Only allowed to access ~\/n1 not /);
-            if (mode.readonly || mode.appendonly) {
-              assert.match(b.stdout, /ERROR this repository is read-only; write access denied\n/);
-            }
-            if (mode.limited && !mode.readonly) {
-              assert.match(b.stderr, /relaying to git not supported on this connection/);
-            }
-            return;
+      it(`${mode.name}, ${target.name}: content routes and CONNECT git-receive-pack`, async () => {
+        const [a, b] = await both(
+          p2pstdio(target),
+          modeEnv(mode, target),
+          contentSession(mode, target),
+        );
+        const allowed = mode.name !== "DIRECTORY (another)";
+        const relayed = allowed && !mode.readonly && !mode.appendonly && !mode.limited;
+        if (!relayed) {
+          same(a, b, `${mode.name} ${target.name}`);
+          if (allowed) assert.match(a.stdout, /^AUTH-SUCCESS /);
+          else assert.match(a.stderr, /^git-annex: Only allowed to access ~\/n1 not /);
+          if (mode.readonly || mode.appendonly) {
+            assert.match(b.stdout, /ERROR this repository is read-only; write access denied\n/);
           }
-          // KNOWN: annexgate relays CONNECT to git (stock p2pstdio cannot);
-          // everything before it is the same.
-          assert.equal(a.code, 1);
-          assert.match(a.stderr, /p2pstdio: 1 failed\n$/);
-          assert.equal(b.code, 0, b.stderr);
-          assert.ok(
-            b.stdout.startsWith(a.stdout),
-            `replies before CONNECT\n${a.stdout}\n${b.stdout}`,
-          );
-          assert.match(b.stdout, /CONNECTDONE \d+\n$/);
-        },
-      );
+          if (mode.limited && !mode.readonly) {
+            assert.match(b.stderr, /relaying to git not supported on this connection/);
+          }
+          return;
+        }
+        // KNOWN: annexgate relays CONNECT to git (stock p2pstdio cannot);
+        // everything before it is the same.
+        assert.equal(a.code, 1);
+        assert.match(a.stderr, /p2pstdio: 1 failed\n$/);
+        assert.equal(b.code, 0, b.stderr);
+        assert.ok(
+          b.stdout.startsWith(a.stdout),
+          `replies before CONNECT\n${a.stdout}\n${b.stdout}`,
+        );
+        assert.match(b.stdout, /CONNECTDONE \d+\n$/);
+      });
 
       it(`${mode.name}, ${target.name}: CONNECT git-upload-pack`, async () => {
         const input = lines("VERSION 4", "CONNECT git-upload-pack");
