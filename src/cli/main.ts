@@ -42,7 +42,9 @@ serving:
                        --socket --jobs --wideopen --unauth-readonly
                        --unauth-appendonly --unauth-nolocking --authenv
                        --authenv-http --certfile --privatekeyfile --chainfile
-                       --directory --clusterjobs --proxyconnections
+                       --directory --clusterjobs --proxyconnections;
+                       --directory skips an entry that is a symlink to
+                       outside DIR unless --follow-symlinks is given
   shell ARGS           a drop-in for git-annex-shell (the package's
                        git-annex-shell runs this): p2pstdio DIR UUID
                        [--uuid UUID], configlist DIR,

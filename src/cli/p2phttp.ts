@@ -29,6 +29,7 @@ export const P2PHTTP_OPTIONS = {
   privatekeyfile: { type: "string" },
   chainfile: { type: "string", multiple: true },
   directory: { type: "string", multiple: true },
+  "follow-symlinks": { type: "boolean" },
   proxyconnections: { type: "string" },
   clusterjobs: { type: "string" },
   "commit-delay": { type: "string" },
@@ -84,10 +85,14 @@ export async function startP2pHttp(argv: readonly string[], cwd: string): Promis
   };
   let repos: RepositorySet;
   if (o.directory && o.directory.length > 0) {
-    const folders = new RepositoryFolders(o.directory, setOpts);
+    const folders = new RepositoryFolders(o.directory, {
+      ...setOpts,
+      followSymlinks: o["follow-symlinks"] ?? false,
+    });
     await folders.rescan();
     repos = folders;
   } else {
+    if (o["follow-symlinks"]) throw new UsageError("--follow-symlinks is for --directory");
     repos = new RepositorySet(setOpts);
     try {
       await repos.add(cwd);

@@ -15,34 +15,29 @@
  *
  * Environment, as git-annex-shell has it: GIT_ANNEX_SHELL_READONLY (no
  * stores or removals), GIT_ANNEX_SHELL_APPENDONLY (no removals),
- * GIT_ANNEX_SHELL_LIMITED (nothing handed to git-shell),
+ * GIT_ANNEX_SHELL_LIMITED (nothing handed to git-shell, and no CONNECT to
+ * git in a p2pstdio session),
  * GIT_ANNEX_SHELL_DIRECTORY (only that repository). A variable counts when
  * it is set and not empty.
  */
 import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
-import { homedir, hostname } from "node:os";
-import { isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
+import { hostname } from "node:os";
 import type { Readable, Writable } from "node:stream";
 import { initRepository, readUuidDescriptions } from "../branch/index.js";
-import { AnnexgateError } from "../errors.js";
 import { Git } from "../git/index.js";
 import { type LocalRepository, openLocalRepository, type Peer } from "../peers/index.js";
 import { MessageChannel } from "../protocol/index.js";
 import type { Gateway } from "../proxy/index.js";
 import { gitServiceRunner, LineServerError, type ServeMode, serveLine } from "../server/index.js";
-
-/** A refusal or failure printed as git-annex-shell prints it, exit status 1. */
-export class ShellError extends AnnexgateError {
-  constructor(message: string, data: Record<string, unknown> = {}, cause?: unknown) {
-    super("AG_SHELL", message, data, cause);
-  }
-}
+import { checkDirectory, repositoryPath } from "./shell-directory.js";
+import { ShellError } from "./shell-error.js";
 
 export const READONLY_ENV = "GIT_ANNEX_SHELL_READONLY";
 export const APPENDONLY_ENV = "GIT_ANNEX_SHELL_APPENDONLY";
 export const LIMITED_ENV = "GIT_ANNEX_SHELL_LIMITED";
-export const DIRECTORY_ENV = "GIT_ANNEX_SHELL_DIRECTORY";
+export { checkDirectory, DIRECTORY_ENV, repositoryPath } from "./shell-directory.js";
+export { ShellError } from "./shell-error.js";
 
 /**
  * git-annex-shell's own commands, by the least mode each needs. Only
@@ -140,53 +135,6 @@ export function serveModeFromEnv(env: NodeJS.ProcessEnv): ServeMode {
   if (envSet(env, READONLY_ENV)) return "readonly";
   if (envSet(env, APPENDONLY_ENV)) return "appendonly";
   return "readwrite";
-}
-
-function relHome(home: string, p: string): string {
-  const rel = relative(home, p);
-  if (rel === "") return "~";
-  if (rel.startsWith("..") || isAbsolute(rel)) return p;
-  return `~/${rel}`;
-}
-
-/** How git-annex-shell compares directories: "~/" kept, "/~/" made "~/", else absolute from home, then home-relative. */
-function canonDir(home: string, d: string): string {
-  if (d.startsWith("~/")) return normalize(d);
-  if (d.startsWith("/~/")) return normalize(d.slice(1));
-  return relHome(home, resolve(home, d));
-}
-
-function sameDir(a: string, b: string): boolean {
-  const strip = (p: string) => (p.length > 1 && p.endsWith(sep) ? p.slice(0, -1) : p);
-  return strip(normalize(a)) === strip(normalize(b));
-}
-
-/** GIT_ANNEX_SHELL_DIRECTORY: refuse a directory other than the one allowed. */
-export function checkDirectory(env: NodeJS.ProcessEnv, dir: string | undefined): void {
-  const allowed = env[DIRECTORY_ENV];
-  if (allowed === undefined) return;
-  const home = env.HOME ?? homedir();
-  if (dir === undefined) {
-    throw new ShellError(
-      `Only allowed to access ${allowed} and could not determine directory from command line`,
-    );
-  }
-  if (sameDir(allowed, dir)) return;
-  const a = canonDir(home, allowed);
-  const d = canonDir(home, dir);
-  if (!sameDir(a, d)) throw new ShellError(`Only allowed to access ${a} not ${d}`);
-}
-
-/**
- * The repository path a client names: absolute, or relative to the home
- * directory; a leading "~/" or "/~/" is the home directory.
- */
-export function repositoryPath(env: NodeJS.ProcessEnv, dir: string): string {
-  const home = env.HOME ?? homedir();
-  if (dir === "~" || dir === "/~") return home;
-  if (dir.startsWith("~/")) return join(home, dir.slice(2));
-  if (dir.startsWith("/~/")) return join(home, dir.slice(3));
-  return resolve(home, dir);
 }
 
 /** A p2pstdio session commits the git-annex branch at its end, or after this long. */
@@ -351,7 +299,11 @@ async function p2pstdio(io: Io, dir: string, shown: string, opts: ShellOptions):
       peer,
       mode: serveModeFromEnv(io.env),
       clientUuid,
-      connect: gitServiceRunner(repo.dir),
+      // GIT_ANNEX_SHELL_LIMITED keeps git out of reach: CONNECT is then
+      // refused as stock p2pstdio refuses it (it never relays to git).
+      ...(envSet(io.env, LIMITED_ENV) ? {} : { connect: gitServiceRunner(repo.dir) }),
+      // Stock's proxy answers a CONNECT the mode refuses and goes on serving.
+      continueAfterRefusedConnect: gateway !== null,
     });
     return 0;
   } catch (e) {
@@ -371,7 +323,7 @@ async function builtin(io: Io, cmd: string, dir: string, rest: readonly string[]
   checkDirectory(io.env, dir);
   const { params, fields } = partitionParams(rest);
   const opts = parseShellOptions(params);
-  const path = repositoryPath(io.env, dir);
+  const path = await repositoryPath(io.env, dir);
   switch (cmd) {
     case "configlist":
       return configlist(io, path, dir, opts, fields);

@@ -3,9 +3,14 @@
  * `git annex p2phttp --directory`) every git-annex repository directly under
  * some folders, noticing new ones on a lookup miss and dropping ones that
  * have been removed, without a restart.
+ *
+ * An entry of a folder that is a symlink to somewhere outside the folder is
+ * not served unless asked for (followSymlinks): whoever can make a symlink
+ * in a served folder could otherwise publish any repository the server can
+ * read. Stock git-annex follows such symlinks.
  */
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { lstat, readdir, realpath, stat } from "node:fs/promises";
+import { isAbsolute, join, relative } from "node:path";
 import { type LocalRepository, openLocalRepository, type Peer } from "../peers/index.js";
 import type { PeerDirectory } from "./http/server.js";
 
@@ -35,6 +40,13 @@ export class RepositorySet implements PeerDirectory {
       onCommitError: (e) =>
         this.opts.log?.(`commit of git-annex branch in ${dir} failed: ${String(e)}`),
     });
+    // The same repository reached a second way (a symlink to it, say) is
+    // served once; the second opening would otherwise be left open.
+    const served = this.byUuid.get(repo.uuid);
+    if (served) {
+      await repo.close();
+      return served;
+    }
     this.byUuid.set(repo.uuid, repo);
     if (this.opts.gateway) this.gateways.set(repo.uuid, this.opts.gateway(repo));
     return repo;
@@ -92,15 +104,55 @@ async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
+export interface RepositoryFoldersOptions extends RepositorySetOptions {
+  /** Serve an entry that is a symlink to outside its folder (as stock git-annex does). Default false. */
+  readonly followSymlinks?: boolean;
+}
+
+/** True when `p` is `folder` or inside it (both real paths). */
+function inside(folder: string, p: string): boolean {
+  const rel = relative(folder, p);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
 /** Every git-annex repository directly inside the given folders. */
 export class RepositoryFolders extends RepositorySet {
   private scanning: Promise<void> | null = null;
+  /** Symlinked entries refused, with the target they had, so each is logged once. */
+  private readonly refused = new Map<string, string>();
 
   constructor(
     private readonly folders: readonly string[],
-    opts: RepositorySetOptions = {},
+    private readonly folderOpts: RepositoryFoldersOptions = {},
   ) {
-    super(opts);
+    super(folderOpts);
+  }
+
+  /**
+   * The directory to open for an entry of `folder`: the entry itself, or,
+   * for a symlink, its target (resolved now, so a symlink changed later
+   * does not change what is served); null when it is not to be served.
+   */
+  private async entryDir(folder: string, name: string): Promise<string | null> {
+    const dir = join(folder, name);
+    let real: string;
+    let realFolder: string;
+    try {
+      if (!(await lstat(dir)).isSymbolicLink()) return (await isDirectory(dir)) ? dir : null;
+      real = await realpath(dir);
+      realFolder = await realpath(folder);
+    } catch {
+      return null; // gone, or a dangling symlink
+    }
+    if (!(await isDirectory(real))) return null;
+    if (this.folderOpts.followSymlinks || inside(realFolder, real)) return real;
+    if (this.refused.get(dir) !== real) {
+      this.refused.set(dir, real);
+      this.opts.log?.(
+        `not serving ${dir}: it is a symlink to ${real}, outside ${folder} (--follow-symlinks serves it)`,
+      );
+    }
+    return null;
   }
 
   /** Open repositories not yet served; drop those whose folder is gone. */
@@ -124,8 +176,8 @@ export class RepositoryFolders extends RepositorySet {
         continue;
       }
       for (const name of names.sort()) {
-        const dir = join(folder, name);
-        if (servedDirs.has(dir) || !(await isDirectory(dir))) continue;
+        const dir = await this.entryDir(folder, name);
+        if (dir === null || servedDirs.has(dir)) continue;
         try {
           await this.add(dir);
         } catch {

@@ -63,6 +63,12 @@ export interface LineServeOptions {
    */
   readonly connect?: ServiceRunner;
   /**
+   * After a CONNECT the mode refuses (its ERROR sent), serve further
+   * requests instead of ending, as git-annex's proxy (P2P/Proxy.hs) does for
+   * a proxied peer; its own repository's server ends there. Default false.
+   */
+  readonly continueAfterRefusedConnect?: boolean;
+  /**
    * Send `AUTH-SUCCESS <peer uuid>` before anything else, as
    * `git-annex-shell p2pstdio` does (its client is authenticated by ssh).
    * Default true.
@@ -486,7 +492,7 @@ class LineSession {
       const refused = refusal(this.opts.mode, "receive-pack");
       if (refused) {
         await this.channel.send(refused);
-        return { reason: "refused-connect" };
+        return this.opts.continueAfterRefusedConnect ? "continue" : { reason: "refused-connect" };
       }
     }
     if (!this.opts.connect) {
