@@ -1,16 +1,33 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { LockFiles } from "./lockfiles.js";
+import { LockFiles, processStart } from "./lockfiles.js";
 
 /** The pid of a process that has already exited. */
 function deadPid(): number {
   const r = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]);
   return Number(r.stdout.toString());
+}
+
+/** A live process of our own (it waits on its stdin until the test ends it). */
+async function liveChild(): Promise<ChildProcess & { pid: number }> {
+  const child = spawn(process.execPath, ["-e", "process.stdin.resume()"], {
+    stdio: ["pipe", "ignore", "ignore"],
+  });
+  await once(child, "spawn");
+  if (child.pid === undefined) throw new Error("no pid for the child process");
+  return child as ChildProcess & { pid: number };
+}
+
+async function endChild(child: ChildProcess): Promise<void> {
+  const exited = once(child, "exit");
+  child.stdin?.end();
+  await exited;
 }
 
 describe("LockFiles (content locks shared between processes)", () => {
@@ -81,5 +98,47 @@ describe("LockFiles (content locks shared between processes)", () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(await files.whileRemoving("K5", async () => true), null);
     lock.release();
+  });
+
+  test("a lock whose PID now belongs to another process (reused after a crash) is stale", async () => {
+    const start = processStart(process.pid);
+    assert.ok(start, "this test needs /proc (Linux) to read process start times");
+    const child = await liveChild();
+    try {
+      const keyDir = join(dir, "K6");
+      mkdirSync(keyDir, { recursive: true });
+      // As a crashed holder leaves it: the PID is alive again (reused), but
+      // the process behind it started at another time.
+      const [ticks, boot] = start.split(".");
+      const crashed = `${child.pid}_${Number(ticks) + 1}.${boot}`;
+      writeFileSync(join(keyDir, `${crashed}-x.lock`), "pinned");
+      writeFileSync(join(keyDir, "removing"), crashed);
+      const files = new LockFiles(dir);
+      const lock = files.acquire("K6");
+      assert.ok(lock, "a reused PID's removal marker does not stop locking");
+      lock.release();
+      assert.equal(await files.whileRemoving("K6", async () => "removed"), "removed");
+      assert.deepEqual(readdirSync(keyDir), [], "the stale lock was tidied");
+    } finally {
+      await endChild(child);
+    }
+  });
+
+  test("a lock of a live holder in another process is honoured", async () => {
+    const child = await liveChild();
+    try {
+      const keyDir = join(dir, "K7");
+      mkdirSync(keyDir, { recursive: true });
+      const start = processStart(child.pid);
+      const holder = start === null ? String(child.pid) : `${child.pid}_${start}`;
+      writeFileSync(join(keyDir, `${holder}-y.lock`), "pinned");
+      const files = new LockFiles(dir);
+      assert.equal(await files.whileRemoving("K7", async () => "removed"), null);
+      assert.equal(readdirSync(keyDir).length, 1, "the live lock stays");
+    } finally {
+      await endChild(child);
+    }
+    // Once the holder has exited, its lock no longer counts.
+    assert.equal(await new LockFiles(dir).whileRemoving("K7", async () => "removed"), "removed");
   });
 });

@@ -4,7 +4,9 @@
  * arriving through another. git-annex uses fcntl locks for this, which
  * Node cannot take; instead each lock is a small file under
  * `annex/annexgate-locks/<keyfile>/`, named for the process that holds it
- * and holding its expiry, and a removal first claims the key with an
+ * (its PID and, where /proc tells, when it started, so a PID reused after
+ * a restart does not keep a crashed holder's lock alive) and holding its
+ * expiry, and a removal first claims the key with an
  * exclusive `removing` marker, then looks for live locks. Each side writes
  * its own file before looking for the other's, so at least one of two racing
  * processes sees the other. Files of processes that have died, and expired
@@ -31,6 +33,55 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+function readProc(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * When process `pid` started (clock ticks since boot, /proc/PID/stat field
+ * 22) on this boot (the kernel's boot id), or null where /proc cannot tell.
+ * A PID alone names a different process after a restart (PID 1 in a
+ * restarted container); PID plus this names one process only.
+ */
+export function processStart(pid: number): string | null {
+  const stat = readProc(`/proc/${pid}/stat`);
+  const boot = readProc("/proc/sys/kernel/random/boot_id");
+  if (stat === null || boot === null) return null;
+  // The command name (field 2) is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const start = fields[19];
+  const bootId = boot.trim().replace(/-/g, "");
+  if (start === undefined || !/^[0-9]+$/.test(start) || !/^[0-9a-f]+$/.test(bootId)) return null;
+  return `${start}.${bootId}`;
+}
+
+/**
+ * This process as lock files name it: "PID" plus "_START.BOOTID" when
+ * /proc tells when it started.
+ */
+function selfToken(): string {
+  const start = processStart(process.pid);
+  return start === null ? String(process.pid) : `${process.pid}_${start}`;
+}
+
+/**
+ * Whether the process a token names still runs: its PID is alive and, when
+ * the token records a start, that PID started then on this boot (else the
+ * PID was reused and the holder is gone).
+ */
+function holderAlive(token: string): boolean {
+  const sep = token.indexOf("_");
+  const pid = Number(sep < 0 ? token : token.slice(0, sep));
+  if (!pidAlive(pid)) return false;
+  if (sep < 0) return true; // written without /proc: the PID is all there is
+  const now = processStart(pid);
+  return now === null || now === token.slice(sep + 1);
+}
+
 export interface LockFile {
   /** Keep the lock from expiring until release (p2phttp keeplocked). */
   keep(): void;
@@ -47,7 +98,7 @@ export class LockFiles {
   acquire(name: string): LockFile | null {
     const keyDir = join(this.dir, name);
     mkdirSync(keyDir, { recursive: true });
-    const file = join(keyDir, `${process.pid}-${randomUUID()}.lock`);
+    const file = join(keyDir, `${selfToken()}-${randomUUID()}.lock`);
     writeFileSync(file, String(Date.now() + this.retentionMs));
     if (this.removalUnderWay(keyDir)) {
       rmSync(file, { force: true });
@@ -79,7 +130,7 @@ export class LockFiles {
   private claim(marker: string): boolean {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        writeFileSync(marker, String(process.pid), { flag: "wx" });
+        writeFileSync(marker, selfToken(), { flag: "wx" });
         return true;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
@@ -92,7 +143,7 @@ export class LockFiles {
       }
       // Someone else is removing (an empty marker is one being written):
       // give way, unless that process is gone.
-      if (text === "" || pidAlive(Number(text))) return false;
+      if (text === "" || holderAlive(text)) return false;
       rmSync(marker, { force: true });
     }
     return false;
@@ -106,7 +157,7 @@ export class LockFiles {
       return false;
     }
     // An empty marker is one being written right now: treat it as live.
-    return text.trim() === "" || pidAlive(Number(text.trim()));
+    return text.trim() === "" || holderAlive(text.trim());
   }
 
   private liveLocks(keyDir: string): boolean {
@@ -114,7 +165,7 @@ export class LockFiles {
     for (const entry of readdirSync(keyDir)) {
       if (!entry.endsWith(".lock")) continue;
       const path = join(keyDir, entry);
-      const pid = Number(entry.slice(0, entry.indexOf("-")));
+      const holder = entry.slice(0, entry.indexOf("-"));
       let content = "";
       try {
         content = readFileSync(path, "utf8").trim();
@@ -123,7 +174,7 @@ export class LockFiles {
       }
       // A lock file being written has no content yet: live.
       const fresh = content === "" || content === PINNED || Number(content) > Date.now();
-      if (pidAlive(pid) && fresh) live = true;
+      if (fresh && holderAlive(holder)) live = true;
       else rmSync(path, { force: true });
     }
     return live;
