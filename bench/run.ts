@@ -22,6 +22,7 @@ const ALL = [
   "cluster",
   "repo-sizes",
   "preferred-content",
+  "journal",
 ] as const;
 
 function runOne(name: string, timeoutMs: number): Promise<number> {
