@@ -24,6 +24,7 @@ const ALL = [
   "preferred-content",
   "glob",
   "content-lock",
+  "journal",
 ] as const;
 
 function runOne(name: string, timeoutMs: number): Promise<number> {

@@ -25,6 +25,19 @@ async function show(git: Git, path: string, ref = BRANCH_REF): Promise<string> {
   return (await git.run(["cat-file", "blob", `${ref}:${path}`])).toString();
 }
 
+/**
+ * Polls `ready` until it holds: what it waits for is an event (a commit, a
+ * file gone), bounded by count and time so a bug cannot hang the run.
+ */
+async function waitFor(ready: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
+    if (await ready()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error("the awaited change did not happen within 60 s");
+}
+
 async function journalFiles(git: Git): Promise<string[]> {
   return readdir(join(git.gitDir, "annex", "journal")).catch(() => []);
 }
@@ -292,14 +305,18 @@ describe("AnnexBranch", () => {
       await Promise.all(
         Array.from({ length: 10 }, (_, i) => branch.change(`f${i}.log`, () => `${i}\n`)),
       );
-      await new Promise((r) => setTimeout(r, 400));
-      const count = (await git.run(["rev-list", "--count", `${start}..${BRANCH_REF}`])).toString();
-      assert.equal(count, "1\n");
+      // Wait for the commit itself (a loaded machine may take seconds), then
+      // for the journal to be emptied, which ends the burst.
+      const count = async () =>
+        (await git.run(["rev-list", "--count", `${start}..${BRANCH_REF}`])).toString();
+      await waitFor(
+        async () => (await count()) !== "0\n" && (await journalFiles(git)).length === 0,
+      );
+      assert.equal(await count(), "1\n");
       assert.equal(await show(git, "f9.log"), "9\n");
       assert.deepEqual(await journalFiles(git), []);
       await branch.change("later.log", () => "later\n");
-      await new Promise((r) => setTimeout(r, 400));
-      assert.equal(await show(git, "later.log"), "later\n");
+      await waitFor(async () => (await show(git, "later.log").catch(() => "")) === "later\n");
       assert.deepEqual(errors, []);
     } finally {
       await branch.close();

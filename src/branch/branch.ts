@@ -1,11 +1,18 @@
+// Over 400 lines: one class holds the whole journal/commit protocol shared with stock git-annex.
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { CatFileBatch, type Git, type TreeChange } from "../git/index.js";
 import { waitUnlocked } from "./annex-lock.js";
+import { forEachBounded, JOURNAL_CONCURRENCY } from "./bounded.js";
 import { BranchError } from "./errors.js";
-import { branchPathOf, discardIncompleteAppend, journalFileName } from "./journal.js";
+import {
+  branchPathOf,
+  discardIncompleteAppend,
+  journalFileName,
+  readJournalDir,
+} from "./journal.js";
 import { listRemoteBranches, planMerge } from "./merge.js";
 import { KeyedMutex } from "./mutex.js";
 import { containsLines, unionMerge } from "./union.js";
@@ -23,6 +30,8 @@ const LOCK_WAIT_MS = 5000;
 const MAX_RETRY_MS = 60_000;
 /** Temporary journal files older than this were left by a crashed process. */
 const STALE_TMP_MS = 60 * 60 * 1000;
+/** Journal files removed between two looks at git-annex's journal lock. */
+const CLEAN_BATCH = 64;
 
 /** Options for {@link AnnexBranch.startAutoCommit}. */
 export interface AutoCommitOptions {
@@ -283,23 +292,8 @@ export class AnnexBranch {
   }
 
   /** The journal as it is now: branch path to the file's exact bytes. */
-  async #snapshotJournal(): Promise<Map<string, Buffer>> {
-    let names: string[];
-    try {
-      names = await readdir(this.#journalDir);
-    } catch (err) {
-      if (isMissing(err)) return new Map();
-      throw err;
-    }
-    const snapshot = new Map<string, Buffer>();
-    for (const name of names) {
-      const raw = await readIfExists(join(this.#journalDir, name)).catch((err: unknown) => {
-        if ((err as NodeJS.ErrnoException).code === "EISDIR") return null;
-        throw err;
-      });
-      if (raw !== null) snapshot.set(branchPathOf(name), raw);
-    }
-    return snapshot;
+  #snapshotJournal(): Promise<Map<string, Buffer>> {
+    return readJournalDir(this.#journalDir);
   }
 
   /**
@@ -435,19 +429,23 @@ export class AnnexBranch {
    * behind hold committed content and go with a later commit.
    */
   async #cleanJournal(snapshot: ReadonlyMap<string, Buffer>): Promise<void> {
-    let n = 0;
-    for (const [path, raw] of snapshot) {
-      if (n++ % 32 === 0 && !(await waitUnlocked(this.#journalLock, LOCK_WAIT_MS))) return;
-      await this.#paths.run(path, async () => {
-        const file = this.#journalPath(path);
-        const now = await readIfExists(file);
-        if (now === null || !now.equals(raw)) return;
-        try {
-          await unlink(file);
-        } catch (err) {
-          if (!isMissing(err)) throw err;
-        }
-      });
+    const entries = [...snapshot];
+    // A batch at a time, looking for git-annex's lock before each.
+    for (let from = 0; from < entries.length; from += CLEAN_BATCH) {
+      if (!(await waitUnlocked(this.#journalLock, LOCK_WAIT_MS))) return;
+      const batch = entries.slice(from, from + CLEAN_BATCH);
+      await forEachBounded(batch, JOURNAL_CONCURRENCY, ([path, raw]) =>
+        this.#paths.run(path, async () => {
+          const file = this.#journalPath(path);
+          const now = await readIfExists(file);
+          if (now === null || !now.equals(raw)) return;
+          try {
+            await unlink(file);
+          } catch (err) {
+            if (!isMissing(err)) throw err;
+          }
+        }),
+      );
     }
   }
 

@@ -74,3 +74,21 @@ export async function writeRandomFile(path: string, size: number): Promise<void>
   }
   await pipeline(gen(), createWriteStream(path));
 }
+
+/** The oldest stock git-annex the interop tests run against. */
+const MIN_GIT_ANNEX = 10.2024;
+
+/**
+ * Throws unless stock git-annex 10.2024 or newer is installed. Interop
+ * suites call it in a `before` hook so that a machine without git-annex
+ * fails the run loudly instead of skipping them.
+ */
+export async function requireGitAnnex(): Promise<void> {
+  const raw = await run("git", ["annex", "version", "--raw"]).catch(() => null);
+  const version = Number.parseFloat((raw ?? "").trim().slice(0, 9));
+  if (raw === null || !(version >= MIN_GIT_ANNEX)) {
+    throw new Error(
+      `git-annex 10.2024+ required for the interop tests (found: ${raw === null ? "none" : raw.trim()}); install it with scripts/setup-git-annex.sh`,
+    );
+  }
+}

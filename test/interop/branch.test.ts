@@ -25,12 +25,7 @@ import {
 } from "../../src/branch/index.js";
 import { Git } from "../../src/git/index.js";
 import { formatKey, genUuid, type Key, parseKey } from "../../src/keys/index.js";
-import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
-
-const hasGitAnnex = await run("git", ["annex", "version", "--raw"]).then(
-  () => true,
-  () => false,
-);
+import { gitAnnexRepo, makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
 
 let tmp: string;
 let repo: string;
@@ -71,7 +66,8 @@ async function committed(path: string): Promise<string> {
   return run("git", ["cat-file", "blob", `${BRANCH_REF}:${path}`], { cwd: repo }).catch(() => "");
 }
 
-describe("git-annex branch interop with stock git-annex", { skip: !hasGitAnnex }, () => {
+describe("git-annex branch interop with stock git-annex", () => {
+  before(requireGitAnnex);
   before(async () => {
     tmp = await makeTempDir();
     repo = await gitAnnexRepo(join(tmp, "stock"), "stock repo");

@@ -10,12 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { AnnexBranch, BranchError, initRepository, locationsOf } from "../../src/branch/index.js";
 import { Git } from "../../src/git/index.js";
 import { parseKey } from "../../src/keys/index.js";
-import { makeTempDir, removeDir, run } from "../helpers/index.js";
-
-const hasGitAnnex = await run("git", ["annex", "version", "--raw"]).then(
-  () => true,
-  () => false,
-);
+import { makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
 
 let tmp: string;
 
@@ -50,7 +45,8 @@ async function localConfig(cwd: string): Promise<Map<string, string>> {
   );
 }
 
-describe("initRepository, checked by stock git-annex", { skip: !hasGitAnnex }, () => {
+describe("initRepository, checked by stock git-annex", () => {
+  before(requireGitAnnex);
   before(async () => {
     tmp = await makeTempDir();
   });

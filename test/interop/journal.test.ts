@@ -1,0 +1,93 @@
+/**
+ * A large journal left by stock git-annex (`setpresentkey --batch` with
+ * annex.alwayscommit=false writes one journal file per key and commits
+ * none) is committed by annexgate: `annexgate info` used to open one
+ * temporary file per entry at once and fail with EMFILE. It runs here with
+ * a low open-file limit, so a journal far smaller than the one that failed
+ * in the field still shows the bug; 100,000 entries are in
+ * bench/journal.ts (stock git-annex needs about a millisecond per key to
+ * make them, too slow for this test).
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { gitAnnexRepo, makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
+
+const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+const ENTRIES = 5000;
+/** Far below the entry count: committing must not open a file per entry. */
+const OPEN_FILES = 256;
+
+let tmp: string;
+before(async () => {
+  await requireGitAnnex();
+  tmp = await makeTempDir("annexgate-journal-");
+});
+after(async () => {
+  if (tmp !== undefined) await removeDir(tmp);
+});
+
+/** Keys of distinct sizes, so the repository size says every one was counted. */
+function keyLines(uuid: string, n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const hash = createHash("sha256").update(String(i)).digest("hex");
+    lines.push(`SHA256E-s${1000 + i}--${hash} ${uuid} 1\n`);
+  }
+  return lines.join("");
+}
+
+interface Sizes {
+  readonly repos: unknown;
+  readonly combined: unknown;
+}
+
+function sizesOf(json: string): Sizes {
+  const o = JSON.parse(json) as Record<string, unknown>;
+  const repos = (o["annex sizes of repositories"] as { uuid: string; size: string }[]).map((r) => [
+    r.uuid,
+    r.size,
+  ]);
+  return { repos, combined: o["combined annex size of all repositories"] };
+}
+
+describe("a large journal left by stock git-annex", () => {
+  it(`annexgate info commits ${ENTRIES} journal entries with ${OPEN_FILES} open files and agrees with git annex info`, {
+    timeout: 10 * 60_000,
+  }, async () => {
+    const repo = await gitAnnexRepo(join(tmp, "repo"), "journal test");
+    const uuid = (await run("git", ["config", "annex.uuid"], { cwd: repo })).trim();
+    await run("git", ["-c", "annex.alwayscommit=false", "annex", "setpresentkey", "--batch"], {
+      cwd: repo,
+      input: keyLines(uuid, ENTRIES),
+    });
+    const journal = join(repo, ".git", "annex", "journal");
+    assert.equal((await readdir(journal)).length, ENTRIES, "stock git-annex left the journal");
+
+    const info = (): Promise<string> =>
+      run(
+        "sh",
+        [
+          "-c",
+          `ulimit -n ${OPEN_FILES} && exec "$0" "$1" info --json --bytes`,
+          process.execPath,
+          CLI,
+        ],
+        {
+          cwd: repo,
+        },
+      );
+    const ours = sizesOf(await info());
+    assert.deepEqual(await readdir(journal), [], "the journal was committed");
+    const expected = (ENTRIES * 1000 + (ENTRIES * (ENTRIES - 1)) / 2).toString();
+    assert.equal(ours.combined, expected);
+
+    const stock = sizesOf(await run("git", ["annex", "info", "--json", "--bytes"], { cwd: repo }));
+    assert.deepEqual(ours, stock);
+    // Once committed, a second run reads the same from the branch.
+    assert.deepEqual(sizesOf(await info()), stock);
+  });
+});
