@@ -15,4 +15,4 @@ node dist/scripts/check-layers.js
 # then the interop tests (dist/test/interop).
 # shellcheck disable=SC2046
 exec node --enable-source-maps --test --test-concurrency=2 --test-reporter=spec \
-  $(find dist/src -name '*.test.js' | sort) $(find dist/test -name '*.test.js' | sort)
+  $(find dist/src dist/scripts -name '*.test.js' | sort) $(find dist/test -name '*.test.js' | sort)
