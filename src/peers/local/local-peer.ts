@@ -6,16 +6,17 @@
 
 import { formatKey, type Key, keyFile } from "../../keys/index.js";
 import type { ContentLocks, HeldLock, LockFiles, ObjectStore } from "../../objects/index.js";
-import type {
-  ContentLock,
-  Peer,
-  PeerContext,
-  PresenceResult,
-  PutOffsetResult,
-  RemoveResult,
-  RetrieveResult,
-  StoreRequest,
-  StoreResult,
+import {
+  LOCK_ABSENT,
+  type LockResult,
+  type Peer,
+  type PeerContext,
+  type PresenceResult,
+  type PutOffsetResult,
+  type RemoveResult,
+  type RetrieveResult,
+  type StoreRequest,
+  type StoreResult,
 } from "../peer.js";
 
 /** Seconds on CLOCK_MONOTONIC, the clock git-annex uses for REMOVE-BEFORE. */
@@ -54,23 +55,23 @@ export class LocalPeer implements Peer {
     return { present: await this.objects.has(key) };
   }
 
-  async lockContent(key: Key): Promise<ContentLock | null> {
-    if (!(await this.objects.has(key))) return null;
+  async lockContent(key: Key): Promise<LockResult> {
+    if (!(await this.objects.has(key))) return LOCK_ABSENT;
     const held: HeldLock | null = this.locks.lock(formatKey(key));
-    if (!held) return null;
+    if (!held) return LOCK_ABSENT;
     // Other annexgate processes (one per ssh login) must see the lock too.
     const file = this.lockFiles?.acquire(keyFile(key)) ?? null;
     if (this.lockFiles && !file) {
       held.release();
-      return null;
+      return LOCK_ABSENT;
     }
     // Re-check: the content may have been removed before the lock was taken.
     if (!(await this.objects.has(key))) {
       file?.release();
       held.release();
-      return null;
+      return LOCK_ABSENT;
     }
-    return {
+    const lock = {
       keep: () => {
         held.pin();
         file?.keep();
@@ -80,6 +81,7 @@ export class LocalPeer implements Peer {
         held.release();
       },
     };
+    return { kind: "locked", lock };
   }
 
   async remove(key: Key, opts: { before?: number } = {}): Promise<RemoveResult> {
