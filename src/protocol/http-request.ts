@@ -50,9 +50,22 @@ export function parseP2pHttpUrl(url: string): P2pHttpEndpoint {
   return {
     secure: u.protocol === "https:",
     hostname: u.hostname.replace(/^\[(.*)\]$/, "$1"),
-    port: u.port === "" ? DEFAULT_P2PHTTP_PORT : Number(u.port),
+    port: explicitPort(plain) ?? DEFAULT_P2PHTTP_PORT,
     prefix: `${base}git-annex/`,
   };
+}
+
+const AUTHORITY_PORT =
+  /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(?:\[[^\]/?#]*\]|[^:/?#]*):([0-9]+)(?:[/?#]|$)/;
+
+/**
+ * The port written in the URL. WHATWG URL drops a scheme's default port
+ * (`http://h:80/` has port ""), but git-annex takes what is written, and
+ * only a URL with no port at all gets 9417.
+ */
+function explicitPort(url: string): number | undefined {
+  const digits = AUTHORITY_PORT.exec(url)?.[1];
+  return digits === undefined ? undefined : Number(digits);
 }
 
 /** The annex+http(s) URL of an endpoint; parseP2pHttpUrl reads it back. */
