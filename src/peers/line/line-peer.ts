@@ -322,7 +322,10 @@ export class LinePeer implements Peer {
           const ok = await readValidity(c);
           await c.send({ type: ok ? "SUCCESS" : "FAILURE" });
           return ok && counter.count === length;
-        } catch {
+        } catch (e) {
+          // `valid` answers whether the bytes were the content: with no
+          // VALID to confirm them, they are not. Why is worth a log line.
+          this.opts.log?.(`line peer: after ${formatKey(key)}'s data: ${String(e)}`);
           return false;
         } finally {
           stop();
@@ -339,7 +342,9 @@ export class LinePeer implements Peer {
             await readValidity(c);
             await c.send({ type: "FAILURE" });
             reusable = !c.broken;
-          } catch {
+          } catch (e) {
+            // Only decides whether the connection is kept; it is not.
+            this.opts.log?.(`line peer: skipping the rest of ${formatKey(key)}: ${String(e)}`);
             reusable = false;
           }
         }
