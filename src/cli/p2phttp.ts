@@ -10,7 +10,13 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import type { LocalRepository } from "../peers/index.js";
 import { DEFAULT_P2PHTTP_PORT } from "../protocol/index.js";
-import { Authorizer, P2pHttpServer, RepositoryFolders, RepositorySet } from "../server/index.js";
+import {
+  Authorizer,
+  isNotARepository,
+  P2pHttpServer,
+  RepositoryFolders,
+  RepositorySet,
+} from "../server/index.js";
 import { makeGateway } from "./gateway.js";
 import { UsageError } from "./usage.js";
 
@@ -96,7 +102,8 @@ export async function startP2pHttp(argv: readonly string[], cwd: string): Promis
     repos = new RepositorySet(setOpts);
     try {
       await repos.add(cwd);
-    } catch {
+    } catch (e) {
+      if (!isNotARepository(e)) throw e;
       throw new UsageError(
         "Not in a git-annex repository. Use the --directory option to specify which git-annex repositories to serve.",
       );

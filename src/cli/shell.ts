@@ -25,7 +25,7 @@ import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { Readable, Writable } from "node:stream";
 import { initRepository, readUuidDescriptions } from "../branch/index.js";
-import { Git } from "../git/index.js";
+import { Git, GitError } from "../git/index.js";
 import { type LocalRepository, openLocalRepository, type Peer } from "../peers/index.js";
 import { MessageChannel } from "../protocol/index.js";
 import type { Gateway } from "../proxy/index.js";
@@ -182,9 +182,20 @@ interface Io {
 async function isDirectory(p: string): Promise<boolean> {
   try {
     return (await stat(p)).isDirectory();
-  } catch {
-    return false;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException | null)?.code;
+    if (code === "ENOENT" || code === "ENOTDIR") return false;
+    throw e;
   }
+}
+
+/** git ran and exited with one of `codes` (a "no", not a failure to run git). */
+function gitExited(e: unknown, ...codes: number[]): boolean {
+  return (
+    e instanceof GitError &&
+    e.exitCode !== null &&
+    (codes.length === 0 || codes.includes(e.exitCode))
+  );
 }
 
 async function openGit(dir: string, shown: string): Promise<Git | null> {
@@ -195,8 +206,10 @@ async function openGit(dir: string, shown: string): Promise<Git | null> {
   }
   try {
     return await Git.open(dir);
-  } catch {
-    return null;
+  } catch (e) {
+    // Not a git repository: the caller says so in git-annex-shell's words.
+    if (gitExited(e)) return null;
+    throw e;
   }
 }
 
@@ -237,8 +250,9 @@ async function proxiedPeer(
 async function hasAnnexBranch(git: Git): Promise<boolean> {
   try {
     return (await git.run(["show-ref", "git-annex"])).length > 0;
-  } catch {
-    return false;
+  } catch (e) {
+    if (gitExited(e, 1)) return false; // show-ref found no such ref
+    throw e;
   }
 }
 

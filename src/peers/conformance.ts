@@ -199,7 +199,8 @@ export function runPeerConformance(
       const s = sample(1000);
       assert.equal(await present(peer(), s.key), false);
       assert.equal(await peer().retrieve(s.key, 0), null);
-      assert.equal(await peer().lockContent(s.key), null);
+      const lock = await peer().lockContent(s.key);
+      assert.equal(lock.kind, opts.locking === false ? "unsupported" : "absent");
     });
 
     it("resumes a store from the offset an interrupted store reached", {
@@ -317,7 +318,7 @@ export function runPeerConformance(
       it("does not lock content, even content it has", { timeout: TEST_TIMEOUT_MS }, async () => {
         const s = sample(10_000);
         assert.equal((await storeAll(peer(), s)).stored, true);
-        assert.equal(await peer().lockContent(s.key), null);
+        assert.equal((await peer().lockContent(s.key)).kind, "unsupported");
         assert.equal((await peer().remove(s.key)).removed, true);
       });
     } else
@@ -326,8 +327,9 @@ export function runPeerConformance(
       }, async () => {
         const s = sample(10_000);
         assert.equal((await storeAll(peer(), s)).stored, true);
-        const lock = await peer().lockContent(s.key);
-        assert.ok(lock, "lockContent of present content");
+        const r = await peer().lockContent(s.key);
+        assert.equal(r.kind, "locked", "lockContent of present content");
+        const lock = r.lock;
         lock.keep();
         // Some servers refuse at once, stock git-annex p2phttp waits for the
         // lock: either is right, as long as the content stays.

@@ -7,7 +7,7 @@
  * remotes) the operation also reached, as SUCCESS-PLUS / `plusuuids` report.
  */
 import type { Readable } from "node:stream";
-import { AnnexgateError } from "../errors.js";
+import { AnnexgateError, type ErrorCode } from "../errors.js";
 import type { Key } from "../keys/index.js";
 
 export interface PeerContext {
@@ -82,11 +82,23 @@ export interface ContentLock {
   release(): Promise<void>;
 }
 
+/**
+ * What lockContent answers: the lock held; the content not here to lock
+ * (absent, or on its way out); or a peer that cannot lock content at all.
+ * A failure to ask is an error, never one of these.
+ */
+export type LockResult =
+  | { readonly kind: "locked"; readonly lock: ContentLock }
+  | { readonly kind: "absent" }
+  | { readonly kind: "unsupported" };
+
+export const LOCK_ABSENT: LockResult = { kind: "absent" };
+export const LOCK_UNSUPPORTED: LockResult = { kind: "unsupported" };
+
 export interface Peer {
   readonly uuid: string;
   checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult>;
-  /** Null when the content is not present (so it cannot be locked). */
-  lockContent(key: Key, ctx?: PeerContext): Promise<ContentLock | null>;
+  lockContent(key: Key, ctx?: PeerContext): Promise<LockResult>;
   /**
    * Remove the content. With `before`, only while this peer's monotonic clock
    * (see getTimestamp) has not passed it.
@@ -104,9 +116,36 @@ export interface Peer {
   close(): Promise<void>;
 }
 
-/** A peer could not be reached or failed in a way that is not a plain "no". */
+/**
+ * A peer failed in a way that is not a plain "no". Thrown as such only for
+ * failures on this side (a closed peer, a bad URL); what the far side did is
+ * one of the subclasses, so a cluster can tell a node that is down from one
+ * that said no and one that is broken.
+ */
 export class PeerError extends AnnexgateError {
+  /** The code instances of this class carry. */
+  static readonly errorCode: ErrorCode = "AG_PEER";
+
   constructor(message: string, data: Record<string, unknown> = {}, cause?: unknown) {
-    super("AG_PEER", message, data, cause);
+    super((new.target as typeof PeerError).errorCode, message, data, cause);
   }
+}
+
+/** No answer: the node could not be reached, went away, or timed out. */
+export class PeerUnreachableError extends PeerError {
+  static override readonly errorCode: ErrorCode = "AG_PEER_UNREACHABLE";
+}
+
+/**
+ * The node answered and said no: an ERROR or AUTH-FAILURE on the line, a
+ * non-200 status over HTTP, or a request its protocol version lacks
+ * (`data.unsupported`, refused before anything was sent).
+ */
+export class PeerRefusedError extends PeerError {
+  static override readonly errorCode: ErrorCode = "AG_PEER_REFUSED";
+}
+
+/** The node answered something the protocol does not allow (it is broken or not a peer). */
+export class PeerProtocolError extends PeerError {
+  static override readonly errorCode: ErrorCode = "AG_PEER_PROTOCOL";
 }

@@ -1,8 +1,9 @@
 /**
- * The p2phttp API's wire shapes, shared by the HTTP server and (later) the
- * HTTP client Peer: paths, versions, base64url `[...]` values, parameter
- * names, and the JSON results in the exact shape git-annex emits (Aeson
- * writes object fields sorted by name).
+ * The p2phttp API's shapes, shared by the HTTP server and the HTTP client
+ * Peer: operations and the versions that serve them, header names, and the
+ * routing of request paths. Values are in http-values.ts, JSON answers in
+ * http-answers.ts, URLs and request paths as a client forms them in
+ * http-request.ts.
  */
 import { AnnexgateError } from "../errors.js";
 
@@ -61,66 +62,6 @@ export class HttpApiError extends AnnexgateError {
   ) {
     super("AG_HTTP_API", message, { status, ...data });
   }
-}
-
-const B64URL_PADDED = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
-
-/**
- * Decode a value that may be base64url-wrapped in square brackets, as
- * git-annex allows for keys, UUIDs and file names. Returns raw bytes.
- */
-export function decodeB64Value(text: string): Buffer {
-  if (text.length >= 2 && text.startsWith("[") && text.endsWith("]")) {
-    const inner = text.slice(1, -1);
-    // git-annex decodes with sandi's Base64Url: url alphabet, "=" padding
-    // required. (sandi also lets a few oddities through, e.g. "ab==abcd";
-    // no git-annex client sends those, so they are refused here.)
-    if (!B64URL_PADDED.test(inner)) {
-      throw new HttpApiError(400, "unable to base64 decode [] wrapped value", { text });
-    }
-    return Buffer.from(inner, "base64url");
-  }
-  return Buffer.from(text, "utf8");
-}
-
-/**
- * Encode a value for a URL: plain when it is UTF-8 and not bracketed, else
- * `[base64url]`, padded (git-annex refuses unpadded values).
- */
-export function encodeB64Value(value: Buffer | string): string {
-  const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
-  const text = bytes.toString("utf8");
-  const roundTrips = Buffer.from(text, "utf8").equals(bytes);
-  const bracketed = text.startsWith("[") && text.endsWith("]");
-  if (roundTrips && !bracketed) return text;
-  return `[${bytes.toString("base64").replace(/\+/g, "-").replace(/\//g, "_")}]`;
-}
-
-/** Haskell's `isSpace`: ASCII white space and the Unicode space separators. */
-const HS_SPACE = "[ \\t\\n\\r\\f\\v\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]*";
-const HS_INTEGER = new RegExp(
-  `^${HS_SPACE}((?:\\(${HS_SPACE})*)(-${HS_SPACE})?(?:0[xX]([0-9A-Fa-f]+)|0[oO]([0-7]+)|([0-9]+))${HS_SPACE}((?:\\)${HS_SPACE})*)$`,
-);
-
-/**
- * An integer as Haskell's `readMaybe` reads one, which is how git-annex
- * parses offsets, data lengths and timestamps: white space around tokens,
- * any number of balanced parentheses, a "-" sign, decimal, `0x` hex or
- * `0o` octal digits, no size limit. Undefined when it is not one.
- */
-export function readHaskellInteger(text: string): bigint | undefined {
-  const m = HS_INTEGER.exec(text);
-  if (!m) return undefined;
-  const count = (s: string | undefined, c: string) => (s ?? "").split(c).length - 1;
-  if (count(m[1], "(") !== count(m[6], ")")) return undefined;
-  const [hex, oct, dec] = [m[3], m[4], m[5]];
-  const n =
-    hex !== undefined
-      ? BigInt(`0x${hex}`)
-      : oct !== undefined
-        ? BigInt(`0o${oct}`)
-        : BigInt(dec ?? "");
-  return m[2] !== undefined ? -n : n;
 }
 
 /**
@@ -185,50 +126,4 @@ export function routeApiPath(pathname: string): ApiPath {
   return operation === "key" && fourth !== undefined
     ? { kind: "versioned", uuid, version, operation, key: fourth }
     : { kind: "versioned", uuid, version, operation };
-}
-
-/** Serialize a JSON object with fields sorted by name, as Aeson does. */
-export function sortedJson(value: Record<string, unknown>): string {
-  const sorted: Record<string, unknown> = {};
-  for (const k of Object.keys(value).sort()) sorted[k] = value[k];
-  return JSON.stringify(sorted);
-}
-
-/** Versions whose results carry `plusuuids` (v2 and later). */
-export function hasPlus(version: ApiVersion): boolean {
-  return version >= 2;
-}
-
-export function presentJson(present: boolean): string {
-  return sortedJson({ present });
-}
-
-export function removedJson(
-  version: ApiVersion,
-  removed: boolean,
-  plus: readonly string[],
-): string {
-  return sortedJson(hasPlus(version) ? { removed, plusuuids: plus } : { removed });
-}
-
-export function storedJson(version: ApiVersion, stored: boolean, plus: readonly string[]): string {
-  return sortedJson(hasPlus(version) ? { stored, plusuuids: plus } : { stored });
-}
-
-export function putOffsetJson(
-  version: ApiVersion,
-  r: { alreadyHave: true; plusUuids: readonly string[] } | { alreadyHave: false; offset: number },
-): string {
-  if (!r.alreadyHave) return sortedJson({ offset: r.offset });
-  return sortedJson(
-    hasPlus(version) ? { alreadyhave: true, plusuuids: r.plusUuids } : { alreadyhave: true },
-  );
-}
-
-export function lockJson(locked: boolean, lockid?: string): string {
-  return sortedJson(lockid === undefined ? { locked } : { locked, lockid });
-}
-
-export function timestampJson(timestamp: number): string {
-  return sortedJson({ timestamp });
 }

@@ -4,5 +4,8 @@
  */
 
 export * from "./framing.js";
+export * from "./http-answers.js";
+export * from "./http-request.js";
+export * from "./http-values.js";
 export * from "./httpapi.js";
 export * from "./messages.js";

@@ -251,8 +251,9 @@ describe("ClusterPeer choices", () => {
     assert.deepEqual(await c.putOffset(s.key), { alreadyHave: false, offset: 0 });
     // A remove from the cluster succeeds on the nodes whatever the
     // gateway's copy does, and takes that copy too.
-    const lock = await gateway.peer.lockContent(s.key);
-    assert.ok(lock);
+    const locked = await gateway.peer.lockContent(s.key);
+    assert.equal(locked.kind, "locked");
+    const lock = locked.lock;
     const removed = await c.remove(s.key);
     assert.equal(removed.removed, true);
     assert.ok(!removed.plusUuids.includes(gateway.uuid));

@@ -22,7 +22,8 @@
 import type { Readable } from "node:stream";
 import { type Key, type Verification, verificationFor } from "../keys/index.js";
 import {
-  type ContentLock,
+  LOCK_UNSUPPORTED,
+  type LockResult,
   monotonicSeconds,
   type Peer,
   type PeerContext,
@@ -155,8 +156,8 @@ export class ClusterPeer implements Peer {
     return { present: false };
   }
 
-  async lockContent(): Promise<ContentLock | null> {
-    return null;
+  async lockContent(): Promise<LockResult> {
+    return LOCK_UNSUPPORTED;
   }
 
   async remove(key: Key, opts?: { before?: number }, ctx?: PeerContext): Promise<RemoveResult> {

@@ -99,8 +99,9 @@ describe("RemoteConnections", () => {
     assert.equal(stored.stored, true);
     const download = await peer.retrieve(s.key, 0);
     assert.ok(download);
-    const lock = await peer.lockContent(s.key);
-    assert.ok(lock);
+    const locked = await peer.lockContent(s.key);
+    assert.equal(locked.kind, "locked");
+    const lock = locked.lock;
     const closedBefore = closed;
     conns.retainOnly([]);
     assert.equal(conns.size, 1, "kept while in use");

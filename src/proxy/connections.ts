@@ -8,6 +8,7 @@
 import type { Key } from "../keys/index.js";
 import type {
   ContentLock,
+  LockResult,
   Peer,
   PeerContext,
   RemoteConnection,
@@ -162,21 +163,21 @@ class CountedPeer implements Peer {
   }
 
   /** In use until the lock is released. */
-  async lockContent(key: Key, ctx?: PeerContext): Promise<ContentLock | null> {
+  async lockContent(key: Key, ctx?: PeerContext): Promise<LockResult> {
     const use = this.acquire();
-    let lock: ContentLock | null;
+    let r: LockResult;
     try {
-      lock = await (await use.peer).lockContent(key, ctx);
+      r = await (await use.peer).lockContent(key, ctx);
     } catch (e) {
       use.done();
       throw e;
     }
-    if (lock === null) {
+    if (r.kind !== "locked") {
       use.done();
-      return null;
+      return r;
     }
-    const held = lock;
-    return {
+    const held = r.lock;
+    const lock: ContentLock = {
       keep: () => held.keep(),
       release: async () => {
         try {
@@ -186,6 +187,7 @@ class CountedPeer implements Peer {
         }
       },
     };
+    return { kind: "locked", lock };
   }
 
   /** Connections belong to the gateway and close with it. */

@@ -7,7 +7,7 @@
  */
 import type { Key } from "../keys/index.js";
 import type {
-  ContentLock,
+  LockResult,
   Peer,
   PeerContext,
   PresenceResult,
@@ -45,7 +45,7 @@ export class ProxiedPeer implements Peer {
     return this.node.checkPresent(key, ctx);
   }
 
-  lockContent(key: Key, ctx?: PeerContext): Promise<ContentLock | null> {
+  lockContent(key: Key, ctx?: PeerContext): Promise<LockResult> {
     return this.node.lockContent(key, ctx);
   }
 

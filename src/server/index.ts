@@ -13,6 +13,7 @@ export {
 } from "./line/index.js";
 export {
   type GatewayLike,
+  isNotARepository,
   RepositoryFolders,
   RepositorySet,
   type RepositorySetOptions,

@@ -11,6 +11,7 @@
  */
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
+import { AnnexgateError } from "../errors.js";
 import { type LocalRepository, openLocalRepository, type Peer } from "../peers/index.js";
 import type { PeerDirectory } from "./http/server.js";
 
@@ -96,11 +97,30 @@ export class RepositorySet implements PeerDirectory {
   }
 }
 
+/** A path that is not there (or runs through a file): expected while scanning. */
+function isMissing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/**
+ * True when opening `dir` failed because it is not a git-annex repository
+ * (not git at all, or without annex.uuid); anything else is a real failure.
+ */
+export function isNotARepository(e: unknown): boolean {
+  if (!(e instanceof AnnexgateError)) return false;
+  // git itself ran and said no (rev-parse outside a repository exits 128).
+  return (
+    e.code === "AG_NOT_ANNEX_REPO" || (e.code === "AG_GIT" && typeof e.data.exitCode === "number")
+  );
+}
+
 async function isDirectory(p: string): Promise<boolean> {
   try {
     return (await stat(p)).isDirectory();
-  } catch {
-    return false;
+  } catch (e) {
+    if (isMissing(e)) return false;
+    throw e;
   }
 }
 
@@ -172,16 +192,18 @@ export class RepositoryFolders extends RepositorySet {
       let names: string[];
       try {
         names = await readdir(folder);
-      } catch {
-        continue;
+      } catch (e) {
+        if (isMissing(e)) continue; // a folder that is not there (yet) serves nothing
+        throw e;
       }
       for (const name of names.sort()) {
         const dir = await this.entryDir(folder, name);
         if (dir === null || servedDirs.has(dir)) continue;
         try {
           await this.add(dir);
-        } catch {
+        } catch (e) {
           // not a git-annex repository (yet): looked at again on the next miss
+          if (!isNotARepository(e)) throw e;
         }
       }
     }

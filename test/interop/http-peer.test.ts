@@ -240,8 +240,9 @@ describe("HttpPeer connections", () => {
   it("holds a lock with a keeplocked long poll on a connection apart", async () => {
     const peer = new HttpPeer({ url: fake.url(), uuid, clientUuid: genUuid(), maxSockets: 1 });
     const key = sample(10).key;
-    const lock = await peer.lockContent(key);
-    assert.ok(lock);
+    const locked = await peer.lockContent(key);
+    assert.equal(locked.kind, "locked");
+    const lock = locked.lock;
     // The one request connection is still free while the lock is held.
     assert.deepEqual(await peer.checkPresent(key), { present: true });
     const kl = fake.seen.find((s) => route(s.url).op === "keeplocked");
@@ -421,7 +422,8 @@ describe("HttpPeer and stock git annex p2phttp's lock leak", () => {
   });
 
   it("does not lockcontent absent content (stock would keep a worker for each, then hang)", async () => {
-    for (let i = 0; i < 5; i++) assert.equal(await peer.lockContent(sample(10).key), null);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await peer.lockContent(sample(10).key)).kind, "absent");
     const s = sample(100);
     const stored = await peer.store({
       key: s.key,
@@ -430,8 +432,9 @@ describe("HttpPeer and stock git annex p2phttp's lock leak", () => {
       data: Readable.from([s.data]),
     });
     assert.equal(stored.stored, true);
-    const lock = await peer.lockContent(s.key);
-    assert.ok(lock);
+    const locked = await peer.lockContent(s.key);
+    assert.equal(locked.kind, "locked");
+    const lock = locked.lock;
     await lock.release();
     assert.deepEqual(await peer.checkPresent(s.key), { present: true });
   });

@@ -123,8 +123,9 @@ describe("LinePeer against stock git-annex-shell", () => {
     const p = peer({ maxConnections: 1 });
     const s = sample(2000);
     await p.store({ key: s.key, offset: 0, length: 2000, data: Readable.from([s.data]) });
-    const lock = await p.lockContent(s.key);
-    assert.ok(lock);
+    const locked = await p.lockContent(s.key);
+    assert.equal(locked.kind, "locked");
+    const lock = locked.lock;
     assert.equal((await p.checkPresent(s.key)).present, true);
     // Stock git-annex-shell answers a REMOVE of locked content by exiting
     // ("content is locked"): an error here, as for git-annex's own client.

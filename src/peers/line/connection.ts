@@ -18,7 +18,14 @@ import {
   ProtocolError,
   type ProtocolVersion,
 } from "../../protocol/index.js";
-import { PeerError } from "../peer.js";
+import { PeerError, PeerProtocolError, PeerRefusedError, PeerUnreachableError } from "../peer.js";
+
+/** Which failure a broken connection is: the far side gone, saying no, or not speaking the protocol. */
+export type FailureClass =
+  | typeof PeerError
+  | typeof PeerUnreachableError
+  | typeof PeerRefusedError
+  | typeof PeerProtocolError;
 
 export interface SpawnSpec {
   readonly command: string;
@@ -65,7 +72,8 @@ export class Connection {
     });
     const stdout = this.child.stdout;
     const stdin = this.child.stdin;
-    if (!stdout || !stdin) throw new PeerError("child has no stdio", { command: spec.command });
+    if (!stdout || !stdin)
+      throw new PeerUnreachableError("child has no stdio", { command: spec.command });
     this.ch = new MessageChannel(stdout, stdin);
   }
 
@@ -85,7 +93,7 @@ export class Connection {
     try {
       await this.ch.send(m);
     } catch (e) {
-      throw this.fail(`sending ${m.type} failed`, e);
+      throw this.fail(PeerUnreachableError, `sending ${m.type} failed`, e);
     }
   }
 
@@ -99,26 +107,25 @@ export class Connection {
     try {
       m = await this.ch.receive();
     } catch (e) {
-      throw this.fail(
-        e instanceof ProtocolError ? "malformed reply" : "reading the reply failed",
-        e,
-      );
+      throw e instanceof ProtocolError
+        ? this.fail(PeerProtocolError, "malformed reply", e)
+        : this.fail(PeerUnreachableError, "reading the reply failed", e);
     }
     if (m === null) {
       await Promise.race([this.exited, new Promise((r) => setTimeout(r, 200))]);
-      throw this.fail("the connection closed", this.spawnError);
+      throw this.fail(PeerUnreachableError, "the connection closed", this.spawnError);
     }
     if ((types as string[]).includes(m.type)) return m as Extract<Message, { type: T }>;
-    if (m.type === "ERROR") throw this.fail(`the server said: ${m.message}`);
+    if (m.type === "ERROR") throw this.fail(PeerRefusedError, `the server said: ${m.message}`);
     // Tell the server, as git-annex's client does, then give up on it.
     void this.ch.send({ type: "ERROR", message: `expected ${types.join(" or ")}` }).catch(() => {});
-    throw this.fail(`expected ${types.join(" or ")}, got ${m.type}`);
+    throw this.fail(PeerProtocolError, `expected ${types.join(" or ")}, got ${m.type}`);
   }
 
-  /** Mark broken and make the error for it. */
-  fail(message: string, cause?: unknown): PeerError {
+  /** Mark broken and make the error for it, of the class that says whose failure it is. */
+  fail(as: FailureClass, message: string, cause?: unknown): PeerError {
     this.broken = true;
-    return new PeerError(`p2p connection: ${message}`, this.describe(), cause);
+    return new as(`p2p connection: ${message}`, this.describe(), cause);
   }
 
   /**
@@ -129,22 +136,25 @@ export class Connection {
   async open(uuid: string, maxVersion: ProtocolVersion, bypass: readonly string[]): Promise<void> {
     try {
       const hello = await this.expect("AUTH-SUCCESS", "AUTH-FAILURE");
-      if (hello.type === "AUTH-FAILURE") throw this.fail("the server refused the connection");
+      if (hello.type === "AUTH-FAILURE")
+        throw this.fail(PeerRefusedError, "the server refused the connection");
       if (hello.uuid !== uuid) {
-        throw this.fail(`the server is ${hello.uuid}, not ${uuid}`);
+        throw this.fail(PeerRefusedError, `the server is ${hello.uuid}, not ${uuid}`);
       }
       await this.send({ type: "VERSION", version: maxVersion });
       const reply = await this.ch.receive().catch((e: unknown) => {
-        throw this.fail("reading the VERSION reply failed", e);
+        throw e instanceof ProtocolError
+          ? this.fail(PeerProtocolError, "malformed VERSION reply", e)
+          : this.fail(PeerUnreachableError, "reading the VERSION reply failed", e);
       });
-      if (reply === null) throw this.fail("the connection closed");
+      if (reply === null) throw this.fail(PeerUnreachableError, "the connection closed");
       if (reply.type === "VERSION") {
         const v = Math.min(reply.version, maxVersion, MAX_PROTOCOL_VERSION);
         this.version = v as ProtocolVersion;
       } else if (reply.type === "ERROR") {
         this.version = 0; // a server from before VERSION
       } else {
-        throw this.fail(`expected VERSION, got ${reply.type}`);
+        throw this.fail(PeerProtocolError, `expected VERSION, got ${reply.type}`);
       }
       if (bypass.length > 0 && this.version >= 2) {
         await this.send({ type: "BYPASS", uuids: bypass });

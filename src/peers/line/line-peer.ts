@@ -15,9 +15,13 @@ import { formatKey, type Key } from "../../keys/index.js";
 import { MAX_PROTOCOL_VERSION, type ProtocolVersion } from "../../protocol/index.js";
 import {
   type ContentLock,
+  LOCK_ABSENT,
+  type LockResult,
   type Peer,
   type PeerContext,
   PeerError,
+  PeerRefusedError,
+  PeerUnreachableError,
   type PresenceResult,
   type PutOffsetResult,
   type RemoveResult,
@@ -126,7 +130,7 @@ export class LinePeer implements Peer {
     });
   }
 
-  async lockContent(key: Key, ctx?: PeerContext): Promise<ContentLock | null> {
+  async lockContent(key: Key, ctx?: PeerContext): Promise<LockResult> {
     const c = await this.pool.acquire("lock", ctx?.bypass ?? [], ctx?.signal);
     let r: "SUCCESS" | "FAILURE";
     try {
@@ -137,8 +141,9 @@ export class LinePeer implements Peer {
       throw e;
     }
     if (r === "FAILURE") {
+      // git-annex's server answers FAILURE for content it lacks or cannot lock.
       this.pool.release(c, "lock", true);
-      return null;
+      return LOCK_ABSENT;
     }
     let released: Promise<void> | null = null;
     const lock: ContentLock = {
@@ -166,7 +171,7 @@ export class LinePeer implements Peer {
       },
     };
     this.heldLocks.add(lock);
-    return lock;
+    return { kind: "locked", lock };
   }
 
   async remove(key: Key, opts: { before?: number } = {}, ctx?: PeerContext): Promise<RemoveResult> {
@@ -248,7 +253,7 @@ export class LinePeer implements Peer {
       );
       // A connection that dies (or is killed by an abort) while the source
       // stalls must not leave the send waiting for data.
-      const onExit = () => gate.destroy(c.fail("the connection closed"));
+      const onExit = () => gate.destroy(c.fail(PeerUnreachableError, "the connection closed"));
       c.child.once("exit", onExit);
       try {
         await c.ch.sendData(length, gate);
@@ -257,14 +262,19 @@ export class LinePeer implements Peer {
         // server (it keeps what arrived, for a resume).
         gate.destroy();
         await feeding;
-        throw c.fail(`store of ${formatKey(req.key)} broken off`, sourceError ?? e);
+        // Our own source failing is not the server's fault.
+        throw sourceError !== undefined
+          ? c.fail(PeerError, `store of ${formatKey(req.key)} broken off`, sourceError)
+          : c.fail(PeerUnreachableError, `store of ${formatKey(req.key)} broken off`, e);
       } finally {
         c.child.off("exit", onExit);
       }
       // Data that ran long (or failed after all `length` bytes) is invalid.
       const valid = (await feeding) && gate.outcome === "exact";
       if (c.version >= 1) await c.send({ type: valid ? "VALID" : "INVALID" });
-      else if (!valid) throw c.fail(`store of ${formatKey(req.key)}: invalid data (protocol v0)`);
+      else if (!valid) {
+        throw c.fail(PeerError, `store of ${formatKey(req.key)}: invalid data (protocol v0)`);
+      }
       const done = await successOrFailure(c);
       return { stored: done.ok, plusUuids: done.plusUuids };
     });
@@ -312,7 +322,10 @@ export class LinePeer implements Peer {
           const ok = await readValidity(c);
           await c.send({ type: ok ? "SUCCESS" : "FAILURE" });
           return ok && counter.count === length;
-        } catch {
+        } catch (e) {
+          // `valid` answers whether the bytes were the content: with no
+          // VALID to confirm them, they are not. Why is worth a log line.
+          this.opts.log?.(`line peer: after ${formatKey(key)}'s data: ${String(e)}`);
           return false;
         } finally {
           stop();
@@ -329,7 +342,9 @@ export class LinePeer implements Peer {
             await readValidity(c);
             await c.send({ type: "FAILURE" });
             reusable = !c.broken;
-          } catch {
+          } catch (e) {
+            // Only decides whether the connection is kept; it is not.
+            this.opts.log?.(`line peer: skipping the rest of ${formatKey(key)}: ${String(e)}`);
             reusable = false;
           }
         }
@@ -359,7 +374,7 @@ export class LinePeer implements Peer {
       ok = !c.broken;
       return result;
     } catch (e) {
-      if (!(e instanceof PeerError)) throw c.fail("request failed", e);
+      if (!(e instanceof PeerError)) throw c.fail(PeerError, "request failed", e);
       // A refusal made before anything was sent leaves the connection usable.
       ok = !c.broken && e.data.unsupported === true;
       throw e;
@@ -372,11 +387,14 @@ export class LinePeer implements Peer {
 
 /** A request the negotiated protocol version lacks (refused before anything is sent). */
 function unsupported(what: string, needs: number, version: number): PeerError {
-  return new PeerError(`${what} needs protocol version ${needs}; the server speaks ${version}`, {
-    unsupported: true,
-    needs,
-    version,
-  });
+  return new PeerRefusedError(
+    `${what} needs protocol version ${needs}; the server speaks ${version}`,
+    {
+      unsupported: true,
+      needs,
+      version,
+    },
+  );
 }
 
 /** An abort kills the connection (the only way to stop a request mid-way); returns the unhook. */
@@ -401,7 +419,7 @@ async function sendEmptyInvalid(c: Connection): Promise<void> {
   try {
     await c.ch.sendData(0, Readable.from([]));
   } catch (e) {
-    throw c.fail("sending DATA 0 failed", e);
+    throw c.fail(PeerUnreachableError, "sending DATA 0 failed", e);
   }
   if (c.version >= 1) await c.send({ type: "INVALID" });
   await successOrFailure(c);

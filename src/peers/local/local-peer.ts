@@ -11,16 +11,17 @@ import type {
   ObjectStore,
   SharedContentLock,
 } from "../../objects/index.js";
-import type {
-  ContentLock,
-  Peer,
-  PeerContext,
-  PresenceResult,
-  PutOffsetResult,
-  RemoveResult,
-  RetrieveResult,
-  StoreRequest,
-  StoreResult,
+import {
+  LOCK_ABSENT,
+  type LockResult,
+  type Peer,
+  type PeerContext,
+  type PresenceResult,
+  type PutOffsetResult,
+  type RemoveResult,
+  type RetrieveResult,
+  type StoreRequest,
+  type StoreResult,
 } from "../peer.js";
 
 /** Seconds on CLOCK_MONOTONIC, the clock git-annex uses for REMOVE-BEFORE. */
@@ -55,10 +56,10 @@ export class LocalPeer implements Peer {
     return { present: await this.objects.has(key) };
   }
 
-  async lockContent(key: Key): Promise<ContentLock | null> {
-    if (!(await this.objects.has(key))) return null;
+  async lockContent(key: Key): Promise<LockResult> {
+    if (!(await this.objects.has(key))) return LOCK_ABSENT;
     const held: HeldLock | null = this.locks.lock(formatKey(key));
-    if (!held) return null;
+    if (!held) return LOCK_ABSENT;
     // Other processes (git-annex's, and annexgate's, one per ssh login) see
     // the lock through the content's lock file.
     let file: SharedContentLock | null;
@@ -72,16 +73,17 @@ export class LocalPeer implements Peer {
     if (!file || !(await this.objects.has(key))) {
       await file?.release();
       held.release();
-      return null;
+      return LOCK_ABSENT;
     }
     const shared = file;
-    return {
+    const lock = {
       keep: () => held.pin(),
       release: async () => {
         held.release();
         await shared.release();
       },
     };
+    return { kind: "locked", lock };
   }
 
   async remove(key: Key, opts: { before?: number } = {}): Promise<RemoveResult> {

@@ -12,28 +12,25 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { genUuid, type Key, parseKey } from "../../keys/index.js";
+import { AnnexgateError } from "../../errors.js";
+import { genUuid, type Key } from "../../keys/index.js";
 import type { ContentLock, Peer, PeerContext } from "../../peers/index.js";
 import {
-  type ActionClass,
-  type ApiPath,
-  type ApiVersion,
   AUTH_REALM_HEADER,
   DATA_LENGTH_HEADER,
-  decodeB64Value,
+  HttpAnswerError,
   HttpApiError,
   JSON_CONTENT_TYPE,
   lockJson,
-  OPERATION_CLASS,
+  parseUnlockJson,
   presentJson,
   putOffsetJson,
-  readHaskellInteger,
   removedJson,
-  routeApiPath,
   storedJson,
   timestampJson,
 } from "../../protocol/index.js";
 import { type Authorizer, parseBasicAuth } from "./auth.js";
+import { type ApiRequest, parseRequest } from "./request.js";
 import { Semaphore } from "./semaphore.js";
 
 /** Finds the Peer that serves a UUID (the repository, later proxies and clusters). */
@@ -62,168 +59,21 @@ interface HeldLockEntry {
   readonly timer: NodeJS.Timeout;
 }
 
-/** Query parameters, first value wins, as servant's QueryParam takes. */
-class Query {
-  constructor(private readonly params: URLSearchParams) {}
-  get(name: string): string | undefined {
-    return this.params.get(name) ?? undefined;
-  }
-  all(name: string): string[] {
-    return this.params.getAll(name);
-  }
-}
-
-function parseKeyValue(text: string, what: string): Key {
-  let bytes: Buffer;
-  try {
-    bytes = decodeB64Value(text);
-  } catch (e) {
-    throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
-  }
-  try {
-    return parseKey(bytes.toString("utf8"));
-  } catch {
-    throw new HttpApiError(400, `Error parsing ${what} failed: key parse error`);
-  }
-}
-
-function parseUuidValue(text: string, what: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = decodeB64Value(text);
-  } catch (e) {
-    throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
-  }
-  if (bytes.length === 0) throw new HttpApiError(400, `Error parsing ${what} failed: empty UUID`);
-  return bytes.toString("utf8");
-}
-
-/**
- * An offset, length or timestamp, read as git-annex reads it (Haskell's
- * `read`: parentheses, hex, a sign and any size are all accepted), clamped
- * to the safe integers. Negative values are the caller's to judge.
- */
-function parseInteger(text: string, what: string): number {
-  const n = readHaskellInteger(text);
-  if (n === undefined) {
-    throw new HttpApiError(400, `Error parsing ${what} failed: ${what} parse error`);
-  }
-  const max = BigInt(Number.MAX_SAFE_INTEGER);
-  return Number(n > max ? max : n < -max ? -max : n);
-}
-
-function required(q: Query, name: string): string {
-  const v = q.get(name);
-  if (v === undefined) throw new HttpApiError(400, `Query parameter ${name} is required`);
-  return v;
-}
-
-/** The parsed, validated form of a request, before repository and auth checks. */
-interface ApiRequest {
-  readonly path: ApiPath;
-  readonly uuid: string;
-  readonly version: ApiVersion;
-  readonly action: ActionClass;
-  readonly key?: Key;
-  readonly clientUuid?: string;
-  readonly bypass: string[];
-  readonly offset: number;
-  readonly associatedFile?: string;
-  readonly dataLength?: number;
-  readonly dataPresent: boolean;
-  readonly timestamp?: number;
-  readonly lockId?: string;
-}
-
-function parseRequest(req: IncomingMessage): ApiRequest {
-  const url = new URL(req.url ?? "/", "http://x");
-  const path = routeApiPath(url.pathname);
-  const uuid = parseUuidValue(path.uuid, "capture serveruuid");
-  const q = new Query(url.searchParams);
-  const method = req.method ?? "GET";
-
-  if (path.kind === "generic-key") {
-    const key = parseKeyValue(path.key, "capture key");
-    if (method !== "GET" && method !== "HEAD") throw new HttpApiError(405, "method not allowed");
-    const cu = q.get("clientuuid");
-    return {
-      path,
-      uuid,
-      version: 0,
-      action: "read",
-      key,
-      ...(cu !== undefined ? { clientUuid: parseUuidValue(cu, "query parameter clientuuid") } : {}),
-      bypass: q.all("bypass").map((b) => parseUuidValue(b, "query parameter bypass")),
-      offset: 0,
-      dataPresent: false,
-    };
-  }
-
-  const op = path.operation;
-  const capturedKey = op === "key" ? parseKeyValue(path.key ?? "", "capture key") : undefined;
-  const wantMethod = op === "key" ? "GET" : "POST";
-  if (method !== wantMethod && !(wantMethod === "GET" && method === "HEAD")) {
-    // Not 405: servant tries every API version's route for the path, the
-    // other versions fail their version capture with 400 "bad version", and
-    // servant answers the failure it ranks highest (400 over 405).
-    throw new HttpApiError(400, "bad version");
-  }
-  const key =
-    capturedKey ??
-    (op === "gettimestamp" || op === "keeplocked"
-      ? undefined
-      : parseKeyValue(required(q, "key"), "query parameter key"));
-  const lockId =
-    op === "keeplocked"
-      ? parseUuidValue(required(q, "lockid"), "query parameter lockid")
-      : undefined;
-  const cuText = op === "keeplocked" ? q.get("clientuuid") : required(q, "clientuuid");
-  const clientUuid =
-    cuText === undefined ? undefined : parseUuidValue(cuText, "query parameter clientuuid");
-  const bypass = q.all("bypass").map((b) => parseUuidValue(b, "query parameter bypass"));
-  const timestampText = op === "remove-before" ? required(q, "timestamp") : undefined;
-  const timestamp =
-    timestampText === undefined ? undefined : parseInteger(timestampText, "timestamp");
-  const af = op === "key" || op === "put" ? q.get("associatedfile") : undefined;
-  const offsetText = op === "key" || op === "put" ? q.get("offset") : undefined;
-  const offset = offsetText === undefined ? 0 : parseInteger(offsetText, "offset");
-  let dataPresent = false;
-  if (op === "put" && path.version === 4) {
-    const dp = q.get("data-present");
-    if (dp !== undefined) {
-      const lower = dp.toLowerCase();
-      if (lower !== "true" && lower !== "false") {
-        throw new HttpApiError(400, "Error parsing query parameter data-present failed");
-      }
-      dataPresent = lower === "true";
-    }
-  }
-  let dataLength: number | undefined;
-  if (op === "put") {
-    const h = req.headers[DATA_LENGTH_HEADER];
-    if (h === undefined) throw new HttpApiError(400, "Header X-git-annex-data-length is required");
-    dataLength = parseInteger(String(h), "X-git-annex-data-length");
-  }
-  return {
-    path,
-    uuid,
-    version: path.version,
-    action: OPERATION_CLASS[op],
-    ...(key !== undefined ? { key } : {}),
-    ...(clientUuid !== undefined ? { clientUuid } : {}),
-    bypass,
-    offset,
-    ...(af !== undefined ? { associatedFile: decodeB64Value(af).toString("utf8") } : {}),
-    ...(dataLength !== undefined ? { dataLength } : {}),
-    dataPresent,
-    ...(timestamp !== undefined ? { timestamp } : {}),
-    ...(lockId !== undefined ? { lockId } : {}),
-  };
-}
-
 function sendJson(res: ServerResponse, body: string, status = 200): void {
   res.writeHead(status, { "Content-Type": JSON_CONTENT_TYPE });
   res.end(body);
+}
+
+/**
+ * The one place an error becomes an HTTP answer: a request the API refuses
+ * gets its status and message; anything else is 500 with the message of an
+ * error annexgate made on purpose, or a fixed text (a raw system error may
+ * name server paths).
+ */
+function errorResponse(err: unknown): { status: number; body: string } {
+  if (err instanceof HttpApiError) return { status: err.status, body: err.message };
+  if (err instanceof AnnexgateError) return { status: 500, body: err.message };
+  return { status: 500, body: "Something went wrong" };
 }
 
 function sendError(res: ServerResponse, status: number, message: string): void {
@@ -296,9 +146,9 @@ export class P2pHttpServer {
       });
     }
     this.serve(req, res).catch((err: unknown) => {
-      const status = err instanceof HttpApiError ? err.status : 500;
+      const { status, body } = errorResponse(err);
       if (status === 500) this.opts.log?.(`p2phttp: ${String((err as Error)?.stack ?? err)}`);
-      sendError(res, status, (err as Error)?.message ?? String(err));
+      sendError(res, status, body);
       // Do not read an unwanted body to its end; it may be huge.
       if (!req.complete) req.resume();
     });
@@ -399,9 +249,12 @@ export class P2pHttpServer {
     }
     try {
       await pipeline(got.data, new ValidityGate(got.length, got.valid), res);
-    } catch {
-      // The client went away mid-download; nothing to clean up on our side.
+    } catch (e) {
+      // The response is cut short either way (the client reads that as a
+      // failed download); a client that went away is expected, anything
+      // else (the source failed mid-way) is worth a log line.
       got.data.destroy();
+      if (!ctx.signal?.aborted) this.opts.log?.(`p2phttp: download broke off: ${String(e)}`);
     }
   }
 
@@ -444,8 +297,10 @@ export class P2pHttpServer {
     ctx: PeerContext,
     res: ServerResponse,
   ): Promise<void> {
-    const lock = await peer.lockContent(key, ctx);
-    if (!lock) return sendJson(res, lockJson(false));
+    const r = await peer.lockContent(key, ctx);
+    // Absent and unsupported read the same on the wire: not locked.
+    if (r.kind !== "locked") return sendJson(res, lockJson(false));
+    const lock = r.lock;
     const lockId = genUuid();
     // Without keeplocked the lock ends when it expires.
     const timer = setTimeout(() => {
@@ -494,11 +349,14 @@ export class P2pHttpServer {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
           if (line === "") continue;
+          let unlock: boolean;
           try {
-            if ((JSON.parse(line) as { unlock?: unknown }).unlock === true) return finish();
-          } catch {
+            unlock = parseUnlockJson(line);
+          } catch (e) {
+            if (!(e instanceof HttpAnswerError)) throw e;
             return finish(); // malformed: stop holding, as an errored stream does
           }
+          if (unlock) return finish();
         }
         if (buffered.length > 4096) finish(); // no sane unlock request is this long
       };
@@ -523,4 +381,4 @@ export class P2pHttpServer {
   }
 }
 
-export type { ApiRequest };
+export type { ApiRequest } from "./request.js";

@@ -13,7 +13,7 @@
 import { PassThrough, type Readable } from "node:stream";
 import { AnnexgateError } from "../../errors.js";
 import type { Key } from "../../keys/index.js";
-import type { Peer, PeerContext } from "../../peers/index.js";
+import type { ContentLock, Peer, PeerContext } from "../../peers/index.js";
 import {
   DataLengthError,
   type Message,
@@ -26,6 +26,7 @@ import { relayService, type ServiceRunner } from "./connect.js";
 import {
   DATA_PRESENT_VERSION,
   errorReply,
+  lockErrorReply,
   lockReply,
   PLUS_VERSION,
   presenceReply,
@@ -327,14 +328,16 @@ class LineSession {
   }
 
   private async lockContent(key: Key): Promise<Step> {
-    let lock: Awaited<ReturnType<Peer["lockContent"]>> = null;
+    let answer: Message;
+    let lock: ContentLock | undefined;
     try {
-      lock = await this.peer.lockContent(key, this.ctx());
-    } catch {
-      // git-annex answers FAILURE when taking the lock throws.
-      lock = null;
+      const r = await this.peer.lockContent(key, this.ctx());
+      if (r.kind === "locked") lock = r.lock;
+      answer = lockReply(r);
+    } catch (e) {
+      answer = lockErrorReply(e);
     }
-    await this.channel.send(lockReply(lock !== null));
+    await this.channel.send(answer);
     if (!lock) return "continue";
     // Locked until the client's next message, which must be UNLOCKCONTENT,
     // or until the connection ends.

@@ -6,6 +6,7 @@
  * themselves.
  */
 import type {
+  LockResult,
   PresenceResult,
   PutOffsetResult,
   RemoveResult,
@@ -49,9 +50,17 @@ export function presenceReply(r: PresenceResult): Message {
   return plain(r.present);
 }
 
-/** LOCKCONTENT → SUCCESS when the lock is held, else FAILURE. */
-export function lockReply(locked: boolean): Message {
-  return plain(locked);
+/** LOCKCONTENT → SUCCESS when the lock is held, else (absent, or no locking here) FAILURE. */
+export function lockReply(r: LockResult): Message {
+  return plain(r.kind === "locked");
+}
+
+/**
+ * LOCKCONTENT whose lock could not be taken (the Peer threw): FAILURE, as
+ * git-annex answers; its client takes nothing else after LOCKCONTENT.
+ */
+export function lockErrorReply(_err: unknown): Message {
+  return plain(false);
 }
 
 /** REMOVE / REMOVE-BEFORE → SUCCESS[-PLUS] / FAILURE[-PLUS]. */

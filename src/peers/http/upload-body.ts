@@ -1,0 +1,84 @@
+/**
+ * The body of a p2phttp put: exactly the promised bytes, with backpressure,
+ * or a body that reads as invalid to the server when the data is not right.
+ */
+import type { ClientRequest } from "node:http";
+import type { Readable } from "node:stream";
+import { PeerError } from "../peer.js";
+
+export interface SentBody {
+  /** False when the body was not ended (the request must not be reused). */
+  readonly complete: boolean;
+  /** Set when `data` failed; the body was then ended short. */
+  readonly sourceError?: unknown;
+}
+
+/**
+ * Writes a put body of `length` bytes from `data`, with backpressure, and
+ * ends it. The last chunk is held back until `data` ends, so that the body
+ * can always be ended short of `length` when the data is not right: when it
+ * runs long (cut one byte short, as git-annex's clientPut does) and when it
+ * fails mid-way (ended one byte short of what came, not broken off: stock
+ * git-annex keeps what arrived in a short body for a later resume, but
+ * nothing of a broken connection).
+ * Excess data, and data after the server has answered, is read and dropped.
+ */
+export async function sendPutBody(
+  data: Readable,
+  creq: ClientRequest,
+  length: number,
+  answered: () => boolean,
+): Promise<SentBody> {
+  let passed = 0;
+  let long = false;
+  let held: Buffer | null = null;
+  let sourceError: unknown;
+  const writable = () => !creq.destroyed && !creq.writableEnded && !answered();
+  const write = async (chunk: Buffer): Promise<void> => {
+    if (!writable() || creq.write(chunk)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        creq.off("drain", done);
+        creq.off("close", done);
+        resolve();
+      };
+      creq.on("drain", done);
+      creq.on("close", done);
+    });
+  };
+  try {
+    for await (const chunk of data as AsyncIterable<Buffer>) {
+      if (long || !writable()) continue;
+      let piece = chunk;
+      if (passed + piece.length > length) {
+        long = true;
+        piece = piece.subarray(0, length - passed);
+      }
+      passed += piece.length;
+      if (piece.length === 0) continue;
+      if (held) await write(held);
+      held = piece;
+    }
+  } catch (e) {
+    sourceError = e;
+  }
+  if (!writable()) {
+    // Answered (or broken) before the body was all sent: the connection
+    // cannot carry another request; the caller destroys it.
+    return { complete: false, ...(sourceError === undefined ? {} : { sourceError }) };
+  }
+  // Whatever is sent must then be short of `length` to read as invalid; an
+  // empty body cannot be, so that request is broken off instead.
+  if (sourceError !== undefined || long) {
+    if (length === 0) {
+      creq.destroy(new PeerError("put data invalid", { length }));
+      return { complete: false, ...(sourceError === undefined ? {} : { sourceError }) };
+    }
+    // All but the last byte of what came (never more than `length`).
+    if (held) await write(held.subarray(0, -1));
+  } else if (held) {
+    await write(held);
+  }
+  creq.end();
+  return { complete: true, ...(sourceError === undefined ? {} : { sourceError }) };
+}

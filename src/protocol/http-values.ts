@@ -1,0 +1,117 @@
+/**
+ * The p2phttp API's values, both ways: base64url `[...]` wrapping of keys,
+ * UUIDs and file names, and integers as git-annex reads them. The server
+ * decodes with these; the HTTP client Peer encodes with them.
+ */
+import { formatKey, type Key, parseKey } from "../keys/index.js";
+import { HttpApiError } from "./httpapi.js";
+
+const B64URL_PADDED = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
+
+/**
+ * Decode a value that may be base64url-wrapped in square brackets, as
+ * git-annex allows for keys, UUIDs and file names. Returns raw bytes.
+ */
+export function decodeB64Value(text: string): Buffer {
+  if (text.length >= 2 && text.startsWith("[") && text.endsWith("]")) {
+    const inner = text.slice(1, -1);
+    // git-annex decodes with sandi's Base64Url: url alphabet, "=" padding
+    // required. (sandi also lets a few oddities through, e.g. "ab==abcd";
+    // no git-annex client sends those, so they are refused here.)
+    if (!B64URL_PADDED.test(inner)) {
+      throw new HttpApiError(400, "unable to base64 decode [] wrapped value", { text });
+    }
+    return Buffer.from(inner, "base64url");
+  }
+  return Buffer.from(text, "utf8");
+}
+
+/**
+ * Encode a value for a URL: plain when it is UTF-8 and not bracketed, else
+ * `[base64url]`, padded (git-annex refuses unpadded values).
+ */
+export function encodeB64Value(value: Buffer | string): string {
+  const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
+  const text = bytes.toString("utf8");
+  const roundTrips = Buffer.from(text, "utf8").equals(bytes);
+  const bracketed = text.startsWith("[") && text.endsWith("]");
+  if (roundTrips && !bracketed) return text;
+  return `[${bytes.toString("base64").replace(/\+/g, "-").replace(/\//g, "_")}]`;
+}
+
+/** Haskell's `isSpace`: ASCII white space and the Unicode space separators. */
+const HS_SPACE = "[ \\t\\n\\r\\f\\v\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]*";
+const HS_INTEGER = new RegExp(
+  `^${HS_SPACE}((?:\\(${HS_SPACE})*)(-${HS_SPACE})?(?:0[xX]([0-9A-Fa-f]+)|0[oO]([0-7]+)|([0-9]+))${HS_SPACE}((?:\\)${HS_SPACE})*)$`,
+);
+
+/**
+ * An integer as Haskell's `readMaybe` reads one, which is how git-annex
+ * parses offsets, data lengths and timestamps: white space around tokens,
+ * any number of balanced parentheses, a "-" sign, decimal, `0x` hex or
+ * `0o` octal digits, no size limit. Undefined when it is not one.
+ */
+export function readHaskellInteger(text: string): bigint | undefined {
+  const m = HS_INTEGER.exec(text);
+  if (!m) return undefined;
+  const count = (s: string | undefined, c: string) => (s ?? "").split(c).length - 1;
+  if (count(m[1], "(") !== count(m[6], ")")) return undefined;
+  const [hex, oct, dec] = [m[3], m[4], m[5]];
+  const n =
+    hex !== undefined
+      ? BigInt(`0x${hex}`)
+      : oct !== undefined
+        ? BigInt(`0o${oct}`)
+        : BigInt(dec ?? "");
+  return m[2] !== undefined ? -n : n;
+}
+
+/** A key as a path segment or query value. */
+export function encodeKeyValue(key: Key): string {
+  return encodeB64Value(formatKey(key));
+}
+
+/**
+ * A key from a path capture or query parameter; 400 with git-annex's
+ * wording (`what` names the capture, e.g. "query parameter key") when it
+ * is not one.
+ */
+export function decodeKeyValue(text: string, what: string): Key {
+  let bytes: Buffer;
+  try {
+    bytes = decodeB64Value(text);
+  } catch (e) {
+    throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
+  }
+  try {
+    return parseKey(bytes.toString("utf8"));
+  } catch {
+    throw new HttpApiError(400, `Error parsing ${what} failed: key parse error`);
+  }
+}
+
+/** A UUID (server, client, bypass, lock id) from a capture or parameter; never empty. */
+export function decodeUuidValue(text: string, what: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = decodeB64Value(text);
+  } catch (e) {
+    throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
+  }
+  if (bytes.length === 0) throw new HttpApiError(400, `Error parsing ${what} failed: empty UUID`);
+  return bytes.toString("utf8");
+}
+
+/**
+ * An offset, length or timestamp, read as git-annex reads it (Haskell's
+ * `read`: parentheses, hex, a sign and any size are all accepted), clamped
+ * to the safe integers. Negative values are the caller's to judge.
+ */
+export function decodeIntegerValue(text: string, what: string): number {
+  const n = readHaskellInteger(text);
+  if (n === undefined) {
+    throw new HttpApiError(400, `Error parsing ${what} failed: ${what} parse error`);
+  }
+  const max = BigInt(Number.MAX_SAFE_INTEGER);
+  return Number(n > max ? max : n < -max ? -max : n);
+}

@@ -1,0 +1,142 @@
+/**
+ * A p2phttp request read and checked in the order git-annex's (servant)
+ * server checks it: route, captured values, method, query parameters and
+ * headers. What it names is decoded with protocol/'s value codec.
+ */
+import type { IncomingMessage } from "node:http";
+import type { Key } from "../../keys/index.js";
+import {
+  type ActionClass,
+  type ApiPath,
+  type ApiVersion,
+  DATA_LENGTH_HEADER,
+  decodeB64Value,
+  decodeIntegerValue,
+  decodeKeyValue,
+  decodeUuidValue,
+  HttpApiError,
+  OPERATION_CLASS,
+  routeApiPath,
+} from "../../protocol/index.js";
+
+/** Query parameters, first value wins, as servant's QueryParam takes. */
+class Query {
+  constructor(private readonly params: URLSearchParams) {}
+  get(name: string): string | undefined {
+    return this.params.get(name) ?? undefined;
+  }
+  all(name: string): string[] {
+    return this.params.getAll(name);
+  }
+}
+
+function required(q: Query, name: string): string {
+  const v = q.get(name);
+  if (v === undefined) throw new HttpApiError(400, `Query parameter ${name} is required`);
+  return v;
+}
+
+/** The parsed, validated form of a request, before repository and auth checks. */
+export interface ApiRequest {
+  readonly path: ApiPath;
+  readonly uuid: string;
+  readonly version: ApiVersion;
+  readonly action: ActionClass;
+  readonly key?: Key;
+  readonly clientUuid?: string;
+  readonly bypass: string[];
+  readonly offset: number;
+  readonly associatedFile?: string;
+  readonly dataLength?: number;
+  readonly dataPresent: boolean;
+  readonly timestamp?: number;
+  readonly lockId?: string;
+}
+
+export function parseRequest(req: IncomingMessage): ApiRequest {
+  const url = new URL(req.url ?? "/", "http://x");
+  const path = routeApiPath(url.pathname);
+  const uuid = decodeUuidValue(path.uuid, "capture serveruuid");
+  const q = new Query(url.searchParams);
+  const method = req.method ?? "GET";
+
+  if (path.kind === "generic-key") {
+    const key = decodeKeyValue(path.key, "capture key");
+    if (method !== "GET" && method !== "HEAD") throw new HttpApiError(405, "method not allowed");
+    const cu = q.get("clientuuid");
+    return {
+      path,
+      uuid,
+      version: 0,
+      action: "read",
+      key,
+      ...(cu !== undefined
+        ? { clientUuid: decodeUuidValue(cu, "query parameter clientuuid") }
+        : {}),
+      bypass: q.all("bypass").map((b) => decodeUuidValue(b, "query parameter bypass")),
+      offset: 0,
+      dataPresent: false,
+    };
+  }
+
+  const op = path.operation;
+  const capturedKey = op === "key" ? decodeKeyValue(path.key ?? "", "capture key") : undefined;
+  const wantMethod = op === "key" ? "GET" : "POST";
+  if (method !== wantMethod && !(wantMethod === "GET" && method === "HEAD")) {
+    // Not 405: servant tries every API version's route for the path, the
+    // other versions fail their version capture with 400 "bad version", and
+    // servant answers the failure it ranks highest (400 over 405).
+    throw new HttpApiError(400, "bad version");
+  }
+  const key =
+    capturedKey ??
+    (op === "gettimestamp" || op === "keeplocked"
+      ? undefined
+      : decodeKeyValue(required(q, "key"), "query parameter key"));
+  const lockId =
+    op === "keeplocked"
+      ? decodeUuidValue(required(q, "lockid"), "query parameter lockid")
+      : undefined;
+  const cuText = op === "keeplocked" ? q.get("clientuuid") : required(q, "clientuuid");
+  const clientUuid =
+    cuText === undefined ? undefined : decodeUuidValue(cuText, "query parameter clientuuid");
+  const bypass = q.all("bypass").map((b) => decodeUuidValue(b, "query parameter bypass"));
+  const timestampText = op === "remove-before" ? required(q, "timestamp") : undefined;
+  const timestamp =
+    timestampText === undefined ? undefined : decodeIntegerValue(timestampText, "timestamp");
+  const af = op === "key" || op === "put" ? q.get("associatedfile") : undefined;
+  const offsetText = op === "key" || op === "put" ? q.get("offset") : undefined;
+  const offset = offsetText === undefined ? 0 : decodeIntegerValue(offsetText, "offset");
+  let dataPresent = false;
+  if (op === "put" && path.version === 4) {
+    const dp = q.get("data-present");
+    if (dp !== undefined) {
+      const lower = dp.toLowerCase();
+      if (lower !== "true" && lower !== "false") {
+        throw new HttpApiError(400, "Error parsing query parameter data-present failed");
+      }
+      dataPresent = lower === "true";
+    }
+  }
+  let dataLength: number | undefined;
+  if (op === "put") {
+    const h = req.headers[DATA_LENGTH_HEADER];
+    if (h === undefined) throw new HttpApiError(400, "Header X-git-annex-data-length is required");
+    dataLength = decodeIntegerValue(String(h), "X-git-annex-data-length");
+  }
+  return {
+    path,
+    uuid,
+    version: path.version,
+    action: OPERATION_CLASS[op],
+    ...(key !== undefined ? { key } : {}),
+    ...(clientUuid !== undefined ? { clientUuid } : {}),
+    bypass,
+    offset,
+    ...(af !== undefined ? { associatedFile: decodeB64Value(af).toString("utf8") } : {}),
+    ...(dataLength !== undefined ? { dataLength } : {}),
+    dataPresent,
+    ...(timestamp !== undefined ? { timestamp } : {}),
+    ...(lockId !== undefined ? { lockId } : {}),
+  };
+}
