@@ -348,3 +348,82 @@ describe("git-annex-shell modes against every route, stock and annexgate", {
     assert.match(a.stdout, new RegExp(`annex.uuid=${decoy}`));
   });
 });
+
+describe("a cluster's -PLUS replies when a node already holds the key, stock and annexgate", {
+  timeout: 600_000,
+}, () => {
+  let root = "";
+  before(async () => {
+    root = await makeTempDir("annexgate-shell-plus-");
+  });
+  after(async () => {
+    if (root) await removeDir(root);
+  });
+
+  /** Equally cheap nodes come in another order from stock (not a difference a client sees). */
+  const sortedPlus = (s: string) =>
+    s.replace(
+      /^(\S+-PLUS) (.+)$/gm,
+      (_m, w: string, us: string) => `${w} ${us.split(" ").sort().join(" ")}`,
+    );
+
+  it("names the nodes that stored an upload, those that had it when all had it, never the gateway", async () => {
+    const tree = join(root, "template");
+    await mkdir(tree);
+    const { gw, cluster } = await localCluster(tree, ["n1", "n3"], "stock");
+    for (const n of ["n1", "n3"]) {
+      await run("git", ["remote", "set-url", n, `../${n}`], { cwd: gw });
+    }
+    // n3 has the content; the gateway's location log does not know it.
+    const content = Buffer.from("held by n3 already\n");
+    const key = sha256eKey(content);
+    await writeFile(join(tree, "n3", "held.txt"), content);
+    await run("git", ["annex", "add", "-q", "held.txt"], { cwd: join(tree, "n3") });
+    const [n1, n3, gwUuid] = (await Promise.all(
+      ["n1", "n3", "gw"].map((d) => uuidOf(join(tree, d))),
+    )) as [string, string, string];
+    const upload = [
+      `PUT new.txt ${key}`,
+      `DATA ${content.length}`,
+      Buffer.concat([content, Buffer.from("VALID")]),
+    ];
+    const session = lines(
+      "VERSION 4",
+      ...upload,
+      `PUT new.txt ${key}`,
+      `REMOVE ${key}`,
+      `CHECKPRESENT ${key}`,
+      ...upload,
+    );
+    const outcomes: Outcome[] = [];
+    for (const [kind, program] of [
+      ["stock", (await run("sh", ["-c", "command -v git-annex-shell"])).trim()],
+      ["ours", ANNEXGATE_GIT_ANNEX_SHELL],
+    ] as const) {
+      const home = join(root, kind);
+      await run("cp", ["-a", tree, home]);
+      const args = ["p2pstdio", join(home, "gw"), CLIENT, "--uuid", cluster];
+      outcomes.push(await runShell(program, args, { ...IDENTITY, HOME: home }, session));
+    }
+    const [a, b] = outcomes as [Outcome, Outcome];
+    assert.equal(b.code, a.code, `exit status\nstock: ${a.stderr}\nannexgate: ${b.stderr}`);
+    assert.equal(sortedPlus(b.stdout), sortedPlus(a.stdout));
+    const both = [n1, n3].sort().join(" ");
+    assert.equal(
+      sortedPlus(b.stdout),
+      [
+        `AUTH-SUCCESS ${cluster}`,
+        "VERSION 4",
+        "PUT-FROM 0",
+        `SUCCESS-PLUS ${n1}`, // not n3, which had it already
+        `ALREADY-HAVE-PLUS ${n3}`, // the log now has n1: n3 is the only target
+        `SUCCESS-PLUS ${both}`,
+        "FAILURE",
+        "PUT-FROM 0",
+        `SUCCESS-PLUS ${both}`,
+        "",
+      ].join("\n"),
+    );
+    assert.ok(!b.stdout.includes(gwUuid), "the gateway is not named");
+  });
+});
