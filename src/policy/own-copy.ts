@@ -11,7 +11,10 @@
  *   have the key (checkpresent, store, putoffset answers), and its removal
  *   succeeding or failing does not decide a cluster remove;
  * - when it is there it is read first, being the cheapest there is
- *   ({@link GATEWAY_COST}).
+ *   ({@link GATEWAY_COST});
+ * - it is named in a cluster's answers (the -PLUS UUIDs) only when a copy
+ *   really went there or went away: stock git-annex never touches the
+ *   gateway, so a gateway without a copy must answer exactly as stock.
  */
 import type { Policy } from "../preferred-content/index.js";
 

@@ -190,6 +190,46 @@ describe("ClusterPeer choices", () => {
     assert.deepEqual(await locationsOf(gateway.branch, s.key), []);
   });
 
+  it("names the nodes that stored an upload, not those that had it (as git-annex)", async () => {
+    const s = sample(25_000);
+    const [n1, n2, n3] = nodes as [LocalRepository, LocalRepository, LocalRepository];
+    // node1 has it already, unknown to the gateway's location log.
+    assert.equal((await upload(n1.peer, s)).stored, true);
+    const c = cluster();
+    assert.deepEqual(await c.putOffset(s.key), { alreadyHave: false, offset: 0 });
+    const r = await upload(c, s);
+    assert.equal(r.stored, true);
+    assert.deepEqual([...r.plusUuids].sort(), [n2.uuid, n3.uuid].sort());
+    // The log now has node2 and node3, so only node1 is a target: it has
+    // the key, and the answer names it alone (ALREADY-HAVE-PLUS).
+    const offset = await c.putOffset(s.key);
+    assert.deepEqual(offset, { alreadyHave: true, plusUuids: [n1.uuid] });
+    assert.deepEqual(await upload(c, s), { stored: true, plusUuids: [n1.uuid] });
+    await c.remove(s.key);
+  });
+
+  it("a gateway without a copy is neither asked nor named on remove (as git-annex)", async () => {
+    const s = sample(15_000);
+    const c = cluster({
+      gateway: { peer: gateway.peer },
+      placement: wanting((u) => u !== gateway.uuid),
+    });
+    assert.equal((await upload(c, s)).stored, true);
+    assert.equal(await gateway.store.has(s.key), false);
+    // An expired deadline removes nothing anywhere, and names nobody.
+    const now = await c.getTimestamp();
+    assert.deepEqual(await c.remove(s.key, { before: now - 5 }), { removed: false, plusUuids: [] });
+    const r = await c.remove(s.key);
+    assert.equal(r.removed, true);
+    assert.deepEqual([...r.plusUuids].sort(), nodes.map((n) => n.uuid).sort());
+    // No node at all is a failure, even with the gateway holding a copy.
+    assert.equal((await upload(gateway.peer, s)).stored, true);
+    const empty = cluster({ gateway: { peer: gateway.peer }, nodes: async () => [] });
+    assert.deepEqual(await empty.remove(s.key), { removed: false, plusUuids: [] });
+    assert.equal(await gateway.store.has(s.key), true);
+    await gateway.peer.remove(s.key);
+  });
+
   it("remove-before is translated to each node's clock", async () => {
     const s = sample(10_000);
     const c = cluster();

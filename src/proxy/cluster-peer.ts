@@ -7,11 +7,14 @@
  *
  * - store goes to every node that does not already have the key and wants
  *   it by preferred content (else every node without it, else all), in one
- *   stream to all of them at once; the answer names the nodes that really
- *   hold a verified copy;
+ *   stream to all of them at once; the answer names the nodes that
+ *   stored a verified copy (not those that already had it), or, when every
+ *   one already had it, those;
  * - retrieve and checkPresent ask a node the location log says has the
  *   key, cheapest and least busy first, then the next;
- * - remove goes to every node; content is not locked on a cluster as a
+ * - remove goes to every node (and to the gateway only when it holds a
+ *   copy, so the gateway is named only when a copy of its really went);
+ *   content is not locked on a cluster as a
  *   whole (the nodes are proxied to the client to lock on).
  *
  * The rules themselves (which nodes, in which order, what the gateway's
@@ -82,7 +85,7 @@ export interface ClusterPeerOptions {
    * The gateway's own repository. It is not a node: an upload is stored
    * there too only when the placement says the gateway wants it, a
    * retrieve is served from it first when it has the key, and a remove
-   * removes from it as well.
+   * removes its copy as well (the gateway is left alone when it has none).
    */
   readonly gateway?: { readonly peer: Peer };
   /** Requests to nodes running at once for one operation (default 8). */
@@ -161,8 +164,13 @@ export class ClusterPeer implements Peer {
   }
 
   async remove(key: Key, opts?: { before?: number }, ctx?: PeerContext): Promise<RemoveResult> {
-    const nodes = [...(await this.nodes(ctx)), ...(this.gatewayNode ? [this.gatewayNode] : [])];
-    if (nodes.length === 0) return { removed: false, plusUuids: NO_UUIDS };
+    const clusterNodes = await this.nodes(ctx);
+    // As git-annex: no node to remove from is a failure, whatever the gateway holds.
+    if (clusterNodes.length === 0) return { removed: false, plusUuids: NO_UUIDS };
+    // git-annex never touches (or names) the gateway; here its own copy goes
+    // too, so it is asked only when it has one: removing nothing would
+    // "succeed" and name it in the answer.
+    const nodes = [...clusterNodes, ...(await this.gatewayHolding(key))];
     // Only a node that had the key gets room back when it is removed.
     const placement = this.opts.placement;
     const locs = placement ? await this.opts.locations(key) : new Set<string>();
@@ -296,7 +304,10 @@ export class ClusterPeer implements Peer {
         }
       }),
     );
-    const uuids = [...holders, ...stored.flat()];
+    // As git-annex (P2P/Proxy.hs): when every target already had the key
+    // the answer names them (ALREADY-HAVE-PLUS); once content is sent, it
+    // names only the repositories that stored it.
+    const uuids = receivers.length === 0 ? holders : stored.flat();
     return { stored: this.anyNode(uuids), plusUuids: this.plus(uuids) };
   }
 
@@ -353,10 +364,14 @@ export class ClusterPeer implements Peer {
 
   /** Where to read the key from: the gateway's own copy when it has one, then the nodes. */
   private async holders(key: Key, ctx?: PeerContext): Promise<ClusterNode[]> {
-    const gateway = this.gatewayNode;
     // The gateway's own copy is the cheapest there is.
-    const here = gateway && (await gateway.peer.checkPresent(key)).present ? [gateway] : [];
-    return [...here, ...(await this.nodeHolders(key, ctx))];
+    return [...(await this.gatewayHolding(key)), ...(await this.nodeHolders(key, ctx))];
+  }
+
+  /** The gateway's own repository, when there is one and it has the key. */
+  private async gatewayHolding(key: Key): Promise<ClusterNode[]> {
+    const gateway = this.gatewayNode;
+    return gateway && (await gateway.peer.checkPresent(key)).present ? [gateway] : [];
   }
 
   /** Nodes to ask for content, in the policy's read order (logged holders cheapest and least busy first). */
