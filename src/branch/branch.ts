@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { CatFileBatch, type Git, type TreeChange } from "../git/index.js";
+import { CatFileBatch, type Git, type Ident } from "../git/index.js";
 import { waitUnlocked } from "./annex-lock.js";
 import { forEachBounded, JOURNAL_CONCURRENCY } from "./bounded.js";
 import { BranchError } from "./errors.js";
@@ -126,7 +126,7 @@ export class AnnexBranch {
   readonly #journalDir: string;
   readonly #tmpDir: string;
   readonly #journalLock: string;
-  readonly #identity: Readonly<Record<string, string>> | undefined;
+  readonly #identity: CommitIdentity;
   readonly #paths = new KeyedMutex();
   readonly #commits = new KeyedMutex();
   /** The remote git-annex refs last found merged into the branch (see mergeRemoteBranches). */
@@ -139,7 +139,7 @@ export class AnnexBranch {
   #closing: Promise<void> | null = null;
   #tmpCounter = 0;
 
-  private constructor(git: Git, identity: Readonly<Record<string, string>> | undefined) {
+  private constructor(git: Git, identity: CommitIdentity) {
     this.git = git;
     this.#cat = new CatFileBatch(git);
     this.#journalDir = join(git.gitDir, "annex", "journal");
@@ -186,10 +186,9 @@ export class AnnexBranch {
   }
 
   #commitObject(tree: string, parents: readonly string[], message: string): Promise<string> {
+    const env = this.#identity.env;
     return this.git.commitTree(
-      this.#identity === undefined
-        ? { tree, parents, message }
-        : { tree, parents, message, env: this.#identity },
+      env === undefined ? { tree, parents, message } : { tree, parents, message, env },
     );
   }
 
@@ -354,10 +353,8 @@ export class AnnexBranch {
         settled.add(path);
         if (!containsLines(current, mine)) contents.set(path, unionMerge([current, mine]));
       }
-      const parents = [tip];
       const lost = await this.#lostCommit(tip);
       if (lost !== null) {
-        parents.push(lost);
         for (const d of await this.git.diffTrees(tip, lost)) {
           const versions = [
             (await this.#committed(tip, d.path)).toString("utf8"),
@@ -374,19 +371,23 @@ export class AnnexBranch {
         this.#forgetWritten(written, settled);
         return null;
       }
-      const paths = [...contents.keys()];
-      const shas = await this.git.hashObjects(paths.map((p) => contents.get(p) ?? ""));
-      const changes: TreeChange[] = paths.map((path, i) => ({ path, sha: shas[i] ?? null }));
-      const tipTree = await this.git.revParse(`${tip}^{tree}`);
-      const tree = await this.git.editTree(tipTree, changes);
-      if (tree === tipTree && lost === null) {
+      // Blobs, trees and commit in one fast-import pack (see commit-files.ts).
+      const made = await this.git.commitFiles({
+        from: tip,
+        merges: lost === null ? [] : [lost],
+        changes: [...contents].map(([path, content]) => ({ path, content })),
+        message,
+        author: this.#identity.author,
+        committer: this.#identity.committer,
+      });
+      if (made.tree === made.parentTree && lost === null) {
         // The journal only holds what the branch already has (someone
         // committed it, or it is being rewritten to the same content).
         await this.#cleanJournal(snapshot);
         this.#forgetWritten(written, settled);
         return null;
       }
-      const commit = await this.#commitObject(tree, parents, message);
+      const commit = made.commit;
       if (await this.git.updateRef(BRANCH_REF, commit, tip, `git-annex branch ${message}`)) {
         this.#lastCommit = commit;
         await this.#cleanJournal(snapshot);
@@ -573,30 +574,38 @@ export class AnnexBranch {
   }
 }
 
+/** Who our commits are by; `env` only when git has no identity of its own. */
+interface CommitIdentity {
+  readonly author: Ident;
+  readonly committer: Ident;
+  /** For commit-tree: the fallback identity as GIT_AUTHOR_NAME and friends. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /**
- * The environment our commits need when git has no usable identity
- * configured. git-annex writes user.name/user.email into the repository
- * then (Annex/Environment.hs `ensureCommit`); we only set them for our own
- * commit-tree calls.
+ * The identity our commits carry: git's own (`git var`), or, when git has
+ * no usable identity configured, user@host. git-annex writes
+ * user.name/user.email into the repository then (Annex/Environment.hs
+ * `ensureCommit`); we only use them for our own commits.
  */
-async function commitIdentity(git: Git): Promise<Readonly<Record<string, string>> | undefined> {
+async function commitIdentity(git: Git): Promise<CommitIdentity> {
+  const [author, committer] = await Promise.all([git.ident("author"), git.ident("committer")]);
+  if (author !== null && committer !== null) return { author, committer };
+  let name = "annexgate";
   try {
-    await git.run(["var", "GIT_COMMITTER_IDENT"]);
-    await git.run(["var", "GIT_AUTHOR_IDENT"]);
-    return undefined;
+    name = userInfo().username || name;
   } catch {
-    let name = "annexgate";
-    try {
-      name = userInfo().username || name;
-    } catch {
-      // no passwd entry; keep the default
-    }
-    const email = `${name}@${hostname() || "localhost"}`;
-    return {
+    // no passwd entry; keep the default
+  }
+  const email = `${name}@${hostname() || "localhost"}`;
+  return {
+    author: { name, email },
+    committer: { name, email },
+    env: {
       GIT_AUTHOR_NAME: name,
       GIT_AUTHOR_EMAIL: email,
       GIT_COMMITTER_NAME: name,
       GIT_COMMITTER_EMAIL: email,
-    };
-  }
+    },
+  };
 }
