@@ -1,17 +1,18 @@
 // Over 400 lines: one class holds the whole journal/commit protocol shared with stock git-annex.
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { CatFileBatch, type Git, type Ident } from "../git/index.js";
 import { waitUnlocked } from "./annex-lock.js";
-import { forEachBounded, JOURNAL_CONCURRENCY } from "./bounded.js";
 import { BranchError } from "./errors.js";
 import {
   branchPathOf,
   discardIncompleteAppend,
+  JOURNAL_BATCH,
   journalFileName,
   readJournalDir,
+  removeIfUnchangedSync,
 } from "./journal.js";
 import { listRemoteBranches, planMerge } from "./merge.js";
 import { KeyedMutex } from "./mutex.js";
@@ -30,8 +31,6 @@ const LOCK_WAIT_MS = 5000;
 const MAX_RETRY_MS = 60_000;
 /** Temporary journal files older than this were left by a crashed process. */
 const STALE_TMP_MS = 60 * 60 * 1000;
-/** Journal files removed between two looks at git-annex's journal lock. */
-const CLEAN_BATCH = 64;
 
 /** Options for {@link AnnexBranch.startAutoCommit}. */
 export interface AutoCommitOptions {
@@ -432,21 +431,19 @@ export class AnnexBranch {
   async #cleanJournal(snapshot: ReadonlyMap<string, Buffer>): Promise<void> {
     const entries = [...snapshot];
     // A batch at a time, looking for git-annex's lock before each.
-    for (let from = 0; from < entries.length; from += CLEAN_BATCH) {
+    for (let from = 0; from < entries.length; from += JOURNAL_BATCH) {
       if (!(await waitUnlocked(this.#journalLock, LOCK_WAIT_MS))) return;
-      const batch = entries.slice(from, from + CLEAN_BATCH);
-      await forEachBounded(batch, JOURNAL_CONCURRENCY, ([path, raw]) =>
-        this.#paths.run(path, async () => {
-          const file = this.#journalPath(path);
-          const now = await readIfExists(file);
-          if (now === null || !now.equals(raw)) return;
-          try {
-            await unlink(file);
-          } catch (err) {
-            if (!isMissing(err)) throw err;
-          }
-        }),
-      );
+      const busy: [string, Buffer][] = [];
+      for (const [path, raw] of entries.slice(from, from + JOURNAL_BATCH)) {
+        // A path being changed here right now waits for that change.
+        if (this.#paths.busy(path)) busy.push([path, raw]);
+        else removeIfUnchangedSync(this.#journalPath(path), raw);
+      }
+      for (const [path, raw] of busy) {
+        await this.#paths.run(path, async () =>
+          removeIfUnchangedSync(this.#journalPath(path), raw),
+        );
+      }
     }
   }
 

@@ -16,6 +16,22 @@ type Child = ChildProcessByStdio<Writable, Readable, Readable>;
 /** Bytes of stderr kept for the error message. */
 const STDERR_LIMIT = 64 * 1024;
 
+/**
+ * glibc's malloc gives freed memory back to the system as soon as 128 KiB
+ * sit free at the top of the heap, and fast-import frees and reallocates
+ * such a block for every object it stores: 20,000 journal files cost
+ * ~100,000 `brk` calls and most of a minute (2 s with this tunable).
+ * Keeping up to 32 MiB before trimming is harmless elsewhere; other C
+ * libraries ignore the variable.
+ */
+const TRIM_TUNABLE = "glibc.malloc.trim_threshold=33554432";
+
+function withMallocTuning(env: Record<string, string>): Record<string, string> {
+  const current = env.GLIBC_TUNABLES ?? "";
+  if (current.includes("glibc.malloc.trim_threshold")) return env;
+  return { ...env, GLIBC_TUNABLES: current === "" ? TRIM_TUNABLE : `${current}:${TRIM_TUNABLE}` };
+}
+
 export class FastImport {
   readonly #child: Child;
   readonly #args: readonly string[];
@@ -29,7 +45,11 @@ export class FastImport {
   /** Starts `git fast-import --quiet --done` plus `extraArgs` in the repository of `env`. */
   constructor(cwd: string, env: Record<string, string>, extraArgs: readonly string[] = []) {
     this.#args = ["fast-import", "--quiet", "--done", ...extraArgs];
-    this.#child = spawn("git", this.#args, { cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+    this.#child = spawn("git", this.#args, {
+      cwd,
+      env: withMallocTuning(env),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     const child = this.#child;
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (text: string) => this.#onAnswer(text));
