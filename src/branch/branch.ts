@@ -32,6 +32,20 @@ const MAX_RETRY_MS = 60_000;
 /** Temporary journal files older than this were left by a crashed process. */
 const STALE_TMP_MS = 60 * 60 * 1000;
 
+/** The content of the next commit, and what it settles (see AnnexBranch.#pending). */
+interface Pending {
+  /** The journal files read, as read (removed once committed, if unchanged). */
+  readonly snapshot: Map<string, Buffer>;
+  /** Branch path to the content it gets. */
+  readonly contents: Map<string, string>;
+  /** Our journal writes as they were when the commit started. */
+  readonly written: Map<string, string>;
+  /** Those of `written` that this commit holds. */
+  readonly settled: Set<string>;
+  /** Our commit that dropped off the branch (a second parent), or null. */
+  readonly lost: string | null;
+}
+
 /** Options for {@link AnnexBranch.startAutoCommit}. */
 export interface AutoCommitOptions {
   /** Commit at most this long after a change (default 1000 ms). */
@@ -327,45 +341,7 @@ export class AnnexBranch {
       if (previousTip !== null && previousTip !== tip) {
         for (const d of await this.git.diffTrees(previousTip, tip)) moved.add(d.path);
       }
-      const snapshot = await this.#snapshotJournal();
-      const contents = new Map<string, string>();
-      for (const [path, raw] of snapshot) {
-        const mine = discardIncompleteAppend(raw).toString("utf8");
-        contents.set(
-          path,
-          moved.has(path)
-            ? unionMerge([mine, (await this.#committed(tip, path)).toString("utf8")])
-            : mine,
-        );
-      }
-      // Journal writes of ours that another writer removed, or replaced
-      // without reading them, are merged back in. (A journal file that
-      // reappeared since the snapshot is left for the next commit.)
-      const written = new Map(this.#written);
-      const settled = new Set<string>();
-      for (const [path, mine] of written) {
-        let current = contents.get(path);
-        if (current === undefined) {
-          if ((await readIfExists(this.#journalPath(path))) !== null) continue;
-          current = (await this.#committed(tip, path)).toString("utf8");
-        }
-        settled.add(path);
-        if (!containsLines(current, mine)) contents.set(path, unionMerge([current, mine]));
-      }
-      const lost = await this.#lostCommit(tip);
-      if (lost !== null) {
-        for (const d of await this.git.diffTrees(tip, lost)) {
-          const versions = [
-            (await this.#committed(tip, d.path)).toString("utf8"),
-            (await this.#committed(lost, d.path)).toString("utf8"),
-          ];
-          const pending = contents.get(d.path);
-          contents.set(
-            d.path,
-            unionMerge(pending === undefined ? versions : [pending, ...versions]),
-          );
-        }
-      }
+      const { snapshot, contents, written, settled, lost } = await this.#pending(tip, moved);
       if (contents.size === 0 && lost === null) {
         this.#forgetWritten(written, settled);
         return null;
@@ -403,6 +379,51 @@ export class AnnexBranch {
       previousTip = tip;
       await new Promise((r) => setTimeout(r, 10 * attempt));
     }
+  }
+
+  /**
+   * What the next commit onto `tip` holds: the journal (union-merged with
+   * the branch's version of files in `moved`), our own journal writes that
+   * another writer dropped, and a commit of ours that was lost.
+   */
+  async #pending(tip: string, moved: ReadonlySet<string>): Promise<Pending> {
+    const snapshot = await this.#snapshotJournal();
+    const contents = new Map<string, string>();
+    for (const [path, raw] of snapshot) {
+      const mine = discardIncompleteAppend(raw).toString("utf8");
+      contents.set(
+        path,
+        moved.has(path)
+          ? unionMerge([mine, (await this.#committed(tip, path)).toString("utf8")])
+          : mine,
+      );
+    }
+    // Journal writes of ours that another writer removed, or replaced
+    // without reading them, are merged back in. (A journal file that
+    // reappeared since the snapshot is left for the next commit.)
+    const written = new Map(this.#written);
+    const settled = new Set<string>();
+    for (const [path, mine] of written) {
+      let current = contents.get(path);
+      if (current === undefined) {
+        if ((await readIfExists(this.#journalPath(path))) !== null) continue;
+        current = (await this.#committed(tip, path)).toString("utf8");
+      }
+      settled.add(path);
+      if (!containsLines(current, mine)) contents.set(path, unionMerge([current, mine]));
+    }
+    const lost = await this.#lostCommit(tip);
+    if (lost !== null) {
+      for (const d of await this.git.diffTrees(tip, lost)) {
+        const versions = [
+          (await this.#committed(tip, d.path)).toString("utf8"),
+          (await this.#committed(lost, d.path)).toString("utf8"),
+        ];
+        const pending = contents.get(d.path);
+        contents.set(d.path, unionMerge(pending === undefined ? versions : [pending, ...versions]));
+      }
+    }
+    return { snapshot, contents, written, settled, lost };
   }
 
   /**
