@@ -191,13 +191,13 @@ describe("AnnexBranch", () => {
     try {
       await branch.change("k.log", () => "v1\n");
       // Another writer replaces the journal file while our commit runs.
-      const realHash = git.hashObjects.bind(git);
-      git.hashObjects = async (contents) => {
+      const realCommit = git.commitFiles.bind(git);
+      git.commitFiles = async (opts) => {
         await writeFile(join(git.gitDir, "annex", "journal", "k.log"), "v2\n");
-        return realHash(contents);
+        return realCommit(opts);
       };
       await branch.commit();
-      git.hashObjects = realHash;
+      git.commitFiles = realCommit;
       assert.equal(await show(git, "k.log"), "v1\n");
       assert.deepEqual(await journalFiles(git), ["k.log"]);
       assert.equal(await branch.read("k.log"), "v2\n");

@@ -1,17 +1,18 @@
 // Over 400 lines: one class holds the whole journal/commit protocol shared with stock git-annex.
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { CatFileBatch, type Git, type TreeChange } from "../git/index.js";
+import { CatFileBatch, type Git, type Ident } from "../git/index.js";
 import { waitUnlocked } from "./annex-lock.js";
-import { forEachBounded, JOURNAL_CONCURRENCY } from "./bounded.js";
 import { BranchError } from "./errors.js";
 import {
   branchPathOf,
   discardIncompleteAppend,
+  JOURNAL_BATCH,
   journalFileName,
   readJournalDir,
+  removeIfUnchangedSync,
 } from "./journal.js";
 import { listRemoteBranches, planMerge } from "./merge.js";
 import { KeyedMutex } from "./mutex.js";
@@ -30,8 +31,20 @@ const LOCK_WAIT_MS = 5000;
 const MAX_RETRY_MS = 60_000;
 /** Temporary journal files older than this were left by a crashed process. */
 const STALE_TMP_MS = 60 * 60 * 1000;
-/** Journal files removed between two looks at git-annex's journal lock. */
-const CLEAN_BATCH = 64;
+
+/** The content of the next commit, and what it settles (see AnnexBranch.#pending). */
+interface Pending {
+  /** The journal files read, as read (removed once committed, if unchanged). */
+  readonly snapshot: Map<string, Buffer>;
+  /** Branch path to the content it gets. */
+  readonly contents: Map<string, string>;
+  /** Our journal writes as they were when the commit started. */
+  readonly written: Map<string, string>;
+  /** Those of `written` that this commit holds. */
+  readonly settled: Set<string>;
+  /** Our commit that dropped off the branch (a second parent), or null. */
+  readonly lost: string | null;
+}
 
 /** Options for {@link AnnexBranch.startAutoCommit}. */
 export interface AutoCommitOptions {
@@ -126,7 +139,7 @@ export class AnnexBranch {
   readonly #journalDir: string;
   readonly #tmpDir: string;
   readonly #journalLock: string;
-  readonly #identity: Readonly<Record<string, string>> | undefined;
+  readonly #identity: CommitIdentity;
   readonly #paths = new KeyedMutex();
   readonly #commits = new KeyedMutex();
   /** The remote git-annex refs last found merged into the branch (see mergeRemoteBranches). */
@@ -139,7 +152,7 @@ export class AnnexBranch {
   #closing: Promise<void> | null = null;
   #tmpCounter = 0;
 
-  private constructor(git: Git, identity: Readonly<Record<string, string>> | undefined) {
+  private constructor(git: Git, identity: CommitIdentity) {
     this.git = git;
     this.#cat = new CatFileBatch(git);
     this.#journalDir = join(git.gitDir, "annex", "journal");
@@ -186,10 +199,9 @@ export class AnnexBranch {
   }
 
   #commitObject(tree: string, parents: readonly string[], message: string): Promise<string> {
+    const env = this.#identity.env;
     return this.git.commitTree(
-      this.#identity === undefined
-        ? { tree, parents, message }
-        : { tree, parents, message, env: this.#identity },
+      env === undefined ? { tree, parents, message } : { tree, parents, message, env },
     );
   }
 
@@ -329,64 +341,28 @@ export class AnnexBranch {
       if (previousTip !== null && previousTip !== tip) {
         for (const d of await this.git.diffTrees(previousTip, tip)) moved.add(d.path);
       }
-      const snapshot = await this.#snapshotJournal();
-      const contents = new Map<string, string>();
-      for (const [path, raw] of snapshot) {
-        const mine = discardIncompleteAppend(raw).toString("utf8");
-        contents.set(
-          path,
-          moved.has(path)
-            ? unionMerge([mine, (await this.#committed(tip, path)).toString("utf8")])
-            : mine,
-        );
-      }
-      // Journal writes of ours that another writer removed, or replaced
-      // without reading them, are merged back in. (A journal file that
-      // reappeared since the snapshot is left for the next commit.)
-      const written = new Map(this.#written);
-      const settled = new Set<string>();
-      for (const [path, mine] of written) {
-        let current = contents.get(path);
-        if (current === undefined) {
-          if ((await readIfExists(this.#journalPath(path))) !== null) continue;
-          current = (await this.#committed(tip, path)).toString("utf8");
-        }
-        settled.add(path);
-        if (!containsLines(current, mine)) contents.set(path, unionMerge([current, mine]));
-      }
-      const parents = [tip];
-      const lost = await this.#lostCommit(tip);
-      if (lost !== null) {
-        parents.push(lost);
-        for (const d of await this.git.diffTrees(tip, lost)) {
-          const versions = [
-            (await this.#committed(tip, d.path)).toString("utf8"),
-            (await this.#committed(lost, d.path)).toString("utf8"),
-          ];
-          const pending = contents.get(d.path);
-          contents.set(
-            d.path,
-            unionMerge(pending === undefined ? versions : [pending, ...versions]),
-          );
-        }
-      }
+      const { snapshot, contents, written, settled, lost } = await this.#pending(tip, moved);
       if (contents.size === 0 && lost === null) {
         this.#forgetWritten(written, settled);
         return null;
       }
-      const paths = [...contents.keys()];
-      const shas = await this.git.hashObjects(paths.map((p) => contents.get(p) ?? ""));
-      const changes: TreeChange[] = paths.map((path, i) => ({ path, sha: shas[i] ?? null }));
-      const tipTree = await this.git.revParse(`${tip}^{tree}`);
-      const tree = await this.git.editTree(tipTree, changes);
-      if (tree === tipTree && lost === null) {
+      // Blobs, trees and commit in one fast-import pack (see commit-files.ts).
+      const made = await this.git.commitFiles({
+        from: tip,
+        merges: lost === null ? [] : [lost],
+        changes: [...contents].map(([path, content]) => ({ path, content })),
+        message,
+        author: this.#identity.author,
+        committer: this.#identity.committer,
+      });
+      if (made.tree === made.parentTree && lost === null) {
         // The journal only holds what the branch already has (someone
         // committed it, or it is being rewritten to the same content).
         await this.#cleanJournal(snapshot);
         this.#forgetWritten(written, settled);
         return null;
       }
-      const commit = await this.#commitObject(tree, parents, message);
+      const commit = made.commit;
       if (await this.git.updateRef(BRANCH_REF, commit, tip, `git-annex branch ${message}`)) {
         this.#lastCommit = commit;
         await this.#cleanJournal(snapshot);
@@ -403,6 +379,51 @@ export class AnnexBranch {
       previousTip = tip;
       await new Promise((r) => setTimeout(r, 10 * attempt));
     }
+  }
+
+  /**
+   * What the next commit onto `tip` holds: the journal (union-merged with
+   * the branch's version of files in `moved`), our own journal writes that
+   * another writer dropped, and a commit of ours that was lost.
+   */
+  async #pending(tip: string, moved: ReadonlySet<string>): Promise<Pending> {
+    const snapshot = await this.#snapshotJournal();
+    const contents = new Map<string, string>();
+    for (const [path, raw] of snapshot) {
+      const mine = discardIncompleteAppend(raw).toString("utf8");
+      contents.set(
+        path,
+        moved.has(path)
+          ? unionMerge([mine, (await this.#committed(tip, path)).toString("utf8")])
+          : mine,
+      );
+    }
+    // Journal writes of ours that another writer removed, or replaced
+    // without reading them, are merged back in. (A journal file that
+    // reappeared since the snapshot is left for the next commit.)
+    const written = new Map(this.#written);
+    const settled = new Set<string>();
+    for (const [path, mine] of written) {
+      let current = contents.get(path);
+      if (current === undefined) {
+        if ((await readIfExists(this.#journalPath(path))) !== null) continue;
+        current = (await this.#committed(tip, path)).toString("utf8");
+      }
+      settled.add(path);
+      if (!containsLines(current, mine)) contents.set(path, unionMerge([current, mine]));
+    }
+    const lost = await this.#lostCommit(tip);
+    if (lost !== null) {
+      for (const d of await this.git.diffTrees(tip, lost)) {
+        const versions = [
+          (await this.#committed(tip, d.path)).toString("utf8"),
+          (await this.#committed(lost, d.path)).toString("utf8"),
+        ];
+        const pending = contents.get(d.path);
+        contents.set(d.path, unionMerge(pending === undefined ? versions : [pending, ...versions]));
+      }
+    }
+    return { snapshot, contents, written, settled, lost };
   }
 
   /**
@@ -431,21 +452,19 @@ export class AnnexBranch {
   async #cleanJournal(snapshot: ReadonlyMap<string, Buffer>): Promise<void> {
     const entries = [...snapshot];
     // A batch at a time, looking for git-annex's lock before each.
-    for (let from = 0; from < entries.length; from += CLEAN_BATCH) {
+    for (let from = 0; from < entries.length; from += JOURNAL_BATCH) {
       if (!(await waitUnlocked(this.#journalLock, LOCK_WAIT_MS))) return;
-      const batch = entries.slice(from, from + CLEAN_BATCH);
-      await forEachBounded(batch, JOURNAL_CONCURRENCY, ([path, raw]) =>
-        this.#paths.run(path, async () => {
-          const file = this.#journalPath(path);
-          const now = await readIfExists(file);
-          if (now === null || !now.equals(raw)) return;
-          try {
-            await unlink(file);
-          } catch (err) {
-            if (!isMissing(err)) throw err;
-          }
-        }),
-      );
+      const busy: [string, Buffer][] = [];
+      for (const [path, raw] of entries.slice(from, from + JOURNAL_BATCH)) {
+        // A path being changed here right now waits for that change.
+        if (this.#paths.busy(path)) busy.push([path, raw]);
+        else removeIfUnchangedSync(this.#journalPath(path), raw);
+      }
+      for (const [path, raw] of busy) {
+        await this.#paths.run(path, async () =>
+          removeIfUnchangedSync(this.#journalPath(path), raw),
+        );
+      }
     }
   }
 
@@ -573,30 +592,38 @@ export class AnnexBranch {
   }
 }
 
+/** Who our commits are by; `env` only when git has no identity of its own. */
+interface CommitIdentity {
+  readonly author: Ident;
+  readonly committer: Ident;
+  /** For commit-tree: the fallback identity as GIT_AUTHOR_NAME and friends. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /**
- * The environment our commits need when git has no usable identity
- * configured. git-annex writes user.name/user.email into the repository
- * then (Annex/Environment.hs `ensureCommit`); we only set them for our own
- * commit-tree calls.
+ * The identity our commits carry: git's own (`git var`), or, when git has
+ * no usable identity configured, user@host. git-annex writes
+ * user.name/user.email into the repository then (Annex/Environment.hs
+ * `ensureCommit`); we only use them for our own commits.
  */
-async function commitIdentity(git: Git): Promise<Readonly<Record<string, string>> | undefined> {
+async function commitIdentity(git: Git): Promise<CommitIdentity> {
+  const [author, committer] = await Promise.all([git.ident("author"), git.ident("committer")]);
+  if (author !== null && committer !== null) return { author, committer };
+  let name = "annexgate";
   try {
-    await git.run(["var", "GIT_COMMITTER_IDENT"]);
-    await git.run(["var", "GIT_AUTHOR_IDENT"]);
-    return undefined;
+    name = userInfo().username || name;
   } catch {
-    let name = "annexgate";
-    try {
-      name = userInfo().username || name;
-    } catch {
-      // no passwd entry; keep the default
-    }
-    const email = `${name}@${hostname() || "localhost"}`;
-    return {
+    // no passwd entry; keep the default
+  }
+  const email = `${name}@${hostname() || "localhost"}`;
+  return {
+    author: { name, email },
+    committer: { name, email },
+    env: {
       GIT_AUTHOR_NAME: name,
       GIT_AUTHOR_EMAIL: email,
       GIT_COMMITTER_NAME: name,
       GIT_COMMITTER_EMAIL: email,
-    };
-  }
+    },
+  };
 }

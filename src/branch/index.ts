@@ -6,7 +6,7 @@
 export { AnnexBranch, type AutoCommitOptions, BRANCH_REF } from "./branch.js";
 export { BranchError } from "./errors.js";
 export { ANNEX_VERSION, type InitOptions, type InitResult, initRepository } from "./init.js";
-export { branchPathOf, journalFileName } from "./journal.js";
+export { branchPathOf, journalFileName, readJournalDir } from "./journal.js";
 export {
   advanceClock,
   clockFromSeconds,

@@ -19,6 +19,11 @@ export class KeyedMutex {
     return result;
   }
 
+  /** Whether work for `key` is running or queued. */
+  busy(key: string): boolean {
+    return this.#tails.has(key);
+  }
+
   /** Resolves once everything queued so far (for every key) has finished. */
   async idle(): Promise<void> {
     while (this.#tails.size > 0) await Promise.all([...this.#tails.values()]);

@@ -3,6 +3,11 @@
  * `git annex info` (Command/Info.hs): the combined size of all
  * repositories and each one's size, largest first, dead ones and empty
  * ones left out.
+ *
+ * The journal is committed first (as `git annex info` does), so the sizes
+ * are computed at, and cached for, the branch commit that holds it: the
+ * next `info` finds them cached and reads neither journal nor logs.
+ * `--debug` says on stderr how the sizes were arrived at.
  */
 import { parseArgs } from "node:util";
 import { currentRepoSizes, deadRepositories } from "../policy/index.js";
@@ -15,16 +20,28 @@ export async function infoCommand(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { bytes: { type: "boolean" }, json: { type: "boolean" } },
+    options: {
+      bytes: { type: "boolean" },
+      debug: { type: "boolean" },
+      json: { type: "boolean" },
+    },
   });
   if (positionals.length > 0) {
     throw new UsageError("info shows the whole repository only (no file or remote arguments yet)");
   }
   return withRepository(async ({ git, branch }) => {
+    await branch.commit();
     const names = await repositoryNames(git, branch);
     const progress = sizesProgress();
-    const { sizes } = await currentRepoSizes(git, progress);
+    const report = await currentRepoSizes(git, progress);
     progress.done();
+    if (values.debug === true) {
+      process.stderr.write(
+        `[annexgate] repository sizes: how=${report.how} commit=${report.commit ?? "none"} ` +
+          `journal-logs=${report.journalLogs}\n`,
+      );
+    }
+    const { sizes } = report;
     const dead = await deadRepositories(git);
     const rows = [...sizes]
       .filter(([u, n]) => n > 0n && !dead.has(u))

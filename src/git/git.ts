@@ -3,6 +3,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { writeBlobs } from "./blob-writer.js";
+import {
+  type CommitFilesOptions,
+  type CommitFilesResult,
+  commitFiles,
+  type Ident,
+} from "./commit-files.js";
 import { GitError } from "./errors.js";
 
 /** Options for one git command. */
@@ -298,6 +304,28 @@ export class Git {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Makes a commit from a parent and file changes in one `git fast-import`
+   * (blobs, trees and commit in one pack; see commit-files.ts) and returns
+   * it with its tree and the parent's tree. No ref is changed.
+   */
+  commitFiles(opts: CommitFilesOptions): Promise<CommitFilesResult> {
+    return commitFiles(this.dir, this.environment(), opts);
+  }
+
+  /**
+   * The author or committer git would use here (`git var`), or null when
+   * git has no usable identity (no user.email and no guess it accepts).
+   */
+  async ident(role: "author" | "committer"): Promise<Ident | null> {
+    const args = ["var", role === "author" ? "GIT_AUTHOR_IDENT" : "GIT_COMMITTER_IDENT"];
+    const r = await this.#exec(args);
+    if (r.exitCode !== 0) return null;
+    // "Name <email> 1700000000 +0000"
+    const m = /^(.*) <([^<>]*)> \d+ [+-]\d{4}$/.exec(firstLine(r.stdout));
+    return m === null ? null : { name: m[1] ?? "", email: m[2] ?? "" };
   }
 
   /** Writes a commit object (`git commit-tree`) and returns its id. */

@@ -4,6 +4,12 @@
  * `CatFileBatch` reader. Imports nothing of annexgate but errors.
  */
 export { CatFileBatch } from "./cat-file.js";
+export type {
+  CommitFilesOptions,
+  CommitFilesResult,
+  FileChange,
+  Ident,
+} from "./commit-files.js";
 export { GitError, type GitErrorData } from "./errors.js";
 export {
   type CommitOptions,

@@ -16,10 +16,10 @@ import {
 import type { Git } from "../../git/index.js";
 import { loadRepoSizesCache, saveRepoSizesCache } from "./cache.js";
 import {
-  addJournalledChanges,
   type ComputeOptions,
   computeRepoSizes,
   updateRepoSizes,
+  withJournalledChanges,
 } from "./compute.js";
 import type { RepoSizes } from "./sizes-map.js";
 
@@ -42,6 +42,8 @@ export interface RepoSizesReport {
    * one) is present, at 0 when it has nothing.
    */
   readonly sizes: RepoSizes;
+  /** How many uncommitted location logs were read from the journal. */
+  readonly journalLogs: number;
 }
 
 async function branchFile(git: Git, commit: string, path: string): Promise<string> {
@@ -104,9 +106,12 @@ export async function currentRepoSizes(
       await saveRepoSizesCache(git, commit, sizes);
     }
   }
-  if (opts.ignoreJournal !== true) sizes = await addJournalledChanges(git, sizes, commit);
+  let journalLogs = 0;
+  if (opts.ignoreJournal !== true) {
+    ({ sizes, logsRead: journalLogs } = await withJournalledChanges(git, sizes, commit));
+  }
   for (const u of await knownRepositories(git, commit)) if (!sizes.has(u)) sizes.set(u, 0n);
-  return { commit, how, sizes };
+  return { commit, how, sizes, journalLogs };
 }
 
 /**
