@@ -42,11 +42,30 @@ function timedGit(cwd: string, args: string[], boundMs = OP_BOUND_MS): Promise<n
   });
 }
 
-/** Start git, kill its whole process group after `ms`. */
-async function killAfter(cwd: string, args: string[], ms: number): Promise<void> {
+/**
+ * Start git, and kill its whole process group once more bytes than
+ * `before` have arrived in `bytesIn()` (the transfer is under way), or
+ * when it ends by itself; an event, not a timer, so a loaded machine
+ * cannot make the kill land before the transfer started.
+ */
+async function killMidTransfer(
+  cwd: string,
+  args: string[],
+  bytesIn: () => Promise<number>,
+): Promise<void> {
+  const before = await bytesIn();
   const child = spawn("git", args, { cwd, detached: true, stdio: "ignore" });
-  const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  await new Promise((r) => setTimeout(r, ms));
+  let done = false;
+  const exited = new Promise<void>((r) =>
+    child.once("exit", () => {
+      done = true;
+      r();
+    }),
+  );
+  const deadline = Date.now() + 120_000;
+  while (!done && Date.now() < deadline && (await bytesIn()) <= before) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
   try {
     process.kill(-(child.pid as number), "SIGKILL");
   } catch {}
@@ -103,8 +122,9 @@ describe("load: concurrent clients and clients killed mid-transfer", { timeout: 
     };
     const kills = (async () => {
       for (let i = 0; i < KILLS; i++) {
-        await killAfter(killer, ["annex", "get", "--from", "origin", "big"], 150 + i * 60);
-        if ((await tmpBytes(join(killer, ".git", "annex", "tmp"))) > 0) partialGets++;
+        const killerTmp = () => tmpBytes(join(killer, ".git", "annex", "tmp"));
+        await killMidTransfer(killer, ["annex", "get", "--from", "origin", "big"], killerTmp);
+        if ((await killerTmp()) > 0) partialGets++;
       }
       // the interrupted download resumes and completes
       durations.push(await timedGit(killer, ["annex", "get", "--from", "origin", "big"]));
@@ -114,8 +134,9 @@ describe("load: concurrent clients and clients killed mid-transfer", { timeout: 
       await timedGit(killer, ["annex", "add", "--quiet", name]);
       await timedGit(killer, ["commit", "-q", "-m", name]);
       for (let i = 0; i < KILLS; i++) {
-        await killAfter(killer, ["annex", "copy", "--to", "origin", name], 150 + i * 60);
-        if ((await tmpBytes(join(serverRepo, ".git", "annex", "tmp"))) > 0) partialPuts++;
+        const serverTmp = () => tmpBytes(join(serverRepo, ".git", "annex", "tmp"));
+        await killMidTransfer(killer, ["annex", "copy", "--to", "origin", name], serverTmp);
+        if ((await serverTmp()) > 0) partialPuts++;
       }
       durations.push(await timedGit(killer, ["annex", "copy", "--to", "origin", name]));
     })();
