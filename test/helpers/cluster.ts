@@ -7,7 +7,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { join, resolve } from "node:path";
-import { gitAnnexRepo, run } from "./index.js";
+import { parseKey } from "../../src/keys/index.js";
+import { HttpPeer } from "../../src/peers/index.js";
+import { gitAnnexRepo, run, waitFor } from "./index.js";
 import { ANNEXGATE_BIN } from "./servers.js";
 
 export type ConfigTool = "stock" | "annexgate";
@@ -115,4 +117,40 @@ export async function localCluster(
     nodes.map((name) => ({ name, url: join(root, name) })),
   );
   return { gw, cluster: await initCluster(tool, gw, "mycluster") };
+}
+
+/**
+ * Waits until the gateway in `gw`, served at `base`, has merged the
+ * git-annex branch a client pushed (`synced/git-annex`), so that what the
+ * push configured (wanted, groups, maxsize) is what the next request is
+ * answered by. A running gateway looks for such changes when it is asked
+ * about a proxied node or cluster (at most once a second), so each poll
+ * first asks cluster `cluster` whether it has a made-up key.
+ */
+export async function waitForGatewayMerge(
+  gw: string,
+  base: string,
+  cluster: string,
+): Promise<void> {
+  const peer = new HttpPeer({
+    url: `${base}/`,
+    uuid: cluster,
+    clientUuid: "00000000-0000-4000-8000-00000000c11e",
+  });
+  const key = parseKey(
+    "SHA256E-s1--0000000000000000000000000000000000000000000000000000000000000000",
+  );
+  try {
+    await waitFor("the gateway to merge the pushed git-annex branch", async () => {
+      await peer.checkPresent(key);
+      return run("git", ["merge-base", "--is-ancestor", "synced/git-annex", "git-annex"], {
+        cwd: gw,
+      }).then(
+        () => true,
+        () => false,
+      );
+    });
+  } finally {
+    await peer.close();
+  }
 }

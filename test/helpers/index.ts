@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -91,4 +91,38 @@ export async function requireGitAnnex(): Promise<void> {
       `git-annex 10.2024+ required for the interop tests (found: ${raw === null ? "none" : raw.trim()}); install it with scripts/setup-git-annex.sh`,
     );
   }
+}
+
+/**
+ * Polls `check` until it answers something other than `undefined`, `null`
+ * or `false`, and resolves with that answer: how a test waits for an
+ * event it cannot subscribe to (a file appearing, a commit landing)
+ * without betting on a number of milliseconds. Bounded by `timeoutMs`
+ * and by a count of polls; on timeout it fails naming `what`.
+ */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 100_000 && Date.now() < deadline; i++) {
+    const answer = await check();
+    if (answer !== undefined && answer !== null && answer !== false) return answer;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`gave up waiting for ${what} after ${timeoutMs} ms`);
+}
+
+/** Bytes in a repository's `.git/annex/tmp` (partial uploads), 0 when there is none. */
+export async function tmpBytes(repo: string): Promise<number> {
+  const dir = join(repo, ".git", "annex", "tmp");
+  let total = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    total += await stat(join(dir, name)).then(
+      (s) => (s.isFile() ? s.size : 0),
+      () => 0,
+    );
+  }
+  return total;
 }

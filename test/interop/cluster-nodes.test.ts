@@ -9,7 +9,6 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
@@ -20,7 +19,15 @@ import {
   keyOf,
   uuidOf,
 } from "../helpers/cluster.js";
-import { gitAnnexRepo, makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
+import {
+  gitAnnexRepo,
+  makeTempDir,
+  removeDir,
+  run,
+  tmpBytes,
+  waitFor,
+  writeRandomFile,
+} from "../helpers/index.js";
 import {
   annexHttpClone,
   type RunningP2pHttp,
@@ -30,18 +37,6 @@ import {
 import { startSshd, type TestSshd } from "../helpers/sshd.js";
 
 const NODES = ["node1", "node2", "node3"];
-
-async function tmpBytes(repo: string): Promise<number> {
-  const dir = join(repo, ".git", "annex", "tmp");
-  let total = 0;
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    total += await stat(join(dir, name)).then(
-      (s) => (s.isFile() ? s.size : 0),
-      () => 0,
-    );
-  }
-  return total;
-}
 
 describe("a cluster of a local, an ssh and a p2phttp node behind annexgate", {
   timeout: 600_000,
@@ -137,10 +132,13 @@ describe("a cluster of a local, an ssh and a p2phttp node behind annexgate", {
     const whereis = await git("annex", "whereis", "big");
     assert.ok(whereis.includes("origin-node1") && whereis.includes("origin-node3"), whereis);
     assert.ok(!whereis.includes("origin-node2"), whereis);
-    await new Promise((r) => setTimeout(r, 1500));
-    const logged = await run("git", ["annex", "whereis", "--key", key], { cwd: gw });
-    assert.ok(logged.includes(await uuidOf(join(root, "node1"))), logged);
-    assert.ok(logged.includes(await uuidOf(join(root, "node3"))), logged);
+    // The gateway commits its branch within a second of a change: wait
+    // (bounded) until it names the nodes that stored the content.
+    const stored = [await uuidOf(join(root, "node1")), await uuidOf(join(root, "node3"))];
+    const logged = await waitFor("the gateway's branch to name node1 and node3", async () => {
+      const out = await run("git", ["annex", "whereis", "--key", key], { cwd: gw });
+      return stored.every((u) => out.includes(u)) && out;
+    });
     assert.ok(!logged.includes(await uuidOf(node2)), logged);
 
     // The node that missed it can be given it afterwards, through the proxy.

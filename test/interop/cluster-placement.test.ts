@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { holdsVerified, keyOf, localCluster } from "../helpers/cluster.js";
+import { holdsVerified, keyOf, localCluster, waitForGatewayMerge } from "../helpers/cluster.js";
 import { makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
 import {
   ANNEXGATE_BIN,
@@ -33,6 +33,8 @@ async function objectBytes(repo: string): Promise<number> {
 interface Setup {
   root: string;
   gw: string;
+  /** The UUID of cluster "mycluster". */
+  cluster: string;
   client: string;
   server: RunningP2pHttp;
   nodes: string[];
@@ -43,13 +45,14 @@ interface Setup {
 
 async function setup(prefix: string, nodes: string[]): Promise<Setup> {
   const root = await makeTempDir(prefix);
-  const { gw } = await localCluster(root, nodes, "annexgate");
+  const { gw, cluster } = await localCluster(root, nodes, "annexgate");
   const server = await startAnnexgate(gw, ["--wideopen"]);
   const client = await annexHttpClone(gw, join(root, "client"), server.port);
   const git = (...a: string[]) => run("git", a, { cwd: client });
   return {
     root,
     gw,
+    cluster,
     client,
     server,
     nodes,
@@ -67,8 +70,7 @@ async function setup(prefix: string, nodes: string[]): Promise<Setup> {
 async function configure(s: Setup, commands: string[][]): Promise<void> {
   for (const c of commands) await s.git("annex", ...c);
   await s.git("push", "-q", "origin", "git-annex:synced/git-annex");
-  // The gateway looks for configuration changes at most once a second.
-  await new Promise((r) => setTimeout(r, 1200));
+  await waitForGatewayMerge(s.gw, s.server.base, s.cluster);
 }
 
 describe("balanced placement: annexgate's fan-out and stock git-annex agree", {

@@ -9,8 +9,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { holdsVerified, keyOf, localCluster, uuidOf } from "../helpers/cluster.js";
-import { makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
+import {
+  holdsVerified,
+  keyOf,
+  localCluster,
+  uuidOf,
+  waitForGatewayMerge,
+} from "../helpers/cluster.js";
+import { makeTempDir, removeDir, run, waitFor, writeRandomFile } from "../helpers/index.js";
 import { annexHttpClone, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
 import { clientGitConfig, startSshd, type TestSshd } from "../helpers/sshd.js";
 
@@ -45,13 +51,14 @@ describe("a cluster of three local nodes behind annexgate p2phttp, used by a sto
 }, () => {
   let root: string;
   let gw: string;
+  let cluster: string;
   let client: string;
   let server: RunningP2pHttp;
   const git = (...a: string[]) => run("git", a, { cwd: client });
 
   before(async () => {
     root = await makeTempDir("annexgate-cluster-http-");
-    ({ gw } = await localCluster(root, NODES, "stock"));
+    ({ gw, cluster } = await localCluster(root, NODES, "stock"));
     server = await startAnnexgate(gw, ["--wideopen"]);
     client = await annexHttpClone(gw, join(root, "client"), server.port);
     await writeRandomFile(join(client, "small"), 100_000);
@@ -95,9 +102,12 @@ describe("a cluster of three local nodes behind annexgate p2phttp, used by a sto
   test("the gateway's branch, committed while serving, agrees with the nodes", async () => {
     const key = await keyOf(client, "big");
     const nodeUuids = await Promise.all(NODES.map((n) => uuidOf(join(root, n))));
-    // The server commits its branch within a second of a change.
-    await new Promise((r) => setTimeout(r, 1500));
-    const where = await run("git", ["annex", "whereis", "--key", key], { cwd: gw });
+    // The server commits its branch within a second of a change: wait
+    // (bounded) until what it committed names every node.
+    const where = await waitFor("the gateway's branch to name every node", async () => {
+      const out = await run("git", ["annex", "whereis", "--key", key], { cwd: gw });
+      return nodeUuids.every((u) => out.includes(u)) && out;
+    });
     for (const u of nodeUuids) assert.ok(where.includes(u), `${u} in ${where}`);
     for (const n of NODES) {
       await run("git", ["annex", "fsck", "-q", "--from", n, "--key", key], { cwd: gw });
@@ -119,7 +129,7 @@ describe("a cluster of three local nodes behind annexgate p2phttp, used by a sto
     await git("annex", "wanted", "origin-node2", "include=*.keep");
     await git("annex", "wanted", "origin-node3", "exclude=*.keep");
     await git("push", "-q", "origin", "git-annex:synced/git-annex");
-    await new Promise((r) => setTimeout(r, 1200));
+    await waitForGatewayMerge(gw, server.base, cluster);
     await writeRandomFile(join(client, "x.keep"), 50_000);
     await writeRandomFile(join(client, "y.other"), 50_000);
     await git("annex", "add", "-q", "x.keep", "y.other");

@@ -15,7 +15,7 @@ import { formatKey, genUuid } from "../../src/keys/index.js";
 import { sample } from "../../src/peers/conformance.js";
 import { gitAnnexShellCommand, LinePeer, PeerError } from "../../src/peers/index.js";
 import { holdsVerified, localCluster } from "../helpers/cluster.js";
-import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
+import { gitAnnexRepo, makeTempDir, removeDir, run, tmpBytes, waitFor } from "../helpers/index.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -166,7 +166,15 @@ describe("LinePeer against stock git-annex-shell", () => {
         if (sent) return; // then stall
         sent = true;
         this.push(s.data.subarray(0, 100_000));
-        setTimeout(() => aborter.abort(new Error("client went away")), 100);
+        // The client goes away once the node has written bytes to its
+        // temp file (an event, waited for with a bound).
+        void waitFor(
+          "the node to write part of the upload",
+          async () => (await tmpBytes(dir)) > 0,
+        ).then(
+          () => aborter.abort(new Error("client went away")),
+          (e: unknown) => aborter.abort(e),
+        );
       },
     });
     await assert.rejects(

@@ -42,7 +42,12 @@ async function listFiles(dir: string): Promise<string[]> {
 function rawRequest(
   port: number,
   bytes: Buffer | string,
-  opts: { destroyAfterWrite?: boolean } = {},
+  opts: {
+    /** Cut the connection off once the bytes are written (and `cutWhen` holds). */
+    destroyAfterWrite?: boolean;
+    /** An event to wait for (bounded) before cutting off: bytes seen by the server, say. */
+    cutWhen?: () => Promise<boolean>;
+  } = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = connect(port, "127.0.0.1");
@@ -56,8 +61,13 @@ function rawRequest(
       sock.destroy();
       reject(new Error("raw request timed out"));
     });
-    sock.write(bytes, () => {
-      if (opts.destroyAfterWrite) setTimeout(() => sock.destroy(), 50);
+    sock.write(bytes, async () => {
+      if (opts.destroyAfterWrite !== true) return;
+      const deadline = Date.now() + 30_000;
+      while (opts.cutWhen !== undefined && Date.now() < deadline && !(await opts.cutWhen())) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      sock.destroy();
     });
   });
 }
@@ -267,6 +277,20 @@ describe("bad input to annexgate p2phttp", { timeout: 300_000 }, () => {
         Buffer.concat([Buffer.from(head), data.subarray(0, 300_000 * (i + 1))]),
         {
           destroyAfterWrite: true,
+          // Cut off once the server has put bytes in its temp file: what
+          // is tested is what it does with a partial upload.
+          cutWhen: async () => {
+            const tmp = await listFiles(join(repo, ".git", "annex", "tmp"));
+            const sizes = await Promise.all(
+              tmp.map((f) =>
+                stat(f).then(
+                  (st) => st.size,
+                  () => 0,
+                ),
+              ),
+            );
+            return sizes.some((n) => n > 0);
+          },
         },
       );
       const present = await post(`${uuid}/v4/checkpresent?key=${key}&clientuuid=${CLIENT}`);

@@ -1353,7 +1353,10 @@ describe("p2phttp: annexgate answers as stock git-annex does", { timeout: 240_00
 });
 
 /** A keeplocked request whose body stays open until `unlock`. */
-function openKeepLocked(port: number, path: string): { unlock(): Promise<Outcome> } {
+function openKeepLocked(
+  port: number,
+  path: string,
+): { sent: Promise<void>; unlock(): Promise<Outcome> } {
   const req = request({
     host: "127.0.0.1",
     port,
@@ -1372,8 +1375,17 @@ function openKeepLocked(port: number, path: string): { unlock(): Promise<Outcome
     });
     req.on("error", reject);
   });
+  // Resolves once the request's headers are on the wire.
+  const sent = new Promise<void>((resolve, reject) => {
+    req.once("error", reject);
+    req.once("socket", (socket) => {
+      if (!socket.connecting) resolve();
+      else socket.once("connect", () => setImmediate(resolve));
+    });
+  });
   req.flushHeaders();
   return {
+    sent,
     unlock() {
       req.end('{"unlock":true}\n');
       return answer;
@@ -1426,7 +1438,7 @@ describe("p2phttp: annexgate refuses to remove locked content (stock blocks)", (
       server.port,
       api(4, "keeplocked", withClient({ lockid: lock.lockid ?? "" })),
     );
-    await new Promise((r) => setTimeout(r, 100));
+    await held.sent;
     assert.deepEqual(await json(remove), { plusuuids: [], removed: false });
     assert.deepEqual(await json({ name: "cp", path: p("checkpresent") }), { present: true });
     const unlocked = await held.unlock();
