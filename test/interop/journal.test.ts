@@ -8,7 +8,9 @@
  * bench/journal.ts (stock git-annex needs about a millisecond per key to
  * make them, too slow for this test). The commit must hold the tree stock
  * git-annex makes of the same journal, and a second `info` must answer
- * from the sizes cached at that commit.
+ * from the sizes cached at that commit. A gateway serving a repository
+ * with such a journal goes on serving uploads, and commits the journal
+ * with its own changes.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -16,7 +18,16 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { gitAnnexRepo, makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
+import {
+  gitAnnexRepo,
+  makeTempDir,
+  removeDir,
+  requireGitAnnex,
+  run,
+  waitFor,
+  writeRandomFile,
+} from "../helpers/index.js";
+import { annexHttpClone, startAnnexgate } from "../helpers/servers.js";
 
 const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const ENTRIES = 5000;
@@ -115,5 +126,62 @@ describe("a large journal left by stock git-annex", () => {
     assert.equal(await treeOf(repo), await treeOf(stockRepo));
     const stock = sizesOf(await run("git", ["annex", "info", "--json", "--bytes"], { cwd: repo }));
     assert.deepEqual(first.sizes, stock);
+  });
+});
+
+describe("a gateway serving a repository with a large journal left by stock git-annex", () => {
+  it(`keeps serving uploads and commits the ${ENTRIES} entries with them, as stock reads them`, {
+    timeout: 10 * 60_000,
+  }, async () => {
+    const gw = await gitAnnexRepo(join(tmp, "gw"), "gateway");
+    // The entries say some other repository holds these keys.
+    const elsewhere = "00000000-0000-4000-8000-0000000e15e1";
+    await run("git", ["-c", "annex.alwayscommit=false", "annex", "setpresentkey", "--batch"], {
+      cwd: gw,
+      input: keyLines(elsewhere, ENTRIES),
+    });
+    const journal = join(gw, ".git", "annex", "journal");
+    assert.equal((await readdir(journal)).length, ENTRIES, "stock git-annex left the journal");
+
+    const server = await startAnnexgate(gw, ["--wideopen"]);
+    try {
+      const client = await annexHttpClone(gw, join(tmp, "client"), server.port);
+      const git = (...a: string[]) => run("git", a, { cwd: client });
+      const files = Array.from({ length: 8 }, (_, i) => `upload${i}.dat`);
+      for (const f of files) await writeRandomFile(join(client, f), 20_000 + files.indexOf(f));
+      await git("annex", "add", "-q", ...files);
+      await git("commit", "-q", "-m", "uploads");
+      await git("annex", "copy", "-q", "-J4", "--to", "origin", ...files);
+
+      // The server commits its journal (the stock entries with its own)
+      // within a second of its last change: wait for it, bounded.
+      await waitFor("the gateway to commit the journal", async () => {
+        const left = await readdir(journal).catch(() => []);
+        return left.length === 0;
+      });
+      const gwUuid = (await run("git", ["config", "annex.uuid"], { cwd: gw })).trim();
+      // Stock git-annex, reading the gateway's branch: every upload is on
+      // the gateway, and the stock entries are all there.
+      const keys = await Promise.all(
+        files.map(async (f) => (await git("annex", "lookupkey", f)).trim()),
+      );
+      for (const key of keys) {
+        const where = await run("git", ["annex", "whereis", "--key", key], { cwd: gw });
+        assert.ok(where.includes(gwUuid), where);
+      }
+      const sizes = sizesOf(await run("git", ["annex", "info", "--json", "--bytes"], { cwd: gw }))
+        .repos as [string, string][];
+      const held = new Map(sizes);
+      assert.equal(
+        held.get(elsewhere),
+        (ENTRIES * 1000 + (ENTRIES * (ENTRIES - 1)) / 2).toString(),
+      );
+      const uploaded = files.reduce((n, _, i) => n + 20_000 + i, 0);
+      assert.equal(held.get(gwUuid), String(uploaded));
+      // And the content stored is what the client sent.
+      for (const key of keys) await run("git", ["annex", "fsck", "-q", "--key", key], { cwd: gw });
+    } finally {
+      await server.stop();
+    }
   });
 });
