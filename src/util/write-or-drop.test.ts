@@ -14,7 +14,13 @@ function heldWritable(): { out: Writable; got: Buffer[]; release: () => void } {
       held.push(cb);
     },
   });
-  return { out, got, release: () => held.splice(0).forEach((cb) => cb()) };
+  return {
+    out,
+    got,
+    release: () => {
+      for (const cb of held.splice(0)) cb();
+    },
+  };
 }
 
 describe("writeOrDrop", () => {
