@@ -5,10 +5,10 @@
  * cluster records (Logs/Cluster.hs).
  */
 import { type AnnexBranch, isLegalRemoteName, readClusters, readProxies } from "../branch/index.js";
-import { Git } from "../git/index.js";
+import { Git, GitConfigValues } from "../git/index.js";
 import { isClusterUuid } from "../keys/index.js";
 import { readDouble } from "../sizes/index.js";
-import { GitConfigValues, insteadOf, remoteNameOfKey } from "./git-config.js";
+import { insteadOf, remoteNameOfKey } from "./git-config.js";
 import { isP2PHttpUrl, parseLocation } from "./location.js";
 import type { GatewayConfig, ProxyEntry, Remote, RemoteTransport } from "./types.js";
 
