@@ -10,8 +10,13 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Layer ranks, lowest first: preferred-content is below policy, which uses it. */
+/**
+ * Layer ranks, lowest first: preferred-content is below policy, which uses
+ * it; util (tools that know nothing of git-annex, not even its errors) is
+ * below everything.
+ */
 export const RANK: Readonly<Record<string, number>> = {
+  util: -1,
   "errors.ts": 0,
   keys: 1,
   sizes: 1,
@@ -36,6 +41,7 @@ export const RANK: Readonly<Record<string, number>> = {
  * protocol/httpapi.js): they join once those imports use the door.
  */
 export const DOOR_ONLY: ReadonlySet<string> = new Set([
+  "util",
   "keys",
   "sizes",
   "git",

@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/p
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { CatFileBatch, type Git, type Ident } from "../git/index.js";
+import { KeyedMutex } from "../util/index.js";
 import { waitUnlocked } from "./annex-lock.js";
 import { BranchError } from "./errors.js";
 import {
@@ -15,7 +16,6 @@ import {
   removeIfUnchangedSync,
 } from "./journal.js";
 import { listRemoteBranches, planMerge } from "./merge.js";
-import { KeyedMutex } from "./mutex.js";
 import { containsLines, unionMerge } from "./union.js";
 
 /** The git-annex branch, fully qualified. */

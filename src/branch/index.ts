@@ -116,7 +116,7 @@ export {
   readProxies,
   recordProxies,
 } from "./logs/proxy.js";
-export { readishInt } from "./logs/readish.js";
+
 export { REMOTE_LOG, readRemoteConfigs, remoteConfigsFromLog } from "./logs/remote-config.js";
 export {
   compareTrust,

@@ -2,13 +2,8 @@
  * `annexgate numcopies [N]` and `mincopies [N]`: print or set the
  * repository-wide values in numcopies.log / mincopies.log, as git-annex does.
  */
-import {
-  MINCOPIES_LOG,
-  NUMCOPIES_LOG,
-  readCopies,
-  readishInt,
-  recordCopies,
-} from "../branch/index.js";
+import { MINCOPIES_LOG, NUMCOPIES_LOG, readCopies, recordCopies } from "../branch/index.js";
+import { readishInt } from "../sizes/index.js";
 import { withRepository } from "./command.js";
 import { UsageError } from "./usage.js";
 

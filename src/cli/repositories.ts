@@ -5,7 +5,7 @@
  * full computation of repository sizes.
  */
 import { type AnnexBranch, readUuidDescriptions } from "../branch/index.js";
-import type { Git } from "../git/index.js";
+import { type Git, GitConfigValues } from "../git/index.js";
 import { UsageError } from "./usage.js";
 
 /** Repositories as the commands show them. */
@@ -21,17 +21,11 @@ export interface RepositoryNames {
 }
 
 async function remoteUuids(git: Git): Promise<Map<string, string>> {
-  const out = await git
-    .run(["config", "-z", "--get-regexp", "^remote\\..*\\.annex-uuid$"])
-    .catch(() => Buffer.alloc(0));
+  const config = await GitConfigValues.read(git).catch(() => new GitConfigValues(new Map()));
   const remotes = new Map<string, string>();
-  for (const rec of out.toString("utf8").split("\0")) {
-    const nl = rec.indexOf("\n");
-    if (nl < 0) continue;
-    const key = rec.slice(0, nl);
-    const name = key.slice("remote.".length, key.length - ".annex-uuid".length);
-    const uuid = rec.slice(nl + 1);
-    if (name !== "" && uuid !== "") remotes.set(name, uuid);
+  for (const [key, uuid] of config.entries()) {
+    const m = /^remote\.(.+)\.annex-uuid$/.exec(key);
+    if (m !== null && uuid !== null && uuid !== "") remotes.set(m[1] ?? "", uuid);
   }
   return remotes;
 }

@@ -9,6 +9,7 @@
  */
 import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
+import { writeOrDrop } from "../util/index.js";
 import { GitError } from "./errors.js";
 
 type Child = ChildProcessByStdio<Writable, Readable, Readable>;
@@ -98,19 +99,9 @@ export class FastImport {
 
   /** Writes commands (or data), waiting for the pipe to drain when it is full. */
   async write(chunk: Buffer | string): Promise<void> {
-    const stdin = this.#child.stdin;
-    if (stdin.destroyed || this.#gone) return;
-    if (stdin.write(chunk)) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        stdin.off("drain", done);
-        stdin.off("close", done);
-        resolve();
-      };
-      stdin.on("drain", done);
-      // A git that died does not drain: finish() reports its exit.
-      stdin.on("close", done);
-    });
+    if (this.#gone) return;
+    // A git that died does not drain: finish() reports its exit.
+    await writeOrDrop(this.#child.stdin, chunk);
   }
 
   /** The next answer line (to `get-mark`, `ls`, …), in the order they were asked. */

@@ -20,6 +20,7 @@
  */
 import { chmod, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { KeyedMutex } from "../util/index.js";
 import {
   EACCES,
   ENOENT,
@@ -30,7 +31,6 @@ import {
   processFcntlLocks,
 } from "./fcntl-locks.js";
 import { DEFAULT_LOCK_RETENTION_MS } from "./locks.js";
-import { KeyedMutex } from "./mutex.js";
 
 /** A shared lock on some content; release it once. */
 export interface SharedContentLock {

@@ -15,6 +15,7 @@ import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat, truncate } from "
 import { dirname } from "node:path";
 import { Readable } from "node:stream";
 import { type Key, keyFile, type Verification, verificationFor } from "../keys/index.js";
+import { KeyedMutex } from "../util/index.js";
 import { BatchedFileWriter } from "./batched-writer.js";
 import {
   type AnnexContentLockFiles,
@@ -23,7 +24,6 @@ import {
 } from "./content-lockfiles.js";
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
 import { type ObjectLayout, objectFileIn, tmpFileIn } from "./layout.js";
-import { KeyedMutex } from "./mutex.js";
 
 /** Why a receive did not store the content. */
 export type ReceiveFailure =

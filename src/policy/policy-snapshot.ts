@@ -14,7 +14,7 @@ import {
   readTrustLevel,
   type TrustLevel,
 } from "../branch/index.js";
-import type { Git } from "../git/index.js";
+import { type Git, GitConfigValues } from "../git/index.js";
 import { formatKey, parseKey } from "../keys/index.js";
 import { loadPolicySnapshot, type PolicySnapshot } from "../preferred-content/index.js";
 import type { SnapshotSizes } from "./snapshot-sizes.js";
@@ -75,21 +75,19 @@ function clustersOfNodes(
  * git-annex's trust map.
  */
 export async function configuredTrust(git: Git): Promise<Map<string, TrustLevel>> {
-  let text: string;
+  let config: GitConfigValues;
   try {
-    text = (
-      await git.run(["config", "--get-regexp", "^remote\\..*\\.annex-(uuid|trustlevel)$"])
-    ).toString("utf8");
+    config = await GitConfigValues.read(git);
   } catch {
-    // git config exits 1 when nothing matches: no overrides.
+    // No readable config: no overrides.
     return new Map();
   }
   const uuids = new Map<string, string>();
   const levels = new Map<string, TrustLevel>();
-  for (const line of text.split("\n")) {
-    const m = /^remote\.(.*)\.annex-(uuid|trustlevel) (.*)$/.exec(line);
-    if (m === null) continue;
-    const [, name = "", what, value = ""] = m;
+  for (const [key, value] of config.entries()) {
+    const m = /^remote\.(.*)\.annex-(uuid|trustlevel)$/.exec(key);
+    if (m === null || value === null) continue;
+    const [, name = "", what] = m;
     if (what === "uuid") uuids.set(name, value);
     else {
       const level = readTrustLevel(value);

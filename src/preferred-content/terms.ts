@@ -4,7 +4,8 @@
  * expression is a syntax word, a simple term ("present") or a term with a
  * value ("copies=2"). Error messages are git-annex's.
  */
-import { readishInt, readTrustLevel, type TrustLevel } from "../branch/index.js";
+import { readTrustLevel, type TrustLevel } from "../branch/index.js";
+import { readishInt } from "../sizes/index.js";
 import { BadSizeError, parseSize } from "./deps.js";
 import { showString } from "./haskell-show.js";
 import { generate, type Matcher, operations, syntaxToken, type Token } from "./matcher.js";

@@ -12,6 +12,7 @@
  */
 import { Readable, type Writable } from "node:stream";
 import { AnnexgateError } from "../errors.js";
+import { waitForDrain } from "../util/index.js";
 import { formatMessage, type Message, ProtocolError, parseMessage } from "./messages.js";
 
 /** The default bound on one line's length, in bytes (git-annex itself refuses lines over 32768 characters). */
@@ -542,7 +543,10 @@ export class MessageChannel {
   async #write(chunk: Buffer): Promise<void> {
     this.#checkOutput();
     if (this.#output.write(chunk)) return;
-    await waitForDrain(this.#output, () => this.#outputError);
+    await waitForDrain(
+      this.#output,
+      () => this.#outputError ?? new ChannelStateError("output closed while sending"),
+    );
   }
 
   #breakOutput(cause: unknown): void {
@@ -550,26 +554,6 @@ export class MessageChannel {
     this.#outputBroken = cause instanceof Error ? cause : new Error(String(cause));
     if (!this.#output.destroyed && !this.#output.writableEnded) this.#output.end();
   }
-}
-
-function waitForDrain(out: Writable, error: () => unknown): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (e?: unknown) => {
-      out.off("drain", onDrain);
-      out.off("error", onError);
-      out.off("close", onClose);
-      if (e === undefined) resolve();
-      else reject(e);
-    };
-    const onDrain = () => done();
-    const onError = (e: unknown) => done(e);
-    const onClose = () => done(error() ?? new ChannelStateError("output closed while sending"));
-    out.on("drain", onDrain);
-    out.on("error", onError);
-    out.on("close", onClose);
-    if (out.destroyed) onClose();
-    else if (!out.writableNeedDrain) onDrain();
-  });
 }
 
 function endWritable(out: Writable): Promise<void> {

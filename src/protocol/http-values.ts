@@ -4,6 +4,7 @@
  * decodes with these; the HTTP client Peer encodes with them.
  */
 import { formatKey, type Key, parseKey } from "../keys/index.js";
+import { readWholeInteger } from "../sizes/index.js";
 import { HttpApiError } from "./httpapi.js";
 
 const B64URL_PADDED = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
@@ -37,33 +38,6 @@ export function encodeB64Value(value: Buffer | string): string {
   const bracketed = text.startsWith("[") && text.endsWith("]");
   if (roundTrips && !bracketed) return text;
   return `[${bytes.toString("base64").replace(/\+/g, "-").replace(/\//g, "_")}]`;
-}
-
-/** Haskell's `isSpace`: ASCII white space and the Unicode space separators. */
-const HS_SPACE = "[ \\t\\n\\r\\f\\v\\u00a0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]*";
-const HS_INTEGER = new RegExp(
-  `^${HS_SPACE}((?:\\(${HS_SPACE})*)(-${HS_SPACE})?(?:0[xX]([0-9A-Fa-f]+)|0[oO]([0-7]+)|([0-9]+))${HS_SPACE}((?:\\)${HS_SPACE})*)$`,
-);
-
-/**
- * An integer as Haskell's `readMaybe` reads one, which is how git-annex
- * parses offsets, data lengths and timestamps: white space around tokens,
- * any number of balanced parentheses, a "-" sign, decimal, `0x` hex or
- * `0o` octal digits, no size limit. Undefined when it is not one.
- */
-export function readHaskellInteger(text: string): bigint | undefined {
-  const m = HS_INTEGER.exec(text);
-  if (!m) return undefined;
-  const count = (s: string | undefined, c: string) => (s ?? "").split(c).length - 1;
-  if (count(m[1], "(") !== count(m[6], ")")) return undefined;
-  const [hex, oct, dec] = [m[3], m[4], m[5]];
-  const n =
-    hex !== undefined
-      ? BigInt(`0x${hex}`)
-      : oct !== undefined
-        ? BigInt(`0o${oct}`)
-        : BigInt(dec ?? "");
-  return m[2] !== undefined ? -n : n;
 }
 
 /** A key as a path segment or query value. */
@@ -108,8 +82,8 @@ export function decodeUuidValue(text: string, what: string): string {
  * to the safe integers. Negative values are the caller's to judge.
  */
 export function decodeIntegerValue(text: string, what: string): number {
-  const n = readHaskellInteger(text);
-  if (n === undefined) {
+  const n = readWholeInteger(text);
+  if (n === null) {
     throw new HttpApiError(400, `Error parsing ${what} failed: ${what} parse error`);
   }
   const max = BigInt(Number.MAX_SAFE_INTEGER);

@@ -13,7 +13,6 @@ import {
   type Operation,
   presentJson,
   putOffsetJson,
-  readHaskellInteger,
   removedJson,
   routeApiPath,
   sortedJson,
@@ -328,54 +327,6 @@ describe("routeApiPath", () => {
       ),
       { numRuns: 2000 },
     );
-  });
-});
-
-describe("readHaskellInteger", () => {
-  it("reads what Haskell's readMaybe reads as an Integer", () => {
-    const cases: [string, bigint][] = [
-      ["0", 0n],
-      ["007", 7n],
-      [" 7", 7n],
-      ["7\n", 7n],
-      ["(7)", 7n],
-      ["( ( 7 ) )", 7n],
-      ["-7", -7n],
-      ["- 7", -7n],
-      ["(-7)", -7n],
-      ["-0", 0n],
-      ["0x1F", 31n],
-      ["0X1f", 31n],
-      ["0o17", 15n],
-      ["-0x10", -16n],
-      ["99999999999999999999999", 99999999999999999999999n],
-    ];
-    for (const [text, want] of cases) assert.equal(readHaskellInteger(text), want, text);
-  });
-
-  it("refuses what it does not", () => {
-    for (const text of [
-      "",
-      " ",
-      "x",
-      "+7",
-      "--7",
-      "-(7)",
-      "(7",
-      "7)",
-      "((7)",
-      "7.0",
-      "1e2",
-      "1_0",
-      "0b11",
-      "0x",
-      "0xg",
-      "7a",
-      "0o8",
-      "\u0667",
-    ]) {
-      assert.equal(readHaskellInteger(text), undefined, JSON.stringify(text));
-    }
   });
 });
 

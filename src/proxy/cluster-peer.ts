@@ -48,6 +48,7 @@ import {
   type SpaceHold,
   uploadTargets,
 } from "../policy/index.js";
+import { forEachBounded } from "../util/index.js";
 import { FanOut } from "./fan-out.js";
 
 export type { Placement, PlacementDecision, SpaceHold };
@@ -427,24 +428,11 @@ export class ClusterPeer implements Peer {
   }
 
   /** Run `f` on every node, at most `jobs` at once; failures come back as Errors. */
-  private async forEach<T>(
+  private forEach<T>(
     nodes: readonly ClusterNode[],
     f: (node: ClusterNode) => Promise<T>,
   ): Promise<(T | Error)[]> {
-    const results: (T | Error)[] = new Array(nodes.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < nodes.length) {
-        const i = next++;
-        try {
-          results[i] = await f(nodes[i] as ClusterNode);
-        } catch (e) {
-          results[i] = e instanceof Error ? e : new Error(String(e));
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.jobs, nodes.length) }, worker));
-    return results;
+    return forEachBounded(nodes, this.jobs, (node) => f(node));
   }
 }
 

@@ -4,7 +4,6 @@
  * (proxy.log, cluster.log): the remote list (proxied remotes included),
  * routing of a request by UUID, and the nodes of a cluster.
  */
-export { GitConfigValues } from "./git-config.js";
 export {
   CHEAP_REMOTE_COST,
   clustersOfConfig,

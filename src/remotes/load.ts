@@ -5,9 +5,10 @@
  * cluster records (Logs/Cluster.hs).
  */
 import { type AnnexBranch, isLegalRemoteName, readClusters, readProxies } from "../branch/index.js";
-import { Git } from "../git/index.js";
+import { Git, GitConfigValues } from "../git/index.js";
 import { isClusterUuid } from "../keys/index.js";
-import { GitConfigValues, insteadOf, remoteNameOfKey } from "./git-config.js";
+import { readDouble } from "../sizes/index.js";
+import { insteadOf, remoteNameOfKey } from "./git-config.js";
 import { isP2PHttpUrl, parseLocation } from "./location.js";
 import type { GatewayConfig, ProxyEntry, Remote, RemoteTransport } from "./types.js";
 
@@ -32,9 +33,7 @@ interface ConfiguredRemote {
 
 /** `reads` of a Haskell Float, first parse only (git-annex's `readish`): "150", "1.5e2", "-3". */
 function readCost(v: string | null): number | null {
-  if (v === null) return null;
-  const m = /^\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)/.exec(v);
-  return m === null ? null : Number(m[1]);
+  return v === null ? null : (readDouble(v)?.value ?? null);
 }
 
 /** A remote setting: `remote.NAME.annex-FIELD`, else `annex.FIELD` (git-annex's fallback). */

@@ -153,6 +153,33 @@ export function readInteger(s: string): { value: bigint; rest: string } | null {
 }
 
 /**
+ * What `readMaybe s :: Maybe Integer` gives, which is how git-annex reads
+ * offsets, data lengths and timestamps: the integer that is the whole of
+ * `s` (white space and balanced parentheses around it allowed), or null.
+ *
+ * @example
+ * readWholeInteger(" (0x1F) ") // 31n
+ * readWholeInteger("7a")       // null
+ */
+export function readWholeInteger(s: string): bigint | null {
+  const r = readInteger(s);
+  return r !== null && [...r.rest].every(isHaskellSpace) ? r.value : null;
+}
+
+/**
+ * git-annex's `readish` at Int: the integer at the front of `s` (what
+ * follows is ignored), wrapped to 64 bits as GHC's Int is, or null.
+ *
+ * @example
+ * readishInt("2abc") // 2
+ * readishInt("2.5")  // null
+ */
+export function readishInt(s: string): number | null {
+  const r = readInteger(s);
+  return r === null ? null : Number(BigInt.asIntN(64, r.value));
+}
+
+/**
  * GHC's `round :: Double -> Integer`: halves go to the even neighbour.
  * Infinities and NaN come out as GHC's decodeFloat makes them (±2^1024,
  * and -1.5·2^1024 for NaN), which is what git-annex records for them.

@@ -5,7 +5,13 @@
  */
 export { BadSizeError } from "./errors.js";
 export { preciseSize, roughSize, type SizeFormat, showPercentage } from "./format.js";
-export { readDouble, readInteger, readWholeDouble } from "./haskell-number.js";
+export {
+  readDouble,
+  readInteger,
+  readishInt,
+  readWholeDouble,
+  readWholeInteger,
+} from "./haskell-number.js";
 export { parseSize } from "./parse.js";
 export {
   BANDWIDTH_UNITS,

@@ -3,6 +3,8 @@
  * single-value logs, "<clock> <n>" lines of which the newest wins (the
  * larger value on a tie). A value below 1 is taken as 1.
  */
+
+import { readishInt } from "../../sizes/index.js";
 import type { AnnexBranch } from "../branch.js";
 import {
   advanceClock,
@@ -13,7 +15,6 @@ import {
   type TimeClock,
 } from "./clock.js";
 import { logLines } from "./presence.js";
-import { readishInt } from "./readish.js";
 
 export const NUMCOPIES_LOG = "numcopies.log";
 export const MINCOPIES_LOG = "mincopies.log";

@@ -11,7 +11,6 @@ import {
   parseExpressionLog,
   parseGroupExpressionLog,
 } from "./preferred-content.js";
-import { readishInt } from "./readish.js";
 import { formatTrustLog, parseTrustLog } from "./trust.js";
 import { changeEntryLog, entryValues } from "./uuid-based.js";
 
@@ -82,18 +81,6 @@ describe("numcopies", () => {
     const clock = parseClock("3s");
     assert.ok(clock !== null);
     assert.equal(formatCopiesLog(lines, 4, clock), "10s 4\n");
-  });
-
-  it("reads numbers as Haskell's reads does", () => {
-    assert.equal(readishInt("2"), 2);
-    assert.equal(readishInt("2abc"), 2);
-    assert.equal(readishInt("-1"), -1);
-    assert.equal(readishInt("0x10"), 16);
-    assert.equal(readishInt("2.5"), null);
-    assert.equal(readishInt("2e3"), null);
-    assert.equal(readishInt("2."), 2);
-    assert.equal(readishInt(""), null);
-    assert.equal(readishInt("+2"), null);
   });
 });
 

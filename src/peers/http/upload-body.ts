@@ -4,6 +4,7 @@
  */
 import type { ClientRequest } from "node:http";
 import type { Readable } from "node:stream";
+import { writeOrDrop } from "../../util/index.js";
 import { PeerError } from "../peer.js";
 
 export interface SentBody {
@@ -35,16 +36,7 @@ export async function sendPutBody(
   let sourceError: unknown;
   const writable = () => !creq.destroyed && !creq.writableEnded && !answered();
   const write = async (chunk: Buffer): Promise<void> => {
-    if (!writable() || creq.write(chunk)) return;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        creq.off("drain", done);
-        creq.off("close", done);
-        resolve();
-      };
-      creq.on("drain", done);
-      creq.on("close", done);
-    });
+    if (writable()) await writeOrDrop(creq, chunk);
   };
   try {
     for await (const chunk of data as AsyncIterable<Buffer>) {

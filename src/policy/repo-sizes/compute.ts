@@ -11,6 +11,7 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { presentUuids, readJournalDir } from "../../branch/index.js";
 import { CatFileBatch, type Git, GitError } from "../../git/index.js";
+import { writeOrDrop } from "../../util/index.js";
 import { locationLogKeySize, presentRepos } from "./location-logs.js";
 import { accountKey, type RepoSizes } from "./sizes-map.js";
 
@@ -173,9 +174,9 @@ async function* readBlobs<T>(
     try {
       for await (const w of wanted) {
         tags.push(w.tag);
-        if (!child.stdin.write(`${w.sha}\n`)) {
-          await once(child.stdin, "drain", { signal: stop.signal });
-        }
+        await writeOrDrop(child.stdin, `${w.sha}\n`);
+        // Stopped early (the reader is gone, git killed): feed no more.
+        if (stop.signal.aborted || child.stdin.destroyed) break;
       }
     } catch (err) {
       if (!stop.signal.aborted) feedError = err;

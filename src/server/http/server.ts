@@ -29,9 +29,9 @@ import {
   storedJson,
   timestampJson,
 } from "../../protocol/index.js";
+import { Semaphore } from "../../util/index.js";
 import { type Authorizer, parseBasicAuth } from "./auth.js";
 import { type ApiRequest, parseRequest } from "./request.js";
-import { Semaphore } from "./semaphore.js";
 
 /** Finds the Peer that serves a UUID (the repository, later proxies and clusters). */
 export interface PeerDirectory {

@@ -7,8 +7,8 @@ import { spawn } from "node:child_process";
 import { Readable, type Writable } from "node:stream";
 import type { Message, MessageChannel } from "../../protocol/index.js";
 import { ProtocolError } from "../../protocol/index.js";
+import { writeOrDrop } from "../../util/index.js";
 import { protocolError } from "./wire.js";
-import { writeOrDrop } from "./write-or-drop.js";
 
 export type GitService = "git-upload-pack" | "git-receive-pack";
 

@@ -21,6 +21,7 @@ import {
   negotiateVersion,
   ProtocolError,
 } from "../../protocol/index.js";
+import { writeOrDrop } from "../../util/index.js";
 import type { ServeMode } from "../http/auth.js";
 import { relayService, type ServiceRunner } from "./connect.js";
 import {
@@ -39,7 +40,6 @@ import {
   UNKNOWN_COMMAND,
   VALIDITY_VERSION,
 } from "./wire.js";
-import { writeOrDrop } from "./write-or-drop.js";
 
 /**
  * The connection cannot go on and the server stops with this message (git-annex

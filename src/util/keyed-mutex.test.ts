@@ -79,8 +79,8 @@ describe("KeyedMutex", () => {
     assert.equal(m.busy("k"), true, "b still waits or runs");
     await b;
     assert.equal(m.busy("k"), false);
-    // Nothing is kept for the key: the private map is empty again.
-    assert.equal((m as unknown as { tails: Map<string, unknown> }).tails.size, 0);
+    // Nothing is kept for the key.
+    assert.equal(m.held(), 0);
   });
 
   it("never overlaps and always forgets, for any mix of keys and outcomes", async () => {
@@ -111,11 +111,55 @@ describe("KeyedMutex", () => {
             const expected = jobs.flatMap((j, i) => (j.key === key ? [i] : []));
             assert.deepEqual(seen, expected);
           }
-          assert.equal((m as unknown as { tails: Map<string, unknown> }).tails.size, 0);
+          assert.equal(m.held(), 0);
         },
       ),
       { numRuns: 50 },
     );
+  });
+});
+
+describe("KeyedMutex.held and idle", () => {
+  it("counts the keys held or waited for, and idle() waits for all of them", async () => {
+    const m = new KeyedMutex();
+    const a = deferred();
+    const b = deferred();
+    const done: string[] = [];
+    const runs = [
+      m.run("a", () => a.promise.then(() => done.push("a1"))),
+      m.run("a", async () => done.push("a2")),
+      m.run("b", () => b.promise.then(() => done.push("b"))),
+    ];
+    assert.equal(m.held(), 2);
+    let idle = false;
+    const waiting = m.idle().then(() => {
+      idle = true;
+    });
+    a.resolve();
+    await runs[1];
+    assert.equal(m.held(), 1);
+    assert.equal(idle, false, "b still runs");
+    b.resolve();
+    await waiting;
+    assert.deepEqual(done.sort(), ["a1", "a2", "b"]);
+    assert.equal(m.held(), 0);
+    await Promise.all(runs);
+  });
+
+  it("idle() also waits for work queued while it waits", async () => {
+    const m = new KeyedMutex();
+    const order: string[] = [];
+    const first = m.run("k", async () => {
+      order.push("first");
+      void m.run("j", async () => {
+        await tick();
+        order.push("queued meanwhile");
+      });
+    });
+    await m.idle();
+    await first;
+    assert.deepEqual(order, ["first", "queued meanwhile"]);
+    assert.equal(m.held(), 0);
   });
 });
 
@@ -139,7 +183,7 @@ describe("KeyedMutex.runWithin", () => {
     const next = m.run("k", async () => {
       order.push("next");
     });
-    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 5; i++) await tick();
     assert.deepEqual(order, ["holder start"]);
     releaseHolder();
     await holder;
@@ -147,5 +191,6 @@ describe("KeyedMutex.runWithin", () => {
     assert.deepEqual(order, ["holder start", "holder end", "next"]);
     assert.equal(await m.runWithin("k", 50, "busy", async () => "ran"), "ran");
     assert.equal(m.busy("k"), false);
+    assert.equal(m.held(), 0, "the one that gave up left nothing held");
   });
 });

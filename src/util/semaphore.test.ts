@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { forEachBounded, Semaphore } from "./index.js";
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+describe("Semaphore", () => {
+  it("runs at most `limit` tasks at once, the rest in arrival order", async () => {
+    const s = new Semaphore(2);
+    const gates = [deferred(), deferred(), deferred(), deferred()];
+    const started: number[] = [];
+    const runs = gates.map((g, i) =>
+      s.run(async () => {
+        started.push(i);
+        await g.promise;
+        return i;
+      }),
+    );
+    await tick();
+    assert.deepEqual(started, [0, 1]);
+    assert.equal(s.active, 2);
+    assert.equal(s.waiting, 2);
+    gates[1]?.resolve();
+    await runs[1];
+    await tick();
+    assert.deepEqual(started, [0, 1, 2]);
+    for (const g of gates) g.resolve();
+    assert.deepEqual(await Promise.all(runs), [0, 1, 2, 3]);
+    assert.equal(s.active, 0);
+    assert.equal(s.waiting, 0);
+  });
+
+  it("frees the place of a task that fails", async () => {
+    const s = new Semaphore(1);
+    await assert.rejects(
+      s.run(async () => {
+        throw new Error("boom");
+      }),
+      /boom/,
+    );
+    assert.equal(await s.run(async () => "next"), "next");
+    assert.equal(s.active, 0);
+  });
+
+  it("runUnlessFull turns callers away once maxWaiting wait, and takes them again later", async () => {
+    const s = new Semaphore(1, 1);
+    const gate = deferred();
+    const holder = s.runUnlessFull("full", () => gate.promise.then(() => "held"));
+    const waiter = s.runUnlessFull("full", async () => "waited");
+    let ran = false;
+    const turnedAway = await s.runUnlessFull("full", async () => {
+      ran = true;
+      return "ran";
+    });
+    assert.equal(turnedAway, "full");
+    assert.equal(ran, false);
+    // run() itself always queues, whatever maxWaiting says.
+    const patient = s.run(async () => "patient");
+    assert.equal(s.waiting, 2);
+    gate.resolve();
+    assert.deepEqual(await Promise.all([holder, waiter, patient]), ["held", "waited", "patient"]);
+    assert.equal(await s.runUnlessFull("full", async () => "ran"), "ran");
+  });
+
+  it("refuses a limit below 1", () => {
+    assert.throws(() => new Semaphore(0), RangeError);
+  });
+});
+
+describe("forEachBounded", () => {
+  it("keeps at most `limit` running and answers in the items' order, failures as Errors", async () => {
+    let running = 0;
+    let most = 0;
+    const results = await forEachBounded([1, 2, 3, 4, 5, 6, 7], 3, async (n, i) => {
+      running++;
+      most = Math.max(most, running);
+      for (let k = 0; k < 8 - n; k++) await tick();
+      running--;
+      if (n === 4) throw new Error("four");
+      if (n === 5) throw "five";
+      return n * 10 + i;
+    });
+    assert.equal(most, 3);
+    assert.deepEqual(results.slice(0, 3), [10, 21, 32]);
+    assert.ok(results[3] instanceof Error && results[3].message === "four");
+    assert.ok(results[4] instanceof Error && results[4].message === "five");
+    assert.deepEqual(results.slice(5), [65, 76]);
+  });
+
+  it("answers an empty list at once", async () => {
+    assert.deepEqual(await forEachBounded([], 4, async () => 1), []);
+  });
+});
