@@ -1,5 +1,6 @@
 /** @module peers — the Peer interface, its implementations, and the registry of remote kinds. */
 export { builtinPeerKinds } from "./builtin-kinds.js";
+export { DelegatingPeer } from "./delegating-peer.js";
 export { HttpPeer, type HttpPeerOptions, parseP2pHttpUrl } from "./http/http-peer.js";
 export {
   gitAnnexShellCommand,

@@ -5,9 +5,7 @@
  * chunk).
  */
 import { Transform, type TransformCallback } from "node:stream";
-
-/** What a {@link ExactLength} saw of its source. */
-export type LengthOutcome = "exact" | "short" | "long";
+import { LengthBudget, type LengthOutcome } from "../util/index.js";
 
 /**
  * Passes on at most `length` bytes after dropping the first `skip`, and
@@ -20,46 +18,39 @@ export type LengthOutcome = "exact" | "short" | "long";
  * await pipeline(Readable.from([Buffer.from("abcd")]), gate, sink); // gate.outcome === "long"
  */
 export class ExactLength extends Transform {
-  private seen = 0;
-  private passed = 0;
-  private ranLong = false;
+  private skipped = 0;
+  private readonly budget: LengthBudget;
 
   constructor(
-    private readonly length: number,
+    length: number,
     private readonly skip = 0,
   ) {
     super({ highWaterMark: 64 * 1024 });
+    this.budget = new LengthBudget(length);
   }
 
   /** Settled once the stream has ended. */
   get outcome(): LengthOutcome {
-    if (this.ranLong) return "long";
-    return this.passed === this.length ? "exact" : "short";
+    return this.budget.outcome;
   }
 
   /** Bytes passed on so far. */
   get bytesPassed(): number {
-    return this.passed;
+    return this.budget.passed;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.ranLong) {
+    if (this.budget.long) {
       cb();
       return;
     }
     let piece = chunk;
-    if (this.seen < this.skip) {
-      const drop = Math.min(piece.length, this.skip - this.seen);
-      this.seen += drop;
+    if (this.skipped < this.skip) {
+      const drop = Math.min(piece.length, this.skip - this.skipped);
+      this.skipped += drop;
       piece = piece.subarray(drop);
     }
-    this.seen += piece.length;
-    const room = this.length - this.passed;
-    if (piece.length > room) {
-      this.ranLong = true;
-      piece = piece.subarray(0, room);
-    }
-    this.passed += piece.length;
+    piece = this.budget.take(piece);
     cb(null, piece.length > 0 ? piece : undefined);
   }
 }

@@ -4,7 +4,7 @@
  * read from (and the gateway's own copy), repository sizes from location
  * logs (full, incremental, cached) and free space with transfers in flight.
  */
-export { hasSpaceFor, LiveSizes, type Reservation } from "./live-sizes.js";
+export { LiveSizes, type Reservation } from "./live-sizes.js";
 export {
   type ClusterIdentity,
   GATEWAY_COST,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import fc from "fast-check";
-import { hasSpaceFor, LiveSizes, type Reservation } from "./index.js";
+import { LiveSizes, type Reservation } from "./index.js";
 
 const NODE = "node-uuid";
 const MB = 1_000_000n;
@@ -105,10 +105,5 @@ describe("LiveSizes", () => {
         },
       ),
     );
-  });
-
-  it("hasSpaceFor matches git-annex's repoHasSpace", () => {
-    assert.equal(hasSpaceFor(90n, 100n, 10n), true);
-    assert.equal(hasSpaceFor(90n, 100n, 11n), false);
   });
 });

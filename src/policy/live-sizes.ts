@@ -10,6 +10,7 @@
  * git-annex, this errs on the side of a repository seeming fuller than it
  * is, never emptier.
  */
+import { repoHasSpace } from "../sizes/index.js";
 
 /** One store or remove in flight. Ending it twice is harmless. */
 export interface Reservation {
@@ -26,11 +27,6 @@ interface Settled {
   readonly seq: number;
   readonly uuid: string;
   readonly delta: bigint;
-}
-
-/** Whether `bytes` more fit in a repository of `size` with `maxSize` (Limit.hs `repoHasSpace`). */
-export function hasSpaceFor(size: bigint, maxSize: bigint, bytes: bigint): boolean {
-  return size + bytes <= maxSize;
 }
 
 /**
@@ -117,7 +113,7 @@ export class LiveSizes {
   reserve(uuid: string, bytes: bigint): Reservation | null {
     if (bytes < 0n) throw new RangeError("a reservation cannot be negative");
     const max = this.maxSize(uuid);
-    if (max !== null && !hasSpaceFor(this.size(uuid), max, bytes)) return null;
+    if (max !== null && !repoHasSpace(bytes, false, this.size(uuid), max)) return null;
     add(this.#storing, uuid, bytes);
     return this.#reservation(uuid, bytes, "store", this.#storing, bytes);
   }

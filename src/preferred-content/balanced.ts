@@ -6,7 +6,7 @@
  * N mod M is picked, then the next ones when more copies are wanted.
  */
 import { createHmac } from "node:crypto";
-import { byteOrder } from "./deps.js";
+import { byteOrder, repoHasSpace } from "./deps.js";
 
 /** Picks `count` of `candidates` (sorted ascending) for a key, given the group's secret. */
 export type BalancedPicker = (
@@ -33,16 +33,6 @@ export function balancedPicker(members: Iterable<string>): BalancedPicker {
     for (let i = 0; i < count; i++) picked.push(candidates[Number((n + BigInt(i)) % m)] as string);
     return picked;
   };
-}
-
-/** Whether a repository has room for a key (Limit.hs `repoHasSpace`). */
-export function repoHasSpace(
-  keySize: number,
-  inRepo: boolean,
-  repoSize: number,
-  maxSize: number,
-): boolean {
-  return inRepo ? repoSize <= maxSize : repoSize + keySize <= maxSize;
 }
 
 export interface SizeFacts {

@@ -7,7 +7,6 @@
 export {
   type BalancedPicker,
   balancedPicker,
-  repoHasSpace,
   sizeBalancedCandidates,
 } from "./balanced.js";
 export {

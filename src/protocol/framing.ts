@@ -12,7 +12,7 @@
  */
 import { Readable, type Writable } from "node:stream";
 import { AnnexgateError } from "../errors.js";
-import { waitForDrain } from "../util/index.js";
+import { LengthBudget, waitForDrain } from "../util/index.js";
 import { formatMessage, type Message, ProtocolError, parseMessage } from "./messages.js";
 
 /** The default bound on one line's length, in bytes (git-annex itself refuses lines over 32768 characters). */
@@ -369,19 +369,15 @@ export class MessageChannel {
     }
     return this.#enqueue(async () => {
       await this.#write(Buffer.from(`DATA ${length}\n`, "utf8"));
-      let sent = 0;
+      const budget = new LengthBudget(length);
+      let sent = 0; // what was written: a failed write is not counted
       try {
         for await (const c of data) {
           const chunk: Buffer = Buffer.isBuffer(c) ? c : Buffer.from(c as string);
-          if (chunk.length === 0) continue;
-          if (sent === length) throw new DataLengthError("long", length, sent);
-          if (chunk.length > length - sent) {
-            await this.#write(chunk.subarray(0, length - sent));
-            sent = length;
-            throw new DataLengthError("long", length, sent);
-          }
-          await this.#write(chunk);
-          sent += chunk.length;
+          const fit = budget.take(chunk);
+          if (fit.length > 0) await this.#write(fit);
+          sent = budget.passed;
+          if (budget.long) throw new DataLengthError("long", length, sent);
         }
       } catch (e) {
         if (sent < length) this.#breakOutput(e);

@@ -12,6 +12,7 @@ import { locationsOf, setLocation } from "../branch/index.js";
 import type { Key } from "../keys/index.js";
 import { sample } from "../peers/conformance.js";
 import {
+  DelegatingPeer,
   type LocalRepository,
   openLocalRepository,
   type Peer,
@@ -32,23 +33,14 @@ function wanting(wants: (uuid: string) => boolean): Placement {
 }
 
 /** A node that reads `limit` bytes of a store and then fails, as a node killed mid-upload. */
-class FailingMidStore implements Peer {
-  readonly uuid: string;
+class FailingMidStore extends DelegatingPeer {
   constructor(
-    private readonly inner: Peer,
+    inner: Peer,
     private readonly limit: number,
   ) {
-    this.uuid = inner.uuid;
+    super(inner);
   }
-  checkPresent = (k: Key, c?: PeerContext) => this.inner.checkPresent(k, c);
-  lockContent = (k: Key, c?: PeerContext) => this.inner.lockContent(k, c);
-  remove = (k: Key, o?: { before?: number }, c?: PeerContext) => this.inner.remove(k, o, c);
-  getTimestamp = (c?: PeerContext) => this.inner.getTimestamp(c);
-  putOffset = (k: Key, c?: PeerContext) => this.inner.putOffset(k, c);
-  storePresent = (k: Key, c?: PeerContext) => this.inner.storePresent(k, c);
-  retrieve = (k: Key, o: number, c?: PeerContext) => this.inner.retrieve(k, o, c);
-  close = () => this.inner.close();
-  async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
+  override async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
     const limit = this.limit;
     let seen = 0;
     const cut = new Readable({ read() {} });

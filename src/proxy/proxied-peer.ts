@@ -6,16 +6,13 @@
  * learn it.
  */
 import type { Key } from "../keys/index.js";
-import type {
-  LockResult,
-  Peer,
-  PeerContext,
-  PresenceResult,
-  PutOffsetResult,
-  RemoveResult,
-  RetrieveResult,
-  StoreRequest,
-  StoreResult,
+import {
+  DelegatingPeer,
+  type Peer,
+  type PeerContext,
+  type RemoveResult,
+  type StoreRequest,
+  type StoreResult,
 } from "../peers/index.js";
 
 /** Records in the gateway's location log that `uuid` has (or lost) `key`. */
@@ -32,57 +29,33 @@ export interface ProxiedPeerOptions {
   readonly onRecordError?: (err: unknown) => void;
 }
 
-export class ProxiedPeer implements Peer {
-  readonly uuid: string;
-  private readonly node: Peer;
-
+export class ProxiedPeer extends DelegatingPeer {
   constructor(private readonly opts: ProxiedPeerOptions) {
-    this.node = opts.node;
-    this.uuid = opts.node.uuid;
+    super(opts.node);
   }
 
-  checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
-    return this.node.checkPresent(key, ctx);
-  }
-
-  lockContent(key: Key, ctx?: PeerContext): Promise<LockResult> {
-    return this.node.lockContent(key, ctx);
-  }
-
-  async remove(key: Key, opts?: { before?: number }, ctx?: PeerContext): Promise<RemoveResult> {
-    const r = await this.node.remove(key, opts, ctx);
+  override async remove(
+    key: Key,
+    opts?: { before?: number },
+    ctx?: PeerContext,
+  ): Promise<RemoveResult> {
+    const r = await this.inner.remove(key, opts, ctx);
     // SUCCESS names this node and its plus-UUIDs; FAILURE-PLUS still names
     // the repositories the content did go from.
     await this.recordAll(key, r.removed ? [this.uuid, ...r.plusUuids] : r.plusUuids, false);
     return r;
   }
 
-  getTimestamp(ctx?: PeerContext): Promise<number> {
-    return this.node.getTimestamp(ctx);
-  }
-
-  putOffset(key: Key, ctx?: PeerContext): Promise<PutOffsetResult> {
-    return this.node.putOffset(key, ctx);
-  }
-
-  async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
-    const r = await this.node.store(req, ctx);
+  override async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
+    const r = await this.inner.store(req, ctx);
     if (r.stored) await this.recordAll(req.key, [this.uuid, ...r.plusUuids], true);
     return r;
   }
 
-  async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
-    const r = await this.node.storePresent(key, ctx);
+  override async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
+    const r = await this.inner.storePresent(key, ctx);
     if (r.stored) await this.recordAll(key, [this.uuid, ...r.plusUuids], true);
     return r;
-  }
-
-  retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
-    return this.node.retrieve(key, offset, ctx);
-  }
-
-  close(): Promise<void> {
-    return this.node.close();
   }
 
   private async recordAll(key: Key, uuids: readonly string[], present: boolean): Promise<void> {

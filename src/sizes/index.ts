@@ -13,6 +13,7 @@ export {
   readWholeInteger,
 } from "./haskell-number.js";
 export { parseSize } from "./parse.js";
+export { repoHasSpace } from "./room.js";
 export {
   BANDWIDTH_UNITS,
   COMMITTEE_UNITS,

@@ -8,6 +8,7 @@ import {
   DATA_UNITS,
   parseSize,
   preciseSize,
+  repoHasSpace,
   roughSize,
   STORAGE_UNITS,
   showPercentage,
@@ -228,5 +229,17 @@ describe("GHC number helpers", () => {
     assert.deepEqual(readDouble("- 2x"), { value: -2, rest: "x" });
     assert.equal(readDouble("+2"), null);
     assert.equal(readDouble("(2"), null);
+  });
+});
+
+describe("repoHasSpace", () => {
+  it("answers as git-annex's repoHasSpace, in numbers and in bigints", () => {
+    assert.equal(repoHasSpace(10, false, 90, 100), true);
+    assert.equal(repoHasSpace(11, false, 90, 100), false);
+    assert.equal(repoHasSpace(11, true, 100, 100), true, "a key already there takes no more room");
+    assert.equal(repoHasSpace(0, true, 101, 100), false);
+    assert.equal(repoHasSpace(10n, false, 90n, 100n), true);
+    assert.equal(repoHasSpace(11n, false, 90n, 100n), false);
+    assert.equal(repoHasSpace(11n, true, 100n, 100n), true);
   });
 });

@@ -1,9 +1,12 @@
 /**
  * @module
  * Small tools with no knowledge of git-annex, below every layer: per-key
- * mutual exclusion, a counting semaphore and bounded fan-out, and writing
- * with backpressure.
+ * mutual exclusion, a counting semaphore and bounded fan-out, writing with
+ * backpressure, and the two checks every forwarder of a body makes (the
+ * promised length, the last chunk held back).
  */
 export { KeyedMutex } from "./keyed-mutex.js";
+export { LastChunk } from "./last-chunk.js";
+export { LengthBudget, type LengthOutcome } from "./length-budget.js";
 export { forEachBounded, Semaphore } from "./semaphore.js";
 export { waitForDrain, writeOrDrop } from "./write-or-drop.js";

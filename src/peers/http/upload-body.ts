@@ -4,7 +4,7 @@
  */
 import type { ClientRequest } from "node:http";
 import type { Readable } from "node:stream";
-import { writeOrDrop } from "../../util/index.js";
+import { LastChunk, LengthBudget, writeOrDrop } from "../../util/index.js";
 import { PeerError } from "../peer.js";
 
 export interface SentBody {
@@ -30,9 +30,8 @@ export async function sendPutBody(
   length: number,
   answered: () => boolean,
 ): Promise<SentBody> {
-  let passed = 0;
-  let long = false;
-  let held: Buffer | null = null;
+  const budget = new LengthBudget(length);
+  const last = new LastChunk();
   let sourceError: unknown;
   const writable = () => !creq.destroyed && !creq.writableEnded && !answered();
   const write = async (chunk: Buffer): Promise<void> => {
@@ -40,16 +39,11 @@ export async function sendPutBody(
   };
   try {
     for await (const chunk of data as AsyncIterable<Buffer>) {
-      if (long || !writable()) continue;
-      let piece = chunk;
-      if (passed + piece.length > length) {
-        long = true;
-        piece = piece.subarray(0, length - passed);
-      }
-      passed += piece.length;
+      if (budget.long || !writable()) continue;
+      const piece = budget.take(chunk);
       if (piece.length === 0) continue;
-      if (held) await write(held);
-      held = piece;
+      const before = last.hold(piece);
+      if (before) await write(before);
     }
   } catch (e) {
     sourceError = e;
@@ -61,7 +55,8 @@ export async function sendPutBody(
   }
   // Whatever is sent must then be short of `length` to read as invalid; an
   // empty body cannot be, so that request is broken off instead.
-  if (sourceError !== undefined || long) {
+  const held = last.take();
+  if (sourceError !== undefined || budget.long) {
     if (length === 0) {
       creq.destroy(new PeerError("put data invalid", { length }));
       return { complete: false, ...(sourceError === undefined ? {} : { sourceError }) };

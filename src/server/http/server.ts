@@ -29,7 +29,7 @@ import {
   storedJson,
   timestampJson,
 } from "../../protocol/index.js";
-import { Semaphore } from "../../util/index.js";
+import { LastChunk, Semaphore } from "../../util/index.js";
 import { type Authorizer, parseBasicAuth } from "./auth.js";
 import { type ApiRequest, parseRequest } from "./request.js";
 
@@ -93,7 +93,7 @@ function sendError(res: ServerResponse, status: number, message: string): void {
  * response is cut one byte short so the client knows (as git-annex does).
  */
 class ValidityGate extends Transform {
-  private held: Buffer | null = null;
+  private readonly last = new LastChunk();
   private sent = 0;
   constructor(
     private readonly length: number,
@@ -102,17 +102,17 @@ class ValidityGate extends Transform {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.held) {
-      this.sent += this.held.length;
-      this.push(this.held);
+    const before = this.last.hold(chunk);
+    if (before) {
+      this.sent += before.length;
+      this.push(before);
     }
-    this.held = chunk;
     cb();
   }
   override _flush(cb: TransformCallback): void {
     this.valid.then(
       (ok) => {
-        let last = this.held;
+        let last = this.last.take();
         if (last && !ok && this.sent + last.length === this.length) {
           last = last.subarray(0, last.length - 1);
         }

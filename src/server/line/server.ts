@@ -21,7 +21,7 @@ import {
   negotiateVersion,
   ProtocolError,
 } from "../../protocol/index.js";
-import { writeOrDrop } from "../../util/index.js";
+import { LastChunk, writeOrDrop } from "../../util/index.js";
 import type { ServeMode } from "../http/auth.js";
 import { relayService, type ServiceRunner } from "./connect.js";
 import {
@@ -127,16 +127,17 @@ class IncomingContent {
 
   private async pump(): Promise<void> {
     const src = this.channel.receiveData(this.length);
-    let held: Buffer | null = null;
+    const last = new LastChunk();
     try {
       for await (const chunk of src as AsyncIterable<Buffer>) {
-        if (held) await writeOrDrop(this.stream, held);
-        held = chunk;
+        const before = last.hold(chunk);
+        if (before) await writeOrDrop(this.stream, before);
       }
     } catch (e) {
       // The input broke inside the DATA. What did arrive is passed on and
       // the stream ends short: nothing is stored, and a Peer that keeps
       // partial uploads can resume from there, as git-annex's temp file does.
+      const held = last.take();
       if (held) await writeOrDrop(this.stream, held);
       if (!this.stream.destroyed) this.stream.end();
       throw e;
@@ -155,6 +156,7 @@ class IncomingContent {
     }
     try {
       if (valid) {
+        const held = last.take();
         if (held) await writeOrDrop(this.stream, held);
         if (!this.stream.destroyed) this.stream.end();
       } else {
