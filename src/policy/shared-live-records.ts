@@ -133,10 +133,14 @@ export class SharedLiveRecords {
     if (!this.#inFlight.has(store)) return Promise.resolve();
     return this.#exclusiveTurn(async () => {
       const seq = (await this.counter()) + 1;
-      await this.#writeAtomically(join(this.dir, "counter"), `${seq}\n`);
       this.#inFlight.delete(store);
       this.#ended.push({ ...store, seq });
-      await this.#save();
+      // Either order is safe for a reader that takes no lock: a stamp not
+      // yet in the counter, or a store still shown in flight, is counted.
+      await Promise.all([
+        this.#writeAtomically(join(this.dir, "counter"), `${seq}\n`),
+        this.#save(),
+      ]);
     });
   }
 
@@ -240,15 +244,19 @@ export class SharedLiveRecords {
   }
 
   async #readOthers(): Promise<Map<string, RecordFile>> {
+    const ids = (await readdir(this.dir))
+      .filter((name) => name.endsWith(".json"))
+      .map((name) => name.slice(0, -".json".length))
+      .filter((id) => id !== this.id);
+    const texts = await Promise.all(
+      ids.map((id) => readFile(this.#recordPath(id), "utf8").catch(() => null)),
+    );
     const out = new Map<string, RecordFile>();
-    for (const name of await readdir(this.dir)) {
-      if (!name.endsWith(".json")) continue;
-      const id = name.slice(0, -".json".length);
-      if (id === this.id) continue;
-      const text = await readFile(join(this.dir, name), "utf8").catch(() => null);
-      const record = text === null ? null : parseRecord(text);
+    ids.forEach((id, i) => {
+      const text = texts[i];
+      const record = typeof text === "string" ? parseRecord(text) : null;
       if (record !== null) out.set(id, record);
-    }
+    });
     return out;
   }
 
@@ -256,7 +264,11 @@ export class SharedLiveRecords {
   async #isAlive(id: string): Promise<boolean> {
     // Never this process's own lock file: a second descriptor on it in
     // this process's helper would drop this process's lock on closing.
-    const lock = await this.opts.locks.tryLock(join(this.dir, `${id}.lock`), "exclusive");
+    // A lock that cannot be tried (say, another user's file) counts as
+    // alive: its stores stay counted, erring on the side of a fuller node.
+    const lock = await this.opts.locks
+      .tryLock(join(this.dir, `${id}.lock`), "exclusive")
+      .catch(() => null);
     if (lock === null) return true;
     await lock.release();
     return false;
