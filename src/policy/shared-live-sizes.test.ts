@@ -11,7 +11,8 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { parseRecord } from "./index.js";
+import { FcntlLocks } from "../objects/index.js";
+import { parseRecord, SharedLiveSizes } from "./index.js";
 
 const RACER = join(dirname(fileURLToPath(import.meta.url)), "live-sizes-racer.js");
 const NODE = "00000000-0000-4000-8000-00000000000a";
@@ -163,5 +164,44 @@ describe("live sizes shared between processes", { timeout: 120_000 }, () => {
       ),
       [],
     );
+  });
+});
+
+describe("live sizes shared between processes, in this process", () => {
+  it("a repository without a maximum size never touches the shared folder", async () => {
+    const root = await mkdtemp(join(tmpdir(), "annexgate-live-"));
+    const dir = join(root, "live");
+    const locks = new FcntlLocks();
+    try {
+      const live = new SharedLiveSizes({ dir, locks });
+      await live.refreshWith(async () => new Map([[NODE, 5n]]), new Map());
+      const [r] = await live.reserveAll([NODE], UNIT, "KEY");
+      assert.ok(r);
+      r.commit();
+      assert.equal(live.size(NODE), 5n + UNIT);
+      await live.close();
+      await assert.rejects(readdir(dir), { code: "ENOENT" });
+      assert.equal(locks.helperPid(), null, "no lock helper was started");
+    } finally {
+      locks.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("records that are not what a process writes are ignored", () => {
+    const store = { uuid: NODE, key: "K", bytes: "10" };
+    assert.ok(parseRecord(JSON.stringify({ mark: 1, inFlight: [store], ended: [] })));
+    for (const bad of [
+      "",
+      "not json",
+      "null",
+      JSON.stringify({ mark: -1, inFlight: [], ended: [] }),
+      JSON.stringify({ mark: 1, inFlight: [{ ...store, bytes: "-5" }], ended: [] }),
+      JSON.stringify({ mark: 1, inFlight: [{ ...store, bytes: 10 }], ended: [] }),
+      JSON.stringify({ mark: 1, inFlight: [], ended: [store] }),
+      JSON.stringify({ mark: 1, inFlight: [null], ended: [] }),
+    ]) {
+      assert.equal(parseRecord(bad), null, bad);
+    }
   });
 });
