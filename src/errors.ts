@@ -23,6 +23,7 @@ export type ErrorCode =
   | "AG_HTTP_URL"
   | "AG_INVALID_CONTENT"
   | "AG_LINE_SERVER"
+  | "AG_LIVE_SIZES"
   | "AG_NOT_ANNEX_REPO"
   | "AG_NOT_ENOUGH_DATA"
   | "AG_OBJECT_STORE"

@@ -34,6 +34,15 @@ export {
   type RepoSizesReport,
 } from "./repo-sizes/repo-sizes.js";
 export { accountKey, type RepoSizes } from "./repo-sizes/sizes-map.js";
+export {
+  LiveSizesError,
+  type OthersBytes,
+  parseRecord,
+  SharedLiveRecords,
+  type SharedLiveRecordsOptions,
+  type SharedStore,
+} from "./shared-live-records.js";
+export { SharedLiveSizes, type SharedLiveSizesOptions } from "./shared-live-sizes.js";
 export { refreshLiveSizes, type SnapshotSizes, snapshotSizes } from "./snapshot-sizes.js";
 export {
   LivePlacement,

@@ -47,6 +47,8 @@ export class LiveSizes {
   #removing = new Map<string, bigint>();
   #settled: Settled[] = [];
   #seq = 0;
+  /** What other processes add (see SharedLiveSizes); none when alone. */
+  #others: ReadonlyMap<string, bigint> = new Map();
 
   constructor(
     sizes: ReadonlyMap<string, bigint> = new Map(),
@@ -81,9 +83,31 @@ export class LiveSizes {
     this.#settled = this.#settled.filter((s) => s.seq > mark && s.delta > 0n);
   }
 
+  /**
+   * Reads fresh sizes with `read` and takes them with maxsize.log's
+   * `maxSizes`, the transfers that end meanwhile counted once.
+   */
+  async refreshWith(
+    read: () => Promise<ReadonlyMap<string, bigint>>,
+    maxSizes: ReadonlyMap<string, bigint>,
+  ): Promise<void> {
+    const mark = this.mark();
+    const sizes = await read();
+    this.rebase(sizes, mark);
+    this.setMaxSizes(maxSizes);
+  }
+
+  /** Sets what other processes' stores add to sizes, per repository. */
+  protected setOthers(others: ReadonlyMap<string, bigint>): void {
+    this.#others = others;
+  }
+
   /** The size of a repository now: known size, ended transfers, and stores in flight. */
   size(uuid: string): bigint {
-    let n = (this.#base.get(uuid) ?? 0n) + (this.#storing.get(uuid) ?? 0n);
+    let n =
+      (this.#base.get(uuid) ?? 0n) +
+      (this.#storing.get(uuid) ?? 0n) +
+      (this.#others.get(uuid) ?? 0n);
     for (const s of this.#settled) if (s.uuid === uuid) n += s.delta;
     return n;
   }
@@ -116,6 +140,19 @@ export class LiveSizes {
     if (max !== null && !repoHasSpace(bytes, false, this.size(uuid), max)) return null;
     add(this.#storing, uuid, bytes);
     return this.#reservation(uuid, bytes, "store", this.#storing, bytes);
+  }
+
+  /**
+   * Room for `bytes` in each of `uuids`, held in one step (null where it
+   * does not fit). In one process this is {@link reserve} for each;
+   * SharedLiveSizes makes it one step for every process on the machine.
+   */
+  async reserveAll(
+    uuids: readonly string[],
+    bytes: bigint,
+    _key = "",
+  ): Promise<(Reservation | null)[]> {
+    return uuids.map((u) => this.reserve(u, bytes));
   }
 
   /** Notes a remove in flight; it frees its bytes only when committed. */

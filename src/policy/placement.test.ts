@@ -143,8 +143,8 @@ describe("LivePlacement", () => {
     assert.equal(d.wants(A), true);
     assert.equal(d.wants(B), false);
     // 950 + 100 > 1000: no room on A; B has no maximum.
-    assert.equal(d.reserve(A), null);
-    const hold = d.reserve(B);
+    const [onA, hold] = await d.reserve([A, B]);
+    assert.equal(onA, null);
     assert.ok(hold);
     assert.equal(live.size(B), 100n);
     hold.release();

@@ -47,10 +47,10 @@ export async function refreshLiveSizes(
   git: Git,
   branch: AnnexBranch,
 ): Promise<SnapshotSizes> {
-  const mark = live.mark();
-  const [report, maxSizes] = await Promise.all([currentRepoSizes(git), readMaxSizes(branch)]);
-  live.rebase(report.sizes, mark);
-  live.setMaxSizes(maxSizes);
+  // maxsize.log first: sizes shared with other processes matter only
+  // once a repository has a maximum size (SharedLiveSizes).
+  const maxSizes = await readMaxSizes(branch);
+  await live.refreshWith(async () => (await currentRepoSizes(git)).sizes, maxSizes);
   return { maxSizes: toNumbers(maxSizes), repoSizes: new LiveSizeView(live) };
 }
 

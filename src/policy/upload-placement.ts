@@ -37,8 +37,12 @@ export interface PlacementDecision {
   readonly locations?: ReadonlySet<string>;
   /** Whether repository `uuid` wants the key (its preferred content). */
   wants(uuid: string): boolean;
-  /** Room for the key in `uuid`, held until the store ends; null when it does not fit. */
-  reserve(uuid: string): SpaceHold | null;
+  /**
+   * Room for the key in each of `uuids`, held until each store ends (null
+   * where it does not fit), in one step no other upload, in this process
+   * or another, can come between.
+   */
+  reserve(uuids: readonly string[]): Promise<(SpaceHold | null)[]>;
 }
 
 export interface WantsUploadOptions {
@@ -115,7 +119,7 @@ export class LivePlacement implements Placement {
         this.#noteUnstable(policy, uuid);
         return wantsUpload(policy, uuid, key, wantsOpts);
       },
-      reserve: (uuid) => live.reserve(uuid, bytes),
+      reserve: (uuids) => live.reserveAll(uuids, bytes, formatKey(key)),
     };
   }
 

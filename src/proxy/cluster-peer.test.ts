@@ -29,7 +29,10 @@ const NO_HOLD = { commit() {}, release() {} };
 
 /** A placement by preferred content alone, room everywhere. */
 function wanting(wants: (uuid: string) => boolean): Placement {
-  return { prepare: async () => ({ wants, reserve: () => NO_HOLD }), removing: () => NO_HOLD };
+  return {
+    prepare: async () => ({ wants, reserve: async (us) => us.map(() => NO_HOLD) }),
+    removing: () => NO_HOLD,
+  };
 }
 
 /** A node that reads `limit` bytes of a store and then fails, as a node killed mid-upload. */
@@ -241,7 +244,7 @@ describe("ClusterPeer choices", () => {
       placement: {
         prepare: async (key) => ({
           wants: (u) => u !== gateway.uuid || key === wanted.key,
-          reserve: () => NO_HOLD,
+          reserve: async (us) => us.map(() => NO_HOLD),
         }),
         removing: () => NO_HOLD,
       },
@@ -271,7 +274,7 @@ describe("ClusterPeer choices", () => {
       placement: {
         prepare: async () => ({
           wants: () => true,
-          reserve: (u) => (u === gateway.uuid ? NO_HOLD : null),
+          reserve: async (us) => us.map((u) => (u === gateway.uuid ? NO_HOLD : null)),
         }),
         removing: () => NO_HOLD,
       },
@@ -319,7 +322,7 @@ describe("ClusterPeer choices", () => {
                 (live.size(u) === live.size(other) && u === n1.uuid)
               );
             },
-            reserve: (u) => live.reserve(u, BigInt(key.size ?? 0)),
+            reserve: (us) => live.reserveAll(us, BigInt(key.size ?? 0)),
           }),
           removing: (u, key) => live.beginRemove(u, BigInt(key.size ?? 0)),
         },

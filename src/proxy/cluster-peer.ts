@@ -128,7 +128,10 @@ function contentCheck(
   return { update: (chunk) => verifier.update(chunk), matches };
 }
 const NO_HOLD: SpaceHold = { commit() {}, release() {} };
-const EVERY_NODE: PlacementDecision = { wants: () => true, reserve: () => NO_HOLD };
+const EVERY_NODE: PlacementDecision = {
+  wants: () => true,
+  reserve: async (uuids) => uuids.map(() => NO_HOLD),
+};
 
 export class ClusterPeer implements Peer {
   readonly uuid: string;
@@ -399,7 +402,8 @@ export class ClusterPeer implements Peer {
       ? await this.opts.placement.prepare(key, associatedFile)
       : EVERY_NODE;
     const locs = decision.locations ?? (await this.opts.locations(key));
-    // No await from here on: the choice and the room held are one step.
+    // No await until the room is held: the choice and the holding are one
+    // step (reserve holds room at once when only this process counts).
     let chosen: readonly ClusterNode[] = uploadTargets(candidates(nodes), locs, (u) =>
       decision.wants(u),
     ).map((c) => c.node);
@@ -408,12 +412,14 @@ export class ClusterPeer implements Peer {
     if (gateway && this.opts.placement && decision.wants(gateway.peer.uuid)) {
       chosen = [...chosen, gateway];
     }
+    if (!hold) return chosen.map((node) => ({ node, hold: NO_HOLD }));
+    const holds = await decision.reserve(chosen.map((n) => n.peer.uuid));
     const out: Target[] = [];
-    for (const node of chosen) {
-      const h = hold ? decision.reserve(node.peer.uuid) : NO_HOLD;
+    chosen.forEach((node, i) => {
+      const h = holds[i] ?? null;
       if (h !== null) out.push({ node, hold: h });
       else this.opts.log?.(`cluster ${this.uuid}: no room for ${key.name} on ${node.peer.uuid}`);
-    }
+    });
     return out;
   }
 

@@ -6,8 +6,10 @@
  * the connections to remotes (RemoteConnections) and the location log on
  * its branch (LocationBatcher); the remotes layer decides the routes.
  */
+import { join } from "node:path";
+import { processFcntlLocks } from "../objects/index.js";
 import type { LocalRepository, Peer } from "../peers/index.js";
-import { LivePlacement, LiveSizes } from "../policy/index.js";
+import { LivePlacement, SharedLiveSizes } from "../policy/index.js";
 import { loadKeyState } from "../preferred-content/index.js";
 import type { GatewayConfig, Remote, Route } from "../remotes/index.js";
 import { type ClusterNode, ClusterPeer } from "./cluster-peer.js";
@@ -48,6 +50,8 @@ export class Gateway {
   private readonly placement: LivePlacement;
   private readonly proxied = new Map<string, ProxiedPeer>();
   private readonly clusters = new Map<string, ClusterPeer>();
+  /** Sizes with the stores in flight, shared with the other annexgate processes of this repository. */
+  private readonly live: SharedLiveSizes;
 
   constructor(private readonly opts: GatewayOptions) {
     const { repo, log } = opts;
@@ -64,9 +68,15 @@ export class Gateway {
       log,
     );
     // Sizes are shared by the snapshots (which rebase them on the branch)
-    // and the placement (which holds room in them), so concurrent uploads
-    // cannot together overfill a node.
-    const live = new LiveSizes();
+    // and the placement (which holds room in them), and with the other
+    // processes serving this repository (each ssh login is one), so
+    // concurrent uploads cannot together overfill a node.
+    const live = new SharedLiveSizes({
+      dir: join(repo.git.gitDir, "annex", "annexgate", "live"),
+      locks: processFcntlLocks(),
+      ...(log ? { log } : {}),
+    });
+    this.live = live;
     this.snapshots = new GatewaySnapshots({
       repo,
       live,
@@ -109,6 +119,7 @@ export class Gateway {
     // A reload still reading the repository finishes before it is closed.
     await this.snapshots.settle();
     await this.connections.closeAll();
+    await this.live.close();
   }
 
   /**
