@@ -4,6 +4,7 @@
  * must be named here before anything can throw it.
  */
 export type ErrorCode =
+  | "AG_BAD_DURATION"
   | "AG_BAD_GLOB"
   | "AG_BAD_KEY"
   | "AG_BAD_SIZE"
