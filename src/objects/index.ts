@@ -16,3 +16,15 @@ export { type HashDirScheme, type ObjectLayout, repositoryLayout } from "./layou
 export { ContentLocks, DEFAULT_LOCK_RETENTION_MS, type HeldLock } from "./locks.js";
 export { KeyedMutex } from "./mutex.js";
 export { ObjectStore, type ReceiveFailure, type ReceiveResult } from "./store.js";
+export {
+  DEFAULT_TMP_LIMITS,
+  isBadLimit,
+  type PartialUpload,
+  partialsToReclaim,
+  type ReclaimReport,
+  reclaimPeriodMs,
+  type TmpLimits,
+  TmpReclaimer,
+  type TmpReclaimerOptions,
+  tmpLimitsFrom,
+} from "./tmp-reclaim.js";

@@ -24,6 +24,7 @@ import {
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
 import { type ObjectLayout, objectFileIn, tmpFileIn } from "./layout.js";
 import { KeyedMutex } from "./mutex.js";
+import { copyUpload, type Transfer } from "./upload-copy.js";
 
 /** Why a receive did not store the content. */
 export type ReceiveFailure =
@@ -56,16 +57,11 @@ function isAbsent(e: unknown): boolean {
   return code === "ENOENT" || code === "ENAMETOOLONG";
 }
 
-/** What came of copying the sender's bytes into the temp file. */
-interface Transfer {
-  received: number;
-  tooLong: boolean;
-  aborted: boolean;
-}
-
 export class ObjectStore {
   /** Serializes work on one key (two uploads of one key share a temp file). */
   private readonly keyLocks = new KeyedMutex();
+  /** Told whenever a receive starts a new temp file (the reclaimer's cue). */
+  private readonly newPartialWatchers = new Set<() => void>();
 
   /**
    * @param layout where objects and temp files live
@@ -123,6 +119,28 @@ export class ObjectStore {
       if (isAbsent(e)) return 0;
       throw storeFailure("looking for a partial upload", e, tmp);
     }
+  }
+
+  /** Be told each time a receive starts a new temp file; returns how to stop. */
+  onNewPartial(watcher: () => void): () => void {
+    this.newPartialWatchers.add(watcher);
+    return () => this.newPartialWatchers.delete(watcher);
+  }
+
+  /** True while a receive, adoption or removal runs or waits on the temp file named `tmpName`. */
+  tmpInUse(tmpName: string): boolean {
+    // Temp files are named keyFile(key), the name the key's work is serialized under.
+    return this.keyLocks.busy(tmpName);
+  }
+
+  /**
+   * Run `fn` on the temp file named `tmpName` unless its key is in use
+   * (null then, at once: never waits behind a long upload); no receive of
+   * the key starts until `fn` is done.
+   */
+  whileTmpIdle<T>(tmpName: string, fn: () => Promise<T>): Promise<T | null> {
+    if (this.keyLocks.busy(tmpName)) return Promise.resolve(null);
+    return this.keyLocks.run(tmpName, fn);
   }
 
   /** Run `fn` while no other receive or removal of this key runs. */
@@ -188,6 +206,7 @@ export class ObjectStore {
     }
     const verifier = verification.kind === "hash" ? verification.create() : null;
     const fh = await open(tmp, have === 0 ? "w" : "r+");
+    if (have === 0) for (const watcher of this.newPartialWatchers) watcher();
     let t: Transfer;
     try {
       if (have > offset) await fh.truncate(offset);
@@ -351,58 +370,4 @@ export class ObjectStore {
       if (!isAbsent(e)) throw storeFailure("discarding a partial upload", e, tmp);
     }
   }
-}
-
-/**
- * Copy the sender's bytes into the temp file, feeding the verifier, up to
- * `length`. The sender going away or stalling past an abort is a result
- * ("aborted"); a write that fails is thrown.
- */
-async function copyUpload(
-  writer: BatchedFileWriter,
-  data: Readable,
-  length: number,
-  verifier: { update(b: Buffer): void } | null,
-  signal: AbortSignal | undefined,
-): Promise<Transfer> {
-  const t: Transfer = { received: 0, tooLong: false, aborted: false };
-  // A sender that stalls must not hold the key past an abort: destroying
-  // the source ends the loop below even when no chunk is coming.
-  const onAbort = () => data.destroy(new Error("receive aborted", { cause: signal?.reason }));
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    if (signal?.aborted) throw signal.reason;
-    for await (const chunk of data as AsyncIterable<Buffer>) {
-      if (signal?.aborted) throw signal.reason;
-      let piece = chunk;
-      if (t.received + piece.length > length) {
-        piece = piece.subarray(0, length - t.received);
-        t.tooLong = true;
-      }
-      if (piece.length > 0) {
-        verifier?.update(piece);
-        // Awaiting the writer (when its batch is full) is what gives the
-        // upload backpressure.
-        await writer.add(piece);
-        t.received += piece.length;
-      }
-      if (t.tooLong) break;
-    }
-  } catch {
-    // The sender's failure, unless a write failed (checked below).
-    t.aborted = true;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-  }
-  try {
-    // Whatever arrived goes to disk, so that a resume starts after it.
-    await writer.flush();
-  } catch (e) {
-    // The disk's failure, not the sender's: no more is read (a fan-out
-    // sees its consumer stop), and the error is thrown.
-    data.destroy();
-    throw e;
-  }
-  if (t.tooLong) data.destroy();
-  return t;
 }
