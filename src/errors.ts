@@ -7,6 +7,7 @@ export type ErrorCode =
   | "AG_BAD_DURATION"
   | "AG_BAD_GLOB"
   | "AG_BAD_KEY"
+  | "AG_BAD_SETTING"
   | "AG_BAD_SIZE"
   | "AG_BAD_UUID"
   | "AG_BRANCH_CLOSED"

@@ -24,6 +24,7 @@ export {
   type ReclaimReport,
   reclaimPeriodMs,
   type TmpLimits,
+  type TmpLimitText,
   TmpReclaimer,
   type TmpReclaimerOptions,
   tmpLimitsFrom,

@@ -12,9 +12,9 @@
  */
 import { createReadStream } from "node:fs";
 import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat, truncate } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
-import { type Key, keyFile, type Verification, verificationFor } from "../keys/index.js";
+import { type Key, type Verification, verificationFor } from "../keys/index.js";
 import { BatchedFileWriter } from "./batched-writer.js";
 import {
   type AnnexContentLockFiles,
@@ -57,9 +57,16 @@ function isAbsent(e: unknown): boolean {
   return code === "ENOENT" || code === "ENAMETOOLONG";
 }
 
+/** The process's turns on temp files, by path (see ObjectStore.keyLocks). */
+const TMP_TURNS = new KeyedMutex();
+
 export class ObjectStore {
-  /** Serializes work on one key (two uploads of one key share a temp file). */
-  private readonly keyLocks = new KeyedMutex();
+  /**
+   * Serializes work on one key (two uploads of one key share a temp file),
+   * by the temp file's path and for the whole process: two stores over one
+   * repository (served, and a node of a gateway served beside it) share it.
+   */
+  private readonly keyLocks = TMP_TURNS;
   /** Told whenever a receive starts a new temp file (the reclaimer's cue). */
   private readonly newPartialWatchers = new Set<() => void>();
 
@@ -129,8 +136,7 @@ export class ObjectStore {
 
   /** True while a receive, adoption or removal runs or waits on the temp file named `tmpName`. */
   tmpInUse(tmpName: string): boolean {
-    // Temp files are named keyFile(key), the name the key's work is serialized under.
-    return this.keyLocks.busy(tmpName);
+    return this.keyLocks.busy(join(this.layout.tmpDir, tmpName));
   }
 
   /**
@@ -139,13 +145,14 @@ export class ObjectStore {
    * the key starts until `fn` is done.
    */
   whileTmpIdle<T>(tmpName: string, fn: () => Promise<T>): Promise<T | null> {
-    if (this.keyLocks.busy(tmpName)) return Promise.resolve(null);
-    return this.keyLocks.run(tmpName, fn);
+    const tmp = join(this.layout.tmpDir, tmpName);
+    if (this.keyLocks.busy(tmp)) return Promise.resolve(null);
+    return this.keyLocks.run(tmp, fn);
   }
 
   /** Run `fn` while no other receive or removal of this key runs. */
   exclusive<T>(key: Key, fn: () => Promise<T>): Promise<T> {
-    return this.keyLocks.run(keyFile(key), fn);
+    return this.keyLocks.run(this.tmpFile(key), fn);
   }
 
   /**
@@ -168,7 +175,7 @@ export class ObjectStore {
     // fan-outs reaching two nodes in opposite orders would otherwise each
     // wait, for good, for the other to finish.
     return this.keyLocks
-      .runWithin(keyFile(key), RECEIVE_WAIT_MS, BUSY, () =>
+      .runWithin(this.tmpFile(key), RECEIVE_WAIT_MS, BUSY, () =>
         this.receiveLocked(key, offset, length, data, signal, checkedBySender).catch((e) => {
           throw storeFailure("receiving the content", e, this.tmpFile(key));
         }),

@@ -39,6 +39,12 @@ export const DEFAULT_TMP_LIMITS: TmpLimits = { maxAgeMs: 7 * DAY_MS, maxBytes: n
 /** The word that lifts a limit, in a flag or in git config. */
 const NO_LIMIT = "none";
 
+/** Limits as an operator writes them; an absent one keeps its default. */
+export interface TmpLimitText {
+  readonly maxAge?: string | undefined;
+  readonly maxSize?: string | undefined;
+}
+
 /**
  * Limits from their text (a flag, or git config `annexgate.tmp-max-age` /
  * `annexgate.tmp-max-size`): a git-annex duration ("7d", "12h") and a
@@ -46,7 +52,7 @@ const NO_LIMIT = "none";
  *
  * @throws BadDurationError, BadSizeError (a negative size is refused too)
  */
-export function tmpLimitsFrom(text: { maxAge?: string; maxSize?: string }): TmpLimits {
+export function tmpLimitsFrom(text: TmpLimitText): TmpLimits {
   const maxAge = text.maxAge?.trim();
   const maxSize = text.maxSize?.trim();
   let maxAgeMs = DEFAULT_TMP_LIMITS.maxAgeMs;
