@@ -67,8 +67,8 @@ export class ObjectStore {
    * repository (served, and a node of a gateway served beside it) share it.
    */
   private readonly keyLocks = TMP_TURNS;
-  /** Told whenever a receive starts a new temp file (the reclaimer's cue). */
-  private readonly newPartialWatchers = new Set<() => void>();
+  /** Told whenever a receive starts a new temp file or leaves one behind (the reclaimer's cue). */
+  private readonly partialWatchers = new Set<() => void>();
 
   /**
    * @param layout where objects and temp files live
@@ -128,10 +128,18 @@ export class ObjectStore {
     }
   }
 
-  /** Be told each time a receive starts a new temp file; returns how to stop. */
-  onNewPartial(watcher: () => void): () => void {
-    this.newPartialWatchers.add(watcher);
-    return () => this.newPartialWatchers.delete(watcher);
+  /**
+   * Be told each time a receive starts a new temp file, and each time one
+   * ends leaving its temp file for a resume (then no longer in use);
+   * returns how to stop.
+   */
+  watchPartials(watcher: () => void): () => void {
+    this.partialWatchers.add(watcher);
+    return () => this.partialWatchers.delete(watcher);
+  }
+
+  private partialsChanged(): void {
+    for (const watcher of this.partialWatchers) watcher();
   }
 
   /** True while a receive, adoption or removal runs or waits on the temp file named `tmpName`. */
@@ -182,6 +190,8 @@ export class ObjectStore {
       )
       .then((r) => {
         if (r === BUSY) data.resume();
+        // Told once the key's turn is over, so that the file left is no longer in use.
+        else if (!r.ok && (r.reason === "aborted" || r.reason === "short")) this.partialsChanged();
         return r;
       });
   }
@@ -213,7 +223,7 @@ export class ObjectStore {
     }
     const verifier = verification.kind === "hash" ? verification.create() : null;
     const fh = await open(tmp, have === 0 ? "w" : "r+");
-    if (have === 0) for (const watcher of this.newPartialWatchers) watcher();
+    if (have === 0) this.partialsChanged();
     let t: Transfer;
     try {
       if (have > offset) await fh.truncate(offset);

@@ -214,6 +214,23 @@ describe("TmpReclaimer", () => {
     await r.stop();
   });
 
+  it("looks again once an abandoned upload leaves its temp file over the cap", async () => {
+    const r = new TmpReclaimer(store, { maxAgeMs: null, maxBytes: 1000 }, { now: () => NOW });
+    await r.start();
+    const data = Buffer.alloc(2048, 5);
+    const key = sha256eKey(data);
+    const sender = new PassThrough();
+    const receiving = store.receive(key, 0, data.length, sender);
+    sender.write(data.subarray(0, 1500));
+    await until("bytes in the temp file", async () => (await store.tmpSize(key)) >= 1500);
+    // Over the cap, but being written: kept.
+    assert.deepEqual((await r.reclaim()).removed, []);
+    sender.destroy();
+    assert.deepEqual(await receiving, { ok: false, reason: "aborted" });
+    await until("the abandoned partial reclaimed", async () => (await left()).length === 0);
+    await r.stop();
+  });
+
   it("leaves a file that grew after it was looked at", async () => {
     await partial("GROWING", 10, 30);
     const r = new TmpReclaimer(store, DEFAULT_TMP_LIMITS, {

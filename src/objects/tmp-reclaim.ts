@@ -157,7 +157,8 @@ export class TmpReclaimer {
 
   /**
    * Reclaim now, then every period (a timer that keeps no process alive),
-   * and whenever a new upload starts while a cap is set.
+   * and, while a cap is set, whenever an upload starts a temp file or
+   * leaves one behind.
    */
   start(): Promise<ReclaimReport> {
     if (this.timer === null) {
@@ -165,7 +166,7 @@ export class TmpReclaimer {
       this.timer.unref();
     }
     if (this.limits.maxBytes !== null && this.stopWatching === null) {
-      this.stopWatching = this.store.onNewPartial(() => this.requestRound());
+      this.stopWatching = this.store.watchPartials(() => this.requestRound());
     }
     return this.reclaim();
   }
