@@ -4,8 +4,10 @@
  * must be named here before anything can throw it.
  */
 export type ErrorCode =
+  | "AG_BAD_DURATION"
   | "AG_BAD_GLOB"
   | "AG_BAD_KEY"
+  | "AG_BAD_SETTING"
   | "AG_BAD_SIZE"
   | "AG_BAD_UUID"
   | "AG_BRANCH_CLOSED"

@@ -3,6 +3,7 @@
  * with its routes decided by the remotes layer from the repository's git
  * config and git-annex branch.
  */
+import type { TmpLimitText } from "../objects/index.js";
 import type { LocalRepository } from "../peers/index.js";
 import { Gateway } from "../proxy/index.js";
 import { clusterNodesFor, loadGatewayConfig, routeFor } from "../remotes/index.js";
@@ -14,6 +15,8 @@ export interface GatewaySettings {
   readonly maxConnections?: number;
   /** Commit delay for node repositories opened in-process (ms). */
   readonly commitDelayMs?: number;
+  /** Reclaim abandoned partial uploads of node repositories opened in-process. */
+  readonly tmpReclaim?: TmpLimitText;
   readonly log?: (line: string) => void;
 }
 
@@ -29,6 +32,7 @@ export function makeGateway(repo: LocalRepository, s: GatewaySettings = {}): Gat
     connect: {
       ...(s.commitDelayMs !== undefined ? { commitDelayMs: s.commitDelayMs } : {}),
       ...(s.maxConnections !== undefined ? { maxConnections: s.maxConnections } : {}),
+      ...(s.tmpReclaim ? { tmpReclaim: s.tmpReclaim } : {}),
     },
     ...(s.log ? { log: s.log } : {}),
   });

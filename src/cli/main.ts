@@ -45,6 +45,11 @@ serving:
                        --directory --clusterjobs --proxyconnections;
                        --directory skips an entry that is a symlink to
                        outside DIR unless --follow-symlinks is given
+                       --tmp-max-age DURATION (default 7d) and
+                       --tmp-max-size SIZE (default none): partial uploads
+                       kept for a resume, removed once older, oldest first
+                       beyond the size (git config annexgate.tmp-max-age,
+                       annexgate.tmp-max-size); "none" lifts a limit
   shell ARGS           a drop-in for git-annex-shell (the package's
                        git-annex-shell runs this): p2pstdio DIR UUID
                        [--uuid UUID], configlist DIR,

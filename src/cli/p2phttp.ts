@@ -8,6 +8,7 @@ import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { isBadLimit, type TmpLimitText, tmpLimitsFrom } from "../objects/index.js";
 import type { LocalRepository } from "../peers/index.js";
 import { DEFAULT_P2PHTTP_PORT } from "../protocol/index.js";
 import {
@@ -39,6 +40,8 @@ export const P2PHTTP_OPTIONS = {
   proxyconnections: { type: "string" },
   clusterjobs: { type: "string" },
   "commit-delay": { type: "string" },
+  "tmp-max-age": { type: "string" },
+  "tmp-max-size": { type: "string" },
   debug: { type: "boolean" },
 } as const;
 
@@ -47,6 +50,22 @@ function positiveInt(text: string | undefined, name: string): number | undefined
   if (!/^[0-9]+$/.test(text) || Number(text) < 1)
     throw new UsageError(`--${name} needs a positive number`);
   return Number(text);
+}
+
+/**
+ * The partial-upload limits given as flags, checked now so that a typo is
+ * a usage error before anything is served; each repository's git config
+ * fills in what is not given.
+ */
+function tmpLimitFlags(maxAge: string | undefined, maxSize: string | undefined): TmpLimitText {
+  try {
+    tmpLimitsFrom({ maxAge, maxSize });
+  } catch (e) {
+    if (!isBadLimit(e)) throw e;
+    const flag = e.code === "AG_BAD_DURATION" ? "--tmp-max-age" : "--tmp-max-size";
+    throw new UsageError(`${flag}: ${e.message}`);
+  }
+  return { maxAge, maxSize };
 }
 
 export interface RunningServer {
@@ -77,13 +96,16 @@ export async function startP2pHttp(argv: readonly string[], cwd: string): Promis
   const commitDelayMs = positiveInt(o["commit-delay"], "commit-delay");
   const clusterJobs = positiveInt(o.clusterjobs, "clusterjobs");
   const proxyConnections = positiveInt(o.proxyconnections, "proxyconnections");
+  const tmpReclaim = tmpLimitFlags(o["tmp-max-age"], o["tmp-max-size"]);
   const setOpts = {
     log,
+    tmpReclaim,
     ...(commitDelayMs !== undefined ? { commitDelayMs } : {}),
     // Every served repository is also a gateway for what it proxies.
     gateway: (repo: LocalRepository) =>
       makeGateway(repo, {
         log,
+        tmpReclaim,
         ...(clusterJobs !== undefined ? { clusterJobs } : {}),
         ...(proxyConnections !== undefined ? { maxConnections: proxyConnections } : {}),
         ...(commitDelayMs !== undefined ? { commitDelayMs } : {}),

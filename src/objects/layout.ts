@@ -27,6 +27,12 @@ export interface ObjectLayout {
    * recreated as a bare tree of annex directories by the next upload.
    */
   readonly home: string;
+  /**
+   * git-annex's transfer bookkeeping (`annex/transfer`), where a stock
+   * process receiving a key holds its lock; absent where no git-annex runs
+   * (a special remote's folder).
+   */
+  readonly transferDir?: string;
 }
 
 /**
@@ -39,6 +45,7 @@ export function repositoryLayout(annexDir: string, hashing: HashDirScheme): Obje
     hashing,
     tmpDir: join(annexDir, "tmp"),
     home: dirname(annexDir),
+    transferDir: join(annexDir, "transfer"),
   };
 }
 
@@ -48,4 +55,18 @@ export function objectFileIn(layout: ObjectLayout, key: Key): string {
 
 export function tmpFileIn(layout: ObjectLayout, key: Key): string {
   return join(layout.tmpDir, keyFile(key));
+}
+
+/**
+ * The lock a stock git-annex holds while it receives a key into its temp
+ * file, whoever sends it (Logs/Transfer.hs, transferFileAndLockFile: a
+ * download's lock is not per remote).
+ */
+export function downloadLockFileIn(transferDir: string, tmpName: string): string {
+  return join(transferDir, "download", "lck", `lck.${tmpName}`);
+}
+
+/** The work directory git-annex may keep beside a temp file (Annex/Locations.hs). */
+export function tmpWorkDirIn(layout: ObjectLayout, tmpName: string): string {
+  return join(layout.tmpDir, `work.${tmpName}`);
 }

@@ -12,9 +12,9 @@
  */
 import { createReadStream } from "node:fs";
 import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat, truncate } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
-import { type Key, keyFile, type Verification, verificationFor } from "../keys/index.js";
+import { type Key, type Verification, verificationFor } from "../keys/index.js";
 import { KeyedMutex } from "../util/index.js";
 import { BatchedFileWriter } from "./batched-writer.js";
 import {
@@ -24,6 +24,7 @@ import {
 } from "./content-lockfiles.js";
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
 import { type ObjectLayout, objectFileIn, tmpFileIn } from "./layout.js";
+import { copyUpload, type Transfer } from "./upload-copy.js";
 
 /** Why a receive did not store the content. */
 export type ReceiveFailure =
@@ -56,16 +57,18 @@ function isAbsent(e: unknown): boolean {
   return code === "ENOENT" || code === "ENAMETOOLONG";
 }
 
-/** What came of copying the sender's bytes into the temp file. */
-interface Transfer {
-  received: number;
-  tooLong: boolean;
-  aborted: boolean;
-}
+/** The process's turns on temp files, by path (see ObjectStore.keyLocks). */
+const TMP_TURNS = new KeyedMutex();
 
 export class ObjectStore {
-  /** Serializes work on one key (two uploads of one key share a temp file). */
-  private readonly keyLocks = new KeyedMutex();
+  /**
+   * Serializes work on one key (two uploads of one key share a temp file),
+   * by the temp file's path and for the whole process: two stores over one
+   * repository (served, and a node of a gateway served beside it) share it.
+   */
+  private readonly keyLocks = TMP_TURNS;
+  /** Told whenever a receive starts a new temp file or leaves one behind (the reclaimer's cue). */
+  private readonly partialWatchers = new Set<() => void>();
 
   /**
    * @param layout where objects and temp files live
@@ -125,9 +128,39 @@ export class ObjectStore {
     }
   }
 
+  /**
+   * Be told each time a receive starts a new temp file, and each time one
+   * ends leaving its temp file for a resume (then no longer in use);
+   * returns how to stop.
+   */
+  watchPartials(watcher: () => void): () => void {
+    this.partialWatchers.add(watcher);
+    return () => this.partialWatchers.delete(watcher);
+  }
+
+  private partialsChanged(): void {
+    for (const watcher of this.partialWatchers) watcher();
+  }
+
+  /** True while a receive, adoption or removal runs or waits on the temp file named `tmpName`. */
+  tmpInUse(tmpName: string): boolean {
+    return this.keyLocks.busy(join(this.layout.tmpDir, tmpName));
+  }
+
+  /**
+   * Run `fn` on the temp file named `tmpName` unless its key is in use
+   * (null then, at once: never waits behind a long upload); no receive of
+   * the key starts until `fn` is done.
+   */
+  whileTmpIdle<T>(tmpName: string, fn: () => Promise<T>): Promise<T | null> {
+    const tmp = join(this.layout.tmpDir, tmpName);
+    if (this.keyLocks.busy(tmp)) return Promise.resolve(null);
+    return this.keyLocks.run(tmp, fn);
+  }
+
   /** Run `fn` while no other receive or removal of this key runs. */
   exclusive<T>(key: Key, fn: () => Promise<T>): Promise<T> {
-    return this.keyLocks.run(keyFile(key), fn);
+    return this.keyLocks.run(this.tmpFile(key), fn);
   }
 
   /**
@@ -150,13 +183,15 @@ export class ObjectStore {
     // fan-outs reaching two nodes in opposite orders would otherwise each
     // wait, for good, for the other to finish.
     return this.keyLocks
-      .runWithin(keyFile(key), RECEIVE_WAIT_MS, BUSY, () =>
+      .runWithin(this.tmpFile(key), RECEIVE_WAIT_MS, BUSY, () =>
         this.receiveLocked(key, offset, length, data, signal, checkedBySender).catch((e) => {
           throw storeFailure("receiving the content", e, this.tmpFile(key));
         }),
       )
       .then((r) => {
         if (r === BUSY) data.resume();
+        // Told once the key's turn is over, so that the file left is no longer in use.
+        else if (!r.ok && (r.reason === "aborted" || r.reason === "short")) this.partialsChanged();
         return r;
       });
   }
@@ -188,6 +223,7 @@ export class ObjectStore {
     }
     const verifier = verification.kind === "hash" ? verification.create() : null;
     const fh = await open(tmp, have === 0 ? "w" : "r+");
+    if (have === 0) this.partialsChanged();
     let t: Transfer;
     try {
       if (have > offset) await fh.truncate(offset);
@@ -351,58 +387,4 @@ export class ObjectStore {
       if (!isAbsent(e)) throw storeFailure("discarding a partial upload", e, tmp);
     }
   }
-}
-
-/**
- * Copy the sender's bytes into the temp file, feeding the verifier, up to
- * `length`. The sender going away or stalling past an abort is a result
- * ("aborted"); a write that fails is thrown.
- */
-async function copyUpload(
-  writer: BatchedFileWriter,
-  data: Readable,
-  length: number,
-  verifier: { update(b: Buffer): void } | null,
-  signal: AbortSignal | undefined,
-): Promise<Transfer> {
-  const t: Transfer = { received: 0, tooLong: false, aborted: false };
-  // A sender that stalls must not hold the key past an abort: destroying
-  // the source ends the loop below even when no chunk is coming.
-  const onAbort = () => data.destroy(new Error("receive aborted", { cause: signal?.reason }));
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    if (signal?.aborted) throw signal.reason;
-    for await (const chunk of data as AsyncIterable<Buffer>) {
-      if (signal?.aborted) throw signal.reason;
-      let piece = chunk;
-      if (t.received + piece.length > length) {
-        piece = piece.subarray(0, length - t.received);
-        t.tooLong = true;
-      }
-      if (piece.length > 0) {
-        verifier?.update(piece);
-        // Awaiting the writer (when its batch is full) is what gives the
-        // upload backpressure.
-        await writer.add(piece);
-        t.received += piece.length;
-      }
-      if (t.tooLong) break;
-    }
-  } catch {
-    // The sender's failure, unless a write failed (checked below).
-    t.aborted = true;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-  }
-  try {
-    // Whatever arrived goes to disk, so that a resume starts after it.
-    await writer.flush();
-  } catch (e) {
-    // The disk's failure, not the sender's: no more is read (a fan-out
-    // sees its consumer stop), and the error is thrown.
-    data.destroy();
-    throw e;
-  }
-  if (t.tooLong) data.destroy();
-  return t;
 }

@@ -9,7 +9,11 @@ export {
 } from "./line/line-peer.js";
 export { localKind } from "./local/local-kind.js";
 export { LocalPeer, type LocalPeerOptions, monotonicSeconds } from "./local/local-peer.js";
-export { type LocalRepository, openLocalRepository } from "./local/repository.js";
+export {
+  BadSettingError,
+  type LocalRepository,
+  openLocalRepository,
+} from "./local/repository.js";
 export { credentialsFor, p2phttpKind } from "./p2phttp/p2phttp-kind.js";
 export * from "./peer.js";
 export {

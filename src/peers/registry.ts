@@ -7,6 +7,7 @@
  */
 import { AnnexgateError } from "../errors.js";
 import type { Git } from "../git/index.js";
+import type { TmpLimitText } from "../objects/index.js";
 import type { Remote, RemoteTransport } from "../remotes/index.js";
 import type { Peer } from "./peer.js";
 
@@ -24,6 +25,11 @@ export interface PeerOpenContext {
   readonly git?: Git;
   /** Commit delay for repositories opened in-process (ms). */
   readonly commitDelayMs?: number;
+  /**
+   * Reclaim abandoned partial uploads in repositories opened in-process
+   * (a long-running gateway), within these limits or each one's git config.
+   */
+  readonly tmpReclaim?: TmpLimitText;
   /** Requests to one remote at once (connections or sockets). */
   readonly maxConnections?: number;
   readonly log?: (line: string) => void;

@@ -12,6 +12,7 @@
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
 import { AnnexgateError } from "../errors.js";
+import type { TmpLimitText } from "../objects/index.js";
 import { type LocalRepository, openLocalRepository, type Peer } from "../peers/index.js";
 import type { PeerDirectory } from "./http/server.js";
 
@@ -24,6 +25,8 @@ export interface GatewayLike {
 export interface RepositorySetOptions {
   readonly commitDelayMs?: number;
   readonly log?: (line: string) => void;
+  /** Reclaim abandoned partial uploads of each served repository (see openLocalRepository). */
+  readonly tmpReclaim?: TmpLimitText;
   /** Makes a served repository a gateway; without it, only the repositories themselves are served. */
   readonly gateway?: (repo: LocalRepository) => GatewayLike;
 }
@@ -38,6 +41,8 @@ export class RepositorySet implements PeerDirectory {
   async add(dir: string): Promise<LocalRepository> {
     const repo = await openLocalRepository(dir, {
       ...(this.opts.commitDelayMs !== undefined ? { commitDelayMs: this.opts.commitDelayMs } : {}),
+      ...(this.opts.tmpReclaim ? { tmpReclaim: this.opts.tmpReclaim } : {}),
+      ...(this.opts.log ? { log: this.opts.log } : {}),
       onCommitError: (e) =>
         this.opts.log?.(`commit of git-annex branch in ${dir} failed: ${String(e)}`),
     });

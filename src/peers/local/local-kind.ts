@@ -12,6 +12,8 @@ export const localKind: PeerKind<"local"> = {
   async open(remote, transport, ctx) {
     const repo = await openLocalRepository(transport.path, {
       ...(ctx.commitDelayMs !== undefined ? { commitDelayMs: ctx.commitDelayMs } : {}),
+      ...(ctx.tmpReclaim ? { tmpReclaim: ctx.tmpReclaim } : {}),
+      ...(ctx.log ? { log: ctx.log } : {}),
       onCommitError: (e) =>
         ctx.log?.(`commit of git-annex branch in ${transport.path} failed: ${e}`),
     });

@@ -7,7 +7,16 @@ import { join } from "node:path";
 import { AnnexBranch, setLocation } from "../../branch/index.js";
 import { AnnexgateError } from "../../errors.js";
 import { Git } from "../../git/index.js";
-import { ContentLocks, ObjectStore, repositoryLayout } from "../../objects/index.js";
+import {
+  ContentLocks,
+  isBadLimit,
+  ObjectStore,
+  repositoryLayout,
+  type TmpLimits,
+  type TmpLimitText,
+  TmpReclaimer,
+  tmpLimitsFrom,
+} from "../../objects/index.js";
 import { LocalPeer } from "./local-peer.js";
 
 export class NotAnnexRepositoryError extends AnnexgateError {
@@ -21,6 +30,13 @@ export class NotAnnexRepositoryError extends AnnexgateError {
   }
 }
 
+/** A setting in a repository's git config that cannot be read; `data.dir` says where. */
+export class BadSettingError extends AnnexgateError {
+  constructor(dir: string, name: string, cause: Error) {
+    super("AG_BAD_SETTING", `git config ${name}: ${cause.message}`, { dir, name }, cause);
+  }
+}
+
 export interface LocalRepository {
   readonly dir: string;
   readonly uuid: string;
@@ -28,6 +44,8 @@ export interface LocalRepository {
   readonly branch: AnnexBranch;
   readonly store: ObjectStore;
   readonly peer: LocalPeer;
+  /** Reclaims abandoned partial uploads; null unless asked for (a long-running server). */
+  readonly reclaimer: TmpReclaimer | null;
   /** Commit what is pending to the git-annex branch and stop background work. */
   close(): Promise<void>;
 }
@@ -36,6 +54,42 @@ export interface OpenOptions {
   /** Commit the git-annex branch at most this long after a change (ms). */
   readonly commitDelayMs?: number;
   readonly onCommitError?: (err: unknown) => void;
+  /**
+   * Reclaim abandoned partial uploads, at once and from then on, within
+   * these limits; each one not given is the repository's git config
+   * `annexgate.tmp-max-age` / `annexgate.tmp-max-size`, else the default.
+   */
+  readonly tmpReclaim?: TmpLimitText;
+  readonly log?: (line: string) => void;
+}
+
+/** The limits for one repository: the given ones, else its git config's. */
+async function tmpLimitsOf(dir: string, git: Git, given: TmpLimitText): Promise<TmpLimits> {
+  const fromConfig = async <T>(
+    name: string,
+    value: string | undefined,
+    read: (t?: string) => T,
+  ) => {
+    if (value !== undefined) return read(value);
+    const text = (await git.configGet(name)) ?? undefined;
+    try {
+      return read(text);
+    } catch (e) {
+      if (isBadLimit(e)) throw new BadSettingError(dir, name, e);
+      throw e;
+    }
+  };
+  const maxAgeMs = await fromConfig(
+    "annexgate.tmp-max-age",
+    given.maxAge,
+    (maxAge) => tmpLimitsFrom({ maxAge }).maxAgeMs,
+  );
+  const maxBytes = await fromConfig(
+    "annexgate.tmp-max-size",
+    given.maxSize,
+    (maxSize) => tmpLimitsFrom({ maxSize }).maxBytes,
+  );
+  return { maxAgeMs, maxBytes };
 }
 
 export async function openLocalRepository(
@@ -50,6 +104,7 @@ export async function openLocalRepository(
   }
   const uuid = await git.configGet("annex.uuid");
   if (!uuid) throw new NotAnnexRepositoryError(dir);
+  const limits = opts.tmpReclaim ? await tmpLimitsOf(dir, git, opts.tmpReclaim) : null;
   const branch = await AnnexBranch.open(git);
   branch.startAutoCommit({
     delayMs: opts.commitDelayMs ?? 1000,
@@ -66,6 +121,12 @@ export async function openLocalRepository(
       await setLocation(branch, key, uuid, present);
     },
   });
+  const log = opts.log;
+  const reclaimer = limits
+    ? new TmpReclaimer(store, limits, log ? { log: (line) => log(`${dir}: ${line}`) } : {})
+    : null;
+  // The first round runs in the background: serving need not wait for it.
+  reclaimer?.start().catch((e: unknown) => opts.log?.(`reclaiming partial uploads failed: ${e}`));
   return {
     dir,
     uuid,
@@ -73,7 +134,9 @@ export async function openLocalRepository(
     branch,
     store,
     peer,
+    reclaimer,
     close: async () => {
+      await reclaimer?.stop();
       await peer.close();
       await branch.close();
     },
