@@ -14,7 +14,7 @@ import { createReadStream } from "node:fs";
 import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat, truncate } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
-import { type Key, type Verification, verificationFor } from "../keys/index.js";
+import { type Key, keyFile, type Verification, verificationFor } from "../keys/index.js";
 import { KeyedMutex } from "../util/index.js";
 import { BatchedFileWriter } from "./batched-writer.js";
 import {
@@ -22,7 +22,9 @@ import {
   processContentLockFiles,
   type SharedContentLock,
 } from "./content-lockfiles.js";
+import { withDownloadLock } from "./download-lock.js";
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
+import { type FcntlLocks, processFcntlLocks } from "./fcntl-locks.js";
 import { type ObjectLayout, objectFileIn, tmpFileIn } from "./layout.js";
 import { copyUpload, type Transfer } from "./upload-copy.js";
 
@@ -73,10 +75,12 @@ export class ObjectStore {
   /**
    * @param layout where objects and temp files live
    * @param lockFiles content locks shared with git-annex (the process's own)
+   * @param fcntl where git-annex's download locks are taken (the process's helper)
    */
   constructor(
     readonly layout: ObjectLayout,
     private readonly lockFiles: AnnexContentLockFiles = processContentLockFiles(),
+    private readonly fcntl: FcntlLocks = processFcntlLocks(),
   ) {}
 
   /** The layout's home must still be there before anything is created in it. */
@@ -184,7 +188,11 @@ export class ObjectStore {
     // wait, for good, for the other to finish.
     return this.keyLocks
       .runWithin(this.tmpFile(key), RECEIVE_WAIT_MS, BUSY, () =>
-        this.receiveLocked(key, offset, length, data, signal, checkedBySender).catch((e) => {
+        // Another process (stock git-annex, another annexgate) receiving
+        // the key holds git-annex's download lock: busy, as stock answers.
+        withDownloadLock(this.fcntl, this.layout.transferDir, keyFile(key), BUSY, () =>
+          this.receiveLocked(key, offset, length, data, signal, checkedBySender),
+        ).catch((e) => {
           throw storeFailure("receiving the content", e, this.tmpFile(key));
         }),
       )

@@ -191,6 +191,7 @@ describe("TmpReclaimer", () => {
       assert.deepEqual((await r.reclaim()).removed, ["KEY1"]);
     } finally {
       await held.release();
+      other.close();
     }
     // The lock file was looked at, not removed: it is stock git-annex's.
     assert.ok(await stat(lck));

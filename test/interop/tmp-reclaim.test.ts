@@ -21,7 +21,12 @@ import {
   run,
   writeRandomFile,
 } from "../helpers/index.js";
-import { annexHttpClone, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
+import {
+  ANNEXGATE_BIN,
+  annexHttpClone,
+  type RunningP2pHttp,
+  startAnnexgate,
+} from "../helpers/servers.js";
 
 const MiB = 1024 * 1024;
 const FILE_SIZE = 8 * MiB;
@@ -177,5 +182,54 @@ describe("annexgate p2phttp reclaims abandoned uploads' temp files", { timeout: 
     assert.equal(fsck.replace(/^\(recording state in git\.\.\.\)$/m, "").trim(), "");
     const whereis = await run("git", ["annex", "whereis", `f${last}`], { cwd: client });
     assert.match(whereis, /served/);
+  });
+});
+
+describe("a gateway reclaims in the node repositories it opens on its own disk", {
+  timeout: 300_000,
+}, () => {
+  let root: string;
+  let gate: RunningP2pHttp;
+
+  before(async () => {
+    await requireGitAnnex();
+    root = await makeTempDir();
+  });
+  after(async () => {
+    await gate?.stop();
+    if (root) await removeDir(root);
+  });
+
+  test("an old partial in a proxied node goes once the node is opened, by the node's git config", async () => {
+    const solo = await gitAnnexRepo(join(root, "solo"), "solo");
+    // The node's own setting: a day (the default week would keep it).
+    await run("git", ["config", "annexgate.tmp-max-age", "1d"], { cwd: solo });
+    const tmp = join(solo, ".git", "annex", "tmp");
+    await mkdir(tmp, { recursive: true });
+    const stale = join(tmp, "SHA256E-s100--stale");
+    await writeFile(stale, Buffer.alloc(100));
+    const old = new Date(Date.now() - 2 * DAY_MS);
+    await utimes(stale, old, old);
+
+    const gw = join(root, "gw");
+    await gitAnnexRepo(gw, "gateway");
+    const g = (...a: string[]) => run("git", a, { cwd: gw });
+    await g("commit", "-q", "--allow-empty", "-m", "init");
+    await g("remote", "add", "solo", solo);
+    await g("config", "remote.solo.annex-proxy", "true");
+    await run(process.execPath, [ANNEXGATE_BIN, "updateproxy"], { cwd: gw });
+    gate = await startAnnexgate(gw, ["--wideopen"]);
+    const client = await annexHttpClone(gw, join(root, "client"), gate.port);
+    await writeRandomFile(join(client, "f"), 100_000);
+    const c = (...a: string[]) => run("git", a, { cwd: client });
+    await c("annex", "add", "-q", "f");
+    await c("commit", "-q", "-m", "f");
+    await c("annex", "sync", "-q", "--no-content");
+    // The node is opened for this upload; its reclaimer starts with it.
+    await c("annex", "copy", "-q", "--to", "origin-solo", "f");
+    await until("the node's stale partial removed", async () => {
+      return (await stat(stale).catch(() => null)) === null;
+    });
+    assert.match(gate.stderr(), /reclaimed 1 abandoned partial upload/);
   });
 });
