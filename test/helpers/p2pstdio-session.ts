@@ -30,7 +30,9 @@ export class ShellSession {
 
   readonly child: ChildProcessWithoutNullStreams;
   readonly exited: Promise<Exit>;
-  private buf = Buffer.alloc(0);
+  /** What the server sent and the test has not read yet, in arrival order (joined only for lines). */
+  private parts: Buffer[] = [];
+  private buffered = 0;
   private ended = false;
   private wake: (() => void) | null = null;
   private err = "";
@@ -54,7 +56,8 @@ export class ShellSession {
     this.child.stdin.on("error", () => undefined);
     this.child.stdout.on("error", () => undefined);
     this.child.stdout.on("data", (d: Buffer) => {
-      this.buf = Buffer.concat([this.buf, d]);
+      this.parts.push(d);
+      this.buffered += d.length;
       this.notify();
     });
     this.child.stdout.on("close", () => {
@@ -77,19 +80,29 @@ export class ShellSession {
 
   /** The next line the server sends, without its newline. */
   async line(): Promise<string> {
-    await this.until(() => this.buf.indexOf(0x0a) >= 0, "a line");
-    const i = this.buf.indexOf(0x0a);
-    const line = this.buf.subarray(0, i).toString("utf8");
-    this.buf = this.buf.subarray(i + 1);
-    return line;
+    await this.until(() => this.joined().indexOf(0x0a) >= 0, "a line");
+    const buf = this.joined();
+    const i = buf.indexOf(0x0a);
+    this.keep(buf.subarray(i + 1));
+    return buf.subarray(0, i).toString("utf8");
   }
 
   /** Exactly `n` bytes of DATA payload. */
   async bytes(n: number): Promise<Buffer> {
-    await this.until(() => this.buf.length >= n, `${n} bytes`);
-    const out = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    return out;
+    await this.until(() => this.buffered >= n, `${n} bytes`);
+    const buf = this.joined();
+    this.keep(buf.subarray(n));
+    return buf.subarray(0, n);
+  }
+
+  private joined(): Buffer {
+    if (this.parts.length !== 1) this.parts = [Buffer.concat(this.parts)];
+    return this.parts[0] as Buffer;
+  }
+
+  private keep(rest: Buffer): void {
+    this.parts = [rest];
+    this.buffered = rest.length;
   }
 
   /** AUTH-SUCCESS, then VERSION 4 agreed. Returns the UUID the server announced. */
