@@ -22,7 +22,7 @@
  * record location changes on the gateway's branch themselves
  * (ProxiedPeer), so this module only applies the choices and fans out.
  */
-import type { Readable } from "node:stream";
+import { finished, type Readable } from "node:stream";
 import { type Key, type Verification, verificationFor } from "../keys/index.js";
 import {
   LOCK_UNSUPPORTED,
@@ -114,16 +114,10 @@ function contentCheck(
   }
   if (verification.kind !== "hash") return null;
   const verifier = verification.create();
+  // finished() also answers for a source that ended or failed before this
+  // check was made (the cluster asks its nodes for offsets first).
   const matches = new Promise<boolean>((resolve) => {
-    let settled = false;
-    const settle = (ok: () => boolean) => {
-      if (settled) return;
-      settled = true;
-      resolve(ok());
-    };
-    source.once("end", () => settle(() => verifier.matches()));
-    source.once("error", () => settle(() => false));
-    source.once("close", () => settle(() => source.readableEnded && verifier.matches()));
+    finished(source, { writable: false }, (err) => resolve(!err && verifier.matches()));
   });
   return { update: (chunk) => verifier.update(chunk), matches };
 }
@@ -340,7 +334,8 @@ export class ClusterPeer implements Peer {
         this.idle(uuid);
         continue;
       }
-      r.data.once("close", () => this.idle(uuid));
+      // Counted idle however the download ends, even if it already has.
+      finished(r.data, () => this.idle(uuid));
       return r;
     }
     return null;

@@ -5,6 +5,7 @@
  * (a download's stream closed, a content lock released), not in the
  * middle of it.
  */
+import { finished } from "node:stream";
 import type { Key } from "../keys/index.js";
 import type {
   ContentLock,
@@ -158,7 +159,8 @@ class CountedPeer implements Peer {
       throw e;
     }
     if (r === null) use.done();
-    else r.data.once("close", () => use.done());
+    // finished() also calls back for a stream that is already over.
+    else finished(r.data, () => use.done());
     return r;
   }
 

@@ -5,7 +5,7 @@
  * start later in the stream (a node that already has the first bytes from
  * an interrupted upload).
  */
-import { PassThrough, type Readable } from "node:stream";
+import { finished, PassThrough, type Readable } from "node:stream";
 
 /** Each branch buffers at most this much before it slows the source. */
 const BRANCH_HIGH_WATER_MARK = 1024 * 1024;
@@ -38,16 +38,16 @@ export class FanOut {
       out.on("error", () => this.cut(i));
     });
     source.on("data", (chunk: Buffer) => this.onData(chunk));
-    source.on("end", () => {
+    // The source may have ended or failed before this fan-out was made (an
+    // upload whose sender said INVALID while the nodes were being asked
+    // for their offsets): finished() reports that too, where listeners
+    // attached now would wait forever for events already gone.
+    finished(source, { writable: false }, (err) => {
       this.ended = true;
       this.outputs.forEach((out, i) => {
-        if (this.live[i]) out.end();
-      });
-    });
-    source.on("error", (err) => {
-      this.ended = true;
-      this.outputs.forEach((out, i) => {
-        if (this.live[i]) out.destroy(err);
+        if (!this.live[i]) return;
+        if (err) out.destroy(err);
+        else out.end();
       });
     });
     if (skips.length === 0) source.resume();

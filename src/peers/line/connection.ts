@@ -77,6 +77,20 @@ export class Connection {
     this.ch = new MessageChannel(stdout, stdin);
   }
 
+  /**
+   * Call `f` once the child has exited, at once if it already has (a
+   * listener attached after an await would miss an exit that came during
+   * it). Returns the unhook.
+   */
+  onExit(f: () => void): () => void {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      f();
+      return () => undefined;
+    }
+    this.child.once("exit", f);
+    return () => this.child.off("exit", f);
+  }
+
   /** What the child said on stderr lately, and how it failed to start, for error messages. */
   describe(): Record<string, unknown> {
     return {

@@ -243,18 +243,30 @@ export class LinePeer implements Peer {
       const skip = r.offset - req.offset;
       const length = Math.max(0, req.length - skip);
       const gate = new ExactLength(length, skip);
-      let sourceError: unknown;
+      // The source may have failed already, while PUT was answered: its
+      // state says so, where an 'error' listener attached now would not.
+      let sourceError: unknown = req.data.errored ?? undefined;
+      if (sourceError === undefined && req.data.destroyed && !req.data.readableEnded) {
+        sourceError = new Error("the data to store was closed before its end");
+      }
       req.data.once("error", (e) => {
-        sourceError = e;
+        // The pipeline passes a failure of the connection (or our own
+        // destroy) back to the source: that is not the source failing.
+        const passedBack =
+          e instanceof PeerError ||
+          (e as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE";
+        if (!passedBack) sourceError ??= e;
       });
       const feeding = pipeline(req.data, gate).then(
         () => true,
         () => false,
       );
       // A connection that dies (or is killed by an abort) while the source
-      // stalls must not leave the send waiting for data.
-      const onExit = () => gate.destroy(c.fail(PeerUnreachableError, "the connection closed"));
-      c.child.once("exit", onExit);
+      // stalls must not leave the send waiting for data, even one that died
+      // while PUT was answered.
+      const unhook = c.onExit(() =>
+        gate.destroy(c.fail(PeerUnreachableError, "the connection closed")),
+      );
       try {
         await c.ch.sendData(length, gate);
       } catch (e) {
@@ -267,7 +279,7 @@ export class LinePeer implements Peer {
           ? c.fail(PeerError, `store of ${formatKey(req.key)} broken off`, sourceError)
           : c.fail(PeerUnreachableError, `store of ${formatKey(req.key)} broken off`, e);
       } finally {
-        c.child.off("exit", onExit);
+        unhook();
       }
       // Data that ran long (or failed after all `length` bytes) is invalid.
       const valid = (await feeding) && gate.outcome === "exact";
