@@ -35,11 +35,7 @@ export const RANK: Readonly<Record<string, number>> = {
   cli: 10,
 };
 
-/**
- * Folders other layers may enter only by index.ts. Not yet remotes (proxy
- * imports remotes/types.js) nor protocol (server imports
- * protocol/httpapi.js): they join once those imports use the door.
- */
+/** Folders other layers may enter only by index.ts: all of them. */
 export const DOOR_ONLY: ReadonlySet<string> = new Set([
   "util",
   "keys",
@@ -48,6 +44,8 @@ export const DOOR_ONLY: ReadonlySet<string> = new Set([
   "branch",
   "objects",
   "preferred-content",
+  "protocol",
+  "remotes",
   "policy",
   "peers",
   "proxy",

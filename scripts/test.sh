@@ -9,6 +9,7 @@ npm ci --no-audit --no-fund --loglevel=error
 npx tsc -p .
 npx biome ci . >/dev/null 2>&1 || { npx biome ci .; exit 1; }
 node dist/scripts/check-layers.js
+node dist/scripts/check-sizes.js
 # The test files by name: given a folder, node --test would also run every
 # module under a folder named "test" (the helpers) as a test file of its
 # own. (Node 20 takes no globs here.) Unit tests (dist/src) come first,

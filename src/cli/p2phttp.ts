@@ -17,6 +17,7 @@ import {
   P2pHttpServer,
   RepositoryFolders,
   RepositorySet,
+  type RepositorySetOptions,
 } from "../server/index.js";
 import { makeGateway } from "./gateway.js";
 import { UsageError } from "./usage.js";
@@ -77,6 +78,86 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** The repositories to serve: those under `--directory`, else the one here. */
+async function openRepositories(
+  directory: string[] | undefined,
+  followSymlinks: boolean | undefined,
+  cwd: string,
+  setOpts: RepositorySetOptions,
+): Promise<RepositorySet> {
+  if (directory && directory.length > 0) {
+    const folders = new RepositoryFolders(directory, {
+      ...setOpts,
+      followSymlinks: followSymlinks ?? false,
+    });
+    await folders.rescan();
+    return folders;
+  }
+  if (followSymlinks) throw new UsageError("--follow-symlinks is for --directory");
+  const repos = new RepositorySet(setOpts);
+  try {
+    await repos.add(cwd);
+  } catch (e) {
+    if (!isNotARepository(e)) throw e;
+    throw new UsageError(
+      "Not in a git-annex repository. Use the --directory option to specify which git-annex repositories to serve.",
+    );
+  }
+  return repos;
+}
+
+/** An HTTP server for `handle`, HTTPS with a certificate. */
+function httpServer(
+  handle: P2pHttpServer["handle"],
+  certfile: string | undefined,
+  privatekeyfile: string | undefined,
+  chainfile: string[] | undefined,
+): Server {
+  const server: Server = certfile
+    ? createHttpsServer(
+        {
+          cert: readFileSync(certfile),
+          key: readFileSync(privatekeyfile as string),
+          ...(chainfile ? { ca: chainfile.map((f) => readFileSync(f)) } : {}),
+        },
+        handle,
+      )
+    : createHttpServer(handle);
+  // Uploads of big files and keeplocked long polls must not be cut off by
+  // Node's whole-request timeout; slow or stuck header sends still are.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 1_200_000; // git-annex clients ask for timeout=1200
+  return server;
+}
+
+/** Listens on the socket, else the port (and address); resolves to what is served. */
+function listen(
+  server: Server,
+  socket: string | undefined,
+  portText: string | undefined,
+  bind: string | undefined,
+): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    server.once("error", reject);
+    if (socket) {
+      server.listen(socket, () => resolve(socket));
+      return;
+    }
+    const port = portText === undefined ? DEFAULT_P2PHTTP_PORT : Number(portText);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      reject(new UsageError(`bad --port ${portText}`));
+      return;
+    }
+    const done = () => {
+      const a = server.address();
+      resolve(typeof a === "object" && a ? `${a.address}:${a.port}` : String(a));
+    };
+    if (bind) server.listen(port, bind, done);
+    else server.listen(port, done);
+  });
+}
+
 /** Start serving; resolves once listening. Used by the CLI and by tests. */
 export async function startP2pHttp(argv: readonly string[], cwd: string): Promise<RunningServer> {
   const { values: o, positionals } = parseArgs({
@@ -111,26 +192,7 @@ export async function startP2pHttp(argv: readonly string[], cwd: string): Promis
         ...(commitDelayMs !== undefined ? { commitDelayMs } : {}),
       }),
   };
-  let repos: RepositorySet;
-  if (o.directory && o.directory.length > 0) {
-    const folders = new RepositoryFolders(o.directory, {
-      ...setOpts,
-      followSymlinks: o["follow-symlinks"] ?? false,
-    });
-    await folders.rescan();
-    repos = folders;
-  } else {
-    if (o["follow-symlinks"]) throw new UsageError("--follow-symlinks is for --directory");
-    repos = new RepositorySet(setOpts);
-    try {
-      await repos.add(cwd);
-    } catch (e) {
-      if (!isNotARepository(e)) throw e;
-      throw new UsageError(
-        "Not in a git-annex repository. Use the --directory option to specify which git-annex repositories to serve.",
-      );
-    }
-  }
+  const repos = await openRepositories(o.directory, o["follow-symlinks"], cwd, setOpts);
   const first = repos.repositories()[0];
   const configuredJobs = first ? await first.git.configGet("annex.jobs") : null;
   const jobs =
@@ -154,39 +216,8 @@ export async function startP2pHttp(argv: readonly string[], cwd: string): Promis
     log,
     ...(o.debug ? { requestLog: (line: string) => log(`[p2phttp] ${line}`) } : {}),
   });
-  const server: Server = o.certfile
-    ? createHttpsServer(
-        {
-          cert: readFileSync(o.certfile),
-          key: readFileSync(o.privatekeyfile as string),
-          ...(o.chainfile ? { ca: o.chainfile.map((f) => readFileSync(f)) } : {}),
-        },
-        p2p.handle,
-      )
-    : createHttpServer(p2p.handle);
-  // Uploads of big files and keeplocked long polls must not be cut off by
-  // Node's whole-request timeout; slow or stuck header sends still are.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
-  server.keepAliveTimeout = 1_200_000; // git-annex clients ask for timeout=1200
-  const address = await new Promise<string>((resolve, reject) => {
-    server.once("error", reject);
-    if (o.socket) {
-      server.listen(o.socket, () => resolve(o.socket as string));
-    } else {
-      const port = o.port === undefined ? DEFAULT_P2PHTTP_PORT : Number(o.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        reject(new UsageError(`bad --port ${o.port}`));
-        return;
-      }
-      const done = () => {
-        const a = server.address();
-        resolve(typeof a === "object" && a ? `${a.address}:${a.port}` : String(a));
-      };
-      if (o.bind) server.listen(port, o.bind, done);
-      else server.listen(port, done);
-    }
-  });
+  const server = httpServer(p2p.handle, o.certfile, o.privatekeyfile, o.chainfile);
+  const address = await listen(server, o.socket, o.port, o.bind);
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {

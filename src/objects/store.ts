@@ -22,11 +22,11 @@ import {
   processContentLockFiles,
   type SharedContentLock,
 } from "./content-lockfiles.js";
+import { copyUpload, type Transfer } from "./copy-upload.js";
 import { withDownloadLock } from "./download-lock.js";
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
 import { type FcntlLocks, processFcntlLocks } from "./fcntl-locks.js";
 import { type ObjectLayout, objectFileIn, tmpFileIn } from "./layout.js";
-import { copyUpload, type Transfer } from "./upload-copy.js";
 
 /** Why a receive did not store the content. */
 export type ReceiveFailure =

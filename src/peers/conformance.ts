@@ -1,9 +1,10 @@
+// Over 400 lines: one conformance suite, every Peer operation's cases in one place (test code only)
 /**
  * The one conformance suite every Peer must pass, written once (as tus's
  * stores.ts and hono's common.case tests are) and run by test files against
  * each implementation: the local repository, line-protocol and p2phttp
- * clients to stock git-annex and to annexgate, and later proxies, clusters
- * and special remotes.
+ * clients to stock git-annex and to annexgate, a proxied remote, a cluster,
+ * and a bare DelegatingPeer.
  *
  * It covers the operations of the P2P protocol as the Peer interface names
  * them: store (whole, resumed after an interrupted store, already-have,
@@ -130,11 +131,13 @@ async function present(peer: Peer, key: Key): Promise<boolean> {
 }
 
 /** Registers the suite under `describe(name)`; `makePeer` runs once, before the tests. */
+// Over 80 lines: one suite, its cases side by side under one describe, as node:test registers them
 export function runPeerConformance(
   name: string,
   makePeer: () => Promise<PeerUnderTest>,
   opts: ConformanceOptions = {},
 ): void {
+  // Over 80 lines: the body of the suite, one it() per Peer behaviour
   describe(`Peer conformance: ${name}`, () => {
     let under: PeerUnderTest | undefined;
     const peer = (): Peer => {

@@ -2,11 +2,8 @@
 export { builtinPeerKinds } from "./builtin-kinds.js";
 export { DelegatingPeer } from "./delegating-peer.js";
 export { HttpPeer, type HttpPeerOptions, parseP2pHttpUrl } from "./http/http-peer.js";
-export {
-  gitAnnexShellCommand,
-  LinePeer,
-  type LinePeerOptions,
-} from "./line/line-peer.js";
+export { LinePeer, type LinePeerOptions } from "./line/line-peer.js";
+export { gitAnnexShellCommand } from "./line/shell-command.js";
 export { localKind } from "./local/local-kind.js";
 export { LocalPeer, type LocalPeerOptions, monotonicSeconds } from "./local/local-peer.js";
 export {

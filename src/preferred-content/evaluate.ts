@@ -220,6 +220,34 @@ class Evaluation {
     return false;
   }
 
+  private lackingCopies(n: number): boolean {
+    const p = this.policy;
+    if (this.key() === null) return false;
+    let have = 0;
+    for (const u of this.keyLocations()) {
+      if (this.notPresent.has(u) || isClusterUuid(u) || p.trustOf(u) === "untrusted") continue;
+      have += 1;
+    }
+    return p.numcopies - have >= n;
+  }
+
+  private inAllGroup(group: string): boolean {
+    const want = this.policy.membersOf(group);
+    if (want.length === 0) return true;
+    if (want.some((u) => this.notPresent.has(u))) return false;
+    if (this.key() === null) return false;
+    const locs = new Set(this.keyLocations());
+    return want.every((u) => locs.has(u));
+  }
+
+  private onlyInGroup(group: string): boolean {
+    const want = new Set(this.policy.membersOf(group));
+    if (want.size === 0) return false;
+    if (this.key() === null) return false;
+    const present = this.keyLocations().filter((u) => !this.notPresent.has(u));
+    return present.some((u) => want.has(u)) && present.every((u) => want.has(u));
+  }
+
   run(t: Term): boolean {
     const p = this.policy;
     switch (t.kind) {
@@ -264,32 +292,14 @@ class Evaluation {
       }
       case "copies":
         return this.copies(t);
-      case "lackingcopies": {
-        if (this.key() === null) return false;
-        let have = 0;
-        for (const u of this.keyLocations()) {
-          if (this.notPresent.has(u) || isClusterUuid(u) || p.trustOf(u) === "untrusted") continue;
-          have += 1;
-        }
-        return p.numcopies - have >= t.n;
-      }
+      case "lackingcopies":
+        return this.lackingCopies(t.n);
       case "metadata":
         return this.metadata(t);
-      case "inallgroup": {
-        const want = p.membersOf(t.group);
-        if (want.length === 0) return true;
-        if (want.some((u) => this.notPresent.has(u))) return false;
-        if (this.key() === null) return false;
-        const locs = new Set(this.keyLocations());
-        return want.every((u) => locs.has(u));
-      }
-      case "onlyingroup": {
-        const want = new Set(p.membersOf(t.group));
-        if (want.size === 0) return false;
-        if (this.key() === null) return false;
-        const present = this.keyLocations().filter((u) => !this.notPresent.has(u));
-        return present.some((u) => want.has(u)) && present.every((u) => want.has(u));
-      }
+      case "inallgroup":
+        return this.inAllGroup(t.group);
+      case "onlyingroup":
+        return this.onlyInGroup(t.group);
       case "fullybalanced":
         return this.fullyBalanced(t);
       case "balanced":

@@ -1,3 +1,4 @@
+// Over 400 lines: MessageChannel is one state machine (lines, DATA payloads, sends) over one stream pair
 /**
  * @module
  * The line protocol's framing over a byte-stream pair (a child's stdio, a

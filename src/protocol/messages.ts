@@ -1,3 +1,4 @@
+// Over 400 lines: the protocol's one message table, its parser and its formatter, kept in step
 /**
  * @module
  * The P2P line protocol's messages (git-annex design/p2p_protocol, protocol

@@ -9,7 +9,7 @@ import {
   type PeerOpenContext,
   type RemoteConnection,
 } from "../peers/index.js";
-import type { Remote } from "../remotes/types.js";
+import type { Remote } from "../remotes/index.js";
 
 export interface ConnectOptions extends PeerOpenContext {
   /** The kinds of remote the gateway can reach (default: the built-in ones). */

@@ -16,7 +16,7 @@ import type {
   RetrieveResult,
   StoreRequest,
 } from "../peers/index.js";
-import type { Remote } from "../remotes/types.js";
+import type { Remote } from "../remotes/index.js";
 
 interface Entry {
   readonly id: string;

@@ -20,7 +20,6 @@ import {
   type Peer,
   type PeerContext,
   PeerError,
-  PeerRefusedError,
   PeerUnreachableError,
   type PresenceResult,
   type PutOffsetResult,
@@ -36,6 +35,13 @@ import {
   ConnectionPool,
   type SpawnSpec,
 } from "./connection.js";
+import {
+  abortKills,
+  readValidity,
+  sendEmptyInvalid,
+  successOrFailure,
+  unsupported,
+} from "./exchanges.js";
 
 export interface LinePeerOptions extends SpawnSpec {
   /** UUID of the repository; the server's AUTH-SUCCESS must name it. */
@@ -50,44 +56,6 @@ export interface LinePeerOptions extends SpawnSpec {
   readonly idleTimeoutMs?: number;
   /** Debug messages. */
   readonly log?: (line: string) => void;
-}
-
-/**
- * The command git-annex runs to reach a repository: `git-annex-shell
- * p2pstdio DIR CLIENTUUID [--uuid UUID]`, locally, or through `ssh HOST -T`
- * with the remote command quoted for the far side's shell.
- *
- * @example
- * const spec = gitAnnexShellCommand({ host: "gw", dir: "/srv/annex", clientUuid, uuid });
- * const peer = new LinePeer({ ...spec, uuid });
- */
-export function gitAnnexShellCommand(o: {
-  readonly dir: string;
-  readonly clientUuid: string;
-  readonly uuid?: string;
-  /** Reach it over ssh at this host (`user@host` allowed). */
-  readonly host?: string;
-  /** Options for ssh before the host (e.g. ["-p", "2222"]). */
-  readonly sshOptions?: readonly string[];
-  /** The ssh program (default "ssh"). */
-  readonly ssh?: string;
-  /** The shell program (default "git-annex-shell"). */
-  readonly shell?: string;
-}): SpawnSpec {
-  const shell = o.shell ?? "git-annex-shell";
-  const uuidCheck = o.uuid !== undefined ? ["--uuid", o.uuid] : [];
-  if (o.host === undefined) {
-    return { command: shell, args: ["p2pstdio", o.dir, o.clientUuid, ...uuidCheck] };
-  }
-  // As git-annex words it (Remote/Helper/Ssh.hs): the program bare (a
-  // git-annex-shell used as login shell looks for "git-annex-shell " at the
-  // start), its parameters quoted for the far side's shell.
-  const quote = (s: string) => `'${s.replace(/'/g, `'"'"'`)}'`;
-  const remote = [shell, ...["p2pstdio", o.dir, o.clientUuid].map(quote), ...uuidCheck.map(quote)];
-  return {
-    command: o.ssh ?? "ssh",
-    args: [...(o.sshOptions ?? []), o.host, "-T", remote.join(" ")],
-  };
 }
 
 const NO_UUIDS: readonly string[] = [];
@@ -394,62 +362,5 @@ export class LinePeer implements Peer {
       stop();
       this.pool.release(c, kind, ok);
     }
-  }
-}
-
-/** A request the negotiated protocol version lacks (refused before anything is sent). */
-function unsupported(what: string, needs: number, version: number): PeerError {
-  return new PeerRefusedError(
-    `${what} needs protocol version ${needs}; the server speaks ${version}`,
-    {
-      unsupported: true,
-      needs,
-      version,
-    },
-  );
-}
-
-/** An abort kills the connection (the only way to stop a request mid-way); returns the unhook. */
-function abortKills(c: Connection, signal: AbortSignal | undefined): () => void {
-  if (!signal) return () => undefined;
-  const onAbort = () => {
-    void c.kill();
-  };
-  if (signal.aborted) onAbort();
-  signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
-}
-
-/** VALID/INVALID after DATA (version 1 on; before that, data is taken as valid). */
-async function readValidity(c: Connection): Promise<boolean> {
-  if (c.version < 1) return true;
-  return (await c.expect("VALID", "INVALID")).type === "VALID";
-}
-
-/** After PUT-FROM: DATA 0 marked INVALID, and the server's (failing) answer. */
-async function sendEmptyInvalid(c: Connection): Promise<void> {
-  try {
-    await c.ch.sendData(0, Readable.from([]));
-  } catch (e) {
-    throw c.fail(PeerUnreachableError, "sending DATA 0 failed", e);
-  }
-  if (c.version >= 1) await c.send({ type: "INVALID" });
-  await successOrFailure(c);
-}
-
-/** SUCCESS / FAILURE, and from version 2 their -PLUS forms. */
-async function successOrFailure(
-  c: Connection,
-): Promise<{ ok: boolean; plusUuids: readonly string[] }> {
-  const r = await c.expect("SUCCESS", "FAILURE", "SUCCESS-PLUS", "FAILURE-PLUS");
-  switch (r.type) {
-    case "SUCCESS":
-      return { ok: true, plusUuids: NO_UUIDS };
-    case "FAILURE":
-      return { ok: false, plusUuids: NO_UUIDS };
-    case "SUCCESS-PLUS":
-      return { ok: true, plusUuids: r.uuids };
-    case "FAILURE-PLUS":
-      return { ok: false, plusUuids: r.uuids };
   }
 }

@@ -2,7 +2,8 @@
  * Remotes reached over ssh: `git-annex-shell p2pstdio` on the far side
  * (stock git-annex's or annexgate's), spoken to with the line protocol.
  */
-import { gitAnnexShellCommand, LinePeer } from "../line/line-peer.js";
+import { LinePeer } from "../line/line-peer.js";
+import { gitAnnexShellCommand } from "../line/shell-command.js";
 import type { PeerKind } from "../registry.js";
 
 export const sshKind: PeerKind<"ssh"> = {

@@ -9,6 +9,7 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
+import type { Writable } from "node:stream";
 import { presentUuids, readJournalDir } from "../../branch/index.js";
 import { CatFileBatch, type Git, GitError } from "../../git/index.js";
 import { writeOrDrop } from "../../util/index.js";
@@ -144,6 +145,39 @@ interface Blob<T> {
 
 const BLOB_HEADER = /^[0-9a-f]+ (\S+) (\d+)$/;
 
+/** Feeds blob ids to a cat-file batch as the reader wants them; `error` is final once `done`. */
+interface Feeder {
+  readonly done: Promise<void>;
+  readonly feeding: boolean;
+  readonly error: unknown;
+}
+
+/** Writes each wanted id to `stdin` (with backpressure), noting its tag in `tags`; stops on `stop`. */
+function feedIds<T>(
+  wanted: AsyncIterable<{ sha: string; tag: T }>,
+  tags: T[],
+  stdin: Writable,
+  stop: AbortSignal,
+): Feeder {
+  const state = { feeding: true, error: null as unknown, done: Promise.resolve() };
+  state.done = (async () => {
+    try {
+      for await (const w of wanted) {
+        tags.push(w.tag);
+        await writeOrDrop(stdin, `${w.sha}\n`);
+        // Stopped early (the reader is gone, git killed): feed no more.
+        if (stop.aborted || stdin.destroyed) break;
+      }
+    } catch (err) {
+      if (!stop.aborted) state.error = err;
+    } finally {
+      state.feeding = false;
+      stdin.end();
+    }
+  })();
+  return state;
+}
+
 /**
  * Reads many blobs through one `git cat-file --batch --buffer`, in the
  * order they are asked for, feeding ids while answers stream back. Each
@@ -167,24 +201,8 @@ async function* readBlobs<T>(
   child.stdin.on("error", () => {});
   const tags: T[] = [];
   let head = 0;
-  let feedError: unknown = null;
-  let feeding = true;
   const stop = new AbortController();
-  const feed = (async () => {
-    try {
-      for await (const w of wanted) {
-        tags.push(w.tag);
-        await writeOrDrop(child.stdin, `${w.sha}\n`);
-        // Stopped early (the reader is gone, git killed): feed no more.
-        if (stop.signal.aborted || child.stdin.destroyed) break;
-      }
-    } catch (err) {
-      if (!stop.signal.aborted) feedError = err;
-    } finally {
-      feeding = false;
-      child.stdin.end();
-    }
-  })();
+  const feeder = feedIds(wanted, tags, child.stdin, stop.signal);
   let buf: Buffer = Buffer.alloc(0);
   let bodyLen = -1;
   try {
@@ -216,14 +234,14 @@ async function* readBlobs<T>(
       }
     }
   } finally {
-    if (child.exitCode === null && (feeding || head < tags.length)) {
+    if (child.exitCode === null && (feeder.feeding || head < tags.length)) {
       // the reader stopped early: stop feeding and reading
       stop.abort();
       child.kill();
     }
-    await feed;
+    await feeder.done;
   }
-  if (feedError !== null) throw feedError;
+  if (feeder.error !== null) throw feeder.error;
   const code = child.exitCode ?? (await once(child, "close"))[0];
   if (code !== 0 || head !== tags.length) {
     throw new GitError(`git cat-file --batch failed: ${stderr.trim()}`, {

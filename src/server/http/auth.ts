@@ -5,7 +5,7 @@
  * environment as `GIT_ANNEX_P2PHTTP_PASSWORD_<user>` with optional
  * `GIT_ANNEX_P2PHTTP_PERMISSIONS_<user>` = readonly | appendonly.
  */
-import { type ActionClass, HttpApiError } from "../../protocol/httpapi.js";
+import { type ActionClass, HttpApiError } from "../../protocol/index.js";
 
 export type ServeMode = "readwrite" | "appendonly" | "readonly";
 

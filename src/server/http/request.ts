@@ -60,24 +60,7 @@ export function parseRequest(req: IncomingMessage): ApiRequest {
   const q = new Query(url.searchParams);
   const method = req.method ?? "GET";
 
-  if (path.kind === "generic-key") {
-    const key = decodeKeyValue(path.key, "capture key");
-    if (method !== "GET" && method !== "HEAD") throw new HttpApiError(405, "method not allowed");
-    const cu = q.get("clientuuid");
-    return {
-      path,
-      uuid,
-      version: 0,
-      action: "read",
-      key,
-      ...(cu !== undefined
-        ? { clientUuid: decodeUuidValue(cu, "query parameter clientuuid") }
-        : {}),
-      bypass: q.all("bypass").map((b) => decodeUuidValue(b, "query parameter bypass")),
-      offset: 0,
-      dataPresent: false,
-    };
-  }
+  if (path.kind === "generic-key") return genericKeyRequest(path, uuid, q, method);
 
   const op = path.operation;
   const capturedKey = op === "key" ? decodeKeyValue(path.key ?? "", "capture key") : undefined;
@@ -107,23 +90,7 @@ export function parseRequest(req: IncomingMessage): ApiRequest {
   const af = op === "key" || op === "put" ? q.get("associatedfile") : undefined;
   const offsetText = op === "key" || op === "put" ? q.get("offset") : undefined;
   const offset = offsetText === undefined ? 0 : decodeIntegerValue(offsetText, "offset");
-  let dataPresent = false;
-  if (op === "put" && path.version === 4) {
-    const dp = q.get("data-present");
-    if (dp !== undefined) {
-      const lower = dp.toLowerCase();
-      if (lower !== "true" && lower !== "false") {
-        throw new HttpApiError(400, "Error parsing query parameter data-present failed");
-      }
-      dataPresent = lower === "true";
-    }
-  }
-  let dataLength: number | undefined;
-  if (op === "put") {
-    const h = req.headers[DATA_LENGTH_HEADER];
-    if (h === undefined) throw new HttpApiError(400, "Header X-git-annex-data-length is required");
-    dataLength = decodeIntegerValue(String(h), "X-git-annex-data-length");
-  }
+  const { dataPresent, dataLength } = op === "put" ? putFields(path.version, q, req) : NOT_PUT;
   return {
     path,
     uuid,
@@ -139,4 +106,51 @@ export function parseRequest(req: IncomingMessage): ApiRequest {
     ...(timestamp !== undefined ? { timestamp } : {}),
     ...(lockId !== undefined ? { lockId } : {}),
   };
+}
+
+/** The generic key path (`/git-annex/key/KEY`): a plain GET of the content. */
+function genericKeyRequest(
+  path: Extract<ApiPath, { kind: "generic-key" }>,
+  uuid: string,
+  q: Query,
+  method: string,
+): ApiRequest {
+  const key = decodeKeyValue(path.key, "capture key");
+  if (method !== "GET" && method !== "HEAD") throw new HttpApiError(405, "method not allowed");
+  const cu = q.get("clientuuid");
+  return {
+    path,
+    uuid,
+    version: 0,
+    action: "read",
+    key,
+    ...(cu !== undefined ? { clientUuid: decodeUuidValue(cu, "query parameter clientuuid") } : {}),
+    bypass: q.all("bypass").map((b) => decodeUuidValue(b, "query parameter bypass")),
+    offset: 0,
+    dataPresent: false,
+  };
+}
+
+const NOT_PUT: { dataPresent: boolean; dataLength?: number } = { dataPresent: false };
+
+/** What only a put carries: `data-present` (v4) and the data length header. */
+function putFields(
+  version: number,
+  q: Query,
+  req: IncomingMessage,
+): { dataPresent: boolean; dataLength: number } {
+  let dataPresent = false;
+  if (version === 4) {
+    const dp = q.get("data-present");
+    if (dp !== undefined) {
+      const lower = dp.toLowerCase();
+      if (lower !== "true" && lower !== "false") {
+        throw new HttpApiError(400, "Error parsing query parameter data-present failed");
+      }
+      dataPresent = lower === "true";
+    }
+  }
+  const h = req.headers[DATA_LENGTH_HEADER];
+  if (h === undefined) throw new HttpApiError(400, "Header X-git-annex-data-length is required");
+  return { dataPresent, dataLength: decodeIntegerValue(String(h), "X-git-annex-data-length") };
 }

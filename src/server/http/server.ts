@@ -33,7 +33,7 @@ import { LastChunk, Semaphore } from "../../util/index.js";
 import { type Authorizer, parseBasicAuth } from "./auth.js";
 import { type ApiRequest, parseRequest } from "./request.js";
 
-/** Finds the Peer that serves a UUID (the repository, later proxies and clusters). */
+/** Finds the Peer that serves a UUID: a served repository, or a remote or cluster it is a gateway for. */
 export interface PeerDirectory {
   /** The Peer for `uuid`, or null; may rescan (e.g. `--directory`). */
   lookup(uuid: string): Promise<Peer | null>;

@@ -11,7 +11,6 @@
  * client ends the loop (its state is unknown); so does the end of input.
  */
 import { PassThrough, type Readable } from "node:stream";
-import { AnnexgateError } from "../../errors.js";
 import type { Key } from "../../keys/index.js";
 import type { ContentLock, Peer, PeerContext } from "../../peers/index.js";
 import {
@@ -21,9 +20,10 @@ import {
   negotiateVersion,
   ProtocolError,
 } from "../../protocol/index.js";
-import { LastChunk, writeOrDrop } from "../../util/index.js";
-import type { ServeMode } from "../http/auth.js";
-import { relayService, type ServiceRunner } from "./connect.js";
+import { relayService } from "./connect.js";
+import { IncomingContent } from "./incoming-content.js";
+import { LineServerError } from "./line-server-error.js";
+import type { LineServeEnd, LineServeOptions } from "./options.js";
 import {
   DATA_PRESENT_VERSION,
   errorReply,
@@ -41,154 +41,12 @@ import {
   VALIDITY_VERSION,
 } from "./wire.js";
 
-/**
- * The connection cannot go on and the server stops with this message (git-annex
- * gives up the same way: the message goes to stderr, the exit status is 1).
- */
-export class LineServerError extends AnnexgateError {
-  constructor(message: string, data: Record<string, unknown> = {}, cause?: unknown) {
-    super("AG_LINE_SERVER", message, data, cause);
-  }
-}
-
-export interface LineServeOptions {
-  readonly peer: Peer;
-  /** What the client may do (GIT_ANNEX_SHELL_READONLY / _APPENDONLY). */
-  readonly mode: ServeMode;
-  /** UUID of the repository on the client side. */
-  readonly clientUuid?: string;
-  /**
-   * Runs git-upload-pack / git-receive-pack for CONNECT. Without it, CONNECT
-   * ends the connection as stock `git-annex-shell p2pstdio` does
-   * ("relaying to git not supported on this connection").
-   */
-  readonly connect?: ServiceRunner;
-  /**
-   * After a CONNECT the mode refuses (its ERROR sent), serve further
-   * requests instead of ending, as git-annex's proxy (P2P/Proxy.hs) does for
-   * a proxied peer; its own repository's server ends there. Default false.
-   */
-  readonly continueAfterRefusedConnect?: boolean;
-  /**
-   * Send `AUTH-SUCCESS <peer uuid>` before anything else, as
-   * `git-annex-shell p2pstdio` does (its client is authenticated by ssh).
-   * Default true.
-   */
-  readonly announce?: boolean;
-}
-
-/** Why the loop ended. */
-export type LineServeEnd =
-  | { readonly reason: "closed" } // end of input
-  | { readonly reason: "client-error"; readonly message: string }
-  | { readonly reason: "connected"; readonly exitCode: number } // after CONNECT
-  | { readonly reason: "refused-connect" }; // CONNECT not allowed in this mode
+export type { LineServeEnd, LineServeOptions };
+export { LineServerError };
 
 type Step = "continue" | LineServeEnd;
 
 const CLOSED: LineServeEnd = { reason: "closed" };
-
-/** The sender said INVALID: what it sent is not the key's content. */
-class InvalidContentError extends AnnexgateError {
-  constructor() {
-    super("AG_INVALID_CONTENT", "the sender reported the content as INVALID");
-  }
-}
-
-/**
- * The bytes of one DATA message, as the stream handed to Peer.store. The
- * last chunk is held back until the sender's VALID / INVALID (protocol
- * version 1 on) has arrived: on INVALID the stream errors instead of
- * ending, so nothing is stored. The DATA bytes are always read to their
- * end, whatever the Peer does with the stream, so the channel stays in step.
- */
-class IncomingContent {
-  readonly stream = new PassThrough({ highWaterMark: 256 * 1024 });
-  /** Resolves once the bytes and the validity message are read; rejects when the input broke. */
-  readonly settled: Promise<void>;
-
-  constructor(
-    private readonly channel: MessageChannel,
-    private readonly length: number,
-    private readonly version: number,
-  ) {
-    this.settled = this.pump();
-    // Awaited after the Peer is done; until then a rejection is not unhandled.
-    this.settled.catch(() => undefined);
-    // The Peer may never look at an error; the loop does.
-    this.stream.on("error", () => undefined);
-  }
-
-  /** The Peer is done with the stream: drop what it did not read. */
-  discard(): void {
-    if (!this.stream.writableEnded) this.stream.destroy();
-    else this.stream.resume();
-  }
-
-  private async pump(): Promise<void> {
-    const src = this.channel.receiveData(this.length);
-    const last = new LastChunk();
-    try {
-      for await (const chunk of src as AsyncIterable<Buffer>) {
-        const before = last.hold(chunk);
-        if (before) await writeOrDrop(this.stream, before);
-      }
-    } catch (e) {
-      // The input broke inside the DATA. What did arrive is passed on and
-      // the stream ends short: nothing is stored, and a Peer that keeps
-      // partial uploads can resume from there, as git-annex's temp file does.
-      const held = last.take();
-      if (held) await writeOrDrop(this.stream, held);
-      if (!this.stream.destroyed) this.stream.end();
-      throw e;
-    }
-    // All the bytes are here. A validity that cannot be read (the client
-    // hung up before VALID) counts as unknown, and unknown as valid: the
-    // Peer verifies, as git-annex then does.
-    let valid = true;
-    let broken: unknown = null;
-    if (this.version >= VALIDITY_VERSION) {
-      try {
-        valid = await this.receiveValidity();
-      } catch (e) {
-        broken = e;
-      }
-    }
-    try {
-      if (valid) {
-        const held = last.take();
-        if (held) await writeOrDrop(this.stream, held);
-        if (!this.stream.destroyed) this.stream.end();
-      } else {
-        this.stream.destroy(new InvalidContentError());
-      }
-    } finally {
-      // Whatever happened, the Peer is not left waiting for more bytes.
-      if (!this.stream.writableEnded && !this.stream.destroyed) this.stream.destroy();
-    }
-    if (broken !== null) throw broken;
-  }
-
-  /**
-   * VALID → true, INVALID → false; anything else gets `ERROR expected VALID
-   * or INVALID` and counts as valid, since the content is verified anyway
-   * (git-annex then forces verification). End of input throws.
-   */
-  private async receiveValidity(): Promise<boolean> {
-    let m: Message | null;
-    try {
-      m = await this.channel.receive();
-    } catch (e) {
-      if (!(e instanceof ProtocolError)) throw e;
-      m = protocolError("");
-    }
-    if (m === null) throw new LineServerError("connection closed after DATA");
-    if (m.type === "VALID") return true;
-    if (m.type === "INVALID") return false;
-    await this.channel.send(protocolError("expected VALID or INVALID"));
-    return true;
-  }
-}
 
 /**
  * Serve the protocol on `channel` for `opts.peer` until the client hangs

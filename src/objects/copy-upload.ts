@@ -1,9 +1,9 @@
 /**
- * Copying an upload's bytes into its temp file: up to the promised length,
- * through the verifier, with the writer's backpressure, telling the
- * sender's failures (a result) from the disk's (thrown).
+ * The bytes of one upload, from the sender into the temp file: at most the
+ * promised length, through the verifier, with backpressure from the disk.
  */
 import type { Readable } from "node:stream";
+import { LengthBudget } from "../util/index.js";
 import type { BatchedFileWriter } from "./batched-writer.js";
 
 /** What came of copying the sender's bytes into the temp file. */
@@ -26,6 +26,7 @@ export async function copyUpload(
   signal: AbortSignal | undefined,
 ): Promise<Transfer> {
   const t: Transfer = { received: 0, tooLong: false, aborted: false };
+  const budget = new LengthBudget(length);
   // A sender that stalls must not hold the key past an abort: destroying
   // the source ends the loop below even when no chunk is coming.
   const onAbort = () => data.destroy(new Error("receive aborted", { cause: signal?.reason }));
@@ -34,11 +35,8 @@ export async function copyUpload(
     if (signal?.aborted) throw signal.reason;
     for await (const chunk of data as AsyncIterable<Buffer>) {
       if (signal?.aborted) throw signal.reason;
-      let piece = chunk;
-      if (t.received + piece.length > length) {
-        piece = piece.subarray(0, length - t.received);
-        t.tooLong = true;
-      }
+      const piece = budget.take(chunk);
+      t.tooLong = budget.long;
       if (piece.length > 0) {
         verifier?.update(piece);
         // Awaiting the writer (when its batch is full) is what gives the
