@@ -16,17 +16,21 @@ import {
   decodeUuidValue,
   HttpApiError,
   OPERATION_CLASS,
+  parseApiQuery,
   routeApiPath,
 } from "../../protocol/index.js";
 
 /** Query parameters, first value wins, as servant's QueryParam takes. */
 class Query {
-  constructor(private readonly params: URLSearchParams) {}
+  private readonly params: Map<string, string[]>;
+  constructor(search: string) {
+    this.params = parseApiQuery(search.startsWith("?") ? search.slice(1) : search);
+  }
   get(name: string): string | undefined {
-    return this.params.get(name) ?? undefined;
+    return this.params.get(name)?.[0];
   }
   all(name: string): string[] {
-    return this.params.getAll(name);
+    return this.params.get(name) ?? [];
   }
 }
 
@@ -57,7 +61,7 @@ export function parseRequest(req: IncomingMessage): ApiRequest {
   const url = new URL(req.url ?? "/", "http://x");
   const path = routeApiPath(url.pathname);
   const uuid = decodeUuidValue(path.uuid, "capture serveruuid");
-  const q = new Query(url.searchParams);
+  const q = new Query(url.search);
   const method = req.method ?? "GET";
 
   if (path.kind === "generic-key") {
