@@ -18,10 +18,12 @@
  *   holds a --jobs slot for good); annexgate answers stored false.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gitAnnexRepo, makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
 import { type RunningP2pHttp, startAnnexgate, startStockP2pHttp } from "../helpers/servers.js";
+import { ANNEXGATE_GIT_ANNEX_SHELL } from "../helpers/sshd.js";
 
 const CLIENT = "11111111-2222-3333-4444-555555555555";
 const HELLO = Buffer.from("hello");
@@ -177,6 +179,74 @@ describe("odd keys: annexgate p2phttp answers as stock git-annex does", {
     const key = "VURL-s5--http%3A%2F%2Fa%2Fb";
     assert.equal((await ask("stock", "put", key)).body, '{"plusuuids":[],"stored":true}');
     assert.equal((await ask("annexgate", "put", key)).body, '{"plusuuids":[],"stored":false}');
+  });
+
+  /**
+   * One p2pstdio session of stock's or annexgate's git-annex-shell on that
+   * side's repository: raw lines in, the answer line to each out.
+   */
+  async function lineSession(which: "stock" | "annexgate", lines: Buffer[]): Promise<string[]> {
+    const shell = which === "stock" ? "git-annex-shell" : ANNEXGATE_GIT_ANNEX_SHELL;
+    const child = spawn(shell, ["p2pstdio", repos[which], CLIENT], { stdio: "pipe" });
+    const replies: string[] = [];
+    let pending = "";
+    let wanted = 0;
+    let wake: (() => void) | null = null;
+    child.stdout.on("data", (d: Buffer) => {
+      pending += d.toString("latin1");
+      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+        replies.push(pending.slice(0, nl));
+        pending = pending.slice(nl + 1);
+      }
+      if (replies.length >= wanted) wake?.();
+    });
+    const exited = new Promise((r) => child.once("close", r));
+    const lineCount = (n: number) =>
+      new Promise<void>((resolve, reject) => {
+        wanted = n;
+        if (replies.length >= n) return resolve();
+        wake = resolve;
+        child.once("close", () => reject(new Error(`${which} shell ended: ${replies.join("|")}`)));
+      });
+    await lineCount(1); // AUTH-SUCCESS
+    for (const [i, line] of lines.entries()) {
+      child.stdin.write(Buffer.concat([line, Buffer.from("\n")]));
+      await lineCount(i + 2);
+    }
+    child.stdin.end();
+    await exited;
+    for (const r of replies) assertNoLeak(r);
+    return replies.slice(1);
+  }
+
+  it("over the line protocol: the same answers, and a key that is not UTF-8 refused", async () => {
+    const bytes = (...parts: Array<string | number[]>) =>
+      Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
+    const same = [
+      bytes("VERSION 1"),
+      bytes("CHECKPRESENT WORM-s5-m1700000000--sub/dir/f.txt"), // stored over HTTP above
+      bytes("CHECKPRESENT URL-s5--http://127.0.0.1/a&b=c%d"),
+      bytes("CHECKPRESENT WORM-s5-m1700000000--sub/dir/other.txt"),
+      bytes("CHECKPRESENT FOOBAR-s5--abc"),
+      bytes(`CHECKPRESENT ${LONG_KEY}`),
+    ];
+    const stock = await lineSession("stock", same);
+    assert.deepEqual(await lineSession("annexgate", same), stock);
+    assert.deepEqual(stock, ["VERSION 1", "SUCCESS", "SUCCESS", "FAILURE", "SUCCESS", "FAILURE"]);
+    // Raw bytes that are not UTF-8: stock would take the bytes as a key;
+    // annexgate says why it refuses, and the session goes on.
+    const notUtf8 = [
+      bytes("VERSION 1"),
+      bytes("CHECKPRESENT WORM-s5--a", [0xff], "b"),
+      bytes("REMOVE WORM-s5--", [0xc3, 0x28]),
+      bytes("CHECKPRESENT FOOBAR-s5--abc"),
+    ];
+    assert.deepEqual(await lineSession("annexgate", notUtf8), [
+      "VERSION 1",
+      "ERROR key is not valid UTF-8",
+      "ERROR key is not valid UTF-8",
+      "SUCCESS",
+    ]);
   });
 
   it("stock git-annex fsck passes in annexgate's repository", async () => {
