@@ -104,7 +104,9 @@ function wireText(bytes: Buffer, what: string, reason: string): string {
     return decodeWireText(bytes, what);
   } catch (e) {
     if (!(e instanceof WireTextError)) throw e;
-    throw new HttpApiError(400, `Error parsing ${what} failed: ${reason}`);
+    // Stock parses such a value, so its other checks (authorization among
+    // them) come first: `afterAuth` tells the server to answer this later.
+    throw new HttpApiError(400, `Error parsing ${what} failed: ${reason}`, { afterAuth: true });
   }
 }
 
@@ -117,7 +119,9 @@ export function decodeUuidValue(text: string, what: string): string {
     throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
   }
   if (bytes.length === 0) throw new HttpApiError(400, `Error parsing ${what} failed: empty UUID`);
-  return wireText(bytes, what, "UUID is not valid UTF-8");
+  // As stock reads it (bytes that are not UTF-8 become U+FFFD): such a
+  // UUID names no repository (404), and refusing it would answer otherwise.
+  return bytes.toString("utf8");
 }
 
 /**
