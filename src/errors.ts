@@ -39,7 +39,8 @@ export type ErrorCode =
   | "AG_UNREACHABLE_REMOTE"
   | "AG_UNVERIFIABLE_KEY"
   | "AG_USAGE"
-  | "AG_VERIFIER_FINISHED";
+  | "AG_VERIFIER_FINISHED"
+  | "AG_WIRE_TEXT";
 
 /**
  * The base of every error annexgate throws on purpose. `code` is stable and

@@ -17,6 +17,8 @@ export {
 export { keyFile, objectPath } from "./locations.js";
 export { BadUuidError, genClusterUuid, genUuid, isClusterUuid, parseUuid } from "./uuid.js";
 export {
+  type ReceiveVerification,
+  receiveVerification,
   UnverifiableKeyError,
   type UnverifiableReason,
   type Verification,

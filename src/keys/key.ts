@@ -74,7 +74,7 @@ const KEY_SYNTAX =
  */
 const MAX_EXTENSION_BYTES = 64;
 
-const UNSAFE_CHARACTER = /[/\0\n\r]/;
+const UNSAFE_CHARACTER = /[\0\n\r]/;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
@@ -84,11 +84,12 @@ const LONE_SURROGATE = /\p{Cs}/u;
  * numbers (leading zeros allowed), an empty name, the 64-byte extension limit
  * for E backends — and deliberately refuses more, because annexgate puts keys
  * into file paths, URLs and line protocols that git-annex protects by other
- * means (keyFile escaping, its own framing):
- * - "/", NUL, "\n" or "\r" anywhere: could escape a directory or split a line.
- *   Note the cost: git-annex itself makes keys with "/" — URL/VURL keys from
- *   `addurl --fast`/`--relaxed`, WORM keys of files in subdirectories — and
- *   those are refused here (git-annex keeps them safe on disk via keyFile);
+ * means (its own framing):
+ * - NUL, "\n" or "\r" anywhere: could split a line of the P2P protocol or
+ *   of a log. A "/" is accepted, as git-annex accepts it: URL/VURL keys from
+ *   `addurl --fast`/`--relaxed` and WORM keys of files in subdirectories
+ *   contain one, and every path annexgate makes from a key goes through
+ *   `keyFile`, which escapes it (a key is never a path by itself);
  * - a name that is "." or "..": a path segment with a meaning of its own;
  * - a number above 2^53-1: a JS number cannot hold it, and rounding it would
  *   silently turn one key into another (git-annex keeps sizes exact and wraps

@@ -8,9 +8,9 @@ import { formatKey, type Key } from "./key.js";
 
 /*
  * The escaping is one-to-one and frozen: changing it would strand existing
- * objects. Escaping "&" itself is what keeps the mapping reversible. The "/"
- * entry is unreachable while `parseKey` refuses "/", and is kept so the table
- * stays git-annex's (real URL and WORM keys do contain "/").
+ * objects. Escaping "&" itself is what keeps the mapping reversible, and
+ * "/" → "%" is what keeps a key with "/" (URL keys, WORM keys of files in
+ * subdirectories) one file name: every path made from a key goes through here.
  */
 const KEYFILE_ESCAPES: Readonly<Record<string, string>> = {
   "&": "&a",

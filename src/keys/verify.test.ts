@@ -9,6 +9,7 @@ import {
   BadKeyError,
   type Key,
   parseKey,
+  receiveVerification,
   UnverifiableKeyError,
   type UnverifiableReason,
   type Verifier,
@@ -155,6 +156,43 @@ describe("verificationFor", () => {
   }
 });
 
+describe("receiveVerification", () => {
+  // What stock git-annex 10.20250416's p2phttp answered to a put of "hello"
+  // under each key (stored: true / false), and why.
+  it("checks a chunk key as written: its bytes against its hash part and size", () => {
+    const hashChunk = receiveVerification(parseKey(`SHA256E-s5-S5-C1--${HELLO_SHA256}.txt`));
+    assert.equal(hashChunk.kind, "hash");
+    if (hashChunk.kind !== "hash") return;
+    const v = hashChunk.create();
+    v.update(HELLO);
+    assert.equal(v.matches(), true); // stock: stored true
+    const other = receiveVerification(parseKey("SHA256E-s5-S2-C1--abc"));
+    assert.equal(other.kind, "hash");
+    if (other.kind !== "hash") return;
+    const w = other.create();
+    w.update(HELLO);
+    assert.equal(w.matches(), false); // stock: stored false
+    assert.deepEqual(receiveVerification(parseKey("WORM-s5-S2-C1--abc")), { kind: "none" });
+  });
+
+  it("stores unknown and external backends on their size alone, as git-annex does", () => {
+    for (const k of ["FOOBAR-s5--abc", "XFOO-s5--abc", "FOOBAR-s5-S5-C1--abc", "FOOBAR--x"]) {
+      assert.deepEqual(receiveVerification(parseKey(k)), { kind: "none" }, k);
+    }
+  });
+
+  it("refuses what git-annex would check and annexgate cannot", () => {
+    assert.deepEqual(receiveVerification(parseKey("SKEIN256-s5--abc")), {
+      kind: "refuse",
+      reason: "unsupported-hash",
+    });
+    assert.deepEqual(receiveVerification(parseKey("VURL-s5--http&c%%x")), {
+      kind: "refuse",
+      reason: "equivalent-keys",
+    });
+  });
+});
+
 describe("verifyFile", () => {
   let dir = "";
   before(async () => {
@@ -215,7 +253,7 @@ describe("verifyFile", () => {
 
 describe("verificationFor on hand-built keys", () => {
   it("refuses a malformed key before any content", () => {
-    assert.throws(() => verificationFor({ backend: "WORM", name: "a/b" }), BadKeyError);
+    assert.throws(() => verificationFor({ backend: "WORM", name: "a\nb" }), BadKeyError);
     assert.throws(() => verificationFor({ backend: "SHA256", name: "x", size: -1 }), BadKeyError);
   });
 });

@@ -9,7 +9,7 @@ import { createHash, getHashes, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { AnnexgateError } from "../errors.js";
-import { formatKey, isChunkKey, type Key, keyHashPart } from "./key.js";
+import { formatKey, isChunkKey, type Key, keyHashPart, nonChunkKey } from "./key.js";
 
 /** Incremental content check for one key; feed every byte, then ask once or more. */
 export interface Verifier {
@@ -142,6 +142,43 @@ export function verificationFor(key: Key): Verification {
   if (UNCOMPUTABLE_HASHES.has(base)) throw new UnverifiableKeyError(key, "unsupported-hash");
   if (backend.startsWith("X")) throw new UnverifiableKeyError(key, "external-backend");
   throw new UnverifiableKeyError(key, "unknown-backend");
+}
+
+/** What a receiving repository does with content for a key (`receiveVerification`). */
+export type ReceiveVerification =
+  | Verification
+  | { kind: "refuse"; reason: Exclude<UnverifiableReason, "chunk-key"> };
+
+/**
+ * What a repository receiving content for `key` checks, answered for every
+ * key, as git-annex's receiving side does (a P2P PUT ends in
+ * verifyKeyContent), so that uploads answer what stock answers:
+ * - the backend's own check (`verificationFor`) where there is one;
+ * - a chunk key: that same check applied to the key as written, the
+ *   chunk's bytes against the key's hash part and size. git-annex does
+ *   exactly this, so a hash chunk is practically always refused and a
+ *   WORM or URL chunk is stored;
+ * - "none" (the key's size only, which the store checks for every key) for
+ *   unknown and external ("X…") backends: git-annex has no check for them
+ *   either and stores them;
+ * - "refuse" for hashes Node cannot compute (SKEIN, short BLAKE2) and for
+ *   VURL, whose equivalent keys live in the git-annex branch. git-annex
+ *   would check these; storing them unchecked could keep garbage under a
+ *   key that promises a hash, so annexgate refuses them instead.
+ *
+ * @example
+ * receiveVerification(parseKey("FOOBAR-s5--x")) // { kind: "none" }
+ */
+export function receiveVerification(key: Key): ReceiveVerification {
+  try {
+    return verificationFor(isChunkKey(key) ? nonChunkKey(key) : key);
+  } catch (e) {
+    if (!(e instanceof UnverifiableKeyError)) throw e;
+    const reason = e.data.reason as UnverifiableReason;
+    if (reason === "unknown-backend" || reason === "external-backend") return { kind: "none" };
+    if (reason === "chunk-key") throw e; // not reached: chunk fields are dropped above
+    return { kind: "refuse", reason };
+  }
 }
 
 function hashVerification(

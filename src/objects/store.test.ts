@@ -141,6 +141,36 @@ describe("ObjectStore", () => {
     assert.equal(await exists(store.tmpFile(key)), false);
   });
 
+  it('stores keys with "/" under git-annex\'s escaped file name', async () => {
+    const key = parseKey("WORM-s5-m1--sub/dir/../f.txt");
+    assert.deepEqual(await store.receive(key, 0, 5, source(Buffer.from("hello"))), { ok: true });
+    assert.equal(relative(join(annex, "objects"), store.objectFile(key)).split("/").length, 4);
+    assert.equal(await readFile(store.objectFile(key), "utf8"), "hello");
+  });
+
+  it("stores unknown backends and chunk keys as git-annex does, and refuses what it cannot check", async () => {
+    const hello = () => source(Buffer.from("hello"));
+    assert.deepEqual(await store.receive(parseKey("FOOBAR-s5--x"), 0, 5, hello()), { ok: true });
+    assert.deepEqual(await store.receive(parseKey("WORM-s5-S2-C1--x"), 0, 5, hello()), {
+      ok: true,
+    });
+    const chunk = parseKey("SHA256E-s5-S2-C1--abc");
+    assert.deepEqual(await store.receive(chunk, 0, 5, hello()), { ok: false, reason: "mismatch" });
+    const skein = parseKey("SKEIN256-s5--abc");
+    assert.deepEqual(await store.receive(skein, 0, 5, hello()), {
+      ok: false,
+      reason: "unverifiable",
+    });
+    assert.equal(await store.has(skein), false);
+  });
+
+  it("a key name too long for the disk is refused, not a failure", async () => {
+    const key = parseKey(`WORM-s5--${"a".repeat(300)}`);
+    const r = await store.receive(key, 0, 5, source(Buffer.from("hello")));
+    assert.deepEqual(r, { ok: false, reason: "name-too-long" });
+    assert.equal(await store.has(key), false);
+  });
+
   it("discards a long body and stores nothing", async () => {
     const data = content(3000);
     const key = sha256eKey(data);

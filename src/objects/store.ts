@@ -1,3 +1,4 @@
+// Over 400 lines: receive, adopt, move into place and remove share the store's per-key locks and layout.
 /**
  * An object store: content kept as files under a layout (a repository's
  * `annex/objects` and `annex/tmp`, or another place to keep objects),
@@ -11,10 +12,11 @@
  * ObjectStoreError, never reported as absent, removed or aborted.
  */
 import { createReadStream } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat, truncate } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
-import { type Key, keyFile, type Verification, verificationFor } from "../keys/index.js";
+import { type Key, keyFile, type ReceiveVerification, receiveVerification } from "../keys/index.js";
 import { KeyedMutex } from "../util/index.js";
 import { BatchedFileWriter } from "./batched-writer.js";
 import {
@@ -35,11 +37,13 @@ export type ReceiveFailure =
   | "mismatch" // content does not match the key: discarded
   | "bad-offset" // the sender resumed from an offset the temp file cannot support
   | "aborted" // the sender went away: the temp file is kept for a resume
-  | "busy"; // another upload of the key went on too long to wait for: nothing touched
+  | "busy" // another upload of the key went on too long to wait for: nothing touched
+  | "unverifiable" // a key git-annex would check and annexgate cannot (receiveVerification)
+  | "name-too-long"; // the key's file name is longer than the file system takes
 
 export type ReceiveResult = { ok: true } | { ok: false; reason: ReceiveFailure };
 
-const NO_VERIFICATION: Verification = { kind: "none" };
+const NO_VERIFICATION: ReceiveVerification = { kind: "none" };
 
 /** How long an upload waits for another upload of the same key to finish. */
 const RECEIVE_WAIT_MS = 5000;
@@ -61,6 +65,16 @@ function isAbsent(e: unknown): boolean {
 
 /** The process's turns on temp files, by path (see ObjectStore.keyLocks). */
 const TMP_TURNS = new KeyedMutex();
+
+/** The temp file opened for writing, or null when its name is too long for the disk. */
+async function openTmp(tmp: string, flags: "w" | "r+"): Promise<FileHandle | null> {
+  try {
+    return await open(tmp, flags);
+  } catch (e) {
+    if (errnoCode(e) === "ENAMETOOLONG") return null;
+    throw e;
+  }
+}
 
 export class ObjectStore {
   /**
@@ -215,7 +229,11 @@ export class ObjectStore {
     // A check by the sender covers the content only when all of it comes
     // in this upload; a resumed one is hashed here, from the disk.
     const senderChecks = checkedBySender !== undefined && offset === 0;
-    const verification = senderChecks ? NO_VERIFICATION : verificationFor(key);
+    const verification = senderChecks ? NO_VERIFICATION : receiveVerification(key);
+    if (verification.kind === "refuse") {
+      data.resume();
+      return { ok: false, reason: "unverifiable" };
+    }
     if (await this.has(key)) {
       // Already here: drain what the sender sends, as the protocol expects.
       data.resume();
@@ -230,7 +248,13 @@ export class ObjectStore {
       return { ok: false, reason: "bad-offset" };
     }
     const verifier = verification.kind === "hash" ? verification.create() : null;
-    const fh = await open(tmp, have === 0 ? "w" : "r+");
+    const fh = await openTmp(tmp, have === 0 ? "w" : "r+");
+    if (fh === null) {
+      // A key whose file name the disk cannot hold (a WORM key of a very
+      // long file name) can never be stored here: a refusal, not a failure.
+      data.resume();
+      return { ok: false, reason: "name-too-long" };
+    }
     if (have === 0) this.partialsChanged();
     let t: Transfer;
     try {
@@ -287,7 +311,8 @@ export class ObjectStore {
         throw storeFailure("looking for a partial upload", e, tmp);
       }
       if (key.size !== undefined && size !== key.size) return false;
-      const verification = verificationFor(key);
+      const verification = receiveVerification(key);
+      if (verification.kind === "refuse") return false;
       if (verification.kind === "hash") {
         const v = verification.create();
         for await (const chunk of createReadStream(tmp, { highWaterMark: CHUNK })) {

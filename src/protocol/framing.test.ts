@@ -108,7 +108,7 @@ describe("lines", () => {
       Buffer.from("PUT a\xed\xa0\x80b WORM--x\n", "latin1"), // an encoded surrogate
       "SUCCESS\n",
     ]);
-    await rejectsWith(ch.receive(), "bad-key");
+    await rejectsWith(ch.receive(), "key-not-utf8");
     assert.deepEqual(await ch.receive(), { type: "ERROR", message: "caf\ufffd ét\ufffd" });
     const put = await ch.receive();
     assert.ok(put?.type === "PUT");

@@ -15,6 +15,7 @@ import { Readable, type Writable } from "node:stream";
 import { AnnexgateError } from "../errors.js";
 import { LengthBudget, waitForDrain } from "../util/index.js";
 import { formatMessage, type Message, ProtocolError, parseMessage } from "./messages.js";
+import { decodeLenientText } from "./wire-text.js";
 
 /** The default bound on one line's length, in bytes (git-annex itself refuses lines over 32768 characters). */
 export const DEFAULT_MAX_LINE_LENGTH = 64 * 1024;
@@ -60,59 +61,6 @@ export interface MessageChannelOptions {
 
 const NEWLINE = 0x0a;
 const CR = 0x0d;
-
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-
-/**
- * UTF-8, except that each byte that is not part of a well-formed sequence
- * becomes a lone surrogate U+DC80–U+DCFF — GHC's "roundtrip" file-system
- * encoding, which git-annex uses for its handles. Keys and UUIDs refuse lone
- * surrogates, so a non-UTF-8 key is refused rather than silently becoming
- * another key; text fields turn them into U+FFFD.
- */
-function decodeLine(bytes: Buffer): string {
-  try {
-    return STRICT_UTF8.decode(bytes);
-  } catch {
-    return decodeRoundtrip(bytes);
-  }
-}
-
-function decodeRoundtrip(b: Buffer): string {
-  let out = "";
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i] ?? 0;
-    let need = 0;
-    let cp = 0;
-    let min = 0;
-    if (c < 0x80) {
-      out += String.fromCharCode(c);
-      i++;
-      continue;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      [need, cp, min] = [1, c & 0x1f, 0x80];
-    } else if (c >= 0xe0 && c <= 0xef) {
-      [need, cp, min] = [2, c & 0x0f, 0x800];
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      [need, cp, min] = [3, c & 0x07, 0x10000];
-    }
-    let ok = need > 0;
-    for (let k = 1; ok && k <= need; k++) {
-      const d = b[i + k];
-      if (d === undefined || (d & 0xc0) !== 0x80) ok = false;
-      else cp = (cp << 6) | (d & 0x3f);
-    }
-    if (ok && cp >= min && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff)) {
-      out += String.fromCodePoint(cp);
-      i += need + 1;
-    } else {
-      out += String.fromCharCode(0xdc00 + c);
-      i++;
-    }
-  }
-  return out;
-}
 
 function checkLength(length: number, what: string): void {
   if (!Number.isSafeInteger(length) || length < 0) {
@@ -516,7 +464,7 @@ export class MessageChannel {
       let line = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, length);
       // As git-annex's getProtocolLine: a CR before the LF is dropped.
       if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, -1);
-      return decodeLine(line);
+      return decodeLenientText(line);
     }
   }
 

@@ -38,6 +38,7 @@ const KNOWN_REASONS = new Set([
   "bad-fields",
   "bad-number",
   "bad-key",
+  "key-not-utf8",
   "bad-uuid",
   "bad-token",
   "bad-associated-file",

@@ -6,6 +6,8 @@
 import { formatKey, type Key, parseKey } from "../keys/index.js";
 import { readWholeInteger } from "../sizes/index.js";
 import { HttpApiError } from "./httpapi.js";
+import { KEY_NOT_UTF8 } from "./messages.js";
+import { decodeWireText, encodeLenientText, WireTextError } from "./wire-text.js";
 
 const B64URL_PADDED = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
 
@@ -24,7 +26,8 @@ export function decodeB64Value(text: string): Buffer {
     }
     return Buffer.from(inner, "base64url");
   }
-  return Buffer.from(text, "utf8");
+  // Bytes of the URL that were not UTF-8 come back as they were sent.
+  return encodeLenientText(text);
 }
 
 /**
@@ -57,10 +60,27 @@ export function decodeKeyValue(text: string, what: string): Key {
   } catch (e) {
     throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
   }
+  const keyText = wireText(bytes, what, KEY_NOT_UTF8);
   try {
-    return parseKey(bytes.toString("utf8"));
+    return parseKey(keyText);
   } catch {
     throw new HttpApiError(400, `Error parsing ${what} failed: key parse error`);
+  }
+}
+
+/*
+ * Strict UTF-8 for a value that names something: stock git-annex would keep
+ * the bytes, annexgate refuses them (see wire-text.ts), as a 400 in
+ * git-annex's wording for a value it cannot parse.
+ */
+function wireText(bytes: Buffer, what: string, reason: string): string {
+  try {
+    return decodeWireText(bytes, what);
+  } catch (e) {
+    if (!(e instanceof WireTextError)) throw e;
+    // Stock parses such a value, so its other checks (authorization among
+    // them) come first: `afterAuth` tells the server to answer this later.
+    throw new HttpApiError(400, `Error parsing ${what} failed: ${reason}`, { afterAuth: true });
   }
 }
 
@@ -73,6 +93,8 @@ export function decodeUuidValue(text: string, what: string): string {
     throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
   }
   if (bytes.length === 0) throw new HttpApiError(400, `Error parsing ${what} failed: empty UUID`);
+  // As stock reads it (bytes that are not UTF-8 become U+FFFD): such a
+  // UUID names no repository (404), and refusing it would answer otherwise.
   return bytes.toString("utf8");
 }
 

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { formatKey } from "../keys/index.js";
 import {
   type ApiVersion,
   decodeB64Value,
+  decodeKeyValue,
+  decodeUuidValue,
   encodeB64Value,
   HttpApiError,
   hasPlus,
@@ -11,6 +14,7 @@ import {
   OPERATION_CLASS,
   OPERATION_VERSIONS,
   type Operation,
+  parseApiQuery,
   presentJson,
   putOffsetJson,
   removedJson,
@@ -279,19 +283,47 @@ describe("routeApiPath", () => {
     assertApiError(() => routeApiPath(`${path(UUID, "key")}/`), 404);
   });
 
-  it("decodes percent escapes leniently, as warp does", () => {
-    // A "%" without two hex digits stays; bytes that are not UTF-8 become U+FFFD.
+  it("decodes percent escapes leniently, as warp does, but keeps bytes that are not UTF-8", () => {
+    // A "%" without two hex digits stays. Where warp makes U+FFFD of bytes
+    // that are not UTF-8, they are kept (as lone surrogates) so that the
+    // value decoders can refuse them rather than read another key.
     assert.deepEqual(routeApiPath(path("%E0%A4%A", "v4", "checkpresent")), {
       kind: "versioned",
-      uuid: "\uFFFD%A",
+      uuid: "\uDCE0\uDCA4%A",
       version: 4,
       operation: "checkpresent",
     });
     assert.deepEqual(routeApiPath(path(UUID, "key", "WORM--a%zb%25c%ff")), {
       kind: "generic-key",
       uuid: UUID,
-      key: "WORM--a%zb%c\uFFFD",
+      key: "WORM--a%zb%c\uDCFF",
     });
+    assertApiError(
+      () => decodeKeyValue("WORM--a%zb%c\uDCFF", "capture key"),
+      400,
+      /not valid UTF-8/,
+    );
+    assert.equal(decodeUuidValue("\uDCE0\uDCA4%A", "capture serveruuid"), "\uFFFD%A");
+  });
+
+  it("parseApiQuery keeps every value's bytes, where URLSearchParams would not", () => {
+    const q = parseApiQuery("key=WORM--a%FFb&key=x&bypass=a+b&bypass=c%2Fd&flag&=v");
+    assert.deepEqual(q.get("key"), ["WORM--a\uDCFFb", "x"]);
+    assert.deepEqual(q.get("bypass"), ["a b", "c/d"]);
+    assert.deepEqual(q.get("flag"), [""]);
+    assert.deepEqual(q.get(""), ["v"]);
+    assertApiError(
+      () => decodeKeyValue(q.get("key")?.[0] ?? "", "query parameter key"),
+      400,
+      /^Error parsing query parameter key failed: key is not valid UTF-8$/,
+    );
+    // The same bytes base64-wrapped (as git-annex sends a key that is not UTF-8): refused too.
+    const wrapped = "[V09STS0t_w==]"; // "WORM--" and 0xFF
+    assertApiError(() => decodeKeyValue(wrapped, "query parameter key"), 400, /not valid UTF-8/);
+    assert.equal(
+      formatKey(decodeKeyValue("WORM--sub/f.txt", "query parameter key")),
+      "WORM--sub/f.txt",
+    );
   });
 
   it("never throws anything but HttpApiError 400/404", () => {

@@ -6,6 +6,7 @@
  * http-request.ts.
  */
 import { AnnexgateError } from "../errors.js";
+import { decodeLenientText } from "./wire-text.js";
 
 export const DEFAULT_P2PHTTP_PORT = 9417;
 export const DATA_LENGTH_HEADER = "x-git-annex-data-length";
@@ -65,21 +66,47 @@ export class HttpApiError extends AnnexgateError {
 }
 
 /**
- * Decode a path segment as warp does: `%XX` escapes with two hex digits are
- * decoded, any other `%` stays as it is, and bytes that are not UTF-8 become
- * U+FFFD (no "bad escape" error).
+ * Decode a path segment or query value as warp does: `%XX` escapes with two
+ * hex digits are decoded, any other `%` stays as it is (no "bad escape"
+ * error); in a query, "+" is a space. Where warp turns bytes that are not
+ * UTF-8 into U+FFFD (so two keys would read as one), they are kept here as
+ * `decodeLenientText` keeps them, for the value decoders to refuse.
  */
-function decodePathSegment(segment: string): string {
-  if (!segment.includes("%")) return segment;
+function percentDecode(text: string, plusIsSpace: boolean): string {
+  const plain = plusIsSpace ? text.replace(/\+/g, " ") : text;
+  if (!plain.includes("%")) return plain;
   const parts: Buffer[] = [];
   let last = 0;
-  for (const m of segment.matchAll(/%([0-9A-Fa-f]{2})/g)) {
-    parts.push(Buffer.from(segment.slice(last, m.index), "utf8"));
+  for (const m of plain.matchAll(/%([0-9A-Fa-f]{2})/g)) {
+    parts.push(Buffer.from(plain.slice(last, m.index), "utf8"));
     parts.push(Buffer.from([Number.parseInt(m[1] as string, 16)]));
     last = m.index + 3;
   }
-  parts.push(Buffer.from(segment.slice(last), "utf8"));
-  return Buffer.concat(parts).toString("utf8");
+  parts.push(Buffer.from(plain.slice(last), "utf8"));
+  return decodeLenientText(Buffer.concat(parts));
+}
+
+function decodePathSegment(segment: string): string {
+  return percentDecode(segment, false);
+}
+
+/**
+ * A query string (without "?") as name → values, in order, decoded as
+ * `percentDecode` says. URLSearchParams is not used: it turns bytes that
+ * are not UTF-8 into U+FFFD.
+ */
+export function parseApiQuery(search: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const pair of search.split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const name = percentDecode(eq < 0 ? pair : pair.slice(0, eq), true);
+    const value = eq < 0 ? "" : percentDecode(pair.slice(eq + 1), true);
+    const values = out.get(name);
+    if (values === undefined) out.set(name, [value]);
+    else values.push(value);
+  }
+  return out;
 }
 
 /** A routed request path. */

@@ -9,3 +9,4 @@ export * from "./http-request.js";
 export * from "./http-values.js";
 export * from "./httpapi.js";
 export * from "./messages.js";
+export * from "./wire-text.js";

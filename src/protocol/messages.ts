@@ -36,6 +36,7 @@ import {
   parseKey,
   parseUuid,
 } from "../keys/index.js";
+import { isWellFormedText } from "./wire-text.js";
 
 /** The protocol versions annexgate speaks; 0 is the default until VERSION is negotiated. */
 export type ProtocolVersion = 0 | 1 | 2 | 3 | 4;
@@ -93,6 +94,7 @@ export type ProtocolErrorReason =
   | "bad-fields"
   | "bad-number"
   | "bad-key"
+  | "key-not-utf8"
   | "bad-uuid"
   | "bad-token"
   | "bad-associated-file"
@@ -126,6 +128,9 @@ const TOKEN = /^[A-Za-z0-9]*$/;
 const MAX_EXIT_CODE = 2 ** 31 - 1;
 const MIN_EXIT_CODE = -(2 ** 31);
 const CLIP = 100;
+
+/** What a peer is told about a key that is not UTF-8, on either wire. */
+export const KEY_NOT_UTF8 = "key is not valid UTF-8";
 
 function clip(s: string): string {
   return s.length > CLIP ? `${s.slice(0, CLIP)}…` : s;
@@ -253,6 +258,9 @@ function number(field: string, line: string, what: string): number {
 }
 
 function key(field: string, line: string): Key {
+  // Bytes that were not UTF-8 arrive as lone surrogates (decodeLenientText):
+  // refused with a reason of their own, never read as another key.
+  if (!isWellFormedText(field)) fail(line, "key-not-utf8", KEY_NOT_UTF8);
   try {
     return parseKey(field);
   } catch (e) {

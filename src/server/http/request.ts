@@ -16,17 +16,21 @@ import {
   decodeUuidValue,
   HttpApiError,
   OPERATION_CLASS,
+  parseApiQuery,
   routeApiPath,
 } from "../../protocol/index.js";
 
 /** Query parameters, first value wins, as servant's QueryParam takes. */
 class Query {
-  constructor(private readonly params: URLSearchParams) {}
+  private readonly params: Map<string, string[]>;
+  constructor(search: string) {
+    this.params = parseApiQuery(search.startsWith("?") ? search.slice(1) : search);
+  }
   get(name: string): string | undefined {
-    return this.params.get(name) ?? undefined;
+    return this.params.get(name)?.[0];
   }
   all(name: string): string[] {
-    return this.params.getAll(name);
+    return this.params.get(name) ?? [];
   }
 }
 
@@ -51,19 +55,46 @@ export interface ApiRequest {
   readonly dataPresent: boolean;
   readonly timestamp?: number;
   readonly lockId?: string;
+  /**
+   * A refusal stock git-annex would not make (a key that is not UTF-8: it
+   * takes the bytes), answered only once the request is authorized, so that
+   * every earlier answer (404, 401, 403) is stock's.
+   */
+  readonly refusal?: HttpApiError;
+}
+
+/** decodeKeyValue, with a refusal that must wait for authorization kept aside. */
+function keyDecoder(): {
+  key: (text: string, what: string) => Key | undefined;
+  refusal: () => HttpApiError | undefined;
+} {
+  let refusal: HttpApiError | undefined;
+  return {
+    key: (text, what) => {
+      try {
+        return decodeKeyValue(text, what);
+      } catch (e) {
+        if (!(e instanceof HttpApiError && e.data.afterAuth === true)) throw e;
+        refusal ??= e;
+        return undefined;
+      }
+    },
+    refusal: () => refusal,
+  };
 }
 
 export function parseRequest(req: IncomingMessage): ApiRequest {
   const url = new URL(req.url ?? "/", "http://x");
   const path = routeApiPath(url.pathname);
   const uuid = decodeUuidValue(path.uuid, "capture serveruuid");
-  const q = new Query(url.searchParams);
+  const q = new Query(url.search);
   const method = req.method ?? "GET";
+  const keys = keyDecoder();
 
-  if (path.kind === "generic-key") return genericKeyRequest(path, uuid, q, method);
+  if (path.kind === "generic-key") return genericKeyRequest(path, uuid, q, method, keys);
 
   const op = path.operation;
-  const capturedKey = op === "key" ? decodeKeyValue(path.key ?? "", "capture key") : undefined;
+  const capturedKey = op === "key" ? keys.key(path.key ?? "", "capture key") : undefined;
   const wantMethod = op === "key" ? "GET" : "POST";
   if (method !== wantMethod && !(wantMethod === "GET" && method === "HEAD")) {
     // Not 405: servant tries every API version's route for the path, the
@@ -72,10 +103,11 @@ export function parseRequest(req: IncomingMessage): ApiRequest {
     throw new HttpApiError(400, "bad version");
   }
   const key =
-    capturedKey ??
-    (op === "gettimestamp" || op === "keeplocked"
-      ? undefined
-      : decodeKeyValue(required(q, "key"), "query parameter key"));
+    op === "key"
+      ? capturedKey
+      : op === "gettimestamp" || op === "keeplocked"
+        ? undefined
+        : keys.key(required(q, "key"), "query parameter key");
   const lockId =
     op === "keeplocked"
       ? decodeUuidValue(required(q, "lockid"), "query parameter lockid")
@@ -105,6 +137,7 @@ export function parseRequest(req: IncomingMessage): ApiRequest {
     dataPresent,
     ...(timestamp !== undefined ? { timestamp } : {}),
     ...(lockId !== undefined ? { lockId } : {}),
+    ...(keys.refusal() !== undefined ? { refusal: keys.refusal() as HttpApiError } : {}),
   };
 }
 
@@ -114,8 +147,10 @@ function genericKeyRequest(
   uuid: string,
   q: Query,
   method: string,
+  keys: ReturnType<typeof keyDecoder>,
 ): ApiRequest {
-  const key = decodeKeyValue(path.key, "capture key");
+  const key = keys.key(path.key, "capture key");
+  const refusal = keys.refusal();
   if (method !== "GET" && method !== "HEAD") throw new HttpApiError(405, "method not allowed");
   const cu = q.get("clientuuid");
   return {
@@ -123,7 +158,8 @@ function genericKeyRequest(
     uuid,
     version: 0,
     action: "read",
-    key,
+    ...(key !== undefined ? { key } : {}),
+    ...(refusal !== undefined ? { refusal } : {}),
     ...(cu !== undefined ? { clientUuid: decodeUuidValue(cu, "query parameter clientuuid") } : {}),
     bypass: q.all("bypass").map((b) => decodeUuidValue(b, "query parameter bypass")),
     offset: 0,

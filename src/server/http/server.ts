@@ -164,6 +164,7 @@ export class P2pHttpServer {
     const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
     const decision = this.opts.auth.decide(secure, creds, r.action);
     if (!decision.allow) throw new HttpApiError(decision.status, "");
+    if (r.refusal) throw r.refusal;
 
     const controller = new AbortController();
     const onClose = () => {

@@ -15,6 +15,7 @@ import type { Key } from "../../keys/index.js";
 import type { ContentLock, Peer, PeerContext } from "../../peers/index.js";
 import {
   DataLengthError,
+  KEY_NOT_UTF8,
   type Message,
   type MessageChannel,
   negotiateVersion,
@@ -104,16 +105,28 @@ class LineSession {
     };
   }
 
-  /** The next message; null at the end of input; a line that does not parse is `undefined`. */
-  private async next(): Promise<Message | null | undefined> {
+  /**
+   * The next message; null at the end of input; for a line that does not
+   * parse, the text of the ERROR to answer: git-annex's "unknown command",
+   * or, for a key that is not UTF-8 (which git-annex would take as bytes
+   * and annexgate refuses), a reason the client can act on.
+   */
+  private async nextOrError(): Promise<Message | null | string> {
     try {
       return await this.channel.receive();
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       // Input that ended inside a line or a DATA payload is the end.
       const reason = e.data.reason;
-      return reason === "truncated-line" || reason === "truncated-data" ? null : undefined;
+      if (reason === "truncated-line" || reason === "truncated-data") return null;
+      return reason === "key-not-utf8" ? KEY_NOT_UTF8 : UNKNOWN_COMMAND;
     }
+  }
+
+  /** As `nextOrError`, a line that does not parse being `undefined`. */
+  private async next(): Promise<Message | null | undefined> {
+    const m = await this.nextOrError();
+    return typeof m === "string" ? undefined : m;
   }
 
   async run(): Promise<LineServeEnd> {
@@ -121,10 +134,10 @@ class LineSession {
       await this.channel.send({ type: "AUTH-SUCCESS", uuid: this.peer.uuid });
     }
     for (;;) {
-      const m = await this.next();
+      const m = await this.nextOrError();
       if (m === null) return CLOSED;
-      if (m === undefined) {
-        await this.channel.send(protocolError(UNKNOWN_COMMAND));
+      if (typeof m === "string") {
+        await this.channel.send(protocolError(m));
         continue;
       }
       if (m.type === "ERROR") return { reason: "client-error", message: m.message };
