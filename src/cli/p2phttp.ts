@@ -12,6 +12,7 @@ import type { LocalRepository } from "../peers/index.js";
 import { DEFAULT_P2PHTTP_PORT } from "../protocol/index.js";
 import {
   Authorizer,
+  DEFAULT_LIMITS,
   isNotARepository,
   P2pHttpServer,
   RepositoryFolders,
@@ -39,8 +40,21 @@ export const P2PHTTP_OPTIONS = {
   proxyconnections: { type: "string" },
   clusterjobs: { type: "string" },
   "commit-delay": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "max-queued": { type: "string" },
+  "max-per-client": { type: "string" },
+  "max-locks-per-client": { type: "string" },
   debug: { type: "boolean" },
 } as const;
+
+/** Seconds a connection may move no data before it is closed (--idle-timeout). */
+export const DEFAULT_IDLE_TIMEOUT_S = 120;
+
+/** What tests may set that no operator needs a flag for. */
+export interface P2pHttpTestOverrides {
+  /** How long a lockcontent lock lasts without keeplocked (ms). */
+  readonly lockRetentionMs?: number;
+}
 
 function positiveInt(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
@@ -59,7 +73,11 @@ export interface RunningServer {
 }
 
 /** Start serving; resolves once listening. Used by the CLI and by tests. */
-export async function startP2pHttp(argv: readonly string[], cwd: string): Promise<RunningServer> {
+export async function startP2pHttp(
+  argv: readonly string[],
+  cwd: string,
+  overrides: P2pHttpTestOverrides = {},
+): Promise<RunningServer> {
   const { values: o, positionals } = parseArgs({
     args: [...argv],
     options: P2PHTTP_OPTIONS,
@@ -117,8 +135,15 @@ export async function startP2pHttp(argv: readonly string[], cwd: string): Promis
     // Transfers mostly wait on disks and sockets, and stock clients commonly
     // run -J8: a CPU-count default would queue most of their requests.
     Math.max(8, availableParallelism());
+  const idleTimeoutS = positiveInt(o["idle-timeout"], "idle-timeout") ?? DEFAULT_IDLE_TIMEOUT_S;
   const p2p = new P2pHttpServer({
     peers: repos,
+    maxQueued: positiveInt(o["max-queued"], "max-queued") ?? DEFAULT_LIMITS.maxQueued,
+    maxPerClient: positiveInt(o["max-per-client"], "max-per-client") ?? DEFAULT_LIMITS.maxPerClient,
+    maxLocksPerClient:
+      positiveInt(o["max-locks-per-client"], "max-locks-per-client") ??
+      DEFAULT_LIMITS.maxLocksPerClient,
+    ...overrides,
     auth: new Authorizer({
       wideOpen: o.wideopen ?? false,
       unauthReadOnly: o["unauth-readonly"] ?? false,
@@ -147,6 +172,11 @@ export async function startP2pHttp(argv: readonly string[], cwd: string): Promis
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 1_200_000; // git-annex clients ask for timeout=1200
+  // A connection that moves no data either way for this long (a download
+  // nobody reads, an upload that stopped sending) is closed, which ends
+  // its request and frees what it held. A kept lock is exempt (see
+  // keeplocked); idle keep-alive connections follow keepAliveTimeout.
+  server.setTimeout(idleTimeoutS * 1000, (socket) => socket.destroy());
   const address = await new Promise<string>((resolve, reject) => {
     server.once("error", reject);
     if (o.socket) {

@@ -1,3 +1,5 @@
+import { countKeyLock } from "./lock-counts.js";
+
 /**
  * One-at-a-time execution per string key, with no memory kept for idle
  * keys: each caller waits for the previous holder's promise.
@@ -27,15 +29,23 @@ export class KeyedMutex {
     const forget = () => {
       if (this.tails.get(name) === tail) this.tails.delete(name);
     };
+    countKeyLock(1);
+    let counted = true;
+    const uncount = () => {
+      if (counted) countKeyLock(-1);
+      counted = false;
+    };
     return {
       previous,
       end: () => {
+        uncount();
         release();
         forget();
       },
       // Leaving the queue early: the tail stays until the holder is done,
       // so whoever comes next still waits for it.
       giveUp: () => {
+        uncount();
         release();
         void tail.then(forget);
       },
