@@ -95,6 +95,7 @@ export class P2pHttpServer {
   private readonly locks: HeldLocks;
   private readonly transfers: Semaphore;
   private readonly clients: ClientCounts;
+  private requestsSeen = 0;
 
   constructor(private readonly opts: P2pHttpOptions) {
     this.transfers = new Semaphore(
@@ -113,6 +114,7 @@ export class P2pHttpServer {
     const locks = this.locks.counts();
     const objects = objectLockCounts();
     return {
+      requestsSeen: this.requestsSeen,
       requests: this.clients.total(),
       transferSlots: this.transfers.active,
       queuedTransfers: this.transfers.queued,
@@ -128,6 +130,7 @@ export class P2pHttpServer {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     // First, before anything asynchronous: see the request end, however early.
     const end = watchRequestEnd(req, res);
+    this.requestsSeen++;
     const requestLog = this.opts.requestLog;
     if (requestLog) {
       const started = performance.now();

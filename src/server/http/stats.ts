@@ -6,6 +6,8 @@
 import { readdirSync } from "node:fs";
 
 export interface ServerStats {
+  /** Requests received since the server started (only ever grows). */
+  readonly requestsSeen: number;
   /** Requests in progress (answered or not, until their work is done). */
   readonly requests: number;
   /** Transfer slots (--jobs) held. */
