@@ -71,7 +71,10 @@ async function cut(sock: Socket, kind: CutKind): Promise<void> {
     sock.end();
     sock.resume(); // read (and drop) what comes, so the server can finish closing
   }
+  // A server that never closes its side is not waited for without bound.
+  const timer = setTimeout(() => sock.destroy(), 10_000);
   await closed;
+  clearTimeout(timer);
 }
 
 /** Sends `r` and cuts the connection at `phase`, in the way `kind`. */
@@ -84,7 +87,11 @@ export async function cutRequest(
   const before = t.stats().requestsSeen;
   const sock = connect(t.port, "127.0.0.1");
   sock.on("error", () => undefined);
-  await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
+  sock.setTimeout(60_000, () => sock.destroy(new Error("the cut request stalled")));
+  await new Promise<void>((resolve, reject) => {
+    sock.once("connect", () => resolve());
+    sock.once("close", () => reject(new Error("connection closed before it opened")));
+  });
   const firstBytes = new Promise<void>((resolve) => {
     sock.once("data", () => {
       sock.pause();
@@ -138,6 +145,8 @@ export function honest(port: number, r: RawRequest): Promise<HonestReply> {
       headers: { ...r.headers, ...(r.body ? { "Content-Length": String(r.body.length) } : {}) },
     });
     req.on("error", reject);
+    // Bounded: a request that is never answered fails the test, not hangs it.
+    req.setTimeout(60_000, () => req.destroy(new Error(`no answer to ${r.method} ${r.path}`)));
     req.on("response", (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
@@ -146,4 +155,34 @@ export function honest(port: number, r: RawRequest): Promise<HonestReply> {
     });
     req.end(r.body);
   });
+}
+
+export interface StalledClient {
+  readonly sock: Socket;
+  /** Settles when the server (or the test) closes the connection. */
+  readonly closed: Promise<void>;
+  /** What the server sent (only when reading). */
+  received(): string;
+}
+
+/**
+ * Sends `r`'s head and the first `bodyBytes` of its body, then nothing
+ * more: a stalled writer. With `read` false it never reads either, so a
+ * download fills the socket's buffers and stalls: a stalled reader.
+ */
+export async function stalledClient(
+  port: number,
+  r: RawRequest,
+  opts: { bodyBytes?: number; read?: boolean } = {},
+): Promise<StalledClient> {
+  const sock = connect(port, "127.0.0.1");
+  sock.on("error", () => undefined);
+  const closed = new Promise<void>((resolve) => sock.once("close", () => resolve()));
+  await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
+  let text = "";
+  if (opts.read) sock.on("data", (d: Buffer) => (text += d.toString("latin1")));
+  else sock.pause();
+  const body = (r.body ?? Buffer.alloc(0)).subarray(0, opts.bodyBytes ?? 0);
+  await write(sock, Buffer.concat([Buffer.from(head(r)), body]));
+  return { sock, closed, received: () => text };
 }

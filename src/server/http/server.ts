@@ -82,6 +82,9 @@ function sendError(res: ServerResponse, status: number, message: string): void {
   }
   const headers: Record<string, string> = {};
   if (status === 401) headers["WWW-Authenticate"] = AUTH_REALM_HEADER;
+  // A refused client's connection is not kept for its next request: its
+  // body may be unread, and an idle kept-alive connection is held long.
+  if (status === 429 || status === 503) headers.Connection = "close";
   res.writeHead(status, headers);
   res.end(message);
 }
