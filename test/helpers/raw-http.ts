@@ -64,8 +64,8 @@ function write(sock: Socket, data: string | Buffer): Promise<void> {
   return new Promise((resolve, reject) => sock.write(data, (e) => (e ? reject(e) : resolve())));
 }
 
-async function cut(sock: Socket, kind: CutKind): Promise<void> {
-  const closed = new Promise<void>((r) => sock.once("close", () => r()));
+async function cut(sock: Socket, closed: Promise<void>, kind: CutKind): Promise<void> {
+  // The server may have closed already (a fast answer, Connection: close).
   if (kind === "reset") sock.resetAndDestroy();
   else {
     sock.end();
@@ -87,10 +87,11 @@ export async function cutRequest(
   const before = t.stats().requestsSeen;
   const sock = connect(t.port, "127.0.0.1");
   sock.on("error", () => undefined);
+  const closed = new Promise<void>((r) => sock.once("close", () => r()));
   sock.setTimeout(60_000, () => sock.destroy(new Error("the cut request stalled")));
   await new Promise<void>((resolve, reject) => {
     sock.once("connect", () => resolve());
-    sock.once("close", () => reject(new Error("connection closed before it opened")));
+    void closed.then(() => reject(new Error("connection closed before it opened")));
   });
   const firstBytes = new Promise<void>((resolve) => {
     sock.once("data", () => {
@@ -125,7 +126,7 @@ export async function cutRequest(
       await firstBytes;
       break;
   }
-  await cut(sock, kind);
+  await cut(sock, closed, kind);
 }
 
 export interface HonestReply {
