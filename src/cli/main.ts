@@ -43,6 +43,12 @@ serving:
                        --unauth-appendonly --unauth-nolocking --authenv
                        --authenv-http --certfile --privatekeyfile --chainfile
                        --directory --clusterjobs --proxyconnections;
+                       limits: --idle-timeout SECONDS (120) closes a
+                       connection that moves no data; --max-queued N (64)
+                       transfers wait for a --jobs slot, more get 503;
+                       --max-per-client N (32) requests at once per client
+                       address, more get 429; --max-locks-per-client N (64)
+                       content locks held per client address
                        --directory skips an entry that is a symlink to
                        outside DIR unless --follow-symlinks is given
                        --tmp-max-age DURATION (default 7d) and

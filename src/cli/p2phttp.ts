@@ -13,6 +13,7 @@ import type { LocalRepository } from "../peers/index.js";
 import { DEFAULT_P2PHTTP_PORT } from "../protocol/index.js";
 import {
   Authorizer,
+  DEFAULT_LIMITS,
   isNotARepository,
   P2pHttpServer,
   RepositoryFolders,
@@ -43,8 +44,21 @@ export const P2PHTTP_OPTIONS = {
   "commit-delay": { type: "string" },
   "tmp-max-age": { type: "string" },
   "tmp-max-size": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "max-queued": { type: "string" },
+  "max-per-client": { type: "string" },
+  "max-locks-per-client": { type: "string" },
   debug: { type: "boolean" },
 } as const;
+
+/** Seconds a connection may move no data before it is closed (--idle-timeout). */
+export const DEFAULT_IDLE_TIMEOUT_S = 120;
+
+/** What tests may set that no operator needs a flag for. */
+export interface P2pHttpTestOverrides {
+  /** How long a lockcontent lock lasts without keeplocked (ms). */
+  readonly lockRetentionMs?: number;
+}
 
 function positiveInt(text: string | undefined, name: string): number | undefined {
   if (text === undefined) return undefined;
@@ -76,6 +90,40 @@ export interface RunningServer {
   /** Address served, e.g. "127.0.0.1:9417" or a socket path. */
   readonly address: string;
   stop(): Promise<void>;
+}
+
+/** Who may do what, from the --wideopen / --unauth-* / --authenv* flags. */
+function authorizer(o: {
+  wideopen?: boolean | undefined;
+  "unauth-readonly"?: boolean | undefined;
+  "unauth-appendonly"?: boolean | undefined;
+  "unauth-nolocking"?: boolean | undefined;
+  authenv?: boolean | undefined;
+  "authenv-http"?: boolean | undefined;
+}): Authorizer {
+  return new Authorizer({
+    wideOpen: o.wideopen ?? false,
+    unauthReadOnly: o["unauth-readonly"] ?? false,
+    unauthAppendOnly: o["unauth-appendonly"] ?? false,
+    unauthNoLocking: o["unauth-nolocking"] ?? false,
+    authEnv: o.authenv ?? false,
+    authEnvHttp: o["authenv-http"] ?? false,
+  });
+}
+
+/** The limits that keep one client from starving the others: the flags, else the defaults. */
+function clientLimits(o: {
+  "max-queued"?: string | undefined;
+  "max-per-client"?: string | undefined;
+  "max-locks-per-client"?: string | undefined;
+}): { maxQueued: number; maxPerClient: number; maxLocksPerClient: number } {
+  return {
+    maxQueued: positiveInt(o["max-queued"], "max-queued") ?? DEFAULT_LIMITS.maxQueued,
+    maxPerClient: positiveInt(o["max-per-client"], "max-per-client") ?? DEFAULT_LIMITS.maxPerClient,
+    maxLocksPerClient:
+      positiveInt(o["max-locks-per-client"], "max-locks-per-client") ??
+      DEFAULT_LIMITS.maxLocksPerClient,
+  };
 }
 
 /** The repositories to serve: those under `--directory`, else the one here. */
@@ -112,6 +160,7 @@ function httpServer(
   certfile: string | undefined,
   privatekeyfile: string | undefined,
   chainfile: string[] | undefined,
+  idleTimeoutS: number,
 ): Server {
   const server: Server = certfile
     ? createHttpsServer(
@@ -128,6 +177,11 @@ function httpServer(
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 1_200_000; // git-annex clients ask for timeout=1200
+  // A connection that moves no data either way for this long (a download
+  // nobody reads, an upload that stopped sending) is closed, which ends
+  // its request and frees what it held. A kept lock is exempt (see
+  // keeplocked); idle keep-alive connections follow keepAliveTimeout.
+  server.setTimeout(idleTimeoutS * 1000, (socket) => socket.destroy());
   return server;
 }
 
@@ -159,7 +213,11 @@ function listen(
 }
 
 /** Start serving; resolves once listening. Used by the CLI and by tests. */
-export async function startP2pHttp(argv: readonly string[], cwd: string): Promise<RunningServer> {
+export async function startP2pHttp(
+  argv: readonly string[],
+  cwd: string,
+  overrides: P2pHttpTestOverrides = {},
+): Promise<RunningServer> {
   const { values: o, positionals } = parseArgs({
     args: [...argv],
     options: P2PHTTP_OPTIONS,
@@ -201,22 +259,18 @@ export async function startP2pHttp(argv: readonly string[], cwd: string): Promis
     // Transfers mostly wait on disks and sockets, and stock clients commonly
     // run -J8: a CPU-count default would queue most of their requests.
     Math.max(8, availableParallelism());
+  const idleTimeoutS = positiveInt(o["idle-timeout"], "idle-timeout") ?? DEFAULT_IDLE_TIMEOUT_S;
   const p2p = new P2pHttpServer({
     peers: repos,
-    auth: new Authorizer({
-      wideOpen: o.wideopen ?? false,
-      unauthReadOnly: o["unauth-readonly"] ?? false,
-      unauthAppendOnly: o["unauth-appendonly"] ?? false,
-      unauthNoLocking: o["unauth-nolocking"] ?? false,
-      authEnv: o.authenv ?? false,
-      authEnvHttp: o["authenv-http"] ?? false,
-    }),
+    ...clientLimits(o),
+    ...overrides,
+    auth: authorizer(o),
     jobs,
     secure: Boolean(o.certfile),
     log,
     ...(o.debug ? { requestLog: (line: string) => log(`[p2phttp] ${line}`) } : {}),
   });
-  const server = httpServer(p2p.handle, o.certfile, o.privatekeyfile, o.chainfile);
+  const server = httpServer(p2p.handle, o.certfile, o.privatekeyfile, o.chainfile, idleTimeoutS);
   const address = await listen(server, o.socket, o.port, o.bind);
   let stopping: Promise<void> | null = null;
   const stop = () => {

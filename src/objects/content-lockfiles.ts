@@ -20,7 +20,6 @@
  */
 import { chmod, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { KeyedMutex } from "../util/index.js";
 import {
   EACCES,
   ENOENT,
@@ -30,6 +29,7 @@ import {
   type LockKind,
   processFcntlLocks,
 } from "./fcntl-locks.js";
+import { countedKeyMutex } from "./lock-counts.js";
 import { DEFAULT_LOCK_RETENTION_MS } from "./locks.js";
 
 /** A shared lock on some content; release it once. */
@@ -75,7 +75,7 @@ function parseRetention(text: string): number | null {
 }
 
 export class AnnexContentLockFiles {
-  private readonly turns = new KeyedMutex();
+  private readonly turns = countedKeyMutex();
   private readonly shared = new Map<string, SharedState>();
 
   constructor(

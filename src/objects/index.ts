@@ -13,6 +13,7 @@ export {
   processFcntlLocks,
 } from "./fcntl-locks.js";
 export { type HashDirScheme, type ObjectLayout, repositoryLayout } from "./layout.js";
+export { type ObjectLockCounts, objectLockCounts } from "./lock-counts.js";
 export { ContentLocks, DEFAULT_LOCK_RETENTION_MS, type HeldLock } from "./locks.js";
 export { ObjectStore, type ReceiveFailure, type ReceiveResult } from "./store.js";
 export {

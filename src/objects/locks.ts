@@ -7,6 +7,8 @@
  * These locks live in this process; they protect against removals that go
  * through annexgate.
  */
+import { countContentLock } from "./lock-counts.js";
+
 export const DEFAULT_LOCK_RETENTION_MS = 10 * 60 * 1000;
 
 export interface HeldLock {
@@ -44,11 +46,14 @@ export class ContentLocks {
       this.holders.set(name, set);
     }
     set.add(holder);
+    countContentLock(1);
     return {
       pin: () => {
         holder.pinned = true;
       },
       release: () => {
+        if (holder.released) return;
+        countContentLock(-1);
         holder.released = true;
         const s = this.holders.get(name);
         s?.delete(holder);

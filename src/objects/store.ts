@@ -17,7 +17,6 @@ import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat, truncate } from "
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { type Key, keyFile, type ReceiveVerification, receiveVerification } from "../keys/index.js";
-import { KeyedMutex } from "../util/index.js";
 import { BatchedFileWriter } from "./batched-writer.js";
 import {
   type AnnexContentLockFiles,
@@ -29,6 +28,7 @@ import { withDownloadLock } from "./download-lock.js";
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
 import { type FcntlLocks, processFcntlLocks } from "./fcntl-locks.js";
 import { type ObjectLayout, objectFileIn, tmpFileIn } from "./layout.js";
+import { countedKeyMutex } from "./lock-counts.js";
 
 /** Why a receive did not store the content. */
 export type ReceiveFailure =
@@ -64,7 +64,7 @@ function isAbsent(e: unknown): boolean {
 }
 
 /** The process's turns on temp files, by path (see ObjectStore.keyLocks). */
-const TMP_TURNS = new KeyedMutex();
+const TMP_TURNS = countedKeyMutex();
 
 /** The temp file opened for writing, or null when its name is too long for the disk. */
 async function openTmp(tmp: string, flags: "w" | "r+"): Promise<FileHandle | null> {

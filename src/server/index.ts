@@ -1,6 +1,12 @@
 /** @module server — front-ends that expose Peers to the world. */
 export { type AuthOptions, Authorizer, parseBasicAuth, type ServeMode } from "./http/auth.js";
-export { type P2pHttpOptions, P2pHttpServer, type PeerDirectory } from "./http/server.js";
+export {
+  DEFAULT_LIMITS,
+  type P2pHttpOptions,
+  P2pHttpServer,
+  type PeerDirectory,
+} from "./http/server.js";
+export type { ServerStats } from "./http/stats.js";
 export {
   type GitService,
   gitServiceRunner,

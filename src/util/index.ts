@@ -8,5 +8,5 @@
 export { KeyedMutex } from "./keyed-mutex.js";
 export { LastChunk } from "./last-chunk.js";
 export { LengthBudget, type LengthOutcome } from "./length-budget.js";
-export { forEachBounded, Semaphore } from "./semaphore.js";
+export { forEachBounded, QueueFullError, Semaphore } from "./semaphore.js";
 export { waitForDrain, writeOrDrop } from "./write-or-drop.js";

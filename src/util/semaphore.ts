@@ -1,11 +1,25 @@
+/** A bounded semaphore's wait queue was full: the caller was turned away. */
+export class QueueFullError extends Error {
+  constructor(readonly queued: number) {
+    super(`${queued} requests are already waiting`);
+    this.name = "QueueFullError";
+  }
+}
+
+interface Waiter {
+  readonly grant: () => void;
+}
+
 /**
  * A counting semaphore: at most `limit` tasks run at once, the others wait
- * in arrival order. `maxWaiting` bounds that wait queue for `runUnlessFull`,
- * so a flood of callers is turned away instead of piling up in memory.
+ * in arrival order. `maxWaiting` bounds that wait queue, so a flood of
+ * callers is turned away instead of piling up in memory; a waiter whose
+ * signal aborts leaves the queue at once, so a caller that went away
+ * neither holds nor waits for a place.
  */
 export class Semaphore {
   private running = 0;
-  private readonly queue: Array<() => void> = [];
+  private readonly queue: Waiter[] = [];
 
   constructor(
     private readonly limit: number,
@@ -14,11 +28,16 @@ export class Semaphore {
     if (!(limit >= 1)) throw new RangeError("a semaphore's limit is at least 1");
   }
 
-  /** Runs `task` when a place is free, however long the queue. */
-  async run<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` when a place is free. Throws QueueFullError when
+   * `maxWaiting` callers already wait, and the signal's reason when it
+   * aborts before a place is free.
+   */
+  async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
     if (this.running >= this.limit) {
       // The place is handed over by the task that ends (see `leave`).
-      await new Promise<void>((resolve) => this.queue.push(resolve));
+      await this.wait(signal);
     } else {
       this.running++;
     }
@@ -30,11 +49,13 @@ export class Semaphore {
   }
 
   /** Like `run`, but answers `full` at once (and never runs `task`) when `maxWaiting` already wait. */
-  runUnlessFull<T, F>(full: F, task: () => Promise<T>): Promise<T | F> {
-    if (this.running >= this.limit && this.queue.length >= this.maxWaiting) {
-      return Promise.resolve(full);
+  async runUnlessFull<T, F>(full: F, task: () => Promise<T>): Promise<T | F> {
+    try {
+      return await this.run(task);
+    } catch (e) {
+      if (e instanceof QueueFullError) return full;
+      throw e;
     }
-    return this.run(task);
   }
 
   /** Tasks running now. */
@@ -47,9 +68,29 @@ export class Semaphore {
     return this.queue.length;
   }
 
+  private wait(signal?: AbortSignal): Promise<void> {
+    if (this.queue.length >= this.maxWaiting) throw new QueueFullError(this.queue.length);
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.queue.indexOf(waiter);
+        if (i >= 0) this.queue.splice(i, 1);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        grant: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      this.queue.push(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
   private leave(): void {
     const next = this.queue.shift();
-    if (next) next();
+    // The place passes straight to the next waiter (running stays the same).
+    if (next) next.grant();
     else this.running--;
   }
 }

@@ -539,6 +539,34 @@ describe("P2pHttpServer", () => {
     });
   });
 
+  describe("error answers", () => {
+    const h = new Harness();
+    before(() => h.start());
+    after(() => h.stop());
+
+    it("a key name too long for the file system: 500 with an id only, the error logged under it", async () => {
+      const data = Buffer.from("hello");
+      // The temp file's name is the key's: 300 bytes is past NAME_MAX (255).
+      const key = `WORM-s${data.length}--m1+${"n".repeat(300)}`;
+      const r = await h.fetch("POST", h.path(4, "put", { key }), {
+        headers: { "X-git-annex-data-length": String(data.length) },
+        body: data,
+      });
+      assert.equal(r.status, 500);
+      const body = r.body.toString("utf8");
+      const id = /^internal error \(id ([0-9a-f]{8})\)$/.exec(body)?.[1];
+      assert.ok(id, `body: ${body}`);
+      assert.doesNotMatch(body, /\//, "no path in the answer");
+      assert.doesNotMatch(body, /\bat\b|ENAMETOOLONG/, "no stack or system error");
+      const line = h.logged.find((l) => l.includes(id));
+      assert.ok(line, `logged: ${h.logged.join("\n")}`);
+      assert.match(line, /ENAMETOOLONG/);
+      // The server goes on.
+      assert.equal((await h.fetch("POST", h.path(4, "gettimestamp"))).status, 200);
+      assert.equal(h.p2p.stats().transferSlots, 0);
+    });
+  });
+
   describe("interrupted uploads", () => {
     const h = new Harness();
     before(() => h.start());

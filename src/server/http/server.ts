@@ -10,28 +10,32 @@
  * then the repository (404) and authorization (401 / 403).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { AnnexgateError } from "../../errors.js";
-import { genUuid, type Key } from "../../keys/index.js";
-import type { ContentLock, Peer, PeerContext } from "../../peers/index.js";
+import type { Key } from "../../keys/index.js";
+import { objectLockCounts } from "../../objects/index.js";
+import type { Peer, PeerContext } from "../../peers/index.js";
 import {
   AUTH_REALM_HEADER,
   DATA_LENGTH_HEADER,
-  HttpAnswerError,
   HttpApiError,
   JSON_CONTENT_TYPE,
   lockJson,
-  parseUnlockJson,
   presentJson,
   putOffsetJson,
   removedJson,
   storedJson,
   timestampJson,
 } from "../../protocol/index.js";
-import { LastChunk, Semaphore } from "../../util/index.js";
+import { Semaphore } from "../../util/index.js";
 import { type Authorizer, parseBasicAuth } from "./auth.js";
+import { ClientCounts } from "./client-limits.js";
+import { errorAnswer } from "./error-answer.js";
+import { HeldLocks } from "./held-locks.js";
+import { untilUnlock } from "./keeplocked.js";
 import { type ApiRequest, parseRequest } from "./request.js";
+import { ClientGoneError, type RequestEnd, watchRequestEnd } from "./request-end.js";
+import { openFileDescriptors, type ServerStats } from "./stats.js";
+import { ValidityGate } from "./validity-gate.js";
 
 /** Finds the Peer that serves a UUID: a served repository, or a remote or cluster it is a gateway for. */
 export interface PeerDirectory {
@@ -39,11 +43,24 @@ export interface PeerDirectory {
   lookup(uuid: string): Promise<Peer | null>;
 }
 
+/** Defaults of the limits that keep one client from starving the others. */
+export const DEFAULT_LIMITS = {
+  maxQueued: 64,
+  maxPerClient: 32,
+  maxLocksPerClient: 64,
+} as const;
+
 export interface P2pHttpOptions {
   readonly peers: PeerDirectory;
   readonly auth: Authorizer;
   /** Concurrent transfers (get/put); others wait their turn. */
   readonly jobs: number;
+  /** Transfers that may wait for a slot; past it, 503. */
+  readonly maxQueued?: number;
+  /** Requests one client address may have in progress; past it, 429. */
+  readonly maxPerClient?: number;
+  /** Content locks one client address may hold (lockcontent, keeplocked). */
+  readonly maxLocksPerClient?: number;
   /** True when served over TLS (decides whether --authenv applies). */
   readonly secure: boolean;
   /** How long a lockcontent lock lasts without keeplocked (ms). */
@@ -53,134 +70,119 @@ export interface P2pHttpOptions {
   readonly requestLog?: (line: string) => void;
 }
 
-interface HeldLockEntry {
-  readonly lock: ContentLock;
-  readonly uuid: string;
-  readonly timer: NodeJS.Timeout;
-}
-
 function sendJson(res: ServerResponse, body: string, status = 200): void {
   res.writeHead(status, { "Content-Type": JSON_CONTENT_TYPE });
   res.end(body);
 }
 
-/**
- * The one place an error becomes an HTTP answer: a request the API refuses
- * gets its status and message; anything else is 500 with the message of an
- * error annexgate made on purpose, or a fixed text (a raw system error may
- * name server paths).
- */
-function errorResponse(err: unknown): { status: number; body: string } {
-  if (err instanceof HttpApiError) return { status: err.status, body: err.message };
-  if (err instanceof AnnexgateError) return { status: 500, body: err.message };
-  return { status: 500, body: "Something went wrong" };
-}
-
 function sendError(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) {
+  if (res.headersSent || res.destroyed) {
     res.destroy();
     return;
   }
   const headers: Record<string, string> = {};
   if (status === 401) headers["WWW-Authenticate"] = AUTH_REALM_HEADER;
+  // A refused client's connection is not kept for its next request: its
+  // body may be unread, and an idle kept-alive connection is held long.
+  if (status === 429 || status === 503) headers.Connection = "close";
   res.writeHead(status, headers);
   res.end(message);
 }
 
-/**
- * Holds back the last chunk of a download until the sender says whether the
- * data was valid; when it was not, but the promised length was reached, the
- * response is cut one byte short so the client knows (as git-annex does).
- */
-class ValidityGate extends Transform {
-  private readonly last = new LastChunk();
-  private sent = 0;
-  constructor(
-    private readonly length: number,
-    private readonly valid: Promise<boolean>,
-  ) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const before = this.last.hold(chunk);
-    if (before) {
-      this.sent += before.length;
-      this.push(before);
-    }
-    cb();
-  }
-  override _flush(cb: TransformCallback): void {
-    this.valid.then(
-      (ok) => {
-        let last = this.last.take();
-        if (last && !ok && this.sent + last.length === this.length) {
-          last = last.subarray(0, last.length - 1);
-        }
-        if (last && last.length > 0) this.push(last);
-        cb();
-      },
-      (err: unknown) => cb(err as Error),
-    );
-  }
+/** The client's address, the unit of the per-client limits. */
+function clientOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? "unknown";
 }
 
 export class P2pHttpServer {
-  private readonly locks = new Map<string, HeldLockEntry>();
+  private readonly locks: HeldLocks;
   private readonly transfers: Semaphore;
-  private readonly lockRetentionMs: number;
+  private readonly clients: ClientCounts;
+  private requestsSeen = 0;
 
   constructor(private readonly opts: P2pHttpOptions) {
-    this.transfers = new Semaphore(Math.max(1, opts.jobs));
-    this.lockRetentionMs = opts.lockRetentionMs ?? 10 * 60 * 1000;
+    this.transfers = new Semaphore(
+      Math.max(1, opts.jobs),
+      opts.maxQueued ?? DEFAULT_LIMITS.maxQueued,
+    );
+    this.clients = new ClientCounts(opts.maxPerClient ?? DEFAULT_LIMITS.maxPerClient);
+    this.locks = new HeldLocks(
+      opts.lockRetentionMs ?? 10 * 60 * 1000,
+      opts.maxLocksPerClient ?? DEFAULT_LIMITS.maxLocksPerClient,
+    );
+  }
+
+  /** What the server holds now; a request cut off must leave these as they were. */
+  stats(): ServerStats {
+    const locks = this.locks.counts();
+    const objects = objectLockCounts();
+    return {
+      requestsSeen: this.requestsSeen,
+      requests: this.clients.total(),
+      transferSlots: this.transfers.active,
+      queuedTransfers: this.transfers.waiting,
+      keyLocks: objects.keyLocks,
+      contentLocks: objects.contentLocks,
+      heldLocks: locks.held,
+      keptLocks: locks.kept,
+      openFds: openFileDescriptors(),
+    };
   }
 
   /** The node:http request listener. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // First, before anything asynchronous: see the request end, however early.
+    const end = watchRequestEnd(req, res);
+    this.requestsSeen++;
     const requestLog = this.opts.requestLog;
     if (requestLog) {
       const started = performance.now();
-      res.once("close", () => {
+      void end.done.then(() => {
         const ms = (performance.now() - started).toFixed(1);
         const how = res.writableFinished ? res.statusCode : `${res.statusCode} aborted`;
         requestLog(`${req.method} ${req.url} ${how} ${ms}ms`);
       });
     }
-    this.serve(req, res).catch((err: unknown) => {
-      const { status, body } = errorResponse(err);
-      if (status === 500) this.opts.log?.(`p2phttp: ${String((err as Error)?.stack ?? err)}`);
+    const client = clientOf(req);
+    if (!this.clients.enter(client)) {
+      sendError(res, 429, "too many requests from this client at once, try again later");
+      req.resume();
+      return;
+    }
+    const served = this.serve(req, res, end).catch((err: unknown) => {
+      // Nobody to answer: what the request held was released on the way out.
+      if (err instanceof ClientGoneError || end.signal.aborted) {
+        res.destroy();
+        return;
+      }
+      const { status, body, logLine } = errorAnswer(err);
+      if (logLine) this.opts.log?.(logLine);
       sendError(res, status, body);
       // Do not read an unwanted body to its end; it may be huge.
       if (!req.complete) req.resume();
     });
+    // The client counts until both its answer and the work for it are done.
+    void Promise.all([served, end.done]).then(() => this.clients.leave(client));
   };
 
-  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async serve(req: IncomingMessage, res: ServerResponse, end: RequestEnd): Promise<void> {
     const r = parseRequest(req);
     // A malformed Authorization header is a 400 among the header checks,
     // before the repository is looked up (servant's order).
     const creds = parseBasicAuth(req.headers.authorization);
     const peer = await this.opts.peers.lookup(r.uuid);
+    end.check();
     if (!peer) throw new HttpApiError(404, "not found");
     const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
     const decision = this.opts.auth.decide(secure, creds, r.action);
     if (!decision.allow) throw new HttpApiError(decision.status, "");
     if (r.refusal) throw r.refusal;
-
-    const controller = new AbortController();
-    const onClose = () => {
-      if (!res.writableFinished) controller.abort(new Error("client went away"));
-    };
-    res.on("close", onClose);
     const ctx: PeerContext = {
       ...(r.clientUuid !== undefined ? { clientUuid: r.clientUuid } : {}),
       bypass: r.bypass,
-      signal: controller.signal,
+      signal: end.signal,
     };
-    try {
-      await this.dispatch(r, peer, ctx, req, res);
-    } finally {
-      res.off("close", onClose);
-    }
+    await this.dispatch(r, peer, ctx, req, res, end);
   }
 
   private async dispatch(
@@ -189,38 +191,44 @@ export class P2pHttpServer {
     ctx: PeerContext,
     req: IncomingMessage,
     res: ServerResponse,
+    end: RequestEnd,
   ): Promise<void> {
     const op = r.path.kind === "generic-key" ? "key" : r.path.operation;
     const key = r.key as Key;
+    const answer = (body: string) => {
+      end.check();
+      sendJson(res, body);
+    };
     switch (op) {
       case "key":
         // Stock git-annex takes a negative offset and promises more bytes
         // than the object has, then sends none; refused here instead.
         if (r.offset < 0)
           throw new HttpApiError(400, "Error parsing offset failed: negative offset");
-        return this.transfers.run(() => this.serveGet(peer, key, r.offset, ctx, req, res));
-      case "checkpresent": {
-        const p = await peer.checkPresent(key, ctx);
-        return sendJson(res, presentJson(p.present));
-      }
+        return this.transfers.run(
+          () => this.serveGet(peer, key, r.offset, ctx, req, res, end),
+          end.signal,
+        );
+      case "checkpresent":
+        return answer(presentJson((await peer.checkPresent(key, ctx)).present));
       case "gettimestamp":
-        return sendJson(res, timestampJson(await peer.getTimestamp(ctx)));
+        return answer(timestampJson(await peer.getTimestamp(ctx)));
       case "remove": {
         const p = await peer.remove(key, {}, ctx);
-        return sendJson(res, removedJson(r.version, p.removed, p.plusUuids));
+        return answer(removedJson(r.version, p.removed, p.plusUuids));
       }
       case "remove-before": {
         const p = await peer.remove(key, { before: r.timestamp as number }, ctx);
-        return sendJson(res, removedJson(r.version, p.removed, p.plusUuids));
+        return answer(removedJson(r.version, p.removed, p.plusUuids));
       }
       case "putoffset":
-        return sendJson(res, putOffsetJson(r.version, await peer.putOffset(key, ctx)));
+        return answer(putOffsetJson(r.version, await peer.putOffset(key, ctx)));
       case "put":
-        return this.transfers.run(() => this.servePut(r, peer, key, ctx, req, res));
+        return this.transfers.run(() => this.servePut(r, peer, key, ctx, req, res), end.signal);
       case "lockcontent":
-        return this.serveLockContent(r.uuid, peer, key, ctx, res);
+        return this.serveLockContent(r.uuid, peer, key, ctx, req, res, end);
       case "keeplocked":
-        return this.serveKeepLocked(r, req, res);
+        return this.serveKeepLocked(r, req, res, end);
     }
   }
 
@@ -231,8 +239,14 @@ export class P2pHttpServer {
     ctx: PeerContext,
     req: IncomingMessage,
     res: ServerResponse,
+    end: RequestEnd,
   ): Promise<void> {
+    end.check();
     const got = await peer.retrieve(key, offset, ctx);
+    if (end.signal.aborted) {
+      got?.data.destroy();
+      throw new ClientGoneError();
+    }
     if (!got) {
       // git-annex answers a missing key with an empty body of promised length 0.
       res.writeHead(200, { "Content-Type": "application/octet-stream", [DATA_LENGTH_HEADER]: "0" });
@@ -255,7 +269,7 @@ export class P2pHttpServer {
       // failed download); a client that went away is expected, anything
       // else (the source failed mid-way) is worth a log line.
       got.data.destroy();
-      if (!ctx.signal?.aborted) this.opts.log?.(`p2phttp: download broke off: ${String(e)}`);
+      if (!end.signal.aborted) this.opts.log?.(`p2phttp: download broke off: ${String(e)}`);
     }
   }
 
@@ -267,9 +281,11 @@ export class P2pHttpServer {
     req: IncomingMessage,
     res: ServerResponse,
   ): Promise<void> {
+    ctx.signal?.throwIfAborted();
     if (r.dataPresent) {
       req.resume();
       const p = await peer.storePresent(key, ctx);
+      ctx.signal?.throwIfAborted();
       return sendJson(res, storedJson(r.version, p.stored, p.plusUuids));
     }
     if (r.offset < 0 || (r.dataLength as number) < 0) {
@@ -287,7 +303,7 @@ export class P2pHttpServer {
       },
       ctx,
     );
-    if (res.destroyed) return;
+    ctx.signal?.throwIfAborted();
     sendJson(res, storedJson(r.version, p.stored, p.plusUuids));
   }
 
@@ -296,89 +312,56 @@ export class P2pHttpServer {
     peer: Peer,
     key: Key,
     ctx: PeerContext,
+    req: IncomingMessage,
     res: ServerResponse,
+    end: RequestEnd,
   ): Promise<void> {
     const r = await peer.lockContent(key, ctx);
     // Absent and unsupported read the same on the wire: not locked.
-    if (r.kind !== "locked") return sendJson(res, lockJson(false));
-    const lock = r.lock;
-    const lockId = genUuid();
-    // Without keeplocked the lock ends when it expires.
-    const timer = setTimeout(() => {
-      this.locks.delete(lockId);
-      void lock.release();
-    }, this.lockRetentionMs);
-    timer.unref();
-    this.locks.set(lockId, { lock, uuid, timer });
+    if (r.kind !== "locked") {
+      end.check();
+      return sendJson(res, lockJson(false));
+    }
+    const lockId = await this.locks.add(r.lock, uuid, clientOf(req));
+    if (lockId === null) {
+      throw new HttpApiError(429, "too many content locks held by this client");
+    }
+    if (end.signal.aborted) {
+      // Nobody will ever learn this lock's id: it must not be held.
+      await this.locks.releaseId(lockId);
+      throw new ClientGoneError();
+    }
     sendJson(res, lockJson(true, lockId));
+    void end.done.then(() => {
+      if (!res.writableFinished) return this.locks.releaseId(lockId);
+    });
   }
 
   private async serveKeepLocked(
     r: ApiRequest,
     req: IncomingMessage,
     res: ServerResponse,
+    end: RequestEnd,
   ): Promise<void> {
-    const id = r.lockId as string;
-    const entry = this.locks.get(id);
-    const held = entry && entry.uuid === r.uuid ? entry : undefined;
-    if (held) {
-      // keeplocked disables the expiry, as git-annex's keepingLocked does:
-      // the lock now lasts until this request unlocks or ends.
-      clearTimeout(held.timer);
-      held.lock.keep();
+    const held = this.locks.keep(r.lockId as string, r.uuid);
+    // A kept lock waits on its client, however quiet: it is bounded by the
+    // per-client lock cap, not the idle timeout. An unknown id is not.
+    if (held) req.socket.setTimeout(0);
+    // Long polling: the lock is held until the body says unlock, or the
+    // body ends or breaks, or the connection does.
+    try {
+      await untilUnlock(req, end.signal);
+    } finally {
+      if (held) await this.locks.release(held);
     }
-    const drop = async () => {
-      if (!held) return;
-      clearTimeout(held.timer);
-      if (this.locks.get(id) === held) this.locks.delete(id);
-      await held.lock.release();
-    };
-    // Long polling: the body is newline-separated {"unlock": bool} objects;
-    // the lock is held until one says true, or the body ends or breaks.
-    let buffered = "";
-    await new Promise<void>((resolve) => {
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        req.off("data", onData);
-        resolve();
-      };
-      const onData = (chunk: Buffer) => {
-        buffered += chunk.toString("utf8");
-        for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (line === "") continue;
-          let unlock: boolean;
-          try {
-            unlock = parseUnlockJson(line);
-          } catch (e) {
-            if (!(e instanceof HttpAnswerError)) throw e;
-            return finish(); // malformed: stop holding, as an errored stream does
-          }
-          if (unlock) return finish();
-        }
-        if (buffered.length > 4096) finish(); // no sane unlock request is this long
-      };
-      req.on("data", onData);
-      req.once("end", finish);
-      req.once("error", finish);
-      req.once("close", finish);
-    });
-    await drop();
-    if (!res.destroyed) sendJson(res, lockJson(false));
+    end.check();
+    sendJson(res, lockJson(false));
     req.resume();
   }
 
   /** Release every lock (server shutdown). */
-  async close(): Promise<void> {
-    const entries = [...this.locks.values()];
-    this.locks.clear();
-    for (const e of entries) {
-      clearTimeout(e.timer);
-      await e.lock.release();
-    }
+  close(): Promise<void> {
+    return this.locks.close();
   }
 }
 
