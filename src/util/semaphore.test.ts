@@ -50,26 +50,6 @@ describe("Semaphore", () => {
     assert.equal(s.active, 0);
   });
 
-  it("runUnlessFull turns callers away once maxWaiting wait, and takes them again later", async () => {
-    const s = new Semaphore(1, 1);
-    const gate = deferred();
-    const holder = s.runUnlessFull("full", () => gate.promise.then(() => "held"));
-    const waiter = s.runUnlessFull("full", async () => "waited");
-    let ran = false;
-    const turnedAway = await s.runUnlessFull("full", async () => {
-      ran = true;
-      return "ran";
-    });
-    assert.equal(turnedAway, "full");
-    assert.equal(ran, false);
-    // run() itself always queues, whatever maxWaiting says.
-    const patient = s.run(async () => "patient");
-    assert.equal(s.waiting, 2);
-    gate.resolve();
-    assert.deepEqual(await Promise.all([holder, waiter, patient]), ["held", "waited", "patient"]);
-    assert.equal(await s.runUnlessFull("full", async () => "ran"), "ran");
-  });
-
   it("refuses a limit below 1", () => {
     assert.throws(() => new Semaphore(0), RangeError);
   });

@@ -48,16 +48,6 @@ export class Semaphore {
     }
   }
 
-  /** Like `run`, but answers `full` at once (and never runs `task`) when `maxWaiting` already wait. */
-  async runUnlessFull<T, F>(full: F, task: () => Promise<T>): Promise<T | F> {
-    try {
-      return await this.run(task);
-    } catch (e) {
-      if (e instanceof QueueFullError) return full;
-      throw e;
-    }
-  }
-
   /** Tasks running now. */
   get active(): number {
     return this.running;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import {
   type ClientRequest,
   createServer,
@@ -10,6 +10,7 @@ import {
 } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../../../test/helpers/index.js";
 import { formatKey, genUuid, type Key, parseKey } from "../../keys/index.js";
@@ -544,23 +545,28 @@ describe("P2pHttpServer", () => {
     before(() => h.start());
     after(() => h.stop());
 
-    it("a key name too long for the file system: 500 with an id only, the error logged under it", async () => {
+    it("a disk that fails under an upload: 500 with an id only, the error logged under it", async () => {
       const data = Buffer.from("hello");
-      // The temp file's name is the key's: 300 bytes is past NAME_MAX (255).
-      const key = `WORM-s${data.length}--m1+${"n".repeat(300)}`;
+      const key = `WORM-s${data.length}--m1+disk-failure`;
+      // Where the temp files go is a plain file: the upload cannot be
+      // written there (ENOTDIR), as on a disk gone bad.
+      const tmp = join(h.dir, ".git", "annex", "tmp");
+      await rm(tmp, { recursive: true, force: true });
+      await writeFile(tmp, "not a directory");
       const r = await h.fetch("POST", h.path(4, "put", { key }), {
         headers: { "X-git-annex-data-length": String(data.length) },
         body: data,
       });
+      await rm(tmp, { force: true });
       assert.equal(r.status, 500);
       const body = r.body.toString("utf8");
       const id = /^internal error \(id ([0-9a-f]{8})\)$/.exec(body)?.[1];
       assert.ok(id, `body: ${body}`);
       assert.doesNotMatch(body, /\//, "no path in the answer");
-      assert.doesNotMatch(body, /\bat\b|ENAMETOOLONG/, "no stack or system error");
+      assert.doesNotMatch(body, /\bat\b|ENOTDIR|EEXIST/, "no stack or system error");
       const line = h.logged.find((l) => l.includes(id));
       assert.ok(line, `logged: ${h.logged.join("\n")}`);
-      assert.match(line, /ENAMETOOLONG/);
+      assert.match(line, /ENOTDIR|EEXIST/);
       // The server goes on.
       assert.equal((await h.fetch("POST", h.path(4, "gettimestamp"))).status, 200);
       assert.equal(h.p2p.stats().transferSlots, 0);
