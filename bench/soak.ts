@@ -303,7 +303,7 @@ benchMain("soak", async (cleanup) => {
       row("server RSS MiB first/max/last", (r) => trio(r.samples.map((s) => s.rssMiB))),
       row("server open fds first/max/last", (r) => trio(r.samples.map((s) => s.fds))),
       row("temp files left (files, KiB)", (r) => `${r.tmpFiles}, ${fixed(r.tmpBytes / 1024)}`),
-      row("annexgate --tmp-max-size", () => TMP_CAP),
+      ["temp-file cap", TMP_CAP, "none"],
     ],
   );
   for (const [kind, r] of results) for (const e of r.errors) console.log(`${kind} error: ${e}`);
