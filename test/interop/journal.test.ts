@@ -44,9 +44,9 @@ after(async () => {
 });
 
 /** Keys of distinct sizes, so the repository size says every one was counted. */
-function keyLines(uuid: string, n: number): string {
+function keyLines(uuid: string, n: number, from = 0): string {
   const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < from + n; i++) {
     const hash = createHash("sha256").update(String(i)).digest("hex");
     lines.push(`SHA256E-s${1000 + i}--${hash} ${uuid} 1\n`);
   }
@@ -183,5 +183,45 @@ describe("a gateway serving a repository with a large journal left by stock git-
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe("a journal of 100,000 entries left by stock git-annex", () => {
+  const LARGE = 100_000;
+  const MAKERS = 4;
+  it(`annexgate info --json --bytes commits ${LARGE} entries and agrees with stock git-annex`, {
+    timeout: 15 * 60_000,
+  }, async () => {
+    const repo = await gitAnnexRepo(join(tmp, "large"), "large journal");
+    const uuid = (await run("git", ["config", "annex.uuid"], { cwd: repo })).trim();
+    // Stock git-annex takes about a millisecond a key: several batch
+    // processes share the work (each journal write is under its lock).
+    const share = LARGE / MAKERS;
+    await Promise.all(
+      Array.from({ length: MAKERS }, (_, m) =>
+        run("git", ["-c", "annex.alwayscommit=false", "annex", "setpresentkey", "--batch"], {
+          cwd: repo,
+          input: keyLines(uuid, share, m * share),
+        }),
+      ),
+    );
+    const journal = join(repo, ".git", "annex", "journal");
+    assert.equal((await readdir(journal)).length, LARGE, "stock git-annex left the journal");
+    const out = await run(
+      "sh",
+      [
+        "-c",
+        `ulimit -n ${OPEN_FILES} && exec "$0" "$1" info --json --bytes`,
+        process.execPath,
+        CLI,
+      ],
+      { cwd: repo },
+    );
+    const ours = sizesOf(out);
+    assert.deepEqual(await readdir(journal), [], "the journal was committed");
+    assert.equal(ours.combined, (LARGE * 1000 + (LARGE * (LARGE - 1)) / 2).toString());
+    // Stock git-annex reads the same sizes from annexgate's commit.
+    const stock = sizesOf(await run("git", ["annex", "info", "--json", "--bytes"], { cwd: repo }));
+    assert.deepEqual(ours, stock);
   });
 });
