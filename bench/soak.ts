@@ -15,7 +15,7 @@
  * BENCH_HOSTILE (8), BENCH_SERVERS=annexgate,stock.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { keyOf, localCluster } from "../test/helpers/cluster.js";
@@ -37,6 +37,7 @@ import {
   printTable,
   type ServerKind,
   serverKinds,
+  treeRssKiB,
 } from "./common.js";
 
 const NODES = ["node1", "node2"];
@@ -57,13 +58,14 @@ interface SoakResult {
   samples: Sample[];
   tmpFiles: number;
   tmpBytes: number;
+  tmpMostInOne: number;
   errors: string[];
 }
 
+/** The server's RSS (its whole process tree: stock is `git` running `git-annex`) and its open fds. */
 async function sampleOf(pid: number): Promise<Sample | null> {
   try {
-    const status = await readFile(`/proc/${pid}/status`, "utf8");
-    const rss = Number(/^VmRSS:\s+([0-9]+) kB/m.exec(status)?.[1] ?? 0);
+    const rss = (await treeRssKiB(pid)).tree;
     const fds = (await readdir(`/proc/${pid}/fd`)).length;
     return { rssMiB: rss / 1024, fds };
   } catch {
@@ -71,11 +73,18 @@ async function sampleOf(pid: number): Promise<Sample | null> {
   }
 }
 
-/** Files and bytes under each repository's `.git/annex/tmp`. */
-async function tmpLeft(repos: readonly string[]): Promise<{ files: number; bytes: number }> {
+/**
+ * Files and bytes under the repositories' `.git/annex/tmp`, and the most
+ * bytes any one of them holds (the temp-file cap is per repository).
+ */
+async function tmpLeft(
+  repos: readonly string[],
+): Promise<{ files: number; bytes: number; mostInOne: number }> {
   let files = 0;
   let bytes = 0;
+  let mostInOne = 0;
   for (const repo of repos) {
+    const before = bytes;
     const dir = join(repo, ".git", "annex", "tmp");
     for (const name of await readdir(dir, { recursive: true }).catch(() => [] as string[])) {
       const s = await stat(join(dir, name)).catch(() => null);
@@ -84,8 +93,9 @@ async function tmpLeft(repos: readonly string[]): Promise<{ files: number; bytes
         bytes += s.size;
       }
     }
+    mostInOne = Math.max(mostInOne, bytes - before);
   }
-  return { files, bytes };
+  return { files, bytes, mostInOne };
 }
 
 /** One honest round in `client`: a new file to the cluster, dropped here, got back, dropped there. */
@@ -206,6 +216,7 @@ async function soakServer(
     samples: [],
     tmpFiles: 0,
     tmpBytes: 0,
+    tmpMostInOne: 0,
     errors: [],
   };
   try {
@@ -255,6 +266,7 @@ async function soakServer(
     const left = await tmpLeft([gw, ...NODES.map((n) => join(dir, n))]);
     r.tmpFiles = left.files;
     r.tmpBytes = left.bytes;
+    r.tmpMostInOne = left.mostInOne;
     return r;
   } finally {
     await server.stop();
@@ -300,10 +312,13 @@ benchMain("soak", async (cleanup) => {
       row("honest rounds ok", (r) => String(r.honestOk)),
       row("honest rounds failed", (r) => String(r.honestFailed)),
       row("attacks made", (r) => String(r.attacks)),
-      row("server RSS MiB first/max/last", (r) => trio(r.samples.map((s) => s.rssMiB))),
+      row("server RSS MiB (process tree) first/max/last", (r) =>
+        trio(r.samples.map((s) => s.rssMiB)),
+      ),
       row("server open fds first/max/last", (r) => trio(r.samples.map((s) => s.fds))),
       row("temp files left (files, KiB)", (r) => `${r.tmpFiles}, ${fixed(r.tmpBytes / 1024)}`),
-      ["temp-file cap", TMP_CAP, "none"],
+      row("most temp KiB in one repository", (r) => fixed(r.tmpMostInOne / 1024)),
+      ["temp-file cap per repository", TMP_CAP, "none"],
     ],
   );
   for (const [kind, r] of results) for (const e of r.errors) console.log(`${kind} error: ${e}`);
