@@ -216,11 +216,10 @@ export class SharedLiveRecords {
    */
   async #scan(): Promise<OthersBytes> {
     const others = await this.#readOthers();
-    const newestEnded = Math.max(
-      0,
-      ...[...others.values()].flatMap((r) => r.ended.map((e) => e.seq)),
-      ...this.#ended.map((e) => e.seq),
-    );
+    let newestEnded = 0; // a loop, not Math.max(...): records may be long
+    for (const r of [...others.values(), { ended: this.#ended }]) {
+      for (const e of r.ended) newestEnded = Math.max(newestEnded, e.seq);
+    }
     const alive = new Map<string, boolean>();
     await Promise.all(
       [...others].map(async ([id, r]) => {
