@@ -4,7 +4,6 @@
  * old logs) means trusted and an unknown character semitrusted.
  */
 import type { AnnexBranch } from "../branch.js";
-
 import { changeMapLog, entryValues, type LogEntry, type MapLog } from "./map-log.js";
 import { changeRepositoryEntry } from "./repository-entry.js";
 import { formatUuidBasedLog, parseUuidBasedLog } from "./uuid-based.js";
