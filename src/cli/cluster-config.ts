@@ -100,19 +100,29 @@ function canProxyChecker(
   };
 }
 
+/** What updatecluster and updateproxy work from: one view of the gateway's configuration. */
+interface ConfigView {
+  readonly s: Session;
+  readonly cfg: GatewayConfig;
+  /** git-annex's `checkCanProxy` over the remotes' configs. */
+  readonly check: (r: Remote, cannot: string) => boolean;
+  readonly output: Output;
+}
+
+async function configView(s: Session, output: Output): Promise<ConfigView> {
+  const cfg = await loadGatewayConfig(s.git, s.branch);
+  const check = canProxyChecker(await readRemoteConfigs(s.branch), output);
+  return { s, cfg, check, output };
+}
+
 /**
  * updateproxy's work (Command/UpdateProxy.hs `start`): proxy for the
  * remotes configured with annex-proxy or annex-cluster-node, for this
  * repository's clusters, and for nodes of its clusters that other
  * gateways proxy; record the set when it changed.
  */
-async function updateProxy(
-  s: Session,
-  cfg: GatewayConfig,
-  remoteConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>,
-  output: Output,
-): Promise<void> {
-  const check = canProxyChecker(remoteConfigs, output);
+async function updateProxy(view: ConfigView): Promise<void> {
+  const { s, cfg, check, output } = view;
   const remoteProxies = cfg.remotes
     .filter(
       (r) => (r.proxy || r.clusterNode.length > 0) && check(r, "Cannot proxy to this remote."),
@@ -162,13 +172,8 @@ function remoteSet(remotes: readonly Remote[]): Remote[] {
  * with annex-cluster-node naming it, plus recorded nodes that other
  * gateways proxy.
  */
-async function updateCluster(
-  s: Session,
-  cfg: GatewayConfig,
-  remoteConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>,
-  output: Output,
-): Promise<void> {
-  const check = canProxyChecker(remoteConfigs, output);
+async function updateCluster(view: ConfigView): Promise<void> {
+  const { s, cfg, check, output } = view;
   const byCluster = new Map<string, Remote[]>();
   for (const r of cfg.remotes) {
     if (r.clusterNode.length === 0) continue;
@@ -210,10 +215,9 @@ async function updateCluster(
 
 /** updatecluster, then updateproxy, as `git annex updatecluster` does (one view of the config). */
 async function updateClusterAndProxy(s: Session, output: Output): Promise<void> {
-  const cfg = await loadGatewayConfig(s.git, s.branch);
-  const remoteConfigs = await readRemoteConfigs(s.branch);
-  await updateCluster(s, cfg, remoteConfigs, output);
-  await updateProxy(s, cfg, remoteConfigs, output);
+  const view = await configView(s, output);
+  await updateCluster(view);
+  await updateProxy(view);
 }
 
 function noParameters(argv: readonly string[]): void {
@@ -224,8 +228,7 @@ function noParameters(argv: readonly string[]): void {
 export async function updateProxyCommand(argv: readonly string[]): Promise<number> {
   noParameters(argv);
   return withSession(async (s) => {
-    const cfg = await loadGatewayConfig(s.git, s.branch);
-    await updateProxy(s, cfg, await readRemoteConfigs(s.branch), console);
+    await updateProxy(await configView(s, console));
     return 0;
   });
 }

@@ -7,32 +7,14 @@
  * special remote keeps them).
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { mkdir, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../test/helpers/index.js";
-import { hashDirLower, type Key, keyFile, parseKey } from "../keys/index.js";
+import { hashDirLower, type Key, keyFile } from "../keys/index.js";
 import { type ObjectLayout, ObjectStore, ObjectStoreError, repositoryLayout } from "./index.js";
-
-function sha256eKey(data: Buffer): Key {
-  const hex = createHash("sha256").update(data).digest("hex");
-  return parseKey(`SHA256E-s${data.length}--${hex}.bin`);
-}
-
-function content(n: number, seed = 1): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 13 + seed * 5) & 0xff;
-  return b;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
+import { content, exists, sha256eKey, storePerTest } from "./store.fixture.js";
 
 /** Asserts `p` rejects with an ObjectStoreError for errno `code`, naming no path of `dir`. */
 async function rejectsWith(p: Promise<unknown>, code: string, dir: string): Promise<void> {
@@ -50,13 +32,8 @@ describe("ObjectStore failures of the disk", () => {
   let annex: string;
   let store: ObjectStore;
 
-  beforeEach(async () => {
-    dir = await makeTempDir("annexgate-store-fail-");
-    annex = join(dir, "annex");
-    store = new ObjectStore(repositoryLayout(annex, "mixed"));
-  });
-  afterEach(async () => {
-    await removeDir(dir);
+  storePerTest("annexgate-store-fail-", (s) => {
+    ({ dir, annex, store } = s);
   });
 
   /** Makes the first hash directory of `key`'s object a regular file. */

@@ -1,36 +1,16 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { text } from "node:stream/consumers";
-import { afterEach, beforeEach, describe, it } from "node:test";
-import { makeTempDir, removeDir } from "../../test/helpers/index.js";
+import { describe, it } from "node:test";
 import { hashDirLower, hashDirMixed, type Key, keyFile, parseKey } from "../keys/index.js";
 import { type HashDirScheme, ObjectStore, repositoryLayout } from "./index.js";
-
-/** The SHA256E key git-annex would give `data` in a file ending in `ext`. */
-function sha256eKey(data: Buffer, ext = ".bin"): Key {
-  const hex = createHash("sha256").update(data).digest("hex");
-  return parseKey(`SHA256E-s${data.length}--${hex}${ext}`);
-}
+import { content, exists, sha256eKey, storePerTest } from "./store.fixture.js";
 
 /** A source that sends `chunks` one by one and then ends. */
 function source(...chunks: Buffer[]): Readable {
   return Readable.from(chunks, { objectMode: false });
-}
-
-function content(n: number, seed = 1): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed * 7) & 0xff;
-  return b;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
 }
 
 /** Every file under `dir`, relative to it. */
@@ -57,17 +37,11 @@ async function tmpReaches(store: ObjectStore, key: Key, bytes: number): Promise<
 }
 
 describe("ObjectStore", () => {
-  let dir: string;
   let annex: string;
   let store: ObjectStore;
 
-  beforeEach(async () => {
-    dir = await makeTempDir("annexgate-store-");
-    annex = join(dir, "annex");
-    store = new ObjectStore(repositoryLayout(annex, "mixed"));
-  });
-  afterEach(async () => {
-    await removeDir(dir);
+  storePerTest("annexgate-store-", (s) => {
+    ({ annex, store } = s);
   });
 
   describe("receive of a whole object", () => {

@@ -219,12 +219,7 @@ export class ObjectStore {
   }
 
   private async receiveLocked(
-    key: Key,
-    offset: number,
-    length: number,
-    data: Readable,
-    signal?: AbortSignal,
-    checkedBySender?: Promise<boolean>,
+    ...[key, offset, length, data, signal, checkedBySender]: Parameters<ObjectStore["receive"]>
   ): Promise<ReceiveResult> {
     // A check by the sender covers the content only when all of it comes
     // in this upload; a resumed one is hashed here, from the disk.

@@ -9,6 +9,7 @@ export { LocalPeer, type LocalPeerOptions, monotonicSeconds } from "./local/loca
 export {
   BadSettingError,
   type LocalRepository,
+  type LocalRepositoryOptions,
   openLocalRepository,
 } from "./local/repository.js";
 export { credentialsFor, p2phttpKind } from "./p2phttp/p2phttp-kind.js";

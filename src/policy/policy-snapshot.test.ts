@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeDir, run } from "../../test/helpers/index.js";
-import { AnnexBranch, initRepository, recordCluster, recordTrust } from "../branch/index.js";
-import { Git } from "../git/index.js";
+import { newAnnexBranch } from "../branch/branch.fixture.js";
+import { type AnnexBranch, recordCluster, recordTrust } from "../branch/index.js";
+import type { Git } from "../git/index.js";
 import { buildPolicySnapshot, configuredTrust } from "./policy-snapshot.js";
 
 const HERE = "e0000000-0000-4000-8000-00000000000e";
@@ -23,10 +24,7 @@ describe("buildPolicySnapshot", () => {
 
   before(async () => {
     dir = await makeTempDir("annexgate-polsnap-");
-    await run("git", ["init", "-q", dir]);
-    git = await Git.open(dir);
-    await initRepository(git, { uuid: HERE, description: "here" });
-    branch = await AnnexBranch.open(git);
+    ({ git, branch } = await newAnnexBranch(dir, HERE, "here"));
     await recordTrust(branch, A, "trusted");
     await recordTrust(branch, B, "untrusted");
     await recordCluster(branch, CLUSTER1, [A, B]);

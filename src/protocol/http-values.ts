@@ -48,18 +48,22 @@ export function encodeKeyValue(key: Key): string {
   return encodeB64Value(formatKey(key));
 }
 
+/** The bytes of a capture or parameter (a B64 value); 400 in git-annex's wording when it is not one. */
+function captureBytes(text: string, what: string): Buffer {
+  try {
+    return decodeB64Value(text);
+  } catch (e) {
+    throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
+  }
+}
+
 /**
  * A key from a path capture or query parameter; 400 with git-annex's
  * wording (`what` names the capture, e.g. "query parameter key") when it
  * is not one.
  */
 export function decodeKeyValue(text: string, what: string): Key {
-  let bytes: Buffer;
-  try {
-    bytes = decodeB64Value(text);
-  } catch (e) {
-    throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
-  }
+  const bytes = captureBytes(text, what);
   const keyText = wireText(bytes, what, KEY_NOT_UTF8);
   try {
     return parseKey(keyText);
@@ -86,12 +90,7 @@ function wireText(bytes: Buffer, what: string, reason: string): string {
 
 /** A UUID (server, client, bypass, lock id) from a capture or parameter; never empty. */
 export function decodeUuidValue(text: string, what: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = decodeB64Value(text);
-  } catch (e) {
-    throw new HttpApiError(400, `Error parsing ${what} failed: ${(e as Error).message}`);
-  }
+  const bytes = captureBytes(text, what);
   if (bytes.length === 0) throw new HttpApiError(400, `Error parsing ${what} failed: empty UUID`);
   // As stock reads it (bytes that are not UTF-8 become U+FFFD): such a
   // UUID names no repository (404), and refusing it would answer otherwise.

@@ -396,19 +396,24 @@ function showNumber(m: Message, n: number, what: string): string {
 }
 
 function showKey(m: Message, k: Key): string {
-  try {
-    return formatKey(k);
-  } catch (e) {
-    if (e instanceof BadKeyError) badMessage(m, "bad-key", e.message, e);
-    throw e;
-  }
+  return shown(m, () => formatKey(k), BadKeyError, "bad-key");
 }
 
 function showUuid(m: Message, u: string): string {
+  return shown(m, () => parseUuid(u), BadUuidError, "bad-uuid");
+}
+
+/** A field's wire text; the error that refuses the field becomes a bad message. */
+function shown(
+  m: Message,
+  show: () => string,
+  refusal: new (...args: never[]) => Error,
+  reason: ProtocolErrorReason,
+): string {
   try {
-    return parseUuid(u);
+    return show();
   } catch (e) {
-    if (e instanceof BadUuidError) badMessage(m, "bad-uuid", e.message, e);
+    if (e instanceof refusal) badMessage(m, reason, e.message, e);
     throw e;
   }
 }

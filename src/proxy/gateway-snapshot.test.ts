@@ -11,14 +11,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeDir, run } from "../../test/helpers/index.js";
-import {
-  AnnexBranch,
-  initRepository,
-  recordCluster,
-  recordTrust,
-  setLocation,
-} from "../branch/index.js";
-import { Git } from "../git/index.js";
+import { newAnnexBranch } from "../branch/branch.fixture.js";
+import { recordCluster, recordTrust, setLocation } from "../branch/index.js";
 import { formatKey, parseKey } from "../keys/index.js";
 import { type LocalRepository, openLocalRepository } from "../peers/index.js";
 import { buildPolicySnapshot, LiveSizes } from "../policy/index.js";
@@ -60,10 +54,7 @@ describe("one policy snapshot for the gateway and the commands", () => {
 
   before(async () => {
     dir = await makeTempDir("annexgate-gwsnap-");
-    await run("git", ["init", "-q", dir]);
-    const git = await Git.open(dir);
-    await initRepository(git, { uuid: HERE, description: "gateway" });
-    const branch = await AnnexBranch.open(git);
+    const { git, branch } = await newAnnexBranch(dir, HERE, "gateway");
     // trust.log says trusted; the git config of this repository says untrusted.
     await recordTrust(branch, NODE, "trusted");
     await setLocation(branch, KEY, NODE, true);

@@ -12,8 +12,12 @@
 import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative } from "node:path";
 import { AnnexgateError } from "../errors.js";
-import type { TmpLimitText } from "../objects/index.js";
-import { type LocalRepository, openLocalRepository, type Peer } from "../peers/index.js";
+import {
+  type LocalRepository,
+  type LocalRepositoryOptions,
+  openLocalRepository,
+  type Peer,
+} from "../peers/index.js";
 import type { PeerDirectory } from "./http/server.js";
 
 /** What a served repository also serves by UUID: the remotes and clusters it is a gateway for. */
@@ -22,11 +26,9 @@ export interface GatewayLike {
   close(): Promise<void>;
 }
 
-export interface RepositorySetOptions {
-  readonly commitDelayMs?: number;
-  readonly log?: (line: string) => void;
-  /** Reclaim abandoned partial uploads of each served repository (see openLocalRepository). */
-  readonly tmpReclaim?: TmpLimitText;
+/** How each served repository is opened (commit delay, log, reclaiming partial uploads), and: */
+export interface RepositorySetOptions
+  extends Pick<LocalRepositoryOptions, "commitDelayMs" | "log" | "tmpReclaim"> {
   /** Makes a served repository a gateway; without it, only the repositories themselves are served. */
   readonly gateway?: (repo: LocalRepository) => GatewayLike;
 }

@@ -18,11 +18,14 @@ function skipSpace(s: string, i: number): number {
   return j;
 }
 
-/** A number read from the front of a string, and where its text ends. */
-interface Read {
-  readonly value: number;
+/** A value read from the front of a string, and where its text ends. */
+interface Read<T = number> {
+  readonly value: T;
   readonly end: number;
 }
+
+/** Reads one token of a number at `i`, or null. */
+type Token<T> = (s: string, i: number) => Read<T> | null;
 
 const HEX_OCT = /^0([xXoO])([0-9a-fA-F]+)/;
 const DECIMAL = /^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/;
@@ -53,28 +56,49 @@ function numberToken(s: string, i: number): Read | null {
 }
 
 /** `readNumber`: an optional "-" symbol token, then a number token. */
-function signedNumber(s: string, from: number): Read | null {
+function signed<T>(s: string, from: number, token: Token<T>, negate: (v: T) => T): Read<T> | null {
   const i = skipSpace(s, from);
   const sym = SYMBOL.exec(s.slice(i));
   if (sym !== null) {
     if (sym[0] !== "-") return null;
-    const n = numberToken(s, skipSpace(s, i + 1));
-    return n === null ? null : { value: -n.value, end: n.end };
+    const n = token(s, skipSpace(s, i + 1));
+    return n === null ? null : { value: negate(n.value), end: n.end };
   }
-  return numberToken(s, i);
+  return token(s, i);
 }
 
-/** `parens`: the number, or the number inside any depth of parentheses. */
-function parenthesised(s: string, from: number, depth: number): Read | null {
+/** `parens`: the signed number, or the signed number inside any depth of parentheses. */
+function parenthesised<T>(
+  s: string,
+  from: number,
+  depth: number,
+  token: Token<T>,
+  negate: (v: T) => T,
+): Read<T> | null {
   const i = skipSpace(s, from);
   if (s[i] === "(") {
     if (depth > 1000) return null;
-    const inner = parenthesised(s, i + 1, depth + 1);
+    const inner = parenthesised(s, i + 1, depth + 1, token, negate);
     if (inner === null) return null;
     const j = skipSpace(s, inner.end);
     return s[j] === ")" ? { value: inner.value, end: j + 1 } : null;
   }
-  return signedNumber(s, i);
+  return signed(s, i, token, negate);
+}
+
+/** What `reads` yields first: the value at the front of `s` and the rest of `s`, or null. */
+function readFront<T>(
+  s: string,
+  token: Token<T>,
+  negate: (v: T) => T,
+): { value: T; rest: string } | null {
+  const r = parenthesised(s, 0, 0, token, negate);
+  return r === null ? null : { value: r.value, rest: s.slice(r.end) };
+}
+
+/** What `readMaybe` gives from what `reads` yields: the value when only white space follows it. */
+function whole<T>(r: { value: T; rest: string } | null): T | null {
+  return r !== null && [...r.rest].every(isHaskellSpace) ? r.value : null;
 }
 
 /**
@@ -85,8 +109,7 @@ function parenthesised(s: string, from: number, depth: number): Read | null {
  * readDouble(" 1.5e3kb") // { value: 1500, rest: "kb" }
  */
 export function readDouble(s: string): { value: number; rest: string } | null {
-  const r = parenthesised(s, 0, 0);
-  return r === null ? null : { value: r.value, rest: s.slice(r.end) };
+  return readFront(s, numberToken, (v) => -v);
 }
 
 /**
@@ -99,15 +122,14 @@ export function readDouble(s: string): { value: number; rest: string } | null {
  * readWholeDouble("2.5x")  // null
  */
 export function readWholeDouble(s: string): number | null {
-  const r = readDouble(s);
-  return r !== null && [...r.rest].every(isHaskellSpace) ? r.value : null;
+  return whole(readDouble(s));
 }
 
 const INTEGER_TOKEN =
   /^(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|([0-9]+)(\.[0-9]+)?([eE][+-]?[0-9]+)?)/;
 
 /** An integer token, or null for a token that is a fraction (GHC's `numberToInteger`). */
-function integerToken(s: string, i: number): { value: bigint; end: number } | null {
+function integerToken(s: string, i: number): Read<bigint> | null {
   const m = INTEGER_TOKEN.exec(s.slice(i));
   if (m === null) return null;
   if (m[1] !== undefined) return { value: BigInt(`0x${m[1]}`), end: i + m[0].length };
@@ -115,28 +137,6 @@ function integerToken(s: string, i: number): { value: bigint; end: number } | nu
   // "5.0" and "5e3" are one token each, and not integers
   if (m[4] !== undefined || m[5] !== undefined) return null;
   return { value: BigInt(m[3] ?? ""), end: i + m[0].length };
-}
-
-function integerParens(
-  s: string,
-  from: number,
-  depth: number,
-): { value: bigint; end: number } | null {
-  const i = skipSpace(s, from);
-  if (s[i] === "(") {
-    if (depth > 1000) return null;
-    const inner = integerParens(s, i + 1, depth + 1);
-    if (inner === null) return null;
-    const j = skipSpace(s, inner.end);
-    return s[j] === ")" ? { value: inner.value, end: j + 1 } : null;
-  }
-  const sym = SYMBOL.exec(s.slice(i));
-  if (sym !== null) {
-    if (sym[0] !== "-") return null;
-    const n = integerToken(s, skipSpace(s, i + 1));
-    return n === null ? null : { value: -n.value, end: n.end };
-  }
-  return integerToken(s, i);
 }
 
 /**
@@ -148,8 +148,7 @@ function integerParens(
  * readInteger(" 1500\n") // { value: 1500n, rest: "\n" }
  */
 export function readInteger(s: string): { value: bigint; rest: string } | null {
-  const r = integerParens(s, 0, 0);
-  return r === null ? null : { value: r.value, rest: s.slice(r.end) };
+  return readFront(s, integerToken, (v) => -v);
 }
 
 /**
@@ -162,8 +161,7 @@ export function readInteger(s: string): { value: bigint; rest: string } | null {
  * readWholeInteger("7a")       // null
  */
 export function readWholeInteger(s: string): bigint | null {
-  const r = readInteger(s);
-  return r !== null && [...r.rest].every(isHaskellSpace) ? r.value : null;
+  return whole(readInteger(s));
 }
 
 /**

@@ -1,17 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { deferred, tick } from "./gates.fixture.js";
 import { KeyedMutex } from "./index.js";
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe("KeyedMutex", () => {
   it("runs work on one key one at a time, in arrival order", async () => {

@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { deferred, tick } from "./gates.fixture.js";
 import { forEachBounded, QueueFullError, Semaphore } from "./index.js";
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe("Semaphore", () => {
   it("runs at most `limit` tasks at once, the rest in arrival order", async () => {

@@ -3,11 +3,11 @@
  * grow to, as a "new style" UUID-based map log (Logs/MapLog.hs): one line
  * per repository, "<clock> <uuid> <bytes>", the newest line per UUID wins.
  */
-import { parseUuid } from "../../keys/index.js";
 import { readInteger } from "../../sizes/index.js";
 import type { AnnexBranch } from "../branch.js";
-import { currentClock, type TimeClock, type VectorClock } from "./clock.js";
+import type { TimeClock, VectorClock } from "./clock.js";
 import { changeMapLog, formatMapLog, type LogEntry, parseMapLog } from "./map-log.js";
+import { changeRepositoryEntry } from "./repository-entry.js";
 
 /** The branch path of the maxsize log. */
 export const MAXSIZE_LOG = "maxsize.log";
@@ -81,8 +81,7 @@ export async function recordMaxSize(
   uuid: string,
   maxSize: bigint,
 ): Promise<void> {
-  parseUuid(uuid);
-  await branch.change(MAXSIZE_LOG, (old) =>
-    formatMaxSizeLog(changeMaxSize(parseMaxSizeLog(old), uuid, maxSize, currentClock())),
+  await changeRepositoryEntry(branch, MAXSIZE_LOG, uuid, (old, now) =>
+    formatMaxSizeLog(changeMaxSize(parseMaxSizeLog(old), uuid, maxSize, now)),
   );
 }

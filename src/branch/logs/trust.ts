@@ -3,10 +3,9 @@
  * trusted, "0" untrusted, "X" dead, "?" semitrusted; an empty value (very
  * old logs) means trusted and an unknown character semitrusted.
  */
-import { parseUuid } from "../../keys/index.js";
 import type { AnnexBranch } from "../branch.js";
-import { currentClock } from "./clock.js";
 import { changeMapLog, entryValues, type LogEntry, type MapLog } from "./map-log.js";
+import { changeRepositoryEntry } from "./repository-entry.js";
 import { formatUuidBasedLog, parseUuidBasedLog } from "./uuid-based.js";
 
 export const TRUST_LOG = "trust.log";
@@ -58,9 +57,8 @@ export async function recordTrust(
   uuid: string,
   level: TrustLevel,
 ): Promise<void> {
-  parseUuid(uuid);
-  await branch.change(TRUST_LOG, (old) =>
-    formatTrustLog(changeMapLog(parseTrustLog(old), uuid, level, currentClock())),
+  await changeRepositoryEntry(branch, TRUST_LOG, uuid, (old, now) =>
+    formatTrustLog(changeMapLog(parseTrustLog(old), uuid, level, now)),
   );
 }
 

@@ -3,10 +3,10 @@
  * repository, "<uuid> <description> timestamp=<clock>", newest line per
  * UUID wins. Very old lines have no timestamp.
  */
-import { parseUuid } from "../../keys/index.js";
 import type { AnnexBranch } from "../branch.js";
-import { currentClock, type TimeClock, type VectorClock } from "./clock.js";
+import type { TimeClock, VectorClock } from "./clock.js";
 import { changeMapLog, entryValues, type LogEntry } from "./map-log.js";
+import { changeRepositoryEntry } from "./repository-entry.js";
 import { formatUuidBasedLog, parseUuidBasedLog } from "./uuid-based.js";
 
 /** The branch path of the uuid log. */
@@ -65,9 +65,8 @@ export async function setUuidDescription(
   uuid: string,
   description: string,
 ): Promise<void> {
-  parseUuid(uuid);
-  await branch.change(UUID_LOG, (old) =>
-    formatUuidLog(describeUuid(parseUuidLog(old), uuid, description, currentClock())),
+  await changeRepositoryEntry(branch, UUID_LOG, uuid, (old, now) =>
+    formatUuidLog(describeUuid(parseUuidLog(old), uuid, description, now)),
   );
 }
 

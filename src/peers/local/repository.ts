@@ -50,7 +50,7 @@ export interface LocalRepository {
   close(): Promise<void>;
 }
 
-export interface OpenOptions {
+export interface LocalRepositoryOptions {
   /** Commit the git-annex branch at most this long after a change (ms). */
   readonly commitDelayMs?: number;
   readonly onCommitError?: (err: unknown) => void;
@@ -94,7 +94,7 @@ async function tmpLimitsOf(dir: string, git: Git, given: TmpLimitText): Promise<
 
 export async function openLocalRepository(
   dir: string,
-  opts: OpenOptions = {},
+  opts: LocalRepositoryOptions = {},
 ): Promise<LocalRepository> {
   let git: Git;
   try {

@@ -6,7 +6,7 @@
  * Location logs are read through one long-lived `git cat-file --batch`;
  * no process is started per key.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
@@ -88,18 +88,30 @@ interface TreeFile {
   readonly sha: string;
 }
 
-/** Streams the blobs of a tree, recursively (`git ls-tree -r -z`). */
-async function* treeFiles(git: Git, treeish: string): AsyncGenerator<TreeFile> {
-  const args = ["ls-tree", "-r", "-z", "--full-tree", treeish];
+/** git in the repository; `stderr` gives the last 4 KiB it wrote there, for an error. */
+function spawnGit(
+  git: Git,
+  args: readonly string[],
+): { child: ChildProcessWithoutNullStreams; stderr: () => string } {
   const child = spawn("git", args, {
     cwd: git.dir,
     env: git.environment(),
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
   });
-  let stderr = "";
+  let tail = "";
   child.stderr.on("data", (b: Buffer) => {
-    stderr = (stderr + b.toString("utf8")).slice(-4096);
+    tail = (tail + b.toString("utf8")).slice(-4096);
   });
+  // A git that exits before reading all it is fed: its exit status tells.
+  child.stdin.on("error", () => {});
+  return { child, stderr: () => tail };
+}
+
+/** Streams the blobs of a tree, recursively (`git ls-tree -r -z`). */
+async function* treeFiles(git: Git, treeish: string): AsyncGenerator<TreeFile> {
+  const args = ["ls-tree", "-r", "-z", "--full-tree", treeish];
+  const { child, stderr } = spawnGit(git, args);
+  child.stdin.end();
   let failure: unknown = null;
   const exited = new Promise<number | null>((resolve) => {
     child.once("error", (err) => {
@@ -130,8 +142,8 @@ async function* treeFiles(git: Git, treeish: string): AsyncGenerator<TreeFile> {
   const code = await exited;
   if (code !== 0) {
     throw new GitError(
-      `git ls-tree failed: ${stderr.trim()}`,
-      { args, exitCode: code, stderr },
+      `git ls-tree failed: ${stderr().trim()}`,
+      { args, exitCode: code, stderr: stderr() },
       failure ?? undefined,
     );
   }
@@ -189,16 +201,7 @@ async function* readBlobs<T>(
   wanted: AsyncIterable<{ sha: string; tag: T }>,
 ): AsyncGenerator<Blob<T>> {
   const args = ["cat-file", "--batch", "--buffer"];
-  const child = spawn("git", args, {
-    cwd: git.dir,
-    env: git.environment(),
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (b: Buffer) => {
-    stderr = (stderr + b.toString("utf8")).slice(-4096);
-  });
-  child.stdin.on("error", () => {});
+  const { child, stderr } = spawnGit(git, args);
   const tags: T[] = [];
   let head = 0;
   const stop = new AbortController();
@@ -244,10 +247,10 @@ async function* readBlobs<T>(
   if (feeder.error !== null) throw feeder.error;
   const code = child.exitCode ?? (await once(child, "close"))[0];
   if (code !== 0 || head !== tags.length) {
-    throw new GitError(`git cat-file --batch failed: ${stderr.trim()}`, {
+    throw new GitError(`git cat-file --batch failed: ${stderr().trim()}`, {
       args,
       exitCode: typeof code === "number" ? code : null,
-      stderr,
+      stderr: stderr(),
     });
   }
 }

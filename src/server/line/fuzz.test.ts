@@ -9,11 +9,10 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { PassThrough } from "node:stream";
-import { after, before, describe, it } from "node:test";
-import { gitAnnexRepo, makeTempDir, removeDir } from "../../../test/helpers/index.js";
+import { describe, it } from "node:test";
 import { prng } from "../../../test/helpers/prng.js";
 import { formatKey, type Key, parseKey } from "../../keys/index.js";
-import { type LocalRepository, openLocalRepository } from "../../peers/index.js";
+import { openedRepository } from "../../peers/local/repository.fixture.js";
 import { MessageChannel } from "../../protocol/index.js";
 import { gitServiceRunner } from "./connect.js";
 import { LineServerError, serveLine } from "./server.js";
@@ -38,20 +37,8 @@ function item(tag: string, size: number): Item {
 }
 
 describe("fuzz: hostile sessions against serveLine", () => {
-  let dir = "";
-  let repo: LocalRepository;
+  const fx = openedRepository("annexgate-line-fuzz-", "fuzzed");
   const items = [item("a", 10), item("b", 3000), item("c", 70_000), item("d", 0)];
-
-  before(async () => {
-    dir = await makeTempDir("annexgate-line-fuzz-");
-    await gitAnnexRepo(dir, "fuzzed");
-    repo = await openLocalRepository(dir, { commitDelayMs: 50 });
-  });
-
-  after(async () => {
-    await repo.close();
-    await removeDir(dir);
-  });
 
   /** One request, sometimes with the bytes that should follow it, sometimes wrong ones. */
   function request(rand: () => number): Buffer {
@@ -132,10 +119,10 @@ describe("fuzz: hostile sessions against serveLine", () => {
         output += d.toString("latin1");
       });
       const ended = serveLine(new MessageChannel(toServer, fromServer), {
-        peer: repo.peer,
+        peer: fx.repo.peer,
         mode: rand() < 0.2 ? "readonly" : "readwrite",
         // Sometimes CONNECT reaches a real git (fed whatever follows).
-        ...(rand() < 0.05 ? { connect: gitServiceRunner(dir, { stderr: "ignore" }) } : {}),
+        ...(rand() < 0.05 ? { connect: gitServiceRunner(fx.dir, { stderr: "ignore" }) } : {}),
       });
       toServer.end(input);
       let timer: NodeJS.Timeout | undefined;
@@ -165,8 +152,8 @@ describe("fuzz: hostile sessions against serveLine", () => {
     assert.ok(tally.sessions >= MIN_SESSIONS, `only ${tally.sessions} sessions`);
     assert.ok(tally.errorsSent > 50, `only ${tally.errorsSent} ERROR replies`);
     for (const it of items) {
-      if (await repo.store.has(it.key)) {
-        assert.deepEqual(await readFile(repo.store.objectFile(it.key)), it.data);
+      if (await fx.repo.store.has(it.key)) {
+        assert.deepEqual(await readFile(fx.repo.store.objectFile(it.key)), it.data);
       }
     }
     // The repository still serves a plain session.
@@ -174,7 +161,7 @@ describe("fuzz: hostile sessions against serveLine", () => {
     const fromServer = new PassThrough();
     const client = new MessageChannel(fromServer, toServer);
     const ended = serveLine(new MessageChannel(toServer, fromServer), {
-      peer: repo.peer,
+      peer: fx.repo.peer,
       mode: "readwrite",
     });
     assert.equal((await client.receive())?.type, "AUTH-SUCCESS");
