@@ -27,4 +27,5 @@ export type {
   Remote,
   RemoteTransport,
   Route,
+  SpecialRemoteConfig,
 } from "./types.js";

@@ -20,8 +20,28 @@ export type RemoteTransport =
     }
   /** The p2phttp API (`remote.NAME.annexurl`, an annex+http(s) URL). */
   | { readonly kind: "p2phttp"; readonly url: string }
-  /** Special remotes and anything else annexgate cannot reach yet. */
+  /** A directory special remote (`type=directory`): objects under `remote.NAME.annex-directory`. */
+  | {
+      readonly kind: "directory";
+      readonly directory: string;
+      readonly special: SpecialRemoteConfig;
+    }
+  /** An S3 special remote (`type=S3`), S3-compatible stores included. */
+  | { readonly kind: "S3"; readonly special: SpecialRemoteConfig }
+  /** Other special remotes, and anything else annexgate cannot reach yet. */
   | { readonly kind: "unsupported"; readonly reason: string };
+
+/**
+ * A special remote's settings as git-annex finds them: the remote.log
+ * fields of its config UUID (type, name, encryption, chunk, bucket, ...,
+ * with `timestamp` left out), and the `remote.NAME.annex-*` git config that
+ * git-annex keeps out of remote.log (for example `directory`), without the
+ * `annex-` prefix.
+ */
+export interface SpecialRemoteConfig {
+  readonly fields: Readonly<Record<string, string>>;
+  readonly gitConfig: Readonly<Record<string, string>>;
+}
 
 export interface Remote {
   /** Git remote name; a proxied remote is `PROXYNAME-NAME`, as git-annex names it. */

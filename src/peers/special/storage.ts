@@ -1,0 +1,58 @@
+/**
+ * Where a special remote keeps its objects, as the one special-remote Peer
+ * sees it: named objects that are written out of sight and then published,
+ * read from an offset, checked for and removed. An object's name is a
+ * serialized key: the content's own key, a chunk key (`…-S<size>-C<n>--…`)
+ * or an encrypted key (`GPGHMACSHA256--…`), so chunking and encryption sit
+ * above this seam and each storage kind (directory, S3, ...) implements
+ * only these few operations, with git-annex's layout for that kind.
+ *
+ * Verification, offsets, resume, chunking and encryption belong to the
+ * Peer above, written once for every kind.
+ *
+ * Errors: a storage that cannot be reached (or cannot tell) throws
+ * PeerUnreachableError; one that refuses (denied, misconfigured) throws
+ * PeerRefusedError, with a message that names no local path.
+ */
+import type { Readable, Writable } from "node:stream";
+
+export interface SpecialStorage {
+  /**
+   * Begin writing the object `name`. Nothing is visible under `name`
+   * (to `has`, `read`, or stock git-annex reading the same remote) until
+   * `publish` resolves. With `resumeFrom`, the bytes already staged for
+   * `name` (see `stagedLength`) are kept and writing continues after them.
+   */
+  stage(name: string, opts?: { resumeFrom?: number; signal?: AbortSignal }): Promise<StagedObject>;
+  /**
+   * How many bytes of `name` an earlier, unpublished `stage` left, for a
+   * resumed upload; 0 when none, or when this storage cannot resume.
+   */
+  stagedLength(name: string): Promise<number>;
+  /** The object from byte `offset` on; null when it is absent. */
+  read(name: string, offset: number, signal?: AbortSignal): Promise<StoredObject | null>;
+  has(name: string, signal?: AbortSignal): Promise<boolean>;
+  /** Remove the object; an absent object is not an error. */
+  remove(name: string, signal?: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An object being written, not yet visible. */
+export interface StagedObject {
+  /** Where the bytes go, with backpressure. End it before `publish`. */
+  readonly sink: Writable;
+  /** Make the object visible under its name (a rename, a completed multipart upload). */
+  publish(): Promise<void>;
+  /**
+   * Give up: nothing becomes visible. With `keep`, what was written may be
+   * kept for a later `stage(..., { resumeFrom })` (storages that cannot
+   * resume drop it anyway).
+   */
+  discard(opts?: { keep?: boolean }): Promise<void>;
+}
+
+export interface StoredObject {
+  /** Bytes from the requested offset to the end. */
+  readonly length: number;
+  readonly data: Readable;
+}
