@@ -13,7 +13,6 @@ import {
   isLegalRemoteName,
   normaliseProxyEntries,
   type ProxyLogEntry,
-  readRemoteConfigs,
   readUuidDescriptions,
   recordCluster,
   recordProxies,
@@ -77,20 +76,17 @@ async function withSession(f: (s: Session) => Promise<number>): Promise<number> 
 
 /**
  * git-annex's `checkCanProxy`: a remote needs a known UUID, and a special
- * remote with exporttree=yes also needs annexobjects=yes. Warns and
- * returns false otherwise.
+ * remote with exporttree=yes (one that supports export) also needs
+ * annexobjects=yes. Warns and returns false otherwise.
  */
-function canProxyChecker(
-  remoteConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>,
-  output: Output,
-): (r: Remote, cannot: string) => boolean {
+function canProxyChecker(output: Output): (r: Remote, cannot: string) => boolean {
   return (r, cannot) => {
     if (r.uuid === "") {
       output.warn(`${r.name} is a git remote without a known annex-uuid. ${cannot}`);
       return false;
     }
-    const rc = remoteConfigs.get(r.uuid);
-    if (rc?.get("exporttree") === "yes" && rc.get("annexobjects") !== "yes") {
+    const fields = r.special?.fields;
+    if (fields?.exporttree === "yes" && fields.annexobjects !== "yes") {
       output.warn(
         `${r.name} is a special remote configured with exporttree=yes, but without annexobjects=yes. ${cannot} Suggest you run: git-annex enableremote ${r.name} annexobjects=yes`,
       );
@@ -111,7 +107,7 @@ interface ConfigView {
 
 async function configView(s: Session, output: Output): Promise<ConfigView> {
   const cfg = await loadGatewayConfig(s.git, s.branch);
-  const check = canProxyChecker(await readRemoteConfigs(s.branch), output);
+  const check = canProxyChecker(output);
   return { s, cfg, check, output };
 }
 
