@@ -25,6 +25,7 @@ import {
   learnLocalRemoteUuids,
   loadGatewayConfig,
   type Remote,
+  remotesInListOrder,
 } from "../remotes/index.js";
 import { printError, withRepository } from "./command.js";
 import { uuidDescriptions } from "./repositories.js";
@@ -119,7 +120,7 @@ async function configView(s: Session, output: Output): Promise<ConfigView> {
  */
 async function updateProxy(view: ConfigView): Promise<void> {
   const { s, cfg, check, output } = view;
-  const remoteProxies = cfg.remotes
+  const remoteProxies = remotesInListOrder(cfg.remotes)
     .filter(
       (r) => (r.proxy || r.clusterNode.length > 0) && check(r, "Cannot proxy to this remote."),
     )
@@ -171,7 +172,7 @@ function remoteSet(remotes: readonly Remote[]): Remote[] {
 async function updateCluster(view: ConfigView): Promise<void> {
   const { s, cfg, check, output } = view;
   const byCluster = new Map<string, Remote[]>();
-  for (const r of cfg.remotes) {
+  for (const r of remotesInListOrder(cfg.remotes)) {
     if (r.clusterNode.length === 0) continue;
     if (!check(r, "Cannot use this remote as a cluster node.")) continue;
     for (const name of r.clusterNode) {

@@ -13,7 +13,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { GitConfigValues } from "../git/index.js";
 import { BadSizeError, DATA_UNITS, parseSize, readDouble } from "../sizes/index.js";
 import { remoteNameOfKey } from "./git-config.js";
-import type { RemoteTransport, SpecialRemoteConfig } from "./types.js";
+import type { Remote, RemoteTransport, SpecialRemoteConfig } from "./types.js";
 
 /** git-annex's default costs (Config/Cost.hs). */
 const CHEAP_COST = 100;
@@ -23,23 +23,24 @@ const ENCRYPTED_COST_ADJUST = 50;
 
 /**
  * The git config key marking a remote of each type: a `remote.NAME.annex-MARKER`
- * setting (Remote/*.hs `enumerate`), in the order of git-annex's type list.
+ * setting (Remote/*.hs `enumerate`), in the order of git-annex's type list
+ * (Remote/List.hs `remoteTypes`), which is the order it lists remotes in.
  */
 const TYPE_MARKERS: readonly (readonly [marker: string, type: string])[] = [
-  ["hooktype", "hook"],
   ["s3", "S3"],
   ["buprepo", "bup"],
   ["directory", "directory"],
   ["rsyncurl", "rsync"],
   ["web", "web"],
+  ["webdav", "webdav"],
   ["adb", "adb"],
   ["tahoe", "tahoe"],
   ["glacier", "glacier"],
   ["ddarrepo", "ddar"],
-  ["webdav", "webdav"],
+  ["httpalso", "httpalso"],
   ["borgrepo", "borg"],
   ["rclone", "rclone"],
-  ["httpalso", "httpalso"],
+  ["hooktype", "hook"],
   ["externaltype", "external"],
   ["compute", "compute"],
   ["mask", "mask"],
@@ -80,10 +81,37 @@ function annexGitConfig(config: GitConfigValues, name: string): Record<string, s
 
 /** The type git config marks the remote as, as git-annex enumerates remotes; null when none. */
 function markedType(gitConfig: Readonly<Record<string, string>>): string | null {
-  for (const [marker, type] of TYPE_MARKERS) {
-    if (Object.hasOwn(gitConfig, marker)) return type;
-  }
-  return null;
+  const i = markerIndex(gitConfig);
+  return i < 0 ? null : (TYPE_MARKERS[i]?.[1] ?? null);
+}
+
+function markerIndex(gitConfig: Readonly<Record<string, string>>): number {
+  return TYPE_MARKERS.findIndex(([marker]) => Object.hasOwn(gitConfig, marker));
+}
+
+/**
+ * Where git-annex lists a remote (Remote/List.hs `remoteList`): git
+ * remotes first, in the byte order of their `remote.NAME.url` keys, then
+ * special remotes type by type, each type's in the byte order of their
+ * marker keys. (Remotes proxied through a git remote come before the git
+ * remotes there; they always have a UUID and are never special, so no
+ * check on them can warn, and they are left among the git remotes.)
+ */
+function listPosition(r: Remote): { readonly rank: number; readonly key: Buffer } {
+  if (r.special === undefined) return { rank: -1, key: Buffer.from(`remote.${r.name}.url`) };
+  const i = markerIndex(r.special.gitConfig);
+  return { rank: i, key: Buffer.from(`remote.${r.name}.annex-${TYPE_MARKERS[i]?.[0] ?? ""}`) };
+}
+
+/**
+ * `remotes` in the order git-annex lists them, which is the order of the
+ * warnings its commands give about them (updateproxy, updatecluster).
+ */
+export function remotesInListOrder(remotes: readonly Remote[]): Remote[] {
+  return remotes
+    .map((r) => ({ r, p: listPosition(r) }))
+    .sort((a, b) => a.p.rank - b.p.rank || Buffer.compare(a.p.key, b.p.key))
+    .map((x) => x.r);
 }
 
 /**
