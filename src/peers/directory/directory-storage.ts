@@ -1,0 +1,242 @@
+/**
+ * A directory special remote's storage, in git-annex's layout
+ * (Remote/Directory.hs), so stock git-annex enabling the same remote reads
+ * what annexgate wrote and the reverse:
+ * - an object is `<dir>/<hashdirlower>/<keyFile>/<keyFile>`; it is looked
+ *   for there, then under the mixed-case hash directory older git-annex
+ *   wrote (Annex/Locations.hs keyPaths);
+ * - a store writes `<dir>/tmp/<keyFile>/<keyFile>`, then renames that key
+ *   directory into place and takes the write bits off the file and the
+ *   key directory (finalizeStoreGeneric). annexgate also syncs the file
+ *   and the directories it renamed in and out of, which stock does not;
+ * - a removal deletes the key directory and then its emptied hash
+ *   directories (removeDirGeneric). Stock removes only the lower-case
+ *   location; annexgate removes the mixed-case one too, or the object
+ *   would still be present after a drop.
+ *
+ * The partial file in `tmp/` is what a resumed store continues. A missing
+ * top directory (an unmounted drive) makes every operation fail as
+ * unreachable, never answer "absent". Errors name no path of this machine.
+ */
+import { createReadStream } from "node:fs";
+import { chmod, type FileHandle, mkdir, open, rename, rm, rmdir, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Readable } from "node:stream";
+import { hashDirLower, hashDirMixed, keyFile, parseKey } from "../../keys/index.js";
+import type { SpecialStorage, StagedObject, StoredObject } from "../special/storage.js";
+import { FileSink } from "./file-sink.js";
+import { errnoOf, fsFailure, notAccessible } from "./fs-failure.js";
+
+/** Read size per chunk; bounds memory per transfer. */
+const CHUNK = 256 * 1024;
+
+/** A failed lookup that means "not there" (a name too long cannot be there either). */
+function isAbsent(e: unknown): boolean {
+  const code = errnoOf(e);
+  return code === "ENOENT" || code === "ENAMETOOLONG" || code === "ENOTDIR";
+}
+
+/** The mode with the write bits off (Utility/FileMode.hs preventWrite). */
+async function preventWrite(path: string): Promise<void> {
+  const { mode } = await stat(path);
+  await chmod(path, mode & 0o7555);
+}
+
+/** Sync a directory, so a rename into or out of it survives a crash. */
+async function syncDir(path: string): Promise<void> {
+  const fh = await open(path, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export class DirectoryStorage implements SpecialStorage {
+  /** @param dir the remote's directory (`remote.NAME.annex-directory`), absolute */
+  constructor(private readonly dir: string) {}
+
+  /** Where the object may be, git-annex's own location first. */
+  private locations(name: string): string[] {
+    const key = parseKey(name);
+    const file = keyFile(key);
+    return [hashDirLower(key), hashDirMixed(key)].map((h) => join(this.dir, h, file, file));
+  }
+
+  private tmpFile(name: string): string {
+    const file = keyFile(parseKey(name));
+    return join(this.dir, "tmp", file, file);
+  }
+
+  /** Fails as unreachable when the remote's directory is not there (stock: "not accessible"). */
+  private async checkTop(): Promise<void> {
+    try {
+      if ((await stat(this.dir)).isDirectory()) return;
+    } catch (e) {
+      if (!isAbsent(e)) throw fsFailure("checking the directory", e);
+    }
+    throw notAccessible();
+  }
+
+  /** The first location holding the object, or null. */
+  private async find(name: string): Promise<string | null> {
+    for (const path of this.locations(name)) {
+      try {
+        if (!(await stat(path)).isDirectory()) return path;
+      } catch (e) {
+        if (!isAbsent(e)) throw fsFailure("looking for the object", e);
+      }
+    }
+    await this.checkTop();
+    return null;
+  }
+
+  async has(name: string): Promise<boolean> {
+    return (await this.find(name)) !== null;
+  }
+
+  async read(name: string, offset: number): Promise<StoredObject | null> {
+    const path = await this.find(name);
+    if (path === null) return null;
+    let fh: FileHandle;
+    try {
+      fh = await open(path, "r");
+    } catch (e) {
+      // Removed between the lookup and the open.
+      if (isAbsent(e)) return null;
+      throw fsFailure("opening the object", e);
+    }
+    // The size of what was opened, not of whatever the path names later.
+    const size = (await fh.stat()).size;
+    if (offset >= size) {
+      await fh.close();
+      return { length: 0, data: Readable.from([]) };
+    }
+    return {
+      length: size - offset,
+      data: fh.createReadStream({ start: offset, highWaterMark: CHUNK }),
+    };
+  }
+
+  async stagedLength(name: string): Promise<number> {
+    try {
+      return (await stat(this.tmpFile(name))).size;
+    } catch (e) {
+      if (isAbsent(e)) return 0;
+      throw fsFailure("looking for a partial upload", e);
+    }
+  }
+
+  async stage(name: string, opts: { resumeFrom?: number } = {}): Promise<StagedObject> {
+    await this.checkTop();
+    const tmp = this.tmpFile(name);
+    const from = opts.resumeFrom ?? 0;
+    let fh: FileHandle;
+    try {
+      await mkdir(dirname(tmp), { recursive: true });
+      fh = await open(tmp, from > 0 ? "r+" : "w");
+    } catch (e) {
+      throw fsFailure("starting the upload", e);
+    }
+    try {
+      if (from > 0) await fh.truncate(from);
+    } catch (e) {
+      await fh.close();
+      throw fsFailure("resuming the upload", e);
+    }
+    return new DirectoryStagedObject(tmp, this.locations(name)[0] as string, fh, from);
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.checkTop();
+    for (const path of this.locations(name)) {
+      const keyDir = dirname(path);
+      try {
+        // The key directory is write-protected; its owner may lift that.
+        await chmod(keyDir, 0o755);
+      } catch (e) {
+        if (isAbsent(e)) continue;
+        throw fsFailure("removing the object", e);
+      }
+      try {
+        await rm(keyDir, { recursive: true, force: true });
+      } catch (e) {
+        throw fsFailure("removing the object", e);
+      }
+      await removeEmptyParents(this.dir, dirname(keyDir));
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Remove emptied directories from `from` up to, not including, `top`; failures end it quietly. */
+async function removeEmptyParents(top: string, from: string): Promise<void> {
+  let dir = from;
+  while (dir.startsWith(`${top}/`)) {
+    try {
+      await rmdir(dir);
+    } catch {
+      return;
+    }
+    dir = dirname(dir);
+  }
+}
+
+class DirectoryStagedObject implements StagedObject {
+  readonly sink: FileSink;
+
+  constructor(
+    private readonly tmpFile: string,
+    private readonly dest: string,
+    fh: FileHandle,
+    private readonly kept: number,
+  ) {
+    this.sink = new FileSink(fh, kept);
+  }
+
+  readKept(): Readable {
+    if (this.kept === 0) return Readable.from([]);
+    return createReadStream(this.tmpFile, { start: 0, end: this.kept - 1, highWaterMark: CHUNK });
+  }
+
+  /** Rename the key directory from tmp into place, then write-protect it, as stock finalizes. */
+  async publish(): Promise<void> {
+    if (!this.sink.writableFinished) throw new Error("publish before the staged object was ended");
+    const tmpDir = dirname(this.tmpFile);
+    const destDir = dirname(this.dest);
+    try {
+      await mkdir(dirname(destDir), { recursive: true });
+      try {
+        await rename(tmpDir, destDir);
+      } catch (e) {
+        const code = errnoOf(e);
+        if (code !== "ENOTEMPTY" && code !== "EEXIST") throw e;
+        // Stock replaces what is there; it is this key's content either way.
+        await chmod(destDir, 0o755);
+        await rm(destDir, { recursive: true, force: true });
+        await rename(tmpDir, destDir);
+      }
+      await preventWrite(this.dest);
+      await preventWrite(destDir);
+      await syncDir(dirname(destDir));
+      await syncDir(dirname(tmpDir));
+    } catch (e) {
+      throw fsFailure("publishing the object", e);
+    }
+  }
+
+  async discard(opts: { keep?: boolean } = {}): Promise<void> {
+    if (!this.sink.destroyed) {
+      const closed = new Promise<void>((resolve) => this.sink.once("close", () => resolve()));
+      this.sink.destroy();
+      await closed;
+    }
+    if (opts.keep === true) return;
+    try {
+      await rm(dirname(this.tmpFile), { recursive: true, force: true });
+    } catch (e) {
+      throw fsFailure("discarding a partial upload", e);
+    }
+  }
+}
