@@ -7,10 +7,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import { makeTempDir, removeDir } from "../../../test/helpers/index.js";
+import { makeTempDir, removeDir, run } from "../../../test/helpers/index.js";
+import { Git } from "../../git/index.js";
 import type { Remote, RemoteTransport } from "../../remotes/index.js";
 import { sample } from "../conformance.js";
-import { builtinPeerKinds, UnreachableRemoteError } from "../index.js";
+import { builtinPeerKinds, PeerRefusedError, UnreachableRemoteError } from "../index.js";
 
 const UUID = "7c1d0f52-9d3e-4c1a-8f6b-2b0a4e5d6c7f";
 const CTX = { gatewayUuid: "00000000-0000-4000-8000-000000000000" };
@@ -106,6 +107,24 @@ describe("directory kind", () => {
         assert.ok(directory === "" || !e.message.includes(directory), e.message);
         return true;
       });
+    }
+  });
+
+  it("takes annex.diskreserve from the gateway's git config", async () => {
+    const gw = join(dir, "gateway");
+    await run("git", ["init", "-q", gw]);
+    await run("git", ["config", "annex.diskreserve", "1000000 terabytes"], { cwd: gw });
+    const git = await Git.open(gw);
+    const conn = await builtinPeerKinds.open(directoryRemote(dir), { ...CTX, git });
+    try {
+      const s = sample(10);
+      await assert.rejects(
+        conn.peer.store({ key: s.key, offset: 0, length: 10, data: Readable.from([s.data]) }),
+        (e: unknown) =>
+          e instanceof PeerRefusedError && /Not enough free disk space/.test(e.message),
+      );
+    } finally {
+      await conn.close();
     }
   });
 });

@@ -8,11 +8,13 @@
  */
 import { stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";
+import type { Git } from "../../git/index.js";
+import { parseSize } from "../../sizes/index.js";
 import type { PeerKind } from "../registry.js";
 import { UnreachableRemoteError } from "../registry.js";
 import { unsupportedSpecialFeature } from "../special/special-config.js";
 import { SpecialPeer } from "../special/special-peer.js";
-import { DirectoryStorage } from "./directory-storage.js";
+import { DEFAULT_DISK_RESERVE, DirectoryStorage } from "./directory-storage.js";
 
 async function isDirectory(path: string): Promise<boolean> {
   return stat(path).then(
@@ -21,9 +23,20 @@ async function isDirectory(path: string): Promise<boolean> {
   );
 }
 
+/** The gateway's `annex.diskreserve`, or git-annex's default when unset or unreadable. */
+async function diskReserve(git: Git | undefined): Promise<bigint> {
+  const text = await git?.configGet("annex.diskreserve").catch(() => null);
+  if (text === undefined || text === null) return DEFAULT_DISK_RESERVE;
+  try {
+    return parseSize(text);
+  } catch {
+    return DEFAULT_DISK_RESERVE;
+  }
+}
+
 export const directoryKind: PeerKind<"directory"> = {
   kind: "directory",
-  async open(remote, transport) {
+  async open(remote, transport, ctx) {
     const unsupported = unsupportedSpecialFeature(transport.special);
     if (unsupported !== null) throw new UnreachableRemoteError(remote, unsupported);
     const dir = transport.directory;
@@ -36,7 +49,8 @@ export const directoryKind: PeerKind<"directory"> = {
     if (!(await isDirectory(dir))) {
       throw new UnreachableRemoteError(remote, "the directory is not accessible");
     }
-    const peer = new SpecialPeer({ uuid: remote.uuid, storage: new DirectoryStorage(dir) });
+    const storage = new DirectoryStorage(dir, { diskReserve: await diskReserve(ctx.git) });
+    const peer = new SpecialPeer({ uuid: remote.uuid, storage });
     return { peer, close: () => peer.close() };
   },
 };

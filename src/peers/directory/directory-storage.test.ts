@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../../test/helpers/index.js";
 import { formatKey, hashDirLower, hashDirMixed, keyFile, parseKey } from "../../keys/index.js";
 import { sample } from "../conformance.js";
+import { PeerRefusedError } from "../peer.js";
 import { SpecialPeer } from "../special/special-peer.js";
 import { DirectoryStorage } from "./directory-storage.js";
 
@@ -106,5 +107,17 @@ describe("DirectoryStorage", () => {
     assert.equal(await storage.has(formatKey(a.key)), false);
     assert.equal(await storage.has(formatKey(b.key)), true);
     await storage.remove(formatKey(a.key)); // absent: not an error
+  });
+
+  it("refuses a store that would eat into annex.diskreserve, before writing anything", async () => {
+    const greedy = new DirectoryStorage(dir, { diskReserve: 10n ** 18n });
+    const s = sample(100);
+    await assert.rejects(greedy.stage(formatKey(s.key)), (e: unknown) => {
+      assert.ok(e instanceof PeerRefusedError);
+      assert.match(e.message, /^Not enough free disk space: need .* more/);
+      assert.ok(!e.message.includes(dir));
+      return true;
+    });
+    assert.deepEqual(await readdir(dir), []);
   });
 });

@@ -19,13 +19,36 @@
  * unreachable, never answer "absent". Errors name no path of this machine.
  */
 import { createReadStream } from "node:fs";
-import { chmod, type FileHandle, mkdir, open, rename, rm, rmdir, stat } from "node:fs/promises";
+import {
+  chmod,
+  type FileHandle,
+  mkdir,
+  open,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  statfs,
+} from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { hashDirLower, hashDirMixed, keyFile, parseKey } from "../../keys/index.js";
+import { roughSize } from "../../sizes/index.js";
+import { PeerRefusedError } from "../peer.js";
 import type { SpecialStorage, StagedObject, StoredObject } from "../special/storage.js";
 import { FileSink } from "./file-sink.js";
 import { errnoOf, fsFailure, notAccessible } from "./fs-failure.js";
+
+/** git-annex's default `annex.diskreserve`: 100 megabytes kept free. */
+export const DEFAULT_DISK_RESERVE = 100_000_000n;
+
+export interface DirectoryStorageOptions {
+  /**
+   * Bytes a store must leave free on the directory's file system
+   * (`annex.diskreserve`, which stock checks before it stores there too).
+   */
+  readonly diskReserve?: bigint;
+}
 
 /** Read size per chunk; bounds memory per transfer. */
 const CHUNK = 256 * 1024;
@@ -53,8 +76,15 @@ async function syncDir(path: string): Promise<void> {
 }
 
 export class DirectoryStorage implements SpecialStorage {
+  private readonly diskReserve: bigint;
+
   /** @param dir the remote's directory (`remote.NAME.annex-directory`), absolute */
-  constructor(private readonly dir: string) {}
+  constructor(
+    private readonly dir: string,
+    opts: DirectoryStorageOptions = {},
+  ) {
+    this.diskReserve = opts.diskReserve ?? DEFAULT_DISK_RESERVE;
+  }
 
   /** Where the object may be, git-annex's own location first. */
   private locations(name: string): string[] {
@@ -131,6 +161,7 @@ export class DirectoryStorage implements SpecialStorage {
     await this.checkTop();
     const tmp = this.tmpFile(name);
     const from = opts.resumeFrom ?? 0;
+    await this.checkDiskSpace(parseKey(name).size, from);
     let fh: FileHandle;
     try {
       await mkdir(dirname(tmp), { recursive: true });
@@ -145,6 +176,29 @@ export class DirectoryStorage implements SpecialStorage {
       throw fsFailure("resuming the upload", e);
     }
     return new DirectoryStagedObject(tmp, this.locations(name)[0] as string, fh, from);
+  }
+
+  /**
+   * Refuse a store that would leave less than the reserve free, as stock
+   * does before it stores (Remote/Directory.hs storeKeyM, checkDiskSpace:
+   * the key's size, or 1 byte when unknown). The bytes a resume keeps are
+   * already on the disk, so they are not asked for again.
+   */
+  private async checkDiskSpace(size: number | undefined, kept: number): Promise<void> {
+    let have: bigint;
+    try {
+      const fs = await statfs(this.dir, { bigint: true });
+      have = fs.bavail * fs.bsize;
+    } catch {
+      return; // stock stores when it cannot tell the free space either
+    }
+    const delta = BigInt(size ?? 1) - BigInt(kept) + this.diskReserve - have;
+    if (delta > 0n) {
+      throw new PeerRefusedError(
+        `Not enough free disk space: need ${roughSize(delta)} more (annex.diskreserve is ${roughSize(this.diskReserve)})`,
+        { need: Number(delta) },
+      );
+    }
   }
 
   async remove(name: string): Promise<void> {
