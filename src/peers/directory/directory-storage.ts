@@ -30,7 +30,7 @@ import {
   stat,
   statfs,
 } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { hashDirLower, hashDirMixed, keyFile, parseKey } from "../../keys/index.js";
 import { roughSize } from "../../sizes/index.js";
@@ -76,13 +76,13 @@ async function syncDir(path: string): Promise<void> {
 }
 
 export class DirectoryStorage implements SpecialStorage {
+  private readonly dir: string;
   private readonly diskReserve: bigint;
 
   /** @param dir the remote's directory (`remote.NAME.annex-directory`), absolute */
-  constructor(
-    private readonly dir: string,
-    opts: DirectoryStorageOptions = {},
-  ) {
+  constructor(dir: string, opts: DirectoryStorageOptions = {}) {
+    // Normalized, so that tidying emptied directories stops at it exactly.
+    this.dir = resolve(dir);
     this.diskReserve = opts.diskReserve ?? DEFAULT_DISK_RESERVE;
   }
 
@@ -137,7 +137,13 @@ export class DirectoryStorage implements SpecialStorage {
       throw fsFailure("opening the object", e);
     }
     // The size of what was opened, not of whatever the path names later.
-    const size = (await fh.stat()).size;
+    let size: number;
+    try {
+      size = (await fh.stat()).size;
+    } catch (e) {
+      await fh.close();
+      throw fsFailure("opening the object", e);
+    }
     if (offset >= size) {
       await fh.close();
       return { length: 0, data: Readable.from([]) };
@@ -271,13 +277,16 @@ class DirectoryStagedObject implements StagedObject {
         await rm(destDir, { recursive: true, force: true });
         await rename(tmpDir, destDir);
       }
-      await preventWrite(this.dest);
-      await preventWrite(destDir);
-      await syncDir(dirname(destDir));
-      await syncDir(dirname(tmpDir));
     } catch (e) {
       throw fsFailure("publishing the object", e);
     }
+    // The object is visible now: what follows is best effort, as in stock
+    // ("may fail on some filesystems"), and a failure must not report a
+    // stored object as not stored.
+    await preventWrite(this.dest).catch(() => undefined);
+    await preventWrite(destDir).catch(() => undefined);
+    await syncDir(dirname(destDir)).catch(() => undefined);
+    await syncDir(dirname(tmpDir)).catch(() => undefined);
   }
 
   async discard(opts: { keep?: boolean } = {}): Promise<void> {
