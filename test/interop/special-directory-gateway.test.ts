@@ -134,3 +134,41 @@ describe("a directory special remote proxied by annexgate", { timeout: 900_000 }
     await git(client, ["annex", "fsck", "-q", "direct"]);
   });
 });
+
+describe("a directory special remote as a cluster node beside a git node", {
+  timeout: 600_000,
+}, () => {
+  let server: RunningP2pHttp;
+  after(async () => {
+    await server?.stop();
+  });
+
+  it("uploads fan out to both nodes, downloads and drops go through the cluster", async () => {
+    const cgw = await gatewayRepo(join(root, "cgw"), "cluster gateway");
+    const node = join(root, "node1");
+    await run("git", ["init", "-q", node]);
+    await git(node, ["annex", "init", "-q", "node1"]);
+    await git(cgw, ["remote", "add", "node1", node]);
+    await git(cgw, ["config", "remote.node1.annex-cluster-node", "c"]);
+    const cstore = join(root, "cstore");
+    await mkdir(cstore);
+    const init = ["initremote", "-q", "cd", "type=directory", `directory=${cstore}`];
+    await git(cgw, ["annex", ...init, "encryption=none"]);
+    await git(cgw, ["config", "remote.cd.annex-cluster-node", "c"]);
+    await configCommand("annexgate", cgw, ["initcluster", "c"]);
+    const out = await configCommand("annexgate", cgw, ["updatecluster"]);
+    assert.match(out, /Added node cd to cluster: c/);
+    server = await startAnnexgate(cgw, ["--wideopen"]);
+    const client = await annexHttpClone(cgw, join(root, "cluster-client"), server.port);
+    const [key] = (await addFiles(client, ["cf"])) as [string];
+    await git(client, ["annex", "copy", "-q", "--to", "origin-c", "cf"]);
+    assert.equal(await present(client, key, "origin-cd"), true);
+    assert.equal(await present(client, key, "origin-node1"), true);
+    await git(client, ["annex", "drop", "-q", "cf"]);
+    await git(client, ["annex", "get", "-q", "--from", "origin-c", "cf"]);
+    await git(client, ["annex", "fsck", "-q", "cf"]);
+    await git(client, ["annex", "drop", "-q", "--from", "origin-c", "cf"]);
+    assert.equal(await present(client, key, "origin-cd"), false);
+    assert.equal(await present(client, key, "origin-node1"), false);
+  });
+});
