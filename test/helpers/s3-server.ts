@@ -17,7 +17,7 @@ import { readdir, readFile, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { makeTempDir, removeDir } from "./index.js";
+import { makeTempDir, removeDir, run } from "./index.js";
 
 /** The credentials s3rver accepts (it checks signatures made with them). */
 export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
@@ -63,6 +63,30 @@ export function stockS3Fields(server: RunningS3Server, bucket: string): string[]
     "encryption=none",
     `bucket=${bucket}`,
   ];
+}
+
+/**
+ * Stock `git annex initremote NAME` of an S3 remote on `server` in the
+ * git-annex repository `repo` (which then may reach loopback addresses):
+ * stock creates the bucket and its annex-uuid object. Answers the remote's UUID.
+ */
+export async function initStockS3Remote(
+  repo: string,
+  server: RunningS3Server,
+  name: string,
+  bucket: string,
+  extraFields: readonly string[] = [],
+): Promise<string> {
+  await run("git", ["config", "annex.security.allowed-ip-addresses", "all"], { cwd: repo });
+  await run(
+    "git",
+    ["annex", "initremote", name, ...stockS3Fields(server, bucket), ...extraFields],
+    {
+      cwd: repo,
+      env: S3RVER_ENV,
+    },
+  );
+  return (await run("git", ["config", `remote.${name}.annex-uuid`], { cwd: repo })).trim();
 }
 
 export async function startS3Server(): Promise<RunningS3Server> {
