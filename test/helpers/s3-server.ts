@@ -13,10 +13,12 @@
  * CompleteMultipartUpload removes), and leaves every other request to
  * s3rver. Those two answers do not check the request's signature.
  */
+
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
 import { makeTempDir, removeDir, run } from "./index.js";
 
 /** The credentials s3rver accepts (it checks signatures made with them). */
@@ -27,6 +29,22 @@ export const S3RVER_ENV: Readonly<Record<string, string>> = {
   AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
   AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
 };
+
+/**
+ * A plain SDK client on `server` (path-style, the S3RVER credentials), for
+ * tests to look at a bucket independently of the code under test.
+ */
+export function s3AdminClient(server: RunningS3Server): S3Client {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  return new S3Client({
+    endpoint: server.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { ...S3RVER_CREDENTIALS },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
 
 export interface RunningS3Server {
   readonly host: "127.0.0.1";
