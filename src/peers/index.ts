@@ -28,6 +28,8 @@ export {
   UnknownRemoteKindError,
   UnreachableRemoteError,
 } from "./registry.js";
+export { s3Kind, s3KindWith } from "./s3/s3-kind.js";
+export { S3Storage } from "./s3/s3-storage.js";
 export { unsupportedSpecialFeature } from "./special/special-config.js";
 export { SpecialPeer, type SpecialPeerOptions } from "./special/special-peer.js";
 export type { SpecialStorage, StagedObject, StoredObject } from "./special/storage.js";

@@ -66,8 +66,8 @@ describe("PeerKinds", () => {
     await removeDir(dir);
   });
 
-  it("has the local, ssh, p2phttp and directory kinds built in", () => {
-    assert.deepEqual(builtinPeerKinds.names.sort(), ["directory", "local", "p2phttp", "ssh"]);
+  it("has the local, ssh, p2phttp, directory and S3 kinds built in", () => {
+    assert.deepEqual(builtinPeerKinds.names.sort(), ["S3", "directory", "local", "p2phttp", "ssh"]);
   });
 
   it("opens a remote with the kind registered for it, a real repository", async () => {
@@ -75,7 +75,7 @@ describe("PeerKinds", () => {
     const kinds = builtinPeerKinds.with(counting.kind);
     assert.deepEqual(
       kinds.names.sort(),
-      ["directory", "local", "p2phttp", "ssh"],
+      ["S3", "directory", "local", "p2phttp", "ssh"],
       "replaced, not added",
     );
     const conn = await kinds.open(node, { gatewayUuid: GATEWAY_UUID, commitDelayMs: 50 });
