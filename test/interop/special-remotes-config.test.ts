@@ -26,6 +26,7 @@ import {
   run,
   writeRandomFile,
 } from "../helpers/index.js";
+import { initStockS3Remote, type RunningS3Server, startS3Server } from "../helpers/s3-server.js";
 import { ANNEXGATE_BIN, annexHttpClone, startAnnexgate } from "../helpers/servers.js";
 import { ANNEXGATE_GIT_ANNEX_SHELL } from "../helpers/sshd.js";
 
@@ -295,6 +296,61 @@ describe("the gateway serving proxied special remotes", () => {
       assert.equal(server.child.exitCode, null);
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe("an S3 special remote made by stock initremote (s3rver on loopback)", () => {
+  let s3: RunningS3Server;
+  before(async () => {
+    s3 = await startS3Server();
+  });
+  after(async () => {
+    await s3?.close();
+  });
+
+  it("updateproxy proxies it as stock does; annexgate reads it as an S3 transport", async () => {
+    const w = join(root, "s3world");
+    await mkdir(w);
+    const gw = await gatewayRepo(join(w, "gw"), "gw");
+    const uuid = await initStockS3Remote(gw, s3, "s", "annexgate-cfg");
+    await git(gw, "config", "remote.s.annex-proxy", "true");
+    const twin = join(root, "s3twin");
+    await run("cp", ["-a", w, twin]);
+    const s = await step("stock", ["updateproxy"], gw);
+    const a = await step("annexgate", ["updateproxy"], join(twin, "gw"));
+    assert.deepEqual(a, s);
+    assert.match(s.stdout, /^Started proxying for s$/m);
+    const proxyLog = await logText(gw, "proxy.log");
+    assert.equal(await logText(join(twin, "gw"), "proxy.log"), proxyLog);
+    const g = await Git.open(join(twin, "gw"));
+    const branch = await AnnexBranch.open(g);
+    try {
+      const r = routeFor(await loadGatewayConfig(g, branch), uuid);
+      assert.equal(r?.kind, "proxied");
+      if (r?.kind !== "proxied") return;
+      assert.equal(r.remote.cost, 200);
+      assert.deepEqual(r.remote.transport, {
+        kind: "S3",
+        special: {
+          fields: {
+            bucket: "annexgate-cfg",
+            datacenter: "us-east-1",
+            encryption: "none",
+            host: "127.0.0.1",
+            name: "s",
+            port: String(s3.port),
+            protocol: "http",
+            requeststyle: "path",
+            signature: "v4",
+            storageclass: "STANDARD",
+            type: "S3",
+          },
+          gitConfig: { s3: "true", uuid, proxy: "true" },
+        },
+      });
+    } finally {
+      await branch.close();
     }
   });
 });
