@@ -222,24 +222,22 @@ describe("special remotes from git config and remote.log", () => {
     assert.equal(reason("w"), "webdav special remotes are not supported yet");
   });
 
-  it("chunked, encrypted and export remotes are refused with a reason; chunk=0 is unchunked", async () => {
+  it("export and import remotes are refused with a reason; chunked and encrypted ones keep their transport", async () => {
+    const E = "33333333-3333-4333-8333-333333333333";
+    const I = "44444444-4444-4444-8444-444444444444";
     const log = [
       `${C} chunk=1MiB encryption=none type=directory timestamp=1s`,
       `${D} cipher=abc encryption=shared type=directory timestamp=1s`,
-      `${S} chunk=0 encryption=none type=directory timestamp=1s`,
-      `11111111-1111-4111-8111-111111111111 chunk=lots type=directory timestamp=1s`,
-      `22222222-2222-4222-8222-222222222222 chunksize=1000 type=S3 timestamp=1s`,
-      `33333333-3333-4333-8333-333333333333 exporttree=yes annexobjects=yes type=S3 timestamp=1s`,
+      `${E} exporttree=yes annexobjects=yes type=S3 timestamp=1s`,
+      `${I} exporttree=yes importtree=yes type=directory timestamp=1s`,
       "",
     ].join("\n");
     const settings: [string, string][] = [];
     const remotes: [string, string, string][] = [
       ["chunked", C, "directory"],
       ["encrypted", D, "directory"],
-      ["zero", S, "directory"],
-      ["badchunk", "11111111-1111-4111-8111-111111111111", "directory"],
-      ["legacy", "22222222-2222-4222-8222-222222222222", "s3"],
-      ["export", "33333333-3333-4333-8333-333333333333", "s3"],
+      ["export", E, "s3"],
+      ["import", I, "directory"],
     ];
     for (const [name, uuid, marker] of remotes) {
       settings.push([`remote.${name}.annex-${marker}`, marker === "s3" ? "true" : "/srv/d"]);
@@ -250,25 +248,18 @@ describe("special remotes from git config and remote.log", () => {
       const t = named(cfg, name).transport;
       return t.kind === "unsupported" ? t.reason : t.kind;
     };
-    assert.equal(reason("chunked"), "chunked special remotes are not supported yet (chunk=1MiB)");
-    assert.equal(
-      reason("encrypted"),
-      "encrypted special remotes are not supported yet (encryption=shared)",
-    );
-    assert.equal(reason("zero"), "directory");
-    assert.equal(reason("badchunk"), "bad configuration chunk=lots");
-    assert.equal(
-      reason("legacy"),
-      "chunked special remotes are not supported yet (chunksize=1000)",
-    );
-    assert.equal(
-      reason("export"),
-      "special remotes with exporttree=yes or importtree=yes are not supported yet",
-    );
+    const refused = "special remotes with exporttree=yes or importtree=yes are not supported yet";
+    assert.equal(reason("export"), refused);
+    assert.equal(reason("import"), refused);
+    // Chunking and encryption are for the kinds to refuse at open: the settings go there.
+    const chunked = named(cfg, "chunked").transport;
+    assert.equal(chunked.kind === "directory" && chunked.special.fields.chunk, "1MiB");
+    assert.equal(reason("encrypted"), "directory");
     // Refused remotes keep their settings, for updateproxy's checks and for listing.
     assert.equal(named(cfg, "export").special?.fields.annexobjects, "yes");
     // Encryption adds 50 to the directory's cost.
     assert.equal(named(cfg, "encrypted").cost, 150);
+    assert.equal(named(cfg, "chunked").cost, 100);
   });
 
   it("costs: annex-cost, else remote.log's cost=, else the type's; sorted by cost", async () => {
@@ -339,9 +330,10 @@ describe("special remotes from git config and remote.log", () => {
     ]);
     const branch = await AnnexBranch.open(git);
     try {
-      await branch.change(REMOTE_LOG, () => `${D} chunk=1MiB type=directory timestamp=1s\n`);
-      const t = named(await loadGatewayConfig(git, branch), "d").transport;
-      assert.equal(t.kind === "unsupported" && t.reason.startsWith("chunked"), true);
+      await branch.change(REMOTE_LOG, () => `${D} exporttree=yes type=directory timestamp=1s\n`);
+      const d = named(await loadGatewayConfig(git, branch), "d");
+      assert.equal(d.transport.kind, "unsupported");
+      assert.equal(d.special?.fields.exporttree, "yes");
     } finally {
       await branch.close();
     }

@@ -5,13 +5,13 @@
  * `remote.NAME.annex-s3`, ...; initremote and enableremote set it),
  * configured by the remote.log entry of its config UUID plus its
  * `remote.NAME.annex-*` git config. Without a marker git-annex does not
- * list it at all, whatever remote.log says. Directory and S3
- * remotes, unencrypted and unchunked, get a transport; every other one is
- * "unsupported" with a reason that names what is missing.
+ * list it at all, whatever remote.log says. Directory and S3 remotes get
+ * their transport (their kinds refuse chunked or encrypted ones at open);
+ * every other one is "unsupported" with a reason.
  */
 import { isAbsolute, resolve } from "node:path";
 import type { GitConfigValues } from "../git/index.js";
-import { BadSizeError, DATA_UNITS, parseSize, readDouble } from "../sizes/index.js";
+import { readDouble } from "../sizes/index.js";
 import { remoteNameOfKey } from "./git-config.js";
 import type { Remote, RemoteTransport, SpecialRemoteConfig } from "./types.js";
 
@@ -115,30 +115,13 @@ export function remotesInListOrder(remotes: readonly Remote[]): Remote[] {
 }
 
 /**
- * A chunk size setting (Remote/Helper/Chunked.hs `getChunkConfig`): 0 is
- * no chunking; a size that does not parse is git-annex's "bad
- * configuration" error.
+ * Why annexgate cannot serve a special remote with these fields yet, or
+ * null. An export remote keeps objects in another layout (the exported
+ * tree, annexobjects/). Chunked and encrypted remotes are refused where
+ * every special-remote kind opens them (peers/special/special-config.ts),
+ * one place for those rules.
  */
-function chunkRefusal(field: string, value: string | undefined): string | null {
-  if (value === undefined) return null;
-  let size: bigint;
-  try {
-    size = parseSize(value, DATA_UNITS);
-  } catch (e) {
-    if (e instanceof BadSizeError) return `bad configuration ${field}=${value}`;
-    throw e;
-  }
-  return size === 0n ? null : `chunked special remotes are not supported yet (${field}=${value})`;
-}
-
-/** Why annexgate cannot serve a special remote with these fields yet, or null. */
 function configRefusal(fields: Readonly<Record<string, string>>): string | null {
-  const encryption = fields.encryption;
-  if (encryption !== undefined && encryption !== "none") {
-    return `encrypted special remotes are not supported yet (encryption=${encryption})`;
-  }
-  const chunk = chunkRefusal("chunksize", fields.chunksize) ?? chunkRefusal("chunk", fields.chunk);
-  if (chunk !== null) return chunk;
   if (fields.exporttree === "yes" || fields.importtree === "yes") {
     return "special remotes with exporttree=yes or importtree=yes are not supported yet";
   }
