@@ -5,14 +5,25 @@
  * from, drops from and `testremote`s it through `annexgate p2phttp`, and
  * another through git-annex-shell over ssh; then a second clone enables
  * the same directory remote directly and gets every object annexgate
- * stored, and the gateway serves an object stock stored directly.
+ * stored, and the gateway serves an object stock stored directly. Then,
+ * over the p2phttp API itself, what annexgate does better than stock's
+ * proxy: resume, already-have, offsets, and nothing left of bad content.
  */
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, readdir } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { configCommand, gatewayRepo, keyOf } from "../helpers/cluster.js";
-import { makeTempDir, removeDir, requireGitAnnex, run, writeRandomFile } from "../helpers/index.js";
+import {
+  makeTempDir,
+  removeDir,
+  requireGitAnnex,
+  run,
+  waitFor,
+  writeRandomFile,
+} from "../helpers/index.js";
 import { annexHttpClone, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
 import { clientGitConfig, startSshd, type TestSshd } from "../helpers/sshd.js";
 
@@ -135,40 +146,96 @@ describe("a directory special remote proxied by annexgate", { timeout: 900_000 }
   });
 });
 
-describe("a directory special remote as a cluster node beside a git node", {
-  timeout: 600_000,
-}, () => {
+/**
+ * Where annexgate is better than stock for a proxied special remote (stock
+ * receives into a temp file, always answers offset 0, never
+ * ALREADY-HAVE, and fetches a whole object to send part of it): over the
+ * p2phttp API itself, a store is resumed from the bytes the directory
+ * kept, present content is ALREADY-HAVE, a download starts at its offset,
+ * and content that is not its key's leaves no file in the directory.
+ */
+describe("a proxied directory remote over the p2phttp API", { timeout: 600_000 }, () => {
   let server: RunningP2pHttp;
+  let uuid = "";
+  const client = "a8b3a8f4-6a4c-4c83-9b0c-2f2a4d1c9e77";
+
+  const url = (op: string, q: Record<string, string>) =>
+    `http://127.0.0.1:${server.port}/git-annex/${uuid}/v4/${op}?${new URLSearchParams({
+      clientuuid: client,
+      ...q,
+    })}`;
+
+  /** POST, the answer's status and body. */
+  async function post(op: string, q: Record<string, string>, body?: Buffer) {
+    const res = await fetch(url(op, q), {
+      method: "POST",
+      ...(body ? { body, headers: { "X-git-annex-data-length": String(body.length) } } : {}),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  }
+
+  /** Every file under the directory remote whose name holds `key`. */
+  async function filesOf(key: string): Promise<string[]> {
+    const all = await readdir(store, { recursive: true, withFileTypes: true });
+    return all.filter((e) => e.isFile() && e.name.includes(key)).map((e) => e.name);
+  }
+
+  before(async () => {
+    uuid = (await git(gw, ["config", "remote.d.annex-uuid"])).trim();
+    server = await startAnnexgate(gw, ["--wideopen"]);
+  });
   after(async () => {
     await server?.stop();
   });
 
-  it("uploads fan out to both nodes, downloads and drops go through the cluster", async () => {
-    const cgw = await gatewayRepo(join(root, "cgw"), "cluster gateway");
-    const node = join(root, "node1");
-    await run("git", ["init", "-q", node]);
-    await git(node, ["annex", "init", "-q", "node1"]);
-    await git(cgw, ["remote", "add", "node1", node]);
-    await git(cgw, ["config", "remote.node1.annex-cluster-node", "c"]);
-    const cstore = join(root, "cstore");
-    await mkdir(cstore);
-    const init = ["initremote", "-q", "cd", "type=directory", `directory=${cstore}`];
-    await git(cgw, ["annex", ...init, "encryption=none"]);
-    await git(cgw, ["config", "remote.cd.annex-cluster-node", "c"]);
-    await configCommand("annexgate", cgw, ["initcluster", "c"]);
-    const out = await configCommand("annexgate", cgw, ["updatecluster"]);
-    assert.match(out, /Added node cd to cluster: c/);
-    server = await startAnnexgate(cgw, ["--wideopen"]);
-    const client = await annexHttpClone(cgw, join(root, "cluster-client"), server.port);
-    const [key] = (await addFiles(client, ["cf"])) as [string];
-    await git(client, ["annex", "copy", "-q", "--to", "origin-c", "cf"]);
-    assert.equal(await present(client, key, "origin-cd"), true);
-    assert.equal(await present(client, key, "origin-node1"), true);
-    await git(client, ["annex", "drop", "-q", "cf"]);
-    await git(client, ["annex", "get", "-q", "--from", "origin-c", "cf"]);
-    await git(client, ["annex", "fsck", "-q", "cf"]);
-    await git(client, ["annex", "drop", "-q", "--from", "origin-c", "cf"]);
-    assert.equal(await present(client, key, "origin-cd"), false);
-    assert.equal(await present(client, key, "origin-node1"), false);
+  it("content that is not its key's is refused and leaves no file in the directory", async () => {
+    const data = randomBytes(300_000);
+    const key = keyFor(data);
+    const r = await post("put", { key }, randomBytes(data.length));
+    assert.equal(r.status, 200);
+    assert.equal(r.json.stored, false);
+    assert.deepEqual(await filesOf(key), []);
+    assert.deepEqual((await post("checkpresent", { key })).json, { present: false });
+  });
+
+  it("an interrupted upload resumes from the offset the directory kept, then already-have", async () => {
+    const data = randomBytes(2_500_000);
+    const key = keyFor(data);
+    // Half the body, then the connection is cut once those bytes are kept.
+    const req = httpRequest(url("put", { key }), {
+      method: "POST",
+      headers: {
+        "X-git-annex-data-length": String(data.length),
+        "Content-Length": String(data.length),
+      },
+    });
+    req.on("error", () => undefined);
+    req.write(data.subarray(0, 1_000_000));
+    const kept = await waitFor("the first bytes kept in the directory", async () => {
+      const r = await post("putoffset", { key });
+      return typeof r.json.offset === "number" && r.json.offset > 0 ? r.json.offset : null;
+    });
+    req.destroy();
+    assert.ok(kept <= 1_000_000);
+    assert.deepEqual((await post("checkpresent", { key })).json, { present: false });
+    // The cut store lets go of the key shortly; each try resumes from what was kept.
+    await waitFor("a resumed store", async () => {
+      const at = (await post("putoffset", { key })).json.offset as number;
+      return (
+        (await post("put", { key, offset: String(at) }, data.subarray(at))).json.stored === true
+      );
+    });
+    assert.equal((await post("putoffset", { key })).json.alreadyhave, true);
+    // Stock, reading the remote directly, finds the whole content.
+    const fsck = await git(gw, ["annex", "fsck", "--from", "d", "--key", key]);
+    assert.match(fsck, / ok$/m, fsck);
+    // A download from an offset sends only the rest.
+    const res = await fetch(url(`key/${key}`, { offset: "1234567" }));
+    assert.equal(res.status, 200);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(data.subarray(1234567)));
   });
 });
+
+function keyFor(data: Buffer): string {
+  return `SHA256E-s${data.length}--${createHash("sha256").update(data).digest("hex")}.bin`;
+}

@@ -11,6 +11,7 @@ import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../../test/helpers/index.js";
 import { formatKey, hashDirLower, hashDirMixed, keyFile, parseKey } from "../../keys/index.js";
+import { FcntlLocks } from "../../objects/index.js";
 import { sample } from "../conformance.js";
 import { PeerRefusedError } from "../peer.js";
 import { SpecialPeer } from "../special/special-peer.js";
@@ -119,5 +120,30 @@ describe("DirectoryStorage", () => {
       return true;
     });
     assert.deepEqual(await readdir(dir), []);
+  });
+
+  it("one writer per staged key: another stager, here or in another process, is refused", async () => {
+    const s = sample(100);
+    const name = formatKey(s.key);
+    const first = await storage.stage(name);
+    const here = new DirectoryStorage(dir);
+    const busy = (e: unknown) =>
+      e instanceof PeerRefusedError && /^transfer already in progress/.test(e.message);
+    await assert.rejects(here.stage(name), busy);
+    await first.discard();
+    await (await here.stage(name)).discard();
+    // Another process (its own lock helper) holds the key's staging lock.
+    const elsewhere = new FcntlLocks();
+    try {
+      const kf = keyFile(s.key);
+      const held = await elsewhere.tryLock(join(dir, "tmp", `${kf}.lck`), "exclusive");
+      assert.ok(held);
+      await assert.rejects(storage.stage(name), busy);
+      await held.release();
+      await (await storage.stage(name)).discard();
+    } finally {
+      elsewhere.close();
+    }
+    assert.deepEqual(await readdir(join(dir, "tmp")), [], "no partial, no lock file left");
   });
 });

@@ -14,7 +14,8 @@
  *   location; annexgate removes the mixed-case one too, or the object
  *   would still be present after a drop.
  *
- * The partial file in `tmp/` is what a resumed store continues. A missing
+ * The partial file in `tmp/` is what a resumed store continues; one
+ * writer at a time stages a key (staging-claim.ts). A missing
  * top directory (an unmounted drive) makes every operation fail as
  * unreachable, never answer "absent". Errors name no path of this machine.
  */
@@ -33,11 +34,13 @@ import {
 import { dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { hashDirLower, hashDirMixed, keyFile, parseKey } from "../../keys/index.js";
+import type { FcntlLocks } from "../../objects/index.js";
 import { roughSize } from "../../sizes/index.js";
 import { PeerRefusedError } from "../peer.js";
 import type { SpecialStorage, StagedObject, StoredObject } from "../special/storage.js";
 import { FileSink } from "./file-sink.js";
 import { errnoOf, fsFailure, notAccessible } from "./fs-failure.js";
+import { claimStaging, type StagingClaim } from "./staging-claim.js";
 
 /** git-annex's default `annex.diskreserve`: 100 megabytes kept free. */
 export const DEFAULT_DISK_RESERVE = 100_000_000n;
@@ -48,6 +51,8 @@ export interface DirectoryStorageOptions {
    * (`annex.diskreserve`, which stock checks before it stores there too).
    */
   readonly diskReserve?: bigint;
+  /** Where cross-process staging locks are taken (default: the process's helper). */
+  readonly locks?: FcntlLocks;
 }
 
 /** Read size per chunk; bounds memory per transfer. */
@@ -78,12 +83,14 @@ async function syncDir(path: string): Promise<void> {
 export class DirectoryStorage implements SpecialStorage {
   private readonly dir: string;
   private readonly diskReserve: bigint;
+  private readonly locks: FcntlLocks | undefined;
 
   /** @param dir the remote's directory (`remote.NAME.annex-directory`), absolute */
   constructor(dir: string, opts: DirectoryStorageOptions = {}) {
     // Normalized, so that tidying emptied directories stops at it exactly.
     this.dir = resolve(dir);
     this.diskReserve = opts.diskReserve ?? DEFAULT_DISK_RESERVE;
+    this.locks = opts.locks;
   }
 
   /** Where the object may be, git-annex's own location first. */
@@ -168,20 +175,24 @@ export class DirectoryStorage implements SpecialStorage {
     const tmp = this.tmpFile(name);
     const from = opts.resumeFrom ?? 0;
     await this.checkDiskSpace(parseKey(name).size, from);
-    let fh: FileHandle;
     try {
-      await mkdir(dirname(tmp), { recursive: true });
-      fh = await open(tmp, from > 0 ? "r+" : "w");
+      await mkdir(join(this.dir, "tmp"), { recursive: true });
     } catch (e) {
       throw fsFailure("starting the upload", e);
     }
+    const claim = await claimStaging(`${dirname(tmp)}.lck`, this.locks);
+    let fh: FileHandle | undefined;
     try {
+      await mkdir(dirname(tmp), { recursive: true });
+      fh = await open(tmp, from > 0 ? "r+" : "w");
       if (from > 0) await fh.truncate(from);
     } catch (e) {
-      await fh.close();
-      throw fsFailure("resuming the upload", e);
+      await fh?.close();
+      await claim.release();
+      throw fsFailure(from > 0 ? "resuming the upload" : "starting the upload", e);
     }
-    return new DirectoryStagedObject(tmp, this.locations(name)[0] as string, fh, from);
+    const dest = this.locations(name)[0] as string;
+    return new DirectoryStagedObject(tmp, dest, fh, from, claim);
   }
 
   /**
@@ -251,6 +262,7 @@ class DirectoryStagedObject implements StagedObject {
     private readonly dest: string,
     fh: FileHandle,
     private readonly kept: number,
+    private readonly claim: StagingClaim,
   ) {
     this.sink = new FileSink(fh, kept);
   }
@@ -262,6 +274,14 @@ class DirectoryStagedObject implements StagedObject {
 
   /** Rename the key directory from tmp into place, then write-protect it, as stock finalizes. */
   async publish(): Promise<void> {
+    try {
+      await this.finalize();
+    } finally {
+      await this.claim.release();
+    }
+  }
+
+  private async finalize(): Promise<void> {
     if (!this.sink.writableFinished) throw new Error("publish before the staged object was ended");
     const tmpDir = dirname(this.tmpFile);
     const destDir = dirname(this.dest);
@@ -295,11 +315,12 @@ class DirectoryStagedObject implements StagedObject {
       this.sink.destroy();
       await closed;
     }
-    if (opts.keep === true) return;
     try {
-      await rm(dirname(this.tmpFile), { recursive: true, force: true });
+      if (opts.keep !== true) await rm(dirname(this.tmpFile), { recursive: true, force: true });
     } catch (e) {
       throw fsFailure("discarding a partial upload", e);
+    } finally {
+      await this.claim.release();
     }
   }
 }

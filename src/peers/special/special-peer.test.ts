@@ -8,12 +8,12 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { open, readdir, rm } from "node:fs/promises";
+import { chmod, open, readdir, rm, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir, waitFor } from "../../../test/helpers/index.js";
-import { formatKey, keyFile, parseKey } from "../../keys/index.js";
+import { formatKey, hashDirLower, keyFile, parseKey } from "../../keys/index.js";
 import { sample } from "../conformance.js";
 import { DirectoryStorage } from "../directory/directory-storage.js";
 import { PeerUnreachableError } from "../peer.js";
@@ -204,5 +204,34 @@ describe("SpecialPeer over a directory", () => {
         return true;
       });
     }
+  });
+
+  it("a download whose object shrinks under it ends short and is not valid", async () => {
+    const s = sample(3_000_000);
+    const r = await peer.store({
+      key: s.key,
+      offset: 0,
+      length: 3_000_000,
+      data: Readable.from([s.data]),
+    });
+    assert.equal(r.stored, true);
+    const got = await peer.retrieve(s.key, 0);
+    assert.ok(got);
+    const parts: Buffer[] = [];
+    let cut = false;
+    for await (const chunk of got.data as AsyncIterable<Buffer>) {
+      parts.push(chunk);
+      if (!cut) {
+        cut = true;
+        // Someone truncates the object on the remote mid-download.
+        const kf = keyFile(s.key);
+        const file = join(dir, hashDirLower(s.key), kf, kf);
+        await chmod(file, 0o644);
+        await truncate(file, 0);
+      }
+    }
+    const received = Buffer.concat(parts).length;
+    assert.ok(received < got.length, `received ${received} of ${got.length}`);
+    assert.equal(await got.valid, false);
   });
 });
