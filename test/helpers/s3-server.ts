@@ -55,10 +55,22 @@ export interface RunningS3Server {
   readonly directory: string;
   /** Upload ids of multipart uploads begun and neither completed nor aborted, in `bucket`. */
   pendingUploads(bucket: string): Promise<string[]>;
+  /**
+   * Hold every UploadPart request (unanswered, its body unread) until
+   * `release`: a slow S3 server, to see a writer wait for it.
+   */
+  holdPartUploads(): PartUploadHold;
   /** Stop serving (open connections are cut); the directory stays until `close`. */
   stop(): Promise<void>;
   /** Stop, and remove the directory. */
   close(): Promise<void>;
+}
+
+export interface PartUploadHold {
+  /** UploadPart requests held so far. */
+  held(): number;
+  /** Let the held requests and every later one through. */
+  release(): void;
 }
 
 interface S3rverInstance {
@@ -128,16 +140,23 @@ export async function startS3Server(): Promise<RunningS3Server> {
     res: ServerResponse,
   ) => void;
   server.removeAllListeners("request");
+  let hold: { count: number; released: Promise<void> } | null = null;
+  let releaseHold = () => {};
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    handleMissingOperation(directory, req, res).then(
-      (handled) => {
-        if (!handled) s3rverHandler(req, res);
-      },
-      (e: unknown) => {
-        res.statusCode = 500;
-        res.end(String(e));
-      },
-    );
+    const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url ?? "");
+    const held = hold !== null && isPart ? hold : null;
+    if (held) held.count += 1;
+    (held?.released ?? Promise.resolve())
+      .then(() => handleMissingOperation(directory, req, res))
+      .then(
+        (handled) => {
+          if (!handled) s3rverHandler(req, res);
+        },
+        (e: unknown) => {
+          res.statusCode = 500;
+          res.end(String(e));
+        },
+      );
   });
   let stopped = false;
   const stop = async () => {
@@ -152,6 +171,17 @@ export async function startS3Server(): Promise<RunningS3Server> {
     endpoint: `http://127.0.0.1:${port}`,
     directory,
     pendingUploads: (bucket) => uploadIds(directory, bucket),
+    holdPartUploads: () => {
+      const h = { count: 0, released: new Promise<void>((r) => (releaseHold = r)) };
+      hold = h;
+      return {
+        held: () => h.count,
+        release: () => {
+          hold = null;
+          releaseHold();
+        },
+      };
+    },
     stop,
     close: async () => {
       await stop();

@@ -147,6 +147,18 @@ describe("S3 special remotes annexgate refuses to open", () => {
     );
   });
 
+  it("credentials the server does not accept", async () => {
+    // s3rver 3.7.1 checks the access key of a v4 signature, not the
+    // signature itself: an unknown key is what it can refuse.
+    await refused(
+      open(s3Remote(uuid, fields), {
+        env: { AWS_ACCESS_KEY_ID: "NOSUCHKEY", AWS_SECRET_ACCESS_KEY: "S3RVER" },
+      }),
+      /S3 GetObject of annex-uuid failed: 403 InvalidAccessKeyId/,
+      server,
+    );
+  });
+
   it("credentials embedded in remote.log (embedcreds=yes) are used", async () => {
     const embedded = await initStockS3Remote(repo, server, "s3embedded", "embedded", [
       "embedcreds=yes",

@@ -7,10 +7,16 @@
  * errors. git-annex's own S3 client sends none, so neither does this one
  * unless an operation requires it. Uploads are buffers, so signature v4
  * still covers every byte with its SHA-256 payload hash.
+ *
+ * Signatures are always v4 (the SDK signs no other way), where git-annex
+ * signs v2 for a non-AWS host without `signature=v4`; S3-compatible
+ * servers accept v4.
  */
 import { S3Client } from "@aws-sdk/client-s3";
 import type { S3Credentials } from "./credentials.js";
 import type { S3Settings } from "./s3-settings.js";
+
+const CONNECT_TIMEOUT_MS = 30_000;
 
 /**
  * The SDK warns on Node 20 (once per process, on stderr) that its releases
@@ -38,13 +44,15 @@ export function createS3Client(
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
     ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
-    ...(opts.maxSockets !== undefined
-      ? {
-          requestHandler: {
+    requestHandler: {
+      // An endpoint that never accepts fails the request instead of holding it.
+      connectionTimeout: CONNECT_TIMEOUT_MS,
+      ...(opts.maxSockets !== undefined
+        ? {
             httpAgent: { maxSockets: opts.maxSockets, keepAlive: true },
             httpsAgent: { maxSockets: opts.maxSockets, keepAlive: true },
-          },
-        }
-      : {}),
+          }
+        : {}),
+    },
   });
 }

@@ -151,6 +151,46 @@ describe("S3Storage", () => {
     assert.deepEqual(await bytesOf(mid), data.subarray(MIN_PART_SIZE + 7));
   });
 
+  it("makes the writer wait while a part uploads: one part in memory at most", async () => {
+    const storage = storageFor("parts", { partsize: "5MiB" });
+    const data = randomBytes(2 * MIN_PART_SIZE + 1000);
+    const staged = await storage.stage("slow");
+    const hold = server.holdPartUploads();
+    const drained = () => new Promise((r) => staged.sink.once("drain", r));
+    let written = 0;
+    // Write as a sender does, until the first part's upload is held.
+    while (hold.held() === 0) {
+      assert.ok(written < data.length, "every byte accepted, no part sent");
+      const more = staged.sink.write(data.subarray(written, written + 65536));
+      written += 65536;
+      if (!more) {
+        await Promise.race([drained(), waitFor("a part upload", async () => hold.held() > 0)]);
+      }
+    }
+    // With the part unanswered, the sink takes no more than its small buffer.
+    while (staged.sink.write(data.subarray(written, written + 65536))) written += 65536;
+    written += 65536;
+    assert.ok(written < data.length, "the sink never asked the writer to wait");
+    assert.ok(
+      written <= MIN_PART_SIZE + 512 * 1024,
+      `${written} bytes accepted while a part waits`,
+    );
+    assert.equal(hold.held(), 1, "a second part was sent before the first was answered");
+    hold.release();
+    await drained();
+    for (; written < data.length; written += 65536) {
+      if (!staged.sink.write(data.subarray(written, written + 65536))) {
+        await new Promise((r) => staged.sink.once("drain", r));
+      }
+    }
+    staged.sink.end();
+    await new Promise((r, j) => staged.sink.once("finish", r).once("error", j));
+    await staged.publish();
+    const o = await storage.read("slow", 0);
+    assert.ok(o);
+    assert.deepEqual(await bytesOf(o), data);
+  });
+
   it("a discarded stage leaves no object and no multipart upload", async () => {
     const storage = storageFor("parts", { partsize: "5MiB" });
     const staged = await storage.stage("discarded");
