@@ -15,48 +15,51 @@ const WRITE_BATCH = 1024 * 1024;
  * on disk promptly. At most one write and one batch are held.
  */
 export class BatchedFileWriter {
-  private batch: Buffer[] = [];
-  private batchBytes = 0;
-  private inFlight: Promise<void> | null = null;
-  private failure: unknown = null;
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
+  #inFlight: Promise<void> | null = null;
+  #failure: unknown = null;
 
-  constructor(
-    private readonly fh: FileHandle,
-    private position: number,
-  ) {}
+  readonly #fh: FileHandle;
+  #position: number;
+
+  constructor(fh: FileHandle, position: number) {
+    this.#fh = fh;
+    this.#position = position;
+  }
 
   async add(chunk: Buffer): Promise<void> {
-    if (this.failure !== null) throw this.failure;
-    this.batch.push(chunk);
-    this.batchBytes += chunk.length;
-    this.kick();
+    if (this.#failure !== null) throw this.#failure;
+    this.#batch.push(chunk);
+    this.#batchBytes += chunk.length;
+    this.#kick();
     // Backpressure: a full batch waits for the write ahead of it.
-    while (this.batchBytes >= WRITE_BATCH && this.inFlight) await this.inFlight;
-    if (this.failure !== null) throw this.failure;
+    while (this.#batchBytes >= WRITE_BATCH && this.#inFlight) await this.#inFlight;
+    if (this.#failure !== null) throw this.#failure;
   }
 
   /** Write out everything gathered and wait for it. */
   async flush(): Promise<void> {
-    while (this.inFlight) await this.inFlight;
-    if (this.failure !== null) throw this.failure;
+    while (this.#inFlight) await this.#inFlight;
+    if (this.#failure !== null) throw this.#failure;
   }
 
   /** Start writing the gathered batch unless a write is under way. */
-  private kick(): void {
-    if (this.inFlight || this.batchBytes === 0 || this.failure !== null) return;
-    const buffers = this.batch;
-    const at = this.position;
-    this.position += this.batchBytes;
-    this.batch = [];
-    this.batchBytes = 0;
-    this.inFlight = writeAll(this.fh, buffers, at).then(
+  #kick(): void {
+    if (this.#inFlight || this.#batchBytes === 0 || this.#failure !== null) return;
+    const buffers = this.#batch;
+    const at = this.#position;
+    this.#position += this.#batchBytes;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#inFlight = writeAll(this.#fh, buffers, at).then(
       () => {
-        this.inFlight = null;
-        this.kick();
+        this.#inFlight = null;
+        this.#kick();
       },
       (err: unknown) => {
-        this.failure = err;
-        this.inFlight = null;
+        this.#failure = err;
+        this.#inFlight = null;
       },
     );
   }
