@@ -50,10 +50,8 @@ export {
   parseMapLog,
 } from "./logs/map-log.js";
 export {
-  changeMaxSize,
   formatMaxSizeLog,
   MAXSIZE_LOG,
-  type MaxSizeEntry,
   type MaxSizeLog,
   parseMaxSizeLog,
   readMaxSizes,
@@ -132,13 +130,11 @@ export {
   type TrustLevel,
 } from "./logs/trust.js";
 export {
-  describeUuid,
   formatUuidLog,
   parseUuidLog,
   readUuidDescriptions,
   setUuidDescription,
   UUID_LOG,
   type UuidLog,
-  type UuidLogEntry,
 } from "./logs/uuid.js";
 export { formatUuidBasedLog, parseUuidBasedLog } from "./logs/uuid-based.js";
