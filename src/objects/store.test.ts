@@ -44,6 +44,12 @@ describe("ObjectStore", () => {
     ({ annex, store } = s);
   });
 
+  /** After a refused receive: no object, and no partial upload kept to resume. */
+  async function assertNothingKept(key: Key): Promise<void> {
+    assert.equal(await store.has(key), false);
+    assert.equal(await exists(store.tmpFile(key)), false);
+  }
+
   describe("receive of a whole object", () => {
     for (const layout of ["mixed", "lower"] as HashDirScheme[]) {
       it(`verifies it and freezes it in place (${layout} layout)`, async () => {
@@ -111,8 +117,7 @@ describe("ObjectStore", () => {
     await writeFile(store.tmpFile(key), bad);
     const r = await store.receive(key, 400, 600, source(data.subarray(400)));
     assert.deepEqual(r, { ok: false, reason: "mismatch" });
-    assert.equal(await store.has(key), false);
-    assert.equal(await exists(store.tmpFile(key)), false);
+    await assertNothingKept(key);
   });
 
   it('stores keys with "/" under git-annex\'s escaped file name', async () => {
@@ -145,23 +150,19 @@ describe("ObjectStore", () => {
     assert.equal(await store.has(key), false);
   });
 
-  it("discards a long body and stores nothing", async () => {
-    const data = content(3000);
-    const key = sha256eKey(data);
-    const r = await store.receive(key, 0, data.length, source(data, Buffer.from("extra")));
-    assert.deepEqual(r, { ok: false, reason: "long" });
-    assert.equal(await store.has(key), false);
-    assert.equal(await exists(store.tmpFile(key)), false);
-  });
-
-  it("discards a long body that overruns inside one chunk", async () => {
-    const data = content(3000);
-    const key = sha256eKey(data);
-    const r = await store.receive(key, 0, data.length, source(Buffer.concat([data, data])));
-    assert.deepEqual(r, { ok: false, reason: "long" });
-    assert.equal(await store.has(key), false);
-    assert.equal(await exists(store.tmpFile(key)), false);
-  });
+  const longBodies: [string, (data: Buffer) => Buffer[]][] = [
+    ["in a chunk after the last", (data) => [data, Buffer.from("extra")]],
+    ["inside one chunk", (data) => [Buffer.concat([data, data])]],
+  ];
+  for (const [where, chunks] of longBodies) {
+    it(`discards a long body that overruns ${where}, and stores nothing`, async () => {
+      const data = content(3000);
+      const key = sha256eKey(data);
+      const r = await store.receive(key, 0, data.length, source(...chunks(data)));
+      assert.deepEqual(r, { ok: false, reason: "long" });
+      await assertNothingKept(key);
+    });
+  }
 
   it("refuses content that does not match the key", async () => {
     const data = content(2048);
@@ -169,8 +170,7 @@ describe("ObjectStore", () => {
     const wrong = content(2048, 2);
     const r = await store.receive(key, 0, wrong.length, source(wrong));
     assert.deepEqual(r, { ok: false, reason: "mismatch" });
-    assert.equal(await store.has(key), false);
-    assert.equal(await exists(store.tmpFile(key)), false);
+    await assertNothingKept(key);
     assert.deepEqual(await filesUnder(join(annex, "objects")), []);
   });
 
@@ -186,8 +186,7 @@ describe("ObjectStore", () => {
       Promise.resolve(false),
     );
     assert.deepEqual(refused, { ok: false, reason: "mismatch" });
-    assert.equal(await store.has(key), false);
-    assert.equal(await exists(store.tmpFile(key)), false);
+    await assertNothingKept(key);
     const ok = await store.receive(
       key,
       0,
@@ -263,30 +262,24 @@ describe("ObjectStore", () => {
     assert.deepEqual(await readFile(store.objectFile(key)), data);
   });
 
-  it("keeps what arrived when the source stream errors", async () => {
-    const data = content(4000);
-    const key = sha256eKey(data);
-    const body = new PassThrough();
-    const pending = store.receive(key, 0, data.length, body);
-    body.write(data.subarray(0, 1500));
-    await tmpReaches(store, key, 1500);
-    body.destroy(new Error("connection reset"));
-    assert.deepEqual(await pending, { ok: false, reason: "aborted" });
-    assert.equal(await store.has(key), false);
-    assert.deepEqual(await readFile(store.tmpFile(key)), data.subarray(0, 1500));
-  });
-
-  it("keeps what arrived when the source is destroyed without an error", async () => {
-    const data = content(4000);
-    const key = sha256eKey(data);
-    const body = new PassThrough();
-    const pending = store.receive(key, 0, data.length, body);
-    body.write(data.subarray(0, 700));
-    await tmpReaches(store, key, 700);
-    body.destroy();
-    assert.deepEqual(await pending, { ok: false, reason: "aborted" });
-    assert.equal(await store.tmpSize(key), 700);
-  });
+  const sourceEnds: [string, number, Error | undefined][] = [
+    ["errors", 1500, new Error("connection reset")],
+    ["is destroyed without an error", 700, undefined],
+  ];
+  for (const [how, sent, error] of sourceEnds) {
+    it(`keeps what arrived when the source ${how}`, async () => {
+      const data = content(4000);
+      const key = sha256eKey(data);
+      const body = new PassThrough();
+      const pending = store.receive(key, 0, data.length, body);
+      body.write(data.subarray(0, sent));
+      await tmpReaches(store, key, sent);
+      body.destroy(error);
+      assert.deepEqual(await pending, { ok: false, reason: "aborted" });
+      assert.equal(await store.has(key), false);
+      assert.deepEqual(await readFile(store.tmpFile(key)), data.subarray(0, sent));
+    });
+  }
 
   it("stops waiting for a stalled source when the signal aborts", async () => {
     const data = content(4000);
@@ -378,8 +371,7 @@ describe("ObjectStore", () => {
       await mkdir(join(annex, "tmp"), { recursive: true });
       await writeFile(store.tmpFile(key), content(700, 5));
       assert.equal(await store.adoptTmp(key), false);
-      assert.equal(await store.has(key), false);
-      assert.equal(await exists(store.tmpFile(key)), false);
+      await assertNothingKept(key);
     });
 
     it("refuses content of the wrong size", async () => {
