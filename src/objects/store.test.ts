@@ -6,7 +6,14 @@ import { text } from "node:stream/consumers";
 import { describe, it } from "node:test";
 import { hashDirLower, hashDirMixed, type Key, keyFile, parseKey } from "../keys/index.js";
 import { type HashDirScheme, ObjectStore, repositoryLayout } from "./index.js";
-import { content, exists, sha256eKey, storePerTest } from "./store.fixture.js";
+import {
+  content,
+  exists,
+  sha256eKey,
+  storePerTest,
+  until,
+  uploadUnderWay,
+} from "./store.fixture.js";
 
 /** A source that sends `chunks` one by one and then ends. */
 function source(...chunks: Buffer[]): Readable {
@@ -21,19 +28,6 @@ async function filesUnder(dir: string): Promise<string[]> {
     .filter((e) => e.isFile())
     .map((e) => relative(dir, join(e.parentPath, e.name)))
     .sort();
-}
-
-/**
- * Waits until the temp file of `key` holds `bytes` (the receive has taken
- * them and written them), bounded by count and time.
- */
-async function tmpReaches(store: ObjectStore, key: Key, bytes: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    if ((await store.tmpSize(key)) >= bytes) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  assert.fail(`the temp file never reached ${bytes} bytes`);
 }
 
 describe("ObjectStore", () => {
@@ -269,13 +263,9 @@ describe("ObjectStore", () => {
   for (const [how, sent, error] of sourceEnds) {
     it(`keeps what arrived when the source ${how}`, async () => {
       const data = content(4000);
-      const key = sha256eKey(data);
-      const body = new PassThrough();
-      const pending = store.receive(key, 0, data.length, body);
-      body.write(data.subarray(0, sent));
-      await tmpReaches(store, key, sent);
-      body.destroy(error);
-      assert.deepEqual(await pending, { ok: false, reason: "aborted" });
+      const { key, sender, receiving } = await uploadUnderWay(store, data, sent);
+      sender.destroy(error);
+      assert.deepEqual(await receiving, { ok: false, reason: "aborted" });
       assert.equal(await store.has(key), false);
       assert.deepEqual(await readFile(store.tmpFile(key)), data.subarray(0, sent));
     });
@@ -283,15 +273,11 @@ describe("ObjectStore", () => {
 
   it("stops waiting for a stalled source when the signal aborts", async () => {
     const data = content(4000);
-    const key = sha256eKey(data);
-    const body = new PassThrough();
     const controller = new AbortController();
-    const pending = store.receive(key, 0, data.length, body, controller.signal);
-    body.write(data.subarray(0, 900));
-    await tmpReaches(store, key, 900);
+    const { key, receiving } = await uploadUnderWay(store, data, 900, controller.signal);
     controller.abort(new Error("client went away"));
     const timeout = new Promise<"hung">((r) => setTimeout(() => r("hung"), 2000).unref());
-    assert.deepEqual(await Promise.race([pending, timeout]), { ok: false, reason: "aborted" });
+    assert.deepEqual(await Promise.race([receiving, timeout]), { ok: false, reason: "aborted" });
     assert.equal(await store.tmpSize(key), 900);
     // The store is free for the key again.
     assert.deepEqual(await store.receive(key, 900, 3100, source(data.subarray(900))), {
@@ -445,7 +431,7 @@ describe("ObjectStore", () => {
     // interleave with the first in the shared tmp file.
     second.end(data);
     first.write(data.subarray(0, 20_000));
-    await tmpReaches(store, key, 20_000);
+    await until("20000 bytes in the temp file", async () => (await store.tmpSize(key)) >= 20_000);
     let secondDone = false;
     void p2.then(() => {
       secondDone = true;
