@@ -13,7 +13,6 @@ import {
   isLegalRemoteName,
   normaliseProxyEntries,
   type ProxyLogEntry,
-  readRemoteConfigs,
   readUuidDescriptions,
   recordCluster,
   recordProxies,
@@ -26,6 +25,7 @@ import {
   learnLocalRemoteUuids,
   loadGatewayConfig,
   type Remote,
+  remotesInListOrder,
 } from "../remotes/index.js";
 import { printError, withRepository } from "./command.js";
 import { uuidDescriptions } from "./repositories.js";
@@ -77,20 +77,17 @@ async function withSession(f: (s: Session) => Promise<number>): Promise<number> 
 
 /**
  * git-annex's `checkCanProxy`: a remote needs a known UUID, and a special
- * remote with exporttree=yes also needs annexobjects=yes. Warns and
- * returns false otherwise.
+ * remote with exporttree=yes (one that supports export) also needs
+ * annexobjects=yes. Warns and returns false otherwise.
  */
-function canProxyChecker(
-  remoteConfigs: ReadonlyMap<string, ReadonlyMap<string, string>>,
-  output: Output,
-): (r: Remote, cannot: string) => boolean {
+function canProxyChecker(output: Output): (r: Remote, cannot: string) => boolean {
   return (r, cannot) => {
     if (r.uuid === "") {
       output.warn(`${r.name} is a git remote without a known annex-uuid. ${cannot}`);
       return false;
     }
-    const rc = remoteConfigs.get(r.uuid);
-    if (rc?.get("exporttree") === "yes" && rc.get("annexobjects") !== "yes") {
+    const fields = r.special?.fields;
+    if (fields?.exporttree === "yes" && fields.annexobjects !== "yes") {
       output.warn(
         `${r.name} is a special remote configured with exporttree=yes, but without annexobjects=yes. ${cannot} Suggest you run: git-annex enableremote ${r.name} annexobjects=yes`,
       );
@@ -111,7 +108,7 @@ interface ConfigView {
 
 async function configView(s: Session, output: Output): Promise<ConfigView> {
   const cfg = await loadGatewayConfig(s.git, s.branch);
-  const check = canProxyChecker(await readRemoteConfigs(s.branch), output);
+  const check = canProxyChecker(output);
   return { s, cfg, check, output };
 }
 
@@ -123,7 +120,7 @@ async function configView(s: Session, output: Output): Promise<ConfigView> {
  */
 async function updateProxy(view: ConfigView): Promise<void> {
   const { s, cfg, check, output } = view;
-  const remoteProxies = cfg.remotes
+  const remoteProxies = remotesInListOrder(cfg.remotes)
     .filter(
       (r) => (r.proxy || r.clusterNode.length > 0) && check(r, "Cannot proxy to this remote."),
     )
@@ -175,7 +172,7 @@ function remoteSet(remotes: readonly Remote[]): Remote[] {
 async function updateCluster(view: ConfigView): Promise<void> {
   const { s, cfg, check, output } = view;
   const byCluster = new Map<string, Remote[]>();
-  for (const r of cfg.remotes) {
+  for (const r of remotesInListOrder(cfg.remotes)) {
     if (r.clusterNode.length === 0) continue;
     if (!check(r, "Cannot use this remote as a cluster node.")) continue;
     for (const name of r.clusterNode) {

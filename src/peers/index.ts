@@ -1,6 +1,8 @@
 /** @module peers — the Peer interface, its implementations, and the registry of remote kinds. */
 export { builtinPeerKinds } from "./builtin-kinds.js";
 export { DelegatingPeer } from "./delegating-peer.js";
+export { directoryKind } from "./directory/directory-kind.js";
+export { DirectoryStorage } from "./directory/directory-storage.js";
 export { HttpPeer, type HttpPeerOptions, parseP2pHttpUrl } from "./http/http-peer.js";
 export { LinePeer, type LinePeerOptions } from "./line/line-peer.js";
 export { gitAnnexShellCommand } from "./line/shell-command.js";
@@ -26,4 +28,9 @@ export {
   UnknownRemoteKindError,
   UnreachableRemoteError,
 } from "./registry.js";
+export { s3Kind, s3KindWith } from "./s3/s3-kind.js";
+export { S3Storage } from "./s3/s3-storage.js";
+export { unsupportedSpecialFeature } from "./special/special-config.js";
+export { SpecialPeer, type SpecialPeerOptions } from "./special/special-peer.js";
+export type { SpecialStorage, StagedObject, StoredObject } from "./special/storage.js";
 export { sshKind } from "./ssh/ssh-kind.js";

@@ -66,14 +66,18 @@ describe("PeerKinds", () => {
     await removeDir(dir);
   });
 
-  it("has the local, ssh and p2phttp kinds built in", () => {
-    assert.deepEqual(builtinPeerKinds.names.sort(), ["local", "p2phttp", "ssh"]);
+  it("has the local, ssh, p2phttp, directory and S3 kinds built in", () => {
+    assert.deepEqual(builtinPeerKinds.names.sort(), ["S3", "directory", "local", "p2phttp", "ssh"]);
   });
 
   it("opens a remote with the kind registered for it, a real repository", async () => {
     const counting = countingLocal();
     const kinds = builtinPeerKinds.with(counting.kind);
-    assert.deepEqual(kinds.names.sort(), ["local", "p2phttp", "ssh"], "replaced, not added");
+    assert.deepEqual(
+      kinds.names.sort(),
+      ["S3", "directory", "local", "p2phttp", "ssh"],
+      "replaced, not added",
+    );
     const conn = await kinds.open(node, { gatewayUuid: GATEWAY_UUID, commitDelayMs: 50 });
     const s = sample(3000);
     try {

@@ -21,6 +21,7 @@ export {
   proxyIsConfigured,
   routeFor,
 } from "./route.js";
+export { remotesInListOrder } from "./special.js";
 export type {
   GatewayConfig,
   ProxyEntry,

@@ -4,13 +4,26 @@
  * through them from proxy.log (Remote/Git.hs `listProxied`), and the
  * cluster records (Logs/Cluster.hs).
  */
-import { type AnnexBranch, isLegalRemoteName, readClusters, readProxies } from "../branch/index.js";
+import {
+  type AnnexBranch,
+  isLegalRemoteName,
+  readClusters,
+  readProxies,
+  readRemoteConfigs,
+} from "../branch/index.js";
 import { Git, GitConfigValues } from "../git/index.js";
 import { isClusterUuid } from "../keys/index.js";
 import { readDouble } from "../sizes/index.js";
 import { insteadOf, remoteNameOfKey } from "./git-config.js";
 import { isP2PHttpUrl, parseLocation } from "./location.js";
-import type { GatewayConfig, ProxyEntry, Remote, RemoteTransport } from "./types.js";
+import { specialRemoteOf } from "./special.js";
+import type {
+  GatewayConfig,
+  ProxyEntry,
+  Remote,
+  RemoteTransport,
+  SpecialRemoteConfig,
+} from "./types.js";
 
 /** git-annex's default costs (Config/Cost.hs). */
 export const CHEAP_REMOTE_COST = 100;
@@ -73,15 +86,22 @@ function remoteNames(config: GitConfigValues): string[] {
   return names;
 }
 
+/** remote.log: config UUID → fields (sameas inheritance applied). */
+type RemoteConfigs = ReadonlyMap<string, ReadonlyMap<string, string>>;
+
 function configuredRemote(
   config: GitConfigValues,
   name: string,
   repoDir: string,
+  remoteConfigs: RemoteConfigs,
 ): ConfiguredRemote | null {
   const url = config.get(`remote.${name}.url`);
   const uuid = config.get(`remote.${name}.annex-uuid`) ?? "";
+  const configUuid = config.get(`remote.${name}.annex-config-uuid`) ?? uuid;
   let transport: RemoteTransport;
-  let cheap: boolean;
+  let defaultCost: number;
+  let costAdjust = 0;
+  let special: SpecialRemoteConfig | undefined;
   let canProxy: boolean;
   if (url !== null && url !== "") {
     // git-remote-annex remotes are not remotes to git-annex.
@@ -93,17 +113,19 @@ function configuredRemote(
     const location = insteadOf(config, raw, "insteadof") ?? raw;
     const loc = parseLocation(location, repoDir, p2phttp);
     transport = loc.transport;
-    cheap = loc.cheap;
+    defaultCost = loc.cheap ? CHEAP_REMOTE_COST : EXPENSIVE_REMOTE_COST;
     canProxy = loc.canProxy && (p2phttp !== null || !remoteBool(config, name, "git-lfs"));
-  } else if (uuid !== "") {
-    // A special remote (directory, S3, ...): no git URL, a UUID.
-    transport = { kind: "unsupported", reason: "special remote" };
-    cheap = false;
-    canProxy = false;
   } else {
-    return null;
+    // A special remote (directory, S3, ...), listed with or without a UUID
+    // as git-annex lists it. It cannot proxy (canproxy is for git remotes).
+    const s = specialRemoteOf(config, name, configUuid, remoteConfigs, repoDir);
+    if (s === null) return null;
+    transport = s.transport;
+    defaultCost = s.defaultCost;
+    costAdjust = s.costAdjust;
+    special = s.config;
+    canProxy = false;
   }
-  const defaultCost = cheap ? CHEAP_REMOTE_COST : EXPENSIVE_REMOTE_COST;
   const configuredCost = readCost(remoteSetting(config, name, "cost"));
   const clusterNode = (remoteSetting(config, name, "cluster-node") ?? "")
     .split(/\s+/)
@@ -114,18 +136,19 @@ function configuredRemote(
   const remote: Remote = {
     name,
     uuid,
-    cost: configuredCost ?? defaultCost,
+    cost: (configuredCost ?? defaultCost) + costAdjust,
     transport,
     proxy: remoteBool(config, name, "proxy"),
     clusterNode,
     clusterGateway,
     proxiedBy: remoteSetting(config, name, "proxied-by"),
     ignore: remoteBool(config, name, "ignore"),
+    ...(special === undefined ? {} : { special }),
   };
   return {
     remote,
     canProxy,
-    configUuid: config.get(`remote.${name}.annex-config-uuid`) ?? uuid,
+    configUuid,
     defaultCost,
     configuredCost,
   };
@@ -196,10 +219,11 @@ export function gatewayConfigFrom(
   repoDir: string,
   proxies: ReadonlyMap<string, readonly ProxyEntry[]>,
   clusterNodes: ReadonlyMap<string, ReadonlySet<string>>,
+  remoteConfigs: RemoteConfigs = new Map(),
 ): GatewayConfig {
   const configured: ConfiguredRemote[] = [];
   for (const name of remoteNames(config)) {
-    const c = configuredRemote(config, name, repoDir);
+    const c = configuredRemote(config, name, repoDir, remoteConfigs);
     if (c !== null) configured.push(c);
   }
   const proxied = listProxied(config, configured, proxies, clusterNodes);
@@ -214,13 +238,14 @@ export function gatewayConfigFrom(
 
 /**
  * Reads what the gateway serves: git config (once, `git config -z
- * --list`) and the git-annex branch's proxy.log and cluster.log (journal
- * included; dead nodes left out of clusters).
+ * --list`) and the git-annex branch's proxy.log, cluster.log and
+ * remote.log (journal included; dead nodes left out of clusters).
  *
  * Remotes: every git remote with a URL (`annex::` ones excepted) and every
- * special remote (a `remote.NAME.annex-uuid` without URL, transport
- * "unsupported"). A git remote with no `annex-uuid` is listed with uuid
- * "" so that commands can warn about it; no route ever leads to it.
+ * special remote (no URL, a type marked in git config; directory and S3
+ * ones reachable, others "unsupported", see special.ts). A remote with no
+ * `annex-uuid` is listed with uuid "" so that commands can warn about it;
+ * no route ever leads to it.
  * Proxied remotes are derived from proxy.log as git-annex does. The list
  * is sorted by cost; equal costs keep config order, proxied remotes first.
  */
@@ -228,7 +253,8 @@ export async function loadGatewayConfig(git: Git, branch: AnnexBranch): Promise<
   const config = await GitConfigValues.read(git);
   const proxies = await readProxies(branch);
   const clusterNodes = await readClusters(branch);
-  return gatewayConfigFrom(config, git.dir, proxies, clusterNodes);
+  const remoteConfigs = await readRemoteConfigs(branch);
+  return gatewayConfigFrom(config, git.dir, proxies, clusterNodes, remoteConfigs);
 }
 
 /**
@@ -243,7 +269,7 @@ export async function learnLocalRemoteUuids(git: Git): Promise<string[]> {
   const config = await GitConfigValues.read(git);
   const learned: string[] = [];
   for (const name of remoteNames(config)) {
-    const c = configuredRemote(config, name, git.dir);
+    const c = configuredRemote(config, name, git.dir, new Map());
     if (c === null || c.remote.ignore) continue;
     if (config.getBool(`remote.${name}.annex-checkuuid`) === false) continue;
     // Whether the git URL is a path decides, even when an annexurl says how

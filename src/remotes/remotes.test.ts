@@ -88,7 +88,11 @@ describe("remotes from git config", () => {
       url: "annex+http://host.example:9417/git-annex/",
     });
     assert.deepEqual(t("Mixed.Case"), { kind: "ssh", host: "h", path: "/x" });
-    assert.deepEqual(t("special"), { kind: "unsupported", reason: "special remote" });
+    assert.deepEqual(t("special"), {
+      kind: "directory",
+      directory: "/tmp/x",
+      special: { fields: {}, gitConfig: { uuid: N3, directory: "/tmp/x" } },
+    });
     assert.deepEqual(t("rewritten"), { kind: "ssh", host: "h2", path: "/repo" });
   });
 

@@ -47,7 +47,12 @@ export interface Remote {
   /** Git remote name; a proxied remote is `PROXYNAME-NAME`, as git-annex names it. */
   readonly name: string;
   readonly uuid: string;
-  /** `remote.NAME.annex-cost`, else git-annex's default (100 local, 200 otherwise; +0.1 for a proxied cluster node). */
+  /**
+   * `remote.NAME.annex-cost`, else git-annex's default: 100 local, 200
+   * otherwise, +0.1 for a proxied cluster node; for a special remote
+   * remote.log's `cost=`, else its type's (directory 100, S3 200), +50
+   * when encrypted.
+   */
   readonly cost: number;
   readonly transport: RemoteTransport;
   /** `remote.NAME.annex-proxy`. */
@@ -60,6 +65,8 @@ export interface Remote {
   readonly proxiedBy: string | null;
   /** `remote.NAME.annex-ignore`. */
   readonly ignore: boolean;
+  /** A special remote's settings, whether annexgate can reach it or not; absent for git remotes. */
+  readonly special?: SpecialRemoteConfig;
 }
 
 /** An entry of proxy.log: a remote a repository proxies for, by UUID and name. */

@@ -49,6 +49,12 @@ export interface StagedObject {
    * resume drop it anyway).
    */
   discard(opts?: { keep?: boolean }): Promise<void>;
+  /**
+   * The bytes kept from an earlier stage (the `resumeFrom` first ones), so
+   * the Peer can hash them again before it trusts a resumed store. A
+   * storage without it cannot resume: its `stagedLength` answers 0.
+   */
+  readKept?(signal?: AbortSignal): Readable;
 }
 
 export interface StoredObject {

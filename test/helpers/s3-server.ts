@@ -1,0 +1,224 @@
+/**
+ * A real S3 server on loopback for tests: s3rver 3.7.1, in this process,
+ * on 127.0.0.1 and a free port, storing under a fresh temp directory.
+ * Stock git-annex's S3 special remote and annexgate's S3 storage are both
+ * pointed at it (path-style requests, signature v4, credentials
+ * S3RVER/S3RVER), so two independent S3 clients check each other.
+ *
+ * s3rver 3.7.1 lacks two operations of the S3 API that the storage's
+ * tests need: AbortMultipartUpload (`DELETE /bucket/key?uploadId=`) and
+ * ListMultipartUploads (`GET /bucket?uploads`). This helper answers those
+ * two itself, over s3rver's own upload directory (`<bucket>/._S3rver_uploads/
+ * <uploadId>/`, where its InitiateMultipartUpload writes and its
+ * CompleteMultipartUpload removes), and leaves every other request to
+ * s3rver. Those two answers do not check the request's signature.
+ */
+
+import { readdir, readFile, rm, stat } from "node:fs/promises";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
+import { makeTempDir, removeDir, run } from "./index.js";
+
+/** The credentials s3rver accepts (it checks signatures made with them). */
+export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
+
+/** Environment for a process that should reach the server with its credentials. */
+export const S3RVER_ENV: Readonly<Record<string, string>> = {
+  AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+};
+
+/**
+ * A plain SDK client on `server` (path-style, the S3RVER credentials), for
+ * tests to look at a bucket independently of the code under test.
+ */
+export function s3AdminClient(server: RunningS3Server): S3Client {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  return new S3Client({
+    endpoint: server.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: { ...S3RVER_CREDENTIALS },
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+}
+
+export interface RunningS3Server {
+  readonly host: "127.0.0.1";
+  readonly port: number;
+  /** e.g. http://127.0.0.1:PORT */
+  readonly endpoint: string;
+  /** Where s3rver keeps buckets and objects. */
+  readonly directory: string;
+  /** Upload ids of multipart uploads begun and neither completed nor aborted, in `bucket`. */
+  pendingUploads(bucket: string): Promise<string[]>;
+  /** Stop serving (open connections are cut); the directory stays until `close`. */
+  stop(): Promise<void>;
+  /** Stop, and remove the directory. */
+  close(): Promise<void>;
+}
+
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+  httpServer?: Server;
+}
+type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
+
+/** The `initremote` fields that point stock git-annex's S3 remote at `server`. */
+export function stockS3Fields(server: RunningS3Server, bucket: string): string[] {
+  return [
+    "type=S3",
+    `host=${server.host}`,
+    `port=${server.port}`,
+    "protocol=http",
+    "requeststyle=path",
+    "signature=v4",
+    "datacenter=us-east-1",
+    "encryption=none",
+    `bucket=${bucket}`,
+  ];
+}
+
+/**
+ * Stock `git annex initremote NAME` of an S3 remote on `server` in the
+ * git-annex repository `repo` (which then may reach loopback addresses):
+ * stock creates the bucket and its annex-uuid object. Answers the remote's UUID.
+ */
+export async function initStockS3Remote(
+  repo: string,
+  server: RunningS3Server,
+  name: string,
+  bucket: string,
+  extraFields: readonly string[] = [],
+): Promise<string> {
+  await run("git", ["config", "annex.security.allowed-ip-addresses", "all"], { cwd: repo });
+  await run(
+    "git",
+    ["annex", "initremote", name, ...stockS3Fields(server, bucket), ...extraFields],
+    {
+      cwd: repo,
+      env: S3RVER_ENV,
+    },
+  );
+  return (await run("git", ["config", `remote.${name}.annex-uuid`], { cwd: repo })).trim();
+}
+
+export async function startS3Server(): Promise<RunningS3Server> {
+  // s3rver is CommonJS without types; it is the only untyped import here.
+  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
+  const directory = await makeTempDir("annexgate-s3-");
+  const s3 = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    directory,
+    silent: true,
+    // Virtual-host buckets are matched against serviceEndpoint; tests use
+    // path-style requests only.
+    vhostBuckets: false,
+  });
+  const { port } = await s3.run();
+  const server = s3.httpServer;
+  if (server === undefined) throw new Error("s3rver started without an HTTP server");
+  const s3rverHandler = server.listeners("request")[0] as (
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => void;
+  server.removeAllListeners("request");
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    handleMissingOperation(directory, req, res).then(
+      (handled) => {
+        if (!handled) s3rverHandler(req, res);
+      },
+      (e: unknown) => {
+        res.statusCode = 500;
+        res.end(String(e));
+      },
+    );
+  });
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    server.closeAllConnections();
+    await s3.close();
+  };
+  return {
+    host: "127.0.0.1",
+    port,
+    endpoint: `http://127.0.0.1:${port}`,
+    directory,
+    pendingUploads: (bucket) => uploadIds(directory, bucket),
+    stop,
+    close: async () => {
+      await stop();
+      await removeDir(directory);
+    },
+  };
+}
+
+function uploadsDir(directory: string, bucket: string): string {
+  return join(directory, bucket, "._S3rver_uploads");
+}
+
+async function uploadIds(directory: string, bucket: string): Promise<string[]> {
+  return readdir(uploadsDir(directory, bucket)).catch(() => []);
+}
+
+/** Answers AbortMultipartUpload and ListMultipartUploads; false for anything else. */
+async function handleMissingOperation(
+  directory: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
+  const url = new URL(req.url ?? "/", "http://s3.invalid");
+  const [, bucket = "", ...rest] = url.pathname.split("/");
+  // "/bucket/?uploads" (as the SDK asks) is the bucket's.
+  const keyParts = rest.join("/") === "" ? [] : rest;
+  if (bucket === "" || /[/\\]|^\.\.?$/.test(decodeURIComponent(bucket))) return false;
+  const uploadId = url.searchParams.get("uploadId");
+  if (req.method === "DELETE" && uploadId !== null && keyParts.length > 0) {
+    if (!/^[0-9a-f]+$/.test(uploadId)) return false;
+    const dir = join(uploadsDir(directory, bucket), uploadId);
+    const exists = await stat(dir).then(
+      () => true,
+      () => false,
+    );
+    if (exists) await rm(dir, { recursive: true, force: true });
+    res.statusCode = exists ? 204 : 404;
+    res.setHeader("content-type", "application/xml");
+    res.end(exists ? "" : s3Error("NoSuchUpload", "The specified upload does not exist."));
+    return true;
+  }
+  if (req.method === "GET" && url.searchParams.has("uploads") && keyParts.length === 0) {
+    const uploads = await Promise.all(
+      (await uploadIds(directory, bucket)).map(async (id) => ({
+        id,
+        key: await readFile(join(uploadsDir(directory, bucket), id, "key"), "utf8"),
+      })),
+    );
+    res.statusCode = 200;
+    res.setHeader("content-type", "application/xml");
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>${xml(bucket)}</Bucket><IsTruncated>false</IsTruncated>${uploads
+        .map((u) => `<Upload><Key>${xml(u.key)}</Key><UploadId>${u.id}</UploadId></Upload>`)
+        .join("")}</ListMultipartUploadsResult>`,
+    );
+    return true;
+  }
+  return false;
+}
+
+function s3Error(code: string, message: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xml(message)}</Message></Error>`;
+}
+
+function xml(s: string): string {
+  return s.replace(
+    /[<>&"']/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c,
+  );
+}
