@@ -4,6 +4,7 @@
  * disk full) is kept and thrown to it, never mistaken for the sender's.
  */
 import type { FileHandle } from "node:fs/promises";
+import { writeAllAt } from "../util/index.js";
 
 /** Bytes gathered per write of an upload (socket chunks are ~64 KiB). */
 const WRITE_BATCH = 1024 * 1024;
@@ -52,7 +53,7 @@ export class BatchedFileWriter {
     this.#position += this.#batchBytes;
     this.#batch = [];
     this.#batchBytes = 0;
-    this.#inFlight = writeAll(this.#fh, buffers, at).then(
+    this.#inFlight = writeAllAt(this.#fh, buffers, at).then(
       () => {
         this.#inFlight = null;
         this.#kick();
@@ -62,21 +63,5 @@ export class BatchedFileWriter {
         this.#inFlight = null;
       },
     );
-  }
-}
-
-async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
-  let bufs = buffers;
-  let at = position;
-  while (bufs.length > 0) {
-    const { bytesWritten } = await fh.writev(bufs, at);
-    at += bytesWritten;
-    // A short write (rare on regular files): continue after what was written.
-    let skip = bytesWritten;
-    while (bufs.length > 0 && skip >= (bufs[0] as Buffer).length) {
-      skip -= (bufs[0] as Buffer).length;
-      bufs = bufs.slice(1);
-    }
-    if (skip > 0 && bufs.length > 0) bufs = [(bufs[0] as Buffer).subarray(skip), ...bufs.slice(1)];
   }
 }

@@ -17,13 +17,14 @@ import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat, truncate } from "
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { type Key, keyFile, type ReceiveVerification, receiveVerification } from "../keys/index.js";
+import type { CopyOutcome } from "../util/index.js";
 import { BatchedFileWriter } from "./batched-writer.js";
 import {
   type AnnexContentLockFiles,
   processContentLockFiles,
   type SharedContentLock,
 } from "./content-lockfiles.js";
-import { copyUpload, type Transfer } from "./copy-upload.js";
+import { copyUpload } from "./copy-upload.js";
 import { withDownloadLock } from "./download-lock.js";
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
 import { type FcntlLocks, processFcntlLocks } from "./fcntl-locks.js";
@@ -257,7 +258,7 @@ export class ObjectStore {
       return { ok: false, reason: "name-too-long" };
     }
     if (have === 0) this.#partialsChanged();
-    let t: Transfer;
+    let t: CopyOutcome;
     try {
       if (have > offset) await fh.truncate(offset);
       if (verifier && offset > 0) {
