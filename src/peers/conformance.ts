@@ -105,7 +105,8 @@ function failingAfter(data: Buffer, pauseMs: number): Readable {
   });
 }
 
-async function storeAll(peer: Peer, s: Sample): Promise<StoreResult> {
+/** Stores all of `s`, from offset 0, in chunks of at most 64 KiB. */
+export async function storeAll(peer: Peer, s: Sample): Promise<StoreResult> {
   return peer.store({ key: s.key, offset: 0, length: s.data.length, data: chunked(s.data) });
 }
 
