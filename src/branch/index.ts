@@ -59,13 +59,11 @@ export {
 } from "./logs/maxsize.js";
 export {
   currentMetaData,
-  EMPTY_METADATA,
   type MetaData,
   type MetaField,
   metadataLogPath,
   parseMetaDataLog,
   readMetaData,
-  recordMetaData,
 } from "./logs/metadata.js";
 export {
   type CopiesLine,
