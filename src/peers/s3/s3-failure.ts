@@ -26,11 +26,6 @@ export function s3ErrorCode(e: unknown): string {
   return typeof name === "string" ? name : "Error";
 }
 
-/** Whether `e` is the request's own abort (the caller's signal), to be passed on unchanged. */
-export function isAbort(e: unknown, signal?: AbortSignal): boolean {
-  return signal?.aborted === true || s3ErrorCode(e) === "AbortError";
-}
-
 /** A typed peer error for a failed S3 request `what` (e.g. "GetObject of KEY"). */
 export function s3Failure(what: string, e: unknown): PeerUnreachableError | PeerRefusedError {
   const status = s3Status(e);
