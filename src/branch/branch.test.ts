@@ -21,6 +21,17 @@ async function newRepo(bare = true): Promise<Git> {
   return Git.open(await newRepoDir({ bare }));
 }
 
+/** Runs `body` with the branch of a fresh bare repository, closed after. */
+async function withBranch(body: (branch: AnnexBranch, git: Git) => Promise<void>): Promise<void> {
+  const git = await newRepo();
+  const branch = await AnnexBranch.open(git);
+  try {
+    await body(branch, git);
+  } finally {
+    await branch.close();
+  }
+}
+
 async function show(git: Git, path: string, ref = BRANCH_REF): Promise<string> {
   return (await git.run(["cat-file", "blob", `${ref}:${path}`])).toString();
 }
@@ -103,10 +114,8 @@ describe("AnnexBranch", () => {
     }
   });
 
-  it("changes go to the journal and commits take them to the branch", async () => {
-    const git = await newRepo();
-    const branch = await AnnexBranch.open(git);
-    try {
+  it("changes go to the journal and commits take them to the branch", () =>
+    withBranch(async (branch, git) => {
       assert.equal(await branch.change("x/y.log", (old) => `${old}one\n`), true);
       assert.equal(await branch.change("x/y.log", (old) => old), false);
       assert.deepEqual(await journalFiles(git), ["x_y.log"]);
@@ -121,15 +130,10 @@ describe("AnnexBranch", () => {
       assert.equal(await branch.commit(), null, "nothing left to commit");
       const msg = (await git.run(["log", "-1", "--format=%s", BRANCH_REF])).toString();
       assert.equal(msg, "update\n");
-    } finally {
-      await branch.close();
-    }
-  });
+    }));
 
-  it("refuses content without a final newline, and odd paths", async () => {
-    const git = await newRepo();
-    const branch = await AnnexBranch.open(git);
-    try {
+  it("refuses content without a final newline, and odd paths", () =>
+    withBranch(async (branch) => {
       await assert.rejects(
         branch.change("a.log", () => "no newline"),
         BranchError,
@@ -141,15 +145,10 @@ describe("AnnexBranch", () => {
           bad,
         );
       }
-    } finally {
-      await branch.close();
-    }
-  });
+    }));
 
-  it("serialises concurrent changes to one path", async () => {
-    const git = await newRepo();
-    const branch = await AnnexBranch.open(git);
-    try {
+  it("serialises concurrent changes to one path", () =>
+    withBranch(async (branch, git) => {
       await Promise.all(
         Array.from({ length: 50 }, (_, i) => branch.change("many.log", (old) => `${old}${i}\n`)),
       );
@@ -159,15 +158,10 @@ describe("AnnexBranch", () => {
         lines,
         Array.from({ length: 50 }, (_, i) => String(i)),
       );
-    } finally {
-      await branch.close();
-    }
-  });
+    }));
 
-  it("builds on a journal file another process rewrote during a change", async () => {
-    const git = await newRepo();
-    const branch = await AnnexBranch.open(git);
-    try {
+  it("builds on a journal file another process rewrote during a change", () =>
+    withBranch(async (branch, git) => {
       await branch.change("r.log", () => "a\n");
       const seen: string[] = [];
       await branch.change("r.log", (old) => {
@@ -180,15 +174,10 @@ describe("AnnexBranch", () => {
       });
       assert.deepEqual(seen, ["a\n", "a\nb\n"]);
       assert.equal(await branch.read("r.log"), "a\nb\nc\n");
-    } finally {
-      await branch.close();
-    }
-  });
+    }));
 
-  it("keeps a journal file that changed after it was committed", async () => {
-    const git = await newRepo();
-    const branch = await AnnexBranch.open(git);
-    try {
+  it("keeps a journal file that changed after it was committed", () =>
+    withBranch(async (branch, git) => {
       await branch.change("k.log", () => "v1\n");
       // Another writer replaces the journal file while our commit runs.
       const realCommit = git.commitFiles.bind(git);
@@ -204,15 +193,10 @@ describe("AnnexBranch", () => {
       await branch.commit();
       assert.equal(await show(git, "k.log"), "v2\n");
       assert.deepEqual(await journalFiles(git), []);
-    } finally {
-      await branch.close();
-    }
-  });
+    }));
 
-  it("CAS conflict: retries on the moved branch and union-merges files it changed", async () => {
-    const git = await newRepo();
-    const branch = await AnnexBranch.open(git);
-    try {
+  it("CAS conflict: retries on the moved branch and union-merges files it changed", () =>
+    withBranch(async (branch, git) => {
       await branch.change("shared.log", () => "ours\n");
       await branch.change("mine.log", () => "mine\n");
       const realUpdate = git.updateRef.bind(git);
@@ -238,15 +222,10 @@ describe("AnnexBranch", () => {
       assert.equal(await show(git, "mine.log"), "mine\n");
       assert.equal(await show(git, "other.log"), "other\n");
       assert.deepEqual(await journalFiles(git), []);
-    } finally {
-      await branch.close();
-    }
-  });
+    }));
 
-  it("gives up with AG_BRANCH_CONFLICT when the branch never holds still", async () => {
-    const git = await newRepo();
-    const branch = await AnnexBranch.open(git);
-    try {
+  it("gives up with AG_BRANCH_CONFLICT when the branch never holds still", () =>
+    withBranch(async (branch, git) => {
       await branch.change("a.log", () => "a\n");
       const realUpdate = git.updateRef.bind(git);
       git.updateRef = async () => false;
@@ -255,15 +234,10 @@ describe("AnnexBranch", () => {
       });
       git.updateRef = realUpdate;
       assert.deepEqual(await journalFiles(git), ["a.log"], "the journal still has the change");
-    } finally {
-      await branch.close();
-    }
-  });
+    }));
 
-  it("merges back a commit of ours that another writer overwrote", async () => {
-    const git = await newRepo();
-    const branch = await AnnexBranch.open(git);
-    try {
+  it("merges back a commit of ours that another writer overwrote", () =>
+    withBranch(async (branch, git) => {
       const base = (await git.revParse(BRANCH_REF)) ?? "";
       await branch.change("ours.log", () => "ours\n");
       const ours = (await branch.commit()) ?? "";
@@ -277,28 +251,18 @@ describe("AnnexBranch", () => {
       assert.equal(await show(git, "ours.log"), "ours\n");
       assert.equal(await show(git, "theirs.log"), "theirs\n");
       assert.equal(await branch.commit(), null);
-    } finally {
-      await branch.close();
-    }
-  });
+    }));
 
-  it("recovers a journal write that another writer removed without committing it", async () => {
-    const git = await newRepo();
-    const branch = await AnnexBranch.open(git);
-    try {
+  it("recovers a journal write that another writer removed without committing it", () =>
+    withBranch(async (branch, git) => {
       await branch.change("lost.log", () => "1s 1 u\n");
       await rm(join(git.gitDir, "annex", "journal", "lost.log"));
       await branch.commit();
       assert.equal(await show(git, "lost.log"), "1s 1 u\n");
-    } finally {
-      await branch.close();
-    }
-  });
+    }));
 
-  it("auto-commits once per burst of changes, within the delay", async () => {
-    const git = await newRepo();
-    const branch = await AnnexBranch.open(git);
-    try {
+  it("auto-commits once per burst of changes, within the delay", () =>
+    withBranch(async (branch, git) => {
       const errors: unknown[] = [];
       branch.startAutoCommit({ delayMs: 100, onError: (e) => errors.push(e) });
       const start = (await git.revParse(BRANCH_REF)) ?? "";
@@ -318,10 +282,7 @@ describe("AnnexBranch", () => {
       await branch.change("later.log", () => "later\n");
       await waitFor(async () => (await show(git, "later.log").catch(() => "")) === "later\n");
       assert.deepEqual(errors, []);
-    } finally {
-      await branch.close();
-    }
-  });
+    }));
 
   it("close() commits pending changes, then refuses use", async () => {
     const git = await newRepo();
@@ -338,10 +299,8 @@ describe("AnnexBranch", () => {
     await assert.rejects(branch.commit(), BranchError);
   });
 
-  it("location log helpers", async () => {
-    const git = await newRepo();
-    const branch = await AnnexBranch.open(git);
-    try {
+  it("location log helpers", () =>
+    withBranch(async (branch) => {
       const [u1, u2] = [
         "11111111-1111-4111-8111-111111111111",
         "22222222-2222-4222-8222-222222222222",
@@ -358,10 +317,7 @@ describe("AnnexBranch", () => {
         await setLocation(branch, KEY, "ac000000-0000-8000-8000-000000000000", true),
         false,
       );
-    } finally {
-      await branch.close();
-    }
-  });
+    }));
 
   it("commits without a configured git identity", async () => {
     const git = await newRepo();

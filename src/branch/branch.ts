@@ -79,6 +79,17 @@ async function readIfExists(path: string): Promise<Buffer | null> {
   }
 }
 
+/** Runs `op`, and once more after creating `dir` when it failed for want of a directory. */
+async function creatingDirectory(dir: string, op: () => Promise<void>): Promise<void> {
+  try {
+    await op();
+  } catch (err) {
+    if (!isMissing(err)) throw err;
+    await mkdir(dir, { recursive: true });
+    await op();
+  }
+}
+
 /**
  * Rejects paths that are not plain relative file paths of the branch, and
  * paths git-annex's journal escaping would turn into another path (a
@@ -287,20 +298,8 @@ export class AnnexBranch {
       `${process.pid}.${this.#tmpCounter}.${randomBytes(4).toString("hex")}`,
     );
     const dest = this.#journalPath(path);
-    try {
-      await writeFile(tmp, content);
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-      await mkdir(this.#tmpDir, { recursive: true });
-      await writeFile(tmp, content);
-    }
-    try {
-      await rename(tmp, dest);
-    } catch (err) {
-      if (!isMissing(err)) throw err;
-      await mkdir(this.#journalDir, { recursive: true });
-      await rename(tmp, dest);
-    }
+    await creatingDirectory(this.#tmpDir, () => writeFile(tmp, content));
+    await creatingDirectory(this.#journalDir, () => rename(tmp, dest));
   }
 
   /** The journal as it is now: branch path to the file's exact bytes. */

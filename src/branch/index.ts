@@ -50,10 +50,8 @@ export {
   parseMapLog,
 } from "./logs/map-log.js";
 export {
-  changeMaxSize,
   formatMaxSizeLog,
   MAXSIZE_LOG,
-  type MaxSizeEntry,
   type MaxSizeLog,
   parseMaxSizeLog,
   readMaxSizes,
@@ -61,13 +59,11 @@ export {
 } from "./logs/maxsize.js";
 export {
   currentMetaData,
-  EMPTY_METADATA,
   type MetaData,
   type MetaField,
   metadataLogPath,
   parseMetaDataLog,
   readMetaData,
-  recordMetaData,
 } from "./logs/metadata.js";
 export {
   type CopiesLine,
@@ -132,13 +128,11 @@ export {
   type TrustLevel,
 } from "./logs/trust.js";
 export {
-  describeUuid,
   formatUuidLog,
   parseUuidLog,
   readUuidDescriptions,
   setUuidDescription,
   UUID_LOG,
   type UuidLog,
-  type UuidLogEntry,
 } from "./logs/uuid.js";
 export { formatUuidBasedLog, parseUuidBasedLog } from "./logs/uuid-based.js";

@@ -27,13 +27,16 @@ describe("UUIDs", () => {
   });
 
   it("isClusterUuid is git-annex's test: 'ac' prefix and '8' at index 14", () => {
-    assert.equal(isClusterUuid("ac000000-0000-8000-0000-000000000000"), true);
-    assert.equal(isClusterUuid("ac0000000000008"), true);
-    assert.equal(isClusterUuid("ac000000-0000-4000-8000-000000000000"), false);
-    assert.equal(isClusterUuid("AC000000-0000-8000-0000-000000000000"), false);
-    assert.equal(isClusterUuid("ab000000-0000-8000-0000-000000000000"), false);
-    assert.equal(isClusterUuid("ac"), false);
-    assert.equal(isClusterUuid(""), false);
+    const cases: [string, boolean][] = [
+      ["ac000000-0000-8000-0000-000000000000", true],
+      ["ac0000000000008", true],
+      ["ac000000-0000-4000-8000-000000000000", false],
+      ["AC000000-0000-8000-0000-000000000000", false],
+      ["ab000000-0000-8000-0000-000000000000", false],
+      ["ac", false],
+      ["", false],
+    ];
+    for (const [u, cluster] of cases) assert.equal(isClusterUuid(u), cluster, u);
   });
 
   it("parseUuid keeps any other non-empty text unchanged", () => {

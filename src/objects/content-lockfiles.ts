@@ -75,13 +75,16 @@ function parseRetention(text: string): number | null {
 }
 
 export class AnnexContentLockFiles {
-  private readonly turns = countedKeyMutex();
-  private readonly shared = new Map<string, SharedState>();
+  readonly #turns = countedKeyMutex();
+  readonly #shared = new Map<string, SharedState>();
 
-  constructor(
-    private readonly fcntl: FcntlLocks = processFcntlLocks(),
-    private readonly retentionMs = DEFAULT_LOCK_RETENTION_MS,
-  ) {}
+  readonly #fcntl: FcntlLocks;
+  readonly #retentionMs: number;
+
+  constructor(fcntl: FcntlLocks = processFcntlLocks(), retentionMs = DEFAULT_LOCK_RETENTION_MS) {
+    this.#fcntl = fcntl;
+    this.#retentionMs = retentionMs;
+  }
 
   /**
    * Take a shared lock on the content at `objectFile`: null when a removal
@@ -89,20 +92,20 @@ export class AnnexContentLockFiles {
    */
   lockShared(objectFile: string): Promise<SharedContentLock | null> {
     const lck = `${objectFile}.lck`;
-    return this.turns.run(lck, async () => {
-      let state = this.shared.get(lck);
+    return this.#turns.run(lck, async () => {
+      let state = this.#shared.get(lck);
       if (!state || state.lock.lost) {
-        const lock = await this.take(lck, "shared");
+        const lock = await this.#take(lck, "shared");
         if (!lock) return null;
         if (state) state.lock = lock;
         else {
           state = { count: 0, lock, retention: null };
-          this.shared.set(lck, state);
+          this.#shared.set(lck, state);
         }
-        state.retention = (await this.writeRetention(objectFile)) ?? state.retention;
+        state.retention = (await this.#writeRetention(objectFile)) ?? state.retention;
       }
       state.count++;
-      return this.handle(lck, objectFile, state);
+      return this.#handle(lck, objectFile, state);
     });
   }
 
@@ -113,15 +116,15 @@ export class AnnexContentLockFiles {
    */
   whileRemoving<T>(objectFile: string, fn: () => Promise<T>): Promise<T | null> {
     const lck = `${objectFile}.lck`;
-    return this.turns.run(lck, async () => {
-      if ((this.shared.get(lck)?.count ?? 0) > 0) return null;
+    return this.#turns.run(lck, async () => {
+      if ((this.#shared.get(lck)?.count ?? 0) > 0) return null;
       const rtm = `${objectFile}.rtm`;
-      const retention = await this.readRetention(rtm);
+      const retention = await this.#readRetention(rtm);
       if (retention !== null && retention >= Date.now() / 1000) return null;
-      const lock = await this.take(lck, "exclusive");
+      const lock = await this.#take(lck, "exclusive");
       if (!lock) return null;
       try {
-        if (retention !== null) await this.removeRetention(objectFile);
+        if (retention !== null) await this.#removeRetention(objectFile);
         const result = await fn();
         await withWritableDir(dirname(lck), () => rm(lck, { force: true }));
         return result;
@@ -131,30 +134,30 @@ export class AnnexContentLockFiles {
     });
   }
 
-  private handle(lck: string, objectFile: string, state: SharedState): SharedContentLock {
+  #handle(lck: string, objectFile: string, state: SharedState): SharedContentLock {
     let released = false;
     return {
       release: () => {
         if (released) return Promise.resolve();
         released = true;
-        return this.turns.run(lck, () => this.releaseShared(lck, objectFile, state));
+        return this.#turns.run(lck, () => this.#releaseShared(lck, objectFile, state));
       },
     };
   }
 
-  private async releaseShared(lck: string, objectFile: string, state: SharedState): Promise<void> {
+  async #releaseShared(lck: string, objectFile: string, state: SharedState): Promise<void> {
     state.count--;
     if (state.count > 0) return;
-    if (this.shared.get(lck) === state) this.shared.delete(lck);
+    if (this.#shared.get(lck) === state) this.#shared.delete(lck);
     await state.lock.release();
     // Only when no other process holds it too can the lock file go.
-    const exclusive = await this.take(lck, "exclusive").catch(() => null);
+    const exclusive = await this.#take(lck, "exclusive").catch(() => null);
     if (!exclusive) return;
     try {
       const rtm = `${objectFile}.rtm`;
       if (state.retention !== null) {
         const now = await readFile(rtm, "utf8").catch(() => null);
-        if (now === state.retention) await this.removeRetention(objectFile);
+        if (now === state.retention) await this.#removeRetention(objectFile);
       }
       await withWritableDir(dirname(lck), () => rm(lck, { force: true }));
     } finally {
@@ -163,22 +166,22 @@ export class AnnexContentLockFiles {
   }
 
   /** Lock `lck`, null when busy or when its directory is gone. */
-  private async take(lck: string, kind: LockKind): Promise<FcntlLock | null> {
+  async #take(lck: string, kind: LockKind): Promise<FcntlLock | null> {
     try {
-      return await this.fcntl.tryLock(lck, kind);
+      return await this.#fcntl.tryLock(lck, kind);
     } catch (e) {
       const errno = errnoOf(e);
       if (errno === ENOENT) return null;
       if (errno !== EACCES) throw e;
     }
     // A frozen key directory: the lock file must be made inside it.
-    return withWritableDir(dirname(lck), () => this.fcntl.tryLock(lck, kind)).catch((e) => {
+    return withWritableDir(dirname(lck), () => this.#fcntl.tryLock(lck, kind)).catch((e) => {
       if (errnoOf(e) === ENOENT) return null;
       throw e;
     });
   }
 
-  private async readRetention(rtm: string): Promise<number | null> {
+  async #readRetention(rtm: string): Promise<number | null> {
     const text = await readFile(rtm, "utf8").catch(() => null);
     return text === null ? null : parseRetention(text);
   }
@@ -188,14 +191,14 @@ export class AnnexContentLockFiles {
    * writer holding `.rtl` is writing its own, which protects as long: then
    * nothing is written. Returns the text written.
    */
-  private async writeRetention(objectFile: string): Promise<string | null> {
-    const until = (Date.now() + this.retentionMs) / 1000;
+  async #writeRetention(objectFile: string): Promise<string | null> {
+    const until = (Date.now() + this.#retentionMs) / 1000;
     const text = `${until.toFixed(3)}s`;
-    const rtl = await this.take(`${objectFile}.rtl`, "exclusive").catch(() => null);
+    const rtl = await this.#take(`${objectFile}.rtl`, "exclusive").catch(() => null);
     if (!rtl) return null;
     try {
       const rtm = `${objectFile}.rtm`;
-      const existing = await this.readRetention(rtm);
+      const existing = await this.#readRetention(rtm);
       if (existing !== null && existing >= until) return null;
       const tmp = `${rtm}.${process.pid}.tmp`;
       await withWritableDir(dirname(rtm), async () => {
@@ -209,7 +212,7 @@ export class AnnexContentLockFiles {
   }
 
   /** Remove the timestamp and its lock file (an exclusive lock is held). */
-  private async removeRetention(objectFile: string): Promise<void> {
+  async #removeRetention(objectFile: string): Promise<void> {
     await withWritableDir(dirname(objectFile), async () => {
       await rm(`${objectFile}.rtm`, { force: true });
       await rm(`${objectFile}.rtl`, { force: true });

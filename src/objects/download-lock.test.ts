@@ -5,19 +5,14 @@
  * busy without touching the temp file.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../test/helpers/index.js";
-import { type Key, keyFile, parseKey } from "../keys/index.js";
+import { type Key, keyFile } from "../keys/index.js";
 import { FcntlLocks, ObjectStore, repositoryLayout } from "./index.js";
-
-function sha256eKey(data: Buffer): Key {
-  const hex = createHash("sha256").update(data).digest("hex");
-  return parseKey(`SHA256E-s${data.length}--${hex}.bin`);
-}
+import { sha256eKey, uploadUnderWay } from "./store.fixture.js";
 
 describe("ObjectStore and git-annex's download lock", () => {
   let dir: string;
@@ -41,14 +36,7 @@ describe("ObjectStore and git-annex's download lock", () => {
 
   it("is held while a receive runs, and removed after", async () => {
     const data = Buffer.alloc(5000, 9);
-    const key = sha256eKey(data);
-    const sender = new PassThrough();
-    const receiving = store.receive(key, 0, data.length, sender);
-    sender.write(data.subarray(0, 100));
-    const deadline = Date.now() + 30_000;
-    while ((await store.tmpSize(key)) < 100 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    const { key, sender, receiving } = await uploadUnderWay(store, data, 100);
     assert.equal(await other.tryLock(lckOf(key), "shared"), null, "held by the receiver");
     sender.end(data.subarray(100));
     assert.deepEqual(await receiving, { ok: true });

@@ -57,22 +57,30 @@ interface Helper {
 
 class HeldLock implements FcntlLock {
   lost = false;
-  private released = false;
+  #released = false;
+
+  readonly #id: number;
+  readonly #helper: Helper;
+  readonly #owner: FcntlLocks;
 
   constructor(
     readonly path: string,
     readonly kind: LockKind,
-    private readonly id: number,
-    private readonly helper: Helper,
-    private readonly owner: FcntlLocks,
-  ) {}
+    id: number,
+    helper: Helper,
+    owner: FcntlLocks,
+  ) {
+    this.#id = id;
+    this.#helper = helper;
+    this.#owner = owner;
+  }
 
   async release(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    this.helper.held.delete(this.id);
-    if (this.lost || this.helper.dead !== null) return;
-    await this.owner.request(this.helper, this.id, `U\t${this.id}`);
+    if (this.#released) return;
+    this.#released = true;
+    this.#helper.held.delete(this.#id);
+    if (this.lost || this.#helper.dead !== null) return;
+    await this.#owner.request(this.#helper, this.#id, `U\t${this.#id}`);
   }
 }
 
@@ -87,14 +95,14 @@ export const ENOENT = osConstants.errno.ENOENT;
 export const EACCES = osConstants.errno.EACCES;
 
 export class FcntlLocks {
-  private helper: Helper | null = null;
-  private nextId = 1;
-  private readonly onLost: (paths: readonly string[], reason: string) => void;
-  private readonly perl: string;
+  #helper: Helper | null = null;
+  #nextId = 1;
+  readonly #onLost: (paths: readonly string[], reason: string) => void;
+  readonly #perl: string;
 
   constructor(opts: FcntlLocksOptions = {}) {
-    this.onLost = opts.onLost ?? defaultOnLost;
-    this.perl = opts.perl ?? "perl";
+    this.#onLost = opts.onLost ?? defaultOnLost;
+    this.#perl = opts.perl ?? "perl";
   }
 
   /**
@@ -107,9 +115,9 @@ export class FcntlLocks {
     if (path.includes("\n") || path.includes("\0")) {
       throw new FcntlLockError("a lock file path cannot hold a newline or NUL");
     }
-    const helper = this.current();
+    const helper = this.#current();
     await helper.ready;
-    const id = this.nextId++;
+    const id = this.#nextId++;
     const hex = Buffer.from(path, "utf8").toString("hex");
     const answer = await this.request(
       helper,
@@ -130,14 +138,14 @@ export class FcntlLocks {
 
   /** The running helper's process id (for diagnostics), or null. */
   helperPid(): number | null {
-    const h = this.helper;
+    const h = this.#helper;
     return h && h.dead === null ? (h.child.pid ?? null) : null;
   }
 
   /** Stop the helper; every lock it holds is released by its exit. */
   close(): void {
-    const h = this.helper;
-    this.helper = null;
+    const h = this.#helper;
+    this.#helper = null;
     if (!h || h.dead !== null) return;
     h.dead = "closed";
     for (const lock of h.held.values()) lock.lost = true;
@@ -152,16 +160,16 @@ export class FcntlLocks {
     }
     return new Promise<Answer>((resolve) => {
       helper.pending.set(id, resolve);
-      this.refWhileBusy(helper);
+      this.#refWhileBusy(helper);
       helper.child.stdin.write(`${line}\n`);
     }).then((a) => {
-      this.refWhileBusy(helper);
+      this.#refWhileBusy(helper);
       return a;
     });
   }
 
   /** Keep the event loop alive only while an answer is awaited. */
-  private refWhileBusy(helper: Helper): void {
+  #refWhileBusy(helper: Helper): void {
     const busy = helper.dead === null && (helper.starting || helper.pending.size > 0);
     const { stdout, stdin, stderr } = helper.child;
     const streams = [stdout, stdin, stderr] as unknown as {
@@ -173,14 +181,14 @@ export class FcntlLocks {
     for (const s of streams) (busy ? s.ref : s.unref)?.call(s);
   }
 
-  private current(): Helper {
-    if (this.helper && this.helper.dead === null) return this.helper;
-    this.helper = this.start();
-    return this.helper;
+  #current(): Helper {
+    if (this.#helper && this.#helper.dead === null) return this.#helper;
+    this.#helper = this.#start();
+    return this.#helper;
   }
 
-  private start(): Helper {
-    const child = spawn(this.perl, ["-e", HELPER_SCRIPT], {
+  #start(): Helper {
+    const child = spawn(this.#perl, ["-e", HELPER_SCRIPT], {
       stdio: ["pipe", "pipe", "pipe"],
     });
     const pending = new Map<number, (a: Answer) => void>();
@@ -212,9 +220,9 @@ export class FcntlLocks {
         buffered = buffered.slice(nl + 1);
         if (line === "READY") {
           helper.starting = false;
-          this.refWhileBusy(helper);
+          this.#refWhileBusy(helper);
           readyResolve();
-        } else this.answer(helper, line);
+        } else this.#answer(helper, line);
       }
     });
     const die = (reason: string) => {
@@ -222,7 +230,7 @@ export class FcntlLocks {
       const wasClosed = helper.dead === "closed";
       helper.dead = reason;
       readyReject(
-        new FcntlLockError(`cannot start the content lock helper (${this.perl}): ${reason}`),
+        new FcntlLockError(`cannot start the content lock helper (${this.#perl}): ${reason}`),
       );
       const lost = [...helper.held.values()];
       helper.held.clear();
@@ -232,22 +240,22 @@ export class FcntlLocks {
       }
       pending.clear();
       if (!wasClosed && lost.length > 0)
-        this.onLost(
+        this.#onLost(
           lost.map((l) => l.path),
           reason,
         );
-      if (this.helper === helper) this.helper = null;
+      if (this.#helper === helper) this.#helper = null;
     };
     child.once("error", (e) => die(e.message));
     child.once("exit", (code, signal) => {
       const why = stderr.trim().split("\n")[0] ?? "";
       die(`exited with ${signal ?? `code ${code}`}${why ? `: ${why}` : ""}`);
     });
-    this.refWhileBusy(helper);
+    this.#refWhileBusy(helper);
     return helper;
   }
 
-  private answer(helper: Helper, line: string): void {
+  #answer(helper: Helper, line: string): void {
     const [tag, idText, errnoText, ...rest] = line.split("\t");
     const id = Number(idText);
     const resolve = helper.pending.get(id);

@@ -13,6 +13,12 @@ function manualClock(start = 1000): { now: () => number; advance(ms: number): vo
   };
 }
 
+/** Locks retained 100 ms on a clock the test moves. */
+function locksOnManualClock() {
+  const clock = manualClock();
+  return { clock, locks: new ContentLocks(100, clock.now) };
+}
+
 describe("ContentLocks", () => {
   it("retains a lock for ten minutes by default", () => {
     assert.equal(DEFAULT_LOCK_RETENTION_MS, 600_000);
@@ -52,8 +58,7 @@ describe("ContentLocks", () => {
   });
 
   it("expires a lock after the retention time", () => {
-    const clock = manualClock();
-    const locks = new ContentLocks(100, clock.now);
+    const { clock, locks } = locksOnManualClock();
     const held = locks.lock("k");
     assert.ok(held);
     clock.advance(99);
@@ -65,8 +70,7 @@ describe("ContentLocks", () => {
   });
 
   it("expires each holder on its own schedule", () => {
-    const clock = manualClock();
-    const locks = new ContentLocks(100, clock.now);
+    const { clock, locks } = locksOnManualClock();
     locks.lock("k");
     clock.advance(60);
     locks.lock("k");
@@ -77,8 +81,7 @@ describe("ContentLocks", () => {
   });
 
   it("never expires a pinned lock", () => {
-    const clock = manualClock();
-    const locks = new ContentLocks(100, clock.now);
+    const { clock, locks } = locksOnManualClock();
     const held = locks.lock("k");
     assert.ok(held);
     held.pin();
@@ -104,8 +107,7 @@ describe("ContentLocks", () => {
   });
 
   it("whileRemoving runs once an expired lock no longer counts", async () => {
-    const clock = manualClock();
-    const locks = new ContentLocks(100, clock.now);
+    const { clock, locks } = locksOnManualClock();
     locks.lock("k");
     assert.equal(await locks.whileRemoving("k", async () => 1), null);
     clock.advance(100);

@@ -24,26 +24,32 @@ interface Holder {
 }
 
 export class ContentLocks {
-  private readonly holders = new Map<string, Set<Holder>>();
-  private readonly removing = new Set<string>();
+  readonly #holders = new Map<string, Set<Holder>>();
+  readonly #removing = new Set<string>();
+
+  readonly #retentionMs: number;
+  readonly #now: () => number;
 
   constructor(
-    private readonly retentionMs = DEFAULT_LOCK_RETENTION_MS,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+    retentionMs = DEFAULT_LOCK_RETENTION_MS,
+    now: () => number = () => performance.now(),
+  ) {
+    this.#retentionMs = retentionMs;
+    this.#now = now;
+  }
 
   /** Take a shared lock, or null while the key is being removed. */
   lock(name: string): HeldLock | null {
-    if (this.removing.has(name)) return null;
+    if (this.#removing.has(name)) return null;
     const holder: Holder = {
-      expires: this.now() + this.retentionMs,
+      expires: this.#now() + this.#retentionMs,
       pinned: false,
       released: false,
     };
-    let set = this.holders.get(name);
+    let set = this.#holders.get(name);
     if (!set) {
       set = new Set();
-      this.holders.set(name, set);
+      this.#holders.set(name, set);
     }
     set.add(holder);
     countContentLock(1);
@@ -55,22 +61,22 @@ export class ContentLocks {
         if (holder.released) return;
         countContentLock(-1);
         holder.released = true;
-        const s = this.holders.get(name);
+        const s = this.#holders.get(name);
         s?.delete(holder);
-        if (s && s.size === 0) this.holders.delete(name);
+        if (s && s.size === 0) this.#holders.delete(name);
       },
     };
   }
 
   isLocked(name: string): boolean {
-    const set = this.holders.get(name);
+    const set = this.#holders.get(name);
     if (!set) return false;
-    const t = this.now();
+    const t = this.#now();
     for (const h of set) {
       if (h.pinned || h.expires > t) return true;
       set.delete(h); // expired
     }
-    this.holders.delete(name);
+    this.#holders.delete(name);
     return false;
   }
 
@@ -79,12 +85,12 @@ export class ContentLocks {
    * it runs. Returns null (without running) when locked.
    */
   async whileRemoving<T>(name: string, fn: () => Promise<T>): Promise<T | null> {
-    if (this.isLocked(name) || this.removing.has(name)) return null;
-    this.removing.add(name);
+    if (this.isLocked(name) || this.#removing.has(name)) return null;
+    this.#removing.add(name);
     try {
       return await fn();
     } finally {
-      this.removing.delete(name);
+      this.#removing.delete(name);
     }
   }
 }

@@ -1,14 +1,17 @@
 /**
  * What the object store's unit tests share: an empty store in a temporary
- * directory for each test, keys and content made from bytes, a file check.
+ * directory for each test, keys and content made from bytes, a file check,
+ * waiting for an event, and an upload under way.
  */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { afterEach, beforeEach } from "node:test";
 import { makeTempDir, removeDir } from "../../test/helpers/index.js";
 import { type Key, parseKey } from "../keys/index.js";
-import { ObjectStore, repositoryLayout } from "./index.js";
+import { ObjectStore, type ReceiveResult, repositoryLayout } from "./index.js";
 
 export interface TempStore {
   /** The temporary directory, removed after the test. */
@@ -52,4 +55,39 @@ export async function exists(p: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** Waits, bounded by count and time, until `cond` holds. */
+export async function until(what: string, cond: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.fail(`never happened: ${what}`);
+}
+
+/** An upload the test drives by hand: what is still to come goes in through `sender`. */
+export interface UploadUnderWay {
+  readonly key: Key;
+  readonly sender: PassThrough;
+  readonly receiving: Promise<ReceiveResult>;
+}
+
+/**
+ * Starts a receive of `data` (its SHA256E key) into `store` and sends the
+ * first `sent` bytes; answers once they are in the temp file.
+ */
+export async function uploadUnderWay(
+  store: ObjectStore,
+  data: Buffer,
+  sent: number,
+  signal?: AbortSignal,
+): Promise<UploadUnderWay> {
+  const key = sha256eKey(data);
+  const sender = new PassThrough();
+  const receiving = store.receive(key, 0, data.length, sender, signal);
+  sender.write(data.subarray(0, sent));
+  await until(`${sent} bytes in the temp file`, async () => (await store.tmpSize(key)) >= sent);
+  return { key, sender, receiving };
 }

@@ -6,7 +6,14 @@ import { text } from "node:stream/consumers";
 import { describe, it } from "node:test";
 import { hashDirLower, hashDirMixed, type Key, keyFile, parseKey } from "../keys/index.js";
 import { type HashDirScheme, ObjectStore, repositoryLayout } from "./index.js";
-import { content, exists, sha256eKey, storePerTest } from "./store.fixture.js";
+import {
+  content,
+  exists,
+  sha256eKey,
+  storePerTest,
+  until,
+  uploadUnderWay,
+} from "./store.fixture.js";
 
 /** A source that sends `chunks` one by one and then ends. */
 function source(...chunks: Buffer[]): Readable {
@@ -23,19 +30,6 @@ async function filesUnder(dir: string): Promise<string[]> {
     .sort();
 }
 
-/**
- * Waits until the temp file of `key` holds `bytes` (the receive has taken
- * them and written them), bounded by count and time.
- */
-async function tmpReaches(store: ObjectStore, key: Key, bytes: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    if ((await store.tmpSize(key)) >= bytes) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  assert.fail(`the temp file never reached ${bytes} bytes`);
-}
-
 describe("ObjectStore", () => {
   let annex: string;
   let store: ObjectStore;
@@ -43,6 +37,12 @@ describe("ObjectStore", () => {
   storePerTest("annexgate-store-", (s) => {
     ({ annex, store } = s);
   });
+
+  /** After a refused receive: no object, and no partial upload kept to resume. */
+  async function assertNothingKept(key: Key): Promise<void> {
+    assert.equal(await store.has(key), false);
+    assert.equal(await exists(store.tmpFile(key)), false);
+  }
 
   describe("receive of a whole object", () => {
     for (const layout of ["mixed", "lower"] as HashDirScheme[]) {
@@ -111,8 +111,7 @@ describe("ObjectStore", () => {
     await writeFile(store.tmpFile(key), bad);
     const r = await store.receive(key, 400, 600, source(data.subarray(400)));
     assert.deepEqual(r, { ok: false, reason: "mismatch" });
-    assert.equal(await store.has(key), false);
-    assert.equal(await exists(store.tmpFile(key)), false);
+    await assertNothingKept(key);
   });
 
   it('stores keys with "/" under git-annex\'s escaped file name', async () => {
@@ -145,23 +144,19 @@ describe("ObjectStore", () => {
     assert.equal(await store.has(key), false);
   });
 
-  it("discards a long body and stores nothing", async () => {
-    const data = content(3000);
-    const key = sha256eKey(data);
-    const r = await store.receive(key, 0, data.length, source(data, Buffer.from("extra")));
-    assert.deepEqual(r, { ok: false, reason: "long" });
-    assert.equal(await store.has(key), false);
-    assert.equal(await exists(store.tmpFile(key)), false);
-  });
-
-  it("discards a long body that overruns inside one chunk", async () => {
-    const data = content(3000);
-    const key = sha256eKey(data);
-    const r = await store.receive(key, 0, data.length, source(Buffer.concat([data, data])));
-    assert.deepEqual(r, { ok: false, reason: "long" });
-    assert.equal(await store.has(key), false);
-    assert.equal(await exists(store.tmpFile(key)), false);
-  });
+  const longBodies: [string, (data: Buffer) => Buffer[]][] = [
+    ["in a chunk after the last", (data) => [data, Buffer.from("extra")]],
+    ["inside one chunk", (data) => [Buffer.concat([data, data])]],
+  ];
+  for (const [where, chunks] of longBodies) {
+    it(`discards a long body that overruns ${where}, and stores nothing`, async () => {
+      const data = content(3000);
+      const key = sha256eKey(data);
+      const r = await store.receive(key, 0, data.length, source(...chunks(data)));
+      assert.deepEqual(r, { ok: false, reason: "long" });
+      await assertNothingKept(key);
+    });
+  }
 
   it("refuses content that does not match the key", async () => {
     const data = content(2048);
@@ -169,8 +164,7 @@ describe("ObjectStore", () => {
     const wrong = content(2048, 2);
     const r = await store.receive(key, 0, wrong.length, source(wrong));
     assert.deepEqual(r, { ok: false, reason: "mismatch" });
-    assert.equal(await store.has(key), false);
-    assert.equal(await exists(store.tmpFile(key)), false);
+    await assertNothingKept(key);
     assert.deepEqual(await filesUnder(join(annex, "objects")), []);
   });
 
@@ -186,8 +180,7 @@ describe("ObjectStore", () => {
       Promise.resolve(false),
     );
     assert.deepEqual(refused, { ok: false, reason: "mismatch" });
-    assert.equal(await store.has(key), false);
-    assert.equal(await exists(store.tmpFile(key)), false);
+    await assertNothingKept(key);
     const ok = await store.receive(
       key,
       0,
@@ -263,42 +256,28 @@ describe("ObjectStore", () => {
     assert.deepEqual(await readFile(store.objectFile(key)), data);
   });
 
-  it("keeps what arrived when the source stream errors", async () => {
-    const data = content(4000);
-    const key = sha256eKey(data);
-    const body = new PassThrough();
-    const pending = store.receive(key, 0, data.length, body);
-    body.write(data.subarray(0, 1500));
-    await tmpReaches(store, key, 1500);
-    body.destroy(new Error("connection reset"));
-    assert.deepEqual(await pending, { ok: false, reason: "aborted" });
-    assert.equal(await store.has(key), false);
-    assert.deepEqual(await readFile(store.tmpFile(key)), data.subarray(0, 1500));
-  });
-
-  it("keeps what arrived when the source is destroyed without an error", async () => {
-    const data = content(4000);
-    const key = sha256eKey(data);
-    const body = new PassThrough();
-    const pending = store.receive(key, 0, data.length, body);
-    body.write(data.subarray(0, 700));
-    await tmpReaches(store, key, 700);
-    body.destroy();
-    assert.deepEqual(await pending, { ok: false, reason: "aborted" });
-    assert.equal(await store.tmpSize(key), 700);
-  });
+  const sourceEnds: [string, number, Error | undefined][] = [
+    ["errors", 1500, new Error("connection reset")],
+    ["is destroyed without an error", 700, undefined],
+  ];
+  for (const [how, sent, error] of sourceEnds) {
+    it(`keeps what arrived when the source ${how}`, async () => {
+      const data = content(4000);
+      const { key, sender, receiving } = await uploadUnderWay(store, data, sent);
+      sender.destroy(error);
+      assert.deepEqual(await receiving, { ok: false, reason: "aborted" });
+      assert.equal(await store.has(key), false);
+      assert.deepEqual(await readFile(store.tmpFile(key)), data.subarray(0, sent));
+    });
+  }
 
   it("stops waiting for a stalled source when the signal aborts", async () => {
     const data = content(4000);
-    const key = sha256eKey(data);
-    const body = new PassThrough();
     const controller = new AbortController();
-    const pending = store.receive(key, 0, data.length, body, controller.signal);
-    body.write(data.subarray(0, 900));
-    await tmpReaches(store, key, 900);
+    const { key, receiving } = await uploadUnderWay(store, data, 900, controller.signal);
     controller.abort(new Error("client went away"));
     const timeout = new Promise<"hung">((r) => setTimeout(() => r("hung"), 2000).unref());
-    assert.deepEqual(await Promise.race([pending, timeout]), { ok: false, reason: "aborted" });
+    assert.deepEqual(await Promise.race([receiving, timeout]), { ok: false, reason: "aborted" });
     assert.equal(await store.tmpSize(key), 900);
     // The store is free for the key again.
     assert.deepEqual(await store.receive(key, 900, 3100, source(data.subarray(900))), {
@@ -378,8 +357,7 @@ describe("ObjectStore", () => {
       await mkdir(join(annex, "tmp"), { recursive: true });
       await writeFile(store.tmpFile(key), content(700, 5));
       assert.equal(await store.adoptTmp(key), false);
-      assert.equal(await store.has(key), false);
-      assert.equal(await exists(store.tmpFile(key)), false);
+      await assertNothingKept(key);
     });
 
     it("refuses content of the wrong size", async () => {
@@ -453,7 +431,7 @@ describe("ObjectStore", () => {
     // interleave with the first in the shared tmp file.
     second.end(data);
     first.write(data.subarray(0, 20_000));
-    await tmpReaches(store, key, 20_000);
+    await until("20000 bytes in the temp file", async () => (await store.tmpSize(key)) >= 20_000);
     let secondDone = false;
     void p2.then(() => {
       secondDone = true;

@@ -17,13 +17,14 @@ import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat, truncate } from "
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { type Key, keyFile, type ReceiveVerification, receiveVerification } from "../keys/index.js";
+import type { CopyOutcome } from "../util/index.js";
 import { BatchedFileWriter } from "./batched-writer.js";
 import {
   type AnnexContentLockFiles,
   processContentLockFiles,
   type SharedContentLock,
 } from "./content-lockfiles.js";
-import { copyUpload, type Transfer } from "./copy-upload.js";
+import { copyUpload } from "./copy-upload.js";
 import { withDownloadLock } from "./download-lock.js";
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
 import { type FcntlLocks, processFcntlLocks } from "./fcntl-locks.js";
@@ -82,23 +83,29 @@ export class ObjectStore {
    * by the temp file's path and for the whole process: two stores over one
    * repository (served, and a node of a gateway served beside it) share it.
    */
-  private readonly keyLocks = TMP_TURNS;
+  readonly #keyLocks = TMP_TURNS;
   /** Told whenever a receive starts a new temp file or leaves one behind (the reclaimer's cue). */
-  private readonly partialWatchers = new Set<() => void>();
+  readonly #partialWatchers = new Set<() => void>();
 
   /**
    * @param layout where objects and temp files live
    * @param lockFiles content locks shared with git-annex (the process's own)
    * @param fcntl where git-annex's download locks are taken (the process's helper)
    */
+  readonly #lockFiles: AnnexContentLockFiles;
+  readonly #fcntl: FcntlLocks;
+
   constructor(
     readonly layout: ObjectLayout,
-    private readonly lockFiles: AnnexContentLockFiles = processContentLockFiles(),
-    private readonly fcntl: FcntlLocks = processFcntlLocks(),
-  ) {}
+    lockFiles: AnnexContentLockFiles = processContentLockFiles(),
+    fcntl: FcntlLocks = processFcntlLocks(),
+  ) {
+    this.#lockFiles = lockFiles;
+    this.#fcntl = fcntl;
+  }
 
   /** The layout's home must still be there before anything is created in it. */
-  private async checkHome(): Promise<void> {
+  async #checkHome(): Promise<void> {
     const home = this.layout.home;
     try {
       if ((await stat(home)).isDirectory()) return;
@@ -152,17 +159,17 @@ export class ObjectStore {
    * returns how to stop.
    */
   watchPartials(watcher: () => void): () => void {
-    this.partialWatchers.add(watcher);
-    return () => this.partialWatchers.delete(watcher);
+    this.#partialWatchers.add(watcher);
+    return () => this.#partialWatchers.delete(watcher);
   }
 
-  private partialsChanged(): void {
-    for (const watcher of this.partialWatchers) watcher();
+  #partialsChanged(): void {
+    for (const watcher of this.#partialWatchers) watcher();
   }
 
   /** True while a receive, adoption or removal runs or waits on the temp file named `tmpName`. */
   tmpInUse(tmpName: string): boolean {
-    return this.keyLocks.busy(join(this.layout.tmpDir, tmpName));
+    return this.#keyLocks.busy(join(this.layout.tmpDir, tmpName));
   }
 
   /**
@@ -172,13 +179,13 @@ export class ObjectStore {
    */
   whileTmpIdle<T>(tmpName: string, fn: () => Promise<T>): Promise<T | null> {
     const tmp = join(this.layout.tmpDir, tmpName);
-    if (this.keyLocks.busy(tmp)) return Promise.resolve(null);
-    return this.keyLocks.run(tmp, fn);
+    if (this.#keyLocks.busy(tmp)) return Promise.resolve(null);
+    return this.#keyLocks.run(tmp, fn);
   }
 
   /** Run `fn` while no other receive or removal of this key runs. */
   exclusive<T>(key: Key, fn: () => Promise<T>): Promise<T> {
-    return this.keyLocks.run(this.tmpFile(key), fn);
+    return this.#keyLocks.run(this.tmpFile(key), fn);
   }
 
   /**
@@ -200,12 +207,12 @@ export class ObjectStore {
     // does not wait long: git-annex refuses it at once, and two cluster
     // fan-outs reaching two nodes in opposite orders would otherwise each
     // wait, for good, for the other to finish.
-    return this.keyLocks
+    return this.#keyLocks
       .runWithin(this.tmpFile(key), RECEIVE_WAIT_MS, BUSY, () =>
         // Another process (stock git-annex, another annexgate) receiving
         // the key holds git-annex's download lock: busy, as stock answers.
-        withDownloadLock(this.fcntl, this.layout.transferDir, keyFile(key), BUSY, () =>
-          this.receiveLocked(key, offset, length, data, signal, checkedBySender),
+        withDownloadLock(this.#fcntl, this.layout.transferDir, keyFile(key), BUSY, () =>
+          this.#receiveLocked(key, offset, length, data, signal, checkedBySender),
         ).catch((e) => {
           throw storeFailure("receiving the content", e, this.tmpFile(key));
         }),
@@ -213,12 +220,12 @@ export class ObjectStore {
       .then((r) => {
         if (r === BUSY) data.resume();
         // Told once the key's turn is over, so that the file left is no longer in use.
-        else if (!r.ok && (r.reason === "aborted" || r.reason === "short")) this.partialsChanged();
+        else if (!r.ok && (r.reason === "aborted" || r.reason === "short")) this.#partialsChanged();
         return r;
       });
   }
 
-  private async receiveLocked(
+  async #receiveLocked(
     ...[key, offset, length, data, signal, checkedBySender]: Parameters<ObjectStore["receive"]>
   ): Promise<ReceiveResult> {
     // A check by the sender covers the content only when all of it comes
@@ -235,7 +242,7 @@ export class ObjectStore {
       return { ok: true };
     }
     const tmp = this.tmpFile(key);
-    await this.checkHome();
+    await this.#checkHome();
     await mkdir(dirname(tmp), { recursive: true });
     const have = await this.tmpSize(key);
     if (offset > have) {
@@ -250,8 +257,8 @@ export class ObjectStore {
       data.resume();
       return { ok: false, reason: "name-too-long" };
     }
-    if (have === 0) this.partialsChanged();
-    let t: Transfer;
+    if (have === 0) this.#partialsChanged();
+    let t: CopyOutcome;
     try {
       if (have > offset) await fh.truncate(offset);
       if (verifier && offset > 0) {
@@ -286,7 +293,7 @@ export class ObjectStore {
       await rm(tmp, { force: true });
       return { ok: false, reason: "mismatch" };
     }
-    await this.moveIntoPlace(key, tmp);
+    await this.#moveIntoPlace(key, tmp);
     return { ok: true };
   }
 
@@ -318,13 +325,13 @@ export class ObjectStore {
           return false;
         }
       }
-      await this.moveIntoPlace(key, tmp);
+      await this.#moveIntoPlace(key, tmp);
       return true;
     });
   }
 
   /** Rename a verified temp file into the object store, read-only, as git-annex does. */
-  private async moveIntoPlace(key: Key, tmp: string): Promise<void> {
+  async #moveIntoPlace(key: Key, tmp: string): Promise<void> {
     const dest = this.objectFile(key);
     const keyDir = dirname(dest);
     await mkdir(keyDir, { recursive: true });
@@ -352,7 +359,7 @@ export class ObjectStore {
    * git-annex included): null when a removal holds it or it is not here.
    */
   lockShared(key: Key): Promise<SharedContentLock | null> {
-    return this.lockFiles.lockShared(this.objectFile(key));
+    return this.#lockFiles.lockShared(this.objectFile(key));
   }
 
   /**
@@ -370,7 +377,7 @@ export class ObjectStore {
         if (isAbsent(e)) return true; // not present
         throw storeFailure("removing the content", e, file);
       }
-      const gone = await this.lockFiles.whileRemoving(file, () =>
+      const gone = await this.#lockFiles.whileRemoving(file, () =>
         rm(file, { force: true }).catch((e: unknown) => {
           throw storeFailure("removing the content", e, file);
         }),
@@ -379,7 +386,7 @@ export class ObjectStore {
         await chmod(keyDir, 0o555).catch(() => undefined);
         return false;
       }
-      await this.tidy(keyDir);
+      await this.#tidy(keyDir);
       return true;
     });
   }
@@ -390,7 +397,7 @@ export class ObjectStore {
    * answer, so a directory that cannot be removed stops the tidying and
    * fails nothing.
    */
-  private async tidy(keyDir: string): Promise<void> {
+  async #tidy(keyDir: string): Promise<void> {
     const top = this.layout.objectsDir;
     let dir = keyDir;
     while (dir.startsWith(top) && dir !== top) {

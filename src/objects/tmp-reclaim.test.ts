@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import { mkdir, readdir, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../test/helpers/index.js";
-import { type Key, keyFile, parseKey } from "../keys/index.js";
+import { keyFile } from "../keys/index.js";
 import { BadDurationError, BadSizeError } from "../sizes/index.js";
 import {
   DEFAULT_TMP_LIMITS,
@@ -19,24 +17,10 @@ import {
   TmpReclaimer,
   tmpLimitsFrom,
 } from "./index.js";
+import { until, uploadUnderWay } from "./store.fixture.js";
 
 const DAY = 86_400_000;
 const NOW = Date.parse("2026-06-01T00:00:00Z");
-
-function sha256eKey(data: Buffer): Key {
-  const hex = createHash("sha256").update(data).digest("hex");
-  return parseKey(`SHA256E-s${data.length}--${hex}.bin`);
-}
-
-/** Waits, bounded by count and time, until `cond` holds. */
-async function until(what: string, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (let i = 0; i < 10_000 && Date.now() < deadline; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  assert.fail(`never happened: ${what}`);
-}
 
 describe("tmpLimitsFrom", () => {
   it("keeps partial uploads a week, with no cap, unless told otherwise", () => {
@@ -163,11 +147,7 @@ describe("TmpReclaimer", () => {
 
   it("never removes a temp file this process is receiving", async () => {
     const data = Buffer.alloc(4096, 1);
-    const key = sha256eKey(data);
-    const sender = new PassThrough();
-    const receiving = store.receive(key, 0, data.length, sender);
-    sender.write(data.subarray(0, 1000));
-    await until("bytes in the temp file", async () => (await store.tmpSize(key)) >= 1000);
+    const { sender, receiving } = await uploadUnderWay(store, data, 1000);
     const r = new TmpReclaimer(store, { maxAgeMs: 0, maxBytes: 0 }, { now: () => NOW + DAY });
     assert.deepEqual((await r.reclaim()).removed, []);
     sender.end(data.subarray(1000));
@@ -203,10 +183,7 @@ describe("TmpReclaimer", () => {
     const r = new TmpReclaimer(store, { maxAgeMs: 7 * DAY, maxBytes: 4000 }, { now: () => NOW });
     assert.deepEqual((await r.start()).removed, ["ANCIENT"]);
     const data = Buffer.alloc(2048, 3);
-    const key = sha256eKey(data);
-    const sender = new PassThrough();
-    const receiving = store.receive(key, 0, data.length, sender);
-    sender.write(data.subarray(0, 1500));
+    const { key, sender, receiving } = await uploadUnderWay(store, data, 1500);
     // 3000 + 1500 is over the cap: the new upload's start set a round off.
     await until("the older partial reclaimed", async () => !(await left()).includes("OLDER"));
     assert.deepEqual(await left(), [keyFile(key)]);
@@ -219,11 +196,7 @@ describe("TmpReclaimer", () => {
     const r = new TmpReclaimer(store, { maxAgeMs: null, maxBytes: 1000 }, { now: () => NOW });
     await r.start();
     const data = Buffer.alloc(2048, 5);
-    const key = sha256eKey(data);
-    const sender = new PassThrough();
-    const receiving = store.receive(key, 0, data.length, sender);
-    sender.write(data.subarray(0, 1500));
-    await until("bytes in the temp file", async () => (await store.tmpSize(key)) >= 1500);
+    const { sender, receiving } = await uploadUnderWay(store, data, 1500);
     // Over the cap, but being written: kept.
     assert.deepEqual((await r.reclaim()).removed, []);
     sender.destroy();

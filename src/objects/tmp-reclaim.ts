@@ -141,18 +141,22 @@ export function reclaimPeriodMs(limits: TmpLimits): number {
 
 /** Reclaims one object store's partial uploads, now and then and on demand. */
 export class TmpReclaimer {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<ReclaimReport> | null = null;
-  private again = false;
-  private stopWatching: (() => void) | null = null;
-  private readonly now: () => number;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<ReclaimReport> | null = null;
+  #again = false;
+  #stopWatching: (() => void) | null = null;
+  readonly #now: () => number;
+  readonly #store: ObjectStore;
+  readonly #opts: TmpReclaimerOptions;
 
   constructor(
-    private readonly store: ObjectStore,
+    store: ObjectStore,
     readonly limits: TmpLimits,
-    private readonly opts: TmpReclaimerOptions = {},
+    opts: TmpReclaimerOptions = {},
   ) {
-    this.now = opts.now ?? Date.now;
+    this.#store = store;
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
   }
 
   /**
@@ -161,30 +165,30 @@ export class TmpReclaimer {
    * leaves one behind.
    */
   start(): Promise<ReclaimReport> {
-    if (this.timer === null) {
-      this.timer = setInterval(() => this.requestRound(), reclaimPeriodMs(this.limits));
-      this.timer.unref();
+    if (this.#timer === null) {
+      this.#timer = setInterval(() => this.#requestRound(), reclaimPeriodMs(this.limits));
+      this.#timer.unref();
     }
-    if (this.limits.maxBytes !== null && this.stopWatching === null) {
-      this.stopWatching = this.store.watchPartials(() => this.requestRound());
+    if (this.limits.maxBytes !== null && this.#stopWatching === null) {
+      this.#stopWatching = this.#store.watchPartials(() => this.#requestRound());
     }
     return this.reclaim();
   }
 
   /** Stop the timer and the watching; waits for a round under way. */
   async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
-    this.stopWatching?.();
-    this.stopWatching = null;
-    this.again = false;
-    await this.running?.catch(() => undefined);
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#stopWatching?.();
+    this.#stopWatching = null;
+    this.#again = false;
+    await this.#running?.catch(() => undefined);
   }
 
   /** A round in the background: its failures are logged, never thrown. */
-  private requestRound(): void {
+  #requestRound(): void {
     this.reclaim().catch((e: unknown) => {
-      this.opts.log?.(`reclaiming partial uploads failed: ${errnoCode(e) ?? String(e)}`);
+      this.#opts.log?.(`reclaiming partial uploads failed: ${errnoCode(e) ?? String(e)}`);
     });
   }
 
@@ -194,36 +198,36 @@ export class TmpReclaimer {
    * may have appeared after the first looked.
    */
   reclaim(): Promise<ReclaimReport> {
-    if (this.running !== null) {
-      this.again = true;
-      return this.running;
+    if (this.#running !== null) {
+      this.#again = true;
+      return this.#running;
     }
-    const round = this.round().finally(() => {
-      this.running = null;
-      if (this.again) {
-        this.again = false;
-        this.requestRound();
+    const round = this.#round().finally(() => {
+      this.#running = null;
+      if (this.#again) {
+        this.#again = false;
+        this.#requestRound();
       }
     });
-    this.running = round;
+    this.#running = round;
     return round;
   }
 
-  private async round(): Promise<ReclaimReport> {
-    const partials = await this.listPartials();
-    const now = this.now();
-    const doomed = partialsToReclaim(partials, this.limits, now, (n) => this.store.tmpInUse(n));
+  async #round(): Promise<ReclaimReport> {
+    const partials = await this.#listPartials();
+    const now = this.#now();
+    const doomed = partialsToReclaim(partials, this.limits, now, (n) => this.#store.tmpInUse(n));
     const removed: string[] = [];
     let freedBytes = 0;
     for (const p of doomed) {
-      if (await this.removeIfUnchanged(p)) {
+      if (await this.#removeIfUnchanged(p)) {
         removed.push(p.name);
         freedBytes += p.size;
       }
     }
     const keptBytes = partials.reduce((n, p) => n + p.size, 0) - freedBytes;
     if (removed.length > 0) {
-      this.opts.log?.(
+      this.#opts.log?.(
         `reclaimed ${removed.length} abandoned partial upload(s), ${freedBytes} bytes; ${keptBytes} bytes kept`,
       );
     }
@@ -231,8 +235,8 @@ export class TmpReclaimer {
   }
 
   /** The temp files of the store (work directories and other entries aside). */
-  private async listPartials(): Promise<PartialUpload[]> {
-    const dir = this.store.layout.tmpDir;
+  async #listPartials(): Promise<PartialUpload[]> {
+    const dir = this.#store.layout.tmpDir;
     const found: PartialUpload[] = [];
     let entries: Dir;
     try {
@@ -253,15 +257,15 @@ export class TmpReclaimer {
    * Remove a chosen temp file, unless its key is in use here, a stock
    * git-annex is receiving it, or it changed since it was looked at.
    */
-  private async removeIfUnchanged(p: PartialUpload): Promise<boolean> {
-    const file = join(this.store.layout.tmpDir, p.name);
-    const done = await this.store.whileTmpIdle(p.name, async () => {
+  async #removeIfUnchanged(p: PartialUpload): Promise<boolean> {
+    const file = join(this.#store.layout.tmpDir, p.name);
+    const done = await this.#store.whileTmpIdle(p.name, async () => {
       const st = await stat(file).catch(() => null);
       if (st === null || st.size !== p.size || st.mtimeMs !== p.mtimeMs) return false;
-      if (await this.stockIsReceiving(p.name)) return false;
+      if (await this.#stockIsReceiving(p.name)) return false;
       // Emptied first, so its blocks are freed even while a reader holds it open.
       await truncate(file);
-      await rm(tmpWorkDirIn(this.store.layout, p.name), { recursive: true, force: true });
+      await rm(tmpWorkDirIn(this.#store.layout, p.name), { recursive: true, force: true });
       await rm(file, { force: true });
       return true;
     });
@@ -269,14 +273,14 @@ export class TmpReclaimer {
   }
 
   /** Whether another process holds git-annex's download lock for this temp file. */
-  private async stockIsReceiving(name: string): Promise<boolean> {
-    const transferDir = this.store.layout.transferDir;
+  async #stockIsReceiving(name: string): Promise<boolean> {
+    const transferDir = this.#store.layout.transferDir;
     if (transferDir === undefined) return false;
     const lck = downloadLockFileIn(transferDir, name);
     // No lock file, no transfer: and none is created just to look.
     if ((await stat(lck).catch(() => null)) === null) return false;
     try {
-      const held = await (this.opts.locks ?? processFcntlLocks()).tryLock(lck, "shared");
+      const held = await (this.#opts.locks ?? processFcntlLocks()).tryLock(lck, "shared");
       if (held === null) return true;
       await held.release();
       return false;

@@ -105,7 +105,8 @@ function failingAfter(data: Buffer, pauseMs: number): Readable {
   });
 }
 
-async function storeAll(peer: Peer, s: Sample): Promise<StoreResult> {
+/** Stores all of `s`, from offset 0, in chunks of at most 64 KiB. */
+export async function storeAll(peer: Peer, s: Sample): Promise<StoreResult> {
   return peer.store({ key: s.key, offset: 0, length: s.data.length, data: chunked(s.data) });
 }
 
@@ -143,12 +144,21 @@ export function runPeerConformance(
   makePeer: () => Promise<PeerUnderTest>,
   opts: ConformanceOptions = {},
 ): void {
-  // Over 80 lines: the body of the suite, one it() per Peer behaviour
+  // Over 80 lines: the body of the suite, one check() per Peer behaviour
   describe(`Peer conformance: ${name}`, () => {
     let under: PeerUnderTest | undefined;
     const peer = (): Peer => {
       if (!under) throw new Error("peer not made");
       return under.peer;
+    };
+    /** One case of the suite, bounded in time. */
+    const check = (what: string, body: () => Promise<void>) =>
+      it(what, { timeout: TEST_TIMEOUT_MS }, body);
+    /** A fresh sample of `size` bytes, stored whole. */
+    const stored = async (size: number): Promise<Sample> => {
+      const s = sample(size);
+      assert.equal((await storeAll(peer(), s)).stored, true);
+      return s;
     };
     const assertPlus = (actual: readonly string[]) =>
       assert.deepEqual([...actual].sort(), [...(opts.plusUuids?.() ?? [])].sort(), "plus-UUIDs");
@@ -160,9 +170,7 @@ export function runPeerConformance(
       await under?.cleanup();
     });
 
-    it("stores content whole, then reports it present and retrieves it", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
+    check("stores content whole, then reports it present and retrieves it", async () => {
       const s = sample(200_000);
       assert.equal(await present(peer(), s.key), false);
       assert.deepEqual(await peer().putOffset(s.key), { alreadyHave: false, offset: 0 });
@@ -177,11 +185,8 @@ export function runPeerConformance(
       assert.ok(got.bytes.equals(s.data), "retrieved bytes differ from stored ones");
     });
 
-    it("retrieves from offsets: first byte, middle, last byte, and the end", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
-      const s = sample(100_003);
-      assert.equal((await storeAll(peer(), s)).stored, true);
+    check("retrieves from offsets: first byte, middle, last byte, and the end", async () => {
+      const s = await stored(100_003);
       for (const offset of [0, 1, 50_000, s.data.length - 1, s.data.length]) {
         const got = await fetchAll(peer(), s.key, offset);
         assert.ok(got, `offset ${offset}`);
@@ -191,9 +196,8 @@ export function runPeerConformance(
       }
     });
 
-    it("stores and retrieves empty content", { timeout: TEST_TIMEOUT_MS }, async () => {
-      const s = sample(0);
-      assert.equal((await storeAll(peer(), s)).stored, true);
+    check("stores and retrieves empty content", async () => {
+      const s = await stored(0);
       assert.equal(await present(peer(), s.key), true);
       const got = await fetchAll(peer(), s.key);
       assert.ok(got, "empty content is content, not absence");
@@ -202,19 +206,18 @@ export function runPeerConformance(
       assert.equal(got.valid, true);
     });
 
-    it("answers absent for content it does not have: checkPresent, retrieve, lockContent", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
-      const s = sample(1000);
-      assert.equal(await present(peer(), s.key), false);
-      assert.equal(await peer().retrieve(s.key, 0), null);
-      const lock = await peer().lockContent(s.key);
-      assert.equal(lock.kind, opts.locking === false ? "unsupported" : "absent");
-    });
+    check(
+      "answers absent for content it does not have: checkPresent, retrieve, lockContent",
+      async () => {
+        const s = sample(1000);
+        assert.equal(await present(peer(), s.key), false);
+        assert.equal(await peer().retrieve(s.key, 0), null);
+        const lock = await peer().lockContent(s.key);
+        assert.equal(lock.kind, opts.locking === false ? "unsupported" : "absent");
+      },
+    );
 
-    it("resumes a store from the offset an interrupted store reached", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
+    check("resumes a store from the offset an interrupted store reached", async () => {
       const s = sample(1_048_576 + 4321);
       const first = 400_000;
       const interrupted = await storeOutcome(
@@ -257,9 +260,7 @@ export function runPeerConformance(
       assert.equal(got?.valid, true);
     });
 
-    it("stores nothing when the data is not the key's content", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
+    check("stores nothing when the data is not the key's content", async () => {
       const s = sample(50_000);
       const wrong = randomBytes(s.data.length);
       const r = await storeOutcome(
@@ -272,9 +273,7 @@ export function runPeerConformance(
       assert.equal((await storeAll(peer(), s)).stored, true);
     });
 
-    it("stores nothing when the data ends short of its promised length", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
+    check("stores nothing when the data ends short of its promised length", async () => {
       const s = sample(50_000);
       const r = await storeOutcome(
         peer().store({
@@ -288,11 +287,8 @@ export function runPeerConformance(
       assert.equal(await present(peer(), s.key), false);
     });
 
-    it("says already-have for content it has, and a store of it succeeds", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
-      const s = sample(20_000);
-      assert.equal((await storeAll(peer(), s)).stored, true);
+    check("says already-have for content it has, and a store of it succeeds", async () => {
+      const s = await stored(20_000);
       const po = await peer().putOffset(s.key);
       assert.ok(po.alreadyHave);
       assertPlus(po.plusUuids);
@@ -303,9 +299,7 @@ export function runPeerConformance(
     });
 
     if (opts.dataPresent !== false) {
-      it("data-present: stored only when the content is there", {
-        timeout: TEST_TIMEOUT_MS,
-      }, async () => {
+      check("data-present: stored only when the content is there", async () => {
         const s = sample(10_000);
         assert.equal((await peer().storePresent(s.key)).stored, false);
         assert.equal(await present(peer(), s.key), false);
@@ -316,11 +310,8 @@ export function runPeerConformance(
       });
     }
 
-    it("removes content (and removing absent content succeeds)", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
-      const s = sample(10_000);
-      assert.equal((await storeAll(peer(), s)).stored, true);
+    check("removes content (and removing absent content succeeds)", async () => {
+      const s = await stored(10_000);
       const removed = await peer().remove(s.key);
       assert.equal(removed.removed, true);
       assertPlus(removed.plusUuids);
@@ -330,18 +321,14 @@ export function runPeerConformance(
     });
 
     if (opts.locking === false) {
-      it("does not lock content, even content it has", { timeout: TEST_TIMEOUT_MS }, async () => {
-        const s = sample(10_000);
-        assert.equal((await storeAll(peer(), s)).stored, true);
+      check("does not lock content, even content it has", async () => {
+        const s = await stored(10_000);
         assert.equal((await peer().lockContent(s.key)).kind, "unsupported");
         assert.equal((await peer().remove(s.key)).removed, true);
       });
     } else
-      it("a locked key is not removed; after release it can be", {
-        timeout: TEST_TIMEOUT_MS,
-      }, async () => {
-        const s = sample(10_000);
-        assert.equal((await storeAll(peer(), s)).stored, true);
+      check("a locked key is not removed; after release it can be", async () => {
+        const s = await stored(10_000);
         const r = await peer().lockContent(s.key);
         assert.equal(r.kind, "locked", "lockContent of present content");
         const lock = r.lock;
@@ -370,11 +357,8 @@ export function runPeerConformance(
         assert.equal(await present(peer(), s.key), false);
       });
 
-    it("remove-before: a past timestamp removes nothing, a future one removes", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
-      const s = sample(10_000);
-      assert.equal((await storeAll(peer(), s)).stored, true);
+    check("remove-before: a past timestamp removes nothing, a future one removes", async () => {
+      const s = await stored(10_000);
       const now = await peer().getTimestamp();
       const past = await peer().remove(s.key, { before: now - 10 });
       assert.equal(past.removed, false);
@@ -385,9 +369,7 @@ export function runPeerConformance(
       assert.equal(await present(peer(), s.key), false);
     });
 
-    it("getTimestamp is whole seconds, monotonic, non-decreasing", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
+    check("getTimestamp is whole seconds, monotonic, non-decreasing", async () => {
       const seen: number[] = [];
       for (let i = 0; i < 4; i++) {
         seen.push(await peer().getTimestamp());
@@ -400,9 +382,7 @@ export function runPeerConformance(
       assert.ok((seen[seen.length - 1] as number) - (seen[0] as number) <= 5, "clock ran fast");
     });
 
-    it("reports its plus-UUIDs (none for a plain repository)", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
+    check("reports its plus-UUIDs (none for a plain repository)", async () => {
       const s = sample(3000);
       const stored = await storeAll(peer(), s);
       assertPlus(stored.plusUuids);
@@ -412,11 +392,8 @@ export function runPeerConformance(
       assertPlus((await peer().remove(s.key)).plusUuids);
     });
 
-    it("keeps working after a retrieve whose reader gave up early", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
-      const s = sample(600_000);
-      assert.equal((await storeAll(peer(), s)).stored, true);
+    check("keeps working after a retrieve whose reader gave up early", async () => {
+      const s = await stored(600_000);
       const got = await peer().retrieve(s.key, 0);
       assert.ok(got);
       const valid = got.valid;
@@ -433,9 +410,7 @@ export function runPeerConformance(
       assert.equal(await present(peer(), s.key), true);
     });
 
-    it("serves concurrent use: 8 stores and 8 retrieves at once", {
-      timeout: TEST_TIMEOUT_MS,
-    }, async () => {
+    check("serves concurrent use: 8 stores and 8 retrieves at once", async () => {
       const old = Array.from({ length: 8 }, (_, i) => sample(30_000 + i * 1000));
       for (const s of old) assert.equal((await storeAll(peer(), s)).stored, true);
       const fresh = Array.from({ length: 8 }, (_, i) => sample(40_000 + i * 777));

@@ -4,12 +4,11 @@
  * not know with a typed error, and never opens anything for it.
  */
 import assert from "node:assert/strict";
-import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../../test/helpers/index.js";
 import { locationsOf } from "../branch/index.js";
 import type { Remote, RemoteTransport } from "../remotes/index.js";
-import { sample } from "./conformance.js";
+import { sample, storeAll } from "./conformance.js";
 import {
   builtinPeerKinds,
   DuplicatePeerKindError,
@@ -83,12 +82,7 @@ describe("PeerKinds", () => {
     try {
       assert.deepEqual(counting.opened, ["node"]);
       assert.equal(conn.peer.uuid, node.uuid);
-      const stored = await conn.peer.store({
-        key: s.key,
-        offset: 0,
-        length: s.data.length,
-        data: Readable.from([s.data]),
-      });
+      const stored = await storeAll(conn.peer, s);
       assert.equal(stored.stored, true);
       assert.equal((await conn.peer.checkPresent(s.key)).present, true);
     } finally {

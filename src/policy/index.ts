@@ -20,7 +20,6 @@ export {
   saveRepoSizesCache,
 } from "./repo-sizes/cache.js";
 export {
-  addJournalledChanges,
   type ComputeOptions,
   computeRepoSizes,
   updateRepoSizes,

@@ -70,12 +70,18 @@ export class SharedLiveRecords {
   #saving: Promise<unknown> = Promise.resolve();
   #closed = false;
 
+  readonly #own: FcntlLock;
+  readonly #opts: SharedLiveRecordsOptions;
+
   private constructor(
     readonly dir: string,
     readonly id: string,
-    private readonly own: FcntlLock,
-    private readonly opts: SharedLiveRecordsOptions,
-  ) {}
+    own: FcntlLock,
+    opts: SharedLiveRecordsOptions,
+  ) {
+    this.#own = own;
+    this.#opts = opts;
+  }
 
   /**
    * Joins the processes sharing `dir`: takes this process's lock, then,
@@ -173,7 +179,7 @@ export class SharedLiveRecords {
     } else {
       await this.#save(true);
     }
-    await this.own.release();
+    await this.#own.release();
   }
 
   /** One turn at a time in this process, and under the global lock against others. */
@@ -198,9 +204,9 @@ export class SharedLiveRecords {
    */
   async #takeGlobalLock(): Promise<FcntlLock> {
     const path = join(this.dir, "lock");
-    const deadline = Date.now() + (this.opts.lockWaitMs ?? 30_000);
+    const deadline = Date.now() + (this.#opts.lockWaitMs ?? 30_000);
     for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
-      const lock = await this.opts.locks.tryLock(path, "exclusive");
+      const lock = await this.#opts.locks.tryLock(path, "exclusive");
       if (lock !== null) return lock;
       if (Date.now() > deadline) {
         throw new LiveSizesError("another annexgate process holds the live sizes lock too long");
@@ -265,7 +271,7 @@ export class SharedLiveRecords {
     // this process's helper would drop this process's lock on closing.
     // A lock that cannot be tried (say, another user's file) counts as
     // alive: its stores stay counted, erring on the side of a fuller node.
-    const lock = await this.opts.locks
+    const lock = await this.#opts.locks
       .tryLock(join(this.dir, `${id}.lock`), "exclusive")
       .catch(() => null);
     if (lock === null) return true;

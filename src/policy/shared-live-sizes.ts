@@ -22,8 +22,11 @@ export class SharedLiveSizes extends LiveSizes {
   #records: SharedLiveRecords | null = null;
   #opening: Promise<SharedLiveRecords | null> | null = null;
 
-  constructor(private readonly opts: SharedLiveSizesOptions) {
+  readonly #opts: SharedLiveSizesOptions;
+
+  constructor(opts: SharedLiveSizesOptions) {
     super();
+    this.#opts = opts;
   }
 
   /**
@@ -83,7 +86,7 @@ export class SharedLiveSizes extends LiveSizes {
   /** A reservation whose end is also written for the other processes. */
   #shared(r: Reservation, records: SharedLiveRecords, store: SharedStore): Reservation {
     const note = (what: string) => (e: unknown) =>
-      this.opts.log?.(`live sizes: recording a store ${what} for other processes: ${e}`);
+      this.#opts.log?.(`live sizes: recording a store ${what} for other processes: ${e}`);
     return {
       uuid: r.uuid,
       bytes: r.bytes,
@@ -106,16 +109,16 @@ export class SharedLiveSizes extends LiveSizes {
    */
   async #join(): Promise<SharedLiveRecords | null> {
     if (this.#records !== null) return this.#records;
-    this.#opening ??= SharedLiveRecords.open(this.opts.dir, {
-      locks: this.opts.locks,
-      ...(this.opts.lockWaitMs !== undefined ? { lockWaitMs: this.opts.lockWaitMs } : {}),
+    this.#opening ??= SharedLiveRecords.open(this.#opts.dir, {
+      locks: this.#opts.locks,
+      ...(this.#opts.lockWaitMs !== undefined ? { lockWaitMs: this.#opts.lockWaitMs } : {}),
     })
       .then((r) => {
         this.#records = r;
         return r;
       })
       .catch((e) => {
-        this.opts.log?.(`live sizes are not shared with other processes: ${e}`);
+        this.#opts.log?.(`live sizes are not shared with other processes: ${e}`);
         return null;
       })
       .finally(() => {

@@ -59,11 +59,14 @@ export async function refreshLiveSizes(
  * the live sizes at the moment of asking, stores in flight included.
  */
 class LiveSizeView extends Map<string, number> {
-  constructor(private readonly live: LiveSizes) {
+  readonly #live: LiveSizes;
+
+  constructor(live: LiveSizes) {
     super();
+    this.#live = live;
   }
   override get(uuid: string): number {
-    return Number(this.live.size(uuid));
+    return Number(this.#live.size(uuid));
   }
   override has(): boolean {
     return true;

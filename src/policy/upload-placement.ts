@@ -100,12 +100,16 @@ export interface LivePlacementOptions {
 export class LivePlacement implements Placement {
   readonly #unstableNoted = new WeakMap<Policy, Set<string>>();
 
-  constructor(private readonly opts: LivePlacementOptions) {}
+  readonly #opts: LivePlacementOptions;
+
+  constructor(opts: LivePlacementOptions) {
+    this.#opts = opts;
+  }
 
   async prepare(key: Key, associatedFile?: string): Promise<PlacementDecision> {
-    const { gatewayUuid, live, log } = this.opts;
-    const policy = await this.opts.policy();
-    const state = await this.opts.keyState(key);
+    const { gatewayUuid, live, log } = this.#opts;
+    const policy = await this.#opts.policy();
+    const state = await this.#opts.keyState(key);
     const bytes = BigInt(key.size ?? 0);
     const wantsOpts: WantsUploadOptions = {
       state,
@@ -124,7 +128,7 @@ export class LivePlacement implements Placement {
   }
 
   removing(uuid: string, key: Key): SpaceHold {
-    return this.opts.live.beginRemove(uuid, BigInt(key.size ?? 0));
+    return this.#opts.live.beginRemove(uuid, BigInt(key.size ?? 0));
   }
 
   /**
@@ -133,7 +137,7 @@ export class LivePlacement implements Placement {
    * an operator wondering why a node gets nothing learns why.
    */
   #noteUnstable(policy: Policy, uuid: string): void {
-    const log = this.opts.log;
+    const log = this.#opts.log;
     if (!log) return;
     let noted = this.#unstableNoted.get(policy);
     if (noted === undefined) {

@@ -220,7 +220,7 @@ class Evaluation {
     return false;
   }
 
-  private lackingCopies(n: number): boolean {
+  #lackingCopies(n: number): boolean {
     const p = this.policy;
     if (this.key() === null) return false;
     let have = 0;
@@ -231,7 +231,7 @@ class Evaluation {
     return p.numcopies - have >= n;
   }
 
-  private inAllGroup(group: string): boolean {
+  #inAllGroup(group: string): boolean {
     const want = this.policy.membersOf(group);
     if (want.length === 0) return true;
     if (want.some((u) => this.notPresent.has(u))) return false;
@@ -240,7 +240,7 @@ class Evaluation {
     return want.every((u) => locs.has(u));
   }
 
-  private onlyInGroup(group: string): boolean {
+  #onlyInGroup(group: string): boolean {
     const want = new Set(this.policy.membersOf(group));
     if (want.size === 0) return false;
     if (this.key() === null) return false;
@@ -293,13 +293,13 @@ class Evaluation {
       case "copies":
         return this.copies(t);
       case "lackingcopies":
-        return this.lackingCopies(t.n);
+        return this.#lackingCopies(t.n);
       case "metadata":
         return this.metadata(t);
       case "inallgroup":
-        return this.inAllGroup(t.group);
+        return this.#inAllGroup(t.group);
       case "onlyingroup":
-        return this.onlyInGroup(t.group);
+        return this.#onlyInGroup(t.group);
       case "fullybalanced":
         return this.fullyBalanced(t);
       case "balanced":

@@ -26,15 +26,15 @@ export interface GlobMeter {
 }
 
 export class GlobAutomaton {
-  private readonly kinds: Uint8Array;
-  private readonly tests: CharTest[];
+  readonly #kinds: Uint8Array;
+  readonly #tests: CharTest[];
   /** Each piece's answers for ASCII characters, piece i at i * 128. */
-  private readonly ascii: Uint8Array;
-  private readonly cur: Uint8Array;
-  private readonly next: Uint8Array;
+  readonly #ascii: Uint8Array;
+  readonly #cur: Uint8Array;
+  readonly #next: Uint8Array;
 
-  /** For up to 30 pieces, the same automaton as bits of one integer (see matchesInBits). */
-  private readonly bits: BitTables | undefined;
+  /** For up to 30 pieces, the same automaton as bits of one integer (see #matchesInBits). */
+  readonly #bits: BitTables | undefined;
 
   /** `bitParallel: false` forces the general loop (for tests that compare the two). */
   constructor(pieces: readonly Piece[], opts: { bitParallel?: boolean } = {}) {
@@ -43,7 +43,7 @@ export class GlobAutomaton {
       (p, i) =>
         !(p.kind === "char" && p.repeat === "star" && i > 0 && sameStar(pieces[i - 1], p.test)),
     );
-    this.kinds = Uint8Array.from(kept, (p) =>
+    this.#kinds = Uint8Array.from(kept, (p) =>
       p.kind === "bol"
         ? BOL
         : p.kind === "eol"
@@ -54,27 +54,29 @@ export class GlobAutomaton {
               ? STAR
               : QUEST,
     );
-    this.tests = kept.map((p) => (p.kind === "char" ? p.test : () => false));
-    this.ascii = new Uint8Array(kept.length * 128);
+    this.#tests = kept.map((p) => (p.kind === "char" ? p.test : () => false));
+    this.#ascii = new Uint8Array(kept.length * 128);
     kept.forEach((p, i) => {
       if (p.kind === "char")
-        for (let c = 0; c < 128; c++) this.ascii[i * 128 + c] = p.test(c) ? 1 : 0;
+        for (let c = 0; c < 128; c++) this.#ascii[i * 128 + c] = p.test(c) ? 1 : 0;
     });
-    this.bits =
+    this.#bits =
       opts.bitParallel !== false && kept.length <= 30
-        ? bitTables(this.kinds, this.ascii)
+        ? bitTables(this.#kinds, this.#ascii)
         : undefined;
-    this.cur = new Uint8Array(kept.length + 1);
-    this.next = new Uint8Array(kept.length + 1);
+    this.#cur = new Uint8Array(kept.length + 1);
+    this.#next = new Uint8Array(kept.length + 1);
   }
 
   /** Whether some part of `s` running from a line start to a line end matches. */
   matches(s: string, meter?: GlobMeter): boolean {
-    if (this.bits !== undefined) return this.matchesInBits(this.bits, s, meter);
-    const { kinds, tests, ascii } = this;
+    if (this.#bits !== undefined) return this.#matchesInBits(this.#bits, s, meter);
+    const kinds = this.#kinds;
+    const tests = this.#tests;
+    const ascii = this.#ascii;
     const m = kinds.length;
-    let cur = this.cur;
-    let next = this.next;
+    let cur = this.#cur;
+    let next = this.#next;
     for (let i = 0; i <= m; i++) cur[i] = 0;
     let pos = 0;
     let steps = 0;
@@ -126,8 +128,8 @@ export class GlobAutomaton {
    * The same run with the state set as bits (bit i: state i), a few integer
    * operations per character instead of a loop over the pieces.
    */
-  private matchesInBits(b: BitTables, s: string, meter?: GlobMeter): boolean {
-    const m = this.kinds.length;
+  #matchesInBits(b: BitTables, s: string, meter?: GlobMeter): boolean {
+    const m = this.#kinds.length;
     const final = 1 << m;
     let d = 0;
     let pos = 0;
@@ -151,10 +153,10 @@ export class GlobAutomaton {
         let c = s.charCodeAt(pos);
         if (c >= 0xd800 && c <= 0xdbff) c = s.codePointAt(pos) as number;
         pos += c > 0xffff ? 2 : 1;
-        const one = c < 128 ? (b.one[c] as number) : this.maskOf(c, ONE);
-        const star = c < 128 ? (b.star[c] as number) : this.maskOf(c, STAR);
+        const one = c < 128 ? (b.one[c] as number) : this.#maskOf(c, ONE);
+        const star = c < 128 ? (b.star[c] as number) : this.#maskOf(c, STAR);
         d = ((d & one) << 1) | (d & star);
-        if (d === 0 && this.kinds[0] === BOL && !atLineStart(s, pos)) {
+        if (d === 0 && this.#kinds[0] === BOL && !atLineStart(s, pos)) {
           const nl = s.indexOf("\n", pos);
           if (nl < 0) return false;
           pos = nl + 1;
@@ -166,11 +168,11 @@ export class GlobAutomaton {
   }
 
   /** The bits of pieces that step over `c`: ONE and QUEST pieces, or STAR pieces. */
-  private maskOf(c: number, which: typeof ONE | typeof STAR): number {
+  #maskOf(c: number, which: typeof ONE | typeof STAR): number {
     let mask = 0;
-    this.kinds.forEach((k, i) => {
+    this.#kinds.forEach((k, i) => {
       const counts = which === STAR ? k === STAR : k === ONE || k === QUEST;
-      if (counts && (this.tests[i] as CharTest)(c)) mask |= 1 << i;
+      if (counts && (this.#tests[i] as CharTest)(c)) mask |= 1 << i;
     });
     return mask;
   }

@@ -376,13 +376,15 @@ describe("evaluation", () => {
   });
 
   it("recognises unstable expressions where git-annex does", () => {
-    const unstable = (e: string): boolean => !stabilityOf(parsed(e)).stable;
-    assert.equal(unstable("not present"), true);
-    assert.equal(unstable("not balanced=g"), true);
-    assert.equal(unstable("not sizebalanced=g:2"), true);
-    assert.equal(unstable("not not present"), false);
-    assert.equal(unstable("not fullybalanced=g"), false);
-    assert.equal(unstable("present and not copies=2"), false);
+    const cases: [string, boolean][] = [
+      ["not present", true],
+      ["not balanced=g", true],
+      ["not sizebalanced=g:2", true],
+      ["not not present", false],
+      ["not fullybalanced=g", false],
+      ["present and not copies=2", false],
+    ];
+    for (const [e, unstable] of cases) assert.equal(!stabilityOf(parsed(e)).stable, unstable, e);
     const s = stabilityOf(parsed("not (present or balanced=g)"));
     assert.ok(!s.stable && s.reason.includes("present balanced=g"));
     // An unstable expression never matches, even when it would.

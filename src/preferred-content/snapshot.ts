@@ -5,7 +5,12 @@
  * asked about. `Policy` is a snapshot made ready for many questions: the
  * group maps, balanced pickers and parsed expressions are built once.
  */
-import type { MetaData, TrustLevel } from "../branch/index.js";
+import {
+  DEFAULT_MINCOPIES,
+  DEFAULT_NUMCOPIES,
+  type MetaData,
+  type TrustLevel,
+} from "../branch/index.js";
 import { type BalancedPicker, balancedPicker } from "./balanced.js";
 import { byteOrder } from "./deps.js";
 
@@ -96,11 +101,11 @@ export class Policy {
   }
 
   get numcopies(): number {
-    return this.snapshot.numcopies ?? 1;
+    return this.snapshot.numcopies ?? DEFAULT_NUMCOPIES;
   }
 
   get mincopies(): number {
-    return this.snapshot.mincopies ?? 1;
+    return this.snapshot.mincopies ?? DEFAULT_MINCOPIES;
   }
 
   get maxSizes(): ReadonlyMap<string, number> {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Key, parseKey } from "../keys/index.js";
-import { formatMessage, type Message, type MessageType, parseMessage } from "./index.js";
+import { formatMessage, type Message, parseMessage } from "./index.js";
 
 /** The text is printable, and can go back to the peer as one ERROR line that reads back unchanged. */
 export function assertUsableAsErrorReply(message: string): void {
@@ -75,7 +75,7 @@ const rec = ((model: Record<string, fc.Arbitrary<unknown>>) =>
   fc.record(model).map((r) => ({ ...r }))) as unknown as typeof fc.record;
 
 export const ARBITRARIES: {
-  readonly [T in MessageType]: fc.Arbitrary<Extract<Message, { type: T }>>;
+  readonly [T in Message["type"]]: fc.Arbitrary<Extract<Message, { type: T }>>;
 } = {
   AUTH: rec({
     type: fc.constant("AUTH"),

@@ -81,9 +81,6 @@ export type Message =
   | { type: "CHANGED"; refs: string }
   | { type: "ERROR"; message: string };
 
-/** The command word of each message. */
-export type MessageType = Message["type"];
-
 /**
  * Why a line (or a message to format) was refused; kept in
  * `ProtocolError.data.reason`. The framing layer adds its own reasons

@@ -5,10 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { gitAnnexRepo, makeTempDir, removeDir } from "../../test/helpers/index.js";
-import { sample } from "../peers/conformance.js";
+import { sample, storeAll } from "../peers/conformance.js";
 import type { Remote } from "../remotes/types.js";
 import { connectRemote } from "./connect.js";
 import { RemoteConnections } from "./connections.js";
@@ -90,12 +89,7 @@ describe("RemoteConnections", () => {
     const conns = connections();
     const peer = conns.peerFor(remote);
     const s = sample(500_000);
-    const stored = await peer.store({
-      key: s.key,
-      offset: 0,
-      length: s.data.length,
-      data: Readable.from([s.data]),
-    });
+    const stored = await storeAll(peer, s);
     assert.equal(stored.stored, true);
     const download = await peer.retrieve(s.key, 0);
     assert.ok(download);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { gitAnnexRepo, makeTempDir, removeDir } from "../../test/helpers/index.js";
 import { locationsOf, setLocation } from "../branch/index.js";
-import { runPeerConformance, sample } from "../peers/conformance.js";
+import { runPeerConformance, sample, storeAll } from "../peers/conformance.js";
 import { type LocalRepository, openLocalRepository } from "../peers/index.js";
 import { ClusterPeer } from "./cluster-peer.js";
 import { ProxiedPeer } from "./proxied-peer.js";
@@ -88,13 +88,7 @@ describe("the gateway's location log after proxying", () => {
     const node = s.nodes[0] as LocalRepository;
     const peer = proxied(s, node);
     const x = sample(5000);
-    const { Readable } = await import("node:stream");
-    const r = await peer.store({
-      key: x.key,
-      offset: 0,
-      length: 5000,
-      data: Readable.from([x.data]),
-    });
+    const r = await storeAll(peer, x);
     assert.equal(r.stored, true);
     assert.deepEqual(await locationsOf(s.gateway.branch, x.key), [node.uuid]);
     assert.deepEqual(await locationsOf(node.branch, x.key), [node.uuid]);

@@ -17,7 +17,6 @@ export {
   clusterNodesFor,
   notProxiedReason,
   proxiedRemoteFor,
-  proxiedRemotes,
   proxyIsConfigured,
   routeFor,
 } from "./route.js";

@@ -74,24 +74,6 @@ export function notProxiedReason(
 }
 
 /**
- * The remotes this repository proxies for, each UUID once, lowest cost
- * first (git-annex `proxyForRemotes`).
- */
-export function proxiedRemotes(cfg: GatewayConfig): Remote[] {
-  const out: Remote[] = [];
-  const seen = new Set<string>();
-  for (const r of cfg.remotes) {
-    if (seen.has(r.uuid)) continue;
-    const chosen = proxiedRemoteFor(cfg, r.uuid);
-    if (chosen !== null) {
-      seen.add(r.uuid);
-      out.push(chosen);
-    }
-  }
-  return out;
-}
-
-/**
  * The remotes that are the nodes of cluster `clusterUuid` at this gateway,
  * lowest cost first: remotes whose `annex-cluster-node` names this
  * repository's name for that cluster and whose UUID cluster.log lists as a

@@ -1,49 +1,16 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { promisify } from "node:util";
+import { describe, it } from "node:test";
 import { AnnexBranch, REMOTE_LOG, remoteConfigsFromLog } from "../branch/index.js";
-import { Git, GitConfigValues } from "../git/index.js";
-import { gatewayConfigFrom, loadGatewayConfig } from "./load.js";
-import type { GatewayConfig, Remote } from "./types.js";
+import { loadGatewayConfig } from "./load.js";
+import { configRepos, named } from "./remotes.fixture.js";
 
-const exec = promisify(execFile);
-let root: string;
-let n = 0;
-
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), "annexgate-special-"));
-});
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-async function repo(settings: readonly [string, string][]): Promise<Git> {
-  n += 1;
-  const dir = join(root, `r${n}`);
-  await exec("git", ["init", "-q", dir]);
-  for (const [k, v] of settings) await exec("git", ["-C", dir, "config", "--add", k, v]);
-  return Git.open(dir);
-}
+const repos = configRepos("annexgate-special-");
+const { repo } = repos;
 
 /** The gateway config of a repository with these settings and this remote.log text. */
-async function configOf(
-  settings: readonly [string, string][],
-  remoteLog: string,
-): Promise<GatewayConfig> {
-  const git = await repo(settings);
-  const config = await GitConfigValues.read(git);
-  return gatewayConfigFrom(config, git.dir, new Map(), new Map(), remoteConfigsFromLog(remoteLog));
-}
-
-function named(cfg: GatewayConfig, name: string): Remote {
-  const r = cfg.remotes.find((x) => x.name === name);
-  assert.ok(r, `no remote ${name} in ${cfg.remotes.map((x) => x.name).join(",")}`);
-  return r;
-}
+const configOf = (settings: readonly [string, string][], remoteLog: string) =>
+  repos.configOf(settings, undefined, undefined, remoteLog);
 
 const D = "6e0937aa-810e-4da1-9b3c-6bbb89e67fb8";
 const S = "3c929405-909f-40c3-8cac-4c66198e9163";
@@ -146,7 +113,7 @@ describe("special remotes from git config and remote.log", () => {
       },
     });
     const rel = named(cfg, "rel").transport;
-    assert.equal(rel.kind === "directory" && rel.directory, join(root, `r${n}`, "..", "rel dir"));
+    assert.equal(rel.kind === "directory" && rel.directory, join(repos.root, "rel dir"));
     assert.equal(named(cfg, "d").cost, 100);
     assert.deepEqual(named(cfg, "d").special, {
       fields: { encryption: "none", name: "d", type: "directory" },

@@ -60,18 +60,3 @@ export function parseDurationMs(text: string): number {
   const ms = parseDuration(text) * 1000n;
   return ms > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(ms);
 }
-
-/** How git-annex shows a duration: its two largest non-zero units ("1d2h", "0s"). */
-export function formatDuration(seconds: bigint): string {
-  if (seconds === 0n) return "0s";
-  const shown: string[] = [];
-  let rest = seconds;
-  for (const [unit, size] of Object.entries(SECONDS_PER)) {
-    const q = rest / size;
-    rest %= size;
-    if (q > 0n) shown.push(`${q}${unit}`);
-    else if (shown.length > 0) break;
-    if (shown.length === 2) break;
-  }
-  return shown.join("");
-}

@@ -6,7 +6,6 @@
  */
 export {
   BadDurationError,
-  formatDuration,
   parseDuration,
   parseDurationMs,
 } from "./duration.js";

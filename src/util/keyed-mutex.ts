@@ -14,11 +14,11 @@ interface Turn {
  * promise, and the last one out forgets the key.
  */
 export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<void>>();
+  readonly #tails = new Map<string, Promise<void>>();
 
   /** Runs `fn` once every earlier caller for `key` is done; a failure passes the turn on too. */
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const turn = this.enqueue(key);
+    const turn = this.#enqueue(key);
     await turn.previous;
     try {
       return await fn();
@@ -38,7 +38,7 @@ export class KeyedMutex {
     busy: B,
     fn: () => Promise<T>,
   ): Promise<T | B> {
-    const turn = this.enqueue(key);
+    const turn = this.#enqueue(key);
     let timer: NodeJS.Timeout | undefined;
     const ours = await Promise.race([
       turn.previous.then(() => true),
@@ -60,29 +60,29 @@ export class KeyedMutex {
 
   /** True while someone holds or waits for `key`. */
   busy(key: string): boolean {
-    return this.tails.has(key);
+    return this.#tails.has(key);
   }
 
   /** How many keys are held or waited for now: 0 once everything has finished. */
   held(): number {
-    return this.tails.size;
+    return this.#tails.size;
   }
 
   /** Resolves once everything queued so far (for every key), and what queues meanwhile, has finished. */
   async idle(): Promise<void> {
-    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
+    while (this.#tails.size > 0) await Promise.all([...this.#tails.values()]);
   }
 
-  private enqueue(key: string): Turn {
-    const previous = this.tails.get(key) ?? Promise.resolve();
+  #enqueue(key: string): Turn {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((resolve) => {
       release = resolve;
     });
     const tail = previous.then(() => mine);
-    this.tails.set(key, tail);
+    this.#tails.set(key, tail);
     const forget = () => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
     };
     return {
       previous,

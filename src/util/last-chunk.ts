@@ -6,19 +6,19 @@
  * the far side that content was invalid) or not at all.
  */
 export class LastChunk {
-  private held: Buffer | null = null;
+  #held: Buffer | null = null;
 
   /** Keeps `chunk` back and answers the chunk it replaces, to pass on now (null the first time). */
   hold(chunk: Buffer): Buffer | null {
-    const before = this.held;
-    this.held = chunk;
+    const before = this.#held;
+    this.#held = chunk;
     return before;
   }
 
   /** Takes the chunk held back (null when there is none). */
   take(): Buffer | null {
-    const last = this.held;
-    this.held = null;
+    const last = this.#held;
+    this.#held = null;
     return last;
   }
 }

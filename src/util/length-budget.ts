@@ -7,36 +7,36 @@ export type LengthOutcome = "exact" | "short" | "long";
  * the length, and a chunk with more than that marks the data long.
  */
 export class LengthBudget {
-  private taken = 0;
-  private over = false;
+  #taken = 0;
+  #over = false;
 
   constructor(readonly length: number) {}
 
   /** The part of `chunk` that still fits (empty once the length is reached); marks the data long when some does not. */
   take(chunk: Buffer): Buffer {
-    const room = this.length - this.taken;
+    const room = this.length - this.#taken;
     if (chunk.length <= room) {
-      this.taken += chunk.length;
+      this.#taken += chunk.length;
       return chunk;
     }
-    this.over = true;
-    this.taken = this.length;
+    this.#over = true;
+    this.#taken = this.length;
     return chunk.subarray(0, room);
   }
 
   /** Bytes that fitted so far. */
   get passed(): number {
-    return this.taken;
+    return this.#taken;
   }
 
   /** Whether more bytes came than were promised. */
   get long(): boolean {
-    return this.over;
+    return this.#over;
   }
 
   /** Final once the data has ended. */
   get outcome(): LengthOutcome {
-    if (this.over) return "long";
-    return this.taken === this.length ? "exact" : "short";
+    if (this.#over) return "long";
+    return this.#taken === this.length ? "exact" : "short";
   }
 }

@@ -18,14 +18,15 @@ interface Waiter {
  * neither holds nor waits for a place.
  */
 export class Semaphore {
-  private running = 0;
-  private readonly queue: Waiter[] = [];
+  #running = 0;
+  readonly #queue: Waiter[] = [];
+  readonly #limit: number;
+  readonly #maxWaiting: number;
 
-  constructor(
-    private readonly limit: number,
-    private readonly maxWaiting = Number.POSITIVE_INFINITY,
-  ) {
+  constructor(limit: number, maxWaiting = Number.POSITIVE_INFINITY) {
     if (!(limit >= 1)) throw new RangeError("a semaphore's limit is at least 1");
+    this.#limit = limit;
+    this.#maxWaiting = maxWaiting;
   }
 
   /**
@@ -35,35 +36,35 @@ export class Semaphore {
    */
   async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted();
-    if (this.running >= this.limit) {
-      // The place is handed over by the task that ends (see `leave`).
-      await this.wait(signal);
+    if (this.#running >= this.#limit) {
+      // The place is handed over by the task that ends (see `#leave`).
+      await this.#wait(signal);
     } else {
-      this.running++;
+      this.#running++;
     }
     try {
       return await task();
     } finally {
-      this.leave();
+      this.#leave();
     }
   }
 
   /** Tasks running now. */
   get active(): number {
-    return this.running;
+    return this.#running;
   }
 
   /** Callers waiting for a place now. */
   get waiting(): number {
-    return this.queue.length;
+    return this.#queue.length;
   }
 
-  private wait(signal?: AbortSignal): Promise<void> {
-    if (this.queue.length >= this.maxWaiting) throw new QueueFullError(this.queue.length);
+  #wait(signal?: AbortSignal): Promise<void> {
+    if (this.#queue.length >= this.#maxWaiting) throw new QueueFullError(this.#queue.length);
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
-        const i = this.queue.indexOf(waiter);
-        if (i >= 0) this.queue.splice(i, 1);
+        const i = this.#queue.indexOf(waiter);
+        if (i >= 0) this.#queue.splice(i, 1);
         reject(signal?.reason);
       };
       const waiter: Waiter = {
@@ -72,16 +73,16 @@ export class Semaphore {
           resolve();
         },
       };
-      this.queue.push(waiter);
+      this.#queue.push(waiter);
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 
-  private leave(): void {
-    const next = this.queue.shift();
+  #leave(): void {
+    const next = this.#queue.shift();
     // The place passes straight to the next waiter (running stays the same).
     if (next) next.grant();
-    else this.running--;
+    else this.#running--;
   }
 }
 

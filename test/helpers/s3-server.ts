@@ -80,19 +80,24 @@ interface S3rverInstance {
 }
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 
+/** The fields of an S3 special remote in `bucket` on `server`, as remote.log holds them. */
+export function s3RemoteFields(server: RunningS3Server, bucket: string): Record<string, string> {
+  return {
+    type: "S3",
+    host: server.host,
+    port: String(server.port),
+    protocol: "http",
+    requeststyle: "path",
+    signature: "v4",
+    datacenter: "us-east-1",
+    encryption: "none",
+    bucket,
+  };
+}
+
 /** The `initremote` fields that point stock git-annex's S3 remote at `server`. */
 export function stockS3Fields(server: RunningS3Server, bucket: string): string[] {
-  return [
-    "type=S3",
-    `host=${server.host}`,
-    `port=${server.port}`,
-    "protocol=http",
-    "requeststyle=path",
-    "signature=v4",
-    "datacenter=us-east-1",
-    "encryption=none",
-    `bucket=${bucket}`,
-  ];
+  return Object.entries(s3RemoteFields(server, bucket)).map(([k, v]) => `${k}=${v}`);
 }
 
 /**

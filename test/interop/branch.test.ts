@@ -11,8 +11,8 @@ import { after, before, describe, it } from "node:test";
 import {
   AnnexBranch,
   BRANCH_REF,
+  changeMapLog,
   clockFromSeconds,
-  describeUuid,
   formatPresenceLog,
   formatUuidLog,
   locationLogPath,
@@ -184,7 +184,7 @@ describe("git-annex branch interop with stock git-annex", () => {
     assert.equal(
       await committed("uuid.log"),
       formatUuidLog(
-        describeUuid(parseUuidLog(before), here, "renamed  by stock", clockFromSeconds(clock)),
+        changeMapLog(parseUuidLog(before), here, "renamed  by stock", clockFromSeconds(clock)),
       ),
     );
   });

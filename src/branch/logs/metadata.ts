@@ -8,7 +8,7 @@
  */
 import { hashDirLower, type Key, keyFile } from "../../keys/index.js";
 import type { AnnexBranch } from "../branch.js";
-import { compareClocks, currentClock, formatClock, parseClock, type TimeClock } from "./clock.js";
+import { compareClocks, formatClock, parseClock, type TimeClock } from "./clock.js";
 import { byteOrder, logLines } from "./presence.js";
 
 /** Current metadata of a key: field (folded to lower case) to its set values. */
@@ -21,8 +21,6 @@ export interface MetaField {
   readonly name: string;
   readonly values: ReadonlySet<string>;
 }
-
-export const EMPTY_METADATA: MetaData = { fields: new Map() };
 
 export function metadataLogPath(key: Key): string {
   return `${hashDirLower(key)}/${keyFile(key)}.log.met`;
@@ -49,14 +47,6 @@ function decodeValue(w: string): { set: boolean; value: string } | null {
     return { set: sign === "+", value: Buffer.from(b64, "base64").toString("utf8") };
   }
   return { set: sign === "+", value: body };
-}
-
-function encodeValue(set: boolean, value: string): string {
-  const body =
-    /[ \r\n]/.test(value) || value.startsWith("!")
-      ? `!${Buffer.from(value, "utf8").toString("base64")}`
-      : value;
-  return `${set ? "+" : "-"}${body}`;
 }
 
 function parseLine(clock: TimeClock, text: string): MetaLine {
@@ -144,31 +134,4 @@ export function currentMetaData(lines: readonly MetaLine[]): MetaData {
 /** A key's current metadata, journal included. */
 export async function readMetaData(branch: AnnexBranch, key: Key): Promise<MetaData> {
   return currentMetaData(parseMetaDataLog(await branch.read(metadataLogPath(key))));
-}
-
-/**
- * Appends a change to a key's metadata: each field to the values to set
- * (`true`) or unset (`false`), as `git annex metadata --set/--unset` logs it.
- */
-export async function recordMetaData(
-  branch: AnnexBranch,
-  key: Key,
-  changes: ReadonlyMap<string, ReadonlyMap<string, boolean>>,
-): Promise<void> {
-  const parts: string[] = [];
-  for (const name of [...changes.keys()].sort(byteOrder)) {
-    if (!/^[\p{L}\p{N}][\p{L}\p{N}_.-]*$/u.test(name)) {
-      throw new RangeError(`Illegal metadata field name, "${name}"`);
-    }
-    const vs = changes.get(name) ?? new Map();
-    parts.push(
-      name,
-      ...[...vs].sort(([a], [b]) => byteOrder(a, b)).map(([v, set]) => encodeValue(set, v)),
-    );
-  }
-  const clock = currentClock();
-  await branch.change(
-    metadataLogPath(key),
-    (old) => `${old}${formatClock(clock)} ${parts.join(" ")}\n`,
-  );
 }

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { clockFromSeconds, parseClock } from "./clock.js";
 import { formatGroupLog, parseGroupLog } from "./group.js";
+import { changeMapLog, entryValues } from "./map-log.js";
 import { currentMetaData, parseMetaDataLog } from "./metadata.js";
 import { formatCopiesLog, newestCopies, parseCopiesLog } from "./numcopies.js";
 import {
@@ -12,7 +13,6 @@ import {
   parseGroupExpressionLog,
 } from "./preferred-content.js";
 import { formatTrustLog, parseTrustLog } from "./trust.js";
-import { changeEntryLog, entryValues } from "./uuid-based.js";
 
 const U1 = "11111111-1111-4111-8111-111111111111";
 const U2 = "22222222-2222-4222-8222-222222222222";
@@ -26,7 +26,7 @@ describe("uuid-based logs", () => {
         fc.uniqueArray(word, { maxLength: 4 }),
         fc.integer({ min: 0, max: 2e9 }),
         (groups, t) => {
-          const log = changeEntryLog(new Map(), U1, new Set(groups), clockFromSeconds(t));
+          const log = changeMapLog(new Map(), U1, new Set(groups), clockFromSeconds(t));
           assert.deepEqual(parseGroupLog(formatGroupLog(log)), log);
         },
       ),
@@ -51,7 +51,7 @@ describe("uuid-based logs", () => {
       ]),
     );
     for (const level of ["dead", "untrusted", "semitrusted", "trusted"] as const) {
-      const l = changeEntryLog(new Map(), U1, level, clockFromSeconds(7));
+      const l = changeMapLog(new Map(), U1, level, clockFromSeconds(7));
       assert.deepEqual(parseTrustLog(formatTrustLog(l)), l);
     }
     assert.equal(entryValues(parseTrustLog(`${U1} 7 timestamp=1s\n`)).get(U1), "semitrusted");
@@ -60,10 +60,10 @@ describe("uuid-based logs", () => {
 
   it("preferred-content.log keeps whole expressions; group-preferred-content.log is a map log", () => {
     const expr = "include=* and (not copies=archive:1)";
-    const log = changeEntryLog(new Map(), U1, expr, clockFromSeconds(3));
+    const log = changeMapLog(new Map(), U1, expr, clockFromSeconds(3));
     assert.equal(formatExpressionLog(log), `${U1} ${expr} timestamp=3s\n`);
     assert.deepEqual(parseExpressionLog(formatExpressionLog(log)), log);
-    const glog = changeEntryLog(new Map(), "archive", "present or copies=1", clockFromSeconds(4));
+    const glog = changeMapLog(new Map(), "archive", "present or copies=1", clockFromSeconds(4));
     assert.equal(formatGroupExpressionLog(glog), "4s archive present or copies=1\n");
     assert.deepEqual(parseGroupExpressionLog(formatGroupExpressionLog(glog)), glog);
     // A clock later in the file loses to a newer one earlier.

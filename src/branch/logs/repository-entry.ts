@@ -1,22 +1,32 @@
 /**
  * The write every per-repository log shares (trust.log, maxsize.log,
- * uuid.log): one repository's entry changed, stamped with the clock of
- * now, after its UUID is checked.
+ * uuid.log): one repository's value set, stamped with the clock of now (or
+ * just after the value it replaces), after its UUID is checked.
  */
 import { parseUuid } from "../../keys/index.js";
 import type { AnnexBranch } from "../branch.js";
-import { currentClock, type TimeClock } from "./clock.js";
+import { currentClock } from "./clock.js";
+import { changeMapLog, type MapLog } from "./map-log.js";
+
+/** How one per-repository log is read and written. */
+export interface RepositoryLogFormat<V> {
+  readonly path: string;
+  parse(text: string): MapLog<V>;
+  format(log: MapLog<V>): string;
+}
 
 /**
- * Rewrites the log at `path` with `change` (old text and now's clock to
- * new text); a malformed UUID is refused before the log is touched.
+ * Sets `uuid`'s value in the log `log` describes; a malformed UUID is
+ * refused before the log is touched.
  */
-export async function changeRepositoryEntry(
+export async function setRepositoryValue<V>(
   branch: AnnexBranch,
-  path: string,
+  log: RepositoryLogFormat<V>,
   uuid: string,
-  change: (old: string, now: TimeClock) => string,
+  value: V,
 ): Promise<void> {
   parseUuid(uuid);
-  await branch.change(path, (old) => change(old, currentClock()));
+  await branch.change(log.path, (old) =>
+    log.format(changeMapLog(log.parse(old), uuid, value, currentClock())),
+  );
 }

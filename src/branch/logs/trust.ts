@@ -4,8 +4,8 @@
  * old logs) means trusted and an unknown character semitrusted.
  */
 import type { AnnexBranch } from "../branch.js";
-import { changeMapLog, entryValues, type LogEntry, type MapLog } from "./map-log.js";
-import { changeRepositoryEntry } from "./repository-entry.js";
+import { entryValues, type LogEntry, type MapLog } from "./map-log.js";
+import { type RepositoryLogFormat, setRepositoryValue } from "./repository-entry.js";
 import { formatUuidBasedLog, parseUuidBasedLog } from "./uuid-based.js";
 
 export const TRUST_LOG = "trust.log";
@@ -51,15 +51,15 @@ export async function readTrustLevels(branch: AnnexBranch): Promise<Map<string, 
   return entryValues(parseTrustLog(await branch.read(TRUST_LOG)));
 }
 
+const TRUST_FORMAT: RepositoryLogFormat<TrustLevel> = {
+  path: TRUST_LOG,
+  parse: parseTrustLog,
+  format: formatTrustLog,
+};
+
 /** Records the trust level of a repository (git-annex `trustSet`). */
-export async function recordTrust(
-  branch: AnnexBranch,
-  uuid: string,
-  level: TrustLevel,
-): Promise<void> {
-  await changeRepositoryEntry(branch, TRUST_LOG, uuid, (old, now) =>
-    formatTrustLog(changeMapLog(parseTrustLog(old), uuid, level, now)),
-  );
+export function recordTrust(branch: AnnexBranch, uuid: string, level: TrustLevel): Promise<void> {
+  return setRepositoryValue(branch, TRUST_FORMAT, uuid, level);
 }
 
 /** UUIDs whose current trust level in `text` (a trust.log) is dead. */

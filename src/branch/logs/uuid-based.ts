@@ -8,7 +8,7 @@
  * entries: the "new" form is a map log (map-log.ts).
  */
 import { formatClock, parseClock, UNKNOWN_CLOCK, type VectorClock } from "./clock.js";
-import { addMapLog, changeMapLog, type LogEntry, type MapLog } from "./map-log.js";
+import { addMapLog, type LogEntry, type MapLog } from "./map-log.js";
 import { byteOrder, logLines } from "./presence.js";
 
 export { entryValues } from "./map-log.js";
@@ -63,6 +63,3 @@ export function formatUuidBasedLog<V>(log: MapLog<V>, formatValue: (v: V) => str
   }
   return out;
 }
-
-/** Logs/UUIDBased.hs `changeLog`, which is the map log's change. */
-export const changeEntryLog = changeMapLog;

@@ -4,38 +4,24 @@
  * UUID wins. Very old lines have no timestamp.
  */
 import type { AnnexBranch } from "../branch.js";
-import type { TimeClock, VectorClock } from "./clock.js";
-import { changeMapLog, entryValues, type LogEntry } from "./map-log.js";
-import { changeRepositoryEntry } from "./repository-entry.js";
+import { entryValues, type LogEntry, type MapLog } from "./map-log.js";
+import { type RepositoryLogFormat, setRepositoryValue } from "./repository-entry.js";
 import { formatUuidBasedLog, parseUuidBasedLog } from "./uuid-based.js";
 
 /** The branch path of the uuid log. */
 export const UUID_LOG = "uuid.log";
 
-export interface UuidLogEntry {
-  readonly clock: VectorClock;
-  readonly description: string;
-}
-
-/** Parsed uuid.log: UUID to its current entry. */
-export type UuidLog = ReadonlyMap<string, UuidLogEntry>;
-
-function toUuidLog(log: ReadonlyMap<string, LogEntry<string>>): Map<string, UuidLogEntry> {
-  return new Map([...log].map(([u, e]) => [u, { clock: e.clock, description: e.value }]));
-}
-
-function fromUuidLog(log: UuidLog): Map<string, LogEntry<string>> {
-  return new Map([...log].map(([u, e]) => [u, { clock: e.clock, value: e.description }]));
-}
+/** Parsed uuid.log: UUID to its current description. */
+export type UuidLog = MapLog<string>;
 
 /** Parses uuid.log. When a UUID has several lines the newest wins (the later one on a tie). */
-export function parseUuidLog(text: string): Map<string, UuidLogEntry> {
-  return toUuidLog(parseUuidBasedLog(text, (v) => v));
+export function parseUuidLog(text: string): Map<string, LogEntry<string>> {
+  return parseUuidBasedLog(text, (v) => v);
 }
 
 /** Writes uuid.log, ordered by UUID. */
 export function formatUuidLog(log: UuidLog): string {
-  return formatUuidBasedLog(fromUuidLog(log), escapeDescription);
+  return formatUuidBasedLog(log, escapeDescription);
 }
 
 /** A newline cannot be stored in a description; git-annex writes it as "\n" (one way). */
@@ -43,15 +29,11 @@ function escapeDescription(d: string): string {
   return d.replaceAll("\n", "\\n");
 }
 
-/** The log with `uuid` described as `description`, clocked at `candidate` or later. */
-export function describeUuid(
-  log: UuidLog,
-  uuid: string,
-  description: string,
-  candidate: TimeClock,
-): Map<string, UuidLogEntry> {
-  return toUuidLog(changeMapLog(fromUuidLog(log), uuid, description, candidate));
-}
+const UUID_FORMAT: RepositoryLogFormat<string> = {
+  path: UUID_LOG,
+  parse: parseUuidLog,
+  format: formatUuidLog,
+};
 
 /**
  * Records a description for a repository UUID in the journal
@@ -60,17 +42,15 @@ export function describeUuid(
  * @example
  * await setUuidDescription(branch, uuid, "gateway at example.org");
  */
-export async function setUuidDescription(
+export function setUuidDescription(
   branch: AnnexBranch,
   uuid: string,
   description: string,
 ): Promise<void> {
-  await changeRepositoryEntry(branch, UUID_LOG, uuid, (old, now) =>
-    formatUuidLog(describeUuid(parseUuidLog(old), uuid, description, now)),
-  );
+  return setRepositoryValue(branch, UUID_FORMAT, uuid, description);
 }
 
 /** Every described repository: UUID to description, journal included. */
 export async function readUuidDescriptions(branch: AnnexBranch): Promise<Map<string, string>> {
-  return entryValues(parseUuidBasedLog(await branch.read(UUID_LOG), (v) => v));
+  return entryValues(parseUuidLog(await branch.read(UUID_LOG)));
 }

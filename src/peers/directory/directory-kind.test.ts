@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeDir, run } from "../../../test/helpers/index.js";
 import { Git } from "../../git/index.js";
 import type { Remote, RemoteTransport } from "../../remotes/index.js";
-import { sample } from "../conformance.js";
+import { sample, storeAll } from "../conformance.js";
 import { builtinPeerKinds, PeerRefusedError, UnreachableRemoteError } from "../index.js";
 
 const UUID = "7c1d0f52-9d3e-4c1a-8f6b-2b0a4e5d6c7f";
@@ -52,12 +52,7 @@ describe("directory kind", () => {
     try {
       assert.equal(conn.peer.uuid, UUID);
       const s = sample(1234);
-      const r = await conn.peer.store({
-        key: s.key,
-        offset: 0,
-        length: 1234,
-        data: Readable.from([s.data]),
-      });
+      const r = await storeAll(conn.peer, s);
       assert.equal(r.stored, true);
       assert.equal((await conn.peer.lockContent(s.key)).kind, "unsupported");
     } finally {

@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../../test/helpers/index.js";
 import { formatKey, hashDirLower, hashDirMixed, keyFile, parseKey } from "../../keys/index.js";
 import { FcntlLocks } from "../../objects/index.js";
-import { sample } from "../conformance.js";
+import { sample, storeAll } from "../conformance.js";
 import { PeerRefusedError } from "../peer.js";
 import { SpecialPeer } from "../special/special-peer.js";
 import { DirectoryStorage } from "./directory-storage.js";
@@ -39,12 +39,7 @@ describe("DirectoryStorage", () => {
     // A key with the characters keyFile escapes.
     const s = sample(5000, ".a&b%c:d");
     const peer = new SpecialPeer({ uuid: "u", storage });
-    const r = await peer.store({
-      key: s.key,
-      offset: 0,
-      length: 5000,
-      data: Readable.from([s.data]),
-    });
+    const r = await storeAll(peer, s);
     assert.equal(r.stored, true);
     const kf = keyFile(s.key);
     assert.match(kf, /\.a&ab&sc&cd$/);
@@ -96,12 +91,7 @@ describe("DirectoryStorage", () => {
     const a = sample(100);
     const b = sample(100);
     for (const s of [a, b]) {
-      const r = await peer.store({
-        key: s.key,
-        offset: 0,
-        length: 100,
-        data: Readable.from([s.data]),
-      });
+      const r = await storeAll(peer, s);
       assert.equal(r.stored, true);
     }
     await storage.remove(formatKey(a.key));

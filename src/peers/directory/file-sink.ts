@@ -7,6 +7,7 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { Writable } from "node:stream";
+import { writeAllAt } from "../../util/index.js";
 
 /** Bytes a sink holds before the sender must wait (socket chunks are ~64 KiB). */
 const HIGH_WATER_MARK = 1024 * 1024;
@@ -29,7 +30,7 @@ export class FileSink extends Writable {
     const buffers = chunks.map((c) => c.chunk);
     const at = this.#position;
     this.#position += buffers.reduce((n, b) => n + b.length, 0);
-    writeAll(this.fh, buffers, at).then(() => callback(), callback);
+    writeAllAt(this.fh, buffers, at).then(() => callback(), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -41,21 +42,5 @@ export class FileSink extends Writable {
       () => callback(error),
       (e: Error) => callback(error ?? e),
     );
-  }
-}
-
-async function writeAll(fh: FileHandle, buffers: Buffer[], position: number): Promise<void> {
-  let bufs = buffers;
-  let at = position;
-  while (bufs.length > 0) {
-    const { bytesWritten } = await fh.writev(bufs, at);
-    at += bytesWritten;
-    // A short write (rare on regular files): continue after what was written.
-    let skip = bytesWritten;
-    while (bufs.length > 0 && skip >= (bufs[0] as Buffer).length) {
-      skip -= (bufs[0] as Buffer).length;
-      bufs = bufs.slice(1);
-    }
-    if (skip > 0 && bufs.length > 0) bufs = [(bufs[0] as Buffer).subarray(skip), ...bufs.slice(1)];
   }
 }

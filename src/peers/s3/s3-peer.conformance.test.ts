@@ -5,6 +5,7 @@ import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import {
   type RunningS3Server,
   S3RVER_CREDENTIALS,
+  s3RemoteFields,
   startS3Server,
 } from "../../../test/helpers/s3-server.js";
 import { runPeerConformance } from "../conformance.js";
@@ -19,14 +20,7 @@ runPeerConformance(
     const server: RunningS3Server = await startS3Server();
     const settings = readS3Settings({
       fields: {
-        type: "S3",
-        host: server.host,
-        port: String(server.port),
-        protocol: "http",
-        requeststyle: "path",
-        datacenter: "us-east-1",
-        encryption: "none",
-        bucket: "conformance",
+        ...s3RemoteFields(server, "conformance"),
         // Parts of the smallest size S3 allows, so the larger samples span parts.
         partsize: "5MiB",
       },

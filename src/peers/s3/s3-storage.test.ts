@@ -15,6 +15,7 @@ import { waitFor } from "../../../test/helpers/index.js";
 import {
   type RunningS3Server,
   S3RVER_CREDENTIALS,
+  s3RemoteFields,
   startS3Server,
 } from "../../../test/helpers/s3-server.js";
 import { PeerRefusedError, PeerUnreachableError } from "../peer.js";
@@ -63,17 +64,7 @@ describe("S3Storage", () => {
 
   function settingsFor(bucket: string, extra: Record<string, string> = {}): S3Settings {
     return readS3Settings({
-      fields: {
-        type: "S3",
-        host: server.host,
-        port: String(server.port),
-        protocol: "http",
-        requeststyle: "path",
-        datacenter: "us-east-1",
-        encryption: "none",
-        bucket,
-        ...extra,
-      },
+      fields: { ...s3RemoteFields(server, bucket), ...extra },
       gitConfig: {},
     });
   }

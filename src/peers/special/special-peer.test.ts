@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir, waitFor } from "../../../test/helpers/index.js";
-import { formatKey, hashDirLower, keyFile, parseKey } from "../../keys/index.js";
+import { formatKey, hashDirLower, type Key, keyFile, parseKey } from "../../keys/index.js";
 import { sample } from "../conformance.js";
 import { DirectoryStorage } from "../directory/directory-storage.js";
 import { PeerUnreachableError } from "../peer.js";
@@ -62,6 +62,15 @@ describe("SpecialPeer over a directory", () => {
     await peer.close();
     await removeDir(dir);
   });
+
+  /** Stores `data` under `key` from `offset` on (what comes before is the storage's). */
+  const storeFrom = (key: Key, data: Buffer, offset = 0) =>
+    peer.store({
+      key,
+      offset,
+      length: data.length - offset,
+      data: Readable.from([data.subarray(offset)]),
+    });
 
   it("content that does not match its key leaves no file anywhere", async () => {
     const s = sample(300_000);
@@ -114,12 +123,7 @@ describe("SpecialPeer over a directory", () => {
     assert.deepEqual(await filesUnder(dir), [`tmp/${kf}/${kf}`], "only the partial is kept");
     const po = await peer.putOffset(s.key);
     assert.ok(!po.alreadyHave && po.offset > 0 && po.offset <= half, JSON.stringify(po));
-    const resumed = await peer.store({
-      key: s.key,
-      offset: po.offset,
-      length: s.data.length - po.offset,
-      data: Readable.from([s.data.subarray(po.offset)]),
-    });
+    const resumed = await storeFrom(s.key, s.data, po.offset);
     assert.equal(resumed.stored, true);
     assert.equal(
       (await storage.stagedLength(formatKey(s.key))) === 0,
@@ -145,22 +149,12 @@ describe("SpecialPeer over a directory", () => {
     const fh = await open(join(dir, "tmp", kf, kf), "r+");
     await fh.write(Buffer.from([(s.data[5] as number) ^ 0xff]), 0, 1, 5);
     await fh.close();
-    const r = await peer.store({
-      key: s.key,
-      offset: po.offset,
-      length: s.data.length - po.offset,
-      data: Readable.from([s.data.subarray(po.offset)]),
-    });
+    const r = await storeFrom(s.key, s.data, po.offset);
     assert.equal(r.stored, false);
     assert.equal((await peer.checkPresent(s.key)).present, false);
     assert.deepEqual(await filesUnder(dir), [], "the bad partial is dropped");
     // A resume offset beyond what was kept is refused, nothing written.
-    const beyond = await peer.store({
-      key: s.key,
-      offset: 1000,
-      length: s.data.length - 1000,
-      data: Readable.from([s.data.subarray(1000)]),
-    });
+    const beyond = await storeFrom(s.key, s.data, 1000);
     assert.equal(beyond.stored, false);
     assert.deepEqual(await filesUnder(dir), []);
   });
@@ -168,20 +162,10 @@ describe("SpecialPeer over a directory", () => {
   it("verifies keys as the local repository does: WORM by size, VURL refused", async () => {
     const bytes = Buffer.from("some content");
     const worm = parseKey(`WORM-s${bytes.length}-m1700000000--file.txt`);
-    const ok = await peer.store({
-      key: worm,
-      offset: 0,
-      length: bytes.length,
-      data: Readable.from([bytes]),
-    });
+    const ok = await storeFrom(worm, bytes);
     assert.equal(ok.stored, true);
     const vurl = parseKey(`VURL-s${bytes.length}--https&c%%example.com%f`);
-    const refused = await peer.store({
-      key: vurl,
-      offset: 0,
-      length: bytes.length,
-      data: Readable.from([bytes]),
-    });
+    const refused = await storeFrom(vurl, bytes);
     assert.equal(refused.stored, false);
     assert.equal((await peer.checkPresent(vurl)).present, false);
   });

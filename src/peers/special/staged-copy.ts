@@ -6,16 +6,7 @@
  */
 import type { Readable, Writable } from "node:stream";
 import { finished } from "node:stream/promises";
-import { LengthBudget, waitForDrain } from "../../util/index.js";
-
-/** What came of copying the sender's bytes into the staged object. */
-export interface StagedCopy {
-  received: number;
-  /** More bytes came than were promised (the rest were not read). */
-  tooLong: boolean;
-  /** The sender failed, went away, or the request was aborted. */
-  aborted: boolean;
-}
+import { type CopyOutcome, copyAtMost, waitForDrain } from "../../util/index.js";
 
 class SinkClosedError extends Error {
   constructor() {
@@ -35,37 +26,18 @@ export async function copyIntoStaged(
   length: number,
   verifier: { update(b: Buffer): void } | null,
   signal?: AbortSignal,
-): Promise<StagedCopy> {
-  const t: StagedCopy = { received: 0, tooLong: false, aborted: false };
-  const budget = new LengthBudget(length);
+): Promise<CopyOutcome> {
   let sinkFailure: unknown = null;
   // The storage failing stops the copy at once, even while the sender stalls.
   const onSinkError = (e: unknown) => {
     sinkFailure ??= e;
     data.destroy();
   };
-  // A sender that stalls must not hold the key past an abort.
-  const onAbort = () => data.destroy(new Error("store aborted", { cause: signal?.reason }));
   sink.on("error", onSinkError);
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    if (signal?.aborted) throw signal.reason;
-    for await (const chunk of data as AsyncIterable<Buffer>) {
-      if (signal?.aborted) throw signal.reason;
-      const piece = budget.take(chunk);
-      t.tooLong = budget.long;
-      if (piece.length > 0) {
-        verifier?.update(piece);
-        if (!sink.write(piece)) await waitForDrain(sink, () => new SinkClosedError());
-        t.received += piece.length;
-      }
-      if (t.tooLong) break;
-    }
-  } catch {
-    t.aborted = true;
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-  }
+  const write = async (piece: Buffer) => {
+    if (!sink.write(piece)) await waitForDrain(sink, () => new SinkClosedError());
+  };
+  const t = await copyAtMost(data, length, write, verifier, signal);
   try {
     if (sinkFailure === null) {
       sink.end();

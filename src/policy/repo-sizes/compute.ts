@@ -339,17 +339,9 @@ function completeLines(b: Buffer): string {
  * in the journal but not yet committed (git-annex
  * `calcJournalledRepoSizes`). The committed versions are asked of one
  * `git cat-file --batch` a batch at a time, pipelined, not one round trip
- * per key. Returns a new map.
+ * per key. Returns a new map, and how many journalled location logs it
+ * read.
  */
-export async function addJournalledChanges(
-  git: Git,
-  sizes: ReadonlyMap<string, bigint>,
-  commit: string | null,
-): Promise<RepoSizes> {
-  return (await withJournalledChanges(git, sizes, commit)).sizes;
-}
-
-/** {@link addJournalledChanges}, also saying how many journalled location logs it read. */
 export async function withJournalledChanges(
   git: Git,
   sizes: ReadonlyMap<string, bigint>,

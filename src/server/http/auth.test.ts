@@ -39,30 +39,15 @@ function mkGetServerMode(
   if (auth === null) {
     const canauth = o.authEnv || o.authEnvHttp;
     const unauthlock = !o.unauthNoLocking;
-    if (o.wideOpen) {
-      return {
-        kind: "ServerMode",
-        serverMode: "readwrite",
-        unauthenticatedLockingAllowed: unauthlock,
-        authenticationAllowed: false,
-      };
-    }
-    if (o.unauthAppendOnly) {
-      return {
-        kind: "ServerMode",
-        serverMode: "appendonly",
-        unauthenticatedLockingAllowed: unauthlock,
-        authenticationAllowed: canauth,
-      };
-    }
-    if (o.unauthReadOnly) {
-      return {
-        kind: "ServerMode",
-        serverMode: "readonly",
-        unauthenticatedLockingAllowed: unauthlock,
-        authenticationAllowed: canauth,
-      };
-    }
+    const serving = (serverMode: ServeMode, authenticationAllowed: boolean): ServerMode => ({
+      kind: "ServerMode",
+      serverMode,
+      unauthenticatedLockingAllowed: unauthlock,
+      authenticationAllowed,
+    });
+    if (o.wideOpen) return serving("readwrite", false);
+    if (o.unauthAppendOnly) return serving("appendonly", canauth);
+    if (o.unauthReadOnly) return serving("readonly", canauth);
     return { kind: "CannotServeRequests" };
   }
   const noauth = () =>

@@ -71,6 +71,12 @@ class Conn {
     return this;
   }
 
+  /** PUT `key`, then send all of `data` whatever the answer (no VALID/INVALID yet). */
+  async putWhole(key: Key, data: Buffer): Promise<void> {
+    await this.ask({ type: "PUT", associatedFile: null, key });
+    await this.client.sendData(data.length, Readable.from([data]));
+  }
+
   /** Hang up: the server sees the end of its input. */
   hangUp(): void {
     this.toServer.end();
@@ -245,16 +251,14 @@ describe("serveLine over an in-memory stream pair, on a real repository", () => 
   it("stores complete content whose sender hung up before VALID (verified), then ends", async () => {
     const { data, key } = content("novalid-hangup", 90_000);
     const c = await connect().open();
-    await c.ask({ type: "PUT", associatedFile: null, key });
-    await c.client.sendData(data.length, Readable.from([data]));
+    await c.putWhole(key, data);
     c.hangUp();
     assert.deepEqual(await c.ended, { reason: "closed" });
     assert.deepEqual(await readFile(repo.store.objectFile(key)), data);
     // Wrong bytes of the right length, then a hang-up: verified, not stored.
     const bad = content("novalid-hangup-bad", 5000);
     const d = await connect().open();
-    await d.ask({ type: "PUT", associatedFile: null, key: bad.key });
-    await d.client.sendData(5000, Readable.from([Buffer.alloc(5000, "z")]));
+    await d.putWhole(bad.key, Buffer.alloc(5000, "z"));
     d.hangUp();
     assert.deepEqual(await d.ended, { reason: "closed" });
     assert.equal(await repo.store.has(bad.key), false);
@@ -263,8 +267,7 @@ describe("serveLine over an in-memory stream pair, on a real repository", () => 
   it("stores nothing when the sender says INVALID, and the connection stays usable", async () => {
     const { data, key } = content("invalid", 100_000);
     const c = await connect().open();
-    await c.ask({ type: "PUT", associatedFile: null, key });
-    await c.client.sendData(data.length, Readable.from([data]));
+    await c.putWhole(key, data);
     await c.send({ type: "INVALID" });
     assert.deepEqual(await c.recv(), { type: "FAILURE" });
     assert.equal(await repo.store.has(key), false);
@@ -275,8 +278,7 @@ describe("serveLine over an in-memory stream pair, on a real repository", () => 
   it("answers something other than VALID/INVALID after DATA with ERROR, then verifies and stores", async () => {
     const { data, key } = content("novalidity", 1000);
     const c = await connect().open();
-    await c.ask({ type: "PUT", associatedFile: null, key });
-    await c.client.sendData(data.length, Readable.from([data]));
+    await c.putWhole(key, data);
     await c.send({ type: "GETTIMESTAMP" });
     assert.deepEqual(await c.recv(), { type: "ERROR", message: "expected VALID or INVALID" });
     assert.deepEqual(await c.recv(), { type: "SUCCESS" });
