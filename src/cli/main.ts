@@ -44,7 +44,8 @@ serving:
                        --authenv-http --certfile --privatekeyfile --chainfile
                        --directory --clusterjobs --proxyconnections;
                        limits: --idle-timeout SECONDS (120) closes a
-                       connection that moves no data; --max-queued N (64)
+                       connection that moves no data, and gives up on a
+                       node that makes no progress; --max-queued N (64)
                        transfers wait for a --jobs slot, more get 503;
                        --max-per-client N (32) requests at once per client
                        address, more get 429; --max-locks-per-client N (64)

@@ -58,6 +58,8 @@ export const DEFAULT_IDLE_TIMEOUT_S = 120;
 export interface P2pHttpTestOverrides {
   /** How long a lockcontent lock lasts without keeplocked (ms). */
   readonly lockRetentionMs?: number;
+  /** How long a node may make no progress on a request it owes (ms; default --idle-timeout). */
+  readonly stallTimeoutMs?: number;
 }
 
 function positiveInt(text: string | undefined, name: string): number | undefined {
@@ -231,11 +233,13 @@ export async function startP2pHttp(
       "You must use both --certfile and --privatekeyfile options to enable HTTPS.",
     );
   }
+  const { stallTimeoutMs, ...serverOverrides } = overrides;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const commitDelayMs = positiveInt(o["commit-delay"], "commit-delay");
   const clusterJobs = positiveInt(o.clusterjobs, "clusterjobs");
   const proxyConnections = positiveInt(o.proxyconnections, "proxyconnections");
   const tmpReclaim = tmpLimitFlags(o["tmp-max-age"], o["tmp-max-size"]);
+  const idleTimeoutS = positiveInt(o["idle-timeout"], "idle-timeout") ?? DEFAULT_IDLE_TIMEOUT_S;
   const setOpts = {
     log,
     tmpReclaim,
@@ -248,6 +252,8 @@ export async function startP2pHttp(
         ...(clusterJobs !== undefined ? { clusterJobs } : {}),
         ...(proxyConnections !== undefined ? { maxConnections: proxyConnections } : {}),
         ...(commitDelayMs !== undefined ? { commitDelayMs } : {}),
+        // A node that moves no data is given up on as a client would be.
+        stallTimeoutMs: stallTimeoutMs ?? idleTimeoutS * 1000,
       }),
   };
   const repos = await openRepositories(o.directory, o["follow-symlinks"], cwd, setOpts);
@@ -259,11 +265,10 @@ export async function startP2pHttp(
     // Transfers mostly wait on disks and sockets, and stock clients commonly
     // run -J8: a CPU-count default would queue most of their requests.
     Math.max(8, availableParallelism());
-  const idleTimeoutS = positiveInt(o["idle-timeout"], "idle-timeout") ?? DEFAULT_IDLE_TIMEOUT_S;
   const p2p = new P2pHttpServer({
     peers: repos,
     ...clientLimits(o),
-    ...overrides,
+    ...serverOverrides,
     auth: authorizer(o),
     jobs,
     secure: Boolean(o.certfile),

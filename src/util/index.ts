@@ -3,10 +3,11 @@
  * Small tools with no knowledge of git-annex, below every layer: per-key
  * mutual exclusion, a counting semaphore and bounded fan-out, writing with
  * backpressure, and the two checks every forwarder of a body makes (the
- * promised length, the last chunk held back).
+ * promised length, the last chunk held back), and a no-progress timer.
  */
 export { KeyedMutex } from "./keyed-mutex.js";
 export { LastChunk } from "./last-chunk.js";
 export { LengthBudget, type LengthOutcome } from "./length-budget.js";
 export { forEachBounded, QueueFullError, Semaphore } from "./semaphore.js";
+export { StallTimer } from "./stall-timer.js";
 export { waitForDrain, writeOrDrop } from "./write-or-drop.js";

@@ -57,6 +57,8 @@ export interface Call {
   readonly query: ApiQuery;
   readonly headers?: Record<string, string>;
   readonly keyInPath?: ApiTarget["key"];
+  /** How long to wait for the answer (ms; default the client's requestTimeoutMs). */
+  readonly answerTimeoutMs?: number;
 }
 
 /** A non-200 answer: the server said no. */
@@ -240,7 +242,7 @@ export class HttpClient {
     for (let attempt = 0; ; attempt++) {
       const creq = this.open(v, op, ctx, call);
       creq.end();
-      const limit = this.opts.requestTimeoutMs;
+      const limit = call.answerTimeoutMs ?? this.opts.requestTimeoutMs;
       const timer =
         limit === undefined
           ? undefined

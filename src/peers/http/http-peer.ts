@@ -27,8 +27,10 @@ import {
   parseTimestampJson,
   parseP2pHttpUrl as parseUrl,
 } from "../../protocol/index.js";
+import { StallTimer } from "../../util/index.js";
 import {
   type ContentLock,
+  DEFAULT_STALL_TIMEOUT_MS,
   LOCK_ABSENT,
   type LockResult,
   type Peer,
@@ -80,6 +82,13 @@ export interface HttpPeerOptions {
    * content waits there.
    */
   readonly requestTimeoutMs?: number;
+  /**
+   * A transfer (put, get) fails with PeerUnreachableError once the server
+   * owes progress (taking the body, answering, sending the content asked
+   * for) and makes none for this long (ms, default 60000). Waiting on our
+   * own side (a slow source, a slow reader) never counts.
+   */
+  readonly stallTimeoutMs?: number;
   /** How long a lock's release waits for the server's answer (ms, default 30000). */
   readonly unlockTimeoutMs?: number;
   /** Debug messages (e.g. a lock whose release could not be confirmed). */
@@ -194,6 +203,7 @@ export class HttpPeer implements Peer {
         [DATA_LENGTH_HEADER]: String(req.length),
       },
     });
+    const stall = this.stallTimer((e) => creq.destroy(e));
     const answer = responseOf(creq);
     let answered = false;
     void answer.then(
@@ -202,13 +212,21 @@ export class HttpPeer implements Peer {
       },
       () => undefined,
     );
-    const body = sendPutBody(req.data, creq, req.length, () => answered);
+    const body = sendPutBody(req.data, creq, req.length, () => answered, stall);
+    // Once the body is all sent, the server owes the answer.
+    void body.then(
+      () => stall.begin(),
+      () => undefined,
+    );
     let res: IncomingMessage;
     try {
       res = await answer;
     } catch (e) {
       const sent = await body;
+      stall.stop();
       if (sent.sourceError !== undefined) throw putFailed(req.key, v, sent.sourceError);
+      // A stalled server would not answer a putoffset either.
+      if (stall.stalled) throw putFailed(req.key, v, this.client.unreachable("put", v, e));
       // A server that already has the content may answer at once and close
       // the connection while the body is still being sent (warp does), so
       // the answer is lost; ask again the way git-annex's client asks first.
@@ -221,6 +239,7 @@ export class HttpPeer implements Peer {
       throw putFailed(req.key, v, this.client.unreachable("put", v, e));
     }
     const result = await this.client.answer("put", v, res, parseStoredJson).finally(async () => {
+      stall.stop();
       // An answer before the whole body went out (warp then resets the
       // connection): this connection must not go back to the pool.
       if (!(await body).complete) creq.destroy();
@@ -262,6 +281,7 @@ export class HttpPeer implements Peer {
       method: "GET",
       query: offset !== 0 ? { offset } : {},
       keyInPath: key,
+      answerTimeoutMs: this.stallMs,
     });
     if (res.statusCode !== 200) {
       const body = await readBody(res);
@@ -281,7 +301,7 @@ export class HttpPeer implements Peer {
         return null;
       }
     }
-    const counter = new ByteCounter();
+    const counter = new ByteCounter(this.stallTimer((e) => res.destroy(e)));
     // A download that breaks off is not valid; the reader sees the error on `data`.
     const valid = pipeline(res, counter).then(
       () => counter.count === length,
@@ -295,6 +315,19 @@ export class HttpPeer implements Peer {
     this.closed = true;
     await Promise.all([...this.heldLocks].map((l) => l.release()));
     this.client.close();
+  }
+
+  /** How long the server may owe a transfer progress and make none (ms). */
+  private get stallMs(): number {
+    return this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  }
+
+  /** A stall timer for one transfer; `breakOff` ends its request with the error given. */
+  private stallTimer(breakOff: (e: PeerUnreachableError) => void): StallTimer {
+    const ms = this.stallMs;
+    return new StallTimer(ms, () =>
+      breakOff(new PeerUnreachableError(`p2phttp: no progress for ${ms} ms`, { ms })),
+    );
   }
 
   /**

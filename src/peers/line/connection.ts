@@ -51,6 +51,7 @@ export class Connection {
   constructor(
     spec: SpawnSpec,
     readonly bypassKey: string,
+    stallTimeoutMs?: number,
   ) {
     this.child = spawn(spec.command, [...spec.args], {
       stdio: ["pipe", "pipe", "pipe"],
@@ -74,7 +75,14 @@ export class Connection {
     const stdin = this.child.stdin;
     if (!stdout || !stdin)
       throw new PeerUnreachableError("child has no stdio", { command: spec.command });
-    this.ch = new MessageChannel(stdout, stdin);
+    // A repository that stops answering, taking or sending data (a hung
+    // host, a stopped process) fails the request in progress instead of
+    // holding it, and the client's transfer slot, for ever.
+    this.ch = new MessageChannel(
+      stdout,
+      stdin,
+      stallTimeoutMs !== undefined ? { stallTimeoutMs } : {},
+    );
   }
 
   /**
@@ -218,6 +226,8 @@ export interface PoolOptions {
   readonly maxLocks: number;
   /** Idle connections are closed after this long (ms). */
   readonly idleTimeoutMs: number;
+  /** A request fails once the repository owes progress and makes none for this long (ms). */
+  readonly stallTimeoutMs: number;
 }
 
 /**
@@ -316,7 +326,7 @@ export class ConnectionPool {
   }
 
   private async spawn(bypassKey: string, bypass: readonly string[]): Promise<Connection> {
-    const c = new Connection(this.opts.spec, bypassKey);
+    const c = new Connection(this.opts.spec, bypassKey, this.opts.stallTimeoutMs);
     this.live.add(c);
     c.child.once("exit", () => {
       // An idle connection whose far end went away is not offered again.

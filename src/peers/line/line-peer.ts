@@ -15,6 +15,7 @@ import { formatKey, type Key } from "../../keys/index.js";
 import { MAX_PROTOCOL_VERSION, type ProtocolVersion } from "../../protocol/index.js";
 import {
   type ContentLock,
+  DEFAULT_STALL_TIMEOUT_MS,
   LOCK_ABSENT,
   type LockResult,
   type Peer,
@@ -54,11 +55,19 @@ export interface LinePeerOptions extends SpawnSpec {
   readonly maxVersion?: ProtocolVersion;
   /** Close connections idle this long (ms, default 60000). */
   readonly idleTimeoutMs?: number;
+  /**
+   * A request fails with PeerUnreachableError once the repository owes
+   * progress (an answer, taking the data sent, the data asked for) and
+   * makes none for this long (ms, default 60000). Waiting on our own side
+   * (a slow source of a store, a slow reader of a retrieve) never counts.
+   */
+  readonly stallTimeoutMs?: number;
   /** Debug messages. */
   readonly log?: (line: string) => void;
 }
 
 const NO_UUIDS: readonly string[] = [];
+
 /** An abandoned retrieve with at most this much left is read to its end, keeping the connection. */
 const SKIP_LIMIT = 1024 * 1024;
 
@@ -82,6 +91,7 @@ export class LinePeer implements Peer {
       maxOps: Math.max(1, opts.maxConnections ?? 4),
       maxLocks: Math.max(1, opts.maxLockConnections ?? 16),
       idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
+      stallTimeoutMs: opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     });
   }
 
@@ -219,8 +229,11 @@ export class LinePeer implements Peer {
       }
       req.data.once("error", (e) => {
         // The pipeline passes a failure of the connection (or our own
-        // destroy) back to the source: that is not the source failing.
+        // destroy) back to the source: that is not the source failing. A
+        // send that stopped (the server stalled) destroys the gate first,
+        // which comes back here as an AbortError.
         const passedBack =
+          gate.destroyed ||
           e instanceof PeerError ||
           (e as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE";
         if (!passedBack) sourceError ??= e;
