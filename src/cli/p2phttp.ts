@@ -14,6 +14,8 @@ import { DEFAULT_P2PHTTP_PORT } from "../protocol/index.js";
 import {
   Authorizer,
   DEFAULT_LIMITS,
+  DEFAULT_MAX_IDLE_PER_CLIENT,
+  IdleConnections,
   isNotARepository,
   P2pHttpServer,
   RepositoryFolders,
@@ -21,6 +23,7 @@ import {
   type RepositorySetOptions,
 } from "../server/index.js";
 import { makeGateway } from "./gateway.js";
+import { P2PHTTP_HELP } from "./p2phttp-help.js";
 import { UsageError } from "./usage.js";
 
 export const P2PHTTP_OPTIONS = {
@@ -48,6 +51,7 @@ export const P2PHTTP_OPTIONS = {
   "max-queued": { type: "string" },
   "max-per-client": { type: "string" },
   "max-locks-per-client": { type: "string" },
+  "max-idle-per-client": { type: "string" },
   debug: { type: "boolean" },
 } as const;
 
@@ -89,6 +93,8 @@ export interface RunningServer {
   readonly server: Server;
   readonly p2p: P2pHttpServer;
   readonly repos: RepositorySet;
+  /** The cap on each client's idle connections (--max-idle-per-client). */
+  readonly idle: IdleConnections;
   /** Address served, e.g. "127.0.0.1:9417" or a socket path. */
   readonly address: string;
   stop(): Promise<void>;
@@ -240,6 +246,9 @@ export async function startP2pHttp(
   const proxyConnections = positiveInt(o.proxyconnections, "proxyconnections");
   const tmpReclaim = tmpLimitFlags(o["tmp-max-age"], o["tmp-max-size"]);
   const idleTimeoutS = positiveInt(o["idle-timeout"], "idle-timeout") ?? DEFAULT_IDLE_TIMEOUT_S;
+  const idle = new IdleConnections(
+    positiveInt(o["max-idle-per-client"], "max-idle-per-client") ?? DEFAULT_MAX_IDLE_PER_CLIENT,
+  );
   const setOpts = {
     log,
     tmpReclaim,
@@ -276,6 +285,7 @@ export async function startP2pHttp(
     ...(o.debug ? { requestLog: (line: string) => log(`[p2phttp] ${line}`) } : {}),
   });
   const server = httpServer(p2p.handle, o.certfile, o.privatekeyfile, o.chainfile, idleTimeoutS);
+  idle.attach(server);
   const address = await listen(server, o.socket, o.port, o.bind);
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -289,10 +299,14 @@ export async function startP2pHttp(
     })();
     return stopping;
   };
-  return { server, p2p, repos, address, stop };
+  return { server, p2p, repos, idle, address, stop };
 }
 
 export async function p2phttpCommand(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`usage: annexgate p2phttp [OPTIONS]\n\n${P2PHTTP_HELP}\n`);
+    return 0;
+  }
   const running = await startP2pHttp(argv, process.cwd());
   const uuids = running.repos.repositories().map((r) => r.uuid);
   process.stderr.write(`annexgate p2phttp: serving ${uuids.join(", ")} on ${running.address}\n`);
