@@ -6,43 +6,23 @@
  * so the test reads the server's counts).
  */
 import assert from "node:assert/strict";
-import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type RunningServer, startP2pHttp } from "../../src/cli/p2phttp.js";
 import { uuidOf } from "../helpers/cluster.js";
 import { gitAnnexRepo, makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
-import { honest, until } from "../helpers/raw-http.js";
+import { honest, type IdleConnection, idleConnection, until } from "../helpers/raw-http.js";
 import { ANNEXGATE_BIN } from "../helpers/servers.js";
 
 const CAP = 3;
 const FLOOD = 200;
-
-interface Raw {
-  readonly sock: Socket;
-  closed(): boolean;
-}
-
-async function rawConnection(port: number, localAddress = "127.0.0.1"): Promise<Raw> {
-  const sock = connect({ port, host: "127.0.0.1", localAddress });
-  let closed = false;
-  sock.on("error", () => undefined);
-  sock.once("close", () => {
-    closed = true;
-  });
-  await new Promise<void>((resolve, reject) => {
-    sock.once("connect", () => resolve());
-    sock.once("error", reject);
-  });
-  return { sock, closed: () => closed };
-}
 
 describe("annexgate p2phttp --max-idle-per-client", { timeout: 300_000 }, () => {
   let root = "";
   let server: RunningServer;
   let port = 0;
   let uuid = "";
-  const open: Raw[] = [];
+  const open: IdleConnection[] = [];
 
   before(async () => {
     await requireGitAnnex();
@@ -68,11 +48,11 @@ describe("annexgate p2phttp --max-idle-per-client", { timeout: 300_000 }, () => 
     });
 
   test(`${FLOOD} idle connections from one address: ${CAP} kept, the others closed, oldest first`, async () => {
-    const other = await rawConnection(port, "127.0.0.2");
+    const other = await idleConnection(port, "127.0.0.2");
     open.push(other);
-    const flood: Raw[] = [];
+    const flood: IdleConnection[] = [];
     for (let i = 0; i < FLOOD; i++) {
-      const c = await rawConnection(port);
+      const c = await idleConnection(port);
       flood.push(c);
       open.push(c);
     }

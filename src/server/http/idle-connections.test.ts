@@ -1,32 +1,11 @@
 import assert from "node:assert/strict";
 import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { connect, type Socket } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { until } from "../../../test/helpers/raw-http.js";
+import { type IdleConnection, idleConnection, until } from "../../../test/helpers/raw-http.js";
 import { IdleConnections } from "./idle-connections.js";
 
 const CAP = 4;
-
-type Raw = { sock: Socket; closed: () => boolean };
-
-/** A raw connection from `localAddress` that sends nothing; `closed` settles when the server closes it. */
-async function rawConnection(
-  port: number,
-  localAddress = "127.0.0.1",
-): Promise<Raw> {
-  const sock = connect({ port, host: "127.0.0.1", localAddress });
-  let closed = false;
-  sock.on("error", () => undefined);
-  sock.once("close", () => {
-    closed = true;
-  });
-  await new Promise<void>((resolve, reject) => {
-    sock.once("connect", () => resolve());
-    sock.once("error", reject);
-  });
-  return { sock, closed: () => closed };
-}
 
 /** A keep-alive GET on `sock`; resolves with the body once the answer is complete. */
 function getOn(sock: Socket, path: string): Promise<string> {
@@ -76,8 +55,8 @@ describe("IdleConnections: a cap on one client's idle connections", () => {
   });
 
   it("past the cap, the oldest idle connections are closed, the newest kept", async () => {
-    const conns: Raw[] = [];
-    for (let i = 0; i < CAP + 3; i++) conns.push(await rawConnection(port));
+    const conns: IdleConnection[] = [];
+    for (let i = 0; i < CAP + 3; i++) conns.push(await idleConnection(port));
     await until(
       "the three oldest to be closed",
       () => conns.filter((c) => c.closed()).length === 3,
@@ -93,10 +72,10 @@ describe("IdleConnections: a cap on one client's idle connections", () => {
   });
 
   it("a connection kept alive after its answer is idle again, and counted", async () => {
-    const a = await rawConnection(port);
+    const a = await idleConnection(port);
     assert.equal(await getOn(a.sock, "/first"), "ok /first");
     const others = [];
-    for (let i = 0; i < CAP; i++) others.push(await rawConnection(port));
+    for (let i = 0; i < CAP; i++) others.push(await idleConnection(port));
     // `a` went idle first: it is the oldest, and goes.
     await until("the kept-alive connection to be closed", () => a.closed());
     assert.ok(others.every((c) => !c.closed()));
@@ -105,11 +84,11 @@ describe("IdleConnections: a cap on one client's idle connections", () => {
   });
 
   it("a connection busy with a request is never closed for the cap", async () => {
-    const busy = await rawConnection(port);
+    const busy = await idleConnection(port);
     const answer = getOn(busy.sock, "/hold");
     await until("the request to reach the handler", () => held.length === 1);
-    const idle: Raw[] = [];
-    for (let i = 0; i < CAP + 2; i++) idle.push(await rawConnection(port));
+    const idle: IdleConnection[] = [];
+    for (let i = 0; i < CAP + 2; i++) idle.push(await idleConnection(port));
     await until("two idle ones to be closed", () => idle.filter((c) => c.closed()).length === 2);
     assert.equal(busy.closed(), false);
     held.shift()?.();
@@ -126,9 +105,9 @@ describe("IdleConnections: a cap on one client's idle connections", () => {
   });
 
   it("each client address has its own cap: a flood from one leaves another alone", async () => {
-    const other = await rawConnection(port, "127.0.0.2");
-    const flood: Raw[] = [];
-    for (let i = 0; i < 10 * CAP; i++) flood.push(await rawConnection(port));
+    const other = await idleConnection(port, "127.0.0.2");
+    const flood: IdleConnection[] = [];
+    for (let i = 0; i < 10 * CAP; i++) flood.push(await idleConnection(port));
     await until(
       "the flood to be cut to the cap",
       () => flood.filter((c) => !c.closed()).length === CAP,
