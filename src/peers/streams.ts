@@ -18,39 +18,38 @@ import { LengthBudget, type LengthOutcome, type StallTimer } from "../util/index
  * await pipeline(Readable.from([Buffer.from("abcd")]), gate, sink); // gate.outcome === "long"
  */
 export class ExactLength extends Transform {
-  private skipped = 0;
-  private readonly budget: LengthBudget;
+  #skipped = 0;
+  readonly #budget: LengthBudget;
+  readonly #skip: number;
 
-  constructor(
-    length: number,
-    private readonly skip = 0,
-  ) {
+  constructor(length: number, skip = 0) {
     super({ highWaterMark: 64 * 1024 });
-    this.budget = new LengthBudget(length);
+    this.#skip = skip;
+    this.#budget = new LengthBudget(length);
   }
 
   /** Settled once the stream has ended. */
   get outcome(): LengthOutcome {
-    return this.budget.outcome;
+    return this.#budget.outcome;
   }
 
   /** Bytes passed on so far. */
   get bytesPassed(): number {
-    return this.budget.passed;
+    return this.#budget.passed;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.budget.long) {
+    if (this.#budget.long) {
       cb();
       return;
     }
     let piece = chunk;
-    if (this.skipped < this.skip) {
-      const drop = Math.min(piece.length, this.skip - this.skipped);
-      this.skipped += drop;
+    if (this.#skipped < this.#skip) {
+      const drop = Math.min(piece.length, this.#skip - this.#skipped);
+      this.#skipped += drop;
       piece = piece.subarray(drop);
     }
-    piece = this.budget.take(piece);
+    piece = this.#budget.take(piece);
     cb(null, piece.length > 0 ? piece : undefined);
   }
 }

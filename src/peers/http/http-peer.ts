@@ -116,13 +116,15 @@ export function parseP2pHttpUrl(url: string): P2pHttpEndpoint {
  */
 export class HttpPeer implements Peer {
   readonly uuid: string;
-  private readonly client: HttpClient;
-  private readonly heldLocks = new Set<ContentLock>();
-  private closed = false;
+  readonly #client: HttpClient;
+  readonly #heldLocks = new Set<ContentLock>();
+  #closed = false;
 
-  constructor(private readonly opts: HttpPeerOptions) {
+  readonly #opts: HttpPeerOptions;
+  constructor(opts: HttpPeerOptions) {
+    this.#opts = opts;
     this.uuid = opts.uuid;
-    this.client = new HttpClient({
+    this.#client = new HttpClient({
       endpoint: parseP2pHttpUrl(opts.url),
       uuid: opts.uuid,
       clientUuid: opts.clientUuid,
@@ -137,11 +139,11 @@ export class HttpPeer implements Peer {
 
   /** The API version in use (the highest the server has been seen to serve). */
   get apiVersion(): ApiVersion {
-    return this.client.version;
+    return this.#client.version;
   }
 
   async checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
-    return this.client.json("checkpresent", ctx, { key }, parsePresentJson);
+    return this.#client.json("checkpresent", ctx, { key }, parsePresentJson);
   }
 
   async lockContent(key: Key, ctx?: PeerContext): Promise<LockResult> {
@@ -150,27 +152,27 @@ export class HttpPeer implements Peer {
     // after --jobs of them it hangs for good. Content known absent is not
     // asked about.
     if (!(await this.checkPresent(key, ctx)).present) return LOCK_ABSENT;
-    const answer = await this.client.json("lockcontent", ctx, { key }, parseLockJson);
+    const answer = await this.#client.json("lockcontent", ctx, { key }, parseLockJson);
     if (!answer.locked) return LOCK_ABSENT;
     const lock = await keepLocked({
-      client: this.client,
-      version: this.client.version,
+      client: this.#client,
+      version: this.#client.version,
       lockId: answer.lockId,
       ctx,
-      keepAliveMs: this.opts.lockKeepAliveMs ?? 20_000,
-      unlockTimeoutMs: this.opts.unlockTimeoutMs ?? 30_000,
-      onReleased: (l) => this.heldLocks.delete(l),
-      ...(this.opts.log !== undefined ? { log: this.opts.log } : {}),
+      keepAliveMs: this.#opts.lockKeepAliveMs ?? 20_000,
+      unlockTimeoutMs: this.#opts.unlockTimeoutMs ?? 30_000,
+      onReleased: (l) => this.#heldLocks.delete(l),
+      ...(this.#opts.log !== undefined ? { log: this.#opts.log } : {}),
     });
-    this.heldLocks.add(lock);
+    this.#heldLocks.add(lock);
     return { kind: "locked", lock };
   }
 
   async remove(key: Key, opts: { before?: number } = {}, ctx?: PeerContext): Promise<RemoveResult> {
     const before = opts.before;
     return before === undefined
-      ? this.client.json("remove", ctx, { key }, parseRemovedJson)
-      : this.client.json(
+      ? this.#client.json("remove", ctx, { key }, parseRemovedJson)
+      : this.#client.json(
           "remove-before",
           ctx,
           { key, timestamp: Math.floor(before) },
@@ -179,19 +181,19 @@ export class HttpPeer implements Peer {
   }
 
   async getTimestamp(ctx?: PeerContext): Promise<number> {
-    return this.client.json("gettimestamp", ctx, {}, parseTimestampJson);
+    return this.#client.json("gettimestamp", ctx, {}, parseTimestampJson);
   }
 
   async putOffset(key: Key, ctx?: PeerContext): Promise<PutOffsetResult> {
     // v0 has no putoffset; git-annex's client then always starts at 0.
-    if ((await this.confirmedVersion(key, ctx)) === 0) return { alreadyHave: false, offset: 0 };
-    return this.client.json("putoffset", ctx, { key }, parsePutOffsetJson);
+    if ((await this.#confirmedVersion(key, ctx)) === 0) return { alreadyHave: false, offset: 0 };
+    return this.#client.json("putoffset", ctx, { key }, parsePutOffsetJson);
   }
 
   async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
     // A request body cannot be sent twice, so the version is settled first.
-    const v = await this.confirmedVersion(req.key, ctx);
-    const creq = this.client.open(v, "put", ctx, {
+    const v = await this.#confirmedVersion(req.key, ctx);
+    const creq = this.#client.open(v, "put", ctx, {
       method: "POST",
       query: {
         key: req.key,
@@ -203,7 +205,7 @@ export class HttpPeer implements Peer {
         [DATA_LENGTH_HEADER]: String(req.length),
       },
     });
-    const stall = this.stallTimer((e) => creq.destroy(e));
+    const stall = this.#stallTimer((e) => creq.destroy(e));
     const answer = responseOf(creq);
     let answered = false;
     void answer.then(
@@ -226,19 +228,19 @@ export class HttpPeer implements Peer {
       stall.stop();
       if (sent.sourceError !== undefined) throw putFailed(req.key, v, sent.sourceError);
       // A stalled server would not answer a putoffset either.
-      if (stall.stalled) throw putFailed(req.key, v, this.client.unreachable("put", v, e));
+      if (stall.stalled) throw putFailed(req.key, v, this.#client.unreachable("put", v, e));
       // A server that already has the content may answer at once and close
       // the connection while the body is still being sent (warp does), so
       // the answer is lost; ask again the way git-annex's client asks first.
       // If that fails too, the first failure is the one to report.
       const po = await this.putOffset(req.key, ctx).catch((again: unknown) => {
-        this.opts.log?.(`p2phttp: putoffset after a lost put answer: ${String(again)}`);
+        this.#opts.log?.(`p2phttp: putoffset after a lost put answer: ${String(again)}`);
         return null;
       });
       if (po?.alreadyHave) return { stored: true, plusUuids: po.plusUuids };
-      throw putFailed(req.key, v, this.client.unreachable("put", v, e));
+      throw putFailed(req.key, v, this.#client.unreachable("put", v, e));
     }
-    const result = await this.client.answer("put", v, res, parseStoredJson).finally(async () => {
+    const result = await this.#client.answer("put", v, res, parseStoredJson).finally(async () => {
       stall.stop();
       // An answer before the whole body went out (warp then resets the
       // connection): this connection must not go back to the pool.
@@ -254,7 +256,7 @@ export class HttpPeer implements Peer {
   }
 
   async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
-    const v = await this.confirmedVersion(key, ctx);
+    const v = await this.#confirmedVersion(key, ctx);
     if (v < 4) {
       throw new PeerRefusedError("data-present needs p2phttp v4", {
         operation: "put",
@@ -262,7 +264,7 @@ export class HttpPeer implements Peer {
         unsupported: true,
       });
     }
-    const res = await this.client.exchange(v, "put", ctx, {
+    const res = await this.#client.exchange(v, "put", ctx, {
       method: "POST",
       query: { dataPresent: true, key },
       headers: {
@@ -271,17 +273,17 @@ export class HttpPeer implements Peer {
         "content-length": "0",
       },
     });
-    return this.client.answer("put", v, res, parseStoredJson);
+    return this.#client.answer("put", v, res, parseStoredJson);
   }
 
   async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
     // Settled first so that a 404 means "not here", not "no such version".
-    const version = await this.confirmedVersion(key, ctx);
-    const res = await this.client.exchange(version, "key", ctx, {
+    const version = await this.#confirmedVersion(key, ctx);
+    const res = await this.#client.exchange(version, "key", ctx, {
       method: "GET",
       query: offset !== 0 ? { offset } : {},
       keyInPath: key,
-      answerTimeoutMs: this.stallMs,
+      answerTimeoutMs: this.#stallMs,
     });
     if (res.statusCode !== 200) {
       const body = await readBody(res);
@@ -301,7 +303,7 @@ export class HttpPeer implements Peer {
         return null;
       }
     }
-    const counter = new ByteCounter(this.stallTimer((e) => res.destroy(e)));
+    const counter = new ByteCounter(this.#stallTimer((e) => res.destroy(e)));
     // A download that breaks off is not valid; the reader sees the error on `data`.
     const valid = pipeline(res, counter).then(
       () => counter.count === length,
@@ -311,20 +313,20 @@ export class HttpPeer implements Peer {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.all([...this.heldLocks].map((l) => l.release()));
-    this.client.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#heldLocks].map((l) => l.release()));
+    this.#client.close();
   }
 
   /** How long the server may owe a transfer progress and make none (ms). */
-  private get stallMs(): number {
-    return this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  get #stallMs(): number {
+    return this.#opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   }
 
   /** A stall timer for one transfer; `breakOff` ends its request with the error given. */
-  private stallTimer(breakOff: (e: PeerUnreachableError) => void): StallTimer {
-    const ms = this.stallMs;
+  #stallTimer(breakOff: (e: PeerUnreachableError) => void): StallTimer {
+    const ms = this.#stallMs;
     return new StallTimer(ms, () =>
       breakOff(new PeerUnreachableError(`p2phttp: no progress for ${ms} ms`, { ms })),
     );
@@ -334,9 +336,9 @@ export class HttpPeer implements Peer {
    * The version to use for a request that cannot be repeated: the
    * remembered one once confirmed, else found with a checkpresent.
    */
-  private async confirmedVersion(key: Key, ctx?: PeerContext): Promise<ApiVersion> {
-    if (!this.client.confirmed) await this.checkPresent(key, ctx);
-    return this.client.version;
+  async #confirmedVersion(key: Key, ctx?: PeerContext): Promise<ApiVersion> {
+    if (!this.#client.confirmed) await this.checkPresent(key, ctx);
+    return this.#client.version;
   }
 }
 
