@@ -157,6 +157,17 @@ export class HttpClient {
     return this.#isConfirmed;
   }
 
+  /**
+   * Close the kept-alive connections not in use: after a stall, the others
+   * to the same server are no better (and a server that recovers may close
+   * them under the next request).
+   */
+  dropIdle(): void {
+    for (const sockets of Object.values(this.#agent.freeSockets)) {
+      for (const s of sockets ?? []) s.destroy();
+    }
+  }
+
   close(): void {
     this.#closed = true;
     this.#agent.destroy();
@@ -198,12 +209,14 @@ export class HttpClient {
     ctx: PeerContext | undefined,
     query: ApiQuery,
     parse: (text: string) => T,
+    answerTimeoutMs?: number,
   ): Promise<T> {
     return this.withVersions(op, async (v) => {
       const res = await this.exchange(v, op, ctx, {
         method: "POST",
         query,
         headers: { "content-length": "0" },
+        ...(answerTimeoutMs !== undefined ? { answerTimeoutMs } : {}),
       });
       return this.answer(op, v, res, parse);
     });

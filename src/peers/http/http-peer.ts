@@ -85,7 +85,8 @@ export interface HttpPeerOptions {
   /**
    * A transfer (put, get) fails with PeerUnreachableError once the server
    * owes progress (taking the body, answering, sending the content asked
-   * for) and makes none for this long (ms, default 60000). Waiting on our
+   * for) and makes none for this long (ms, default 60000); so does a
+   * checkpresent, putoffset or gettimestamp left unanswered that long. Waiting on our
    * own side (a slow source, a slow reader) never counts.
    */
   readonly stallTimeoutMs?: number;
@@ -143,7 +144,7 @@ export class HttpPeer implements Peer {
   }
 
   async checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
-    return this.#client.json("checkpresent", ctx, { key }, parsePresentJson);
+    return this.#client.json("checkpresent", ctx, { key }, parsePresentJson, this.#stallMs);
   }
 
   async lockContent(key: Key, ctx?: PeerContext): Promise<LockResult> {
@@ -181,13 +182,13 @@ export class HttpPeer implements Peer {
   }
 
   async getTimestamp(ctx?: PeerContext): Promise<number> {
-    return this.#client.json("gettimestamp", ctx, {}, parseTimestampJson);
+    return this.#client.json("gettimestamp", ctx, {}, parseTimestampJson, this.#stallMs);
   }
 
   async putOffset(key: Key, ctx?: PeerContext): Promise<PutOffsetResult> {
     // v0 has no putoffset; git-annex's client then always starts at 0.
     if ((await this.#confirmedVersion(key, ctx)) === 0) return { alreadyHave: false, offset: 0 };
-    return this.#client.json("putoffset", ctx, { key }, parsePutOffsetJson);
+    return this.#client.json("putoffset", ctx, { key }, parsePutOffsetJson, this.#stallMs);
   }
 
   async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
@@ -327,9 +328,10 @@ export class HttpPeer implements Peer {
   /** A stall timer for one transfer; `breakOff` ends its request with the error given. */
   #stallTimer(breakOff: (e: PeerUnreachableError) => void): StallTimer {
     const ms = this.#stallMs;
-    return new StallTimer(ms, () =>
-      breakOff(new PeerUnreachableError(`p2phttp: no progress for ${ms} ms`, { ms })),
-    );
+    return new StallTimer(ms, () => {
+      this.#client.dropIdle();
+      breakOff(new PeerUnreachableError(`p2phttp: no progress for ${ms} ms`, { ms }));
+    });
   }
 
   /**
