@@ -17,6 +17,8 @@ export interface GatewaySettings {
   readonly commitDelayMs?: number;
   /** Reclaim abandoned partial uploads of node repositories opened in-process. */
   readonly tmpReclaim?: TmpLimitText;
+  /** How long a node may make no progress on a request it owes (ms). */
+  readonly stallTimeoutMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -33,6 +35,7 @@ export function makeGateway(repo: LocalRepository, s: GatewaySettings = {}): Gat
       ...(s.commitDelayMs !== undefined ? { commitDelayMs: s.commitDelayMs } : {}),
       ...(s.maxConnections !== undefined ? { maxConnections: s.maxConnections } : {}),
       ...(s.tmpReclaim ? { tmpReclaim: s.tmpReclaim } : {}),
+      ...(s.stallTimeoutMs !== undefined ? { stallTimeoutMs: s.stallTimeoutMs } : {}),
     },
     ...(s.log ? { log: s.log } : {}),
   });

@@ -4,6 +4,7 @@
  * This is the only place that wires layers together.
  */
 import { AnnexgateError } from "../errors.js";
+import { P2PHTTP_HELP } from "./p2phttp-help.js";
 import { UsageError } from "./usage.js";
 
 type Command = (argv: readonly string[]) => Promise<number>;
@@ -37,25 +38,7 @@ const HELP = `usage: annexgate COMMAND [OPTIONS]
 
 serving:
   init [DESCRIPTION]   make the git repository here a git-annex repository
-  p2phttp [OPTIONS]    serve this repository (or --directory DIR), and what
-                       it proxies for, over the p2phttp API: --port --bind
-                       --socket --jobs --wideopen --unauth-readonly
-                       --unauth-appendonly --unauth-nolocking --authenv
-                       --authenv-http --certfile --privatekeyfile --chainfile
-                       --directory --clusterjobs --proxyconnections;
-                       limits: --idle-timeout SECONDS (120) closes a
-                       connection that moves no data; --max-queued N (64)
-                       transfers wait for a --jobs slot, more get 503;
-                       --max-per-client N (32) requests at once per client
-                       address, more get 429; --max-locks-per-client N (64)
-                       content locks held per client address
-                       --directory skips an entry that is a symlink to
-                       outside DIR unless --follow-symlinks is given
-                       --tmp-max-age DURATION (default 7d) and
-                       --tmp-max-size SIZE (default none): partial uploads
-                       kept for a resume, removed once older, oldest first
-                       beyond the size (git config annexgate.tmp-max-age,
-                       annexgate.tmp-max-size); "none" lifts a limit
+${P2PHTTP_HELP}
   shell ARGS           a drop-in for git-annex-shell (the package's
                        git-annex-shell runs this): p2pstdio DIR UUID
                        [--uuid UUID], configlist DIR,

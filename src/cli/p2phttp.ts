@@ -14,6 +14,8 @@ import { DEFAULT_P2PHTTP_PORT } from "../protocol/index.js";
 import {
   Authorizer,
   DEFAULT_LIMITS,
+  DEFAULT_MAX_IDLE_PER_CLIENT,
+  IdleConnections,
   isNotARepository,
   P2pHttpServer,
   RepositoryFolders,
@@ -21,6 +23,7 @@ import {
   type RepositorySetOptions,
 } from "../server/index.js";
 import { makeGateway } from "./gateway.js";
+import { P2PHTTP_HELP } from "./p2phttp-help.js";
 import { UsageError } from "./usage.js";
 
 export const P2PHTTP_OPTIONS = {
@@ -48,6 +51,7 @@ export const P2PHTTP_OPTIONS = {
   "max-queued": { type: "string" },
   "max-per-client": { type: "string" },
   "max-locks-per-client": { type: "string" },
+  "max-idle-per-client": { type: "string" },
   debug: { type: "boolean" },
 } as const;
 
@@ -58,6 +62,8 @@ export const DEFAULT_IDLE_TIMEOUT_S = 120;
 export interface P2pHttpTestOverrides {
   /** How long a lockcontent lock lasts without keeplocked (ms). */
   readonly lockRetentionMs?: number;
+  /** How long a node may make no progress on a request it owes (ms; default --idle-timeout). */
+  readonly stallTimeoutMs?: number;
 }
 
 function positiveInt(text: string | undefined, name: string): number | undefined {
@@ -87,6 +93,8 @@ export interface RunningServer {
   readonly server: Server;
   readonly p2p: P2pHttpServer;
   readonly repos: RepositorySet;
+  /** The cap on each client's idle connections (--max-idle-per-client). */
+  readonly idle: IdleConnections;
   /** Address served, e.g. "127.0.0.1:9417" or a socket path. */
   readonly address: string;
   stop(): Promise<void>;
@@ -231,11 +239,16 @@ export async function startP2pHttp(
       "You must use both --certfile and --privatekeyfile options to enable HTTPS.",
     );
   }
+  const { stallTimeoutMs, ...serverOverrides } = overrides;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const commitDelayMs = positiveInt(o["commit-delay"], "commit-delay");
   const clusterJobs = positiveInt(o.clusterjobs, "clusterjobs");
   const proxyConnections = positiveInt(o.proxyconnections, "proxyconnections");
   const tmpReclaim = tmpLimitFlags(o["tmp-max-age"], o["tmp-max-size"]);
+  const idleTimeoutS = positiveInt(o["idle-timeout"], "idle-timeout") ?? DEFAULT_IDLE_TIMEOUT_S;
+  const idle = new IdleConnections(
+    positiveInt(o["max-idle-per-client"], "max-idle-per-client") ?? DEFAULT_MAX_IDLE_PER_CLIENT,
+  );
   const setOpts = {
     log,
     tmpReclaim,
@@ -248,6 +261,8 @@ export async function startP2pHttp(
         ...(clusterJobs !== undefined ? { clusterJobs } : {}),
         ...(proxyConnections !== undefined ? { maxConnections: proxyConnections } : {}),
         ...(commitDelayMs !== undefined ? { commitDelayMs } : {}),
+        // A node that moves no data is given up on as a client would be.
+        stallTimeoutMs: stallTimeoutMs ?? idleTimeoutS * 1000,
       }),
   };
   const repos = await openRepositories(o.directory, o["follow-symlinks"], cwd, setOpts);
@@ -259,11 +274,10 @@ export async function startP2pHttp(
     // Transfers mostly wait on disks and sockets, and stock clients commonly
     // run -J8: a CPU-count default would queue most of their requests.
     Math.max(8, availableParallelism());
-  const idleTimeoutS = positiveInt(o["idle-timeout"], "idle-timeout") ?? DEFAULT_IDLE_TIMEOUT_S;
   const p2p = new P2pHttpServer({
     peers: repos,
     ...clientLimits(o),
-    ...overrides,
+    ...serverOverrides,
     auth: authorizer(o),
     jobs,
     secure: Boolean(o.certfile),
@@ -271,6 +285,7 @@ export async function startP2pHttp(
     ...(o.debug ? { requestLog: (line: string) => log(`[p2phttp] ${line}`) } : {}),
   });
   const server = httpServer(p2p.handle, o.certfile, o.privatekeyfile, o.chainfile, idleTimeoutS);
+  idle.attach(server);
   const address = await listen(server, o.socket, o.port, o.bind);
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -284,10 +299,14 @@ export async function startP2pHttp(
     })();
     return stopping;
   };
-  return { server, p2p, repos, address, stop };
+  return { server, p2p, repos, idle, address, stop };
 }
 
 export async function p2phttpCommand(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`usage: annexgate p2phttp [OPTIONS]\n\n${P2PHTTP_HELP}\n`);
+    return 0;
+  }
   const running = await startP2pHttp(argv, process.cwd());
   const uuids = running.repos.repositories().map((r) => r.uuid);
   process.stderr.write(`annexgate p2phttp: serving ${uuids.join(", ")} on ${running.address}\n`);

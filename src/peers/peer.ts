@@ -10,6 +10,14 @@ import type { Readable } from "node:stream";
 import { AnnexgateError, type ErrorCode } from "../errors.js";
 import type { Key } from "../keys/index.js";
 
+/**
+ * How long a remote repository may owe progress on a request (an answer,
+ * taking the data sent, sending the data asked for) and make none before
+ * the request fails as unreachable (ms). Shorter than a client would wait:
+ * a stalled node must not hold a client's transfer slot for ever.
+ */
+export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
+
 export interface PeerContext {
   /** UUID of the repository on the client side of this request. */
   readonly clientUuid?: string;

@@ -32,6 +32,12 @@ export interface PeerOpenContext {
   readonly tmpReclaim?: TmpLimitText;
   /** Requests to one remote at once (connections or sockets). */
   readonly maxConnections?: number;
+  /**
+   * How long a remote may owe progress on a request (an answer, taking
+   * data, sending data) and make none before the request fails as
+   * unreachable (ms; default DEFAULT_STALL_TIMEOUT_MS).
+   */
+  readonly stallTimeoutMs?: number;
   readonly log?: (line: string) => void;
 }
 

@@ -5,7 +5,7 @@
  * chunk).
  */
 import { Transform, type TransformCallback } from "node:stream";
-import { LengthBudget, type LengthOutcome } from "../util/index.js";
+import { LengthBudget, type LengthOutcome, type StallTimer } from "../util/index.js";
 
 /**
  * Passes on at most `length` bytes after dropping the first `skip`, and
@@ -18,52 +18,85 @@ import { LengthBudget, type LengthOutcome } from "../util/index.js";
  * await pipeline(Readable.from([Buffer.from("abcd")]), gate, sink); // gate.outcome === "long"
  */
 export class ExactLength extends Transform {
-  private skipped = 0;
-  private readonly budget: LengthBudget;
+  #skipped = 0;
+  readonly #budget: LengthBudget;
+  readonly #skip: number;
 
-  constructor(
-    length: number,
-    private readonly skip = 0,
-  ) {
+  constructor(length: number, skip = 0) {
     super({ highWaterMark: 64 * 1024 });
-    this.budget = new LengthBudget(length);
+    this.#skip = skip;
+    this.#budget = new LengthBudget(length);
   }
 
   /** Settled once the stream has ended. */
   get outcome(): LengthOutcome {
-    return this.budget.outcome;
+    return this.#budget.outcome;
   }
 
   /** Bytes passed on so far. */
   get bytesPassed(): number {
-    return this.budget.passed;
+    return this.#budget.passed;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (this.budget.long) {
+    if (this.#budget.long) {
       cb();
       return;
     }
     let piece = chunk;
-    if (this.skipped < this.skip) {
-      const drop = Math.min(piece.length, this.skip - this.skipped);
-      this.skipped += drop;
+    if (this.#skipped < this.#skip) {
+      const drop = Math.min(piece.length, this.#skip - this.#skipped);
+      this.#skipped += drop;
       piece = piece.subarray(drop);
     }
-    piece = this.budget.take(piece);
+    piece = this.#budget.take(piece);
     cb(null, piece.length > 0 ? piece : undefined);
   }
 }
 
-/** Counts the bytes that pass; `count` is final once the stream has ended. */
+/**
+ * Counts the bytes that pass; `count` is final once the stream has ended.
+ * With a StallTimer, the source is waited on (and may stall) only while
+ * the reader has room for more: a reader that stopped reading is not the
+ * source's fault.
+ */
 export class ByteCounter extends Transform {
   count = 0;
-  constructor() {
+  readonly #stall: StallTimer | undefined;
+  #waiting: (() => void) | undefined;
+
+  constructor(stall?: StallTimer) {
     super({ highWaterMark: 64 * 1024 });
+    this.#stall = stall;
   }
+
+  override _read(size: number): void {
+    // The reader wants more: from now on the source owes it.
+    if (this.#stall !== undefined && this.#waiting === undefined) {
+      this.#waiting = this.#stall.begin();
+    }
+    super._read(size);
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.count += chunk.length;
+    this.#stall?.progress();
     cb(null, chunk);
+    if (this.readableLength >= this.readableHighWaterMark) {
+      // Full: the reader is behind, until it asks again.
+      this.#waiting?.();
+      this.#waiting = undefined;
+    }
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.#stall?.stop();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.#stall?.stop();
+    cb(err);
   }
 }
 

@@ -13,7 +13,7 @@
  */
 import { Readable, type Writable } from "node:stream";
 import { AnnexgateError } from "../errors.js";
-import { LengthBudget, waitForDrain } from "../util/index.js";
+import { LengthBudget, StallTimer, waitForDrain } from "../util/index.js";
 import { formatMessage, type Message, ProtocolError, parseMessage } from "./messages.js";
 import { decodeLenientText } from "./wire-text.js";
 
@@ -32,6 +32,17 @@ const DATA_HIGH_WATER_MARK = 64 * 1024;
 export class ChannelStateError extends AnnexgateError {
   constructor(message: string, data: Record<string, unknown> = {}) {
     super("AG_CHANNEL_STATE", message, data);
+  }
+}
+
+/**
+ * The far side owed the channel something (the next bytes of a reply or
+ * payload being waited for, or room to write) and moved nothing for
+ * `stallTimeoutMs`. The channel is then unusable both ways.
+ */
+export class ChannelStalledError extends AnnexgateError {
+  constructor(ms: number) {
+    super("AG_CHANNEL_STALLED", `the other side made no progress for ${ms} ms`, { ms });
   }
 }
 
@@ -57,6 +68,13 @@ export class DataLengthError extends AnnexgateError {
 export interface MessageChannelOptions {
   /** Longest line accepted, in bytes without the "\n" (default `DEFAULT_MAX_LINE_LENGTH`). */
   readonly maxLineLength?: number;
+  /**
+   * Fail with ChannelStalledError once the far side owes progress (bytes
+   * being waited for, room to write) and makes none for this long (ms;
+   * default: wait for ever). Time spent waiting on our own side (a slow
+   * reader of `receiveData`, a slow source for `sendData`) does not count.
+   */
+  readonly stallTimeoutMs?: number;
 }
 
 const NEWLINE = 0x0a;
@@ -114,6 +132,7 @@ export class MessageChannel {
   #outputBroken: Error | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
+  readonly #stall: StallTimer | undefined;
 
   constructor(input: Readable, output: Writable, opts: MessageChannelOptions = {}) {
     const max = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
@@ -123,7 +142,13 @@ export class MessageChannel {
     this.#input = input;
     this.#output = output;
     this.#maxLineLength = max;
-    const wake = () => this.#wake();
+    const stallMs = opts.stallTimeoutMs;
+    this.#stall =
+      stallMs === undefined ? undefined : new StallTimer(stallMs, () => this.#stalled());
+    const wake = () => {
+      this.#stall?.progress();
+      this.#wake();
+    };
     input.on("readable", wake);
     input.on("end", () => {
       this.#inputEnded = true;
@@ -142,6 +167,7 @@ export class MessageChannel {
     output.on("error", (e) => {
       this.#outputError ??= e;
     });
+    output.on("drain", () => this.#stall?.progress());
     if (input.readableEnded || input.destroyed) this.#inputEnded = true;
     if (input.errored !== null && input.errored !== undefined) this.#inputError = input.errored;
   }
@@ -354,6 +380,7 @@ export class MessageChannel {
   async #doClose(): Promise<void> {
     await this.#sendChain.catch(() => undefined);
     this.#closed = true;
+    this.#stall?.stop();
     this.#wake();
     this.#data?.destroy(new ChannelStateError("channel closed"));
     await endWritable(this.#output);
@@ -396,7 +423,9 @@ export class MessageChannel {
         continue;
       }
       if (this.#inputEnded) return null;
+      const waited = this.#stall?.begin();
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      waited?.();
     }
   }
 
@@ -488,10 +517,24 @@ export class MessageChannel {
   async #write(chunk: Buffer): Promise<void> {
     this.#checkOutput();
     if (this.#output.write(chunk)) return;
-    await waitForDrain(
-      this.#output,
-      () => this.#outputError ?? new ChannelStateError("output closed while sending"),
-    );
+    const waited = this.#stall?.begin();
+    try {
+      await waitForDrain(
+        this.#output,
+        () => this.#outputError ?? new ChannelStateError("output closed while sending"),
+      );
+    } finally {
+      waited?.();
+    }
+  }
+
+  /** The far side stalled: every read and write now fails with that. */
+  #stalled(): void {
+    const e = new ChannelStalledError(this.#stall?.ms ?? 0);
+    this.#inputError ??= e;
+    this.#outputError ??= e;
+    this.#wake();
+    this.#output.destroy(e);
   }
 
   #breakOutput(cause: unknown): void {

@@ -129,29 +129,31 @@ const EVERY_NODE: PlacementDecision = {
 
 export class ClusterPeer implements Peer {
   readonly uuid: string;
-  private readonly jobs: number;
+  readonly #jobs: number;
   /** Retrieves running per node, to spread reads over equally cheap nodes. */
-  private readonly busy = new Map<string, number>();
+  readonly #busy = new Map<string, number>();
 
   /** The gateway's own repository, as a target or source of the cheapest kind (see own-copy rule). */
-  private readonly gatewayNode: ClusterNode | null;
-  private readonly identity: ClusterIdentity;
+  readonly #gatewayNode: ClusterNode | null;
+  readonly #identity: ClusterIdentity;
 
-  constructor(private readonly opts: ClusterPeerOptions) {
+  readonly #opts: ClusterPeerOptions;
+  constructor(opts: ClusterPeerOptions) {
+    this.#opts = opts;
     this.uuid = opts.uuid;
-    this.jobs = Math.max(1, opts.jobs ?? 8);
-    this.gatewayNode = opts.gateway ? { peer: opts.gateway.peer, cost: GATEWAY_COST } : null;
-    this.identity = { clusterUuid: opts.uuid, gatewayUuid: opts.gatewayUuid };
+    this.#jobs = Math.max(1, opts.jobs ?? 8);
+    this.#gatewayNode = opts.gateway ? { peer: opts.gateway.peer, cost: GATEWAY_COST } : null;
+    this.#identity = { clusterUuid: opts.uuid, gatewayUuid: opts.gatewayUuid };
   }
 
   async checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
     // The gateway's own copy is not a copy in the cluster (it is not a node).
-    for (const node of await this.nodeHolders(key, ctx)) {
+    for (const node of await this.#nodeHolders(key, ctx)) {
       try {
-        if ((await node.peer.checkPresent(key, this.relayed(ctx))).present)
+        if ((await node.peer.checkPresent(key, this.#relayed(ctx))).present)
           return { present: true };
       } catch (e) {
-        this.opts.log?.(`cluster ${this.uuid}: checkpresent on ${node.peer.uuid} failed: ${e}`);
+        this.#opts.log?.(`cluster ${this.uuid}: checkpresent on ${node.peer.uuid} failed: ${e}`);
       }
     }
     return { present: false };
@@ -162,24 +164,24 @@ export class ClusterPeer implements Peer {
   }
 
   async remove(key: Key, opts?: { before?: number }, ctx?: PeerContext): Promise<RemoveResult> {
-    const clusterNodes = await this.nodes(ctx);
+    const clusterNodes = await this.#nodes(ctx);
     // As git-annex: no node to remove from is a failure, whatever the gateway holds.
     if (clusterNodes.length === 0) return { removed: false, plusUuids: NO_UUIDS };
     // git-annex never touches (or names) the gateway; here its own copy goes
     // too, so it is asked only when it has one: removing nothing would
     // "succeed" and name it in the answer.
-    const nodes = [...clusterNodes, ...(await this.gatewayHolding(key))];
+    const nodes = [...clusterNodes, ...(await this.#gatewayHolding(key))];
     // Only a node that had the key gets room back when it is removed.
-    const placement = this.opts.placement;
-    const locs = placement ? await this.opts.locations(key) : new Set<string>();
-    const results = await this.forEach(nodes, async (node) => {
+    const placement = this.#opts.placement;
+    const locs = placement ? await this.#opts.locations(key) : new Set<string>();
+    const results = await this.#forEach(nodes, async (node) => {
       // A deadline on this gateway's clock becomes one on the node's own
       // clock: the time left, counted from the node's "now". The node's
       // time is asked first, so a slow answer shortens the time left
       // rather than stretching it past the client's deadline.
       let before: number | undefined;
       if (opts?.before !== undefined) {
-        const nodeNow = await node.peer.getTimestamp(this.relayed(ctx));
+        const nodeNow = await node.peer.getTimestamp(this.#relayed(ctx));
         before = nodeNow + (opts.before - monotonicSeconds());
       }
       const hold =
@@ -188,7 +190,7 @@ export class ClusterPeer implements Peer {
         const r = await node.peer.remove(
           key,
           before === undefined ? {} : { before },
-          this.relayed(ctx),
+          this.#relayed(ctx),
         );
         if (r.removed) hold.commit();
         else hold.release();
@@ -203,10 +205,10 @@ export class ClusterPeer implements Peer {
     results.forEach((r, i) => {
       const uuid = (nodes[i] as ClusterNode).peer.uuid;
       // The gateway's copy going or staying does not decide the answer.
-      const node = isClusterCopy(uuid, this.identity);
+      const node = isClusterCopy(uuid, this.#identity);
       if (r instanceof Error) {
         if (node) all = false;
-        this.opts.log?.(`cluster ${this.uuid}: remove on ${uuid} failed: ${r.message}`);
+        this.#opts.log?.(`cluster ${this.uuid}: remove on ${uuid} failed: ${r.message}`);
       } else if (r.removed) {
         removedFrom.push(uuid, ...r.plusUuids);
       } else {
@@ -214,7 +216,7 @@ export class ClusterPeer implements Peer {
         removedFrom.push(...r.plusUuids);
       }
     });
-    return { removed: all, plusUuids: this.plus(removedFrom) };
+    return { removed: all, plusUuids: this.#plus(removedFrom) };
   }
 
   async getTimestamp(): Promise<number> {
@@ -222,8 +224,8 @@ export class ClusterPeer implements Peer {
   }
 
   async putOffset(key: Key, ctx?: PeerContext): Promise<PutOffsetResult> {
-    const targets = (await this.targets(key, ctx?.associatedFile, false, ctx)).map((t) => t.node);
-    const offsets = await this.forEach(targets, (n) => n.peer.putOffset(key, this.relayed(ctx)));
+    const targets = (await this.#targets(key, ctx?.associatedFile, false, ctx)).map((t) => t.node);
+    const offsets = await this.#forEach(targets, (n) => n.peer.putOffset(key, this.#relayed(ctx)));
     const holders: string[] = [];
     let nodeHolds = false;
     let offset: number | null = null;
@@ -232,22 +234,22 @@ export class ClusterPeer implements Peer {
       const uuid = (targets[i] as ClusterNode).peer.uuid;
       if (r.alreadyHave) {
         holders.push(uuid, ...r.plusUuids);
-        nodeHolds ||= isClusterCopy(uuid, this.identity);
+        nodeHolds ||= isClusterCopy(uuid, this.#identity);
       } else {
         offset = offset === null ? r.offset : Math.min(offset, r.offset);
       }
     });
     if (offset !== null) return { alreadyHave: false, offset };
     // Only a node's copy makes the cluster have it.
-    if (nodeHolds) return { alreadyHave: true, plusUuids: this.plus(holders) };
+    if (nodeHolds) return { alreadyHave: true, plusUuids: this.#plus(holders) };
     throw new PeerError(`no node of cluster ${this.uuid} could be reached`, { key });
   }
 
   async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
-    const targets = await this.targets(req.key, req.associatedFile, true, ctx);
-    const offsets = await this.forEach(
+    const targets = await this.#targets(req.key, req.associatedFile, true, ctx);
+    const offsets = await this.#forEach(
       targets.map((t) => t.node),
-      (n) => n.peer.putOffset(req.key, this.relayed(ctx)),
+      (n) => n.peer.putOffset(req.key, this.#relayed(ctx)),
     );
     const holders: string[] = [];
     const receivers: { node: ClusterNode; skip: number; hold: SpaceHold }[] = [];
@@ -288,12 +290,12 @@ export class ClusterPeer implements Peer {
               // Hashed once here for every node that gets all of it.
               ...(check !== null && skip === 0 ? { checkedBySender: check.matches } : {}),
             },
-            this.relayed(ctx),
+            this.#relayed(ctx),
           );
           stored = r.stored;
           return r.stored ? [node.peer.uuid, ...r.plusUuids] : NO_UUIDS;
         } catch (e) {
-          this.opts.log?.(`cluster ${this.uuid}: store on ${node.peer.uuid} failed: ${e}`);
+          this.#opts.log?.(`cluster ${this.uuid}: store on ${node.peer.uuid} failed: ${e}`);
           return NO_UUIDS;
         } finally {
           fan.cut(i);
@@ -306,36 +308,38 @@ export class ClusterPeer implements Peer {
     // the answer names them (ALREADY-HAVE-PLUS); once content is sent, it
     // names only the repositories that stored it.
     const uuids = receivers.length === 0 ? holders : stored.flat();
-    return { stored: this.anyNode(uuids), plusUuids: this.plus(uuids) };
+    return { stored: this.#anyNode(uuids), plusUuids: this.#plus(uuids) };
   }
 
   async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
-    const targets = (await this.targets(key, undefined, false, ctx)).map((t) => t.node);
-    const results = await this.forEach(targets, (n) => n.peer.storePresent(key, this.relayed(ctx)));
+    const targets = (await this.#targets(key, undefined, false, ctx)).map((t) => t.node);
+    const results = await this.#forEach(targets, (n) =>
+      n.peer.storePresent(key, this.#relayed(ctx)),
+    );
     const uuids = results.flatMap((r, i) =>
       r instanceof Error || !r.stored
         ? []
         : [(targets[i] as ClusterNode).peer.uuid, ...r.plusUuids],
     );
-    return { stored: this.anyNode(uuids), plusUuids: this.plus(uuids) };
+    return { stored: this.#anyNode(uuids), plusUuids: this.#plus(uuids) };
   }
 
   async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
-    for (const node of await this.holders(key, ctx)) {
+    for (const node of await this.#holders(key, ctx)) {
       const uuid = node.peer.uuid;
-      this.busy.set(uuid, (this.busy.get(uuid) ?? 0) + 1);
+      this.#busy.set(uuid, (this.#busy.get(uuid) ?? 0) + 1);
       let r: RetrieveResult | null = null;
       try {
-        r = await node.peer.retrieve(key, offset, this.relayed(ctx));
+        r = await node.peer.retrieve(key, offset, this.#relayed(ctx));
       } catch (e) {
-        this.opts.log?.(`cluster ${this.uuid}: retrieve from ${uuid} failed: ${e}`);
+        this.#opts.log?.(`cluster ${this.uuid}: retrieve from ${uuid} failed: ${e}`);
       }
       if (r === null) {
-        this.idle(uuid);
+        this.#idle(uuid);
         continue;
       }
       // Counted idle however the download ends, even if it already has.
-      finished(r.data, () => this.idle(uuid));
+      finished(r.data, () => this.#idle(uuid));
       return r;
     }
     return null;
@@ -343,41 +347,41 @@ export class ClusterPeer implements Peer {
 
   async close(): Promise<void> {}
 
-  private idle(uuid: string): void {
-    const n = (this.busy.get(uuid) ?? 1) - 1;
-    if (n <= 0) this.busy.delete(uuid);
-    else this.busy.set(uuid, n);
+  #idle(uuid: string): void {
+    const n = (this.#busy.get(uuid) ?? 1) - 1;
+    if (n <= 0) this.#busy.delete(uuid);
+    else this.#busy.set(uuid, n);
   }
 
-  private async nodes(ctx?: PeerContext): Promise<readonly ClusterNode[]> {
-    return this.opts.nodes(new Set([...(ctx?.bypass ?? []), this.opts.gatewayUuid]));
+  async #nodes(ctx?: PeerContext): Promise<readonly ClusterNode[]> {
+    return this.#opts.nodes(new Set([...(ctx?.bypass ?? []), this.#opts.gatewayUuid]));
   }
 
   /** What a node request carries: this gateway joins the bypass list, so gateways never loop. */
-  private relayed(ctx?: PeerContext): PeerContext {
+  #relayed(ctx?: PeerContext): PeerContext {
     return {
       ...ctx,
-      bypass: [...new Set([...(ctx?.bypass ?? []), this.opts.gatewayUuid])],
+      bypass: [...new Set([...(ctx?.bypass ?? []), this.#opts.gatewayUuid])],
     };
   }
 
   /** Where to read the key from: the gateway's own copy when it has one, then the nodes. */
-  private async holders(key: Key, ctx?: PeerContext): Promise<ClusterNode[]> {
+  async #holders(key: Key, ctx?: PeerContext): Promise<ClusterNode[]> {
     // The gateway's own copy is the cheapest there is.
-    return [...(await this.gatewayHolding(key)), ...(await this.nodeHolders(key, ctx))];
+    return [...(await this.#gatewayHolding(key)), ...(await this.#nodeHolders(key, ctx))];
   }
 
   /** The gateway's own repository, when there is one and it has the key. */
-  private async gatewayHolding(key: Key): Promise<ClusterNode[]> {
-    const gateway = this.gatewayNode;
+  async #gatewayHolding(key: Key): Promise<ClusterNode[]> {
+    const gateway = this.#gatewayNode;
     return gateway && (await gateway.peer.checkPresent(key)).present ? [gateway] : [];
   }
 
   /** Nodes to ask for content, in the policy's read order (logged holders cheapest and least busy first). */
-  private async nodeHolders(key: Key, ctx?: PeerContext): Promise<ClusterNode[]> {
-    const nodes = await this.nodes(ctx);
-    const locs = await this.opts.locations(key);
-    return readOrder(candidates(nodes), locs, (u) => this.busy.get(u) ?? 0).map((c) => c.node);
+  async #nodeHolders(key: Key, ctx?: PeerContext): Promise<ClusterNode[]> {
+    const nodes = await this.#nodes(ctx);
+    const locs = await this.#opts.locations(key);
+    return readOrder(candidates(nodes), locs, (u) => this.#busy.get(u) ?? 0).map((c) => c.node);
   }
 
   /**
@@ -386,25 +390,25 @@ export class ClusterPeer implements Peer {
    * else all; plus the gateway when it wants a copy. With `hold`, room is
    * held on each, and a node without room is left out.
    */
-  private async targets(
+  async #targets(
     key: Key,
     associatedFile: string | undefined,
     hold: boolean,
     ctx?: PeerContext,
   ): Promise<Target[]> {
-    const nodes = await this.nodes(ctx);
-    const decision = this.opts.placement
-      ? await this.opts.placement.prepare(key, associatedFile)
+    const nodes = await this.#nodes(ctx);
+    const decision = this.#opts.placement
+      ? await this.#opts.placement.prepare(key, associatedFile)
       : EVERY_NODE;
-    const locs = decision.locations ?? (await this.opts.locations(key));
+    const locs = decision.locations ?? (await this.#opts.locations(key));
     // No await until the room is held: the choice and the holding are one
     // step (reserve holds room at once when only this process counts).
     let chosen: readonly ClusterNode[] = uploadTargets(candidates(nodes), locs, (u) =>
       decision.wants(u),
     ).map((c) => c.node);
     // The gateway takes a copy only when the placement says it wants one (own-copy rule).
-    const gateway = this.gatewayNode;
-    if (gateway && this.opts.placement && decision.wants(gateway.peer.uuid)) {
+    const gateway = this.#gatewayNode;
+    if (gateway && this.#opts.placement && decision.wants(gateway.peer.uuid)) {
       chosen = [...chosen, gateway];
     }
     if (!hold) return chosen.map((node) => ({ node, hold: NO_HOLD }));
@@ -413,27 +417,27 @@ export class ClusterPeer implements Peer {
     chosen.forEach((node, i) => {
       const h = holds[i] ?? null;
       if (h !== null) out.push({ node, hold: h });
-      else this.opts.log?.(`cluster ${this.uuid}: no room for ${key.name} on ${node.peer.uuid}`);
+      else this.#opts.log?.(`cluster ${this.uuid}: no room for ${key.name} on ${node.peer.uuid}`);
     });
     return out;
   }
 
   /** Whether a node (not the gateway, which is not one) is among `uuids`: the cluster then has the key. */
-  private anyNode(uuids: readonly string[]): boolean {
-    return uuids.some((u) => isClusterCopy(u, this.identity));
+  #anyNode(uuids: readonly string[]): boolean {
+    return uuids.some((u) => isClusterCopy(u, this.#identity));
   }
 
   /** The UUIDs to report, without the cluster itself and without repeats. */
-  private plus(uuids: readonly string[]): readonly string[] {
+  #plus(uuids: readonly string[]): readonly string[] {
     return [...new Set(uuids)].filter((u) => u !== this.uuid);
   }
 
   /** Run `f` on every node, at most `jobs` at once; failures come back as Errors. */
-  private forEach<T>(
+  #forEach<T>(
     nodes: readonly ClusterNode[],
     f: (node: ClusterNode) => Promise<T>,
   ): Promise<(T | Error)[]> {
-    return forEachBounded(nodes, this.jobs, (node) => f(node));
+    return forEachBounded(nodes, this.#jobs, (node) => f(node));
   }
 }
 

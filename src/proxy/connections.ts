@@ -43,10 +43,16 @@ export class RemoteConnections {
   readonly #entries = new Map<string, Entry>();
   #closed = false;
 
+  readonly #connect: (remote: Remote) => Promise<RemoteConnection>;
+  readonly #log: ((line: string) => void) | undefined;
+
   constructor(
-    private readonly connect: (remote: Remote) => Promise<RemoteConnection>,
-    private readonly log?: (line: string) => void,
-  ) {}
+    connect: (remote: Remote) => Promise<RemoteConnection>,
+    log?: (line: string) => void,
+  ) {
+    this.#connect = connect;
+    this.#log = log;
+  }
 
   /** A Peer for `remote`, connecting on its first use. */
   peerFor(remote: Remote): Peer {
@@ -82,7 +88,7 @@ export class RemoteConnections {
     const id = idOf(remote);
     let entry = this.#entries.get(id);
     if (entry === undefined) {
-      const conn = this.connect(remote);
+      const conn = this.#connect(remote);
       const made: Entry = { id, conn, users: 0, retired: false, closed: false };
       // A failed connection is tried again on the next request.
       conn.catch(() => {
@@ -119,20 +125,24 @@ export class RemoteConnections {
     try {
       await (await entry.conn).close();
     } catch (e) {
-      this.log?.(`closing the connection to ${entry.id}: ${e}`);
+      this.#log?.(`closing the connection to ${entry.id}: ${e}`);
     }
   }
 }
 
 /** A remote's Peer whose every call counts as a use of its connection. */
 class CountedPeer implements Peer {
+  readonly #acquire: () => Use;
+
   constructor(
     readonly uuid: string,
-    private readonly acquire: () => Use,
-  ) {}
+    acquire: () => Use,
+  ) {
+    this.#acquire = acquire;
+  }
 
-  private async call<T>(f: (peer: Peer) => Promise<T>): Promise<T> {
-    const use = this.acquire();
+  async #call<T>(f: (peer: Peer) => Promise<T>): Promise<T> {
+    const use = this.#acquire();
     try {
       return await f(await use.peer);
     } finally {
@@ -140,17 +150,17 @@ class CountedPeer implements Peer {
     }
   }
 
-  checkPresent: Peer["checkPresent"] = (key, ctx) => this.call((p) => p.checkPresent(key, ctx));
-  remove: Peer["remove"] = (key, opts, ctx) => this.call((p) => p.remove(key, opts, ctx));
-  getTimestamp: Peer["getTimestamp"] = (ctx) => this.call((p) => p.getTimestamp(ctx));
-  putOffset: Peer["putOffset"] = (key, ctx) => this.call((p) => p.putOffset(key, ctx));
+  checkPresent: Peer["checkPresent"] = (key, ctx) => this.#call((p) => p.checkPresent(key, ctx));
+  remove: Peer["remove"] = (key, opts, ctx) => this.#call((p) => p.remove(key, opts, ctx));
+  getTimestamp: Peer["getTimestamp"] = (ctx) => this.#call((p) => p.getTimestamp(ctx));
+  putOffset: Peer["putOffset"] = (key, ctx) => this.#call((p) => p.putOffset(key, ctx));
   store: Peer["store"] = (req: StoreRequest, ctx?: PeerContext) =>
-    this.call((p) => p.store(req, ctx));
-  storePresent: Peer["storePresent"] = (key, ctx) => this.call((p) => p.storePresent(key, ctx));
+    this.#call((p) => p.store(req, ctx));
+  storePresent: Peer["storePresent"] = (key, ctx) => this.#call((p) => p.storePresent(key, ctx));
 
   /** In use until the download's stream closes. */
   async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
-    const use = this.acquire();
+    const use = this.#acquire();
     let r: RetrieveResult | null;
     try {
       r = await (await use.peer).retrieve(key, offset, ctx);
@@ -166,7 +176,7 @@ class CountedPeer implements Peer {
 
   /** In use until the lock is released. */
   async lockContent(key: Key, ctx?: PeerContext): Promise<LockResult> {
-    const use = this.acquire();
+    const use = this.#acquire();
     let r: LockResult;
     try {
       r = await (await use.peer).lockContent(key, ctx);

@@ -47,7 +47,10 @@ export class GatewaySnapshots {
   #refreshing: Promise<Held> | null = null;
   #reloads: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly opts: GatewaySnapshotsOptions) {}
+  readonly #opts: GatewaySnapshotsOptions;
+  constructor(opts: GatewaySnapshotsOptions) {
+    this.#opts = opts;
+  }
 
   /**
    * The snapshot to answer from. At most once an interval it checks
@@ -58,7 +61,7 @@ export class GatewaySnapshots {
    */
   async current(): Promise<GatewaySnapshot> {
     const s = this.#held;
-    const interval = this.opts.intervalMs ?? 1000;
+    const interval = this.#opts.intervalMs ?? 1000;
     if (s !== null && Date.now() - s.checkedAt < interval) return s;
     this.#checking ??= this.#check().finally(() => {
       this.#checking = null;
@@ -72,7 +75,7 @@ export class GatewaySnapshots {
   }
 
   async #check(): Promise<Held> {
-    const stamp = await readStamp(this.opts.repo);
+    const stamp = await readStamp(this.#opts.repo);
     // The latest snapshot, read after the stamp: a background reload may
     // have replaced the one there was when the check began.
     const old = this.#held;
@@ -82,7 +85,7 @@ export class GatewaySnapshots {
       if (old.stamp.own !== stamp.own) {
         this.#refreshing ??= this.#reload()
           .catch((e) => {
-            this.opts.log?.(`reloading the gateway configuration: ${e}`);
+            this.#opts.log?.(`reloading the gateway configuration: ${e}`);
             return old;
           })
           .finally(() => {
@@ -105,7 +108,7 @@ export class GatewaySnapshots {
   }
 
   async #load(): Promise<Held> {
-    const { repo, live } = this.opts;
+    const { repo, live } = this.#opts;
     // Taken first: a change made while loading is seen at the next check.
     const stamp = await readStamp(repo);
     // What clients pushed (git annex sync) and remotes' branches fetched
@@ -113,10 +116,10 @@ export class GatewaySnapshots {
     try {
       await repo.branch.mergeRemoteBranches();
     } catch (e) {
-      this.opts.log?.(`merging git-annex branches in ${repo.dir}: ${e}`);
+      this.#opts.log?.(`merging git-annex branches in ${repo.dir}: ${e}`);
     }
-    const cfg = await this.opts.loadConfig();
-    this.opts.onConfig?.(cfg);
+    const cfg = await this.#opts.loadConfig();
+    this.#opts.onConfig?.(cfg);
     const sizes = await refreshLiveSizes(live, repo.git, repo.branch);
     const policy = new Policy(await buildPolicySnapshot(repo, sizes));
     this.#held = { cfg, policy, stamp, checkedAt: Date.now() };

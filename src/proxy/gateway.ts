@@ -41,23 +41,25 @@ export interface GatewayOptions {
 export class Gateway {
   readonly uuid: string;
   /** Configuration and policy, re-read when they change. */
-  private readonly snapshots: GatewaySnapshots;
+  readonly #snapshots: GatewaySnapshots;
   /** Connections to remotes, made on first use, closed when a remote leaves the configuration. */
-  private readonly connections: RemoteConnections;
+  readonly #connections: RemoteConnections;
   /** Location-log reads and writes on the gateway's branch, a key's records gathered into one change. */
-  private readonly locations: LocationBatcher;
+  readonly #locations: LocationBatcher;
   /** Who wants an upload and who has room, the uploads in flight counted. */
-  private readonly placement: LivePlacement;
-  private readonly proxied = new Map<string, ProxiedPeer>();
-  private readonly clusters = new Map<string, ClusterPeer>();
+  readonly #placement: LivePlacement;
+  readonly #proxied = new Map<string, ProxiedPeer>();
+  readonly #clusters = new Map<string, ClusterPeer>();
   /** Sizes with the stores in flight, shared with the other annexgate processes of this repository. */
-  private readonly live: SharedLiveSizes;
+  readonly #live: SharedLiveSizes;
 
-  constructor(private readonly opts: GatewayOptions) {
+  readonly #opts: GatewayOptions;
+  constructor(opts: GatewayOptions) {
+    this.#opts = opts;
     const { repo, log } = opts;
     this.uuid = repo.uuid;
-    this.locations = new LocationBatcher(repo.branch);
-    this.connections = new RemoteConnections(
+    this.#locations = new LocationBatcher(repo.branch);
+    this.#connections = new RemoteConnections(
       (remote) =>
         connectRemote(remote, {
           ...opts.connect,
@@ -76,18 +78,18 @@ export class Gateway {
       locks: processFcntlLocks(),
       ...(log ? { log } : {}),
     });
-    this.live = live;
-    this.snapshots = new GatewaySnapshots({
+    this.#live = live;
+    this.#snapshots = new GatewaySnapshots({
       repo,
       live,
       loadConfig: () => opts.routing.load(),
-      onConfig: (cfg) => this.retainOnly(cfg),
+      onConfig: (cfg) => this.#retainOnly(cfg),
       ...(opts.reloadIntervalMs !== undefined ? { intervalMs: opts.reloadIntervalMs } : {}),
       ...(log ? { log } : {}),
     });
-    this.placement = new LivePlacement({
+    this.#placement = new LivePlacement({
       gatewayUuid: this.uuid,
-      policy: async () => (await this.snapshots.current()).policy,
+      policy: async () => (await this.#snapshots.current()).policy,
       keyState: (key) => loadKeyState(repo.branch, key),
       live,
       ...(log ? { log } : {}),
@@ -96,30 +98,30 @@ export class Gateway {
 
   /** The Peer serving `uuid`, or null when this gateway does not serve it. */
   async lookup(uuid: string): Promise<Peer | null> {
-    if (uuid === this.uuid) return this.opts.repo.peer;
-    const { cfg } = await this.snapshots.current();
-    const route = this.opts.routing.route(cfg, uuid);
+    if (uuid === this.uuid) return this.#opts.repo.peer;
+    const { cfg } = await this.#snapshots.current();
+    const route = this.#opts.routing.route(cfg, uuid);
     if (route === null) return null;
     switch (route.kind) {
       case "self":
-        return this.opts.repo.peer;
+        return this.#opts.repo.peer;
       case "proxied":
-        return this.proxiedPeer(route.remote);
+        return this.#proxiedPeer(route.remote);
       case "cluster":
-        return this.clusterPeer(route.clusterUuid);
+        return this.#clusterPeer(route.clusterUuid);
     }
   }
 
   /** The gateway's configuration as of now (re-read when it changed). */
   async config(): Promise<GatewayConfig> {
-    return (await this.snapshots.current()).cfg;
+    return (await this.#snapshots.current()).cfg;
   }
 
   async close(): Promise<void> {
     // A reload still reading the repository finishes before it is closed.
-    await this.snapshots.settle();
-    await this.connections.closeAll();
-    await this.live.close();
+    await this.#snapshots.settle();
+    await this.#connections.closeAll();
+    await this.#live.close();
   }
 
   /**
@@ -128,45 +130,45 @@ export class Gateway {
    * otherwise kept: a proxied peer is keyed by how its remote is reached,
    * and a cluster asks for its nodes afresh on each request.
    */
-  private retainOnly(cfg: GatewayConfig): void {
-    this.connections.retainOnly(cfg.remotes);
+  #retainOnly(cfg: GatewayConfig): void {
+    this.#connections.retainOnly(cfg.remotes);
     const live = new Set(cfg.remotes.map(proxiedId));
-    for (const id of this.proxied.keys()) if (!live.has(id)) this.proxied.delete(id);
+    for (const id of this.#proxied.keys()) if (!live.has(id)) this.#proxied.delete(id);
   }
 
-  private proxiedPeer(remote: Remote): Peer {
+  #proxiedPeer(remote: Remote): Peer {
     const id = proxiedId(remote);
-    let p = this.proxied.get(id);
+    let p = this.#proxied.get(id);
     if (p === undefined) {
       p = new ProxiedPeer({
-        node: this.connections.peerFor(remote),
-        record: (key, uuid, present) => this.locations.record(key, uuid, present),
-        onRecordError: (e) => this.opts.log?.(`recording location of ${remote.name}: ${e}`),
+        node: this.#connections.peerFor(remote),
+        record: (key, uuid, present) => this.#locations.record(key, uuid, present),
+        onRecordError: (e) => this.#opts.log?.(`recording location of ${remote.name}: ${e}`),
       });
-      this.proxied.set(id, p);
+      this.#proxied.set(id, p);
     }
     return p;
   }
 
-  private clusterPeer(clusterUuid: string): ClusterPeer {
-    let c = this.clusters.get(clusterUuid);
+  #clusterPeer(clusterUuid: string): ClusterPeer {
+    let c = this.#clusters.get(clusterUuid);
     if (c === undefined) {
       c = new ClusterPeer({
         uuid: clusterUuid,
         gatewayUuid: this.uuid,
-        jobs: this.opts.clusterJobs ?? 8,
+        jobs: this.#opts.clusterJobs ?? 8,
         nodes: async (bypass) => {
-          const { cfg } = await this.snapshots.current();
-          return this.opts.routing
+          const { cfg } = await this.#snapshots.current();
+          return this.#opts.routing
             .clusterNodes(cfg, clusterUuid, bypass)
-            .map((r): ClusterNode => ({ peer: this.proxiedPeer(r), cost: r.cost }));
+            .map((r): ClusterNode => ({ peer: this.#proxiedPeer(r), cost: r.cost }));
         },
-        locations: (key) => this.locations.locations(key),
-        placement: this.placement,
-        gateway: { peer: this.opts.repo.peer },
-        ...(this.opts.log ? { log: this.opts.log } : {}),
+        locations: (key) => this.#locations.locations(key),
+        placement: this.#placement,
+        gateway: { peer: this.#opts.repo.peer },
+        ...(this.#opts.log ? { log: this.#opts.log } : {}),
       });
-      this.clusters.set(clusterUuid, c);
+      this.#clusters.set(clusterUuid, c);
     }
     return c;
   }

@@ -20,11 +20,14 @@ export class LocationBatcher {
   /** The change of each location log under way, to queue the next one behind. */
   readonly #running = new Map<string, Promise<void>>();
 
-  constructor(private readonly branch: AnnexBranch) {}
+  readonly #branch: AnnexBranch;
+  constructor(branch: AnnexBranch) {
+    this.#branch = branch;
+  }
 
   /** The UUIDs the location log lists as having `key` (journal included). */
   async locations(key: Key): Promise<Set<string>> {
-    return new Set(await locationsOf(this.branch, key));
+    return new Set(await locationsOf(this.#branch, key));
   }
 
   /** Resolves once the change is in the journal (visible to readers, committed soon). */
@@ -58,7 +61,7 @@ export class LocationBatcher {
         this.#pending.delete(path);
         if (batch === undefined) return;
         try {
-          await setLocations(this.branch, batch.key, batch.changes);
+          await setLocations(this.#branch, batch.key, batch.changes);
           for (const w of batch.waiters) w.resolve();
         } catch (e) {
           for (const w of batch.waiters) w.reject(e);

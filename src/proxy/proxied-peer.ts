@@ -30,8 +30,10 @@ export interface ProxiedPeerOptions {
 }
 
 export class ProxiedPeer extends DelegatingPeer {
-  constructor(private readonly opts: ProxiedPeerOptions) {
+  readonly #opts: ProxiedPeerOptions;
+  constructor(opts: ProxiedPeerOptions) {
     super(opts.node);
+    this.#opts = opts;
   }
 
   override async remove(
@@ -42,28 +44,28 @@ export class ProxiedPeer extends DelegatingPeer {
     const r = await this.inner.remove(key, opts, ctx);
     // SUCCESS names this node and its plus-UUIDs; FAILURE-PLUS still names
     // the repositories the content did go from.
-    await this.recordAll(key, r.removed ? [this.uuid, ...r.plusUuids] : r.plusUuids, false);
+    await this.#recordAll(key, r.removed ? [this.uuid, ...r.plusUuids] : r.plusUuids, false);
     return r;
   }
 
   override async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
     const r = await this.inner.store(req, ctx);
-    if (r.stored) await this.recordAll(req.key, [this.uuid, ...r.plusUuids], true);
+    if (r.stored) await this.#recordAll(req.key, [this.uuid, ...r.plusUuids], true);
     return r;
   }
 
   override async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
     const r = await this.inner.storePresent(key, ctx);
-    if (r.stored) await this.recordAll(key, [this.uuid, ...r.plusUuids], true);
+    if (r.stored) await this.#recordAll(key, [this.uuid, ...r.plusUuids], true);
     return r;
   }
 
-  private async recordAll(key: Key, uuids: readonly string[], present: boolean): Promise<void> {
+  async #recordAll(key: Key, uuids: readonly string[], present: boolean): Promise<void> {
     // All at once, so a recorder that gathers one key's records can write
     // them in one change.
     await Promise.all(
       [...new Set(uuids)].map((uuid) =>
-        this.opts.record(key, uuid, present).catch((e) => this.opts.onRecordError?.(e)),
+        this.#opts.record(key, uuid, present).catch((e) => this.#opts.onRecordError?.(e)),
       ),
     );
   }

@@ -1,5 +1,6 @@
 /** @module server — front-ends that expose Peers to the world. */
 export { type AuthOptions, Authorizer, parseBasicAuth, type ServeMode } from "./http/auth.js";
+export { DEFAULT_MAX_IDLE_PER_CLIENT, IdleConnections } from "./http/idle-connections.js";
 export {
   DEFAULT_LIMITS,
   type P2pHttpOptions,

@@ -36,7 +36,7 @@ export interface RepositorySetOptions
 /** A fixed set of opened repositories. */
 export class RepositorySet implements PeerDirectory {
   protected readonly byUuid = new Map<string, LocalRepository>();
-  private readonly gateways = new Map<string, GatewayLike>();
+  readonly #gateways = new Map<string, GatewayLike>();
 
   constructor(protected readonly opts: RepositorySetOptions = {}) {}
 
@@ -56,7 +56,7 @@ export class RepositorySet implements PeerDirectory {
       return served;
     }
     this.byUuid.set(repo.uuid, repo);
-    if (this.opts.gateway) this.gateways.set(repo.uuid, this.opts.gateway(repo));
+    if (this.opts.gateway) this.#gateways.set(repo.uuid, this.opts.gateway(repo));
     return repo;
   }
 
@@ -66,7 +66,7 @@ export class RepositorySet implements PeerDirectory {
 
   /** A UUID no served repository has may be one a served repository proxies for. */
   protected async throughGateways(uuid: string): Promise<Peer | null> {
-    for (const [repoUuid, gateway] of this.gateways) {
+    for (const [repoUuid, gateway] of this.#gateways) {
       if (!this.byUuid.has(repoUuid)) continue;
       try {
         const peer = await gateway.lookup(uuid);
@@ -83,9 +83,9 @@ export class RepositorySet implements PeerDirectory {
   /** Stop serving a repository (and what it is a gateway for). */
   protected async drop(uuid: string): Promise<void> {
     const repo = this.byUuid.get(uuid);
-    const gateway = this.gateways.get(uuid);
+    const gateway = this.#gateways.get(uuid);
     this.byUuid.delete(uuid);
-    this.gateways.delete(uuid);
+    this.#gateways.delete(uuid);
     await gateway?.close().catch(() => undefined);
     await repo?.close().catch(() => undefined);
   }
@@ -95,8 +95,8 @@ export class RepositorySet implements PeerDirectory {
   }
 
   async close(): Promise<void> {
-    const gateways = [...this.gateways.values()];
-    this.gateways.clear();
+    const gateways = [...this.#gateways.values()];
+    this.#gateways.clear();
     await Promise.all(gateways.map((g) => g.close()));
     const all = [...this.byUuid.values()];
     this.byUuid.clear();
@@ -144,15 +144,16 @@ function inside(folder: string, p: string): boolean {
 
 /** Every git-annex repository directly inside the given folders. */
 export class RepositoryFolders extends RepositorySet {
-  private scanning: Promise<void> | null = null;
+  #scanning: Promise<void> | null = null;
   /** Symlinked entries refused, with the target they had, so each is logged once. */
-  private readonly refused = new Map<string, string>();
+  readonly #refused = new Map<string, string>();
 
-  constructor(
-    private readonly folders: readonly string[],
-    private readonly folderOpts: RepositoryFoldersOptions = {},
-  ) {
+  readonly #folders: readonly string[];
+  readonly #folderOpts: RepositoryFoldersOptions;
+  constructor(folders: readonly string[], folderOpts: RepositoryFoldersOptions = {}) {
     super(folderOpts);
+    this.#folders = folders;
+    this.#folderOpts = folderOpts;
   }
 
   /**
@@ -160,7 +161,7 @@ export class RepositoryFolders extends RepositorySet {
    * for a symlink, its target (resolved now, so a symlink changed later
    * does not change what is served); null when it is not to be served.
    */
-  private async entryDir(folder: string, name: string): Promise<string | null> {
+  async #entryDir(folder: string, name: string): Promise<string | null> {
     const dir = join(folder, name);
     let real: string;
     let realFolder: string;
@@ -172,9 +173,9 @@ export class RepositoryFolders extends RepositorySet {
       return null; // gone, or a dangling symlink
     }
     if (!(await isDirectory(real))) return null;
-    if (this.folderOpts.followSymlinks || inside(realFolder, real)) return real;
-    if (this.refused.get(dir) !== real) {
-      this.refused.set(dir, real);
+    if (this.#folderOpts.followSymlinks || inside(realFolder, real)) return real;
+    if (this.#refused.get(dir) !== real) {
+      this.#refused.set(dir, real);
       this.opts.log?.(
         `not serving ${dir}: it is a symlink to ${real}, outside ${folder} (--follow-symlinks serves it)`,
       );
@@ -184,18 +185,18 @@ export class RepositoryFolders extends RepositorySet {
 
   /** Open repositories not yet served; drop those whose folder is gone. */
   rescan(): Promise<void> {
-    this.scanning ??= this.scan().finally(() => {
-      this.scanning = null;
+    this.#scanning ??= this.#scan().finally(() => {
+      this.#scanning = null;
     });
-    return this.scanning;
+    return this.#scanning;
   }
 
-  private async scan(): Promise<void> {
+  async #scan(): Promise<void> {
     const servedDirs = new Set([...this.byUuid.values()].map((r) => r.dir));
     for (const [uuid, repo] of this.byUuid) {
       if (!(await isDirectory(repo.dir))) await this.drop(uuid);
     }
-    for (const folder of this.folders) {
+    for (const folder of this.#folders) {
       let names: string[];
       try {
         names = await readdir(folder);
@@ -204,7 +205,7 @@ export class RepositoryFolders extends RepositorySet {
         throw e;
       }
       for (const name of names.sort()) {
-        const dir = await this.entryDir(folder, name);
+        const dir = await this.#entryDir(folder, name);
         if (dir === null || servedDirs.has(dir)) continue;
         try {
           await this.add(dir);

@@ -4,12 +4,14 @@
  * mutual exclusion, a counting semaphore and bounded fan-out, writing with
  * backpressure, the two checks every forwarder of a body makes (the
  * promised length, the last chunk held back), the bounded copy every
- * receiver of a body makes, and writing all of a batch to a file.
+ * receiver of a body makes, writing all of a batch to a file, and a
+ * no-progress timer.
  */
 export { type CopyOutcome, copyAtMost } from "./bounded-copy.js";
 export { KeyedMutex } from "./keyed-mutex.js";
 export { LastChunk } from "./last-chunk.js";
 export { LengthBudget, type LengthOutcome } from "./length-budget.js";
 export { forEachBounded, QueueFullError, Semaphore } from "./semaphore.js";
+export { StallTimer } from "./stall-timer.js";
 export { writeAllAt } from "./write-all.js";
 export { waitForDrain, writeOrDrop } from "./write-or-drop.js";

@@ -187,3 +187,30 @@ export async function stalledClient(
   await write(sock, Buffer.concat([Buffer.from(head(r)), body]));
   return { sock, closed, received: () => text };
 }
+
+export interface IdleConnection {
+  readonly sock: Socket;
+  /** True once the connection has closed (the server closed it, or the test). */
+  closed(): boolean;
+}
+
+/**
+ * A connection to the server that sends nothing: an idle client. From
+ * `localAddress` (any of 127.0.0.0/8 on Linux), to stand for another client.
+ */
+export async function idleConnection(
+  port: number,
+  localAddress = "127.0.0.1",
+): Promise<IdleConnection> {
+  const sock = connect({ port, host: "127.0.0.1", localAddress });
+  let closed = false;
+  sock.on("error", () => undefined);
+  sock.once("close", () => {
+    closed = true;
+  });
+  await new Promise<void>((resolve, reject) => {
+    sock.once("connect", () => resolve());
+    sock.once("error", reject);
+  });
+  return { sock, closed: () => closed };
+}

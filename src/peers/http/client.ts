@@ -57,6 +57,8 @@ export interface Call {
   readonly query: ApiQuery;
   readonly headers?: Record<string, string>;
   readonly keyInPath?: ApiTarget["key"];
+  /** How long to wait for the answer (ms; the client's requestTimeoutMs still bounds it). */
+  readonly answerTimeoutMs?: number;
 }
 
 /** A non-200 answer: the server said no. */
@@ -119,43 +121,56 @@ export function responseOf(creq: ClientRequest): Promise<IncomingMessage> {
 
 export class HttpClient {
   readonly endpoint: P2pHttpEndpoint;
-  private readonly agent: HttpAgent;
+  readonly #agent: HttpAgent;
   readonly lockAgent: HttpAgent;
-  private readonly authHeader: string | undefined;
+  readonly #authHeader: string | undefined;
   /** Highest version believed to work; lowered while unconfirmed. */
-  private highest: ApiVersion;
-  private isConfirmed = false;
-  private closed = false;
+  #highest: ApiVersion;
+  #isConfirmed = false;
+  #closed = false;
 
-  constructor(private readonly opts: ClientOptions) {
+  readonly #opts: ClientOptions;
+  constructor(opts: ClientOptions) {
+    this.#opts = opts;
     this.endpoint = opts.endpoint;
     const agentOpts = { keepAlive: true, scheduling: "lifo" as const };
     const make = (maxSockets: number): HttpAgent =>
       this.endpoint.secure
         ? new HttpsAgent({ ...agentOpts, ...opts.tls, maxSockets })
         : new PlainAgent({ ...agentOpts, maxSockets });
-    this.agent = make(opts.maxSockets);
+    this.#agent = make(opts.maxSockets);
     this.lockAgent = make(opts.maxLockSockets);
-    this.authHeader =
+    this.#authHeader =
       opts.auth === undefined
         ? undefined
         : `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`, "utf8").toString("base64")}`;
-    this.highest = opts.maxVersion;
+    this.#highest = opts.maxVersion;
   }
 
   /** The version in use (the highest the server has been seen to serve). */
   get version(): ApiVersion {
-    return this.highest;
+    return this.#highest;
   }
 
   /** True once a request has settled which version the server serves. */
   get confirmed(): boolean {
-    return this.isConfirmed;
+    return this.#isConfirmed;
+  }
+
+  /**
+   * Close the kept-alive connections not in use: after a stall, the others
+   * to the same server are no better (and a server that recovers may close
+   * them under the next request).
+   */
+  dropIdle(): void {
+    for (const sockets of Object.values(this.#agent.freeSockets)) {
+      for (const s of sockets ?? []) s.destroy();
+    }
   }
 
   close(): void {
-    this.closed = true;
-    this.agent.destroy();
+    this.#closed = true;
+    this.#agent.destroy();
     this.lockAgent.destroy();
   }
 
@@ -166,22 +181,22 @@ export class HttpClient {
    */
   async withVersions<T>(op: Operation, attempt: (v: ApiVersion) => Promise<T>): Promise<T> {
     const candidates = OPERATION_VERSIONS[op]
-      .filter((v) => v <= this.highest)
+      .filter((v) => v <= this.#highest)
       .sort((a, b) => b - a);
     let last: unknown = new PeerRefusedError(
-      `the server has no p2phttp ${op} at v${this.highest} or below`,
-      { operation: op, version: this.highest, unsupported: true },
+      `the server has no p2phttp ${op} at v${this.#highest} or below`,
+      { operation: op, version: this.#highest, unsupported: true },
     );
     for (const v of candidates) {
       try {
         const result = await attempt(v);
-        if (!this.isConfirmed || v < this.highest) {
-          this.highest = v;
-          this.isConfirmed = true;
+        if (!this.#isConfirmed || v < this.#highest) {
+          this.#highest = v;
+          this.#isConfirmed = true;
         }
         return result;
       } catch (e) {
-        if (this.isConfirmed || !isVersionMiss(e)) throw e;
+        if (this.#isConfirmed || !isVersionMiss(e)) throw e;
         last = e;
       }
     }
@@ -194,12 +209,14 @@ export class HttpClient {
     ctx: PeerContext | undefined,
     query: ApiQuery,
     parse: (text: string) => T,
+    answerTimeoutMs?: number,
   ): Promise<T> {
     return this.withVersions(op, async (v) => {
       const res = await this.exchange(v, op, ctx, {
         method: "POST",
         query,
         headers: { "content-length": "0" },
+        ...(answerTimeoutMs !== undefined ? { answerTimeoutMs } : {}),
       });
       return this.answer(op, v, res, parse);
     });
@@ -240,7 +257,11 @@ export class HttpClient {
     for (let attempt = 0; ; attempt++) {
       const creq = this.open(v, op, ctx, call);
       creq.end();
-      const limit = this.opts.requestTimeoutMs;
+      // The shorter of the call's own bound (a stall) and the client's.
+      const bounds = [call.answerTimeoutMs, this.#opts.requestTimeoutMs].filter(
+        (t): t is number => t !== undefined,
+      );
+      const limit = bounds.length === 0 ? undefined : Math.min(...bounds);
       const timer =
         limit === undefined
           ? undefined
@@ -278,22 +299,22 @@ export class HttpClient {
     op: Operation,
     ctx: PeerContext | undefined,
     call: Call,
-    agent: HttpAgent = this.agent,
+    agent: HttpAgent = this.#agent,
   ): ClientRequest {
-    if (this.closed) throw new PeerError("peer is closed", { uuid: this.opts.uuid });
+    if (this.#closed) throw new PeerError("peer is closed", { uuid: this.#opts.uuid });
     const target: ApiTarget = {
-      uuid: this.opts.uuid,
+      uuid: this.#opts.uuid,
       version: v,
       operation: op,
       ...(call.keyInPath !== undefined ? { key: call.keyInPath } : {}),
     };
     const path = formatApiRequest(this.endpoint.prefix, target, {
       ...call.query,
-      clientUuid: ctx?.clientUuid ?? this.opts.clientUuid,
+      clientUuid: ctx?.clientUuid ?? this.#opts.clientUuid,
       ...(ctx?.bypass !== undefined ? { bypass: ctx.bypass } : {}),
     });
     const headers: Record<string, string> = { ...call.headers };
-    if (this.authHeader !== undefined) headers.authorization = this.authHeader;
+    if (this.#authHeader !== undefined) headers.authorization = this.#authHeader;
     const options = {
       method: call.method,
       hostname: this.endpoint.hostname,

@@ -27,8 +27,10 @@ import {
   parseTimestampJson,
   parseP2pHttpUrl as parseUrl,
 } from "../../protocol/index.js";
+import { StallTimer } from "../../util/index.js";
 import {
   type ContentLock,
+  DEFAULT_STALL_TIMEOUT_MS,
   LOCK_ABSENT,
   type LockResult,
   type Peer,
@@ -80,6 +82,14 @@ export interface HttpPeerOptions {
    * content waits there.
    */
   readonly requestTimeoutMs?: number;
+  /**
+   * A transfer (put, get) fails with PeerUnreachableError once the server
+   * owes progress (taking the body, answering, sending the content asked
+   * for) and makes none for this long (ms, default 60000); so does a
+   * checkpresent, putoffset or gettimestamp left unanswered that long. Waiting on our
+   * own side (a slow source, a slow reader) never counts.
+   */
+  readonly stallTimeoutMs?: number;
   /** How long a lock's release waits for the server's answer (ms, default 30000). */
   readonly unlockTimeoutMs?: number;
   /** Debug messages (e.g. a lock whose release could not be confirmed). */
@@ -107,13 +117,15 @@ export function parseP2pHttpUrl(url: string): P2pHttpEndpoint {
  */
 export class HttpPeer implements Peer {
   readonly uuid: string;
-  private readonly client: HttpClient;
-  private readonly heldLocks = new Set<ContentLock>();
-  private closed = false;
+  readonly #client: HttpClient;
+  readonly #heldLocks = new Set<ContentLock>();
+  #closed = false;
 
-  constructor(private readonly opts: HttpPeerOptions) {
+  readonly #opts: HttpPeerOptions;
+  constructor(opts: HttpPeerOptions) {
+    this.#opts = opts;
     this.uuid = opts.uuid;
-    this.client = new HttpClient({
+    this.#client = new HttpClient({
       endpoint: parseP2pHttpUrl(opts.url),
       uuid: opts.uuid,
       clientUuid: opts.clientUuid,
@@ -128,11 +140,11 @@ export class HttpPeer implements Peer {
 
   /** The API version in use (the highest the server has been seen to serve). */
   get apiVersion(): ApiVersion {
-    return this.client.version;
+    return this.#client.version;
   }
 
   async checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
-    return this.client.json("checkpresent", ctx, { key }, parsePresentJson);
+    return this.#client.json("checkpresent", ctx, { key }, parsePresentJson, this.#stallMs);
   }
 
   async lockContent(key: Key, ctx?: PeerContext): Promise<LockResult> {
@@ -141,27 +153,27 @@ export class HttpPeer implements Peer {
     // after --jobs of them it hangs for good. Content known absent is not
     // asked about.
     if (!(await this.checkPresent(key, ctx)).present) return LOCK_ABSENT;
-    const answer = await this.client.json("lockcontent", ctx, { key }, parseLockJson);
+    const answer = await this.#client.json("lockcontent", ctx, { key }, parseLockJson);
     if (!answer.locked) return LOCK_ABSENT;
     const lock = await keepLocked({
-      client: this.client,
-      version: this.client.version,
+      client: this.#client,
+      version: this.#client.version,
       lockId: answer.lockId,
       ctx,
-      keepAliveMs: this.opts.lockKeepAliveMs ?? 20_000,
-      unlockTimeoutMs: this.opts.unlockTimeoutMs ?? 30_000,
-      onReleased: (l) => this.heldLocks.delete(l),
-      ...(this.opts.log !== undefined ? { log: this.opts.log } : {}),
+      keepAliveMs: this.#opts.lockKeepAliveMs ?? 20_000,
+      unlockTimeoutMs: this.#opts.unlockTimeoutMs ?? 30_000,
+      onReleased: (l) => this.#heldLocks.delete(l),
+      ...(this.#opts.log !== undefined ? { log: this.#opts.log } : {}),
     });
-    this.heldLocks.add(lock);
+    this.#heldLocks.add(lock);
     return { kind: "locked", lock };
   }
 
   async remove(key: Key, opts: { before?: number } = {}, ctx?: PeerContext): Promise<RemoveResult> {
     const before = opts.before;
     return before === undefined
-      ? this.client.json("remove", ctx, { key }, parseRemovedJson)
-      : this.client.json(
+      ? this.#client.json("remove", ctx, { key }, parseRemovedJson)
+      : this.#client.json(
           "remove-before",
           ctx,
           { key, timestamp: Math.floor(before) },
@@ -170,19 +182,19 @@ export class HttpPeer implements Peer {
   }
 
   async getTimestamp(ctx?: PeerContext): Promise<number> {
-    return this.client.json("gettimestamp", ctx, {}, parseTimestampJson);
+    return this.#client.json("gettimestamp", ctx, {}, parseTimestampJson, this.#stallMs);
   }
 
   async putOffset(key: Key, ctx?: PeerContext): Promise<PutOffsetResult> {
     // v0 has no putoffset; git-annex's client then always starts at 0.
-    if ((await this.confirmedVersion(key, ctx)) === 0) return { alreadyHave: false, offset: 0 };
-    return this.client.json("putoffset", ctx, { key }, parsePutOffsetJson);
+    if ((await this.#confirmedVersion(key, ctx)) === 0) return { alreadyHave: false, offset: 0 };
+    return this.#client.json("putoffset", ctx, { key }, parsePutOffsetJson, this.#stallMs);
   }
 
   async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
     // A request body cannot be sent twice, so the version is settled first.
-    const v = await this.confirmedVersion(req.key, ctx);
-    const creq = this.client.open(v, "put", ctx, {
+    const v = await this.#confirmedVersion(req.key, ctx);
+    const creq = this.#client.open(v, "put", ctx, {
       method: "POST",
       query: {
         key: req.key,
@@ -194,6 +206,7 @@ export class HttpPeer implements Peer {
         [DATA_LENGTH_HEADER]: String(req.length),
       },
     });
+    const stall = this.#stallTimer((e) => creq.destroy(e));
     const answer = responseOf(creq);
     let answered = false;
     void answer.then(
@@ -202,25 +215,34 @@ export class HttpPeer implements Peer {
       },
       () => undefined,
     );
-    const body = sendPutBody(req.data, creq, req.length, () => answered);
+    const body = sendPutBody(req.data, creq, req.length, () => answered, stall);
+    // Once the body is all sent, the server owes the answer.
+    void body.then(
+      () => stall.begin(),
+      () => undefined,
+    );
     let res: IncomingMessage;
     try {
       res = await answer;
     } catch (e) {
       const sent = await body;
+      stall.stop();
       if (sent.sourceError !== undefined) throw putFailed(req.key, v, sent.sourceError);
+      // A stalled server would not answer a putoffset either.
+      if (stall.stalled) throw putFailed(req.key, v, this.#client.unreachable("put", v, e));
       // A server that already has the content may answer at once and close
       // the connection while the body is still being sent (warp does), so
       // the answer is lost; ask again the way git-annex's client asks first.
       // If that fails too, the first failure is the one to report.
       const po = await this.putOffset(req.key, ctx).catch((again: unknown) => {
-        this.opts.log?.(`p2phttp: putoffset after a lost put answer: ${String(again)}`);
+        this.#opts.log?.(`p2phttp: putoffset after a lost put answer: ${String(again)}`);
         return null;
       });
       if (po?.alreadyHave) return { stored: true, plusUuids: po.plusUuids };
-      throw putFailed(req.key, v, this.client.unreachable("put", v, e));
+      throw putFailed(req.key, v, this.#client.unreachable("put", v, e));
     }
-    const result = await this.client.answer("put", v, res, parseStoredJson).finally(async () => {
+    const result = await this.#client.answer("put", v, res, parseStoredJson).finally(async () => {
+      stall.stop();
       // An answer before the whole body went out (warp then resets the
       // connection): this connection must not go back to the pool.
       if (!(await body).complete) creq.destroy();
@@ -235,7 +257,7 @@ export class HttpPeer implements Peer {
   }
 
   async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
-    const v = await this.confirmedVersion(key, ctx);
+    const v = await this.#confirmedVersion(key, ctx);
     if (v < 4) {
       throw new PeerRefusedError("data-present needs p2phttp v4", {
         operation: "put",
@@ -243,7 +265,7 @@ export class HttpPeer implements Peer {
         unsupported: true,
       });
     }
-    const res = await this.client.exchange(v, "put", ctx, {
+    const res = await this.#client.exchange(v, "put", ctx, {
       method: "POST",
       query: { dataPresent: true, key },
       headers: {
@@ -252,16 +274,17 @@ export class HttpPeer implements Peer {
         "content-length": "0",
       },
     });
-    return this.client.answer("put", v, res, parseStoredJson);
+    return this.#client.answer("put", v, res, parseStoredJson);
   }
 
   async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
     // Settled first so that a 404 means "not here", not "no such version".
-    const version = await this.confirmedVersion(key, ctx);
-    const res = await this.client.exchange(version, "key", ctx, {
+    const version = await this.#confirmedVersion(key, ctx);
+    const res = await this.#client.exchange(version, "key", ctx, {
       method: "GET",
       query: offset !== 0 ? { offset } : {},
       keyInPath: key,
+      answerTimeoutMs: this.#stallMs,
     });
     if (res.statusCode !== 200) {
       const body = await readBody(res);
@@ -281,7 +304,7 @@ export class HttpPeer implements Peer {
         return null;
       }
     }
-    const counter = new ByteCounter();
+    const counter = new ByteCounter(this.#stallTimer((e) => res.destroy(e)));
     // A download that breaks off is not valid; the reader sees the error on `data`.
     const valid = pipeline(res, counter).then(
       () => counter.count === length,
@@ -291,19 +314,33 @@ export class HttpPeer implements Peer {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.all([...this.heldLocks].map((l) => l.release()));
-    this.client.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#heldLocks].map((l) => l.release()));
+    this.#client.close();
+  }
+
+  /** How long the server may owe a transfer progress and make none (ms). */
+  get #stallMs(): number {
+    return this.#opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  }
+
+  /** A stall timer for one transfer; `breakOff` ends its request with the error given. */
+  #stallTimer(breakOff: (e: PeerUnreachableError) => void): StallTimer {
+    const ms = this.#stallMs;
+    return new StallTimer(ms, () => {
+      this.#client.dropIdle();
+      breakOff(new PeerUnreachableError(`p2phttp: no progress for ${ms} ms`, { ms }));
+    });
   }
 
   /**
    * The version to use for a request that cannot be repeated: the
    * remembered one once confirmed, else found with a checkpresent.
    */
-  private async confirmedVersion(key: Key, ctx?: PeerContext): Promise<ApiVersion> {
-    if (!this.client.confirmed) await this.checkPresent(key, ctx);
-    return this.client.version;
+  async #confirmedVersion(key: Key, ctx?: PeerContext): Promise<ApiVersion> {
+    if (!this.#client.confirmed) await this.checkPresent(key, ctx);
+    return this.#client.version;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import type { ClientRequest } from "node:http";
 import type { Readable } from "node:stream";
-import { LastChunk, LengthBudget, writeOrDrop } from "../../util/index.js";
+import { LastChunk, LengthBudget, type StallTimer, writeOrDrop } from "../../util/index.js";
 import { PeerError } from "../peer.js";
 
 export interface SentBody {
@@ -23,19 +23,28 @@ export interface SentBody {
  * git-annex keeps what arrived in a short body for a later resume, but
  * nothing of a broken connection).
  * Excess data, and data after the server has answered, is read and dropped.
+ * While a write waits for the server to take it, the server owes progress
+ * (`stall`); while `data` is slow, it does not.
  */
 export async function sendPutBody(
   data: Readable,
   creq: ClientRequest,
   length: number,
   answered: () => boolean,
+  stall: StallTimer,
 ): Promise<SentBody> {
   const budget = new LengthBudget(length);
   const last = new LastChunk();
   let sourceError: unknown;
   const writable = () => !creq.destroyed && !creq.writableEnded && !answered();
   const write = async (chunk: Buffer): Promise<void> => {
-    if (writable()) await writeOrDrop(creq, chunk);
+    if (!writable()) return;
+    const waited = stall.begin();
+    try {
+      await writeOrDrop(creq, chunk);
+    } finally {
+      waited();
+    }
   };
   try {
     for await (const chunk of data as AsyncIterable<Buffer>) {

@@ -44,23 +44,24 @@ export class Connection {
   /** Set once the connection may not carry another request. */
   broken = false;
   idleTimer: NodeJS.Timeout | undefined;
-  private stderrTail = "";
-  private spawnError: unknown;
-  private readonly exited: Promise<void>;
+  #stderrTail = "";
+  #spawnError: unknown;
+  readonly #exited: Promise<void>;
 
   constructor(
     spec: SpawnSpec,
     readonly bypassKey: string,
+    stallTimeoutMs?: number,
   ) {
     this.child = spawn(spec.command, [...spec.args], {
       stdio: ["pipe", "pipe", "pipe"],
       ...(spec.env !== undefined ? { env: spec.env } : {}),
       ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
     });
-    this.exited = new Promise((resolve) => {
+    this.#exited = new Promise((resolve) => {
       this.child.once("close", () => resolve());
       this.child.once("error", (e) => {
-        this.spawnError = e;
+        this.#spawnError = e;
         resolve();
       });
     });
@@ -68,13 +69,20 @@ export class Connection {
       this.broken = true;
     });
     this.child.stderr?.on("data", (d: Buffer) => {
-      this.stderrTail = (this.stderrTail + d.toString("utf8")).slice(-STDERR_KEEP);
+      this.#stderrTail = (this.#stderrTail + d.toString("utf8")).slice(-STDERR_KEEP);
     });
     const stdout = this.child.stdout;
     const stdin = this.child.stdin;
     if (!stdout || !stdin)
       throw new PeerUnreachableError("child has no stdio", { command: spec.command });
-    this.ch = new MessageChannel(stdout, stdin);
+    // A repository that stops answering, taking or sending data (a hung
+    // host, a stopped process) fails the request in progress instead of
+    // holding it, and the client's transfer slot, for ever.
+    this.ch = new MessageChannel(
+      stdout,
+      stdin,
+      stallTimeoutMs !== undefined ? { stallTimeoutMs } : {},
+    );
   }
 
   /**
@@ -97,8 +105,8 @@ export class Connection {
       pid: this.child.pid,
       exitCode: this.child.exitCode,
       signal: this.child.signalCode,
-      stderr: this.stderrTail.trim(),
-      ...(this.spawnError !== undefined ? { spawnError: String(this.spawnError) } : {}),
+      stderr: this.#stderrTail.trim(),
+      ...(this.#spawnError !== undefined ? { spawnError: String(this.#spawnError) } : {}),
     };
   }
 
@@ -126,8 +134,8 @@ export class Connection {
         : this.fail(PeerUnreachableError, "reading the reply failed", e);
     }
     if (m === null) {
-      await Promise.race([this.exited, new Promise((r) => setTimeout(r, 200))]);
-      throw this.fail(PeerUnreachableError, "the connection closed", this.spawnError);
+      await Promise.race([this.#exited, new Promise((r) => setTimeout(r, 200))]);
+      throw this.fail(PeerUnreachableError, "the connection closed", this.#spawnError);
     }
     if ((types as string[]).includes(m.type)) return m as Extract<Message, { type: T }>;
     if (m.type === "ERROR") throw this.fail(PeerRefusedError, `the server said: ${m.message}`);
@@ -190,7 +198,7 @@ export class Connection {
       const kill = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
       term.unref();
       kill.unref();
-      await this.exited;
+      await this.#exited;
       clearTimeout(term);
       clearTimeout(kill);
     }
@@ -218,6 +226,8 @@ export interface PoolOptions {
   readonly maxLocks: number;
   /** Idle connections are closed after this long (ms). */
   readonly idleTimeoutMs: number;
+  /** A request fails once the repository owes progress and makes none for this long (ms). */
+  readonly stallTimeoutMs: number;
 }
 
 /**
@@ -228,13 +238,16 @@ export interface PoolOptions {
  * reused only for the same BYPASS.
  */
 export class ConnectionPool {
-  private readonly idle: Connection[] = [];
-  private readonly busy: Record<ConnectionKind, number> = { op: 0, lock: 0 };
-  private readonly live = new Set<Connection>();
-  private waiters: Array<() => void> = [];
-  private closed = false;
+  readonly #idle: Connection[] = [];
+  readonly #busy: Record<ConnectionKind, number> = { op: 0, lock: 0 };
+  readonly #live = new Set<Connection>();
+  #waiters: Array<() => void> = [];
+  #closed = false;
 
-  constructor(private readonly opts: PoolOptions) {}
+  readonly #opts: PoolOptions;
+  constructor(opts: PoolOptions) {
+    this.#opts = opts;
+  }
 
   async acquire(
     kind: ConnectionKind,
@@ -242,32 +255,32 @@ export class ConnectionPool {
     signal?: AbortSignal,
   ): Promise<Connection> {
     const bypassKey = [...bypass].sort().join(" ");
-    const max = kind === "op" ? this.opts.maxOps : this.opts.maxLocks;
+    const max = kind === "op" ? this.#opts.maxOps : this.#opts.maxLocks;
     for (;;) {
-      if (this.closed) throw new PeerError("peer is closed", { uuid: this.opts.uuid });
+      if (this.#closed) throw new PeerError("peer is closed", { uuid: this.#opts.uuid });
       signal?.throwIfAborted();
-      if (this.busy[kind] < max) {
-        const i = this.idle.findIndex((c) => c.bypassKey === bypassKey && !c.broken);
+      if (this.#busy[kind] < max) {
+        const i = this.#idle.findIndex((c) => c.bypassKey === bypassKey && !c.broken);
         if (i >= 0) {
-          const [c] = this.idle.splice(i, 1);
+          const [c] = this.#idle.splice(i, 1);
           if (c) {
             clearTimeout(c.idleTimer);
-            this.busy[kind]++;
+            this.#busy[kind]++;
             return c;
           }
         }
-        this.busy[kind]++;
+        this.#busy[kind]++;
         try {
-          return await this.spawn(bypassKey, bypass);
+          return await this.#spawn(bypassKey, bypass);
         } catch (e) {
-          this.busy[kind]--;
-          this.wake();
+          this.#busy[kind]--;
+          this.#wake();
           throw e;
         }
       }
       await new Promise<void>((resolve, reject) => {
         const onAbort = () => {
-          this.waiters = this.waiters.filter((w) => w !== wake);
+          this.#waiters = this.#waiters.filter((w) => w !== wake);
           reject(signal?.reason);
         };
         const wake = () => {
@@ -275,78 +288,78 @@ export class ConnectionPool {
           resolve();
         };
         signal?.addEventListener("abort", onAbort, { once: true });
-        this.waiters.push(wake);
+        this.#waiters.push(wake);
       });
     }
   }
 
   /** Give a connection back: kept for reuse when `reusable`, else closed. */
   release(c: Connection, kind: ConnectionKind, reusable: boolean): void {
-    this.busy[kind]--;
-    if (!reusable || c.broken || this.closed) {
-      this.drop(c, !reusable || c.broken);
+    this.#busy[kind]--;
+    if (!reusable || c.broken || this.#closed) {
+      this.#drop(c, !reusable || c.broken);
     } else {
-      this.idle.push(c);
+      this.#idle.push(c);
       c.idleTimer = setTimeout(() => {
-        const i = this.idle.indexOf(c);
-        if (i >= 0) this.idle.splice(i, 1);
-        this.drop(c, false);
-      }, this.opts.idleTimeoutMs);
+        const i = this.#idle.indexOf(c);
+        if (i >= 0) this.#idle.splice(i, 1);
+        this.#drop(c, false);
+      }, this.#opts.idleTimeoutMs);
       c.idleTimer.unref();
       // Beyond the bound on requests, extra idle connections are closed.
-      while (this.idle.length > this.opts.maxOps) {
-        const old = this.idle.shift();
-        if (old) this.drop(old, false);
+      while (this.#idle.length > this.#opts.maxOps) {
+        const old = this.#idle.shift();
+        if (old) this.#drop(old, false);
       }
     }
-    this.wake();
+    this.#wake();
   }
 
   /** Close every connection (idle ones now, busy ones as they come back). */
   async close(): Promise<void> {
-    this.closed = true;
-    const idle = this.idle.splice(0);
-    this.wake();
-    await Promise.all(idle.map((c) => this.dropNow(c, false)));
+    this.#closed = true;
+    const idle = this.#idle.splice(0);
+    this.#wake();
+    await Promise.all(idle.map((c) => this.#dropNow(c, false)));
   }
 
   /** Connections alive now (idle or in use). */
   get size(): number {
-    return this.live.size;
+    return this.#live.size;
   }
 
-  private async spawn(bypassKey: string, bypass: readonly string[]): Promise<Connection> {
-    const c = new Connection(this.opts.spec, bypassKey);
-    this.live.add(c);
+  async #spawn(bypassKey: string, bypass: readonly string[]): Promise<Connection> {
+    const c = new Connection(this.#opts.spec, bypassKey, this.#opts.stallTimeoutMs);
+    this.#live.add(c);
     c.child.once("exit", () => {
       // An idle connection whose far end went away is not offered again.
-      const i = this.idle.indexOf(c);
+      const i = this.#idle.indexOf(c);
       if (i >= 0) {
-        this.idle.splice(i, 1);
+        this.#idle.splice(i, 1);
         clearTimeout(c.idleTimer);
       }
     });
     try {
-      await c.open(this.opts.uuid, this.opts.maxVersion, bypass);
+      await c.open(this.#opts.uuid, this.#opts.maxVersion, bypass);
     } catch (e) {
-      this.live.delete(c);
+      this.#live.delete(c);
       throw e;
     }
     return c;
   }
 
-  private drop(c: Connection, kill: boolean): void {
-    void this.dropNow(c, kill);
+  #drop(c: Connection, kill: boolean): void {
+    void this.#dropNow(c, kill);
   }
 
-  private async dropNow(c: Connection, kill: boolean): Promise<void> {
+  async #dropNow(c: Connection, kill: boolean): Promise<void> {
     await (kill ? c.kill() : c.close()).catch(() => undefined);
-    this.live.delete(c);
+    this.#live.delete(c);
   }
 
-  private wake(): void {
-    const ws = this.waiters;
-    this.waiters = [];
+  #wake(): void {
+    const ws = this.#waiters;
+    this.#waiters = [];
     for (const w of ws) w();
   }
 }

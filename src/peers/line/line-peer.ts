@@ -15,6 +15,7 @@ import { formatKey, type Key } from "../../keys/index.js";
 import { MAX_PROTOCOL_VERSION, type ProtocolVersion } from "../../protocol/index.js";
 import {
   type ContentLock,
+  DEFAULT_STALL_TIMEOUT_MS,
   LOCK_ABSENT,
   type LockResult,
   type Peer,
@@ -54,11 +55,19 @@ export interface LinePeerOptions extends SpawnSpec {
   readonly maxVersion?: ProtocolVersion;
   /** Close connections idle this long (ms, default 60000). */
   readonly idleTimeoutMs?: number;
+  /**
+   * A request fails with PeerUnreachableError once the repository owes
+   * progress (an answer, taking the data sent, the data asked for) and
+   * makes none for this long (ms, default 60000). Waiting on our own side
+   * (a slow source of a store, a slow reader of a retrieve) never counts.
+   */
+  readonly stallTimeoutMs?: number;
   /** Debug messages. */
   readonly log?: (line: string) => void;
 }
 
 const NO_UUIDS: readonly string[] = [];
+
 /** An abandoned retrieve with at most this much left is read to its end, keeping the connection. */
 const SKIP_LIMIT = 1024 * 1024;
 
@@ -70,28 +79,31 @@ const SKIP_LIMIT = 1024 * 1024;
  */
 export class LinePeer implements Peer {
   readonly uuid: string;
-  private readonly pool: ConnectionPool;
-  private readonly heldLocks = new Set<ContentLock>();
+  readonly #pool: ConnectionPool;
+  readonly #heldLocks = new Set<ContentLock>();
 
-  constructor(private readonly opts: LinePeerOptions) {
+  readonly #opts: LinePeerOptions;
+  constructor(opts: LinePeerOptions) {
+    this.#opts = opts;
     this.uuid = opts.uuid;
-    this.pool = new ConnectionPool({
+    this.#pool = new ConnectionPool({
       spec: opts,
       uuid: opts.uuid,
       maxVersion: opts.maxVersion ?? MAX_PROTOCOL_VERSION,
       maxOps: Math.max(1, opts.maxConnections ?? 4),
       maxLocks: Math.max(1, opts.maxLockConnections ?? 16),
       idleTimeoutMs: opts.idleTimeoutMs ?? 60_000,
+      stallTimeoutMs: opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     });
   }
 
   /** Child processes alive now (idle or in use). */
   get connections(): number {
-    return this.pool.size;
+    return this.#pool.size;
   }
 
   async checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
-    return this.run(ctx, async (c) => {
+    return this.#run(ctx, async (c) => {
       await c.send({ type: "CHECKPRESENT", key });
       const r = await c.expect("SUCCESS", "FAILURE");
       return { present: r.type === "SUCCESS" };
@@ -99,18 +111,18 @@ export class LinePeer implements Peer {
   }
 
   async lockContent(key: Key, ctx?: PeerContext): Promise<LockResult> {
-    const c = await this.pool.acquire("lock", ctx?.bypass ?? [], ctx?.signal);
+    const c = await this.#pool.acquire("lock", ctx?.bypass ?? [], ctx?.signal);
     let r: "SUCCESS" | "FAILURE";
     try {
       await c.send({ type: "LOCKCONTENT", key });
       r = (await c.expect("SUCCESS", "FAILURE")).type;
     } catch (e) {
-      this.pool.release(c, "lock", false);
+      this.#pool.release(c, "lock", false);
       throw e;
     }
     if (r === "FAILURE") {
       // git-annex's server answers FAILURE for content it lacks or cannot lock.
-      this.pool.release(c, "lock", true);
+      this.#pool.release(c, "lock", true);
       return LOCK_ABSENT;
     }
     let released: Promise<void> | null = null;
@@ -118,7 +130,7 @@ export class LinePeer implements Peer {
       keep: () => undefined, // held while the connection is: no expiry to put off
       release: () => {
         released ??= (async () => {
-          this.heldLocks.delete(lock);
+          this.#heldLocks.delete(lock);
           let ok = false;
           try {
             await c.send({ type: "UNLOCKCONTENT" });
@@ -130,20 +142,20 @@ export class LinePeer implements Peer {
           } catch (e) {
             // The connection is gone, and with it the lock (the server
             // unlocks when the connection drops).
-            this.opts.log?.(`line peer: unlock of ${formatKey(key)}: ${String(e)}`);
+            this.#opts.log?.(`line peer: unlock of ${formatKey(key)}: ${String(e)}`);
           } finally {
-            this.pool.release(c, "lock", ok);
+            this.#pool.release(c, "lock", ok);
           }
         })();
         return released;
       },
     };
-    this.heldLocks.add(lock);
+    this.#heldLocks.add(lock);
     return { kind: "locked", lock };
   }
 
   async remove(key: Key, opts: { before?: number } = {}, ctx?: PeerContext): Promise<RemoveResult> {
-    return this.run(ctx, async (c) => {
+    return this.#run(ctx, async (c) => {
       if (opts.before === undefined) {
         await c.send({ type: "REMOVE", key });
       } else {
@@ -168,7 +180,7 @@ export class LinePeer implements Peer {
   }
 
   async getTimestamp(ctx?: PeerContext): Promise<number> {
-    return this.run(ctx, async (c) => {
+    return this.#run(ctx, async (c) => {
       await c.send({ type: "GETTIMESTAMP" });
       return (await c.expect("TIMESTAMP")).timestamp;
     });
@@ -179,7 +191,7 @@ export class LinePeer implements Peer {
    * PUT, note the offset, then send an empty DATA marked INVALID.
    */
   async putOffset(key: Key, ctx?: PeerContext): Promise<PutOffsetResult> {
-    return this.run(ctx, async (c) => {
+    return this.#run(ctx, async (c) => {
       await c.send({ type: "PUT", associatedFile: null, key });
       const r = await c.expect("PUT-FROM", "ALREADY-HAVE", "ALREADY-HAVE-PLUS");
       if (r.type === "ALREADY-HAVE") return { alreadyHave: true, plusUuids: NO_UUIDS };
@@ -190,7 +202,7 @@ export class LinePeer implements Peer {
   }
 
   async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
-    return this.run(ctx, async (c) => {
+    return this.#run(ctx, async (c) => {
       await c.send({ type: "PUT", associatedFile: req.associatedFile ?? null, key: req.key });
       const r = await c.expect("PUT-FROM", "ALREADY-HAVE", "ALREADY-HAVE-PLUS");
       if (r.type !== "PUT-FROM") {
@@ -219,8 +231,11 @@ export class LinePeer implements Peer {
       }
       req.data.once("error", (e) => {
         // The pipeline passes a failure of the connection (or our own
-        // destroy) back to the source: that is not the source failing.
+        // destroy) back to the source: that is not the source failing. A
+        // send that stopped (the server stalled) destroys the gate first,
+        // which comes back here as an AbortError.
         const passedBack =
+          gate.destroyed ||
           e instanceof PeerError ||
           (e as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE";
         if (!passedBack) sourceError ??= e;
@@ -261,7 +276,7 @@ export class LinePeer implements Peer {
   }
 
   async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
-    return this.run(ctx, async (c) => {
+    return this.#run(ctx, async (c) => {
       if (c.version < 4) throw unsupported("DATA-PRESENT", 4, c.version);
       await c.send({ type: "PUT", associatedFile: null, key });
       const r = await c.expect("PUT-FROM", "ALREADY-HAVE", "ALREADY-HAVE-PLUS");
@@ -275,7 +290,7 @@ export class LinePeer implements Peer {
   }
 
   async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
-    const c = await this.pool.acquire("op", ctx?.bypass ?? [], ctx?.signal);
+    const c = await this.#pool.acquire("op", ctx?.bypass ?? [], ctx?.signal);
     const stop = abortKills(c, ctx?.signal);
     let length: number;
     try {
@@ -286,12 +301,12 @@ export class LinePeer implements Peer {
         const valid = await readValidity(c);
         await c.send({ type: valid ? "SUCCESS" : "FAILURE" });
         stop();
-        this.pool.release(c, "op", !c.broken);
+        this.#pool.release(c, "op", !c.broken);
         return valid ? { length: 0, data: Readable.from([]), valid: Promise.resolve(true) } : null;
       }
     } catch (e) {
       stop();
-      this.pool.release(c, "op", false);
+      this.#pool.release(c, "op", false);
       throw e;
     }
     const counter = new ByteCounter();
@@ -305,11 +320,11 @@ export class LinePeer implements Peer {
         } catch (e) {
           // `valid` answers whether the bytes were the content: with no
           // VALID to confirm them, they are not. Why is worth a log line.
-          this.opts.log?.(`line peer: after ${formatKey(key)}'s data: ${String(e)}`);
+          this.#opts.log?.(`line peer: after ${formatKey(key)}'s data: ${String(e)}`);
           return false;
         } finally {
           stop();
-          this.pool.release(c, "op", !c.broken);
+          this.#pool.release(c, "op", !c.broken);
         }
       },
       async () => {
@@ -324,11 +339,11 @@ export class LinePeer implements Peer {
             reusable = !c.broken;
           } catch (e) {
             // Only decides whether the connection is kept; it is not.
-            this.opts.log?.(`line peer: skipping the rest of ${formatKey(key)}: ${String(e)}`);
+            this.#opts.log?.(`line peer: skipping the rest of ${formatKey(key)}: ${String(e)}`);
             reusable = false;
           }
         }
-        this.pool.release(c, "op", reusable);
+        this.#pool.release(c, "op", reusable);
         return false;
       },
     );
@@ -336,17 +351,17 @@ export class LinePeer implements Peer {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.heldLocks].map((l) => l.release()));
-    await this.pool.close();
+    await Promise.all([...this.#heldLocks].map((l) => l.release()));
+    await this.#pool.close();
   }
 
   /** Run one exchange on a pooled connection; a failure closes the connection. */
-  private async run<T>(
+  async #run<T>(
     ctx: PeerContext | undefined,
     exchange: (c: Connection) => Promise<T>,
     kind: ConnectionKind = "op",
   ): Promise<T> {
-    const c = await this.pool.acquire(kind, ctx?.bypass ?? [], ctx?.signal);
+    const c = await this.#pool.acquire(kind, ctx?.bypass ?? [], ctx?.signal);
     const stop = abortKills(c, ctx?.signal);
     let ok = false;
     try {
@@ -360,7 +375,7 @@ export class LinePeer implements Peer {
       throw e;
     } finally {
       stop();
-      this.pool.release(c, kind, ok);
+      this.#pool.release(c, kind, ok);
     }
   }
 }

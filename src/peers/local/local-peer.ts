@@ -41,36 +41,36 @@ const NO_UUIDS: readonly string[] = [];
 
 export class LocalPeer implements Peer {
   readonly uuid: string;
-  private readonly objects: ObjectStore;
-  private readonly locks: ContentLocks;
-  private readonly recordLocation: (key: Key, present: boolean) => Promise<void>;
+  readonly #objects: ObjectStore;
+  readonly #locks: ContentLocks;
+  readonly #recordLocation: (key: Key, present: boolean) => Promise<void>;
 
   constructor(opts: LocalPeerOptions) {
     this.uuid = opts.uuid;
-    this.objects = opts.store;
-    this.locks = opts.locks;
-    this.recordLocation = opts.recordLocation;
+    this.#objects = opts.store;
+    this.#locks = opts.locks;
+    this.#recordLocation = opts.recordLocation;
   }
 
   async checkPresent(key: Key): Promise<PresenceResult> {
-    return { present: await this.objects.has(key) };
+    return { present: await this.#objects.has(key) };
   }
 
   async lockContent(key: Key): Promise<LockResult> {
-    if (!(await this.objects.has(key))) return LOCK_ABSENT;
-    const held: HeldLock | null = this.locks.lock(formatKey(key));
+    if (!(await this.#objects.has(key))) return LOCK_ABSENT;
+    const held: HeldLock | null = this.#locks.lock(formatKey(key));
     if (!held) return LOCK_ABSENT;
     // Other processes (git-annex's, and annexgate's, one per ssh login) see
     // the lock through the content's lock file.
     let file: SharedContentLock | null;
     try {
-      file = await this.objects.lockShared(key);
+      file = await this.#objects.lockShared(key);
     } catch (e) {
       held.release();
       throw e;
     }
     // Re-check: the content may have been removed before the lock was taken.
-    if (!file || !(await this.objects.has(key))) {
+    if (!file || !(await this.#objects.has(key))) {
       await file?.release();
       held.release();
       return LOCK_ABSENT;
@@ -88,15 +88,15 @@ export class LocalPeer implements Peer {
 
   async remove(key: Key, opts: { before?: number } = {}): Promise<RemoveResult> {
     const name = formatKey(key);
-    if (!(await this.objects.has(key))) return { removed: true, plusUuids: NO_UUIDS };
+    if (!(await this.#objects.has(key))) return { removed: true, plusUuids: NO_UUIDS };
     const removeNow = async () => {
       if (opts.before !== undefined && monotonicSeconds() >= opts.before) return false;
       // Refused while another process (stock git-annex too) holds a lock.
-      if (!(await this.objects.remove(key))) return false;
-      await this.recordLocation(key, false);
+      if (!(await this.#objects.remove(key))) return false;
+      await this.#recordLocation(key, false);
       return true;
     };
-    const removed = await this.locks.whileRemoving(name, removeNow);
+    const removed = await this.#locks.whileRemoving(name, removeNow);
     return { removed: removed === true, plusUuids: NO_UUIDS };
   }
 
@@ -105,12 +105,12 @@ export class LocalPeer implements Peer {
   }
 
   async putOffset(key: Key): Promise<PutOffsetResult> {
-    if (await this.objects.has(key)) return { alreadyHave: true, plusUuids: NO_UUIDS };
-    return { alreadyHave: false, offset: await this.objects.tmpSize(key) };
+    if (await this.#objects.has(key)) return { alreadyHave: true, plusUuids: NO_UUIDS };
+    return { alreadyHave: false, offset: await this.#objects.tmpSize(key) };
   }
 
   async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
-    const result = await this.objects.receive(
+    const result = await this.#objects.receive(
       req.key,
       req.offset,
       req.length,
@@ -118,7 +118,7 @@ export class LocalPeer implements Peer {
       ctx?.signal,
       req.checkedBySender,
     );
-    if (result.ok) await this.recordLocation(req.key, true);
+    if (result.ok) await this.#recordLocation(req.key, true);
     return { stored: result.ok, plusUuids: NO_UUIDS };
   }
 
@@ -128,13 +128,13 @@ export class LocalPeer implements Peer {
    * content: it is neither verified nor adopted here).
    */
   async storePresent(key: Key): Promise<StoreResult> {
-    const ok = await this.objects.has(key);
-    if (ok) await this.recordLocation(key, true);
+    const ok = await this.#objects.has(key);
+    if (ok) await this.#recordLocation(key, true);
     return { stored: ok, plusUuids: NO_UUIDS };
   }
 
   async retrieve(key: Key, offset: number): Promise<RetrieveResult | null> {
-    const opened = await this.objects.read(key, offset);
+    const opened = await this.#objects.read(key, offset);
     if (!opened) return null;
     // Objects are frozen read-only, so what is read is the key's content.
     return {

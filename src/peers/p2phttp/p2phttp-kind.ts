@@ -16,6 +16,7 @@ export const p2phttpKind: PeerKind<"p2phttp"> = {
       clientUuid: ctx.gatewayUuid,
       ...(auth ? { auth } : {}),
       ...(ctx.maxConnections !== undefined ? { maxSockets: ctx.maxConnections } : {}),
+      ...(ctx.stallTimeoutMs !== undefined ? { stallTimeoutMs: ctx.stallTimeoutMs } : {}),
       ...(ctx.log ? { log: ctx.log } : {}),
     });
     return { peer, close: () => peer.close() };

@@ -20,6 +20,7 @@ export const sshKind: PeerKind<"ssh"> = {
       ...spec,
       uuid: remote.uuid,
       ...(ctx.maxConnections !== undefined ? { maxConnections: ctx.maxConnections } : {}),
+      ...(ctx.stallTimeoutMs !== undefined ? { stallTimeoutMs: ctx.stallTimeoutMs } : {}),
       ...(ctx.log ? { log: ctx.log } : {}),
     });
     return { peer, close: () => peer.close() };

@@ -89,17 +89,16 @@ export function parseBasicAuth(header: string | undefined): Credentials | null {
 }
 
 export class Authorizer {
-  private readonly users: Map<string, { password: string; mode: ServeMode }>;
+  readonly #users: Map<string, { password: string; mode: ServeMode }>;
 
-  constructor(
-    private readonly opts: AuthOptions,
-    env: NodeJS.ProcessEnv = process.env,
-  ) {
-    this.users = opts.authEnv || opts.authEnvHttp ? usersFromEnv(env) : new Map();
+  readonly #opts: AuthOptions;
+  constructor(opts: AuthOptions, env: NodeJS.ProcessEnv = process.env) {
+    this.#opts = opts;
+    this.#users = opts.authEnv || opts.authEnvHttp ? usersFromEnv(env) : new Map();
   }
 
-  private anonymous(): ModeForRequest {
-    const o = this.opts;
+  #anonymous(): ModeForRequest {
+    const o = this.#opts;
     const canAuth = Boolean(o.authEnv || o.authEnvHttp);
     const unauthLocking = !o.unauthNoLocking;
     if (o.wideOpen) return { mode: "readwrite", unauthLocking, authAllowed: false };
@@ -108,11 +107,11 @@ export class Authorizer {
     return { mode: null, unauthLocking, authAllowed: canAuth };
   }
 
-  private modeFor(secure: boolean, creds: Credentials | null): ModeForRequest {
+  #modeFor(secure: boolean, creds: Credentials | null): ModeForRequest {
     if (creds) {
-      const checks = (secure && this.opts.authEnv) || (!secure && this.opts.authEnvHttp);
+      const checks = (secure && this.#opts.authEnv) || (!secure && this.#opts.authEnvHttp);
       if (checks) {
-        const u = this.users.get(creds.user);
+        const u = this.#users.get(creds.user);
         if (u && u.password === creds.password) {
           return { mode: u.mode, unauthLocking: false, authAllowed: false };
         }
@@ -120,17 +119,17 @@ export class Authorizer {
       // Bad or unusable credentials: treated as an anonymous request with
       // authentication turned off, as git-annex does.
       const anon = new Authorizer({
-        ...this.opts,
+        ...this.#opts,
         authEnv: false,
         authEnvHttp: false,
-      }).anonymous();
+      }).#anonymous();
       return anon;
     }
-    return this.anonymous();
+    return this.#anonymous();
   }
 
   decide(secure: boolean, creds: Credentials | null, action: ActionClass): AuthDecision {
-    const m = this.modeFor(secure, creds);
+    const m = this.#modeFor(secure, creds);
     if (m.mode === null) return { allow: false, status: 401 };
     const refuse: AuthDecision = { allow: false, status: m.authAllowed ? 401 : 403 };
     if (m.mode === "readwrite") return { allow: true, mode: "readwrite" };

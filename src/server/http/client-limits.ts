@@ -8,12 +8,15 @@
 export class ClientCounts {
   readonly #counts = new Map<string, number>();
 
-  constructor(private readonly max: number) {}
+  readonly #max: number;
+  constructor(max: number) {
+    this.#max = max;
+  }
 
   /** Count one more for `client`, or false (nothing counted) at the cap. */
   enter(client: string): boolean {
     const n = this.#counts.get(client) ?? 0;
-    if (n >= this.max) return false;
+    if (n >= this.#max) return false;
     this.#counts.set(client, n + 1);
     return true;
   }

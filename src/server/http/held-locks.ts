@@ -22,10 +22,9 @@ export class HeldLocks {
   readonly #perClient: ClientCounts;
   #kept = 0;
 
-  constructor(
-    private readonly retentionMs: number,
-    maxPerClient: number,
-  ) {
+  readonly #retentionMs: number;
+  constructor(retentionMs: number, maxPerClient: number) {
+    this.#retentionMs = retentionMs;
     this.#perClient = new ClientCounts(maxPerClient);
   }
 
@@ -42,7 +41,7 @@ export class HeldLocks {
     }
     const entry: HeldLock = { id: genUuid(), lock, uuid, client, timer: null };
     // Without keeplocked the lock ends when it expires.
-    entry.timer = setTimeout(() => void this.release(entry), this.retentionMs);
+    entry.timer = setTimeout(() => void this.release(entry), this.#retentionMs);
     entry.timer.unref();
     this.#locks.set(entry.id, entry);
     return entry.id;

@@ -22,15 +22,15 @@ import {
 
 /** Query parameters, first value wins, as servant's QueryParam takes. */
 class Query {
-  private readonly params: Map<string, string[]>;
+  readonly #params: Map<string, string[]>;
   constructor(search: string) {
-    this.params = parseApiQuery(search.startsWith("?") ? search.slice(1) : search);
+    this.#params = parseApiQuery(search.startsWith("?") ? search.slice(1) : search);
   }
   get(name: string): string | undefined {
-    return this.params.get(name)?.[0];
+    return this.#params.get(name)?.[0];
   }
   all(name: string): string[] {
-    return this.params.get(name) ?? [];
+    return this.#params.get(name) ?? [];
   }
 }
 

@@ -95,18 +95,20 @@ function clientOf(req: IncomingMessage): string {
 }
 
 export class P2pHttpServer {
-  private readonly locks: HeldLocks;
-  private readonly transfers: Semaphore;
-  private readonly clients: ClientCounts;
-  private requestsSeen = 0;
+  readonly #locks: HeldLocks;
+  readonly #transfers: Semaphore;
+  readonly #clients: ClientCounts;
+  #requestsSeen = 0;
 
-  constructor(private readonly opts: P2pHttpOptions) {
-    this.transfers = new Semaphore(
+  readonly #opts: P2pHttpOptions;
+  constructor(opts: P2pHttpOptions) {
+    this.#opts = opts;
+    this.#transfers = new Semaphore(
       Math.max(1, opts.jobs),
       opts.maxQueued ?? DEFAULT_LIMITS.maxQueued,
     );
-    this.clients = new ClientCounts(opts.maxPerClient ?? DEFAULT_LIMITS.maxPerClient);
-    this.locks = new HeldLocks(
+    this.#clients = new ClientCounts(opts.maxPerClient ?? DEFAULT_LIMITS.maxPerClient);
+    this.#locks = new HeldLocks(
       opts.lockRetentionMs ?? 10 * 60 * 1000,
       opts.maxLocksPerClient ?? DEFAULT_LIMITS.maxLocksPerClient,
     );
@@ -114,13 +116,13 @@ export class P2pHttpServer {
 
   /** What the server holds now; a request cut off must leave these as they were. */
   stats(): ServerStats {
-    const locks = this.locks.counts();
+    const locks = this.#locks.counts();
     const objects = objectLockCounts();
     return {
-      requestsSeen: this.requestsSeen,
-      requests: this.clients.total(),
-      transferSlots: this.transfers.active,
-      queuedTransfers: this.transfers.waiting,
+      requestsSeen: this.#requestsSeen,
+      requests: this.#clients.total(),
+      transferSlots: this.#transfers.active,
+      queuedTransfers: this.#transfers.waiting,
       keyLocks: objects.keyLocks,
       contentLocks: objects.contentLocks,
       heldLocks: locks.held,
@@ -133,8 +135,8 @@ export class P2pHttpServer {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     // First, before anything asynchronous: see the request end, however early.
     const end = watchRequestEnd(req, res);
-    this.requestsSeen++;
-    const requestLog = this.opts.requestLog;
+    this.#requestsSeen++;
+    const requestLog = this.#opts.requestLog;
     if (requestLog) {
       const started = performance.now();
       void end.done.then(() => {
@@ -144,37 +146,37 @@ export class P2pHttpServer {
       });
     }
     const client = clientOf(req);
-    if (!this.clients.enter(client)) {
+    if (!this.#clients.enter(client)) {
       sendError(res, 429, "too many requests from this client at once, try again later");
       req.resume();
       return;
     }
-    const served = this.serve(req, res, end).catch((err: unknown) => {
+    const served = this.#serve(req, res, end).catch((err: unknown) => {
       // Nobody to answer: what the request held was released on the way out.
       if (err instanceof ClientGoneError || end.signal.aborted) {
         res.destroy();
         return;
       }
       const { status, body, logLine } = errorAnswer(err);
-      if (logLine) this.opts.log?.(logLine);
+      if (logLine) this.#opts.log?.(logLine);
       sendError(res, status, body);
       // Do not read an unwanted body to its end; it may be huge.
       if (!req.complete) req.resume();
     });
     // The client counts until both its answer and the work for it are done.
-    void Promise.all([served, end.done]).then(() => this.clients.leave(client));
+    void Promise.all([served, end.done]).then(() => this.#clients.leave(client));
   };
 
-  private async serve(req: IncomingMessage, res: ServerResponse, end: RequestEnd): Promise<void> {
+  async #serve(req: IncomingMessage, res: ServerResponse, end: RequestEnd): Promise<void> {
     const r = parseRequest(req);
     // A malformed Authorization header is a 400 among the header checks,
     // before the repository is looked up (servant's order).
     const creds = parseBasicAuth(req.headers.authorization);
-    const peer = await this.opts.peers.lookup(r.uuid);
+    const peer = await this.#opts.peers.lookup(r.uuid);
     end.check();
     if (!peer) throw new HttpApiError(404, "not found");
     const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
-    const decision = this.opts.auth.decide(secure, creds, r.action);
+    const decision = this.#opts.auth.decide(secure, creds, r.action);
     if (!decision.allow) throw new HttpApiError(decision.status, "");
     if (r.refusal) throw r.refusal;
     const ctx: PeerContext = {
@@ -182,10 +184,10 @@ export class P2pHttpServer {
       bypass: r.bypass,
       signal: end.signal,
     };
-    await this.dispatch(r, peer, ctx, req, res, end);
+    await this.#dispatch(r, peer, ctx, req, res, end);
   }
 
-  private async dispatch(
+  async #dispatch(
     r: ApiRequest,
     peer: Peer,
     ctx: PeerContext,
@@ -205,8 +207,8 @@ export class P2pHttpServer {
         // than the object has, then sends none; refused here instead.
         if (r.offset < 0)
           throw new HttpApiError(400, "Error parsing offset failed: negative offset");
-        return this.transfers.run(
-          () => this.serveGet(peer, key, r.offset, ctx, req, res, end),
+        return this.#transfers.run(
+          () => this.#serveGet(peer, key, r.offset, ctx, req, res, end),
           end.signal,
         );
       case "checkpresent":
@@ -224,15 +226,15 @@ export class P2pHttpServer {
       case "putoffset":
         return answer(putOffsetJson(r.version, await peer.putOffset(key, ctx)));
       case "put":
-        return this.transfers.run(() => this.servePut(r, peer, key, ctx, req, res), end.signal);
+        return this.#transfers.run(() => this.#servePut(r, peer, key, ctx, req, res), end.signal);
       case "lockcontent":
-        return this.serveLockContent(r.uuid, peer, key, ctx, req, res, end);
+        return this.#serveLockContent(r.uuid, peer, key, ctx, req, res, end);
       case "keeplocked":
-        return this.serveKeepLocked(r, req, res, end);
+        return this.#serveKeepLocked(r, req, res, end);
     }
   }
 
-  private async serveGet(
+  async #serveGet(
     peer: Peer,
     key: Key,
     offset: number,
@@ -269,11 +271,11 @@ export class P2pHttpServer {
       // failed download); a client that went away is expected, anything
       // else (the source failed mid-way) is worth a log line.
       got.data.destroy();
-      if (!end.signal.aborted) this.opts.log?.(`p2phttp: download broke off: ${String(e)}`);
+      if (!end.signal.aborted) this.#opts.log?.(`p2phttp: download broke off: ${String(e)}`);
     }
   }
 
-  private async servePut(
+  async #servePut(
     r: ApiRequest,
     peer: Peer,
     key: Key,
@@ -307,7 +309,7 @@ export class P2pHttpServer {
     sendJson(res, storedJson(r.version, p.stored, p.plusUuids));
   }
 
-  private async serveLockContent(
+  async #serveLockContent(
     uuid: string,
     peer: Peer,
     key: Key,
@@ -322,28 +324,28 @@ export class P2pHttpServer {
       end.check();
       return sendJson(res, lockJson(false));
     }
-    const lockId = await this.locks.add(r.lock, uuid, clientOf(req));
+    const lockId = await this.#locks.add(r.lock, uuid, clientOf(req));
     if (lockId === null) {
       throw new HttpApiError(429, "too many content locks held by this client");
     }
     if (end.signal.aborted) {
       // Nobody will ever learn this lock's id: it must not be held.
-      await this.locks.releaseId(lockId);
+      await this.#locks.releaseId(lockId);
       throw new ClientGoneError();
     }
     sendJson(res, lockJson(true, lockId));
     void end.done.then(() => {
-      if (!res.writableFinished) return this.locks.releaseId(lockId);
+      if (!res.writableFinished) return this.#locks.releaseId(lockId);
     });
   }
 
-  private async serveKeepLocked(
+  async #serveKeepLocked(
     r: ApiRequest,
     req: IncomingMessage,
     res: ServerResponse,
     end: RequestEnd,
   ): Promise<void> {
-    const held = this.locks.keep(r.lockId as string, r.uuid);
+    const held = this.#locks.keep(r.lockId as string, r.uuid);
     // A kept lock waits on its client, however quiet: it is bounded by the
     // per-client lock cap, not the idle timeout. An unknown id is not.
     if (held) req.socket.setTimeout(0);
@@ -352,7 +354,7 @@ export class P2pHttpServer {
     try {
       await untilUnlock(req, end.signal);
     } finally {
-      if (held) await this.locks.release(held);
+      if (held) await this.#locks.release(held);
     }
     end.check();
     sendJson(res, lockJson(false));
@@ -361,7 +363,7 @@ export class P2pHttpServer {
 
   /** Release every lock (server shutdown). */
   close(): Promise<void> {
-    return this.locks.close();
+    return this.#locks.close();
   }
 }
 

@@ -7,27 +7,28 @@ import { LastChunk } from "../../util/index.js";
  * response is cut one byte short so the client knows (as git-annex does).
  */
 export class ValidityGate extends Transform {
-  private readonly last = new LastChunk();
-  private sent = 0;
-  constructor(
-    private readonly length: number,
-    private readonly valid: Promise<boolean>,
-  ) {
+  readonly #last = new LastChunk();
+  #sent = 0;
+  readonly #length: number;
+  readonly #valid: Promise<boolean>;
+  constructor(length: number, valid: Promise<boolean>) {
     super();
+    this.#length = length;
+    this.#valid = valid;
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const before = this.last.hold(chunk);
+    const before = this.#last.hold(chunk);
     if (before) {
-      this.sent += before.length;
+      this.#sent += before.length;
       this.push(before);
     }
     cb();
   }
   override _flush(cb: TransformCallback): void {
-    this.valid.then(
+    this.#valid.then(
       (ok) => {
-        let last = this.last.take();
-        if (last && !ok && this.sent + last.length === this.length) {
+        let last = this.#last.take();
+        if (last && !ok && this.#sent + last.length === this.#length) {
           last = last.subarray(0, last.length - 1);
         }
         if (last && last.length > 0) this.push(last);

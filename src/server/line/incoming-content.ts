@@ -28,12 +28,14 @@ export class IncomingContent {
   /** Resolves once the bytes and the validity message are read; rejects when the input broke. */
   readonly settled: Promise<void>;
 
-  constructor(
-    private readonly channel: MessageChannel,
-    private readonly length: number,
-    private readonly version: number,
-  ) {
-    this.settled = this.pump();
+  readonly #channel: MessageChannel;
+  readonly #length: number;
+  readonly #version: number;
+  constructor(channel: MessageChannel, length: number, version: number) {
+    this.#channel = channel;
+    this.#length = length;
+    this.#version = version;
+    this.settled = this.#pump();
     // Awaited after the Peer is done; until then a rejection is not unhandled.
     this.settled.catch(() => undefined);
     // The Peer may never look at an error; the loop does.
@@ -46,8 +48,8 @@ export class IncomingContent {
     else this.stream.resume();
   }
 
-  private async pump(): Promise<void> {
-    const src = this.channel.receiveData(this.length);
+  async #pump(): Promise<void> {
+    const src = this.#channel.receiveData(this.#length);
     const last = new LastChunk();
     try {
       for await (const chunk of src as AsyncIterable<Buffer>) {
@@ -68,9 +70,9 @@ export class IncomingContent {
     // Peer verifies, as git-annex then does.
     let valid = true;
     let broken: unknown = null;
-    if (this.version >= VALIDITY_VERSION) {
+    if (this.#version >= VALIDITY_VERSION) {
       try {
-        valid = await this.receiveValidity();
+        valid = await this.#receiveValidity();
       } catch (e) {
         broken = e;
       }
@@ -95,10 +97,10 @@ export class IncomingContent {
    * or INVALID` and counts as valid, since the content is verified anyway
    * (git-annex then forces verification). End of input throws.
    */
-  private async receiveValidity(): Promise<boolean> {
+  async #receiveValidity(): Promise<boolean> {
     let m: Message | null;
     try {
-      m = await this.channel.receive();
+      m = await this.#channel.receive();
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       m = protocolError("");
@@ -106,7 +108,7 @@ export class IncomingContent {
     if (m === null) throw new LineServerError("connection closed after DATA");
     if (m.type === "VALID") return true;
     if (m.type === "INVALID") return false;
-    await this.channel.send(protocolError("expected VALID or INVALID"));
+    await this.#channel.send(protocolError("expected VALID or INVALID"));
     return true;
   }
 }

@@ -81,27 +81,28 @@ export async function serveLine(
 }
 
 class LineSession {
-  private version = 0;
-  private bypass: readonly string[] = [];
-  private readonly aborter = new AbortController();
-  private readonly peer: Peer;
+  #version = 0;
+  #bypass: readonly string[] = [];
+  readonly #aborter = new AbortController();
+  readonly #peer: Peer;
 
-  constructor(
-    private readonly channel: MessageChannel,
-    private readonly opts: LineServeOptions,
-  ) {
-    this.peer = opts.peer;
+  readonly #channel: MessageChannel;
+  readonly #opts: LineServeOptions;
+  constructor(channel: MessageChannel, opts: LineServeOptions) {
+    this.#channel = channel;
+    this.#opts = opts;
+    this.#peer = opts.peer;
   }
 
   close(): void {
-    this.aborter.abort(new LineServerError("connection ended"));
+    this.#aborter.abort(new LineServerError("connection ended"));
   }
 
-  private ctx(): PeerContext {
+  #ctx(): PeerContext {
     return {
-      ...(this.opts.clientUuid !== undefined ? { clientUuid: this.opts.clientUuid } : {}),
-      bypass: this.bypass,
-      signal: this.aborter.signal,
+      ...(this.#opts.clientUuid !== undefined ? { clientUuid: this.#opts.clientUuid } : {}),
+      bypass: this.#bypass,
+      signal: this.#aborter.signal,
     };
   }
 
@@ -111,9 +112,9 @@ class LineSession {
    * or, for a key that is not UTF-8 (which git-annex would take as bytes
    * and annexgate refuses), a reason the client can act on.
    */
-  private async nextOrError(): Promise<Message | null | string> {
+  async #nextOrError(): Promise<Message | null | string> {
     try {
-      return await this.channel.receive();
+      return await this.#channel.receive();
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       // Input that ended inside a line or a DATA payload is the end.
@@ -124,101 +125,101 @@ class LineSession {
   }
 
   /** As `nextOrError`, a line that does not parse being `undefined`. */
-  private async next(): Promise<Message | null | undefined> {
-    const m = await this.nextOrError();
+  async #next(): Promise<Message | null | undefined> {
+    const m = await this.#nextOrError();
     return typeof m === "string" ? undefined : m;
   }
 
   async run(): Promise<LineServeEnd> {
-    if (this.opts.announce ?? true) {
-      await this.channel.send({ type: "AUTH-SUCCESS", uuid: this.peer.uuid });
+    if (this.#opts.announce ?? true) {
+      await this.#channel.send({ type: "AUTH-SUCCESS", uuid: this.#peer.uuid });
     }
     for (;;) {
-      const m = await this.nextOrError();
+      const m = await this.#nextOrError();
       if (m === null) return CLOSED;
       if (typeof m === "string") {
-        await this.channel.send(protocolError(m));
+        await this.#channel.send(protocolError(m));
         continue;
       }
       if (m.type === "ERROR") return { reason: "client-error", message: m.message };
-      const step = await this.handle(m);
+      const step = await this.#handle(m);
       if (step !== "continue") return step;
     }
   }
 
-  private async handle(m: Message): Promise<Step> {
+  async #handle(m: Message): Promise<Step> {
     switch (m.type) {
       case "VERSION": {
-        this.version = negotiateVersion(m.version);
-        await this.channel.send({ type: "VERSION", version: this.version });
+        this.#version = negotiateVersion(m.version);
+        await this.#channel.send({ type: "VERSION", version: this.#version });
         return "continue";
       }
       case "BYPASS":
         // No reply (design/p2p_protocol, "Cluster cycle prevention").
-        this.bypass = m.uuids;
+        this.#bypass = m.uuids;
         return "continue";
       case "CHECKPRESENT":
-        return this.reply(async () =>
-          presenceReply(await this.peer.checkPresent(m.key, this.ctx())),
+        return this.#reply(async () =>
+          presenceReply(await this.#peer.checkPresent(m.key, this.#ctx())),
         );
       case "LOCKCONTENT":
-        return this.lockContent(m.key);
+        return this.#lockContent(m.key);
       case "REMOVE":
-        return this.remove(m.key, undefined);
+        return this.#remove(m.key, undefined);
       case "REMOVE-BEFORE":
-        return this.remove(m.key, m.timestamp);
+        return this.#remove(m.key, m.timestamp);
       case "GETTIMESTAMP":
-        return this.reply(async () => ({
+        return this.#reply(async () => ({
           type: "TIMESTAMP",
-          timestamp: await this.peer.getTimestamp(this.ctx()),
+          timestamp: await this.#peer.getTimestamp(this.#ctx()),
         }));
       case "PUT":
-        return this.put(m.key, m.associatedFile);
+        return this.#put(m.key, m.associatedFile);
       case "GET":
-        return this.get(m.key, m.offset);
+        return this.#get(m.key, m.offset);
       case "CONNECT":
-        return this.connect(m.service);
+        return this.#connect(m.service);
       case "NOTIFYCHANGE":
         // As stock git-annex-shell p2pstdio: it has no change notification
         // on this connection, and gives up.
         throw new LineServerError("change notification not available");
       default:
-        await this.channel.send(protocolError(UNEXPECTED_COMMAND));
+        await this.#channel.send(protocolError(UNEXPECTED_COMMAND));
         return "continue";
     }
   }
 
   /** Send what `make` answers, or ERROR with the Peer's failure. */
-  private async reply(make: () => Promise<Message>): Promise<Step> {
+  async #reply(make: () => Promise<Message>): Promise<Step> {
     let answer: Message;
     try {
       answer = await make();
     } catch (e) {
       answer = errorReply(e);
     }
-    await this.channel.send(answer);
+    await this.#channel.send(answer);
     return "continue";
   }
 
-  private async lockContent(key: Key): Promise<Step> {
+  async #lockContent(key: Key): Promise<Step> {
     let answer: Message;
     let lock: ContentLock | undefined;
     try {
-      const r = await this.peer.lockContent(key, this.ctx());
+      const r = await this.#peer.lockContent(key, this.#ctx());
       if (r.kind === "locked") lock = r.lock;
       answer = lockReply(r);
     } catch (e) {
       answer = lockErrorReply(e);
     }
-    await this.channel.send(answer);
+    await this.#channel.send(answer);
     if (!lock) return "continue";
     // Locked until the client's next message, which must be UNLOCKCONTENT,
     // or until the connection ends.
     try {
-      const next = await this.next();
+      const next = await this.#next();
       if (next === null) return CLOSED;
       if (next?.type !== "UNLOCKCONTENT") {
-        await this.channel.send(protocolError("expected UNLOCKCONTENT"));
+        await this.#channel.send(protocolError("expected UNLOCKCONTENT"));
       }
       return "continue";
     } finally {
@@ -226,60 +227,60 @@ class LineSession {
     }
   }
 
-  private async remove(key: Key, before: number | undefined): Promise<Step> {
-    const refused = refusal(this.opts.mode, "remove");
+  async #remove(key: Key, before: number | undefined): Promise<Step> {
+    const refused = refusal(this.#opts.mode, "remove");
     if (refused) {
-      await this.channel.send(refused);
+      await this.#channel.send(refused);
       return "continue";
     }
-    return this.reply(async () =>
+    return this.#reply(async () =>
       removeReply(
-        this.version,
-        await this.peer.remove(key, before === undefined ? {} : { before }, this.ctx()),
+        this.#version,
+        await this.#peer.remove(key, before === undefined ? {} : { before }, this.#ctx()),
       ),
     );
   }
 
-  private async put(key: Key, associatedFile: string | null): Promise<Step> {
-    const refused = refusal(this.opts.mode, "store");
+  async #put(key: Key, associatedFile: string | null): Promise<Step> {
+    const refused = refusal(this.#opts.mode, "store");
     if (refused) {
-      await this.channel.send(refused);
+      await this.#channel.send(refused);
       return "continue";
     }
     let offsetReply: Message;
     try {
       offsetReply = putOffsetReply(
-        this.version,
-        await this.peer.putOffset(key, {
-          ...this.ctx(),
+        this.#version,
+        await this.#peer.putOffset(key, {
+          ...this.#ctx(),
           ...(associatedFile !== null ? { associatedFile } : {}),
         }),
       );
     } catch (e) {
-      await this.channel.send(errorReply(e));
+      await this.#channel.send(errorReply(e));
       return "continue";
     }
-    await this.channel.send(offsetReply);
+    await this.#channel.send(offsetReply);
     if (offsetReply.type !== "PUT-FROM") return "continue";
     const offset = offsetReply.offset;
 
-    const m = await this.next();
+    const m = await this.#next();
     if (m === null) return CLOSED;
     // The client gave up on this PUT; no reply is expected.
     if (m?.type === "ERROR") return "continue";
-    if (m?.type === "DATA-PRESENT" && this.version >= DATA_PRESENT_VERSION) {
-      return this.reply(async () =>
-        storeReply(this.version, await this.peer.storePresent(key, this.ctx())),
+    if (m?.type === "DATA-PRESENT" && this.#version >= DATA_PRESENT_VERSION) {
+      return this.#reply(async () =>
+        storeReply(this.#version, await this.#peer.storePresent(key, this.#ctx())),
       );
     }
     if (m?.type !== "DATA") {
-      await this.channel.send(protocolError("expected DATA"));
+      await this.#channel.send(protocolError("expected DATA"));
       return "continue";
     }
-    const incoming = new IncomingContent(this.channel, m.length, this.version);
+    const incoming = new IncomingContent(this.#channel, m.length, this.#version);
     let answer: Message;
     try {
-      const stored = await this.peer.store(
+      const stored = await this.#peer.store(
         {
           key,
           offset,
@@ -287,9 +288,9 @@ class LineSession {
           data: incoming.stream,
           ...(associatedFile !== null ? { associatedFile } : {}),
         },
-        this.ctx(),
+        this.#ctx(),
       );
-      answer = storeReply(this.version, stored);
+      answer = storeReply(this.#version, stored);
     } catch (e) {
       answer = errorReply(e);
     } finally {
@@ -301,28 +302,28 @@ class LineSession {
       // The input ended or broke inside the DATA: nothing more can be read.
       return CLOSED;
     }
-    await this.channel.send(answer);
+    await this.#channel.send(answer);
     return "continue";
   }
 
-  private async get(key: Key, offset: number): Promise<Step> {
+  async #get(key: Key, offset: number): Promise<Step> {
     let got: Awaited<ReturnType<Peer["retrieve"]>>;
     try {
-      got = await this.peer.retrieve(key, offset, this.ctx());
+      got = await this.#peer.retrieve(key, offset, this.#ctx());
     } catch (e) {
       // Nothing sent yet: the client takes ERROR in place of DATA as a failure.
-      await this.channel.send(errorReply(e));
+      await this.#channel.send(errorReply(e));
       return "continue";
     }
     let valid: boolean;
     if (!got) {
       // Content not available: empty data, INVALID (git-annex's sendContent).
-      await this.channel.sendData(0, emptyStream());
+      await this.#channel.sendData(0, emptyStream());
       valid = false;
     } else {
       valid = true;
       try {
-        await this.channel.sendData(got.length, got.data);
+        await this.#channel.sendData(got.length, got.data);
       } catch (e) {
         got.data.destroy();
         // More bytes than promised: the promised ones went out, and INVALID
@@ -334,17 +335,17 @@ class LineSession {
       }
       valid = (await got.valid.catch(() => false)) && valid;
     }
-    if (this.version >= VALIDITY_VERSION) {
-      await this.channel.send({ type: valid ? "VALID" : "INVALID" });
+    if (this.#version >= VALIDITY_VERSION) {
+      await this.#channel.send({ type: valid ? "VALID" : "INVALID" });
     }
-    return this.receiveTransferResult();
+    return this.#receiveTransferResult();
   }
 
   /** After sending content, the client says SUCCESS[-PLUS] or FAILURE[-PLUS]. */
-  private async receiveTransferResult(): Promise<Step> {
-    const m = await this.next();
+  async #receiveTransferResult(): Promise<Step> {
+    const m = await this.#next();
     if (m === null) return CLOSED;
-    const plus = this.version >= PLUS_VERSION;
+    const plus = this.#version >= PLUS_VERSION;
     const ok =
       m !== undefined &&
       (m.type === "SUCCESS" ||
@@ -352,7 +353,7 @@ class LineSession {
         m.type === "ERROR" ||
         (plus && (m.type === "SUCCESS-PLUS" || m.type === "FAILURE-PLUS")));
     if (!ok) {
-      await this.channel.send(
+      await this.#channel.send(
         protocolError(
           plus
             ? "expected SUCCESS or SUCCESS-PLUS or FAILURE or FAILURE-PLUS"
@@ -363,18 +364,18 @@ class LineSession {
     return "continue";
   }
 
-  private async connect(service: "git-upload-pack" | "git-receive-pack"): Promise<Step> {
+  async #connect(service: "git-upload-pack" | "git-receive-pack"): Promise<Step> {
     if (service === "git-receive-pack") {
-      const refused = refusal(this.opts.mode, "receive-pack");
+      const refused = refusal(this.#opts.mode, "receive-pack");
       if (refused) {
-        await this.channel.send(refused);
-        return this.opts.continueAfterRefusedConnect ? "continue" : { reason: "refused-connect" };
+        await this.#channel.send(refused);
+        return this.#opts.continueAfterRefusedConnect ? "continue" : { reason: "refused-connect" };
       }
     }
-    if (!this.opts.connect) {
+    if (!this.#opts.connect) {
       throw new LineServerError("relaying to git not supported on this connection");
     }
-    const exitCode = await relayService(this.channel, this.opts.connect(service));
+    const exitCode = await relayService(this.#channel, this.#opts.connect(service));
     return { reason: "connected", exitCode };
   }
 }
