@@ -9,6 +9,12 @@
 import type { Readable } from "node:stream";
 import { AnnexgateError, type ErrorCode } from "../errors.js";
 import type { Key } from "../keys/index.js";
+import type {
+  PresentAnswer,
+  PutOffsetAnswer,
+  RemovedAnswer,
+  StoredAnswer,
+} from "../protocol/index.js";
 
 /**
  * How long a remote repository may owe progress on a request (an answer,
@@ -32,24 +38,16 @@ export interface PeerContext {
   readonly associatedFile?: string;
 }
 
-export interface PresenceResult {
-  readonly present: boolean;
-}
-
-export interface RemoveResult {
-  readonly removed: boolean;
-  readonly plusUuids: readonly string[];
-}
-
-export interface StoreResult {
-  readonly stored: boolean;
-  readonly plusUuids: readonly string[];
-}
-
-/** What the peer says before a store: where to resume, or that it has the key. */
-export type PutOffsetResult =
-  | { readonly alreadyHave: true; readonly plusUuids: readonly string[] }
-  | { readonly alreadyHave: false; readonly offset: number };
+/**
+ * A Peer's answers have the p2phttp API's shapes (the protocol layer
+ * defines them once, for both wires): whether it has a key, whether a
+ * remove or store happened (and where else, `plusUuids`), and before a
+ * store where to resume or that it already has the key.
+ */
+export type PresenceResult = PresentAnswer;
+export type RemoveResult = RemovedAnswer;
+export type StoreResult = StoredAnswer;
+export type PutOffsetResult = PutOffsetAnswer;
 
 export interface StoreRequest {
   readonly key: Key;
