@@ -42,10 +42,18 @@ import { type RunningP2pHttp, startStockP2pHttp } from "../helpers/servers.js";
 import { startSshd, type TestSshd } from "../helpers/sshd.js";
 
 const CLIENT = "b1e4f1b2-1111-4222-8333-444455556666";
-const SIZE = 48 * 1024 * 1024;
+/**
+ * Larger than a chunk: the last chunk is held back until the node is
+ * stopped, so the stall is met either mid-body or waiting for the answer.
+ */
+const SIZE = 8 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
-/** The gateway's no-progress timeout for its nodes: short, since a stopped node never moves. */
-const STALL_MS = 3000;
+/**
+ * The gateway's no-progress timeout for its nodes: short, since a stopped
+ * node never moves, but long enough that a stock node (or an ssh login)
+ * on a loaded machine is never taken for a stalled one.
+ */
+const STALL_MS = 12_000;
 
 /** The pids of stock git-annex processes whose command line has every one of `parts`. */
 async function gitAnnexPids(program: string, parts: readonly string[]): Promise<number[]> {

@@ -3,9 +3,13 @@
  * refuses gets its status and message; anything else is a 500 whose body
  * is a short id, never the error itself (a system error names server
  * paths, a node's error its host name, a stack the code): the id goes to
- * the log with the real error, so an operator can find it.
+ * the log with the real error, so an operator can find it. A repository
+ * behind the gateway that fails (unreachable, refusing, broken) is a 502:
+ * the gateway itself is fine, and the log says which node and why, with
+ * no stack (it is an expected condition, not a bug).
  */
 import { randomBytes } from "node:crypto";
+import { PeerProtocolError, PeerRefusedError, PeerUnreachableError } from "../../peers/index.js";
 import { HttpApiError } from "../../protocol/index.js";
 import { QueueFullError } from "../../util/index.js";
 
@@ -22,10 +26,37 @@ export function errorAnswer(err: unknown): ErrorAnswer {
     return { status: 503, body: "server busy: too many transfers are waiting, try again later" };
   }
   const id = randomBytes(4).toString("hex");
+  const node = nodeFailure(err);
+  if (node !== undefined) {
+    return {
+      status: 502,
+      body: `a repository behind this gateway ${node} (id ${id})`,
+      logLine: `p2phttp: node failure ${id}: ${chain(err as Error)}`,
+    };
+  }
   const detail = err instanceof Error ? (err.stack ?? String(err)) : String(err);
   return {
     status: 500,
     body: `internal error (id ${id})`,
     logLine: `p2phttp: internal error ${id}: ${detail}`,
   };
+}
+
+/** What a node's failure says to a client, or undefined when it is not one. */
+function nodeFailure(err: unknown): string | undefined {
+  if (err instanceof PeerUnreachableError) return "did not answer";
+  if (err instanceof PeerRefusedError) return "refused the request";
+  if (err instanceof PeerProtocolError) return "answered out of protocol";
+  return undefined;
+}
+
+/** An error's message and its causes' messages, without stacks. */
+function chain(err: Error): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; e !== undefined && depth < 5; depth++) {
+    parts.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(" <- ");
 }

@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { PeerProtocolError, PeerRefusedError, PeerUnreachableError } from "../../peers/index.js";
+import { HttpApiError } from "../../protocol/index.js";
+import { errorAnswer } from "./error-answer.js";
+
+describe("errorAnswer", () => {
+  it("a node's failure is a 502 naming no host, logged with its causes and no stack", () => {
+    const cause = new Error("connect ECONNREFUSED 10.1.2.3:8080");
+    const cases = [
+      [
+        new PeerUnreachableError("p2phttp put to node.example:8080 failed", {}, cause),
+        /did not answer/,
+      ],
+      [new PeerRefusedError("node.example answered 403", {}), /refused the request/],
+      [new PeerProtocolError("node.example sent junk", {}), /answered out of protocol/],
+    ] as const;
+    for (const [err, said] of cases) {
+      const a = errorAnswer(err);
+      assert.equal(a.status, 502);
+      assert.match(a.body, said);
+      const id = /\(id ([0-9a-f]{8})\)$/.exec(a.body)?.[1];
+      assert.ok(id, a.body);
+      assert.doesNotMatch(a.body, /node\.example|10\.1\.2\.3|ECONN/);
+      assert.ok(a.logLine?.includes(id));
+      assert.ok(a.logLine?.includes(err.message), a.logLine);
+      assert.doesNotMatch(a.logLine ?? "", /\n\s+at /, "no stack in the log line");
+    }
+    assert.match(errorAnswer(cases[0][0]).logLine ?? "", /ECONNREFUSED/);
+  });
+
+  it("the API's refusals keep their status; anything else is a 500 with an id", () => {
+    assert.deepEqual(errorAnswer(new HttpApiError(400, "bad key")), {
+      status: 400,
+      body: "bad key",
+    });
+    const a = errorAnswer(new Error("EACCES: /srv/secret/path"));
+    assert.equal(a.status, 500);
+    assert.match(a.body, /^internal error \(id [0-9a-f]{8}\)$/);
+    assert.match(a.logLine ?? "", /EACCES/);
+  });
+});
