@@ -46,7 +46,7 @@ const CLIENT = "b1e4f1b2-1111-4222-8333-444455556666";
  * Larger than a chunk: the last chunk is held back until the node is
  * stopped, so the stall is met either mid-body or waiting for the answer.
  */
-const SIZE = 8 * 1024 * 1024;
+const SIZE = 48 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
 /**
  * The gateway's no-progress timeout for its nodes: short, since a stopped

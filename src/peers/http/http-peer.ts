@@ -216,6 +216,13 @@ export class HttpPeer implements Peer {
       () => undefined,
     );
     const body = sendPutBody(req.data, creq, req.length, () => answered, stall);
+    let bodyEnded = false;
+    void body.then(
+      (sent) => {
+        bodyEnded = sent.complete;
+      },
+      () => undefined,
+    );
     // Once the body is all sent, the server owes the answer.
     void body.then(
       () => stall.begin(),
@@ -244,8 +251,11 @@ export class HttpPeer implements Peer {
     const result = await this.#client.answer("put", v, res, parseStoredJson).finally(async () => {
       stall.stop();
       // An answer before the whole body went out (warp then resets the
-      // connection): this connection must not go back to the pool.
-      if (!(await body).complete) creq.destroy();
+      // connection): this connection must not go back to the pool, and a
+      // write still waiting for the server to read must not wait for ever
+      // (a server that answered need not read the rest).
+      if (!bodyEnded) creq.destroy();
+      await body;
     });
     const sent = await body;
     // The server has answered (nothing stored, what arrived kept for a

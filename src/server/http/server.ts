@@ -306,6 +306,13 @@ export class P2pHttpServer {
       ctx,
     );
     ctx.signal?.throwIfAborted();
+    if (!req.complete) {
+      // The store stopped reading before the body ended (every node failed
+      // or already had it): the rest is never read, and a client still
+      // sending would wait on it for ever. As warp does, the connection
+      // closes after this answer.
+      res.shouldKeepAlive = false;
+    }
     sendJson(res, storedJson(r.version, p.stored, p.plusUuids));
   }
 
