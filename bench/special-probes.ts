@@ -40,6 +40,11 @@ export async function startCountingRelay(targetPort: number): Promise<CountingRe
         target.destroy();
       });
     }
+    // A side that closes closes the other once what it sent is flushed:
+    // pipe() alone would leave a client sending into a relay that no
+    // longer reads (a hang where a direct connection sees a reset).
+    target.once("close", () => client.end(() => client.destroy()));
+    client.once("close", () => target.end(() => target.destroy()));
     target.on("data", (d: Buffer) => {
       fromTarget += d.length;
     });

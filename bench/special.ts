@@ -91,6 +91,8 @@ interface Probes {
   readonly reads: TreeReadCounter;
   readonly temp: DiskPeakSampler;
   readonly relay: CountingRelay;
+  /** The gateway's last stderr line, to say why a step failed. */
+  readonly lastServerError: () => string;
 }
 
 /** `--size SIZE` or `--size=SIZE`, else BENCH_SIZE, else a positional SIZE. */
@@ -194,12 +196,12 @@ async function benchRemote(client: string, row: RemoteRow, inputs: Inputs, probe
   try {
     await bigFileSteps(client, row, inputs, probes, r);
   } catch (e) {
-    r.errors.push(`big file: ${brief(e)}`);
+    r.errors.push(`big file: ${brief(e)}${probes.lastServerError()}`);
   }
   try {
     await smallFileSteps(client, row, inputs, r);
   } catch (e) {
-    r.errors.push(`small files: ${brief(e)}`);
+    r.errors.push(`small files: ${brief(e)}${probes.lastServerError()}`);
   }
   r.peakRssMiB = (await probes.rss.mark()).tree / 1024;
   r.peakTempBytes = await probes.temp.mark();
@@ -227,6 +229,11 @@ async function benchServer(
     reads: new TreeReadCounter(pid),
     temp: new DiskPeakSampler([join(annexDir, "tmp"), join(annexDir, "othertmp")]),
     relay: inputs.relay,
+    lastServerError: () => {
+      const lines = server.stderr().trim().split("\n");
+      const last = lines[lines.length - 1] ?? "";
+      return last === "" ? "" : ` (gateway said: ${last.slice(0, 300)})`;
+    },
   };
   for (const p of [probes.rss, probes.reads, probes.temp]) await p.start();
   const results = new Map<string, RemoteResult>();
