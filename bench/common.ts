@@ -211,6 +211,20 @@ async function childrenOf(pid: number): Promise<number[]> {
   return out;
 }
 
+/** `pid` and all its live descendants. */
+export async function treePids(pid: number): Promise<number[]> {
+  const seen = new Set<number>();
+  const queue = [pid];
+  // Bounded: a process tree on this machine is far smaller than this.
+  for (let i = 0; i < 10_000 && queue.length > 0; i++) {
+    const p = queue.shift() as number;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    queue.push(...(await childrenOf(p)));
+  }
+  return [...seen];
+}
+
 /** VmRSS of one process in KiB (0 when it is gone). */
 export async function rssKiB(pid: number): Promise<number> {
   try {
