@@ -14,11 +14,13 @@
  * s3rver. Those two answers do not check the request's signature.
  */
 
+import assert from "node:assert/strict";
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
+import type { Remote } from "../../src/remotes/index.js";
 import { makeTempDir, removeDir, run } from "./index.js";
 
 /** The credentials s3rver accepts (it checks signatures made with them). */
@@ -256,4 +258,32 @@ function xml(s: string): string {
     /[<>&"']/g,
     (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c,
   );
+}
+
+/** The remote.log fields of `uuid`, without the timestamp, as the configuration layer reads them. */
+export async function remoteLogFields(repo: string, uuid: string): Promise<Record<string, string>> {
+  const log = await run("git", ["cat-file", "-p", "git-annex:remote.log"], { cwd: repo });
+  const line = log.split("\n").find((l) => l.startsWith(`${uuid} `));
+  assert.ok(line, `no remote.log line for ${uuid}`);
+  const fields: Record<string, string> = {};
+  for (const word of line.split(" ").slice(1)) {
+    const i = word.indexOf("=");
+    if (i > 0 && !word.startsWith("timestamp=")) fields[word.slice(0, i)] = word.slice(i + 1);
+  }
+  return fields;
+}
+
+/** An S3 special remote named "s3" with these remote.log fields, as the configuration layer makes it. */
+export function s3Remote(uuid: string, fields: Record<string, string>): Remote {
+  return {
+    name: "s3",
+    uuid,
+    cost: 200,
+    transport: { kind: "S3", special: { fields, gitConfig: {} } },
+    proxy: false,
+    clusterNode: [],
+    clusterGateway: [],
+    proxiedBy: null,
+    ignore: false,
+  };
 }

@@ -18,12 +18,14 @@ import {
   UnreachableRemoteError,
 } from "../../src/peers/index.js";
 import type { Remote } from "../../src/remotes/index.js";
-import { gitAnnexRepo, makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
+import { gitAnnexRepo, makeTempDir, removeDir, requireGitAnnex } from "../helpers/index.js";
 import {
   initStockS3Remote,
   type RunningS3Server,
+  remoteLogFields,
   S3RVER_ENV,
   s3AdminClient,
+  s3Remote,
   startS3Server,
 } from "../helpers/s3-server.js";
 
@@ -31,32 +33,6 @@ const GATEWAY_UUID = "7d1c4e2a-3b5f-4a6e-9c8d-0f1e2d3c4b5a";
 const KEY = parseKey(
   "SHA256E-s3--ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
 );
-
-async function remoteLogFields(repo: string, uuid: string): Promise<Record<string, string>> {
-  const log = await run("git", ["cat-file", "-p", "git-annex:remote.log"], { cwd: repo });
-  const line = log.split("\n").find((l) => l.startsWith(`${uuid} `));
-  assert.ok(line, `no remote.log line for ${uuid}`);
-  const fields: Record<string, string> = {};
-  for (const word of line.split(" ").slice(1)) {
-    const i = word.indexOf("=");
-    if (i > 0 && !word.startsWith("timestamp=")) fields[word.slice(0, i)] = word.slice(i + 1);
-  }
-  return fields;
-}
-
-function s3Remote(uuid: string, fields: Record<string, string>): Remote {
-  return {
-    name: "s3",
-    uuid,
-    cost: 200,
-    transport: { kind: "S3", special: { fields, gitConfig: {} } },
-    proxy: false,
-    clusterNode: [],
-    clusterGateway: [],
-    proxiedBy: null,
-    ignore: false,
-  };
-}
 
 function open(
   remote: Remote,

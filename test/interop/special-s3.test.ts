@@ -27,8 +27,10 @@ import {
 import {
   initStockS3Remote,
   type RunningS3Server,
+  remoteLogFields,
   S3RVER_ENV,
   s3AdminClient,
+  s3Remote,
   startS3Server,
 } from "../helpers/s3-server.js";
 
@@ -36,33 +38,6 @@ const GATEWAY_UUID = "7d1c4e2a-3b5f-4a6e-9c8d-0f1e2d3c4b5a";
 const MiB = 1024 * 1024;
 /** The kind with an empty environment: credentials come from the gateway's cache. */
 const kind = s3KindWith({});
-
-/** The remote.log fields of `uuid`, without the timestamp, as the configuration layer reads them. */
-async function remoteLogFields(repo: string, uuid: string): Promise<Record<string, string>> {
-  const log = await run("git", ["cat-file", "-p", "git-annex:remote.log"], { cwd: repo });
-  const line = log.split("\n").find((l) => l.startsWith(`${uuid} `));
-  assert.ok(line, `no remote.log line for ${uuid}`);
-  const fields: Record<string, string> = {};
-  for (const word of line.split(" ").slice(1)) {
-    const i = word.indexOf("=");
-    if (i > 0 && !word.startsWith("timestamp=")) fields[word.slice(0, i)] = word.slice(i + 1);
-  }
-  return fields;
-}
-
-function s3Remote(uuid: string, fields: Record<string, string>): Remote {
-  return {
-    name: "s3",
-    uuid,
-    cost: 200,
-    transport: { kind: "S3", special: { fields, gitConfig: {} } },
-    proxy: false,
-    clusterNode: [],
-    clusterGateway: [],
-    proxiedBy: null,
-    ignore: false,
-  };
-}
 
 function openS3(remote: Remote, git?: Git): Promise<RemoteConnection> {
   assert.equal(remote.transport.kind, "S3");
