@@ -217,15 +217,12 @@ export class HttpPeer implements Peer {
     );
     const body = sendPutBody(req.data, creq, req.length, () => answered, stall);
     let bodyEnded = false;
+    // Once the body is all sent, the server owes the answer.
     void body.then(
       (sent) => {
         bodyEnded = sent.complete;
+        stall.begin();
       },
-      () => undefined,
-    );
-    // Once the body is all sent, the server owes the answer.
-    void body.then(
-      () => stall.begin(),
       () => undefined,
     );
     let res: IncomingMessage;
