@@ -12,8 +12,8 @@ import type { Git } from "../../git/index.js";
 import { parseSize } from "../../sizes/index.js";
 import type { PeerKind } from "../registry.js";
 import { UnreachableRemoteError } from "../registry.js";
+import { openSpecialPeer } from "../special/open-special.js";
 import { unsupportedSpecialFeature } from "../special/special-config.js";
-import { SpecialPeer } from "../special/special-peer.js";
 import { DEFAULT_DISK_RESERVE, DirectoryStorage } from "./directory-storage.js";
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -50,7 +50,6 @@ export const directoryKind: PeerKind<"directory"> = {
       throw new UnreachableRemoteError(remote, "the directory is not accessible");
     }
     const storage = new DirectoryStorage(dir, { diskReserve: await diskReserve(ctx.git) });
-    const peer = new SpecialPeer({ uuid: remote.uuid, storage });
-    return { peer, close: () => peer.close() };
+    return openSpecialPeer(remote, transport.special, storage, ctx);
   },
 };

@@ -13,8 +13,8 @@ import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from "@a
 import type { Remote } from "../../remotes/index.js";
 import type { PeerKind } from "../registry.js";
 import { UnreachableRemoteError } from "../registry.js";
+import { openSpecialPeer } from "../special/open-special.js";
 import { unsupportedSpecialFeature } from "../special/special-config.js";
-import { SpecialPeer } from "../special/special-peer.js";
 import { findS3Credentials, S3CredentialsError } from "./credentials.js";
 import { createS3Client } from "./s3-client.js";
 import { s3ErrorCode, s3Failure, s3Status } from "./s3-failure.js";
@@ -59,8 +59,7 @@ export function s3KindWith(env: Readonly<Record<string, string | undefined>>): P
         client.destroy();
         throw e;
       }
-      const peer = new SpecialPeer({ uuid: remote.uuid, storage: new S3Storage(client, settings) });
-      return { peer, close: () => peer.close() };
+      return openSpecialPeer(remote, special, new S3Storage(client, settings), ctx);
     },
   };
 }
