@@ -276,6 +276,45 @@ describe("a node that stalls mid-transfer behind annexgate", { timeout: 900_000 
     });
   }
 
+  for (const name of ["proxied p2phttp", "proxied ssh", "cluster p2phttp", "cluster ssh"]) {
+    test(`${name}: a remove whose node is stopped is answered, and succeeds once it resumes`, async () => {
+      const { node, uuid } = await targetOf(name);
+      const data = randomBytes(64 * 1024);
+      const key = parseKey(keyFor(data));
+      const c = client(uuid);
+      try {
+        const stored = await c.store({ key, offset: 0, length: data.length, data: chunks(data) });
+        assert.equal(stored.stored, true);
+        assert.ok(await holdsVerified(node.repo, keyFor(data)), `${node.name} holds the content`);
+        const pids = await stop(node);
+        const answer = await c.remove(key).then(
+          (r) => r,
+          (e: unknown) => e as Error,
+        );
+        if (answer instanceof Error) {
+          assert.ok(!answer.message.includes(root), `no server path in ${answer.message}`);
+        } else {
+          // Not removed from the stopped node; a cluster may report its others.
+          assert.equal(answer.removed, false, JSON.stringify(answer));
+        }
+        await backToBaseline("after the stalled remove");
+        resume(pids);
+        // The node may carry out the request it took before it was stopped;
+        // either way a remove now answers removed (bounded by count).
+        let again: Error | { removed: boolean } = new Error("not tried");
+        for (let i = 0; i < 5; i++) {
+          again = await c.remove(key).catch((e: unknown) => e as Error);
+          if (!(again instanceof Error) && again.removed) break;
+        }
+        assert.ok(!(again instanceof Error) && again.removed, String(again));
+        assert.equal(await holdsVerified(node.repo, keyFor(data)), false);
+        await backToBaseline("after the honest remove");
+      } finally {
+        await c.close();
+      }
+    });
+  }
+
   for (const name of ["proxied p2phttp", "proxied ssh"]) {
     test(`${name}: a get whose node stops mid-body ends, and succeeds once it resumes`, async () => {
       const { node, uuid } = await targetOf(name);

@@ -153,7 +153,13 @@ export class HttpPeer implements Peer {
     // after --jobs of them it hangs for good. Content known absent is not
     // asked about.
     if (!(await this.checkPresent(key, ctx)).present) return LOCK_ABSENT;
-    const answer = await this.#client.json("lockcontent", ctx, { key }, parseLockJson);
+    const answer = await this.#client.json(
+      "lockcontent",
+      ctx,
+      { key },
+      parseLockJson,
+      this.#stallMs,
+    );
     if (!answer.locked) return LOCK_ABSENT;
     const lock = await keepLocked({
       client: this.#client,
@@ -172,12 +178,13 @@ export class HttpPeer implements Peer {
   async remove(key: Key, opts: { before?: number } = {}, ctx?: PeerContext): Promise<RemoveResult> {
     const before = opts.before;
     return before === undefined
-      ? this.#client.json("remove", ctx, { key }, parseRemovedJson)
+      ? this.#client.json("remove", ctx, { key }, parseRemovedJson, this.#stallMs)
       : this.#client.json(
           "remove-before",
           ctx,
           { key, timestamp: Math.floor(before) },
           parseRemovedJson,
+          this.#stallMs,
         );
   }
 
