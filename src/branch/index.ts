@@ -8,6 +8,16 @@ export { BranchError } from "./errors.js";
 export { ANNEX_VERSION, type InitOptions, type InitResult, initRepository } from "./init.js";
 export { branchPathOf, journalFileName, readJournalDir } from "./journal.js";
 export {
+  type ChunkListing,
+  type ChunkLog,
+  chunkListings,
+  chunkLogPath,
+  formatChunkLog,
+  parseChunkLog,
+  readChunkListings,
+  recordChunks,
+} from "./logs/chunk.js";
+export {
   advanceClock,
   clockFromSeconds,
   compareClocks,

@@ -4,6 +4,7 @@
  * content verification — and repository/cluster UUIDs. The only door into
  * `src/keys/`; nothing here does I/O except reading a file in `verifyFile`.
  */
+export { chunkCount, chunkKey, isStableKey } from "./chunks.js";
 export { hashDirLower, hashDirMixed } from "./hashdirs.js";
 export {
   BadKeyError,
