@@ -24,7 +24,7 @@ describe("chunk keys", () => {
       "annex",
       "examinekey",
       formatKey(key),
-      "--format=${key}\n",
+      `--format=${"$"}{key}\n`,
     ]);
     assert.equal(stdout, `${formatKey(key)}\n`);
     assert.equal(formatKey(key), "WORM-s1234-m1700000000-S100-C13--some_file.txt");
