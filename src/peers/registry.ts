@@ -10,6 +10,7 @@ import type { Git } from "../git/index.js";
 import type { TmpLimitText } from "../objects/index.js";
 import type { Remote, RemoteTransport } from "../remotes/index.js";
 import type { Peer } from "./peer.js";
+import type { SpecialChunkLog } from "./special/chunk-log.js";
 
 /** Every kind of remote that can be opened: all transports but "unsupported". */
 export type RemoteKind = Exclude<RemoteTransport["kind"], "unsupported">;
@@ -39,6 +40,12 @@ export interface PeerOpenContext {
    */
   readonly stallTimeoutMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * The chunk log on the gateway's branch, for special remotes: where
+   * chunked content is found and recorded. Without it a chunked special
+   * remote is refused.
+   */
+  readonly chunkLog?: SpecialChunkLog;
 }
 
 /** An open connection to a remote, closed by whoever opened it. */

@@ -7,6 +7,7 @@
  * its branch (LocationBatcher); the remotes layer decides the routes.
  */
 import { join } from "node:path";
+import { readChunkListings, recordChunks } from "../branch/index.js";
 import { processFcntlLocks } from "../objects/index.js";
 import type { LocalRepository, Peer } from "../peers/index.js";
 import { LivePlacement, SharedLiveSizes } from "../policy/index.js";
@@ -65,6 +66,11 @@ export class Gateway {
           ...opts.connect,
           gatewayUuid: this.uuid,
           git: repo.git,
+          chunkLog: {
+            chunkListings: (uuid, key) => readChunkListings(repo.branch, uuid, key),
+            recordChunks: (uuid, key, size, count) =>
+              recordChunks(repo.branch, uuid, key, size, count),
+          },
           ...(log ? { log } : {}),
         }),
       log,

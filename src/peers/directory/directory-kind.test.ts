@@ -12,6 +12,7 @@ import { Git } from "../../git/index.js";
 import type { Remote, RemoteTransport } from "../../remotes/index.js";
 import { sample, storeAll } from "../conformance.js";
 import { builtinPeerKinds, PeerRefusedError, UnreachableRemoteError } from "../index.js";
+import { MemoryChunkLog } from "../special/chunk-log.fixture.js";
 
 const UUID = "7c1d0f52-9d3e-4c1a-8f6b-2b0a4e5d6c7f";
 const CTX = { gatewayUuid: "00000000-0000-4000-8000-000000000000" };
@@ -60,9 +61,33 @@ describe("directory kind", () => {
     }
   });
 
+  it("opens a chunk= remote over the chunk log it is given, and stores in chunks", async () => {
+    const chunkLog = new MemoryChunkLog();
+    const conn = await builtinPeerKinds.open(directoryRemote(dir, { chunk: "1KiB" }), {
+      ...CTX,
+      chunkLog,
+    });
+    try {
+      const s = sample(2500);
+      assert.equal((await storeAll(conn.peer, s)).stored, true);
+      assert.deepEqual(await chunkLog.chunkListings(UUID, s.key), [{ chunkSize: 1024, count: 3 }]);
+      assert.equal((await conn.peer.remove(s.key)).removed, true);
+    } finally {
+      await conn.close();
+    }
+  });
+
   const refusals: Array<[string, Record<string, string>, RegExp]> = [
-    ["chunk=1MiB", { chunk: "1MiB" }, /chunked special remotes are not supported yet/],
-    ["legacy chunksize=", { chunksize: "10mb" }, /chunked special remotes are not supported yet/],
+    [
+      "chunk=1MiB without the gateway's chunk log",
+      { chunk: "1MiB" },
+      /a chunked special remote needs the gateway's git-annex branch/,
+    ],
+    [
+      "legacy chunksize=",
+      { chunksize: "10mb", chunk: "1MiB" },
+      /legacy chunksize= chunking are not supported \(chunk= is\)/,
+    ],
     [
       "encryption=shared",
       { encryption: "shared", cipher: "c2VjcmV0" },

@@ -1,24 +1,26 @@
 /**
- * What every special-remote kind checks in its configuration before it
- * opens a Peer: the features annexgate does not serve yet. A chunked or
- * encrypted remote stores objects under other names (chunk keys,
- * `GPGHMAC…` keys) and other bytes; served as if it were plain, it would
- * answer "absent" for content that is there and store content stock
- * git-annex cannot read. So such a remote is refused when it is opened,
- * never served wrongly.
+ * What every special-remote kind reads in its configuration before it
+ * opens a Peer: its chunking, and the features annexgate does not serve
+ * yet. An encrypted remote stores objects under other names (`GPGHMAC…`
+ * keys) and other bytes; served as if it were plain, it would answer
+ * "absent" for content that is there and store content stock git-annex
+ * cannot read. So such a remote is refused when it is opened, never
+ * served wrongly. The same goes for legacy `chunksize=` chunking, whose
+ * chunk names and layout are not the current scheme's.
  */
 
 import type { SpecialRemoteConfig } from "../../remotes/index.js";
 import { parseSize } from "../../sizes/index.js";
 
+/** A remote's chunking: `chunk=` size in bytes, or null when unchunked. */
+export type ChunkConfig = { readonly chunkSize: number | null };
+
 /**
- * Why annexgate cannot serve a special remote with this configuration, or
- * null when it can. Reads the remote.log fields as git-annex does
- * (Remote/Helper/Chunked.hs getChunkConfig: legacy `chunksize=` first,
- * then `chunk=`, a size of 0 meaning unchunked; Types/Crypto.hs: any
- * `encryption=` other than `none`, or a stored cipher, is encryption).
+ * The remote's chunking (Remote/Helper/Chunked.hs getChunkConfig: legacy
+ * `chunksize=` first, then `chunk=`, a size of 0 meaning unchunked), or
+ * why annexgate cannot serve it (a string).
  */
-export function unsupportedSpecialFeature(config: SpecialRemoteConfig): string | null {
+export function chunkConfig(config: SpecialRemoteConfig): ChunkConfig | string {
   const f = config.fields;
   for (const field of ["chunksize", "chunk"] as const) {
     const v = f[field];
@@ -31,10 +33,26 @@ export function unsupportedSpecialFeature(config: SpecialRemoteConfig): string |
       return `bad configuration ${field}=${v}`;
     }
     if (size < 0n) return `bad configuration ${field}=${v}`;
-    if (size > 0n) return "chunked special remotes are not supported yet";
     // A size of 0 is unchunked; the legacy field wins when both are set.
-    break;
+    if (size === 0n) return { chunkSize: null };
+    if (field === "chunksize") {
+      return "special remotes with legacy chunksize= chunking are not supported (chunk= is)";
+    }
+    if (size > BigInt(Number.MAX_SAFE_INTEGER)) return `bad configuration ${field}=${v}`;
+    return { chunkSize: Number(size) };
   }
+  return { chunkSize: null };
+}
+
+/**
+ * Why annexgate cannot serve a special remote with this configuration, or
+ * null when it can (Types/Crypto.hs: any `encryption=` other than `none`,
+ * or a stored cipher, is encryption).
+ */
+export function unsupportedSpecialFeature(config: SpecialRemoteConfig): string | null {
+  const chunking = chunkConfig(config);
+  if (typeof chunking === "string") return chunking;
+  const f = config.fields;
   const encryption = f.encryption;
   if ((encryption !== undefined && encryption !== "none") || f.cipher !== undefined) {
     return "encrypted special remotes are not supported yet";
