@@ -69,7 +69,8 @@ const SPECIALS: readonly (readonly [string, readonly string[], readonly [string,
   ["dx", ["exporttree=yes"], [["annex-proxy", "true"]]],
   ["dxn", ["exporttree=yes"], [["annex-cluster-node", "mycluster"]]],
   ["dxa", ["exporttree=yes", "annexobjects=yes"], [["annex-proxy", "true"]]],
-  ["dc", ["chunk=1MiB"], [["annex-proxy", "true"]]],
+  // Legacy chunking (chunksize=), which annexgate refuses; chunk= is served.
+  ["dc", ["chunksize=1MiB"], [["annex-proxy", "true"]]],
 ];
 
 let root: string;
@@ -79,7 +80,7 @@ let copies = 0;
 /**
  * The gateway world, built once with stock git-annex: a cluster, a git
  * node, directory remotes proxied or cluster nodes (plain, export with and
- * without annexobjects, chunked), a sameas export remote, an rsync remote,
+ * without annexobjects, legacy-chunked), a sameas export remote, an rsync remote,
  * and a directory remote with no UUID.
  */
 async function buildBase(): Promise<void> {
@@ -246,7 +247,7 @@ describe("annexgate reads the special remotes stock proxies", () => {
       const t = r?.kind === "proxied" ? r.remote.transport : null;
       return t?.kind === "unsupported" ? t.reason : t?.kind;
     };
-    // Chunked: a directory transport, which the directory kind refuses at open.
+    // Legacy-chunked: a directory transport, which the directory kind refuses at open.
     assert.equal(reason("dc"), "directory");
     assert.equal(reason("rs"), "rsync special remotes are not supported yet");
     assert.match(reason("dxa") ?? "", /exporttree=yes/);
@@ -275,13 +276,16 @@ describe("the gateway serving proxied special remotes", () => {
       }
       // Over HTTP the client sees a failed request; the reason is in the server's log.
       const log = server.stderr();
-      assert.match(log, /cannot reach remote dc: chunked special remotes are not supported yet/);
+      assert.match(
+        log,
+        /cannot reach remote dc: special remotes with legacy chunksize= chunking are not supported \(chunk= is\)/,
+      );
       assert.match(log, /cannot reach remote rs: rsync special remotes are not supported yet/);
       // Over git-annex-shell the client is told the reason.
       const session = await shellSession(gw, await uuidOfRemote(gw, "dc"), key);
       assert.match(
         session.stdout,
-        /^ERROR cannot reach remote dc: chunked special remotes are not supported yet$/m,
+        /^ERROR cannot reach remote dc: special remotes with legacy chunksize= chunking are not supported \(chunk= is\)$/m,
       );
       // The others are served as before, by the same server: a git node and a directory remote.
       await git(client, "annex", "copy", "-q", "--to", "origin-node1", "f");

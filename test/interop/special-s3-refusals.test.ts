@@ -147,9 +147,10 @@ describe("S3 special remotes annexgate refuses to open", () => {
     await conn.close();
   });
 
-  it("chunked, encrypted and misconfigured remotes", async () => {
+  it("legacy-chunked, encrypted and misconfigured remotes; chunk= without a chunk log", async () => {
     const cases: [Record<string, string>, RegExp][] = [
-      [{ chunk: "1MiB" }, /chunked special remotes are not supported yet/],
+      [{ chunksize: "1MiB" }, /legacy chunksize= chunking are not supported \(chunk= is\)/],
+      [{ chunk: "1MiB" }, /needs the gateway's git-annex branch for its chunk log/],
       [{ encryption: "shared", cipher: "x" }, /encrypted special remotes are not supported yet/],
       [{ versioning: "yes" }, /versioned S3 remotes \(versioning=yes\) are not supported yet/],
       [{ requeststyle: "virtual" }, /bad S3 requeststyle value: virtual/],
