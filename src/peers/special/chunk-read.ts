@@ -3,8 +3,9 @@
  * stream made of the chunks in turn, each read from the storage only when
  * the one before it has been sent, with backpressure throughout.
  */
-import { pipeline } from "node:stream/promises";
+import type { Readable, Writable } from "node:stream";
 import { chunkCount, chunkKey, formatKey, type Key } from "../../keys/index.js";
+import { waitForDrain } from "../../util/index.js";
 import type { RetrieveResult } from "../peer.js";
 import { ByteCounter, endedCleanly } from "../streams.js";
 import type { ChunkListing } from "./chunk-log.js";
@@ -13,6 +14,23 @@ import type { SpecialStorage, StoredObject } from "./storage.js";
 class MissingChunkError extends Error {
   constructor(n: number) {
     super(`chunk ${n} is missing or has the wrong length`);
+  }
+}
+
+class ReaderGoneError extends Error {
+  constructor() {
+    super("the reader of the chunks went away");
+  }
+}
+
+/**
+ * Every byte of `from` into `to`, with backpressure, leaving `to` open
+ * (no listener stays on `to`: one stream takes many chunks in turn).
+ */
+async function sendAll(from: Readable, to: Writable): Promise<void> {
+  for await (const b of from as AsyncIterable<Buffer>) {
+    if (to.destroyed) throw new ReaderGoneError();
+    if (!to.write(b)) await waitForDrain(to, () => new ReaderGoneError());
   }
 }
 
@@ -53,7 +71,7 @@ export async function retrieveChunks(
     let part: StoredObject | null = first;
     try {
       for (let i = firstIndex; ; i++) {
-        await pipeline(part.data, out, { end: false });
+        await sendAll(part.data, out);
         if (i >= count) break;
         part = await storage.read(name(i + 1), 0, signal);
         if (part === null || part.length !== chunkLength(total, chunkSize, i + 1)) {
