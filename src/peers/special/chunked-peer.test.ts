@@ -185,6 +185,34 @@ describe("ChunkedPeer over a directory", () => {
     assert.equal((await peer.checkPresent(s.key)).present, false);
   });
 
+  it("a sender that checks the content itself (a cluster fan-out) decides what is kept", async () => {
+    const s = sample(25_000);
+    const send = (checked: boolean) =>
+      peer.store({
+        key: s.key,
+        offset: 0,
+        length: s.data.length,
+        data: Readable.from([randomBytes(s.data.length)]),
+        checkedBySender: Promise.resolve(checked),
+      });
+    assert.equal((await send(false)).stored, false);
+    assert.deepEqual(await objectFiles(dir), []);
+    // Trusted as the sender says: the bytes themselves are not hashed again.
+    assert.equal((await send(true)).stored, true);
+    assert.deepEqual(await objectFiles(dir), chunkNames(s.key, CS, 3));
+  });
+
+  it("a chunk missing mid-list ends the retrieve invalid", async () => {
+    const s = sample(25_000);
+    await store(s.key, s.data);
+    await storage.remove(formatKey(chunkKey(s.key, CS, 2)));
+    const got = await peer.retrieve(s.key, 0);
+    assert.ok(got !== null);
+    got.data.resume();
+    assert.equal(await got.valid, false);
+    assert.equal((await peer.checkPresent(s.key)).present, false);
+  });
+
   it("stores unstable keys (URL) whole, as git-annex never chunks them", async () => {
     const data = randomBytes(25_000);
     const key = parseKey(`URL-s${data.length}--http://example.org/x`);
