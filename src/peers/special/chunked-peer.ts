@@ -12,14 +12,19 @@
  * The whole object is the plain SpecialPeer's, which also stores
  * unstable keys (URL…), which git-annex never chunks.
  *
- * Nothing unverified is made whole: the stream is hashed as it is cut
- * into chunks; every chunk but the last is published when full, the last
- * only once the whole content matched its key, and the chunk log entry is
- * written after that. Content that does not match has every chunk of its
- * list removed. A store that is cut off keeps the chunks it published, so
- * a later store resumes at the first missing chunk (putOffset); those
- * chunks are hashed again, read back from the storage, before the
- * resumed content is trusted.
+ * Nothing unverified stays: the stream is hashed as it is cut into
+ * chunks; every chunk but the last is published when full (as git-annex
+ * stores chunk by chunk, and so that a large upload needs no staging
+ * room for all of it), the last only once the whole content matched its
+ * key, and the chunk log entry is written after that. So a complete chunk
+ * list exists only for verified content. Content that does not match has
+ * every chunk of its list removed; a store that is cut off (the sender
+ * went away, the storage failed) removes the chunks it wrote, since stock
+ * git-annex resuming a store into the same remote would trust them
+ * unread. A store resumes at the first missing chunk (putOffset) only
+ * over chunks someone else left (stock's own interrupted store), and
+ * hashes them again, read back from the storage, before it trusts the
+ * resumed content.
  */
 import {
   chunkCount,
@@ -166,6 +171,10 @@ export class ChunkedPeer implements Peer {
     }
   }
 
+  async #removeEach(key: Key, chunkSize: number, chunks: readonly number[]): Promise<void> {
+    for (const i of chunks) await this.#o.storage.remove(this.#name(key, chunkSize, i));
+  }
+
   async #record(key: Key, chunkSize: number, count: number): Promise<void> {
     await this.#o.chunkLog.recordChunks(this.uuid, key, chunkSize, count);
   }
@@ -237,28 +246,40 @@ export class ChunkedPeer implements Peer {
     if (req.offset > 0 && (req.offset % cs !== 0 || req.offset >= total)) return refuse();
     const first = req.offset / cs + 1;
     if (!(await this.#rehashKept(req.key, list, first, verifier, signal))) return refuse();
-    const t = await copyIntoChunks(
-      req.data,
-      req.length,
-      {
-        first,
-        count: list.count,
-        chunkLength: (i) => chunkLength(total, cs, i),
-        stage: (i) => this.#o.storage.stage(this.#name(req.key, cs, i), signal ? { signal } : {}),
-      },
-      verifier,
-      signal,
-    );
-    if (t.last === null && !t.tooLong) return NOT_STORED; // cut off: kept for a resume
+    // The chunks this store writes, removed again unless it succeeds.
+    const written: number[] = [];
+    const stage = (i: number) => {
+      written.push(i);
+      return this.#o.storage.stage(this.#name(req.key, cs, i), signal ? { signal } : {});
+    };
+    const removeWritten = () => this.#removeEach(req.key, cs, written);
+    let t: Awaited<ReturnType<typeof copyIntoChunks>>;
+    try {
+      t = await copyIntoChunks(
+        req.data,
+        req.length,
+        { first, count: list.count, chunkLength: (i) => chunkLength(total, cs, i), stage },
+        verifier,
+        signal,
+      );
+    } catch (e) {
+      await removeWritten().catch(() => undefined);
+      throw e;
+    }
     const last = t.last;
     const matches =
       last !== null &&
       (verifier === null || verifier.matches()) &&
       (!senderChecks || (await req.checkedBySender));
     if (!matches) {
-      // Not the key's content: none of this list's chunks can be trusted.
       await last?.discard();
-      await this.#removeChunks(req.key, { ...list, count: list.count - 1 }, 1, signal);
+      if (last === null && !t.tooLong) {
+        // Cut off: what it published is not known to be the key's content.
+        await removeWritten();
+      } else {
+        // Not the key's content: none of this list's chunks can be trusted.
+        await this.#removeChunks(req.key, { ...list, count: list.count - 1 }, 1);
+      }
       return NOT_STORED;
     }
     await last.publish();
