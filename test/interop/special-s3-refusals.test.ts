@@ -150,7 +150,14 @@ describe("S3 special remotes annexgate refuses to open", () => {
   it("chunked, encrypted and misconfigured remotes", async () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ chunk: "1MiB" }, /chunked special remotes are not supported yet/],
-      [{ encryption: "shared", cipher: "x" }, /encrypted special remotes are not supported yet/],
+      [
+        { encryption: "hybrid", cipher: "eA==", cipherkeys: "0123456789ABCDEF" },
+        /encryption=hybrid is not supported: .*no secret key/,
+      ],
+      [
+        { encryption: "sharedpubkey", cipher: "eA==", pubkeys: "0123456789ABCDEF" },
+        /encryption=sharedpubkey is not supported/,
+      ],
       [{ versioning: "yes" }, /versioned S3 remotes \(versioning=yes\) are not supported yet/],
       [{ requeststyle: "virtual" }, /bad S3 requeststyle value: virtual/],
     ];
