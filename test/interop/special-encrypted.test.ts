@@ -163,12 +163,10 @@ describe("encrypted special remotes proxied by annexgate", { timeout: 300_000 },
       assert.deepEqual(await objectNames(dir), [encryptedName(enc, key as string)]);
     }
     await pull(client, "origin");
-    for (const mac of ["HMACSHA1", "HMACSHA512"]) {
-      assert.equal(await present(client, key as string, `origin-d${mac}`), true);
-      await git(client, ["annex", "get", "-q", "--from", `origin-d${mac}`, "direct"]);
-      await git(client, ["annex", "fsck", "-q", "direct"]);
-      await git(client, ["annex", "drop", "-q", "--force", "direct"]);
-    }
+    // The default mac here; the others go through the gateway below.
+    assert.equal(await present(client, key as string, "origin-dHMACSHA1"), true);
+    await git(client, ["annex", "get", "-q", "--from", "origin-dHMACSHA1", "direct"]);
+    await git(client, ["annex", "fsck", "-q", "direct"]);
   });
 
   it("what a client copies through the gateway, a stock clone gets and fscks directly", async () => {
@@ -228,6 +226,7 @@ describe("encrypted special remotes proxied by annexgate", { timeout: 300_000 },
       assert.equal(here.trim(), "", `${file} (${key}) was stored`);
     }
     const log = server.stderr();
+    assert.match(log, /GpgError: gpg could not decrypt the object/);
     assert.doesNotMatch(log, new RegExp(root.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
   });
 

@@ -166,6 +166,22 @@ describe("EncryptedStorage over a directory", () => {
     assert.ok(out === null || !out.equals(s.data));
   });
 
+  it("no gpg is a GpgError saying so, naming no path, and nothing is stored", async () => {
+    const s = sample(1000);
+    const storage = new EncryptedStorage(new DirectoryStorage(dir), encryption("x"), {
+      gpgProgram: "annexgate-no-such-gpg",
+    });
+    const peer = new SpecialPeer({ uuid: UUID, storage });
+    await assert.rejects(storeAll(peer, s), (e: unknown) => {
+      assert.ok(e instanceof GpgError, String(e));
+      assert.equal(e.data.failure, "missing");
+      assert.match(e.message, /gpg is not installed/);
+      return true;
+    });
+    assert.equal((await peer.checkPresent(s.key)).present, false);
+    assert.deepEqual(await readdir(join(dir, "tmp")).catch(() => []), []);
+  });
+
   it("parse check: encrypted names are keys the directory layout accepts", () => {
     const name = encryptedName(encryption("x", "HMACSHA512"), "SHA256E-s1--a");
     assert.equal(formatKey(parseKey(name)), name);
