@@ -6,11 +6,12 @@
  * directory directly (get, fsck --from), and what stock stored directly
  * the gateway serves; a drop through the gateway removes the encrypted
  * object; a corrupt object, or one encrypted with another passphrase, is
- * an error and nothing is stored; an S3 remote, encrypted, the same way.
+ * an error and nothing is stored; an S3 remote, encrypted, the same way,
+ * its credentials read from where stock embedded them encrypted.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
@@ -134,10 +135,15 @@ describe("encrypted special remotes proxied by annexgate", { timeout: 300_000 },
       await git(gw, ["config", `remote.d${mac}.annex-proxy`, "true"]);
     }
     s3 = await startS3Server();
-    await initStockS3Remote(gw, s3, "s", "annexgate-encrypted", [
+    const s3Uuid = await initStockS3Remote(gw, s3, "s", "annexgate-encrypted", [
       "encryption=shared",
       "mac=HMACSHA384",
+      "embedcreds=yes",
     ]);
+    // The gateway finds the credentials only where stock embedded them,
+    // encrypted with the cipher, in remote.log.
+    assert.ok((await remoteLogFields(gw, s3Uuid)).s3creds, "stock embedded the credentials");
+    await rm(join(gw, ".git", "annex", "creds", s3Uuid));
     await git(gw, ["config", "remote.s.annex-proxy", "true"]);
     const out = await configCommand("annexgate", gw, ["updateproxy"]);
     for (const mac of MACS) assert.match(out, new RegExp(`Started proxying for d${mac}`));

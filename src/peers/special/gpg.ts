@@ -118,3 +118,17 @@ export function gpgEncrypt(opts: GpgOptions): GpgProcess {
 export function gpgDecrypt(opts: GpgOptions): GpgProcess {
   return run("decrypt", opts);
 }
+
+/** A small gpg symmetric message (embedded credentials) decrypted whole. */
+export async function gpgDecryptBytes(opts: GpgOptions, message: Buffer): Promise<Buffer> {
+  const gpg = gpgDecrypt(opts);
+  const parts: Buffer[] = [];
+  gpg.output.on("data", (c: Buffer) => parts.push(c));
+  gpg.input.end(message);
+  try {
+    await gpg.done;
+  } finally {
+    gpg.kill();
+  }
+  return Buffer.concat(parts);
+}
