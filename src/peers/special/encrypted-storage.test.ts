@@ -15,6 +15,7 @@ import { makeTempDir, removeDir } from "../../../test/helpers/index.js";
 import { formatKey, hashDirLower, keyFile, parseKey } from "../../keys/index.js";
 import { runPeerConformance, sample, storeAll } from "../conformance.js";
 import { DirectoryStorage } from "../directory/directory-storage.js";
+import { PeerRefusedError } from "../peer.js";
 import { EncryptedStorage, plainLength } from "./encrypted-storage.js";
 import { GpgError } from "./gpg.js";
 import { useTempGpgHome } from "./gpg-home.fixture.js";
@@ -130,6 +131,7 @@ describe("EncryptedStorage over a directory", () => {
     }
     assert.equal(await storage.read("SHA256E-s1--absent", 0), null);
     assert.equal(await storage.stagedLength(), 0);
+    await assert.rejects(storage.stage("SHA256E-s1--a", { resumeFrom: 1 }), PeerRefusedError);
   });
 
   it("a wrong cipher or a corrupt object is a GpgError, and the peer's read is not valid", async () => {

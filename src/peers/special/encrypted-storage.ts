@@ -14,7 +14,7 @@ import { type Readable, Transform, type TransformCallback, Writable } from "node
 import { pipeline } from "node:stream/promises";
 import { parseKey } from "../../keys/index.js";
 import { waitForDrain } from "../../util/index.js";
-import { PeerProtocolError } from "../peer.js";
+import { PeerProtocolError, PeerRefusedError } from "../peer.js";
 import { type GpgOptions, type GpgProcess, gpgDecrypt, gpgEncrypt } from "./gpg.js";
 import { encryptedName, type SharedEncryption } from "./shared-cipher.js";
 import type { SpecialStorage, StagedObject, StoredObject } from "./storage.js";
@@ -104,7 +104,14 @@ export class EncryptedStorage implements SpecialStorage {
     return encryptedName(this.#enc, name);
   }
 
-  async stage(name: string, opts: { signal?: AbortSignal } = {}): Promise<StagedObject> {
+  async stage(
+    name: string,
+    opts: { resumeFrom?: number; signal?: AbortSignal } = {},
+  ): Promise<StagedObject> {
+    if ((opts.resumeFrom ?? 0) > 0) {
+      // stagedLength answers 0, so the Peer never asks; refuse if anyone does.
+      throw new PeerRefusedError("an encrypted object cannot be resumed");
+    }
     const inner = await this.#inner.stage(
       this.#name(name),
       opts.signal ? { signal: opts.signal } : {},
