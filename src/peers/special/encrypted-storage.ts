@@ -120,17 +120,17 @@ export class EncryptedStorage implements SpecialStorage {
     const written = Promise.all([pipeline(gpg.output, inner.sink), gpg.done]);
     written.catch(() => undefined);
     const sink = encryptingSink(gpg, written);
-    let settled = false;
+    let finished = false;
     return {
       sink,
       publish: async () => {
-        settled = true;
         await written;
         await inner.publish();
+        finished = true;
       },
       discard: async () => {
-        if (settled) return;
-        settled = true;
+        if (finished) return;
+        finished = true;
         gpg.kill();
         sink.destroy();
         await written.catch(() => undefined);
