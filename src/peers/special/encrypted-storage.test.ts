@@ -168,6 +168,26 @@ describe("EncryptedStorage over a directory", () => {
     assert.ok(out === null || !out.equals(s.data));
   });
 
+  it("gives gpg the remote's annex-gnupg-options (here: no compression)", async () => {
+    const data = Buffer.alloc(100_000);
+    const key = `SHA256E-s${data.length}--zeros`;
+    const sizes: number[] = [];
+    for (const options of [[], ["--compress-algo", "none"]]) {
+      const enc = { ...encryption("options"), encryptOptions: options };
+      const storage = new EncryptedStorage(new DirectoryStorage(dir), enc);
+      await storage.remove(key);
+      const staged = await storage.stage(key);
+      staged.sink.end(data);
+      await new Promise((r) => staged.sink.once("finish", r));
+      await staged.publish();
+      sizes.push((await readFile(objectFile(encryptedName(enc, key)))).length);
+      const back = await storage.read(key, 0);
+      assert.ok(back !== null);
+      assert.deepEqual(await readAll(back.data), data);
+    }
+    assert.ok((sizes[0] ?? 0) < 10_000 && (sizes[1] ?? 0) > 100_000, String(sizes));
+  });
+
   it("no gpg is a GpgError saying so, naming no path, and nothing is stored", async () => {
     const s = sample(1000);
     const storage = new EncryptedStorage(new DirectoryStorage(dir), encryption("x"), {

@@ -2,10 +2,10 @@
  * gpg as git-annex runs it for a shared cipher (Utility/Gpg.hs `feedRead`,
  * `stdParams`, `stdEncryptionParams`; Crypto.hs `encrypt`, `decrypt`):
  * `--quiet --trust-model always --batch`, the passphrase and a newline on
- * another file descriptor (`--passphrase-fd`), then `--symmetric
- * --force-mdc --no-textmode` to encrypt, `--decrypt` to decrypt, the
- * user's `annex-gnupg-options` / `annex-gnupg-decrypt-options` before
- * them. Everything else (cipher algorithm, compression, S2K) is gpg's own
+ * another file descriptor (`--passphrase-fd`), then the user's
+ * `annex-gnupg-options` and `--symmetric --force-mdc --no-textmode` to
+ * encrypt, `--decrypt` and the user's `annex-gnupg-decrypt-options` to
+ * decrypt. Everything else (cipher algorithm, compression, S2K) is gpg's own
  * default, as for stock, so each reads what the other wrote.
  *
  * A gpg that fails is a typed error whose message names no local path:
@@ -60,18 +60,14 @@ export interface GpgOptions {
 const PASSPHRASE_FD = 3;
 
 function run(mode: "encrypt" | "decrypt", opts: GpgOptions): GpgProcess {
+  // In git-annex's order: the user's options before the encryption ones,
+  // after `--decrypt`.
   const modeArgs =
-    mode === "encrypt" ? ["--symmetric", "--force-mdc", "--no-textmode"] : ["--decrypt"];
-  const args = [
-    "--quiet",
-    "--trust-model",
-    "always",
-    "--batch",
-    "--passphrase-fd",
-    String(PASSPHRASE_FD),
-    ...opts.userOptions,
-    ...modeArgs,
-  ];
+    mode === "encrypt"
+      ? [...opts.userOptions, "--symmetric", "--force-mdc", "--no-textmode"]
+      : ["--decrypt", ...opts.userOptions];
+  const common = ["--quiet", "--trust-model", "always", "--batch"];
+  const args = [...common, "--passphrase-fd", String(PASSPHRASE_FD), ...modeArgs];
   const child: ChildProcess = spawn(opts.program ?? "gpg", args, {
     stdio: ["pipe", "pipe", "pipe", "pipe"],
   });
