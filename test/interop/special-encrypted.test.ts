@@ -59,11 +59,15 @@ async function sharedEncryption(repo: string, remote: string): Promise<SharedEnc
 
 /** The names of the objects stored in a directory remote (the file under each key directory). */
 async function objectNames(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && !e.parentPath.includes(`${dir}/tmp`))
-    .map((e) => e.name)
-    .sort();
+  const names: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      if (e.isDirectory() && !(d === dir && e.name === "tmp")) await walk(join(d, e.name));
+      else if (e.isFile()) names.push(e.name);
+    }
+  };
+  await walk(dir);
+  return names.sort();
 }
 
 function objectFile(dir: string, name: string): string {
