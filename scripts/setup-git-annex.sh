@@ -17,12 +17,14 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 if have_recent; then
-  # The ssh and https interop tests need sshd and openssl; install them on
-  # their own when git-annex is already here.
-  if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null || ! command -v openssl >/dev/null; then
+  # The ssh and https interop tests need sshd and openssl, the encrypted
+  # special remote tests gpg; install them on their own when git-annex is
+  # already here.
+  if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null || ! command -v openssl >/dev/null \
+    || ! command -v gpg >/dev/null || ! command -v gpgconf >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq openssh-server openssh-client openssl >/dev/null
+    $SUDO apt-get install -y -qq openssh-server openssh-client openssl gnupg >/dev/null
   fi
   exit 0
 fi
@@ -46,6 +48,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports git-annex >/dev/null
-# openssh-server and openssl serve the ssh and https interop tests
-$SUDO apt-get install -y -qq openssh-server openssh-client openssl >/dev/null || true
+# openssh-server and openssl serve the ssh and https interop tests, gnupg
+# the encrypted special remote tests (and encryption=shared remotes)
+$SUDO apt-get install -y -qq openssh-server openssh-client openssl gnupg >/dev/null || true
 have_recent || { echo "setup-git-annex: git-annex is still too old" >&2; exit 1; }

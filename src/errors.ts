@@ -21,6 +21,7 @@ export type ErrorCode =
   | "AG_DUPLICATE_PEER_KIND"
   | "AG_FCNTL_LOCK"
   | "AG_GIT"
+  | "AG_GPG"
   | "AG_HTTP_ANSWER"
   | "AG_HTTP_API"
   | "AG_HTTP_URL"

@@ -151,7 +151,14 @@ describe("S3 special remotes annexgate refuses to open", () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ chunksize: "1MiB" }, /legacy chunksize= chunking are not supported \(chunk= is\)/],
       [{ chunk: "1MiB" }, /needs the gateway's git-annex branch for its chunk log/],
-      [{ encryption: "shared", cipher: "x" }, /encrypted special remotes are not supported yet/],
+      [
+        { encryption: "hybrid", cipher: "eA==", cipherkeys: "0123456789ABCDEF" },
+        /encryption=hybrid is not supported: .*no secret key/,
+      ],
+      [
+        { encryption: "sharedpubkey", cipher: "eA==", pubkeys: "0123456789ABCDEF" },
+        /encryption=sharedpubkey is not supported/,
+      ],
       [{ versioning: "yes" }, /versioned S3 remotes \(versioning=yes\) are not supported yet/],
       [{ requeststyle: "virtual" }, /bad S3 requeststyle value: virtual/],
     ];

@@ -89,14 +89,19 @@ describe("directory kind", () => {
       /legacy chunksize= chunking are not supported \(chunk= is\)/,
     ],
     [
-      "encryption=shared",
+      "encryption=shared with a cipher too short to be one",
       { encryption: "shared", cipher: "c2VjcmV0" },
-      /encrypted special remotes are not supported yet/,
+      /encryption=shared but the recorded cipher is too short/,
     ],
     [
       "encryption=hybrid",
-      { encryption: "hybrid" },
-      /encrypted special remotes are not supported yet/,
+      { encryption: "hybrid", cipher: "c2VjcmV0", cipherkeys: "0123456789ABCDEF" },
+      /encryption=hybrid is not supported: .*no secret key/,
+    ],
+    [
+      "encryption=pubkey",
+      { encryption: "pubkey", cipher: "c2VjcmV0", cipherkeys: "0123456789ABCDEF" },
+      /encryption=pubkey is not supported/,
     ],
     ["a bad chunk size", { chunk: "lots" }, /bad configuration chunk=lots/],
   ];

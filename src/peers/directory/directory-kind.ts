@@ -3,8 +3,9 @@
  * remote's directory, `remote.NAME.annex-directory` (git-annex keeps it in
  * git config, not remote.log, so it may differ between machines).
  * Refused at open, with a reason that names no path of this machine:
- * chunked or encrypted remotes (not served yet), no directory configured
- * (git-annex: "missing directory"), a directory that is not there.
+ * chunked remotes, encrypted ones other than encryption=shared (not served
+ * yet), no directory configured (git-annex: "missing directory"), a
+ * directory that is not there.
  */
 import { stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";

@@ -4,6 +4,8 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../../test/helpers/index.js";
+import { gpgEncrypt } from "../special/gpg.js";
+import { useTempGpgHome } from "../special/gpg-home.fixture.js";
 import {
   decodeCredPair,
   findS3Credentials,
@@ -18,6 +20,16 @@ const config = (fields: Record<string, string> = {}) => ({
 });
 const embedded = (login: string, secret: string) =>
   Buffer.from(`${login}\n${secret}\n`).toString("base64");
+
+/** `plain` encrypted as git-annex encrypts embedded credentials with a shared cipher. */
+async function gpgEncryptBytes(passphrase: Buffer, plain: Buffer): Promise<Buffer> {
+  const gpg = gpgEncrypt({ passphrase, userOptions: [] });
+  const parts: Buffer[] = [];
+  gpg.output.on("data", (c: Buffer) => parts.push(c));
+  gpg.input.end(plain);
+  await gpg.done;
+  return Buffer.concat(parts);
+}
 
 describe("findS3Credentials", () => {
   let gitDir: string;
@@ -65,6 +77,34 @@ describe("findS3Credentials", () => {
       findS3Credentials("x", config({ s3creds: Buffer.from("one line").toString("base64") }), {}),
       (e) => e instanceof S3CredentialsError && e.message === "bad creds",
     );
+  });
+
+  it("decrypts embedded credentials of an encryption=shared remote with its cipher", async () => {
+    const restore = await useTempGpgHome();
+    try {
+      const cipherBytes = Buffer.from(`${"m".repeat(256)}the passphrase`);
+      const passphrase = cipherBytes.subarray(256);
+      const message = await gpgEncryptBytes(passphrase, Buffer.from("eid\nesecret\n"));
+      const fields = {
+        encryption: "shared",
+        cipher: cipherBytes.toString("base64"),
+        s3creds: message.toString("base64"),
+      };
+      const c = await findS3Credentials("x", config(fields), {});
+      assert.deepEqual(c, { accessKeyId: "eid", secretAccessKey: "esecret" });
+      // Stored unencrypted by an old git-annex: read as plain, as stock does.
+      const old = { ...fields, s3creds: embedded("oid", "osecret") };
+      const o = await findS3Credentials("x", config(old), {});
+      assert.deepEqual(o, { accessKeyId: "oid", secretAccessKey: "osecret" });
+      // A cipher that needs a secret key: refused.
+      const hybrid = { ...fields, encryption: "hybrid", cipherkeys: "0123456789ABCDEF" };
+      await assert.rejects(
+        findS3Credentials("x", config(hybrid), {}),
+        (e) => e instanceof S3CredentialsError && /not supported yet/.test(e.message),
+      );
+    } finally {
+      await restore();
+    }
   });
 
   it("decodes a pair as Haskell's lines does", () => {

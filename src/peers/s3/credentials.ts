@@ -4,13 +4,16 @@
  * environment (`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, both set),
  * else the gateway repository's cache `.git/annex/creds/<remote uuid>`
  * (login and secret, one a line), else the `s3creds=` field that
- * `embedcreds=yes` puts in remote.log (base64 of the same two lines).
- * Embedded credentials encrypted with the remote's cipher are refused:
- * annexgate does not decrypt yet.
+ * `embedcreds=yes` puts in remote.log (base64 of the same two lines; of a
+ * gpg message of them, encrypted with the cipher, on an encryption=shared
+ * remote). Embedded credentials of a remote whose cipher needs a secret
+ * key (hybrid, pubkey) are refused: the gateway cannot decrypt them.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SpecialRemoteConfig } from "../../remotes/index.js";
+import { GpgError, gpgDecryptBytes } from "../special/gpg.js";
+import { encryptionOf } from "../special/shared-cipher.js";
 
 export interface S3Credentials {
   readonly accessKeyId: string;
@@ -49,7 +52,7 @@ export async function findS3Credentials(
   const cached = sources.gitDir !== undefined ? await readCache(sources.gitDir, uuid) : null;
   if (cached !== null) return cached;
   const embedded = config.fields.s3creds;
-  if (embedded !== undefined) return fromEmbedded(embedded, config);
+  if (embedded !== undefined) return await fromEmbedded(embedded, config);
   throw new S3CredentialsError(MISSING_S3_CREDENTIALS);
 }
 
@@ -61,12 +64,29 @@ async function readCache(gitDir: string, uuid: string): Promise<S3Credentials | 
   return text === null ? null : decodeCredPair(text);
 }
 
-function fromEmbedded(value: string, config: SpecialRemoteConfig): S3Credentials {
-  const f = config.fields;
-  if ((f.encryption !== undefined && f.encryption !== "none") || f.cipher !== undefined) {
+async function fromEmbedded(value: string, config: SpecialRemoteConfig): Promise<S3Credentials> {
+  const encryption = encryptionOf(config);
+  if (encryption.kind === "refused") {
     throw new S3CredentialsError("encrypted embedded S3 credentials are not supported yet");
   }
-  const pair = decodeCredPair(Buffer.from(value, "base64").toString("utf8"));
+  const stored = Buffer.from(value, "base64");
+  let text = stored.toString("utf8");
+  if (encryption.kind === "shared") {
+    const e = encryption.encryption;
+    // An old git-annex stored them unencrypted on a shared-cipher remote;
+    // stock reads those as plain when gpg cannot decrypt them (Creds.hs).
+    const plain = await gpgDecryptBytes(
+      { passphrase: e.passphrase, userOptions: e.decryptOptions },
+      stored,
+    ).catch((err: unknown) => {
+      if (err instanceof GpgError && err.data.failure === "missing") {
+        throw new S3CredentialsError(err.message);
+      }
+      return null;
+    });
+    if (plain !== null) text = plain.toString("utf8");
+  }
+  const pair = decodeCredPair(text);
   if (pair === null) throw new S3CredentialsError("bad creds");
   return pair;
 }

@@ -3,15 +3,35 @@
  * kind (directory, S3, ...): each kind opens its storage and hands it
  * here, with the remote's remote.log configuration. The features that sit
  * above the storage seam (chunking, encryption, export) are composed here,
- * once for every kind, not in each kind's module.
+ * once for every kind, not in each kind's module, in git-annex's order:
+ * content is cut into chunks first, then each chunk is encrypted.
  */
 import type { Remote, SpecialRemoteConfig } from "../../remotes/index.js";
 import type { PeerOpenContext, RemoteConnection } from "../registry.js";
 import { UnreachableRemoteError } from "../registry.js";
 import { ChunkedPeer } from "./chunked-peer.js";
+import { EncryptedStorage } from "./encrypted-storage.js";
+import { encryptionOf } from "./shared-cipher.js";
 import { chunkConfig } from "./special-config.js";
 import { SpecialPeer } from "./special-peer.js";
 import type { SpecialStorage } from "./storage.js";
+
+/** The storage as the Peer sees it: plain content, under the content's own key names. */
+async function plainView(
+  remote: Remote,
+  special: SpecialRemoteConfig,
+  storage: SpecialStorage,
+  ctx: PeerOpenContext,
+): Promise<SpecialStorage> {
+  const encryption = encryptionOf(special);
+  if (encryption.kind === "none") return storage;
+  if (encryption.kind === "refused") throw new UnreachableRemoteError(remote, encryption.reason);
+  // git-annex runs git's `gpg.program` when it is set.
+  const program = (await ctx.git?.configGet("gpg.program").catch(() => null)) ?? undefined;
+  return new EncryptedStorage(storage, encryption.encryption, {
+    ...(program ? { gpgProgram: program } : {}),
+  });
+}
 
 /**
  * The Peer of a special remote over `storage`. With the gateway's chunk
@@ -27,24 +47,26 @@ export async function openSpecialPeer(
   storage: SpecialStorage,
   ctx: PeerOpenContext,
 ): Promise<RemoteConnection> {
-  const chunking = chunkConfig(special);
   const refuse = async (reason: string): Promise<never> => {
     await storage.close().catch(() => undefined);
     throw new UnreachableRemoteError(remote, reason);
   };
+  const chunking = chunkConfig(special);
   if (typeof chunking === "string") return refuse(chunking);
-  const whole = new SpecialPeer({ uuid: remote.uuid, storage });
-  if (ctx.chunkLog === undefined) {
-    if (chunking.chunkSize !== null) {
-      return refuse(
-        "a chunked special remote needs the gateway's git-annex branch for its chunk log",
-      );
-    }
-    return { peer: whole, close: () => whole.close() };
+  if (ctx.chunkLog === undefined && chunking.chunkSize !== null) {
+    return refuse(
+      "a chunked special remote needs the gateway's git-annex branch for its chunk log",
+    );
   }
+  const plain = await plainView(remote, special, storage, ctx).catch(async (e: unknown) => {
+    await storage.close().catch(() => undefined);
+    throw e;
+  });
+  const whole = new SpecialPeer({ uuid: remote.uuid, storage: plain });
+  if (ctx.chunkLog === undefined) return { peer: whole, close: () => whole.close() };
   const peer = new ChunkedPeer({
     uuid: remote.uuid,
-    storage,
+    storage: plain,
     whole,
     chunkSize: chunking.chunkSize,
     chunkLog: ctx.chunkLog,

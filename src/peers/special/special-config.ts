@@ -1,16 +1,17 @@
 /**
  * What every special-remote kind reads in its configuration before it
- * opens a Peer: its chunking, and the features annexgate does not serve
- * yet. An encrypted remote stores objects under other names (`GPGHMAC…`
- * keys) and other bytes; served as if it were plain, it would answer
- * "absent" for content that is there and store content stock git-annex
- * cannot read. So such a remote is refused when it is opened, never
- * served wrongly. The same goes for legacy `chunksize=` chunking, whose
- * chunk names and layout are not the current scheme's.
+ * opens a Peer: its chunking, and the features annexgate does not serve.
+ * A remote encrypted other than with a shared cipher stores bytes the
+ * gateway cannot read (it holds no secret key); legacy `chunksize=`
+ * chunking names and lays out chunks unlike the current scheme. Served as
+ * if plain, such a remote would answer "absent" for content that is there
+ * and store content stock git-annex cannot read, so it is refused when it
+ * is opened, never served wrongly.
  */
 
 import type { SpecialRemoteConfig } from "../../remotes/index.js";
 import { parseSize } from "../../sizes/index.js";
+import { encryptionOf } from "./shared-cipher.js";
 
 /** A remote's chunking: `chunk=` size in bytes, or null when unchunked. */
 export type ChunkConfig = { readonly chunkSize: number | null };
@@ -46,16 +47,12 @@ export function chunkConfig(config: SpecialRemoteConfig): ChunkConfig | string {
 
 /**
  * Why annexgate cannot serve a special remote with this configuration, or
- * null when it can (Types/Crypto.hs: any `encryption=` other than `none`,
- * or a stored cipher, is encryption).
+ * null when it can: its chunking, then its encryption as shared-cipher.ts
+ * reads it.
  */
 export function unsupportedSpecialFeature(config: SpecialRemoteConfig): string | null {
   const chunking = chunkConfig(config);
   if (typeof chunking === "string") return chunking;
-  const f = config.fields;
-  const encryption = f.encryption;
-  if ((encryption !== undefined && encryption !== "none") || f.cipher !== undefined) {
-    return "encrypted special remotes are not supported yet";
-  }
-  return null;
+  const encryption = encryptionOf(config);
+  return encryption.kind === "refused" ? encryption.reason : null;
 }
