@@ -6,7 +6,8 @@
  * directory directly (get, fsck --from), and what stock stored directly
  * the gateway serves; a drop through the gateway removes the encrypted
  * object; a corrupt object, or one encrypted with another passphrase, is
- * an error and nothing is stored; an S3 remote, encrypted, the same way,
+ * an error and nothing is stored; a chunked and encrypted remote has each
+ * chunk encrypted, read both ways; an S3 remote, encrypted, the same way,
  * its credentials read from where stock embedded them encrypted.
  */
 import assert from "node:assert/strict";
@@ -138,6 +139,21 @@ describe("encrypted special remotes proxied by annexgate", { timeout: 300_000 },
       await git(gw, ["annex", "initremote", "-q", ...init, `mac=${mac}`]);
       await git(gw, ["config", `remote.d${mac}.annex-proxy`, "true"]);
     }
+    // Chunked and encrypted: each chunk is encrypted, as stock does.
+    const chunkedDir = join(root, "store-chunked");
+    await mkdir(chunkedDir);
+    dirs.set("chunked", chunkedDir);
+    await git(gw, [
+      "annex",
+      "initremote",
+      "-q",
+      "dchunked",
+      "type=directory",
+      `directory=${chunkedDir}`,
+      "encryption=shared",
+      "chunk=64KiB",
+    ]);
+    await git(gw, ["config", "remote.dchunked.annex-proxy", "true"]);
     s3 = await startS3Server();
     const s3Uuid = await initStockS3Remote(gw, s3, "s", "annexgate-encrypted", [
       "encryption=shared",
@@ -238,6 +254,40 @@ describe("encrypted special remotes proxied by annexgate", { timeout: 300_000 },
     const log = server.stderr();
     assert.match(log, /GpgError: gpg could not decrypt the object/);
     assert.doesNotMatch(log, new RegExp(root.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+  });
+
+  it("chunked and encrypted: each chunk encrypted as stock does, read both ways", async () => {
+    const dir = dirs.get("chunked") as string;
+    const enc = await sharedEncryption(gw, "dchunked");
+    /** The encrypted names of `key`'s chunks of 64 KiB, as stock names them. */
+    const chunkNames = (key: string, count: number) => {
+      const [head, rest] = key.split("--") as [string, string];
+      return Array.from({ length: count }, (_, i) =>
+        encryptedName(enc, `${head}-S65536-C${i + 1}--${rest}`),
+      );
+    };
+    const [key] = await addFiles(client, { chunked: 150_000 });
+    await git(client, ["annex", "copy", "-q", "--to", "origin-dchunked", "chunked"]);
+    assert.deepEqual(await objectNames(dir), chunkNames(key as string, 3).sort());
+    // A stock clone reads the chunks directly ...
+    const third = join(root, "third");
+    await git(root, ["clone", "-q", client, third]);
+    await git(third, ["annex", "init", "-q", "third"]);
+    await git(third, ["annex", "enableremote", "-q", "dchunked", `directory=${dir}`]);
+    await git(third, ["annex", "fsck", "-q", "--from", "dchunked", "chunked"]);
+    // ... and what stock stores chunked and encrypted, the gateway serves.
+    const [direct] = await addFiles(third, { "chunked-direct": 70_000 });
+    await git(third, ["annex", "copy", "-q", "--to", "dchunked", "chunked-direct"]);
+    const names = await objectNames(dir);
+    for (const n of chunkNames(direct as string, 2)) assert.ok(names.includes(n), n);
+    await git(client, ["remote", "add", "third", third]);
+    await pull(client, "third");
+    await git(client, ["annex", "get", "-q", "--from", "origin-dchunked", "chunked-direct"]);
+    await git(client, ["annex", "fsck", "-q", "chunked-direct"]);
+    // A drop through the gateway removes every encrypted chunk.
+    await git(client, ["annex", "drop", "-q", "--from", "origin-dchunked", "chunked"]);
+    const left = await objectNames(dir);
+    for (const n of chunkNames(key as string, 3)) assert.equal(left.includes(n), false, n);
   });
 
   it("an encrypted S3 remote: copy, get and drop through the gateway; stock reads it directly", async () => {
