@@ -65,6 +65,7 @@ export class Gateway {
           ...opts.connect,
           gatewayUuid: this.uuid,
           git: repo.git,
+          branch: repo.branch,
           ...(log ? { log } : {}),
         }),
       log,

@@ -116,14 +116,24 @@ export function remotesInListOrder(remotes: readonly Remote[]): Remote[] {
 
 /**
  * Why annexgate cannot serve a special remote with these fields yet, or
- * null. An export remote keeps objects in another layout (the exported
- * tree, annexobjects/). Chunked and encrypted remotes are refused where
- * every special-remote kind opens them (peers/special/special-config.ts),
- * one place for those rules.
+ * null. An import remote's content changes under git-annex's feet; an
+ * export remote without annexobjects=yes has nowhere to keep a key that
+ * is not in the exported tree (git-annex will not proxy one either). An
+ * export remote with annexobjects=yes is served on directory remotes
+ * (peers/special/open-export.ts); chunked and encrypted remotes are
+ * refused where every special-remote kind opens them
+ * (peers/special/special-config.ts), one place for those rules.
  */
-function configRefusal(fields: Readonly<Record<string, string>>): string | null {
-  if (fields.exporttree === "yes" || fields.importtree === "yes") {
-    return "special remotes with exporttree=yes or importtree=yes are not supported yet";
+function configRefusal(type: string, fields: Readonly<Record<string, string>>): string | null {
+  if (fields.importtree === "yes") {
+    return "special remotes with importtree=yes are not supported yet";
+  }
+  if (fields.exporttree === "yes") {
+    if (fields.annexobjects !== "yes") {
+      return "a special remote configured with exporttree=yes needs annexobjects=yes";
+    }
+    if (type !== "directory")
+      return `${type} special remotes with exporttree=yes are not supported yet`;
   }
   return null;
 }
@@ -138,7 +148,7 @@ function transportOf(type: string, special: SpecialRemoteConfig, repoDir: string
   if (type !== "directory" && type !== "S3") {
     return { kind: "unsupported", reason: `${type} special remotes are not supported yet` };
   }
-  const refusal = configRefusal(special.fields);
+  const refusal = configRefusal(type, special.fields);
   if (refusal !== null) return { kind: "unsupported", reason: refusal };
   if (type === "S3") return { kind: "S3", special };
   // git-annex keeps the directory in git config only (Remote/Directory.hs `gen`).

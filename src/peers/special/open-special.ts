@@ -7,15 +7,17 @@
  */
 import type { Remote, SpecialRemoteConfig } from "../../remotes/index.js";
 import type { PeerOpenContext, RemoteConnection } from "../registry.js";
+import { exportNaming } from "./open-export.js";
 import { SpecialPeer } from "./special-peer.js";
 import type { SpecialStorage } from "./storage.js";
 
 export async function openSpecialPeer(
   remote: Remote,
-  _special: SpecialRemoteConfig,
+  special: SpecialRemoteConfig,
   storage: SpecialStorage,
-  _ctx: PeerOpenContext,
+  ctx: PeerOpenContext,
 ): Promise<RemoteConnection> {
-  const peer = new SpecialPeer({ uuid: remote.uuid, storage });
+  const named = exportNaming(remote, special, storage, ctx);
+  const peer = new SpecialPeer({ uuid: remote.uuid, storage: named });
   return { peer, close: () => peer.close() };
 }
