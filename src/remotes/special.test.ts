@@ -189,7 +189,7 @@ describe("special remotes from git config and remote.log", () => {
     assert.equal(reason("w"), "webdav special remotes are not supported yet");
   });
 
-  it("import remotes, export remotes without annexobjects and S3 export remotes are refused with a reason; chunked and encrypted ones keep their transport", async () => {
+  it("import remotes and export remotes without annexobjects are refused with a reason; chunked, encrypted and export ones keep their transport", async () => {
     const E = "33333333-3333-4333-8333-333333333333";
     const I = "44444444-4444-4444-8444-444444444444";
     const X = "55555555-5555-4555-8555-555555555555";
@@ -221,7 +221,7 @@ describe("special remotes from git config and remote.log", () => {
       const t = named(cfg, name).transport;
       return t.kind === "unsupported" ? t.reason : t.kind;
     };
-    assert.equal(reason("export"), "S3 special remotes with exporttree=yes are not supported yet");
+    assert.equal(reason("export"), "S3");
     assert.equal(reason("import"), "special remotes with importtree=yes are not supported yet");
     assert.equal(
       reason("noobjects"),

@@ -119,12 +119,12 @@ export function remotesInListOrder(remotes: readonly Remote[]): Remote[] {
  * null. An import remote's content changes under git-annex's feet; an
  * export remote without annexobjects=yes has nowhere to keep a key that
  * is not in the exported tree (git-annex will not proxy one either). An
- * export remote with annexobjects=yes is served on directory remotes
- * (peers/special/open-export.ts); chunked and encrypted remotes are
+ * export remote with annexobjects=yes is served (peers/special/open-export.ts,
+ * for the kinds whose storage can be addressed by path); chunked and encrypted remotes are
  * refused where every special-remote kind opens them
  * (peers/special/special-config.ts), one place for those rules.
  */
-function configRefusal(type: string, fields: Readonly<Record<string, string>>): string | null {
+function configRefusal(fields: Readonly<Record<string, string>>): string | null {
   if (fields.importtree === "yes") {
     return "special remotes with importtree=yes are not supported yet";
   }
@@ -132,8 +132,6 @@ function configRefusal(type: string, fields: Readonly<Record<string, string>>): 
     if (fields.annexobjects !== "yes") {
       return "a special remote configured with exporttree=yes needs annexobjects=yes";
     }
-    if (type !== "directory")
-      return `${type} special remotes with exporttree=yes are not supported yet`;
   }
   return null;
 }
@@ -148,7 +146,7 @@ function transportOf(type: string, special: SpecialRemoteConfig, repoDir: string
   if (type !== "directory" && type !== "S3") {
     return { kind: "unsupported", reason: `${type} special remotes are not supported yet` };
   }
-  const refusal = configRefusal(type, special.fields);
+  const refusal = configRefusal(special.fields);
   if (refusal !== null) return { kind: "unsupported", reason: refusal };
   if (type === "S3") return { kind: "S3", special };
   // git-annex keeps the directory in git config only (Remote/Directory.hs `gen`).
