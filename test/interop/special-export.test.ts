@@ -1,21 +1,30 @@
 /**
- * An export special remote (directory, `exporttree=yes annexobjects=yes`)
- * proxied by the gateway: stock `git annex export`ed a small tree to it;
- * a stock client through `annexgate p2phttp` gets an exported file, copies
- * a new key (it goes to annexobjects, where a stock clone enabling the
- * remote directly gets it), cannot drop an exported key (git-annex's
- * message, the file stays) and drops an annexobjects-only key. A tree
- * exported while the gateway serves is seen at once (stock's p2phttp keeps
- * a stale export database). updateproxy refuses an export remote without
- * annexobjects=yes with stock's warning.
+ * Export special remotes (`exporttree=yes annexobjects=yes`) proxied by
+ * the gateway, a directory remote and an S3 remote (s3rver on loopback):
+ * stock `git annex export`ed a small tree to each; a stock client through
+ * `annexgate p2phttp` gets an exported file, copies a new key (it goes to
+ * annexobjects, where a stock clone enabling the remote directly gets it),
+ * cannot drop an exported key (git-annex's message, the file stays) and
+ * drops an annexobjects-only key. A tree exported while the gateway serves
+ * is seen at once (stock's p2phttp keeps a stale export database).
+ * updateproxy refuses an export remote without annexobjects=yes with
+ * stock's warning. One setup; each case runs on both remotes.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { access, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { gatewayRepo, keyOf } from "../helpers/cluster.js";
 import { makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
+import {
+  initStockS3Remote,
+  type RunningS3Server,
+  S3RVER_ENV,
+  s3AdminClient,
+  startS3Server,
+} from "../helpers/s3-server.js";
 import {
   ANNEXGATE_BIN,
   annexHttpClone,
@@ -25,11 +34,13 @@ import {
 
 let root: string;
 let gw: string;
-let store: string;
 let client: string;
 let server: RunningP2pHttp;
+let s3: RunningS3Server;
+let admin: S3Client;
 
-const git = (cwd: string, args: readonly string[]) => run("git", args, { cwd });
+const git = (cwd: string, args: readonly string[], env?: Record<string, string>) =>
+  run("git", args, { cwd, ...(env ? { env } : {}) });
 
 /** Exit status, stdout and stderr of a command that may fail. */
 function outcome(
@@ -51,18 +62,38 @@ async function present(repo: string, key: string, remote: string): Promise<boole
   return r.code === 0;
 }
 
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
+/** An export remote under test: its name on the gateway and how to read its files directly. */
+interface Target {
+  readonly name: string;
+  /** The file at `path` on the remote (the tree's layout), or null when absent. */
+  file(path: string): Promise<string | null>;
+}
 
-/** The annexobjects copy of `key` on the directory remote. */
-async function annexObjectFile(repo: string, key: string): Promise<string> {
+const directoryTarget = (): Target => ({
+  name: "ex",
+  file: (path) => readFile(join(root, "store", path), "utf8").catch(() => null),
+});
+
+const s3Target = (): Target => ({
+  name: "exs3",
+  async file(path) {
+    try {
+      const got = await admin.send(new GetObjectCommand({ Bucket: "annexgate-export", Key: path }));
+      return (await got.Body?.transformToString()) ?? null;
+    } catch {
+      return null;
+    }
+  },
+});
+
+let targets: Target[] = [];
+
+/** The annexobjects path of `key` on an export remote. */
+async function annexObjectPath(repo: string, key: string): Promise<string> {
   // biome-ignore lint/suspicious/noTemplateCurlyInString: git-annex's format variable
   const format = "--format=${hashdirlower}";
   const hash = (await git(repo, ["annex", "examinekey", format, key])).trim();
-  return join(store, ".git", "annex", "objects", hash, key, key);
+  return `.git/annex/objects/${hash}${key}/${key}`;
 }
 
 async function addFile(repo: string, name: string, content: string): Promise<string> {
@@ -76,9 +107,9 @@ async function addFile(repo: string, name: string, content: string): Promise<str
 const EXPORTED_KEY_MESSAGE =
   "This key is part of the exported tree, so can only be removed by exporting a tree that does not include it.";
 
-/** A remove of `key` from the export remote over the p2phttp API itself. */
-async function removeOverApi(key: string): Promise<{ status: number; body: string }> {
-  const uuid = (await git(gw, ["config", "remote.ex.annex-uuid"])).trim();
+/** A remove of `key` from the export remote `name` over the p2phttp API itself. */
+async function removeOverApi(name: string, key: string): Promise<{ status: number; body: string }> {
+  const uuid = (await git(gw, ["config", `remote.${name}.annex-uuid`])).trim();
   const q = new URLSearchParams({ key, clientuuid: "a8b3a8f4-6a4c-4c83-9b0c-2f2a4d1c9e77" });
   const res = await fetch(`http://127.0.0.1:${server.port}/git-annex/${uuid}/v4/remove?${q}`, {
     method: "POST",
@@ -89,24 +120,34 @@ async function removeOverApi(key: string): Promise<{ status: number; body: strin
 const NO_ANNEXOBJECTS_WARNING =
   "plain is a special remote configured with exporttree=yes, but without annexobjects=yes. Cannot proxy to this remote. Suggest you run: git-annex enableremote plain annexobjects=yes";
 
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
 before(async () => {
   await requireGitAnnex();
   root = await makeTempDir("annexgate-special-export-");
+  s3 = await startS3Server();
+  admin = s3AdminClient(s3);
   gw = await gatewayRepo(join(root, "gw"), "gw");
-  store = join(root, "store");
-  await mkdir(store);
+  await mkdir(join(root, "store"));
   await mkdir(join(root, "plain-store"));
   await addFile(gw, "a.txt", "exported a\n");
   await addFile(gw, "sub/b.txt", "exported b\n");
   const init = ["annex", "initremote", "-q"];
+  const exportFields = ["exporttree=yes", "annexobjects=yes", "encryption=none"];
   await git(gw, [
     ...init,
     "ex",
     "type=directory",
-    `directory=${store}`,
+    `directory=${join(root, "store")}`,
+    ...exportFields,
+  ]);
+  await initStockS3Remote(gw, s3, "exs3", "annexgate-export", [
     "exporttree=yes",
     "annexobjects=yes",
-    "encryption=none",
   ]);
   await git(gw, [
     ...init,
@@ -116,20 +157,26 @@ before(async () => {
     "exporttree=yes",
     "encryption=none",
   ]);
-  await git(gw, ["annex", "export", "-q", "master", "--to", "ex"]);
-  await git(gw, ["config", "remote.ex.annex-proxy", "true"]);
+  targets = [directoryTarget(), s3Target()];
+  for (const t of targets) {
+    await git(gw, ["annex", "export", "-q", "master", "--to", t.name], S3RVER_ENV);
+    await git(gw, ["config", `remote.${t.name}.annex-proxy`, "true"]);
+  }
   await git(gw, ["config", "remote.plain.annex-proxy", "true"]);
 });
 after(async () => {
   await server?.stop();
+  admin?.destroy();
+  await s3?.close();
   if (root !== undefined) await removeDir(root);
 });
 
-describe("an export directory remote proxied by annexgate", { timeout: 120_000 }, () => {
-  it("updateproxy proxies it, and refuses exporttree=yes without annexobjects=yes as stock does", async () => {
+describe("export remotes proxied by annexgate (directory, S3)", { timeout: 120_000 }, () => {
+  it("updateproxy proxies them, and refuses exporttree=yes without annexobjects=yes as stock does", async () => {
     const ours = await outcome(process.execPath, [ANNEXGATE_BIN, "updateproxy"], gw);
     assert.equal(ours.code, 0, ours.stderr);
-    assert.match(ours.stdout, /Started proxying for ex/);
+    for (const t of targets)
+      assert.match(ours.stdout, new RegExp(`Started proxying for ${t.name}\\b`));
     assert.doesNotMatch(ours.stdout, /proxying for plain/);
     assert.ok(ours.stderr.includes(NO_ANNEXOBJECTS_WARNING), ours.stderr);
     // Stock, on the same configuration, warns in the same words.
@@ -142,60 +189,83 @@ describe("an export directory remote proxied by annexgate", { timeout: 120_000 }
   it("a client gets an exported file through the gateway", async () => {
     server = await startAnnexgate(gw, ["--wideopen"]);
     client = await annexHttpClone(gw, join(root, "client"), server.port);
-    await git(client, ["annex", "get", "-q", "--from", "origin-ex", "a.txt", "sub/b.txt"]);
-    await git(client, ["annex", "fsck", "-q", "a.txt", "sub/b.txt"]);
-    assert.equal(await readFile(join(client, "sub/b.txt"), "utf8"), "exported b\n");
+    for (const t of targets) {
+      await git(client, ["annex", "drop", "-q", "--force", "a.txt", "sub/b.txt"]);
+      await git(client, ["annex", "get", "-q", "--from", `origin-${t.name}`, "a.txt", "sub/b.txt"]);
+      await git(client, ["annex", "fsck", "-q", "a.txt", "sub/b.txt"]);
+      assert.equal(await readFile(join(client, "sub/b.txt"), "utf8"), "exported b\n");
+    }
   });
 
   it("a new key goes to annexobjects, where a stock clone enabling the remote gets it", async () => {
     const key = await addFile(client, "c.txt", "new content c\n");
-    await git(client, ["annex", "copy", "-q", "--to", "origin-ex", "c.txt"]);
-    assert.equal(await present(client, key, "origin-ex"), true);
-    assert.equal(await readFile(await annexObjectFile(client, key), "utf8"), "new content c\n");
-    assert.equal(await exists(join(store, "c.txt")), false);
+    for (const t of targets) {
+      await git(client, ["annex", "copy", "-q", "--to", `origin-${t.name}`, "c.txt"]);
+      assert.equal(await present(client, key, `origin-${t.name}`), true, t.name);
+      assert.equal(await t.file(await annexObjectPath(client, key)), "new content c\n", t.name);
+      assert.equal(await t.file("c.txt"), null, t.name);
+    }
     const second = join(root, "second");
     await git(root, ["clone", "-q", client, second]);
     await git(second, ["annex", "init", "-q", "second"]);
-    await git(second, ["annex", "enableremote", "ex", `directory=${store}`]);
-    await git(second, ["annex", "get", "-q", "--from", "ex", "c.txt", "a.txt"]);
-    await git(second, ["annex", "fsck", "-q", "c.txt", "a.txt"]);
+    await git(second, ["config", "annex.security.allowed-ip-addresses", "all"]);
+    await git(second, ["annex", "enableremote", "ex", `directory=${join(root, "store")}`]);
+    await git(second, ["annex", "enableremote", "exs3"], S3RVER_ENV);
+    for (const t of targets) {
+      await git(second, ["annex", "get", "-q", "--from", t.name, "c.txt", "a.txt"], S3RVER_ENV);
+      await git(second, ["annex", "fsck", "-q", "c.txt", "a.txt"]);
+      await git(second, ["annex", "drop", "-q", "--force", "c.txt", "a.txt"]);
+    }
   });
 
   it("a drop of an exported key is refused with git-annex's message, and the file stays", async () => {
     const key = await keyOf(client, "a.txt");
-    const r = await outcome("git", ["annex", "drop", "--from", "origin-ex", "a.txt"], client);
-    assert.notEqual(r.code, 0);
-    // A stock client shows only the status of a failed p2phttp request
-    // (so it does with stock's p2phttp); the answer carries the message.
-    assert.match(r.stderr, /500 Internal Server Error/);
-    assert.deepEqual(await removeOverApi(key), { status: 500, body: EXPORTED_KEY_MESSAGE });
-    assert.equal(await readFile(join(store, "a.txt"), "utf8"), "exported a\n");
-    assert.equal(await present(client, key, "origin-ex"), true);
+    for (const t of targets) {
+      const r = await outcome(
+        "git",
+        ["annex", "drop", "--from", `origin-${t.name}`, "a.txt"],
+        client,
+      );
+      assert.notEqual(r.code, 0, t.name);
+      // A stock client shows only the status of a failed p2phttp request
+      // (so it does with stock's p2phttp); the answer carries the message.
+      assert.match(r.stderr, /500 Internal Server Error/);
+      assert.deepEqual(await removeOverApi(t.name, key), {
+        status: 500,
+        body: EXPORTED_KEY_MESSAGE,
+      });
+      assert.equal(await t.file("a.txt"), "exported a\n", t.name);
+      assert.equal(await present(client, key, `origin-${t.name}`), true, t.name);
+    }
   });
 
   it("a drop of an annexobjects-only key works", async () => {
     const key = await keyOf(client, "c.txt");
-    const file = await annexObjectFile(client, key);
-    await git(client, ["annex", "drop", "-q", "--from", "origin-ex", "c.txt"]);
-    assert.equal(await exists(file), false);
-    assert.equal(await present(client, key, "origin-ex"), false);
+    const path = await annexObjectPath(client, key);
+    for (const t of targets) {
+      await git(client, ["annex", "drop", "-q", "--from", `origin-${t.name}`, "c.txt"]);
+      assert.equal(await t.file(path), null, t.name);
+      assert.equal(await present(client, key, `origin-${t.name}`), false, t.name);
+    }
+    assert.equal(await exists(join(root, "store", ".git")), false, "emptied directories go too");
   });
 
   it("a tree exported while the gateway serves is seen at once: its keys cannot be dropped", async () => {
     const key = await addFile(gw, "d.txt", "exported later d\n");
-    await git(gw, ["annex", "copy", "-q", "--to", "ex", "d.txt"]);
-    // The gateway looks the key up before the new export: in annexobjects.
-    assert.equal(await present(client, key, "origin-ex"), true);
-    await git(gw, ["annex", "export", "-q", "master", "--to", "ex"]);
-    assert.equal(await readFile(join(store, "d.txt"), "utf8"), "exported later d\n");
-    const r = await outcome(
-      "git",
-      ["annex", "drop", "--force", "--from", "origin-ex", "--key", key],
-      client,
-    );
-    assert.notEqual(r.code, 0);
-    assert.deepEqual(await removeOverApi(key), { status: 500, body: EXPORTED_KEY_MESSAGE });
-    assert.equal(await readFile(join(store, "d.txt"), "utf8"), "exported later d\n");
-    assert.equal(await present(client, key, "origin-ex"), true);
+    for (const t of targets) {
+      await git(gw, ["annex", "copy", "-q", "--to", t.name, "d.txt"]);
+      // The gateway looks the key up before the new export: in annexobjects.
+      assert.equal(await present(client, key, `origin-${t.name}`), true, t.name);
+      await git(gw, ["annex", "export", "-q", "master", "--to", t.name]);
+      assert.equal(await t.file("d.txt"), "exported later d\n", t.name);
+      const drop = ["annex", "drop", "--force", "--from", `origin-${t.name}`, "--key", key];
+      assert.notEqual((await outcome("git", drop, client)).code, 0, t.name);
+      assert.deepEqual(await removeOverApi(t.name, key), {
+        status: 500,
+        body: EXPORTED_KEY_MESSAGE,
+      });
+      assert.equal(await t.file("d.txt"), "exported later d\n", t.name);
+      assert.equal(await present(client, key, `origin-${t.name}`), true, t.name);
+    }
   });
 });
