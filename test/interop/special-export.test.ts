@@ -189,12 +189,11 @@ describe("export remotes proxied by annexgate (directory, S3)", { timeout: 120_0
   it("a client gets an exported file through the gateway", async () => {
     server = await startAnnexgate(gw, ["--wideopen"]);
     client = await annexHttpClone(gw, join(root, "client"), server.port);
-    for (const t of targets) {
-      await git(client, ["annex", "drop", "-q", "--force", "a.txt", "sub/b.txt"]);
-      await git(client, ["annex", "get", "-q", "--from", `origin-${t.name}`, "a.txt", "sub/b.txt"]);
-      await git(client, ["annex", "fsck", "-q", "a.txt", "sub/b.txt"]);
-      assert.equal(await readFile(join(client, "sub/b.txt"), "utf8"), "exported b\n");
-    }
+    // One file from each remote.
+    await git(client, ["annex", "get", "-q", "--from", "origin-ex", "a.txt"]);
+    await git(client, ["annex", "get", "-q", "--from", "origin-exs3", "sub/b.txt"]);
+    await git(client, ["annex", "fsck", "-q", "a.txt", "sub/b.txt"]);
+    assert.equal(await readFile(join(client, "sub/b.txt"), "utf8"), "exported b\n");
   });
 
   it("a new key goes to annexobjects, where a stock clone enabling the remote gets it", async () => {
@@ -212,9 +211,9 @@ describe("export remotes proxied by annexgate (directory, S3)", { timeout: 120_0
     await git(second, ["annex", "enableremote", "ex", `directory=${join(root, "store")}`]);
     await git(second, ["annex", "enableremote", "exs3"], S3RVER_ENV);
     for (const t of targets) {
-      await git(second, ["annex", "get", "-q", "--from", t.name, "c.txt", "a.txt"], S3RVER_ENV);
-      await git(second, ["annex", "fsck", "-q", "c.txt", "a.txt"]);
-      await git(second, ["annex", "drop", "-q", "--force", "c.txt", "a.txt"]);
+      await git(second, ["annex", "get", "-q", "--from", t.name, "c.txt"], S3RVER_ENV);
+      await git(second, ["annex", "fsck", "-q", "c.txt"]);
+      await git(second, ["annex", "drop", "-q", "--force", "c.txt"]);
     }
   });
 
