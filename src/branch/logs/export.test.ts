@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { exportedTreesOf, parseExportLog } from "./export.js";
+import { makeTempDir, removeDir } from "../../../test/helpers/index.js";
+import { newAnnexBranch } from "../branch.fixture.js";
+import { EXPORT_LOG, exportedTreesOf, parseExportLog, readExportLog } from "./export.js";
 
 const A = "eba8edcd-d99a-4e95-b876-3f9eff4ae527";
 const B = "11111111-1111-4111-8111-111111111111";
@@ -44,5 +47,33 @@ describe("export.log", () => {
       "",
     ].join("\n");
     assert.deepEqual(exportedTreesOf(log, R), [T2]);
+  });
+
+  it("is read with the lines of the git-annex branches not merged yet (a client's pushed synced/git-annex)", async () => {
+    const dir = await makeTempDir("annexgate-export-log-");
+    try {
+      const { git, branch } = await newAnnexBranch(join(dir, "r"), A, "gw");
+      await branch.change(EXPORT_LOG, () => `1s ${A}:${R} ${T1}\n`);
+      assert.deepEqual(exportedTreesOf(await readExportLog(branch), R), [T1]);
+      // A client exported T2 and pushed its branch; the gateway has not merged it.
+      const blob = (
+        await git.run(["hash-object", "-w", "--stdin"], { input: `5s ${A}:${R} ${T2}\n` })
+      )
+        .toString()
+        .trim();
+      const tree = await git.mktree([
+        { mode: "100644", type: "blob", sha: blob, name: EXPORT_LOG },
+      ]);
+      const commit = await git.commitTree({ tree, parents: [], message: "pushed" });
+      await git.run(["update-ref", "refs/heads/synced/git-annex", commit]);
+      assert.deepEqual(exportedTreesOf(await readExportLog(branch), R), [T2]);
+      // A branch without an export log adds nothing.
+      const empty = await git.commitTree({ tree: await git.mktree([]), parents: [], message: "e" });
+      await git.run(["update-ref", "refs/remotes/other/git-annex", empty]);
+      assert.deepEqual(exportedTreesOf(await readExportLog(branch), R), [T2]);
+      await branch.close();
+    } finally {
+      await removeDir(dir);
+    }
   });
 });

@@ -8,6 +8,7 @@
  * remote name different trees, the export is in conflict.
  */
 import type { AnnexBranch } from "../branch.js";
+import { listRemoteBranches } from "../merge.js";
 import { parseMapLog, parseWords } from "./map-log.js";
 
 /** The branch path of the export log. */
@@ -76,7 +77,34 @@ export function exportedTreesOf(text: string, remoteUuid: string): string[] {
   return trees;
 }
 
-/** The export log as the branch holds it now (journal over the committed branch). */
-export function readExportLog(branch: AnnexBranch): Promise<string> {
-  return branch.read(EXPORT_LOG);
+/**
+ * The export log as git-annex would read it after merging every other
+ * git-annex branch the repository holds (`synced/git-annex` pushed by a
+ * client, remotes' `git-annex`): the branch's own (journal over the
+ * committed branch), then each other branch's lines, as a union merge
+ * joins them; the newest line per field wins when it is parsed. So an
+ * export pushed to the gateway counts before the gateway merges it.
+ */
+export async function readExportLog(branch: AnnexBranch): Promise<string> {
+  const own = await branch.read(EXPORT_LOG);
+  const refs = await listRemoteBranches(branch.git);
+  if (refs.length === 0) return own;
+  const input = `${refs.map((r) => `${r.sha}:${EXPORT_LOG}`).join("\n")}\n`;
+  const out = await branch.git.run(["cat-file", "--batch"], { input });
+  let text = own.endsWith("\n") || own === "" ? own : `${own}\n`;
+  let at = 0;
+  while (at < out.length) {
+    const nl = out.indexOf(0x0a, at);
+    if (nl < 0) break;
+    const m = / blob (\d+)$/.exec(out.subarray(at, nl).toString("utf8"));
+    if (m === null) {
+      at = nl + 1; // "<name> missing": that branch has no export log
+      continue;
+    }
+    const size = Number(m[1]);
+    const blob = out.subarray(nl + 1, nl + 1 + size).toString("utf8");
+    text += blob.endsWith("\n") || blob === "" ? blob : `${blob}\n`;
+    at = nl + 1 + size + 1;
+  }
+  return text;
 }
