@@ -3,8 +3,9 @@
  * paths of the files of the exported tree whose content is that key, as
  * git-annex's export database holds them (Database/Export.hs), built here
  * from the tree export.log names and rebuilt whenever export.log changes.
- * Every lookup reads export.log afresh (one read of the branch), so an
- * answer is never older than the gateway's branch: git-annex's p2phttp
+ * Every lookup reads export.log afresh (the branch's, with the lines of
+ * git-annex branches pushed and not merged yet), so an answer is never
+ * older than what the gateway's repository holds: git-annex's p2phttp
  * keeps one database per process and can miss a new export, and so
  * report a drop of an exported file as done while the file stays.
  *
