@@ -4,14 +4,15 @@
  * stock `git annex export`ed a small tree to each; a stock client through
  * `annexgate p2phttp` gets an exported file, copies a new key (it goes to
  * annexobjects, where a stock clone enabling the remote directly gets it),
- * cannot drop an exported key (git-annex's message, the file stays) and
+ * cannot drop an exported key (git-annex's message, in the p2phttp answer
+ * and in git-annex-shell's ERROR; the file stays) and
  * drops an annexobjects-only key. A tree exported while the gateway serves
  * is seen at once (stock's p2phttp keeps a stale export database).
  * updateproxy refuses an export remote without annexobjects=yes with
  * stock's warning. One setup; each case runs on both remotes.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { access, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -31,6 +32,7 @@ import {
   type RunningP2pHttp,
   startAnnexgate,
 } from "../helpers/servers.js";
+import { ANNEXGATE_GIT_ANNEX_SHELL } from "../helpers/sshd.js";
 
 let root: string;
 let gw: string;
@@ -115,6 +117,26 @@ async function removeOverApi(name: string, key: string): Promise<{ status: numbe
     method: "POST",
   });
   return { status: res.status, body: await res.text() };
+}
+
+/**
+ * What annexgate's git-annex-shell (what sshd runs for a client) answers
+ * a REMOVE of `key` from the export remote `name`: the line after VERSION.
+ */
+async function removeOverShell(name: string, key: string): Promise<string> {
+  const uuid = (await git(gw, ["config", `remote.${name}.annex-uuid`])).trim();
+  const client = "a8b3a8f4-6a4c-4c83-9b0c-2f2a4d1c9e77";
+  const child = spawn(ANNEXGATE_GIT_ANNEX_SHELL, ["p2pstdio", gw, client, "--uuid", uuid], {
+    env: { ...process.env, ANNEXGATE_NODE: process.execPath },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => {
+    out += d;
+  });
+  child.stdin.end(`VERSION 1\nREMOVE ${key}\n`);
+  await new Promise((resolve) => child.once("close", resolve));
+  return out.split("\n")[2] ?? "";
 }
 
 const NO_ANNEXOBJECTS_WARNING =
@@ -233,6 +255,8 @@ describe("export remotes proxied by annexgate (directory, S3)", { timeout: 120_0
         status: 500,
         body: EXPORTED_KEY_MESSAGE,
       });
+      // Over ssh, the ERROR that stock's client shows carries it.
+      assert.equal(await removeOverShell(t.name, key), `ERROR ${EXPORTED_KEY_MESSAGE}`);
       assert.equal(await t.file("a.txt"), "exported a\n", t.name);
       assert.equal(await present(client, key, `origin-${t.name}`), true, t.name);
     }
