@@ -3,7 +3,10 @@
  * export remote (`exporttree=yes`) that also keeps objects by key
  * (`annexobjects=yes`, the only export remotes git-annex proxies): its
  * keys live at the exported tree's files and under annexobjects, looked
- * up in the gateway's export log (ExportStorage, ExportIndex).
+ * up in the gateway's export log (ExportStorage, ExportIndex). Export
+ * files and annexobjects copies are whole objects (git-annex's export
+ * actions ignore `chunk=`), so no chunking or encryption is composed
+ * over this naming.
  */
 import { readExportLog } from "../../branch/index.js";
 import type { Remote, SpecialRemoteConfig } from "../../remotes/index.js";
@@ -38,6 +41,11 @@ export function exportNaming(
   }
   if (special.fields.annexobjects !== "yes") {
     throw refuse("a special remote configured with exporttree=yes needs annexobjects=yes");
+  }
+  const encryption = special.fields.encryption;
+  if ((encryption !== undefined && encryption !== "none") || special.fields.cipher !== undefined) {
+    // git-annex's words: it refuses the combination when the remote is made.
+    throw refuse("cannot enable both encryption and exporttree");
   }
   const files = storage.byPath;
   if (files === undefined) throw refuse("exporttree=yes is not supported yet for this type");
