@@ -38,6 +38,14 @@ export {
   recordCluster,
 } from "./logs/cluster.js";
 export {
+  EXPORT_LOG,
+  type ExportedTrees,
+  type ExportParticipants,
+  exportedTreesOf,
+  parseExportLog,
+  readExportLog,
+} from "./logs/export.js";
+export {
   formatGroupLog,
   GROUP_LOG,
   parseGroupLog,

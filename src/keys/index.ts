@@ -15,6 +15,7 @@ export {
   nonChunkKey,
   parseKey,
 } from "./key.js";
+export { fileKey, keyOfLinkOrPointer, MAX_POINTER_SIZE } from "./link.js";
 export { keyFile, objectPath } from "./locations.js";
 export { BadUuidError, genClusterUuid, genUuid, isClusterUuid, parseUuid } from "./uuid.js";
 export {

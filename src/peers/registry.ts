@@ -5,6 +5,8 @@
  * the registry and knows no kind; a new kind is one module under
  * `src/peers/<kind>/` and one line in `builtin-kinds.ts`.
  */
+
+import type { AnnexBranch } from "../branch/index.js";
 import { AnnexgateError } from "../errors.js";
 import type { Git } from "../git/index.js";
 import type { TmpLimitText } from "../objects/index.js";
@@ -24,6 +26,8 @@ export interface PeerOpenContext {
   readonly gatewayUuid: string;
   /** The gateway's repository, whose git credential helpers hold p2phttp passwords. */
   readonly git?: Git;
+  /** The gateway's git-annex branch, where special remotes' logs are (export.log, ...). */
+  readonly branch?: AnnexBranch;
   /** Commit delay for repositories opened in-process (ms). */
   readonly commitDelayMs?: number;
   /**

@@ -71,6 +71,7 @@ export class Gateway {
             recordChunks: (uuid, key, size, count) =>
               recordChunks(repo.branch, uuid, key, size, count),
           },
+          branch: repo.branch,
           ...(log ? { log } : {}),
         }),
       log,

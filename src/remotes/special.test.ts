@@ -189,14 +189,18 @@ describe("special remotes from git config and remote.log", () => {
     assert.equal(reason("w"), "webdav special remotes are not supported yet");
   });
 
-  it("export and import remotes are refused with a reason; chunked and encrypted ones keep their transport", async () => {
+  it("import remotes and export remotes without annexobjects are refused with a reason; chunked, encrypted and export ones keep their transport", async () => {
     const E = "33333333-3333-4333-8333-333333333333";
     const I = "44444444-4444-4444-8444-444444444444";
+    const X = "55555555-5555-4555-8555-555555555555";
+    const A = "66666666-6666-4666-8666-666666666666";
     const log = [
       `${C} chunk=1MiB encryption=none type=directory timestamp=1s`,
       `${D} cipher=abc encryption=shared type=directory timestamp=1s`,
       `${E} exporttree=yes annexobjects=yes type=S3 timestamp=1s`,
-      `${I} exporttree=yes importtree=yes type=directory timestamp=1s`,
+      `${I} exporttree=yes importtree=yes annexobjects=yes type=directory timestamp=1s`,
+      `${X} exporttree=yes type=directory timestamp=1s`,
+      `${A} exporttree=yes annexobjects=yes type=directory timestamp=1s`,
       "",
     ].join("\n");
     const settings: [string, string][] = [];
@@ -205,6 +209,8 @@ describe("special remotes from git config and remote.log", () => {
       ["encrypted", D, "directory"],
       ["export", E, "s3"],
       ["import", I, "directory"],
+      ["noobjects", X, "directory"],
+      ["annexobjects", A, "directory"],
     ];
     for (const [name, uuid, marker] of remotes) {
       settings.push([`remote.${name}.annex-${marker}`, marker === "s3" ? "true" : "/srv/d"]);
@@ -215,9 +221,13 @@ describe("special remotes from git config and remote.log", () => {
       const t = named(cfg, name).transport;
       return t.kind === "unsupported" ? t.reason : t.kind;
     };
-    const refused = "special remotes with exporttree=yes or importtree=yes are not supported yet";
-    assert.equal(reason("export"), refused);
-    assert.equal(reason("import"), refused);
+    assert.equal(reason("export"), "S3");
+    assert.equal(reason("import"), "special remotes with importtree=yes are not supported yet");
+    assert.equal(
+      reason("noobjects"),
+      "a special remote configured with exporttree=yes needs annexobjects=yes",
+    );
+    assert.equal(reason("annexobjects"), "directory");
     // Chunking and encryption are for the kinds to refuse at open: the settings go there.
     const chunked = named(cfg, "chunked").transport;
     assert.equal(chunked.kind === "directory" && chunked.special.fields.chunk, "1MiB");

@@ -116,14 +116,22 @@ export function remotesInListOrder(remotes: readonly Remote[]): Remote[] {
 
 /**
  * Why annexgate cannot serve a special remote with these fields yet, or
- * null. An export remote keeps objects in another layout (the exported
- * tree, annexobjects/). Chunked and encrypted remotes are refused where
- * every special-remote kind opens them (peers/special/special-config.ts),
- * one place for those rules.
+ * null. An import remote's content changes under git-annex's feet; an
+ * export remote without annexobjects=yes has nowhere to keep a key that
+ * is not in the exported tree (git-annex will not proxy one either). An
+ * export remote with annexobjects=yes is served (peers/special/open-export.ts,
+ * for the kinds whose storage can be addressed by path); chunked and encrypted remotes are
+ * refused where every special-remote kind opens them
+ * (peers/special/special-config.ts), one place for those rules.
  */
 function configRefusal(fields: Readonly<Record<string, string>>): string | null {
-  if (fields.exporttree === "yes" || fields.importtree === "yes") {
-    return "special remotes with exporttree=yes or importtree=yes are not supported yet";
+  if (fields.importtree === "yes") {
+    return "special remotes with importtree=yes are not supported yet";
+  }
+  if (fields.exporttree === "yes") {
+    if (fields.annexobjects !== "yes") {
+      return "a special remote configured with exporttree=yes needs annexobjects=yes";
+    }
   }
   return null;
 }

@@ -241,7 +241,7 @@ describe("annexgate reads the special remotes stock proxies", () => {
     assert.equal(route("dn")?.kind, "proxied");
   });
 
-  it("what annexgate cannot serve yet is routed too, refused with a reason", async () => {
+  it("what annexgate cannot serve yet is routed too, refused with a reason; an export remote with annexobjects is served", async () => {
     const reason = (name: string) => {
       const r = route(name);
       const t = r?.kind === "proxied" ? r.remote.transport : null;
@@ -250,7 +250,8 @@ describe("annexgate reads the special remotes stock proxies", () => {
     // Legacy-chunked: a directory transport, which the directory kind refuses at open.
     assert.equal(reason("dc"), "directory");
     assert.equal(reason("rs"), "rsync special remotes are not supported yet");
-    assert.match(reason("dxa") ?? "", /exporttree=yes/);
+    // exporttree=yes with annexobjects=yes: served (peers/special/open-export.ts).
+    assert.equal(reason("dxa"), "directory");
     // The no-UUID remote is listed (updateproxy warned about it), never routed.
     assert.equal(remotes.find((r) => r.name === "nu")?.uuid, "");
   });

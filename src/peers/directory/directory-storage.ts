@@ -38,6 +38,7 @@ import type { FcntlLocks } from "../../objects/index.js";
 import { roughSize } from "../../sizes/index.js";
 import { PeerRefusedError } from "../peer.js";
 import type { SpecialStorage, StagedObject, StoredObject } from "../special/storage.js";
+import { DirectoryPaths } from "./directory-paths.js";
 import { FileSink } from "./file-sink.js";
 import { errnoOf, fsFailure, notAccessible } from "./fs-failure.js";
 import { claimStaging, type StagingClaim } from "./staging-claim.js";
@@ -84,6 +85,8 @@ export class DirectoryStorage implements SpecialStorage {
   private readonly dir: string;
   private readonly diskReserve: bigint;
   private readonly locks: FcntlLocks | undefined;
+  /** The same directory addressed by path, as an export remote keeps files. */
+  readonly byPath: DirectoryPaths;
 
   /** @param dir the remote's directory (`remote.NAME.annex-directory`), absolute */
   constructor(dir: string, opts: DirectoryStorageOptions = {}) {
@@ -91,6 +94,9 @@ export class DirectoryStorage implements SpecialStorage {
     this.dir = resolve(dir);
     this.diskReserve = opts.diskReserve ?? DEFAULT_DISK_RESERVE;
     this.locks = opts.locks;
+    this.byPath = new DirectoryPaths(this.dir, {
+      checkSpace: (size) => this.checkDiskSpace(size, 0),
+    });
   }
 
   /** Where the object may be, git-annex's own location first. */

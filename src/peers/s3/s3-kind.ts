@@ -55,7 +55,11 @@ export function s3KindWith(env: Readonly<Record<string, string | undefined>>): P
         ...(ctx.maxConnections !== undefined ? { maxSockets: ctx.maxConnections } : {}),
       });
       try {
-        await checkBucketUuid(client, settings, remote);
+        // git-annex writes no annex-uuid object to an export or import
+        // bucket, nor checks one there (Remote/S3.hs writeUUIDFile).
+        const exportOrImport =
+          special.fields.exporttree === "yes" || special.fields.importtree === "yes";
+        if (!exportOrImport) await checkBucketUuid(client, settings, remote);
       } catch (e) {
         client.destroy();
         throw e;

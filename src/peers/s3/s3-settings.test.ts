@@ -90,7 +90,7 @@ describe("readS3Settings", () => {
   it("refuses what annexgate does not serve yet", () => {
     for (const [fields, message] of [
       [{ versioning: "yes" }, /versioned/],
-      [{ exporttree: "yes" }, /export/],
+      [{ exporttree: "yes" }, /annexobjects/],
       [{ importtree: "yes" }, /import/],
       [{ mungekeys: "ia" }, /Internet Archive/],
       [{ host: "s3.us.archive.org" }, /Internet Archive/],

@@ -94,8 +94,14 @@ function refuseUnsupported(f: Readonly<Record<string, string>>): void {
   if (f.versioning === "yes") {
     throw new S3SettingsError("versioned S3 remotes (versioning=yes) are not supported yet");
   }
-  if (f.exporttree === "yes" || f.importtree === "yes") {
-    throw new S3SettingsError("S3 export and import remotes are not supported yet");
+  if (f.importtree === "yes") {
+    throw new S3SettingsError("S3 import remotes are not supported yet");
+  }
+  // An export remote is served only with annexobjects=yes (peers/special/open-export.ts).
+  if (f.exporttree === "yes" && f.annexobjects !== "yes") {
+    throw new S3SettingsError(
+      "S3 export remotes without annexobjects=yes are not supported yet (nor proxied by git-annex)",
+    );
   }
   if (f.signature === "anonymous") {
     throw new S3SettingsError("anonymous S3 remotes are not supported yet");

@@ -219,6 +219,26 @@ describe("S3Storage", () => {
     assert.equal(await storage.has(KEY), true);
   });
 
+  it("addressed by path (an export remote's files): fileprefix + path, the same metadata", async () => {
+    const storage = storageFor("prefixed", { fileprefix: "exp/", "x-amz-meta-project": "demo" });
+    const files = storage.byPath;
+    const path = ".git/annex/objects/aeb/9e1/K/K";
+    const staged = await files.stage(path, { size: 5 });
+    staged.sink.end(Buffer.from("hello"));
+    await new Promise((r) => staged.sink.once("finish", r));
+    assert.equal(await files.has(path), false, "invisible before publish");
+    await staged.publish();
+    const head = await admin.send(
+      new HeadObjectCommand({ Bucket: "prefixed", Key: `exp/${path}` }),
+    );
+    assert.deepEqual(head.Metadata, { project: "demo" });
+    const got = await files.read(path, 1);
+    assert.equal(got && (await bytesOf(got)).toString(), "ello");
+    await files.remove(path);
+    assert.equal(await files.has(path), false);
+    assert.equal(await files.read("sub/absent.txt", 0), null);
+  });
+
   it("a missing bucket is a refusal", async () => {
     const storage = storageFor("nosuchbucket");
     await assert.rejects(storage.read(KEY, 0), (e) => {

@@ -12,6 +12,11 @@
  * starts again from the first byte.
  *
  * Reads are ranged GETs streamed from the requested offset.
+ *
+ * An export remote's files are objects too: `fileprefix` + the file's
+ * path (Remote/S3.hs `getBucketExportLocation`), stored the same way, so
+ * the storage addressed by path (`byPath`) is the same operations with a
+ * path in place of the serialized key.
  */
 
 import { Readable } from "node:stream";
@@ -27,7 +32,12 @@ import {
   type StorageClass,
 } from "@aws-sdk/client-s3";
 import { PeerRefusedError } from "../peer.js";
-import type { SpecialStorage, StagedObject, StoredObject } from "../special/storage.js";
+import type {
+  PathStorage,
+  SpecialStorage,
+  StagedObject,
+  StoredObject,
+} from "../special/storage.js";
 import { DEFAULT_PART_SIZE, MultipartSink } from "./multipart-sink.js";
 import { s3ErrorCode, s3Failure, s3Status } from "./s3-failure.js";
 import { objectName, type S3Settings } from "./s3-settings.js";
@@ -35,6 +45,14 @@ import { objectName, type S3Settings } from "./s3-settings.js";
 export class S3Storage implements SpecialStorage {
   readonly #client: S3Client;
   readonly #settings: S3Settings;
+
+  /** The bucket addressed by path, for an export remote (`fileprefix` + path). */
+  readonly byPath: PathStorage = {
+    stage: (path, opts = {}) => this.stage(path, opts.signal ? { signal: opts.signal } : {}),
+    read: (path, offset, signal) => this.read(path, offset, signal),
+    has: (path, signal) => this.has(path, signal),
+    remove: (path, signal) => this.remove(path, signal),
+  };
 
   constructor(client: S3Client, settings: S3Settings) {
     this.#client = client;

@@ -11,6 +11,7 @@ import type { PeerOpenContext, RemoteConnection } from "../registry.js";
 import { UnreachableRemoteError } from "../registry.js";
 import { ChunkedPeer } from "./chunked-peer.js";
 import { EncryptedStorage } from "./encrypted-storage.js";
+import { exportNaming, isExportRemote } from "./open-export.js";
 import { encryptionOf } from "./shared-cipher.js";
 import { chunkConfig } from "./special-config.js";
 import { SpecialPeer } from "./special-peer.js";
@@ -47,6 +48,15 @@ export async function openSpecialPeer(
   storage: SpecialStorage,
   ctx: PeerOpenContext,
 ): Promise<RemoteConnection> {
+  // An export remote's files and annexobjects copies are whole objects:
+  // git-annex's export actions ignore chunk=, and refuse encryption.
+  if (isExportRemote(special)) {
+    const whole = new SpecialPeer({
+      uuid: remote.uuid,
+      storage: exportNaming(remote, special, storage, ctx),
+    });
+    return { peer: whole, close: () => whole.close() };
+  }
   const refuse = async (reason: string): Promise<never> => {
     await storage.close().catch(() => undefined);
     throw new UnreachableRemoteError(remote, reason);

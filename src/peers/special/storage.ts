@@ -35,6 +35,29 @@ export interface SpecialStorage {
   /** Remove the object; an absent object is not an error. */
   remove(name: string, signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
+  /**
+   * The same storage addressed by paths under its top, as an export
+   * remote (`exporttree=yes`) keeps files; absent for a kind that cannot
+   * export yet.
+   */
+  readonly byPath?: PathStorage;
+}
+
+/**
+ * A special remote's storage addressed by path (git-annex's export
+ * actions: storeExport, retrieveExport, checkPresentExport, removeExport):
+ * a path is relative to the remote's top, "/"-separated, checked safe by
+ * the caller. Staged objects are visible only once published, and cannot
+ * be resumed (`readKept` is absent).
+ */
+export interface PathStorage {
+  /** Begin writing the file at `path`; `size`, when known, for a free-space check. */
+  stage(path: string, opts?: { size?: number; signal?: AbortSignal }): Promise<StagedObject>;
+  /** The file from byte `offset` on; null when it is absent. */
+  read(path: string, offset: number, signal?: AbortSignal): Promise<StoredObject | null>;
+  has(path: string, signal?: AbortSignal): Promise<boolean>;
+  /** Remove the file, then its emptied parent directories; an absent file is not an error. */
+  remove(path: string, signal?: AbortSignal): Promise<void>;
 }
 
 /** An object being written, not yet visible. */

@@ -39,4 +39,15 @@ describe("errorAnswer", () => {
     assert.match(a.body, /^internal error \(id [0-9a-f]{8}\)$/);
     assert.match(a.logLine ?? "", /EACCES/);
   });
+
+  it("a refusal in git-annex's words for the client is a 500 whose body is the message, as stock answers", () => {
+    const message =
+      "This key is part of the exported tree, so can only be removed by exporting a tree that does not include it.";
+    assert.deepEqual(errorAnswer(new PeerRefusedError(message, { forClient: true })), {
+      status: 500,
+      body: message,
+    });
+    // Without the mark, a node's refusal names nothing of the node.
+    assert.equal(errorAnswer(new PeerRefusedError(message)).status, 502);
+  });
 });

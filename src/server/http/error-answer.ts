@@ -25,6 +25,12 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   if (err instanceof QueueFullError) {
     return { status: 503, body: "server busy: too many transfers are waiting, try again later" };
   }
+  // A refusal in git-annex's own words, meant for the client (an export
+  // remote refusing to drop a file of its tree): stock's p2phttp answers
+  // such an ERROR as a 500 whose body is the message.
+  if (err instanceof PeerRefusedError && err.data.forClient === true) {
+    return { status: 500, body: err.message };
+  }
   const id = randomBytes(4).toString("hex");
   const node = nodeFailure(err);
   if (node !== undefined) {
