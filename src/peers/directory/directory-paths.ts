@@ -15,27 +15,10 @@
 import { randomBytes } from "node:crypto";
 import { type FileHandle, mkdir, open, rename, rm, rmdir, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import { Readable } from "node:stream";
 import type { PathStorage, StagedObject, StoredObject } from "../special/storage.js";
+import { isAbsent, streamFrom, syncDir } from "./file-io.js";
 import { FileSink } from "./file-sink.js";
 import { errnoOf, fsFailure, notAccessible } from "./fs-failure.js";
-
-/** Read size per chunk; bounds memory per transfer. */
-const CHUNK = 256 * 1024;
-
-function isAbsent(e: unknown): boolean {
-  const code = errnoOf(e);
-  return code === "ENOENT" || code === "ENAMETOOLONG" || code === "ENOTDIR";
-}
-
-async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 export interface DirectoryPathsOptions {
   /** Refuses a store of `size` bytes that would leave too little free space (throws). */
@@ -88,26 +71,7 @@ export class DirectoryPaths implements PathStorage {
       await this.#checkTop();
       return null;
     }
-    let size: number;
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) {
-        await fh.close();
-        return null;
-      }
-      size = st.size;
-    } catch (e) {
-      await fh.close();
-      throw fsFailure("opening a file", e);
-    }
-    if (offset >= size) {
-      await fh.close();
-      return { length: 0, data: Readable.from([]) };
-    }
-    return {
-      length: size - offset,
-      data: fh.createReadStream({ start: offset, highWaterMark: CHUNK }),
-    };
+    return streamFrom(fh, offset, "opening a file");
   }
 
   async stage(path: string, opts: { size?: number } = {}): Promise<StagedObject> {

@@ -39,6 +39,7 @@ import { roughSize } from "../../sizes/index.js";
 import { PeerRefusedError } from "../peer.js";
 import type { SpecialStorage, StagedObject, StoredObject } from "../special/storage.js";
 import { DirectoryPaths } from "./directory-paths.js";
+import { CHUNK, isAbsent, streamFrom, syncDir } from "./file-io.js";
 import { FileSink } from "./file-sink.js";
 import { errnoOf, fsFailure, notAccessible } from "./fs-failure.js";
 import { claimStaging, type StagingClaim } from "./staging-claim.js";
@@ -56,29 +57,10 @@ export interface DirectoryStorageOptions {
   readonly locks?: FcntlLocks;
 }
 
-/** Read size per chunk; bounds memory per transfer. */
-const CHUNK = 256 * 1024;
-
-/** A failed lookup that means "not there" (a name too long cannot be there either). */
-function isAbsent(e: unknown): boolean {
-  const code = errnoOf(e);
-  return code === "ENOENT" || code === "ENAMETOOLONG" || code === "ENOTDIR";
-}
-
 /** The mode with the write bits off (Utility/FileMode.hs preventWrite). */
 async function preventWrite(path: string): Promise<void> {
   const { mode } = await stat(path);
   await chmod(path, mode & 0o7555);
-}
-
-/** Sync a directory, so a rename into or out of it survives a crash. */
-async function syncDir(path: string): Promise<void> {
-  const fh = await open(path, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 export class DirectoryStorage implements SpecialStorage {
@@ -149,22 +131,7 @@ export class DirectoryStorage implements SpecialStorage {
       if (isAbsent(e)) return null;
       throw fsFailure("opening the object", e);
     }
-    // The size of what was opened, not of whatever the path names later.
-    let size: number;
-    try {
-      size = (await fh.stat()).size;
-    } catch (e) {
-      await fh.close();
-      throw fsFailure("opening the object", e);
-    }
-    if (offset >= size) {
-      await fh.close();
-      return { length: 0, data: Readable.from([]) };
-    }
-    return {
-      length: size - offset,
-      data: fh.createReadStream({ start: offset, highWaterMark: CHUNK }),
-    };
+    return streamFrom(fh, offset, "opening the object");
   }
 
   async stagedLength(name: string): Promise<number> {
