@@ -21,7 +21,8 @@
  *   --size 256M (or BENCH_SIZE, or a first positional SIZE; default 1G)
  * Env: BENCH_QUICK=1 (64M, 100 files), BENCH_FILES (small file count,
  * 1000), BENCH_JOBS (server --jobs, 8), BENCH_TIMEOUT (seconds per
- * command, 600), BENCH_SERVERS=annexgate,stock, BENCH_REMOTES=dir,s3.
+ * command, 600), BENCH_SERVERS=annexgate,stock,
+ * BENCH_REMOTES=dir,dirc,dire,dirce,s3,s3c,s3e (all by default).
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
@@ -74,7 +75,22 @@ import {
  */
 export const REMOTES: readonly RemoteRow[] = [
   { name: "dir", label: "directory", type: "directory", fields: ["encryption=none"] },
+  {
+    name: "dirc",
+    label: "directory chunk=64MiB",
+    type: "directory",
+    fields: ["encryption=none", "chunk=64MiB"],
+  },
+  { name: "dire", label: "directory encrypted", type: "directory", fields: ["encryption=shared"] },
+  {
+    name: "dirce",
+    label: "directory chunk+encrypted",
+    type: "directory",
+    fields: ["encryption=shared", "chunk=64MiB"],
+  },
   { name: "s3", label: "S3", type: "S3", fields: ["encryption=none"] },
+  { name: "s3c", label: "S3 chunk=64MiB", type: "S3", fields: ["encryption=none", "chunk=64MiB"] },
+  { name: "s3e", label: "S3 encrypted", type: "S3", fields: ["encryption=shared"] },
 ];
 
 /** What every server is measured on. */
