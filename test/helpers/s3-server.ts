@@ -64,6 +64,8 @@ export interface RunningS3Server {
   holdPartUploads(): PartUploadHold;
   /** Stop serving (open connections are cut); the directory stays until `close`. */
   stop(): Promise<void>;
+  /** Serve again, after `stop`, on the same port over the same directory. */
+  restart(): Promise<void>;
   /** Stop, and remove the directory. */
   close(): Promise<void>;
 }
@@ -127,50 +129,18 @@ export async function initStockS3Remote(
 }
 
 export async function startS3Server(): Promise<RunningS3Server> {
-  // s3rver is CommonJS without types; it is the only untyped import here.
-  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
   const directory = await makeTempDir("annexgate-s3-");
-  const s3 = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    directory,
-    silent: true,
-    // Virtual-host buckets are matched against serviceEndpoint; tests use
-    // path-style requests only.
-    vhostBuckets: false,
-  });
-  const { port } = await s3.run();
-  const server = s3.httpServer;
-  if (server === undefined) throw new Error("s3rver started without an HTTP server");
-  const s3rverHandler = server.listeners("request")[0] as (
-    req: IncomingMessage,
-    res: ServerResponse,
-  ) => void;
-  server.removeAllListeners("request");
   let hold: { count: number; released: Promise<void> } | null = null;
   let releaseHold = () => {};
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url ?? "");
-    const held = hold !== null && isPart ? hold : null;
-    if (held) held.count += 1;
-    (held?.released ?? Promise.resolve())
-      .then(() => handleMissingOperation(directory, req, res))
-      .then(
-        (handled) => {
-          if (!handled) s3rverHandler(req, res);
-        },
-        (e: unknown) => {
-          res.statusCode = 500;
-          res.end(String(e));
-        },
-      );
-  });
+  const heldFor = (req: IncomingMessage) =>
+    hold !== null && req.method === "PUT" && /[?&]partNumber=/.test(req.url ?? "") ? hold : null;
+  let current = await serveS3rver(directory, 0, heldFor);
+  const port = current.port;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    server.closeAllConnections();
-    await s3.close();
+    await current.stop();
   };
   return {
     host: "127.0.0.1",
@@ -190,9 +160,65 @@ export async function startS3Server(): Promise<RunningS3Server> {
       };
     },
     stop,
+    restart: async () => {
+      if (!stopped) throw new Error("restart of an S3 server that was not stopped");
+      // Requests held by the stopped server stay unanswered; none is held now.
+      hold = null;
+      current = await serveS3rver(directory, port, heldFor);
+      stopped = false;
+    },
     close: async () => {
       await stop();
       await removeDir(directory);
+    },
+  };
+}
+
+/** s3rver on `port` (0: a free one) over `directory`, with the two missing operations answered. */
+async function serveS3rver(
+  directory: string,
+  port: number,
+  heldFor: (req: IncomingMessage) => { count: number; released: Promise<void> } | null,
+): Promise<{ port: number; stop(): Promise<void> }> {
+  // s3rver is CommonJS without types; it is the only untyped import here.
+  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
+  const s3 = new S3rver({
+    address: "127.0.0.1",
+    port,
+    directory,
+    silent: true,
+    // Virtual-host buckets are matched against serviceEndpoint; tests use
+    // path-style requests only.
+    vhostBuckets: false,
+  });
+  const started = await s3.run();
+  const server = s3.httpServer;
+  if (server === undefined) throw new Error("s3rver started without an HTTP server");
+  const s3rverHandler = server.listeners("request")[0] as (
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => void;
+  server.removeAllListeners("request");
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const held = heldFor(req);
+    if (held) held.count += 1;
+    (held?.released ?? Promise.resolve())
+      .then(() => handleMissingOperation(directory, req, res))
+      .then(
+        (handled) => {
+          if (!handled) s3rverHandler(req, res);
+        },
+        (e: unknown) => {
+          res.statusCode = 500;
+          res.end(String(e));
+        },
+      );
+  });
+  return {
+    port: started.port,
+    stop: async () => {
+      server.closeAllConnections();
+      await s3.close();
     },
   };
 }

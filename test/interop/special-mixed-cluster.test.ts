@@ -7,7 +7,8 @@
  * comes from the S3 node when it alone holds the key; a drop from the
  * cluster empties every node; and an S3 server stopped in the middle of
  * an upload is named in the gateway's log while the other nodes store
- * the key and nothing of it is visible on the S3 side.
+ * the key and nothing of it is visible on the S3 side (its unfinished
+ * upload aborted by the next store once the server is back).
  */
 import assert from "node:assert/strict";
 import { mkdir, readdir } from "node:fs/promises";
@@ -223,12 +224,18 @@ describe("a mixed cluster: repositories, a directory and S3", { timeout: 600_000
       async () => (await whereis(gw, key)).length >= 2,
     );
     assert.deepEqual(await whereis(gw, key), ["node2", "dn"]);
-    // No object of the key in the S3 server's storage. (The multipart
-    // upload the gateway began is left incomplete: its abort could not
-    // reach the stopped server. Never an object, but see issue #13's notes.)
+    // No object of the key in the S3 server's storage.
     const objects = (await readdir(join(s.directory, BUCKET), { recursive: true })).filter(
       (f) => f.includes(key) && !f.startsWith("._S3rver_uploads"),
     );
     assert.deepEqual(objects, []);
+    // The gateway's abort could not reach the stopped server: the upload
+    // it began is left until the server is back and the key is stored
+    // again, which aborts it before storing.
+    assert.equal((await s.pendingUploads(BUCKET)).length, 1);
+    await s.restart();
+    await git(client, "annex", "copy", "-q", "--to", "origin-s3n", "cut.dat");
+    assert.deepEqual(await s.pendingUploads(BUCKET), []);
+    assert.equal(await holds("s3n", key), true);
   });
 });
