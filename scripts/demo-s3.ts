@@ -7,14 +7,19 @@
  * It writes READY_FILE once it accepts connections, so the demo waits for
  * an event rather than a guess, and it stops on SIGINT/SIGTERM or as soon
  * as the process that started it is gone: the S3 server never outlives
- * the demo. Credentials are s3rver's own, S3RVER/S3RVER.
+ * the demo. Credentials are s3rver's own, S3RVER/S3RVER. The two S3
+ * operations s3rver lacks are answered too (s3rver-compat.ts), so a cut
+ * upload is aborted, never taken for a delete of its object.
  */
 import { writeFileSync } from "node:fs";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
+import { answerMissingOperation } from "./s3rver-compat.js";
 
 interface S3rverInstance {
   run(): Promise<{ port: number }>;
   close(): Promise<void>;
+  httpServer?: Server;
 }
 type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 
@@ -38,6 +43,7 @@ async function main(): Promise<void> {
     vhostBuckets: false,
   });
   await s3.run();
+  answerWhatS3rverLacks(s3, directory);
   const parent = process.ppid;
   let stopping = false;
   const stop = () => {
@@ -55,6 +61,28 @@ async function main(): Promise<void> {
     }
   }, PARENT_CHECK_MS);
   writeFileSync(readyFile, `${port}\n`);
+}
+
+/** Put the answers to the operations s3rver lacks in front of its own handler. */
+function answerWhatS3rverLacks(s3: S3rverInstance, directory: string): void {
+  const server = s3.httpServer;
+  if (server === undefined) throw new Error("s3rver started without an HTTP server");
+  const s3rverHandler = server.listeners("request")[0] as (
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => void;
+  server.removeAllListeners("request");
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    answerMissingOperation(directory, req, res).then(
+      (handled) => {
+        if (!handled) s3rverHandler(req, res);
+      },
+      (e: unknown) => {
+        res.statusCode = 500;
+        res.end(e instanceof Error ? e.message : "error");
+      },
+    );
+  });
 }
 
 main().catch((e: unknown) => {

@@ -15,11 +15,10 @@
  */
 
 import assert from "node:assert/strict";
-import { readdir, readFile, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
+import { answerMissingOperation, pendingUploadIds } from "../../scripts/s3rver-compat.js";
 import type { Remote } from "../../src/remotes/index.js";
 import { makeTempDir, removeDir, run } from "./index.js";
 
@@ -147,7 +146,7 @@ export async function startS3Server(): Promise<RunningS3Server> {
     port,
     endpoint: `http://127.0.0.1:${port}`,
     directory,
-    pendingUploads: (bucket) => uploadIds(directory, bucket),
+    pendingUploads: (bucket) => pendingUploadIds(directory, bucket),
     holdPartUploads: () => {
       const h = { count: 0, released: new Promise<void>((r) => (releaseHold = r)) };
       hold = h;
@@ -203,7 +202,7 @@ async function serveS3rver(
     const held = heldFor(req);
     if (held) held.count += 1;
     (held?.released ?? Promise.resolve())
-      .then(() => handleMissingOperation(directory, req, res))
+      .then(() => answerMissingOperation(directory, req, res))
       .then(
         (handled) => {
           if (!handled) s3rverHandler(req, res);
@@ -221,69 +220,6 @@ async function serveS3rver(
       await s3.close();
     },
   };
-}
-
-function uploadsDir(directory: string, bucket: string): string {
-  return join(directory, bucket, "._S3rver_uploads");
-}
-
-async function uploadIds(directory: string, bucket: string): Promise<string[]> {
-  return readdir(uploadsDir(directory, bucket)).catch(() => []);
-}
-
-/** Answers AbortMultipartUpload and ListMultipartUploads; false for anything else. */
-async function handleMissingOperation(
-  directory: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<boolean> {
-  const url = new URL(req.url ?? "/", "http://s3.invalid");
-  const [, bucket = "", ...rest] = url.pathname.split("/");
-  // "/bucket/?uploads" (as the SDK asks) is the bucket's.
-  const keyParts = rest.join("/") === "" ? [] : rest;
-  if (bucket === "" || /[/\\]|^\.\.?$/.test(decodeURIComponent(bucket))) return false;
-  const uploadId = url.searchParams.get("uploadId");
-  if (req.method === "DELETE" && uploadId !== null && keyParts.length > 0) {
-    if (!/^[0-9a-f]+$/.test(uploadId)) return false;
-    const dir = join(uploadsDir(directory, bucket), uploadId);
-    const exists = await stat(dir).then(
-      () => true,
-      () => false,
-    );
-    if (exists) await rm(dir, { recursive: true, force: true });
-    res.statusCode = exists ? 204 : 404;
-    res.setHeader("content-type", "application/xml");
-    res.end(exists ? "" : s3Error("NoSuchUpload", "The specified upload does not exist."));
-    return true;
-  }
-  if (req.method === "GET" && url.searchParams.has("uploads") && keyParts.length === 0) {
-    const uploads = await Promise.all(
-      (await uploadIds(directory, bucket)).map(async (id) => ({
-        id,
-        key: await readFile(join(uploadsDir(directory, bucket), id, "key"), "utf8"),
-      })),
-    );
-    res.statusCode = 200;
-    res.setHeader("content-type", "application/xml");
-    res.end(
-      `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>${xml(bucket)}</Bucket><IsTruncated>false</IsTruncated>${uploads
-        .map((u) => `<Upload><Key>${xml(u.key)}</Key><UploadId>${u.id}</UploadId></Upload>`)
-        .join("")}</ListMultipartUploadsResult>`,
-    );
-    return true;
-  }
-  return false;
-}
-
-function s3Error(code: string, message: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xml(message)}</Message></Error>`;
-}
-
-function xml(s: string): string {
-  return s.replace(
-    /[<>&"']/g,
-    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c,
-  );
 }
 
 /** The remote.log fields of `uuid`, without the timestamp, as the configuration layer reads them. */
