@@ -15,11 +15,10 @@
  */
 
 import assert from "node:assert/strict";
-import { readdir, readFile, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import { join } from "node:path";
 import { S3Client } from "@aws-sdk/client-s3";
+import { answerMissingOperation, pendingUploadIds } from "../../scripts/s3rver-compat.js";
 import type { Remote } from "../../src/remotes/index.js";
 import { makeTempDir, removeDir, run } from "./index.js";
 
@@ -64,6 +63,8 @@ export interface RunningS3Server {
   holdPartUploads(): PartUploadHold;
   /** Stop serving (open connections are cut); the directory stays until `close`. */
   stop(): Promise<void>;
+  /** Serve again, after `stop`, on the same port over the same directory. */
+  restart(): Promise<void>;
   /** Stop, and remove the directory. */
   close(): Promise<void>;
 }
@@ -127,57 +128,25 @@ export async function initStockS3Remote(
 }
 
 export async function startS3Server(): Promise<RunningS3Server> {
-  // s3rver is CommonJS without types; it is the only untyped import here.
-  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
   const directory = await makeTempDir("annexgate-s3-");
-  const s3 = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    directory,
-    silent: true,
-    // Virtual-host buckets are matched against serviceEndpoint; tests use
-    // path-style requests only.
-    vhostBuckets: false,
-  });
-  const { port } = await s3.run();
-  const server = s3.httpServer;
-  if (server === undefined) throw new Error("s3rver started without an HTTP server");
-  const s3rverHandler = server.listeners("request")[0] as (
-    req: IncomingMessage,
-    res: ServerResponse,
-  ) => void;
-  server.removeAllListeners("request");
   let hold: { count: number; released: Promise<void> } | null = null;
   let releaseHold = () => {};
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const isPart = req.method === "PUT" && /[?&]partNumber=/.test(req.url ?? "");
-    const held = hold !== null && isPart ? hold : null;
-    if (held) held.count += 1;
-    (held?.released ?? Promise.resolve())
-      .then(() => handleMissingOperation(directory, req, res))
-      .then(
-        (handled) => {
-          if (!handled) s3rverHandler(req, res);
-        },
-        (e: unknown) => {
-          res.statusCode = 500;
-          res.end(String(e));
-        },
-      );
-  });
+  const heldFor = (req: IncomingMessage) =>
+    hold !== null && req.method === "PUT" && /[?&]partNumber=/.test(req.url ?? "") ? hold : null;
+  let current = await serveS3rver(directory, 0, heldFor);
+  const port = current.port;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    server.closeAllConnections();
-    await s3.close();
+    await current.stop();
   };
   return {
     host: "127.0.0.1",
     port,
     endpoint: `http://127.0.0.1:${port}`,
     directory,
-    pendingUploads: (bucket) => uploadIds(directory, bucket),
+    pendingUploads: (bucket) => pendingUploadIds(directory, bucket),
     holdPartUploads: () => {
       const h = { count: 0, released: new Promise<void>((r) => (releaseHold = r)) };
       hold = h;
@@ -190,6 +159,13 @@ export async function startS3Server(): Promise<RunningS3Server> {
       };
     },
     stop,
+    restart: async () => {
+      if (!stopped) throw new Error("restart of an S3 server that was not stopped");
+      // Requests held by the stopped server stay unanswered; none is held now.
+      hold = null;
+      current = await serveS3rver(directory, port, heldFor);
+      stopped = false;
+    },
     close: async () => {
       await stop();
       await removeDir(directory);
@@ -197,67 +173,53 @@ export async function startS3Server(): Promise<RunningS3Server> {
   };
 }
 
-function uploadsDir(directory: string, bucket: string): string {
-  return join(directory, bucket, "._S3rver_uploads");
-}
-
-async function uploadIds(directory: string, bucket: string): Promise<string[]> {
-  return readdir(uploadsDir(directory, bucket)).catch(() => []);
-}
-
-/** Answers AbortMultipartUpload and ListMultipartUploads; false for anything else. */
-async function handleMissingOperation(
+/** s3rver on `port` (0: a free one) over `directory`, with the two missing operations answered. */
+async function serveS3rver(
   directory: string,
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<boolean> {
-  const url = new URL(req.url ?? "/", "http://s3.invalid");
-  const [, bucket = "", ...rest] = url.pathname.split("/");
-  // "/bucket/?uploads" (as the SDK asks) is the bucket's.
-  const keyParts = rest.join("/") === "" ? [] : rest;
-  if (bucket === "" || /[/\\]|^\.\.?$/.test(decodeURIComponent(bucket))) return false;
-  const uploadId = url.searchParams.get("uploadId");
-  if (req.method === "DELETE" && uploadId !== null && keyParts.length > 0) {
-    if (!/^[0-9a-f]+$/.test(uploadId)) return false;
-    const dir = join(uploadsDir(directory, bucket), uploadId);
-    const exists = await stat(dir).then(
-      () => true,
-      () => false,
-    );
-    if (exists) await rm(dir, { recursive: true, force: true });
-    res.statusCode = exists ? 204 : 404;
-    res.setHeader("content-type", "application/xml");
-    res.end(exists ? "" : s3Error("NoSuchUpload", "The specified upload does not exist."));
-    return true;
-  }
-  if (req.method === "GET" && url.searchParams.has("uploads") && keyParts.length === 0) {
-    const uploads = await Promise.all(
-      (await uploadIds(directory, bucket)).map(async (id) => ({
-        id,
-        key: await readFile(join(uploadsDir(directory, bucket), id, "key"), "utf8"),
-      })),
-    );
-    res.statusCode = 200;
-    res.setHeader("content-type", "application/xml");
-    res.end(
-      `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>${xml(bucket)}</Bucket><IsTruncated>false</IsTruncated>${uploads
-        .map((u) => `<Upload><Key>${xml(u.key)}</Key><UploadId>${u.id}</UploadId></Upload>`)
-        .join("")}</ListMultipartUploadsResult>`,
-    );
-    return true;
-  }
-  return false;
-}
-
-function s3Error(code: string, message: string): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xml(message)}</Message></Error>`;
-}
-
-function xml(s: string): string {
-  return s.replace(
-    /[<>&"']/g,
-    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c,
-  );
+  port: number,
+  heldFor: (req: IncomingMessage) => { count: number; released: Promise<void> } | null,
+): Promise<{ port: number; stop(): Promise<void> }> {
+  // s3rver is CommonJS without types; it is the only untyped import here.
+  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
+  const s3 = new S3rver({
+    address: "127.0.0.1",
+    port,
+    directory,
+    silent: true,
+    // Virtual-host buckets are matched against serviceEndpoint; tests use
+    // path-style requests only.
+    vhostBuckets: false,
+  });
+  const started = await s3.run();
+  const server = s3.httpServer;
+  if (server === undefined) throw new Error("s3rver started without an HTTP server");
+  const s3rverHandler = server.listeners("request")[0] as (
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => void;
+  server.removeAllListeners("request");
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const held = heldFor(req);
+    if (held) held.count += 1;
+    (held?.released ?? Promise.resolve())
+      .then(() => answerMissingOperation(directory, req, res))
+      .then(
+        (handled) => {
+          if (!handled) s3rverHandler(req, res);
+        },
+        (e: unknown) => {
+          res.statusCode = 500;
+          res.end(String(e));
+        },
+      );
+  });
+  return {
+    port: started.port,
+    stop: async () => {
+      server.closeAllConnections();
+      await s3.close();
+    },
+  };
 }
 
 /** The remote.log fields of `uuid`, without the timestamp, as the configuration layer reads them. */

@@ -204,6 +204,25 @@ describe("S3Storage", () => {
     assert.deepEqual(await server.pendingUploads("parts"), []);
   });
 
+  it("a store aborts the unfinished uploads of its object an earlier store left", async () => {
+    const storage = storageFor("parts");
+    // An upload left behind (as when its abort could not reach the server),
+    // and one of another object, which stays.
+    const left = await storage.stage("again");
+    const other = await storage.stage("other");
+    const ids = async () =>
+      ((await admin.send(new ListMultipartUploadsCommand({ Bucket: "parts" }))).Uploads ?? [])
+        .map((u) => u.Key)
+        .sort();
+    assert.deepEqual(await ids(), ["again", "other"]);
+    await stageWhole(storage, "again", Buffer.from("stored at last"));
+    assert.deepEqual(await ids(), ["other"]);
+    assert.equal(await storage.has("again"), true);
+    left.sink.destroy();
+    await other.discard();
+    assert.deepEqual(await ids(), []);
+  });
+
   it("names objects fileprefix + key, with the remote's metadata and storage class", async () => {
     const storage = storageFor("prefixed", {
       fileprefix: "annex/",

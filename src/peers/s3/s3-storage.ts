@@ -11,6 +11,11 @@
  * kept for a resume: `stagedLength` is always 0, and a resumed store
  * starts again from the first byte.
  *
+ * An abort that cannot reach the server (it went away mid-upload) leaves
+ * the upload behind; the next store of the same object aborts every
+ * upload of that object it finds unfinished before it begins its own, so
+ * a cut store is cleaned up as soon as the server is back.
+ *
  * Reads are ranged GETs streamed from the requested offset.
  *
  * An export remote's files are objects too: `fileprefix` + the file's
@@ -28,6 +33,7 @@ import {
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   type S3Client,
   type StorageClass,
 } from "@aws-sdk/client-s3";
@@ -69,6 +75,7 @@ export class S3Storage implements SpecialStorage {
     }
     const key = objectName(this.#settings, name);
     const s = this.#settings;
+    await this.#abortLeftUploads(key, opts.signal);
     const created = await this.#client
       .send(
         new CreateMultipartUploadCommand({
@@ -89,6 +96,28 @@ export class S3Storage implements SpecialStorage {
     const target = { client: this.#client, bucket: s.bucket, key, uploadId };
     const sink = new MultipartSink(target, s.partSize ?? DEFAULT_PART_SIZE, opts.signal);
     return new StagedMultipart(this, target, sink);
+  }
+
+  /**
+   * Abort the unfinished uploads of `key` that earlier stores left (their
+   * own abort failed). Best effort: a server that cannot list uploads
+   * leaves them, and the store goes on.
+   */
+  async #abortLeftUploads(key: string, signal?: AbortSignal): Promise<void> {
+    let uploads: { Key?: string | undefined; UploadId?: string | undefined }[];
+    try {
+      const listed = await this.#client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.#settings.bucket, Prefix: key }),
+        sendOptions(signal),
+      );
+      uploads = listed.Uploads ?? [];
+    } catch {
+      return;
+    }
+    for (const u of uploads) {
+      if (u.Key !== key || u.UploadId === undefined || u.UploadId === "") continue;
+      await this.abort({ key, uploadId: u.UploadId }).catch(() => undefined);
+    }
   }
 
   /** Never any: staged parts are not kept (see the module's comment). */

@@ -1,0 +1,76 @@
+/**
+ * The two operations of the S3 API that s3rver 3.7.1 lacks, answered over
+ * s3rver's own upload directory (`<bucket>/._S3rver_uploads/<uploadId>/`,
+ * where its InitiateMultipartUpload writes and its CompleteMultipartUpload
+ * removes): AbortMultipartUpload (`DELETE /bucket/key?uploadId=`) and
+ * ListMultipartUploads (`GET /bucket?uploads`). Without them s3rver takes
+ * the first for a DeleteObject and the second for a listing of objects.
+ * Shared by the tests' S3 server and the demo's. These answers do not
+ * check the request's signature: for servers on loopback only.
+ */
+import { readdir, readFile, rm, stat } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
+
+function uploadsDir(directory: string, bucket: string): string {
+  return join(directory, bucket, "._S3rver_uploads");
+}
+
+export async function pendingUploadIds(directory: string, bucket: string): Promise<string[]> {
+  return readdir(uploadsDir(directory, bucket)).catch(() => []);
+}
+
+/** Answers AbortMultipartUpload and ListMultipartUploads; false for anything else. */
+export async function answerMissingOperation(
+  directory: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<boolean> {
+  const url = new URL(req.url ?? "/", "http://s3.invalid");
+  const [, bucket = "", ...rest] = url.pathname.split("/");
+  // "/bucket/?uploads" (as the SDK asks) is the bucket's.
+  const keyParts = rest.join("/") === "" ? [] : rest;
+  if (bucket === "" || /[/\\]|^\.\.?$/.test(decodeURIComponent(bucket))) return false;
+  const uploadId = url.searchParams.get("uploadId");
+  if (req.method === "DELETE" && uploadId !== null && keyParts.length > 0) {
+    if (!/^[0-9a-f]+$/.test(uploadId)) return false;
+    const dir = join(uploadsDir(directory, bucket), uploadId);
+    const exists = await stat(dir).then(
+      () => true,
+      () => false,
+    );
+    if (exists) await rm(dir, { recursive: true, force: true });
+    res.statusCode = exists ? 204 : 404;
+    res.setHeader("content-type", "application/xml");
+    res.end(exists ? "" : s3Error("NoSuchUpload", "The specified upload does not exist."));
+    return true;
+  }
+  if (req.method === "GET" && url.searchParams.has("uploads") && keyParts.length === 0) {
+    const uploads = await Promise.all(
+      (await pendingUploadIds(directory, bucket)).map(async (id) => ({
+        id,
+        key: await readFile(join(uploadsDir(directory, bucket), id, "key"), "utf8"),
+      })),
+    );
+    res.statusCode = 200;
+    res.setHeader("content-type", "application/xml");
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>${xml(bucket)}</Bucket><IsTruncated>false</IsTruncated>${uploads
+        .map((u) => `<Upload><Key>${xml(u.key)}</Key><UploadId>${u.id}</UploadId></Upload>`)
+        .join("")}</ListMultipartUploadsResult>`,
+    );
+    return true;
+  }
+  return false;
+}
+
+function s3Error(code: string, message: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xml(message)}</Message></Error>`;
+}
+
+function xml(s: string): string {
+  return s.replace(
+    /[<>&"']/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c,
+  );
+}
