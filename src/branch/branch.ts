@@ -150,7 +150,8 @@ export class AnnexBranch {
   readonly #journalDir: string;
   readonly #tmpDir: string;
   readonly #journalLock: string;
-  readonly #identity: CommitIdentity;
+  /** Found at the first commit: a session that only reads never runs `git var`. */
+  #identity: Promise<CommitIdentity> | null = null;
   readonly #paths = new KeyedMutex();
   readonly #commits = new KeyedMutex();
   /** The remote git-annex refs last found merged into the branch (see mergeRemoteBranches). */
@@ -163,13 +164,12 @@ export class AnnexBranch {
   #closing: Promise<void> | null = null;
   #tmpCounter = 0;
 
-  private constructor(git: Git, identity: CommitIdentity) {
+  private constructor(git: Git) {
     this.git = git;
     this.#cat = new CatFileBatch(git);
     this.#journalDir = join(git.gitDir, "annex", "journal");
     this.#tmpDir = join(git.gitDir, "annex", "annexgate-tmp");
     this.#journalLock = join(git.gitDir, "annex", "journal.lck");
-    this.#identity = identity;
   }
 
   /**
@@ -178,7 +178,7 @@ export class AnnexBranch {
    * an empty commit "branch created" (Annex/Branch.hs `getBranch`).
    */
   static async open(git: Git): Promise<AnnexBranch> {
-    const branch = new AnnexBranch(git, await commitIdentity(git));
+    const branch = new AnnexBranch(git);
     await branch.#ensureBranch();
     await branch.#removeStaleTmp();
     return branch;
@@ -209,8 +209,16 @@ export class AnnexBranch {
     return now;
   }
 
-  #commitObject(tree: string, parents: readonly string[], message: string): Promise<string> {
-    const env = this.#identity.env;
+  #commitIdentity(): Promise<CommitIdentity> {
+    this.#identity ??= commitIdentity(this.git).catch((e: unknown) => {
+      this.#identity = null; // the next commit asks git again
+      throw e;
+    });
+    return this.#identity;
+  }
+
+  async #commitObject(tree: string, parents: readonly string[], message: string): Promise<string> {
+    const env = (await this.#commitIdentity()).env;
     return this.git.commitTree(
       env === undefined ? { tree, parents, message } : { tree, parents, message, env },
     );
@@ -346,13 +354,14 @@ export class AnnexBranch {
         return null;
       }
       // Blobs, trees and commit in one fast-import pack (see commit-files.ts).
+      const identity = await this.#commitIdentity();
       const made = await this.git.commitFiles({
         from: tip,
         merges: lost === null ? [] : [lost],
         changes: [...contents].map(([path, content]) => ({ path, content })),
         message,
-        author: this.#identity.author,
-        committer: this.#identity.committer,
+        author: identity.author,
+        committer: identity.committer,
       });
       if (made.tree === made.parentTree && lost === null) {
         // The journal only holds what the branch already has (someone

@@ -238,6 +238,7 @@ async function p2pstdio(io: Io, dir: string, shown: string, opts: ShellOptions):
     // each of a -J client's connections, each staging the whole journal.
     commitDelayMs: SESSION_COMMIT_DELAY_MS,
     onCommitError: (e) => io.stderr.write(`git-annex: committing the git-annex branch: ${e}\n`),
+    opened: { git, uuid: found },
   });
   // The gateway's layers are loaded only for a session that needs them.
   const gateway = proxied ? (await import("./gateway.js")).makeGateway(repo) : null;

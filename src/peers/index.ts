@@ -29,7 +29,6 @@ export {
   UnreachableRemoteError,
 } from "./registry.js";
 export { s3Kind, s3KindWith } from "./s3/s3-kind.js";
-export { S3Storage } from "./s3/s3-storage.js";
 export type { ChunkListing, SpecialChunkLog } from "./special/chunk-log.js";
 export { ChunkedPeer, type ChunkedPeerOptions } from "./special/chunked-peer.js";
 export { unsupportedSpecialFeature } from "./special/special-config.js";

@@ -153,6 +153,11 @@ export async function startSshd(
         "UseDNS no",
         "PrintMotd no",
         "LogLevel ERROR",
+        // sshd runs each login's command as `bash -c` (root's login
+        // shell), and bash then reads ~/.bashrc unless it is nested: on a
+        // developer machine that can run version managers for a second or
+        // more per login. What is tested is git-annex-shell, not dotfiles.
+        "SetEnv SHLVL=1",
         "",
       ].join("\n"),
     );

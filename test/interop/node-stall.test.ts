@@ -50,10 +50,12 @@ const SIZE = 48 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
 /**
  * The gateway's no-progress timeout for its nodes: short, since a stopped
- * node never moves, but long enough that a stock node (or an ssh login)
- * on a loaded machine is never taken for a stalled one.
+ * node never moves (each case waits this long once), but long enough that
+ * a stock node (or an ssh login, a fraction of a second now that the test
+ * sshd's logins skip the login shell's rc file) on a loaded machine is
+ * never taken for a stalled one.
  */
-const STALL_MS = 12_000;
+const STALL_MS = 6_000;
 
 /** The pids of stock git-annex processes whose command line has every one of `parts`. */
 async function gitAnnexPids(program: string, parts: readonly string[]): Promise<number[]> {

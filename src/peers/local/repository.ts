@@ -61,6 +61,12 @@ export interface LocalRepositoryOptions {
    */
   readonly tmpReclaim?: TmpLimitText;
   readonly log?: (line: string) => void;
+  /**
+   * The repository as the caller already opened it (its Git and
+   * annex.uuid), so that it is not looked up again: every git run is a
+   * process start, and `annexgate shell` pays them on each ssh login.
+   */
+  readonly opened?: { readonly git: Git; readonly uuid: string };
 }
 
 /** The limits for one repository: the given ones, else its git config's. */
@@ -97,12 +103,17 @@ export async function openLocalRepository(
   opts: LocalRepositoryOptions = {},
 ): Promise<LocalRepository> {
   let git: Git;
-  try {
-    git = await Git.open(dir);
-  } catch (e) {
-    throw new NotAnnexRepositoryError(dir, e);
+  let uuid: string | null;
+  if (opts.opened !== undefined) {
+    ({ git, uuid } = opts.opened);
+  } else {
+    try {
+      git = await Git.open(dir);
+    } catch (e) {
+      throw new NotAnnexRepositoryError(dir, e);
+    }
+    uuid = await git.configGet("annex.uuid");
   }
-  const uuid = await git.configGet("annex.uuid");
   if (!uuid) throw new NotAnnexRepositoryError(dir);
   const limits = opts.tmpReclaim ? await tmpLimitsOf(dir, git, opts.tmpReclaim) : null;
   const branch = await AnnexBranch.open(git);
