@@ -12,16 +12,7 @@
  * upload is aborted, never taken for a delete of its object.
  */
 import { writeFileSync } from "node:fs";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { createRequire } from "node:module";
-import { answerMissingOperation } from "./s3rver-compat.js";
-
-interface S3rverInstance {
-  run(): Promise<{ port: number }>;
-  close(): Promise<void>;
-  httpServer?: Server;
-}
-type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
+import { serveS3rver } from "./s3rver-compat.js";
 
 const PARENT_CHECK_MS = 500;
 
@@ -32,24 +23,13 @@ async function main(): Promise<void> {
     console.error("usage: demo-s3 DIRECTORY PORT READY_FILE");
     process.exit(2);
   }
-  // s3rver is CommonJS without types.
-  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
-  const s3 = new S3rver({
-    address: "127.0.0.1",
-    port,
-    directory,
-    silent: true,
-    // The demo's S3 remote uses path-style requests.
-    vhostBuckets: false,
-  });
-  await s3.run();
-  answerWhatS3rverLacks(s3, directory);
+  const s3 = await serveS3rver(directory, port);
   const parent = process.ppid;
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    s3.close().finally(() => process.exit(0));
+    s3.stop().finally(() => process.exit(0));
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
@@ -61,28 +41,6 @@ async function main(): Promise<void> {
     }
   }, PARENT_CHECK_MS);
   writeFileSync(readyFile, `${port}\n`);
-}
-
-/** Put the answers to the operations s3rver lacks in front of its own handler. */
-function answerWhatS3rverLacks(s3: S3rverInstance, directory: string): void {
-  const server = s3.httpServer;
-  if (server === undefined) throw new Error("s3rver started without an HTTP server");
-  const s3rverHandler = server.listeners("request")[0] as (
-    req: IncomingMessage,
-    res: ServerResponse,
-  ) => void;
-  server.removeAllListeners("request");
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    answerMissingOperation(directory, req, res).then(
-      (handled) => {
-        if (!handled) s3rverHandler(req, res);
-      },
-      (e: unknown) => {
-        res.statusCode = 500;
-        res.end(e instanceof Error ? e.message : "error");
-      },
-    );
-  });
 }
 
 main().catch((e: unknown) => {

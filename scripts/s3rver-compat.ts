@@ -9,8 +9,16 @@
  * check the request's signature: for servers on loopback only.
  */
 import { readdir, readFile, rm, stat } from "node:fs/promises";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import { join } from "node:path";
+
+interface S3rverInstance {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+  httpServer?: Server;
+}
+type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 
 function uploadsDir(directory: string, bucket: string): string {
   return join(directory, bucket, "._S3rver_uploads");
@@ -73,4 +81,53 @@ function xml(s: string): string {
     /[<>&"']/g,
     (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c] ?? c,
   );
+}
+
+/** s3rver on `port` (0: a free one) over `directory`, with the two missing operations answered. */
+export async function serveS3rver(
+  directory: string,
+  port: number,
+  heldFor: (req: IncomingMessage) => { count: number; released: Promise<void> } | null = () => null,
+): Promise<{ port: number; stop(): Promise<void> }> {
+  // s3rver is CommonJS without types; it is the only untyped import here.
+  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
+  const s3 = new S3rver({
+    address: "127.0.0.1",
+    port,
+    directory,
+    silent: true,
+    // Virtual-host buckets are matched against serviceEndpoint; the tests
+    // and the demo use path-style requests only.
+    vhostBuckets: false,
+  });
+  const started = await s3.run();
+  const server = s3.httpServer;
+  if (server === undefined) throw new Error("s3rver started without an HTTP server");
+  const s3rverHandler = server.listeners("request")[0] as (
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => void;
+  server.removeAllListeners("request");
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const held = heldFor(req);
+    if (held) held.count += 1;
+    (held?.released ?? Promise.resolve())
+      .then(() => answerMissingOperation(directory, req, res))
+      .then(
+        (handled) => {
+          if (!handled) s3rverHandler(req, res);
+        },
+        (e: unknown) => {
+          res.statusCode = 500;
+          res.end(String(e));
+        },
+      );
+  });
+  return {
+    port: started.port,
+    stop: async () => {
+      server.closeAllConnections();
+      await s3.close();
+    },
+  };
 }

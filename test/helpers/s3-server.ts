@@ -15,10 +15,9 @@
  */
 
 import assert from "node:assert/strict";
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { createRequire } from "node:module";
+import type { IncomingMessage } from "node:http";
 import { S3Client } from "@aws-sdk/client-s3";
-import { answerMissingOperation, pendingUploadIds } from "../../scripts/s3rver-compat.js";
+import { pendingUploadIds, serveS3rver } from "../../scripts/s3rver-compat.js";
 import type { Remote } from "../../src/remotes/index.js";
 import { makeTempDir, removeDir, run } from "./index.js";
 
@@ -75,13 +74,6 @@ export interface PartUploadHold {
   /** Let the held requests and every later one through. */
   release(): void;
 }
-
-interface S3rverInstance {
-  run(): Promise<{ port: number }>;
-  close(): Promise<void>;
-  httpServer?: Server;
-}
-type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 
 /** The fields of an S3 special remote in `bucket` on `server`, as remote.log holds them. */
 export function s3RemoteFields(server: RunningS3Server, bucket: string): Record<string, string> {
@@ -169,55 +161,6 @@ export async function startS3Server(): Promise<RunningS3Server> {
     close: async () => {
       await stop();
       await removeDir(directory);
-    },
-  };
-}
-
-/** s3rver on `port` (0: a free one) over `directory`, with the two missing operations answered. */
-async function serveS3rver(
-  directory: string,
-  port: number,
-  heldFor: (req: IncomingMessage) => { count: number; released: Promise<void> } | null,
-): Promise<{ port: number; stop(): Promise<void> }> {
-  // s3rver is CommonJS without types; it is the only untyped import here.
-  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
-  const s3 = new S3rver({
-    address: "127.0.0.1",
-    port,
-    directory,
-    silent: true,
-    // Virtual-host buckets are matched against serviceEndpoint; tests use
-    // path-style requests only.
-    vhostBuckets: false,
-  });
-  const started = await s3.run();
-  const server = s3.httpServer;
-  if (server === undefined) throw new Error("s3rver started without an HTTP server");
-  const s3rverHandler = server.listeners("request")[0] as (
-    req: IncomingMessage,
-    res: ServerResponse,
-  ) => void;
-  server.removeAllListeners("request");
-  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const held = heldFor(req);
-    if (held) held.count += 1;
-    (held?.released ?? Promise.resolve())
-      .then(() => answerMissingOperation(directory, req, res))
-      .then(
-        (handled) => {
-          if (!handled) s3rverHandler(req, res);
-        },
-        (e: unknown) => {
-          res.statusCode = 500;
-          res.end(String(e));
-        },
-      );
-  });
-  return {
-    port: started.port,
-    stop: async () => {
-      server.closeAllConnections();
-      await s3.close();
     },
   };
 }
