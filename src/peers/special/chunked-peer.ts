@@ -32,7 +32,6 @@ import {
   formatKey,
   isStableKey,
   type Key,
-  type ReceiveVerification,
   receiveVerification,
 } from "../../keys/index.js";
 import { KeyedMutex } from "../../util/index.js";
@@ -52,7 +51,15 @@ import {
 import { copyIntoChunks } from "./chunk-copy.js";
 import type { ChunkListing, SpecialChunkLog } from "./chunk-log.js";
 import { chunkLength, retrieveChunks } from "./chunk-read.js";
-import type { SpecialPeer } from "./special-peer.js";
+import {
+  BUSY,
+  NO_UUIDS,
+  NO_VERIFICATION,
+  NOT_STORED,
+  type SpecialPeer,
+  STORE_WAIT_MS,
+  STORED,
+} from "./special-peer.js";
 import type { SpecialStorage } from "./storage.js";
 
 export interface ChunkedPeerOptions {
@@ -69,14 +76,6 @@ export interface ChunkedPeerOptions {
 type Place =
   | { readonly kind: "whole" }
   | ({ readonly kind: "chunks"; readonly speculative: boolean } & ChunkListing);
-
-const NO_UUIDS: readonly string[] = [];
-const STORED: StoreResult = { stored: true, plusUuids: NO_UUIDS };
-const NOT_STORED: StoreResult = { stored: false, plusUuids: NO_UUIDS };
-const NO_VERIFICATION: ReceiveVerification = { kind: "none" };
-/** As SpecialPeer: a second store of one key waits this long, then is refused. */
-const STORE_WAIT_MS = 5000;
-const BUSY = Symbol("busy");
 
 export class ChunkedPeer implements Peer {
   readonly uuid: string;

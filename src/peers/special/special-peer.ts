@@ -51,18 +51,19 @@ export interface SpecialPeerOptions {
   readonly storage: SpecialStorage;
 }
 
-const NO_UUIDS: readonly string[] = [];
-const STORED: StoreResult = { stored: true, plusUuids: NO_UUIDS };
-const NOT_STORED: StoreResult = { stored: false, plusUuids: NO_UUIDS };
-const NO_VERIFICATION: ReceiveVerification = { kind: "none" };
+/** The answers and settings ChunkedPeer shares with this Peer. */
+export const NO_UUIDS: readonly string[] = [];
+export const STORED: StoreResult = { stored: true, plusUuids: NO_UUIDS };
+export const NOT_STORED: StoreResult = { stored: false, plusUuids: NO_UUIDS };
+export const NO_VERIFICATION: ReceiveVerification = { kind: "none" };
 
 /**
  * How long a store waits for another store of the same key in this
  * process (they share the staged object): a second one is refused, as
  * LocalPeer refuses it, rather than queued behind a long upload.
  */
-const STORE_WAIT_MS = 5000;
-const BUSY = Symbol("busy");
+export const STORE_WAIT_MS = 5000;
+export const BUSY = Symbol("busy");
 
 export class SpecialPeer implements Peer {
   readonly uuid: string;
