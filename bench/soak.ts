@@ -34,6 +34,7 @@ import {
   envInt,
   fixed,
   isQuick,
+  median,
   printTable,
   type ServerKind,
   serverKinds,
@@ -301,6 +302,12 @@ benchMain("soak", async (cleanup) => {
     xs.length === 0
       ? "-"
       : `${fixed(xs[0])} / ${fixed(Math.max(...xs))} / ${fixed(xs[xs.length - 1])}`;
+  const quarters = (xs: number[]) =>
+    xs.length < 4
+      ? "-"
+      : [0, 1, 2, 3]
+          .map((q) => fixed(median(xs.slice((q * xs.length) >> 2, ((q + 1) * xs.length) >> 2))))
+          .join(" / ");
   const row = (name: string, f: (r: SoakResult) => string) => [
     name,
     cell("annexgate", f),
@@ -315,7 +322,15 @@ benchMain("soak", async (cleanup) => {
       row("server RSS MiB (process tree) first/max/last", (r) =>
         trio(r.samples.map((s) => s.rssMiB)),
       ),
+      // Flat means no trend once warmed up: the medians of the later
+      // quarters of the run stay level (the first holds the warm-up).
+      row("server RSS MiB median per quarter of the run", (r) =>
+        quarters(r.samples.map((s) => s.rssMiB)),
+      ),
       row("server open fds first/max/last", (r) => trio(r.samples.map((s) => s.fds))),
+      row("server open fds median per quarter of the run", (r) =>
+        quarters(r.samples.map((s) => s.fds)),
+      ),
       row("temp files left (files, KiB)", (r) => `${r.tmpFiles}, ${fixed(r.tmpBytes / 1024)}`),
       row("most temp KiB in one repository", (r) => fixed(r.tmpMostInOne / 1024)),
       ["temp-file cap per repository", TMP_CAP, "none"],
