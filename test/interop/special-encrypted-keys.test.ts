@@ -15,9 +15,10 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { hashDirLower, keyFile, parseKey } from "../../src/keys/index.js";
 import { cipherConfigOf } from "../../src/peers/special/cipher-config.js";
 import {
   copyPublicKey,
@@ -28,7 +29,15 @@ import { encryptedName, remoteEncryption } from "../../src/peers/special/remote-
 import { configCommand, gatewayRepo, keyOf } from "../helpers/cluster.js";
 import { makeTempDir, removeDir, requireGitAnnex, run, writeRandomFile } from "../helpers/index.js";
 import { remoteLogFields } from "../helpers/s3-server.js";
-import { annexHttpClone, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
+import {
+  ANNEXGATE_BIN,
+  annexHttpClone,
+  type RunningP2pHttp,
+  startAnnexgate,
+} from "../helpers/servers.js";
+
+/** The client a git-annex-shell session says it is (any UUID but the gateway's and its remotes'). */
+const CLIENT_UUID = "6a0d2c4e-8f1b-4d3a-9e5c-7b2f4a6c8e0d";
 
 /** The remotes, by name, with their initremote settings (keyid= added). */
 const REMOTES: Readonly<Record<string, readonly string[]>> = {
@@ -52,6 +61,18 @@ function attempt(cwd: string, args: readonly string[]): Promise<{ code: number; 
   });
 }
 
+/** One request to annexgate's `git-annex-shell p2pstdio` for remote `name` of `gw`: what it answered. */
+async function p2pstdio(
+  gw: string,
+  name: string,
+  request: string,
+  env: Record<string, string>,
+): Promise<string> {
+  const uuid = (await git(gw, ["config", `remote.${name}.annex-uuid`])).trim();
+  const args = [ANNEXGATE_BIN, "shell", "p2pstdio", gw, CLIENT_UUID, "--uuid", uuid];
+  return run(process.execPath, args, { env, input: `VERSION 1\n${request}\n` });
+}
+
 /** The names of the objects stored in a directory remote. */
 async function objectNames(dir: string): Promise<string[]> {
   const all = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -59,6 +80,12 @@ async function objectNames(dir: string): Promise<string[]> {
     .filter((e) => e.isFile() && !e.parentPath.startsWith(join(dir, "tmp")))
     .map((e) => e.name)
     .sort();
+}
+
+/** The OpenPGP packet tag an object starts with: 1 to public keys, 3 to a passphrase (RFC 4880 4.2). */
+async function firstPacketTag(file: string): Promise<number> {
+  const head = (await readFile(file))[0] ?? 0;
+  return head & 0x40 ? head & 0x3f : (head >> 2) & 0x0f;
 }
 
 /** The chunk keys of `key` in chunks of `size`, as git-annex serializes them. */
@@ -164,6 +191,11 @@ describe("gpg-keyed encrypted special remotes proxied by annexgate", { timeout: 
       const name = nameOf.get(n) as (key: string) => string[];
       const expected = [...name(stock.get(n) as string), ...name(mine.get(n) as string)].sort();
       assert.deepEqual(await objectNames(dirs.get(n) as string), expected, n);
+      // Content to the public keys for pubkey and sharedpubkey, symmetric for hybrid, as stock.
+      const [first] = name(mine.get(n) as string);
+      const k = parseKey(first as string);
+      const file = join(dirs.get(n) as string, hashDirLower(k), keyFile(k), keyFile(k));
+      assert.equal(await firstPacketTag(file), n === "dp" || n === "ds" ? 1 : 3, n);
     }
     // Stock, directly, gets what the gateway stored ...
     await pull(direct, "client");
@@ -220,6 +252,18 @@ describe("gpg-keyed encrypted special remotes proxied by annexgate", { timeout: 
         ),
       );
       assert.ok(!log.includes(pubOnly.home), "the log names no gpg home");
+      // Over git-annex-shell the client is told why, in words naming the remote.
+      const env = { GNUPGHOME: pubOnly.home };
+      const shellGet = await p2pstdio(gw, "ds", `GET 0 n-ds ${stored}`, env);
+      assert.match(
+        shellGet,
+        new RegExp(
+          `^ERROR cannot retrieve from remote ds: encryption=sharedpubkey encrypts content to gpg keys ${keyId}, and the gateway's gpg keyring holds the secret key of none of them$`,
+          "m",
+        ),
+      );
+      const shellDh = await p2pstdio(gw, "dh", `CHECKPRESENT ${stored}`, env);
+      assert.match(shellDh, /^ERROR cannot reach remote dh: encryption=hybrid .*no secret key/m);
       // The plain remote is still served, by the same server.
       await git(client, ["annex", "drop", "-q", "n-plain"]);
       await git(client, ["annex", "get", "-q", "--from", "origin-dplain", "n-plain"]);
