@@ -8,6 +8,8 @@
  * stock stored directly and what the gateway stored are both named as
  * annexgate computes); a second stock clone enabling the remote directly
  * gets what the gateway stored, and the gateway serves what stock stored.
+ * An S3 remote with a hybrid cipher, its credentials found only where
+ * stock embedded them (encrypted with the cipher), is served the same way.
  * A gateway whose keyring has only the public key refuses the hybrid
  * remote (the reason, naming it, in its log), stores to the sharedpubkey
  * one but refuses to retrieve from it, and serves its other remotes.
@@ -15,7 +17,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdir, readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { hashDirLower, keyFile, parseKey } from "../../src/keys/index.js";
@@ -28,7 +30,12 @@ import {
 import { encryptedName, remoteEncryption } from "../../src/peers/special/remote-cipher.js";
 import { configCommand, gatewayRepo, keyOf } from "../helpers/cluster.js";
 import { makeTempDir, removeDir, requireGitAnnex, run, writeRandomFile } from "../helpers/index.js";
-import { remoteLogFields } from "../helpers/s3-server.js";
+import {
+  initStockS3Remote,
+  type RunningS3Server,
+  remoteLogFields,
+  startS3Server,
+} from "../helpers/s3-server.js";
 import {
   ANNEXGATE_BIN,
   annexHttpClone,
@@ -101,6 +108,7 @@ describe("gpg-keyed encrypted special remotes proxied by annexgate", { timeout: 
   let client: string;
   let direct: string;
   let server: RunningP2pHttp;
+  let s3: RunningS3Server;
   let keyId: string;
   let previousGpgHome: string | undefined;
   const dirs = new Map<string, string>();
@@ -144,6 +152,13 @@ describe("gpg-keyed encrypted special remotes proxied by annexgate", { timeout: 
         ),
       );
     }
+    s3 = await startS3Server();
+    const s3Init = ["encryption=hybrid", `keyid=${keyId}`, "embedcreds=yes"];
+    const s3Uuid = await initStockS3Remote(gw, s3, "sh", "annexgate-keys", s3Init);
+    assert.ok((await remoteLogFields(gw, s3Uuid)).s3creds, "stock embedded the credentials");
+    // The gateway finds them only in remote.log, decrypted with the cipher.
+    await rm(join(gw, ".git", "annex", "creds", s3Uuid));
+    await git(gw, ["config", "remote.sh.annex-proxy", "true"]);
     await configCommand("annexgate", gw, ["updateproxy"]);
     server = await startAnnexgate(gw, ["--wideopen"]);
     client = await annexHttpClone(gw, join(root, "client"), server.port);
@@ -159,6 +174,7 @@ describe("gpg-keyed encrypted special remotes proxied by annexgate", { timeout: 
   });
   after(async () => {
     await server?.stop();
+    await s3?.close();
     await run("gpgconf", ["--kill", "gpg-agent"]).catch(() => undefined);
     if (previousGpgHome === undefined) delete process.env.GNUPGHOME;
     else process.env.GNUPGHOME = previousGpgHome;
@@ -214,6 +230,21 @@ describe("gpg-keyed encrypted special remotes proxied by annexgate", { timeout: 
         name(stock.get(n) as string).sort(),
       );
     }
+  });
+
+  it("an S3 remote with a hybrid cipher and embedded credentials: copy, get back, drop", async () => {
+    await writeRandomFile(join(client, "s3-file"), 20_000);
+    await git(client, ["annex", "add", "-q", "s3-file"]);
+    await git(client, ["commit", "-q", "-m", "s3-file"]);
+    const key = await keyOf(client, "s3-file");
+    await git(client, ["annex", "copy", "-q", "--to", "origin-sh", "s3-file"]);
+    // The gateway repository's stock reads it from the bucket directly.
+    await git(gw, ["annex", "fsck", "-q", "--from", "sh", "--key", key]);
+    await git(client, ["annex", "drop", "-q", "s3-file"]);
+    await git(client, ["annex", "get", "-q", "--from", "origin-sh", "s3-file"]);
+    await git(client, ["annex", "drop", "-q", "--from", "origin-sh", "s3-file"]);
+    const left = await attempt(gw, ["annex", "checkpresentkey", key, "sh"]);
+    assert.equal(left.code, 1, left.out);
   });
 
   it("a gateway with only the public key: hybrid refused, sharedpubkey stores only, others served", async () => {
