@@ -15,7 +15,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SpecialRemoteConfig } from "../../remotes/index.js";
-import { cipherConfigOf } from "../special/cipher-config.js";
+import { type CipherConfig, cipherConfigOf } from "../special/cipher-config.js";
 import { GpgError, gpgWhole } from "../special/gpg.js";
 import { CipherUnavailableError, remoteEncryption } from "../special/remote-cipher.js";
 
@@ -86,10 +86,7 @@ async function fromEmbedded(value: string, config: SpecialRemoteConfig): Promise
 }
 
 /** Embedded credentials decrypted as git-annex decrypts them, with the remote's cipher. */
-async function decrypted(
-  stored: Buffer,
-  cfg: Parameters<typeof remoteEncryption>[0],
-): Promise<Buffer> {
+async function decrypted(stored: Buffer, cfg: CipherConfig): Promise<Buffer> {
   const enc = await remoteEncryption(cfg).catch((e: unknown) => {
     if (e instanceof CipherUnavailableError) throw new S3CredentialsError(e.message);
     throw e;

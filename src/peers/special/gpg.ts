@@ -188,8 +188,9 @@ function run(mode: "encrypt" | "decrypt", opts: GpgOptions): GpgProcess {
       reject(e.code === "ENOENT" ? gpgError("missing") : gpgError("failed"));
     });
     child.once("close", (code) => {
-      if (code === 0) resolve();
-      else reject(gpgError(...withExit(failureOf(mode, status), code)));
+      if (code === 0) return resolve();
+      const [failure, keyIds] = failureOf(mode, status);
+      reject(gpgError(failure, code ?? undefined, keyIds));
     });
   });
   // Settled by whoever waits on it; an unobserved failure is not a crash.
@@ -219,13 +220,6 @@ function run(mode: "encrypt" | "decrypt", opts: GpgOptions): GpgProcess {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },
   };
-}
-
-function withExit(
-  [failure, ids]: [GpgFailure, string[]],
-  code: number | null,
-): [GpgFailure, number | undefined, string[]] {
-  return [failure, code ?? undefined, ids];
 }
 
 /** gpg encrypting its input: to the passphrase, or to the recipients' public keys. */
