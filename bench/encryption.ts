@@ -24,7 +24,7 @@ import { pipeline } from "node:stream/promises";
 import { parseKey } from "../src/keys/index.js";
 import { DirectoryStorage } from "../src/peers/directory/directory-storage.js";
 import { EncryptedStorage } from "../src/peers/special/encrypted-storage.js";
-import type { SharedEncryption } from "../src/peers/special/shared-cipher.js";
+import type { RemoteEncryption } from "../src/peers/special/remote-cipher.js";
 import { SpecialPeer } from "../src/peers/special/special-peer.js";
 import type { SpecialStorage } from "../src/peers/special/storage.js";
 import { gatewayRepo, keyOf } from "../test/helpers/cluster.js";
@@ -43,11 +43,12 @@ import {
 
 const UUID = "0f4f7a2e-9a51-4b7e-8d44-1b3c2a6e5f10";
 
-function encryption(encryptOptions: string[]): SharedEncryption {
+function encryption(encryptOptions: string[]): RemoteEncryption {
   return {
+    method: "shared",
     mac: "HMACSHA1",
     macKey: Buffer.alloc(256, 7),
-    passphrase: Buffer.from("bench passphrase"),
+    keying: { kind: "symmetric", passphrase: Buffer.from("bench passphrase") },
     encryptOptions,
     decryptOptions: [],
   };

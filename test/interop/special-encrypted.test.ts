@@ -17,11 +17,12 @@ import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { hashDirLower, keyFile, parseKey } from "../../src/keys/index.js";
+import { type CipherConfig, cipherConfigOf } from "../../src/peers/special/cipher-config.js";
 import {
   encryptedName,
-  encryptionOf,
-  type SharedEncryption,
-} from "../../src/peers/special/shared-cipher.js";
+  type RemoteEncryption,
+  remoteEncryption,
+} from "../../src/peers/special/remote-cipher.js";
 import { configCommand, gatewayRepo, keyOf } from "../helpers/cluster.js";
 import { makeTempDir, removeDir, requireGitAnnex, run, writeRandomFile } from "../helpers/index.js";
 import {
@@ -51,11 +52,13 @@ async function uuidOf(repo: string, remote: string): Promise<string> {
 }
 
 /** The remote's shared cipher, read from remote.log as the gateway reads it. */
-async function sharedEncryption(repo: string, remote: string): Promise<SharedEncryption> {
+async function sharedEncryption(repo: string, remote: string): Promise<RemoteEncryption> {
   const fields = await remoteLogFields(repo, await uuidOf(repo, remote));
-  const v = encryptionOf({ fields, gitConfig: {} });
-  assert.equal(v.kind, "shared", JSON.stringify(v));
-  return (v as { encryption: SharedEncryption }).encryption;
+  const v = cipherConfigOf({ fields, gitConfig: {} });
+  assert.equal(v.kind, "cipher", JSON.stringify(v));
+  const enc = await remoteEncryption((v as { config: CipherConfig }).config);
+  assert.equal(enc.method, "shared");
+  return enc;
 }
 
 /** The names of the objects stored in a directory remote (the file under each key directory). */

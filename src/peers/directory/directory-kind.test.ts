@@ -94,14 +94,14 @@ describe("directory kind", () => {
       /encryption=shared but the recorded cipher is too short/,
     ],
     [
-      "encryption=hybrid",
-      { encryption: "hybrid", cipher: "c2VjcmV0", cipherkeys: "0123456789ABCDEF" },
-      /encryption=hybrid is not supported: .*no secret key/,
+      "encryption=hybrid without its gpg key ids",
+      { encryption: "hybrid", cipher: "c2VjcmV0" },
+      /encryption=hybrid but no gpg key ids are recorded/,
     ],
     [
-      "encryption=pubkey",
-      { encryption: "pubkey", cipher: "c2VjcmV0", cipherkeys: "0123456789ABCDEF" },
-      /encryption=pubkey is not supported/,
+      "a cipher under encryption=none",
+      { encryption: "none", cipher: "c2VjcmV0" },
+      /a cipher is recorded but encryption=none/,
     ],
     ["a bad chunk size", { chunk: "lots" }, /bad configuration chunk=lots/],
   ];

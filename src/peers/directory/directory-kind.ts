@@ -3,8 +3,8 @@
  * remote's directory, `remote.NAME.annex-directory` (git-annex keeps it in
  * git config, not remote.log, so it may differ between machines).
  * Refused at open, with a reason that names no path of this machine:
- * chunked remotes, encrypted ones other than encryption=shared (not served
- * yet), no directory configured (git-annex: "missing directory"), a
+ * legacy-chunked remotes, an encryption git-annex would not read or whose
+ * cipher the gateway's gpg keyring cannot decrypt, no directory configured (git-annex: "missing directory"), a
  * directory that is not there.
  */
 import { stat } from "node:fs/promises";

@@ -4,11 +4,19 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../../test/helpers/index.js";
-import { gpgEncrypt } from "../special/gpg.js";
-import { useTempGpgHome } from "../special/gpg-home.fixture.js";
+import { gpgWhole } from "../special/gpg.js";
+import {
+  copyPublicKey,
+  encryptToKeys,
+  generateGpgKey,
+  makeGpgHome,
+  randomCipher,
+  useTempGpgHome,
+} from "../special/gpg-home.fixture.js";
 import {
   decodeCredPair,
   findS3Credentials,
+  INSECURE_CREDENTIALS,
   MISSING_S3_CREDENTIALS,
   S3CredentialsError,
 } from "./credentials.js";
@@ -22,13 +30,8 @@ const embedded = (login: string, secret: string) =>
   Buffer.from(`${login}\n${secret}\n`).toString("base64");
 
 /** `plain` encrypted as git-annex encrypts embedded credentials with a shared cipher. */
-async function gpgEncryptBytes(passphrase: Buffer, plain: Buffer): Promise<Buffer> {
-  const gpg = gpgEncrypt({ passphrase, userOptions: [] });
-  const parts: Buffer[] = [];
-  gpg.output.on("data", (c: Buffer) => parts.push(c));
-  gpg.input.end(plain);
-  await gpg.done;
-  return Buffer.concat(parts);
+function gpgEncryptBytes(passphrase: Buffer, plain: Buffer): Promise<Buffer> {
+  return gpgWhole("encrypt", { keying: { kind: "symmetric", passphrase }, userOptions: [] }, plain);
 }
 
 describe("findS3Credentials", () => {
@@ -67,7 +70,7 @@ describe("findS3Credentials", () => {
   it("refuses encrypted embedded credentials, and missing ones with git-annex's message", async () => {
     await assert.rejects(
       findS3Credentials("x", config({ encryption: "shared", s3creds: "AAAA" }), {}),
-      (e) => e instanceof S3CredentialsError && /not supported yet/.test(e.message),
+      (e) => e instanceof S3CredentialsError && /no usable cipher is recorded/.test(e.message),
     );
     await assert.rejects(
       findS3Credentials("x", config(), { gitDir }),
@@ -96,13 +99,66 @@ describe("findS3Credentials", () => {
       const old = { ...fields, s3creds: embedded("oid", "osecret") };
       const o = await findS3Credentials("x", config(old), {});
       assert.deepEqual(o, { accessKeyId: "oid", secretAccessKey: "osecret" });
-      // A cipher that needs a secret key: refused.
-      const hybrid = { ...fields, encryption: "hybrid", cipherkeys: "0123456789ABCDEF" };
-      await assert.rejects(
-        findS3Credentials("x", config(hybrid), {}),
-        (e) => e instanceof S3CredentialsError && /not supported yet/.test(e.message),
-      );
     } finally {
+      await restore();
+    }
+  });
+
+  it("decrypts those of hybrid, pubkey and sharedpubkey remotes with the gateway's secret key", async () => {
+    const restore = await useTempGpgHome();
+    const other = await makeGpgHome();
+    try {
+      const home = process.env.GNUPGHOME as string;
+      const keyId = await generateGpgKey(home, "creds <c@test>");
+      const creds = Buffer.from("kid\nksecret\n");
+      const want = { accessKeyId: "kid", secretAccessKey: "ksecret" };
+      // hybrid: the cipher to the key, the credentials symmetric with its passphrase.
+      const full = await randomCipher(512);
+      const hybrid = {
+        encryption: "hybrid",
+        cipher: (await encryptToKeys([keyId], full)).toString("base64"),
+        cipherkeys: keyId,
+        s3creds: (await gpgEncryptBytes(full.subarray(256), creds)).toString("base64"),
+      };
+      assert.deepEqual(await findS3Credentials("x", config(hybrid), {}), want);
+      // Even when only the credentials use the cipher.
+      const onlyCreds = { ...hybrid, onlyencryptcreds: "yes" };
+      assert.deepEqual(await findS3Credentials("x", config(onlyCreds), {}), want);
+      // pubkey and sharedpubkey: the credentials to the public key.
+      const toKey = (await encryptToKeys([keyId], creds)).toString("base64");
+      const macOnly = await randomCipher(256);
+      const pubkey = {
+        encryption: "pubkey",
+        cipher: (await encryptToKeys([keyId], macOnly)).toString("base64"),
+        cipherkeys: keyId,
+        s3creds: toKey,
+      };
+      assert.deepEqual(await findS3Credentials("x", config(pubkey), {}), want);
+      const sharedpubkey = {
+        encryption: "sharedpubkey",
+        cipher: full.toString("base64"),
+        pubkeys: keyId,
+        s3creds: toKey,
+      };
+      assert.deepEqual(await findS3Credentials("x", config(sharedpubkey), {}), want);
+      // Stored in the clear under a gpg key: stock stops, calling it insecure.
+      const clear = { ...hybrid, s3creds: embedded("c", "s") };
+      await assert.rejects(
+        findS3Credentials("x", config(clear), {}),
+        (e) => e instanceof S3CredentialsError && e.message === INSECURE_CREDENTIALS,
+      );
+      // A keyring with the public key only: a clear refusal, naming no path.
+      await copyPublicKey(home, other.home, keyId);
+      process.env.GNUPGHOME = other.home;
+      const noSecret = (e: unknown) =>
+        e instanceof S3CredentialsError &&
+        /no secret key/.test(e.message) &&
+        !e.message.includes(other.home);
+      await assert.rejects(findS3Credentials("x", config(sharedpubkey), {}), noSecret);
+      await assert.rejects(findS3Credentials("x", config(hybrid), {}), noSecret);
+      process.env.GNUPGHOME = home;
+    } finally {
+      await other.remove();
       await restore();
     }
   });

@@ -4,16 +4,20 @@
  * environment (`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, both set),
  * else the gateway repository's cache `.git/annex/creds/<remote uuid>`
  * (login and secret, one a line), else the `s3creds=` field that
- * `embedcreds=yes` puts in remote.log (base64 of the same two lines; of a
- * gpg message of them, encrypted with the cipher, on an encryption=shared
- * remote). Embedded credentials of a remote whose cipher needs a secret
- * key (hybrid, pubkey) are refused: the gateway cannot decrypt them.
+ * `embedcreds=yes` puts in remote.log (base64 of the same two lines; on
+ * an encrypted remote, of a gpg message of them encrypted as content is:
+ * symmetric with the cipher for shared and hybrid, to the public keys for
+ * pubkey and sharedpubkey, even with `onlyencryptcreds=yes`). The cipher
+ * of a hybrid or pubkey remote, and the credentials of a pubkey or
+ * sharedpubkey one, are decrypted with a secret key of the gateway's gpg
+ * keyring, as stock does (Creds.hs getRemoteCredPair).
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SpecialRemoteConfig } from "../../remotes/index.js";
-import { GpgError, gpgDecryptBytes } from "../special/gpg.js";
-import { encryptionOf } from "../special/shared-cipher.js";
+import { type CipherConfig, cipherConfigOf } from "../special/cipher-config.js";
+import { GpgError, gpgWhole } from "../special/gpg.js";
+import { CipherUnavailableError, remoteEncryption } from "../special/remote-cipher.js";
 
 export interface S3Credentials {
   readonly accessKeyId: string;
@@ -64,31 +68,41 @@ async function readCache(gitDir: string, uuid: string): Promise<S3Credentials | 
   return text === null ? null : decodeCredPair(text);
 }
 
+/**
+ * When credentials of a remote with gpg keys do not decrypt, git-annex
+ * stops, calling the storage insecure (Creds.hs); this says why.
+ */
+export const INSECURE_CREDENTIALS =
+  "Insecure credentials storage detected for this remote: the embedded credentials are not encrypted with its cipher";
+
 async function fromEmbedded(value: string, config: SpecialRemoteConfig): Promise<S3Credentials> {
-  const encryption = encryptionOf(config);
-  if (encryption.kind === "refused") {
-    throw new S3CredentialsError("encrypted embedded S3 credentials are not supported yet");
-  }
+  const verdict = cipherConfigOf(config);
+  if (verdict.kind === "refused") throw new S3CredentialsError(verdict.reason);
   const stored = Buffer.from(value, "base64");
-  let text = stored.toString("utf8");
-  if (encryption.kind === "shared") {
-    const e = encryption.encryption;
-    // An old git-annex stored them unencrypted on a shared-cipher remote;
-    // stock reads those as plain when gpg cannot decrypt them (Creds.hs).
-    const plain = await gpgDecryptBytes(
-      { passphrase: e.passphrase, userOptions: e.decryptOptions },
-      stored,
-    ).catch((err: unknown) => {
-      if (err instanceof GpgError && err.data.failure === "missing") {
-        throw new S3CredentialsError(err.message);
-      }
-      return null;
-    });
-    if (plain !== null) text = plain.toString("utf8");
-  }
-  const pair = decodeCredPair(text);
+  const text = verdict.kind === "cipher" ? await decrypted(stored, verdict.config) : stored;
+  const pair = decodeCredPair(text.toString("utf8"));
   if (pair === null) throw new S3CredentialsError("bad creds");
   return pair;
+}
+
+/** Embedded credentials decrypted as git-annex decrypts them, with the remote's cipher. */
+async function decrypted(stored: Buffer, cfg: CipherConfig): Promise<Buffer> {
+  const enc = await remoteEncryption(cfg).catch((e: unknown) => {
+    if (e instanceof CipherUnavailableError) throw new S3CredentialsError(e.message);
+    throw e;
+  });
+  const opts = { keying: enc.keying, userOptions: enc.decryptOptions };
+  return gpgWhole("decrypt", opts, stored).catch((err: unknown) => {
+    if (!(err instanceof GpgError)) throw err;
+    if (err.data.failure === "missing" || err.data.failure === "no-secret-key") {
+      throw new S3CredentialsError(`embedded credentials: ${err.message}`);
+    }
+    // An old git-annex stored them unencrypted on a shared-cipher remote;
+    // stock reads those as plain. With a gpg key it calls that insecure
+    // and stops.
+    if (enc.method === "shared") return stored;
+    throw new S3CredentialsError(INSECURE_CREDENTIALS);
+  });
 }
 
 /** Creds.hs decodeCredPair: exactly two lines, login then secret. */

@@ -2,8 +2,8 @@
  * S3 special remotes (`type=S3`, S3-compatible stores included): a
  * SpecialPeer over the remote's bucket. Opening checks, in this order, and
  * refuses with a reason that names no host or path of this machine:
- * chunked remotes, encryption other than encryption=shared, and other
- * features not served yet; the
+ * legacy-chunked remotes, an encryption git-annex would not read, and
+ * other features not served yet; the
  * settings git-annex would refuse; credentials (as git-annex finds them);
  * and the bucket's `annex-uuid` object, which must hold the remote's
  * UUID, as git-annex requires of a bucket it reuses (Remote/S3.hs

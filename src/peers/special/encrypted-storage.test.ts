@@ -3,7 +3,10 @@
  * what it stores is a gpg symmetric message under git-annex's encrypted
  * name, which gpg run as git-annex runs it decrypts; what gpg encrypted
  * it reads, from any offset; a wrong cipher or a corrupt object is a
- * GpgError, never content. And the Peer conformance suite over it.
+ * GpgError, never content; content to public keys (pubkey,
+ * sharedpubkey) likewise, with a key generated here, and refused with
+ * the given words where the keyring lacks a key. And the Peer
+ * conformance suite over it.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -18,17 +21,18 @@ import { DirectoryStorage } from "../directory/directory-storage.js";
 import { PeerRefusedError } from "../peer.js";
 import { EncryptedStorage, plainLength } from "./encrypted-storage.js";
 import { GpgError } from "./gpg.js";
-import { useTempGpgHome } from "./gpg-home.fixture.js";
-import { encryptedName, type SharedEncryption } from "./shared-cipher.js";
+import { encryptToKeys, generateGpgKey, useTempGpgHome } from "./gpg-home.fixture.js";
+import { encryptedName, type RemoteEncryption } from "./remote-cipher.js";
 import { SpecialPeer } from "./special-peer.js";
 
 const UUID = "5b6f4a36-2d4c-4a5e-9f0e-6a1c1f3e8d12";
 
-function encryption(passphrase: string, mac = "HMACSHA256"): SharedEncryption {
+function encryption(passphrase: string, mac = "HMACSHA256"): RemoteEncryption {
   return {
+    method: "shared",
     mac,
     macKey: Buffer.from("m".repeat(256)),
-    passphrase: Buffer.from(passphrase),
+    keying: { kind: "symmetric", passphrase: Buffer.from(passphrase) },
     encryptOptions: [],
     decryptOptions: [],
   };
@@ -202,6 +206,46 @@ describe("EncryptedStorage over a directory", () => {
     });
     assert.equal((await peer.checkPresent(s.key)).present, false);
     assert.deepEqual(await readdir(join(dir, "tmp")).catch(() => []), []);
+  });
+
+  it("to public keys: stores what the secret key decrypts, reads what gpg encrypted to them", async () => {
+    const keyId = await generateGpgKey(process.env.GNUPGHOME as string, "storage <s@test>");
+    const enc: RemoteEncryption = {
+      ...encryption("unused"),
+      method: "sharedpubkey",
+      macKey: Buffer.from("n".repeat(684)),
+      keying: { kind: "pubkey", recipients: [keyId] },
+    };
+    const storage = new EncryptedStorage(new DirectoryStorage(dir), enc);
+    const peer = new SpecialPeer({ uuid: UUID, storage });
+    const s = sample(30_000);
+    assert.equal((await storeAll(peer, s)).stored, true);
+    const sealed = await readFile(objectFile(encryptedName(enc, formatKey(s.key))));
+    assert.deepEqual(await gpgCli(["--decrypt"], "", sealed), s.data);
+    const data = Buffer.from("theirs\n".repeat(1000));
+    const key = `SHA256E-s${data.length}--theirs`;
+    const staged = await new DirectoryStorage(dir).stage(encryptedName(enc, key));
+    staged.sink.end(await encryptToKeys([keyId], data));
+    await new Promise((r) => staged.sink.once("finish", r));
+    await staged.publish();
+    const got = await storage.read(key, 7);
+    assert.ok(got !== null);
+    assert.deepEqual(await readAll(got.data), data.subarray(7));
+
+    // What the keyring lacks, refused in the words given; absent stays absent.
+    const refusing = new EncryptedStorage(new DirectoryStorage(dir), enc, {
+      refuseStore: "cannot store to remote r: no public key",
+      refuseRead: "cannot retrieve from remote r: no secret key",
+    });
+    await assert.rejects(refusing.stage("SHA256E-s1--b"), (e: unknown) => {
+      assert.ok(e instanceof PeerRefusedError);
+      assert.equal(e.message, "cannot store to remote r: no public key");
+      assert.equal(e.data.forClient, true);
+      return true;
+    });
+    await assert.rejects(refusing.read(key, 0), /cannot retrieve from remote r: no secret key/);
+    assert.equal(await refusing.read("SHA256E-s1--absent", 0), null);
+    assert.equal(await refusing.has(key), true);
   });
 
   it("parse check: encrypted names are keys the directory layout accepts", () => {

@@ -1,9 +1,11 @@
 /**
- * An encrypted special remote's storage (`encryption=shared`), as a
+ * An encrypted special remote's storage (any `encryption=` but none), as a
  * decorator over the kind's own storage: each object is kept under
- * git-annex's encrypted name (`GPGHMACSHA1--…`, see shared-cipher.ts) as a
- * gpg symmetric message of its content, exactly as stock stores it, so a
- * stock repository reads what the gateway stored and the reverse.
+ * git-annex's encrypted name (`GPGHMACSHA1--…`, see remote-cipher.ts) as a
+ * gpg message of its content (symmetric with the cipher for shared and
+ * hybrid, to the public keys for pubkey and sharedpubkey), exactly as
+ * stock stores it, so a stock repository reads what the gateway stored
+ * and the reverse.
  *
  * The Peer above sees plain content: it hashes what it stages and what it
  * reads, so nothing unverified is published. Encrypted objects are not
@@ -16,12 +18,19 @@ import { parseKey } from "../../keys/index.js";
 import { waitForDrain } from "../../util/index.js";
 import { PeerProtocolError, PeerRefusedError } from "../peer.js";
 import { type GpgOptions, type GpgProcess, gpgDecrypt, gpgEncrypt } from "./gpg.js";
-import { encryptedName, type SharedEncryption } from "./shared-cipher.js";
+import { encryptedName, type RemoteEncryption } from "./remote-cipher.js";
 import type { SpecialStorage, StagedObject, StoredObject } from "./storage.js";
 
 export interface EncryptedStorageOptions {
   /** The gpg program (git's `gpg.program`), else `gpg`. */
   readonly gpgProgram?: string;
+  /**
+   * Why nothing can be stored (the keyring lacks a recipient's public
+   * key): every store is refused with it, in words meant for the client.
+   */
+  readonly refuseStore?: string;
+  /** Why nothing can be read (the keyring holds no secret key): every retrieval of a present object is refused with it. */
+  readonly refuseRead?: string;
 }
 
 /**
@@ -83,18 +92,20 @@ class PlainWindow extends Transform {
 
 export class EncryptedStorage implements SpecialStorage {
   readonly #inner: SpecialStorage;
-  readonly #enc: SharedEncryption;
+  readonly #enc: RemoteEncryption;
+  readonly #opts: EncryptedStorageOptions;
   readonly #program: string | undefined;
 
-  constructor(inner: SpecialStorage, enc: SharedEncryption, opts: EncryptedStorageOptions = {}) {
+  constructor(inner: SpecialStorage, enc: RemoteEncryption, opts: EncryptedStorageOptions = {}) {
     this.#inner = inner;
     this.#enc = enc;
+    this.#opts = opts;
     this.#program = opts.gpgProgram;
   }
 
   #gpg(userOptions: readonly string[]): GpgOptions {
     return {
-      passphrase: this.#enc.passphrase,
+      keying: this.#enc.keying,
       userOptions,
       ...(this.#program !== undefined ? { program: this.#program } : {}),
     };
@@ -111,6 +122,9 @@ export class EncryptedStorage implements SpecialStorage {
     if ((opts.resumeFrom ?? 0) > 0) {
       // stagedLength answers 0, so the Peer never asks; refuse if anyone does.
       throw new PeerRefusedError("an encrypted object cannot be resumed");
+    }
+    if (this.#opts.refuseStore !== undefined) {
+      throw new PeerRefusedError(this.#opts.refuseStore, { forClient: true });
     }
     const inner = await this.#inner.stage(
       this.#name(name),
@@ -146,6 +160,11 @@ export class EncryptedStorage implements SpecialStorage {
 
   async read(name: string, offset: number, signal?: AbortSignal): Promise<StoredObject | null> {
     const encName = this.#name(name);
+    if (this.#opts.refuseRead !== undefined) {
+      // Absent is still absent; only present content is refused.
+      if (!(await this.#inner.has(encName, signal))) return null;
+      throw new PeerRefusedError(this.#opts.refuseRead, { forClient: true });
+    }
     const known = plainLength(name);
     const total = known ?? (await this.#measure(encName, signal));
     if (total === null) return null;

@@ -10,29 +10,11 @@ import type { Remote, SpecialRemoteConfig } from "../../remotes/index.js";
 import type { PeerOpenContext, RemoteConnection } from "../registry.js";
 import { UnreachableRemoteError } from "../registry.js";
 import { ChunkedPeer } from "./chunked-peer.js";
-import { EncryptedStorage } from "./encrypted-storage.js";
+import { plainView } from "./open-encryption.js";
 import { exportNaming, isExportRemote } from "./open-export.js";
-import { encryptionOf } from "./shared-cipher.js";
 import { chunkConfig } from "./special-config.js";
 import { SpecialPeer } from "./special-peer.js";
 import type { SpecialStorage } from "./storage.js";
-
-/** The storage as the Peer sees it: plain content, under the content's own key names. */
-async function plainView(
-  remote: Remote,
-  special: SpecialRemoteConfig,
-  storage: SpecialStorage,
-  ctx: PeerOpenContext,
-): Promise<SpecialStorage> {
-  const encryption = encryptionOf(special);
-  if (encryption.kind === "none") return storage;
-  if (encryption.kind === "refused") throw new UnreachableRemoteError(remote, encryption.reason);
-  // git-annex runs git's `gpg.program` when it is set.
-  const program = (await ctx.git?.configGet("gpg.program").catch(() => null)) ?? undefined;
-  return new EncryptedStorage(storage, encryption.encryption, {
-    ...(program ? { gpgProgram: program } : {}),
-  });
-}
 
 /**
  * The Peer of a special remote over `storage`. With the gateway's chunk

@@ -1,17 +1,19 @@
 /**
  * What every special-remote kind reads in its configuration before it
  * opens a Peer: its chunking, and the features annexgate does not serve.
- * A remote encrypted other than with a shared cipher stores bytes the
- * gateway cannot read (it holds no secret key); legacy `chunksize=`
- * chunking names and lays out chunks unlike the current scheme. Served as
- * if plain, such a remote would answer "absent" for content that is there
- * and store content stock git-annex cannot read, so it is refused when it
- * is opened, never served wrongly.
+ * An encryption configuration git-annex would not read as a cipher
+ * (cipher-config.ts), and legacy `chunksize=` chunking, which names and
+ * lays out chunks unlike the current scheme: served as if plain, such a
+ * remote would answer "absent" for content that is there and store
+ * content stock git-annex cannot read, so it is refused when it is
+ * opened, never served wrongly. Whether the gateway's gpg keyring holds
+ * the keys an encryption needs is asked later, when the remote is opened
+ * (open-encryption.ts).
  */
 
 import type { SpecialRemoteConfig } from "../../remotes/index.js";
 import { parseSize } from "../../sizes/index.js";
-import { encryptionOf } from "./shared-cipher.js";
+import { cipherConfigOf } from "./cipher-config.js";
 
 /** A remote's chunking: `chunk=` size in bytes, or null when unchunked. */
 export type ChunkConfig = { readonly chunkSize: number | null };
@@ -47,12 +49,12 @@ export function chunkConfig(config: SpecialRemoteConfig): ChunkConfig | string {
 
 /**
  * Why annexgate cannot serve a special remote with this configuration, or
- * null when it can: its chunking, then its encryption as shared-cipher.ts
+ * null when it can: its chunking, then its encryption as cipher-config.ts
  * reads it.
  */
 export function unsupportedSpecialFeature(config: SpecialRemoteConfig): string | null {
   const chunking = chunkConfig(config);
   if (typeof chunking === "string") return chunking;
-  const encryption = encryptionOf(config);
+  const encryption = cipherConfigOf(config);
   return encryption.kind === "refused" ? encryption.reason : null;
 }
