@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { PeerProtocolError, PeerRefusedError, PeerUnreachableError } from "../../peers/index.js";
+import {
+  PeerProtocolError,
+  PeerRefusedError,
+  PeerUnreachableError,
+  UnreachableRemoteError,
+} from "../../peers/index.js";
 import { HttpApiError } from "../../protocol/index.js";
 import { errorAnswer } from "./error-answer.js";
 
@@ -46,8 +51,22 @@ describe("errorAnswer", () => {
     assert.deepEqual(errorAnswer(new PeerRefusedError(message, { forClient: true })), {
       status: 500,
       body: message,
+      logLine: `p2phttp: refused: ${message}`,
     });
     // Without the mark, a node's refusal names nothing of the node.
     assert.equal(errorAnswer(new PeerRefusedError(message)).status, 502);
+  });
+
+  it("a remote the gateway cannot open is a 502, logged with its reason and no stack", () => {
+    const remote = { name: "dh", uuid: "0b8a3c1e-0000-4000-8000-000000000001" };
+    const err = new UnreachableRemoteError(
+      remote as ConstructorParameters<typeof UnreachableRemoteError>[0],
+      "the gateway's gpg keyring holds no secret key to decrypt its cipher",
+    );
+    const a = errorAnswer(err);
+    assert.equal(a.status, 502);
+    assert.match(a.body, /^a repository behind this gateway cannot be reached \(id [0-9a-f]{8}\)$/);
+    assert.match(a.logLine ?? "", /cannot reach remote dh: .*no secret key/);
+    assert.doesNotMatch(a.logLine ?? "", /\n\s+at /);
   });
 });

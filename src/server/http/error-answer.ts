@@ -9,7 +9,13 @@
  * no stack (it is an expected condition, not a bug).
  */
 import { randomBytes } from "node:crypto";
-import { PeerProtocolError, PeerRefusedError, PeerUnreachableError } from "../../peers/index.js";
+import {
+  PeerProtocolError,
+  PeerRefusedError,
+  PeerUnreachableError,
+  UnknownRemoteKindError,
+  UnreachableRemoteError,
+} from "../../peers/index.js";
 import { HttpApiError } from "../../protocol/index.js";
 import { QueueFullError } from "../../util/index.js";
 
@@ -28,8 +34,9 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   // A refusal in git-annex's own words, meant for the client (an export
   // remote refusing to drop a file of its tree): stock's p2phttp answers
   // such an ERROR as a 500 whose body is the message.
+  // It is logged too: a stock client does not show a 500's body.
   if (err instanceof PeerRefusedError && err.data.forClient === true) {
-    return { status: 500, body: err.message };
+    return { status: 500, body: err.message, logLine: `p2phttp: refused: ${err.message}` };
   }
   const id = randomBytes(4).toString("hex");
   const node = nodeFailure(err);
@@ -51,6 +58,11 @@ export function errorAnswer(err: unknown): ErrorAnswer {
 /** What a node's failure says to a client, or undefined when it is not one. */
 function nodeFailure(err: unknown): string | undefined {
   if (err instanceof PeerUnreachableError) return "did not answer";
+  // A remote the gateway could not open (its configuration, credentials,
+  // keys): the gateway is fine, that repository cannot be reached.
+  if (err instanceof UnreachableRemoteError || err instanceof UnknownRemoteKindError) {
+    return "cannot be reached";
+  }
   if (err instanceof PeerRefusedError) return "refused the request";
   if (err instanceof PeerProtocolError) return "answered out of protocol";
   return undefined;
