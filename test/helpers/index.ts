@@ -18,7 +18,10 @@ export function makeTempDir(prefix = "annexgate-test-"): Promise<string> {
 /** Removes a directory tree (git-annex write-protects objects, so permissions are fixed first). */
 export async function removeDir(dir: string): Promise<void> {
   await run("chmod", ["-R", "u+w", dir]).catch(() => undefined);
-  await rm(dir, { recursive: true, force: true });
+  // A process a test or bench started may still be finishing a write in
+  // it (a git-annex command's children outlive it briefly): rm retries
+  // on ENOTEMPTY, with its own short backoff.
+  await rm(dir, { recursive: true, force: true, maxRetries: 10 });
 }
 
 export interface RunOpts {
