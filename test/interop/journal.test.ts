@@ -14,7 +14,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -186,50 +186,27 @@ describe("a gateway serving a repository with a large journal left by stock git-
   });
 });
 
-describe("a journal of 100,000 entries in stock git-annex's form", () => {
+describe("a journal of 100,000 entries left by stock git-annex", () => {
   const LARGE = 100_000;
-  /** Written by stock itself; the rest copy their form (stock takes about a millisecond a key). */
-  const BY_STOCK = 2000;
+  const MAKERS = 4;
   it(`annexgate info --json --bytes commits ${LARGE} entries and agrees with stock git-annex`, {
     timeout: 15 * 60_000,
   }, async () => {
     const repo = await gitAnnexRepo(join(tmp, "large"), "large journal");
     const uuid = (await run("git", ["config", "annex.uuid"], { cwd: repo })).trim();
-    await run("git", ["-c", "annex.alwayscommit=false", "annex", "setpresentkey", "--batch"], {
-      cwd: repo,
-      input: keyLines(uuid, BY_STOCK),
-    });
+    // Stock git-annex takes about a millisecond a key: several batch
+    // processes share the work (each journal write is under its lock).
+    const share = LARGE / MAKERS;
+    await Promise.all(
+      Array.from({ length: MAKERS }, (_, m) =>
+        run("git", ["-c", "annex.alwayscommit=false", "annex", "setpresentkey", "--batch"], {
+          cwd: repo,
+          input: keyLines(uuid, share, m * share),
+        }),
+      ),
+    );
     const journal = join(repo, ".git", "annex", "journal");
-    const byStock = (await readdir(journal)).sort();
-    assert.equal(byStock.length, BY_STOCK, "stock git-annex left the journal");
-    // Each entry's file is named by its location log's path on the branch
-    // ("/" as "_"), which stock's examinekey gives; its one line is the one
-    // stock wrote, for this key. The names stock chose check the form.
-    const keys = keyLines(uuid, LARGE)
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((l) => l.split(" ")[0] as string);
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: git-annex's own format variables
-    const format = "--format=${hashdirlower}${key}\\n";
-    const paths = (
-      await run("git", ["annex", "examinekey", "--batch", format], {
-        cwd: repo,
-        input: `${keys.join("\n")}\n`,
-      })
-    )
-      .split("\n")
-      .filter((l) => l !== "")
-      .map((p) => `${p.replaceAll("/", "_")}.log`);
-    assert.equal(paths.length, LARGE);
-    assert.deepEqual(paths.slice(0, BY_STOCK).sort(), byStock);
-    const line = await readFile(join(journal, byStock[0] as string), "utf8");
-    assert.match(line, new RegExp(`^\\d+s 1 ${uuid}\\n$`));
-    for (let at = BY_STOCK; at < LARGE; at += 1000) {
-      await Promise.all(
-        paths.slice(at, at + 1000).map((p) => writeFile(join(journal, p), line, { flag: "wx" })),
-      );
-    }
-    assert.equal((await readdir(journal)).length, LARGE);
+    assert.equal((await readdir(journal)).length, LARGE, "stock git-annex left the journal");
     const out = await run(
       "sh",
       [
