@@ -201,7 +201,9 @@ describe("a mixed cluster: repositories, a directory and S3", { timeout: 600_000
 
   it("the S3 server stopped mid-upload: named in the log, the others store, nothing on S3", async () => {
     await configure(WANTED_BUT_NODE1);
-    const [key] = (await addFiles(["cut.dat"], 50_000)) as [string];
+    // Larger than a part (8 MiB by default): smaller objects are one
+    // PutObject at the end, this one a multipart upload begun mid-stream.
+    const [key] = (await addFiles(["cut.dat"], 8 * 1024 * 1024 + 50_000)) as [string];
     const s = s3 as RunningS3Server;
     const hold = s.holdPartUploads();
     const copy = git(client, "annex", "copy", "--to", "origin-mycluster", "cut.dat").then(

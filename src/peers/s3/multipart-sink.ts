@@ -1,6 +1,10 @@
 /**
  * The Writable a staged S3 object is written through: its bytes become
- * the parts of one multipart upload. At most one part is held in memory:
+ * the parts of one multipart upload, begun only once a first part is
+ * full. An object smaller than one part never begins one: its bytes stay
+ * in `wholeObject`, for a single PutObject when it is published (one
+ * request instead of four; git-annex stores such an object with one
+ * PutObject too). At most one part is held in memory:
  * bytes are copied into the part's buffer as they come, and while a full
  * part is being uploaded the writer waits (backpressure), so a slow S3
  * server slows the sender instead of filling the gateway's memory.
@@ -12,6 +16,7 @@
 
 import { Writable } from "node:stream";
 import { type CompletedPart, type S3Client, UploadPartCommand } from "@aws-sdk/client-s3";
+import { PeerRefusedError } from "../peer.js";
 import { s3Failure } from "./s3-failure.js";
 
 /** S3's smallest part (all but the last must be at least this). */
@@ -31,7 +36,8 @@ export interface MultipartTarget {
   readonly client: S3Client;
   readonly bucket: string;
   readonly key: string;
-  readonly uploadId: string;
+  /** Begins the multipart upload (when a first part is full): its id. */
+  readonly begin: () => Promise<string>;
 }
 
 export class MultipartSink extends Writable {
@@ -42,6 +48,8 @@ export class MultipartSink extends Writable {
   #buf: Buffer | null = null;
   #filled = 0;
   #inFlight: Promise<void> = Promise.resolve();
+  #uploadId: string | undefined;
+  #whole: Buffer | null = null;
 
   constructor(target: MultipartTarget, partSize: number, signal?: AbortSignal) {
     // The sender waits while a part uploads; a little slack keeps socket reads flowing.
@@ -54,6 +62,19 @@ export class MultipartSink extends Writable {
   /** The uploaded parts, in order: what completing the upload names. */
   get parts(): readonly CompletedPart[] {
     return this.#parts;
+  }
+
+  /** The multipart upload's id, once one was begun. */
+  get uploadId(): string | undefined {
+    return this.#uploadId;
+  }
+
+  /**
+   * The whole object, once the sink finished without beginning an upload
+   * (it was smaller than one part); null otherwise.
+   */
+  get wholeObject(): Buffer | null {
+    return this.#whole;
   }
 
   /** Resolves once no part upload is running (the last one may have failed). */
@@ -83,39 +104,62 @@ export class MultipartSink extends Writable {
   }
 
   override _final(callback: (e?: Error | null) => void): void {
-    // The last part may be short; an empty object is one empty part.
-    const pending = this.#filled > 0 || this.#parts.length === 0;
-    (pending ? this.#upload() : Promise.resolve()).then(() => {
+    if (this.#uploadId === undefined) {
+      // Smaller than a part (an empty object too): kept whole.
+      this.#whole = (this.#buf ?? Buffer.alloc(0)).subarray(0, this.#filled);
+      this.#buf = null;
+      callback();
+      return;
+    }
+    // The last part may be short.
+    (this.#filled > 0 ? this.#upload() : Promise.resolve()).then(() => {
       this.#buf = null;
       callback();
     }, callback);
   }
 
   override _destroy(error: Error | null, callback: (e?: Error | null) => void): void {
+    // The whole object stays: a finished sink is destroyed (autoDestroy)
+    // before it is published.
     this.#buf = null;
     callback(error);
   }
 
   async #upload(): Promise<void> {
+    // A sink given up on (discarded) uploads nothing more: what it began
+    // is aborted once `settled` resolves.
+    if (this.destroyed) throw new PeerRefusedError("S3 staged object was discarded");
     const partNumber = this.#parts.length + 1;
     const body = (this.#buf ?? Buffer.alloc(0)).subarray(0, this.#filled);
-    const { client, bucket, key, uploadId } = this.#target;
-    const send = client.send(
-      new UploadPartCommand({
-        Bucket: bucket,
-        Key: key,
-        UploadId: uploadId,
-        PartNumber: partNumber,
-        Body: body,
-        ContentLength: body.length,
-      }),
-      this.#signal ? { abortSignal: this.#signal } : {},
-    );
-    this.#inFlight = send.then(() => undefined);
+    const { client, bucket, key } = this.#target;
+    let stage = "UploadPart";
+    const sent = (async () => {
+      if (this.#uploadId === undefined) {
+        stage = "begin";
+        this.#uploadId = await this.#target.begin();
+        stage = "UploadPart";
+      }
+      return client.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: this.#uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: body.length,
+        }),
+        this.#signal ? { abortSignal: this.#signal } : {},
+      );
+    })();
+    // Beginning counts as in flight: an upload begun during a discard is
+    // still aborted after it.
+    this.#inFlight = sent.then(() => undefined);
     let etag: string | undefined;
     try {
-      etag = (await send).ETag;
+      etag = (await sent).ETag;
     } catch (e) {
+      // The storage's begin gives its own typed error.
+      if (stage === "begin") throw e;
       throw s3Failure(`UploadPart ${partNumber} of ${key}`, e);
     }
     this.#parts.push({ PartNumber: partNumber, ...(etag !== undefined ? { ETag: etag } : {}) });

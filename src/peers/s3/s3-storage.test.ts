@@ -204,18 +204,45 @@ describe("S3Storage", () => {
     assert.deepEqual(await server.pendingUploads("parts"), []);
   });
 
+  it("an object smaller than a part is one PutObject, and begins no multipart upload", async () => {
+    const storage = storageFor("parts", { partsize: "5MiB" });
+    const staged = await storage.stage("small");
+    staged.sink.end(Buffer.from("small object"));
+    await new Promise((r, j) => staged.sink.once("finish", r).once("error", j));
+    const pending = await admin.send(new ListMultipartUploadsCommand({ Bucket: "parts" }));
+    assert.deepEqual(pending.Uploads ?? [], [], "no multipart upload begun");
+    assert.equal(await storage.has("small"), false, "invisible before publish");
+    await staged.publish();
+    const o = await storage.read("small", 0);
+    assert.equal(o && (await bytesOf(o)).toString(), "small object");
+    // A discarded small object leaves nothing at all.
+    const dropped = await storage.stage("dropped");
+    dropped.sink.write(Buffer.from("never stored"));
+    await dropped.discard();
+    assert.equal(await storage.has("dropped"), false);
+  });
+
   it("a store aborts the unfinished uploads of its object an earlier store left", async () => {
-    const storage = storageFor("parts");
-    // An upload left behind (as when its abort could not reach the server),
-    // and one of another object, which stays.
-    const left = await storage.stage("again");
-    const other = await storage.stage("other");
+    const storage = storageFor("parts", { partsize: "5MiB" });
     const ids = async () =>
       ((await admin.send(new ListMultipartUploadsCommand({ Bucket: "parts" }))).Uploads ?? [])
         .map((u) => u.Key)
         .sort();
+    // An upload left behind (as when its abort could not reach the server),
+    // and one of another object, which stays: each began with its first part.
+    const left = await storage.stage("again");
+    const other = await storage.stage("other");
+    left.sink.write(randomBytes(MIN_PART_SIZE + 1));
+    other.sink.write(randomBytes(MIN_PART_SIZE + 1));
+    // s3rver writes a part's MD5 once the part is stored.
+    await waitFor("a first part of both on the server", async () => {
+      const pending = await server.pendingUploads("parts");
+      if (pending.length !== 2) return false;
+      for (const id of pending) if (!(await partStored(server, "parts", id, 1))) return false;
+      return true;
+    });
     assert.deepEqual(await ids(), ["again", "other"]);
-    await stageWhole(storage, "again", Buffer.from("stored at last"));
+    await stageWhole(storage, "again", randomBytes(MIN_PART_SIZE + 10));
     assert.deepEqual(await ids(), ["other"]);
     assert.equal(await storage.has("again"), true);
     left.sink.destroy();
@@ -265,7 +292,7 @@ describe("S3Storage", () => {
       assert.match(e.message, /NoSuchBucket/);
       return true;
     });
-    await assert.rejects(storage.stage(KEY), PeerRefusedError);
+    await assert.rejects(stageWhole(storage, KEY, Buffer.from("x")), PeerRefusedError);
   });
 
   it("a stopped server is unreachable, and the error names no host or port", async () => {
@@ -290,7 +317,7 @@ describe("S3Storage", () => {
     for (const op of [
       () => storage.has(KEY),
       () => storage.read(KEY, 0),
-      () => storage.stage(KEY),
+      () => stageWhole(storage, KEY, Buffer.from("x")),
     ]) {
       await assert.rejects(op(), (e) => {
         assert.ok(e instanceof PeerUnreachableError, String(e));

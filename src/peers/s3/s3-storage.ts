@@ -4,10 +4,12 @@
  * key, stored with the remote's storage class, `x-amz-meta-*` metadata,
  * tagging and (with `public=yes`) the public-read ACL.
  *
- * Staging is a multipart upload: `stage` initiates it, the sink uploads
- * the parts, `publish` completes it (only then does the object exist
- * under its name) and `discard` aborts it, so neither half-written
- * objects nor incomplete uploads are left behind. Staged bytes are never
+ * Staging is a multipart upload: the sink begins it once a first part is
+ * full and uploads the parts, `publish` completes it (only then does the
+ * object exist under its name) and `discard` aborts it, so neither
+ * half-written objects nor incomplete uploads are left behind. An object
+ * smaller than a part is held by the sink and stored with one PutObject
+ * when published: visible, again, only once verified. Staged bytes are never
  * kept for a resume: `stagedLength` is always 0, and a resumed store
  * starts again from the first byte.
  *
@@ -34,6 +36,7 @@ import {
   type GetObjectCommandOutput,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  PutObjectCommand,
   type S3Client,
   type StorageClass,
 } from "@aws-sdk/client-s3";
@@ -75,27 +78,35 @@ export class S3Storage implements SpecialStorage {
     }
     const key = objectName(this.#settings, name);
     const s = this.#settings;
-    await this.#abortLeftUploads(key, opts.signal);
-    const created = await this.#client
-      .send(
-        new CreateMultipartUploadCommand({
-          Bucket: s.bucket,
-          Key: key,
-          StorageClass: s.storageClass as StorageClass,
-          Metadata: { ...s.metadata },
-          ...(s.tagging !== undefined ? { Tagging: s.tagging } : {}),
-          ...(s.publicRead ? { ACL: "public-read" } : {}),
-        }),
-        sendOptions(opts.signal),
-      )
-      .catch(rethrowAs(`CreateMultipartUpload of ${key}`));
-    const uploadId = created.UploadId;
-    if (uploadId === undefined || uploadId === "") {
-      throw new PeerRefusedError(`S3 CreateMultipartUpload of ${key} gave no upload id`, { name });
-    }
-    const target = { client: this.#client, bucket: s.bucket, key, uploadId };
+    const begin = async (): Promise<string> => {
+      await this.#abortLeftUploads(key, opts.signal);
+      const created = await this.#client
+        .send(new CreateMultipartUploadCommand(this.#objectParams(key)), sendOptions(opts.signal))
+        .catch(rethrowAs(`CreateMultipartUpload of ${key}`));
+      const uploadId = created.UploadId;
+      if (uploadId === undefined || uploadId === "") {
+        throw new PeerRefusedError(`S3 CreateMultipartUpload of ${key} gave no upload id`, {
+          name,
+        });
+      }
+      return uploadId;
+    };
+    const target = { client: this.#client, bucket: s.bucket, key, begin };
     const sink = new MultipartSink(target, s.partSize ?? DEFAULT_PART_SIZE, opts.signal);
-    return new StagedMultipart(this, target, sink);
+    return new StagedMultipart(this, key, sink);
+  }
+
+  /** What an object is stored with: its place, storage class, metadata, tags, ACL. */
+  #objectParams(key: string) {
+    const s = this.#settings;
+    return {
+      Bucket: s.bucket,
+      Key: key,
+      StorageClass: s.storageClass as StorageClass,
+      Metadata: { ...s.metadata },
+      ...(s.tagging !== undefined ? { Tagging: s.tagging } : {}),
+      ...(s.publicRead ? { ACL: "public-read" as const } : {}),
+    };
   }
 
   /**
@@ -185,6 +196,19 @@ export class S3Storage implements SpecialStorage {
     this.#client.destroy();
   }
 
+  /** @internal Store an object smaller than a part whole (StagedMultipart.publish). */
+  async putWhole(key: string, body: Buffer): Promise<void> {
+    await this.#client
+      .send(
+        new PutObjectCommand({
+          ...this.#objectParams(key),
+          Body: body,
+          ContentLength: body.length,
+        }),
+      )
+      .catch(rethrowAs(`PutObject of ${key}`));
+  }
+
   /** @internal Complete a staged upload (StagedMultipart.publish). */
   async complete(target: { key: string; uploadId: string }, sink: MultipartSink): Promise<void> {
     await this.#client
@@ -230,27 +254,38 @@ function emptyObject(): StoredObject {
   return { length: 0, data: Readable.from([]) };
 }
 
-/** One staged object: a multipart upload, completed or aborted exactly once. */
+/**
+ * One staged object: a multipart upload, completed or aborted exactly
+ * once; or, smaller than a part, its bytes stored whole when published.
+ */
 class StagedMultipart implements StagedObject {
   #settled = false;
 
   constructor(
     private readonly storage: S3Storage,
-    private readonly target: { key: string; uploadId: string },
+    private readonly key: string,
     readonly sink: MultipartSink,
   ) {}
 
   async publish(): Promise<void> {
     if (this.#settled) throw new PeerRefusedError("S3 staged object already settled");
     if (!this.sink.writableFinished || this.sink.errored !== null) {
-      throw new PeerRefusedError(`S3 staged object ${this.target.key} was not written whole`);
+      throw new PeerRefusedError(`S3 staged object ${this.key} was not written whole`);
     }
     this.#settled = true;
+    const uploadId = this.sink.uploadId;
+    const whole = this.sink.wholeObject;
+    if (uploadId === undefined) {
+      if (whole === null) throw new PeerRefusedError(`S3 staged object ${this.key} holds nothing`);
+      await this.storage.putWhole(this.key, whole);
+      return;
+    }
+    const target = { key: this.key, uploadId };
     try {
-      await this.storage.complete(this.target, this.sink);
+      await this.storage.complete(target, this.sink);
     } catch (e) {
       // Never leave the parts behind, whatever completing said.
-      await this.storage.abort(this.target).catch(() => undefined);
+      await this.storage.abort(target).catch(() => undefined);
       throw e;
     }
   }
@@ -258,10 +293,12 @@ class StagedMultipart implements StagedObject {
   async discard(): Promise<void> {
     if (this.#settled) return;
     this.#settled = true;
-    // A part still uploading could land after the abort and leave the
-    // upload behind: stop writing, wait for it, then abort.
+    // A part still uploading (or an upload still beginning) could land
+    // after the abort and leave the upload behind: stop writing, wait for
+    // it, then abort.
     if (!this.sink.destroyed) this.sink.destroy();
     await this.sink.settled();
-    await this.storage.abort(this.target);
+    const uploadId = this.sink.uploadId;
+    if (uploadId !== undefined) await this.storage.abort({ key: this.key, uploadId });
   }
 }
