@@ -15,7 +15,7 @@ import { exportNaming, isExportRemote } from "./open-export.js";
 import { encryptionOf } from "./shared-cipher.js";
 import { chunkConfig } from "./special-config.js";
 import { SpecialPeer } from "./special-peer.js";
-import type { SpecialStorage } from "./storage.js";
+import type { PathStorage, SpecialStorage } from "./storage.js";
 
 /** The storage as the Peer sees it: plain content, under the content's own key names. */
 async function plainView(
@@ -55,7 +55,9 @@ export async function openSpecialPeer(
       uuid: remote.uuid,
       storage: exportNaming(remote, special, storage, ctx),
     });
-    return { peer: whole, close: () => whole.close() };
+    // exportNaming refused a storage without paths.
+    const files = storage.byPath as PathStorage;
+    return { peer: whole, exportFiles: files, close: () => whole.close() };
   }
   const refuse = async (reason: string): Promise<never> => {
     await storage.close().catch(() => undefined);
