@@ -19,7 +19,13 @@ async function topEntries(git: Git, tree: string): Promise<TreeEntry[]> {
     if (m === null) {
       throw new BranchError("AG_BRANCH_CONTENT", "unexpected git ls-tree output", { tree });
     }
-    const [, mode, type, sha, name] = m as unknown as [string, string, TreeEntry["type"], string, string];
+    const [, mode, type, sha, name] = m as unknown as [
+      string,
+      string,
+      TreeEntry["type"],
+      string,
+      string,
+    ];
     entries.push({ mode, type, sha, name });
   }
   return entries;

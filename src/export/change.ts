@@ -75,7 +75,11 @@ export async function changeExport(
 }
 
 /** Removes the temp files an interrupted export of `incomplete` may have left. */
-async function removeTempFiles(run: ExportRun, incomplete: string, newTree: string): Promise<boolean> {
+async function removeTempFiles(
+  run: ExportRun,
+  incomplete: string,
+  newTree: string,
+): Promise<boolean> {
   const diffs = await run.git.diffTrees(incomplete, newTree);
   const shas = diffs.flatMap((d) => (d.oldSha === null ? [] : [d.oldSha]));
   let ok = true;
@@ -134,9 +138,11 @@ async function diffMap(
   const keys = await run.keys.keysOf(shas);
   const map = new Map<string, { olds: string[]; news: string[] }>();
   const entry = (k: string) => {
-    let e = map.get(k);
-    if (e === undefined) map.set(k, (e = { olds: [], news: [] }));
-    return e;
+    const found = map.get(k);
+    if (found !== undefined) return found;
+    const made = { olds: [] as string[], news: [] as string[] };
+    map.set(k, made);
+    return made;
   };
   for (const d of diffs) {
     if (d.oldSha !== null) entry(keys.get(d.oldSha) as string).olds.push(d.path);

@@ -41,9 +41,7 @@ export async function filterExport(git: Git, keys: BlobKeys, tree: string): Prom
   for (const e of entries) {
     const key = e.type === "blob" ? keyOf.get(e.sha) : undefined;
     const keep =
-      key !== undefined &&
-      isSafeExportPath(e.path) &&
-      !(e.mode === SYMLINK && isGitShaKey(key));
+      key !== undefined && isSafeExportPath(e.path) && !(e.mode === SYMLINK && isGitShaKey(key));
     if (keep) files.push({ path: e.path, sha: e.sha, size: e.size, key });
     else dropped.push(e.path);
   }

@@ -70,7 +70,10 @@ export interface PushedExport {
  * the branch itself when it was pushed, else its synced branch
  * (`refs/heads/synced/<branch>`) when that was.
  */
-export function pushedExport(tb: TrackingBranch, pushed: readonly PushedRef[]): PushedExport | null {
+export function pushedExport(
+  tb: TrackingBranch,
+  pushed: readonly PushedRef[],
+): PushedExport | null {
   const refs = new Set(pushed.map((p) => p.ref));
   const base = baseName(tb.branch);
   let branch: string;
@@ -89,7 +92,7 @@ export function pushedExport(tb: TrackingBranch, pushed: readonly PushedRef[]): 
 export function exportCommitRefs(
   remote: string,
   branch: string,
-): { trackingRef: string; localRef: string } {
+): { trackingRef: string; localRef: string; base: string } {
   const base = baseName(branch);
-  return { trackingRef: `refs/remotes/${remote}/${base}`, localRef: `refs/heads/${base}` };
+  return { trackingRef: `refs/remotes/${remote}/${base}`, localRef: `refs/heads/${base}`, base };
 }

@@ -45,7 +45,14 @@ export async function lsTreeRecursive(git: Git, tree: string): Promise<TreeEntry
   for (const raw of out.toString("utf8").split("\0")) {
     const m = LS_TREE_LONG.exec(raw);
     if (m === null) continue;
-    const [, mode, type, sha, size, path] = m as unknown as [string, string, string, string, string, string];
+    const [, mode, type, sha, size, path] = m as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     entries.push({ mode, type, sha, size: size === "-" ? null : Number(size), path });
   }
   return entries;
