@@ -6,9 +6,9 @@
  * git-annex exports to the first such remote only, by cost; annexgate to
  * each of them, one after another.
  *
- * The git-annex branches pushed with it are merged first, so the
- * location log knows what the pusher copied to the remote (and the
- * export log what others exported).
+ * When something is to be exported, the git-annex branches pushed with
+ * it are merged first, so the location log knows what the pusher copied
+ * to the remote (and the export log what others exported).
  */
 import { join } from "node:path";
 import {
@@ -63,9 +63,9 @@ async function pushedExports(
 /** Exports what the push asks; whether every export was made whole. */
 export async function exportPushedTrees(opts: PostReceiveOptions): Promise<boolean> {
   if (opts.pushed.length === 0) return true;
-  await opts.branch.mergeRemoteBranches();
   const targets = await pushedExports(opts);
   if (targets.length === 0) return true;
+  await opts.branch.mergeRemoteBranches();
   const wanted = await readContentExpressions(opts.branch, PREFERRED_CONTENT_LOG);
   const keys = new BlobKeys(opts.git);
   const objects = new ObjectStore(

@@ -116,7 +116,11 @@ async function push(refspec: string): Promise<string> {
     );
   });
   assert.equal(r.code, 0, r.stderr);
-  return r.stderr;
+  // What the hook says reaches the pusher: never a path of the gateway's machine.
+  const remote = r.stderr.split("\n").filter((l) => l.startsWith("remote:"));
+  for (const line of remote) assert.ok(!line.includes(root), line);
+  assert.ok(!remote.some((l) => /failed|error/i.test(l)), remote.join("\n"));
+  return remote.join("\n");
 }
 
 /** Asserts each remote holds exactly `present` (path → content) and none of `absent`. */
