@@ -52,10 +52,8 @@ export async function exportToRemote(
   pushed: PushedExport,
 ): Promise<boolean> {
   const tree = await treeOf(run.git, pushed.treeish);
-  if (tree === null) {
-    run.report(`export ${run.remote.name}: ${pushed.treeish} is not a tree; nothing exported`);
-    return false;
-  }
+  // A deleted branch, or a subdirectory it lacks: nothing to export, as with git-annex.
+  if (tree === null) return true;
   const lock = await exportLock(run.git, run.remote.uuid, run.remote.name);
   try {
     const full: ExportRun = { ...run, unexported: new Set() };
