@@ -7,7 +7,8 @@
  * stock client cloned over ssh (the test sshd, annexgate's
  * git-annex-shell) copies content through the gateway and pushes: the
  * tree appears on both remotes; a rename, a deletion and a new file are
- * reflected; a push of `synced/master` exports too; a `branch:subdir`
+ * reflected; a push of `synced/master` exports too, and two files that
+ * swap names swap on the remotes; a `branch:subdir`
  * tracking branch exports the subdirectory. A stock clone enabling the
  * remotes directly then reads export.log and the location log as its
  * own: `git annex export` finds nothing to send, `get --from` works. One
@@ -245,11 +246,27 @@ describe("a push to the gateway exports the tracking branch (directory, S3)", {
     assert.equal(await exists(join(root, "store", "sub")), false, "emptied directories go");
   });
 
-  it("a push of synced/master (git annex sync, push) exports too", async () => {
+  it("a push of synced/master (git annex sync, push) exports too; files that swap names swap", async () => {
+    await cgit(["mv", "c.txt", "swap.tmp"]);
+    await cgit(["mv", "d.txt", "c.txt"]);
+    await cgit(["mv", "swap.tmp", "d.txt"]);
+    await cgit(["commit", "-q", "-m", "swap c and d"]);
     await addAndCopy({ "e.txt": "content e\n" });
     const said = await push("master:synced/master");
     for (const t of targets) assert.match(said, new RegExp(`export ${t.name} e\\.txt ok`));
-    await assertRemotes({ "e.txt": "content e\n", "moved/a.txt": "content a\n" }, []);
+    await assertRemotes(
+      {
+        "e.txt": "content e\n",
+        "moved/a.txt": "content a\n",
+        "c.txt": "content d\n",
+        "d.txt": "content c\n",
+      },
+      [],
+    );
+    for (const t of targets) {
+      const tmp = `.git-annex-tmp-content-${await keyOf(client, "c.txt")}`;
+      assert.equal(await t.file(tmp), null, `${t.name}: no temp file left`);
+    }
     const synced = (await git(gw, ["rev-parse", "synced/master"])).trim();
     for (const t of targets) {
       const ref = `refs/remotes/${t.name}/synced/master`;
