@@ -30,6 +30,7 @@ export const RANK: Readonly<Record<string, number>> = {
   peers: 6,
   proxy: 7,
   server: 8,
+  export: 8,
   sim: 9,
   web: 9,
   cli: 10,
@@ -50,6 +51,7 @@ export const DOOR_ONLY: ReadonlySet<string> = new Set([
   "peers",
   "proxy",
   "server",
+  "export",
 ]);
 
 function walk(dir: string): string[] {

@@ -19,6 +19,7 @@ export type ErrorCode =
   | "AG_CHANNEL_STATE"
   | "AG_DATA_LENGTH"
   | "AG_DUPLICATE_PEER_KIND"
+  | "AG_EXPORT"
   | "AG_FCNTL_LOCK"
   | "AG_GIT"
   | "AG_GPG"

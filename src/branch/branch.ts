@@ -7,6 +7,7 @@ import { CatFileBatch, type Git, type Ident } from "../git/index.js";
 import { KeyedMutex } from "../util/index.js";
 import { waitUnlocked } from "./annex-lock.js";
 import { BranchError } from "./errors.js";
+import { graftTopLevel } from "./graft.js";
 import {
   branchPathOf,
   discardIncompleteAppend,
@@ -481,6 +482,42 @@ export class AnnexBranch {
     for (const [path, content] of seen) {
       if (settled.has(path) && this.#written.get(path) === content) this.#written.delete(path);
     }
+  }
+
+  /**
+   * Grafts the tree `tree` into the branch as the top-level entry `name`
+   * and takes it out again, in two commits ("graft", then "graft cleanup"
+   * with the branch's own tree), so `tree` stays reachable from the
+   * branch and every clone fetches it (Annex/Branch.hs `rememberTreeish`).
+   * The journal is not committed by this. Returns the new branch tip.
+   */
+  rememberTree(tree: string, name: string): Promise<string> {
+    if (this.#closing !== null) {
+      return Promise.reject(new BranchError("AG_BRANCH_CLOSED", "the git-annex branch is closed"));
+    }
+    return this.#commits.run("", async () => {
+      for (let attempt = 1; ; attempt++) {
+        await waitUnlocked(this.#journalLock, LOCK_WAIT_MS);
+        const tip = await this.#ensureBranch();
+        const own = await this.git.revParse(`${tip}^{tree}`);
+        if (own === null) throw new BranchError("AG_BRANCH_CONFLICT", "the branch has no tree");
+        const grafted = await graftTopLevel(this.git, own, name, tree);
+        const graft = await this.#commitObject(grafted, [tip], "graft");
+        const cleanup = await this.#commitObject(own, [graft], "graft cleanup");
+        if (await this.git.updateRef(BRANCH_REF, cleanup, tip, "graft")) {
+          this.#lastCommit = cleanup;
+          return cleanup;
+        }
+        if (attempt >= MAX_COMMIT_ATTEMPTS) {
+          throw new BranchError(
+            "AG_BRANCH_CONFLICT",
+            `the git-annex branch kept moving; gave up grafting after ${attempt} attempts`,
+            { attempts: attempt },
+          );
+        }
+        await new Promise((r) => setTimeout(r, 10 * attempt));
+      }
+    });
   }
 
   /**

@@ -39,11 +39,14 @@ export {
 } from "./logs/cluster.js";
 export {
   EXPORT_LOG,
+  EXPORT_TREE_GRAFT,
   type ExportedTrees,
   type ExportParticipants,
   exportedTreesOf,
   parseExportLog,
   readExportLog,
+  recordExportBeginning,
+  recordExportUnderway,
 } from "./logs/export.js";
 export {
   formatGroupLog,

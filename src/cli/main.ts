@@ -20,12 +20,14 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   groupwanted: async () => (await import("./wanted.js")).groupwantedCommand,
   info: async () => (await import("./info.js")).infoCommand,
   init: async () => (await import("./init.js")).initCommand,
+  "install-hooks": async () => (await import("./install-hooks.js")).installHooksCommand,
   initcluster: async () => (await import("./cluster-config.js")).initClusterCommand,
   matchexpression: async () => (await import("./matchexpression.js")).matchexpressionCommand,
   maxsize: async () => (await import("./maxsize.js")).maxsizeCommand,
   mincopies: async () => (await import("./numcopies.js")).mincopiesCommand,
   numcopies: async () => (await import("./numcopies.js")).numcopiesCommand,
   p2phttp: async () => (await import("./p2phttp.js")).p2phttpCommand,
+  "post-receive": async () => (await import("./post-receive.js")).postReceiveCommand,
   required: async () => (await import("./wanted.js")).requiredCommand,
   shell: async () => (await import("./shell.js")).shellCommand,
   ungroup: async () => (await import("./group.js")).ungroupCommand,
@@ -51,6 +53,12 @@ proxies and clusters:
   updateproxy          record the remotes this repository proxies for
   extendcluster GATEWAY CLUSTERNAME
                        add this repository as a gateway of GATEWAY's cluster
+
+export remotes:
+  install-hooks        make the post-receive hook export pushed tracking
+                       branches (replaces git-annex's own hook, never another)
+  post-receive         what that hook runs: export the pushed branches to the
+                       export remotes with annex-tracking-branch
 
 preferred content:
   wanted REPO [EXPR]   print or set a repository's preferred content

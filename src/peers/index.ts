@@ -31,7 +31,18 @@ export {
 export { s3Kind, s3KindWith } from "./s3/s3-kind.js";
 export type { ChunkListing, SpecialChunkLog } from "./special/chunk-log.js";
 export { ChunkedPeer, type ChunkedPeerOptions } from "./special/chunked-peer.js";
+export {
+  annexObjectLocation,
+  isSafeExportPath,
+  parseCatFileBatch,
+} from "./special/export-index.js";
+export { isExportRemote } from "./special/open-export.js";
 export { unsupportedSpecialFeature } from "./special/special-config.js";
 export { SpecialPeer, type SpecialPeerOptions } from "./special/special-peer.js";
-export type { SpecialStorage, StagedObject, StoredObject } from "./special/storage.js";
+export type {
+  PathStorage,
+  SpecialStorage,
+  StagedObject,
+  StoredObject,
+} from "./special/storage.js";
 export { sshKind } from "./ssh/ssh-kind.js";

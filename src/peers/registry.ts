@@ -13,6 +13,7 @@ import type { TmpLimitText } from "../objects/index.js";
 import type { Remote, RemoteTransport } from "../remotes/index.js";
 import type { Peer } from "./peer.js";
 import type { SpecialChunkLog } from "./special/chunk-log.js";
+import type { PathStorage } from "./special/storage.js";
 
 /** Every kind of remote that can be opened: all transports but "unsupported". */
 export type RemoteKind = Exclude<RemoteTransport["kind"], "unsupported">;
@@ -55,6 +56,12 @@ export interface PeerOpenContext {
 /** An open connection to a remote, closed by whoever opened it. */
 export interface RemoteConnection {
   readonly peer: Peer;
+  /**
+   * For an export remote (`exporttree=yes annexobjects=yes`): its files
+   * addressed by path, for exporting a tree to it; closed with the
+   * connection.
+   */
+  readonly exportFiles?: PathStorage;
   close(): Promise<void>;
 }
 

@@ -3,7 +3,14 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../../test/helpers/index.js";
 import { newAnnexBranch } from "../branch.fixture.js";
-import { EXPORT_LOG, exportedTreesOf, parseExportLog, readExportLog } from "./export.js";
+import {
+  EXPORT_LOG,
+  exportedTreesOf,
+  parseExportLog,
+  readExportLog,
+  recordExportBeginning,
+  recordExportUnderway,
+} from "./export.js";
 
 const A = "eba8edcd-d99a-4e95-b876-3f9eff4ae527";
 const B = "11111111-1111-4111-8111-111111111111";
@@ -71,6 +78,38 @@ describe("export.log", () => {
       const empty = await git.commitTree({ tree: await git.mktree([]), parents: [], message: "e" });
       await git.run(["update-ref", "refs/remotes/other/git-annex", empty]);
       assert.deepEqual(exportedTreesOf(await readExportLog(branch), R), [T2]);
+      await branch.close();
+    } finally {
+      await removeDir(dir);
+    }
+  });
+
+  it("an export is recorded in two steps, as git-annex writes them, and the tree is grafted", async () => {
+    const dir = await makeTempDir("annexgate-export-record-");
+    try {
+      const { git, branch } = await newAnnexBranch(join(dir, "r"), A, "here");
+      const tree = await git.mktree([
+        { mode: "100644", type: "blob", sha: await git.hashObject("x\n"), name: "x" },
+      ]);
+      const emptyTree = await git.mktree([]);
+      // Another repository exported T1 before: it moves along once the export is under way.
+      await branch.change(EXPORT_LOG, () => `1s ${B}:${R} ${T1}\n`);
+      await recordExportBeginning(branch, { here: A, remote: R, tree, emptyTree });
+      const begun = parseExportLog(await branch.read(EXPORT_LOG));
+      assert.deepEqual(begun.find((e) => e.participants.from === A)?.exported, {
+        tree: emptyTree,
+        incomplete: [tree],
+      });
+      // The tree is reachable from the branch: grafted, then taken out.
+      const log = (await git.run(["log", "--format=%s", "git-annex", "-2"])).toString("utf8");
+      assert.equal(log, "graft cleanup\ngraft\n");
+      assert.equal(await git.revParse(`git-annex^:export.tree`), tree);
+      assert.equal(await git.revParse(`git-annex:export.tree`), null);
+      await recordExportUnderway(branch, { here: A, remote: R, oldTrees: [T1], tree });
+      const text = await branch.read(EXPORT_LOG);
+      assert.deepEqual(exportedTreesOf(text, R), [tree]);
+      for (const e of parseExportLog(text)) assert.deepEqual(e.exported.incomplete, []);
+      assert.match(text, new RegExp(`^\\d+(\\.\\d+)?s ${A}:${R} ${tree}$`, "m"));
       await branch.close();
     } finally {
       await removeDir(dir);

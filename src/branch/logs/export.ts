@@ -6,13 +6,22 @@
  * "<clock> <from>:<to> <tree> [<incomplete tree> ...]". The newest line
  * per field wins (map-log.ts). When the repositories that exported to one
  * remote name different trees, the export is in conflict.
+ *
+ * An export is written in two steps, as git-annex writes it, so an
+ * interrupted one can be cleaned up by the next: when it begins, the new
+ * tree joins the incomplete trees of this repository's entry (and is
+ * grafted into the branch, so every clone can fetch it); once the remote
+ * holds no file of another tree, the new tree is the exported one.
  */
 import type { AnnexBranch } from "../branch.js";
 import { listRemoteBranches } from "../merge.js";
-import { parseMapLog, parseWords } from "./map-log.js";
+import { advanceClock, currentClock } from "./clock.js";
+import { changeMapLog, formatMapLog, type LogEntry, parseMapLog, parseWords } from "./map-log.js";
 
 /** The branch path of the export log. */
 export const EXPORT_LOG = "export.log";
+/** Where exported trees are grafted into the branch (Logs.hs `exportTreeGraftPoint`). */
+export const EXPORT_TREE_GRAFT = "export.tree";
 
 /** One field's value: the tree exported, and trees whose export was left unfinished. */
 export interface ExportedTrees {
@@ -38,6 +47,10 @@ function parseExported(value: string): ExportedTrees | null {
   if (refs === null || refs.length === 0) return null;
   const [tree, ...incomplete] = refs as [string, ...string[]];
   return { tree, incomplete };
+}
+
+function formatExported(e: ExportedTrees): string {
+  return [e.tree, ...e.incomplete].join(" ");
 }
 
 /** "<from>:<to>", each part non-empty; the "to" part is everything after the first ":". */
@@ -107,4 +120,55 @@ export async function readExportLog(branch: AnnexBranch): Promise<string> {
     at = nl + 1 + size + 1;
   }
   return text;
+}
+
+/**
+ * Records that `here` begins exporting `tree` to `remote`
+ * (Logs/Export.hs `recordExportBeginning`): `tree` joins the incomplete
+ * trees of here's entry, whose exported tree stays (the empty tree
+ * `emptyTree` when there was none), and is grafted into the branch. Call
+ * before changing anything on the remote.
+ */
+export async function recordExportBeginning(
+  branch: AnnexBranch,
+  opts: { here: string; remote: string; tree: string; emptyTree: string },
+): Promise<void> {
+  await branch.rememberTree(opts.tree, EXPORT_TREE_GRAFT);
+  const field = `${opts.here}:${opts.remote}`;
+  await branch.change(EXPORT_LOG, (old) => {
+    const log = parseMapLog(old, parseExported);
+    const prev = log.get(field)?.value ?? { tree: opts.emptyTree, incomplete: [] };
+    const incomplete = [...new Set([opts.tree, ...prev.incomplete])];
+    const next = changeMapLog(log, field, { tree: prev.tree, incomplete }, currentClock());
+    return formatMapLog(next, formatExported);
+  });
+}
+
+/**
+ * Records that the remote now holds `tree` and no file of another tree
+ * (Logs/Export.hs `recordExportUnderway`): here's entry becomes `tree`
+ * with nothing incomplete, and other repositories' entries for the
+ * remote that named one of `oldTrees` move to `tree` too, so exporters
+ * moving in lock-step are not in conflict.
+ */
+export async function recordExportUnderway(
+  branch: AnnexBranch,
+  opts: { here: string; remote: string; oldTrees: readonly string[]; tree: string },
+): Promise<void> {
+  await branch.change(EXPORT_LOG, (old) => {
+    const clock = currentClock();
+    const log = new Map<string, LogEntry<ExportedTrees>>(parseMapLog(old, parseExported));
+    for (const [field, entry] of log) {
+      const p = parseParticipants(field);
+      if (p === null || p.from === opts.here || p.to !== opts.remote) continue;
+      if (!opts.oldTrees.includes(entry.value.tree)) continue;
+      log.set(field, {
+        clock: advanceClock(clock, [entry.clock]),
+        value: { ...entry.value, tree: opts.tree },
+      });
+    }
+    const field = `${opts.here}:${opts.remote}`;
+    const next = changeMapLog(log, field, { tree: opts.tree, incomplete: [] }, clock);
+    return formatMapLog(next, formatExported);
+  });
 }

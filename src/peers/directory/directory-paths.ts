@@ -7,7 +7,9 @@
  *   viaTmp does, never under `<dir>/tmp`, which an exported tree may
  *   use), synced, then renamed into place;
  * - a removal deletes the file, then its emptied parent directories up
- *   to, not including, the top (removeExportLocation).
+ *   to, not including, the top (removeExportLocation);
+ * - a rename is a rename(2) into place (its directories made first),
+ *   then the source's emptied directories go (renameExportM).
  * The caller checks each path is safe (relative, no "." or ".."). A
  * missing top directory (an unmounted drive) fails as unreachable.
  * Errors name no path of this machine.
@@ -98,6 +100,25 @@ export class DirectoryPaths implements PathStorage {
     } catch (e) {
       throw fsFailure("removing a file", e);
     }
+    await this.#removeEmptyParents(full);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await this.#checkTop();
+    const src = this.#full(from);
+    const dest = this.#full(to);
+    try {
+      await mkdir(dirname(dest), { recursive: true });
+      await rename(src, dest);
+    } catch (e) {
+      throw fsFailure("renaming a file", e);
+    }
+    await syncDir(dirname(dest)).catch(() => undefined);
+    await this.#removeEmptyParents(src);
+  }
+
+  /** Removes the directories of `full` that are empty, up to, not including, the top. */
+  async #removeEmptyParents(full: string): Promise<void> {
     let dir = dirname(full);
     while (dir.startsWith(`${this.#dir}/`)) {
       try {

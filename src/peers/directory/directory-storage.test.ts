@@ -136,4 +136,21 @@ describe("DirectoryStorage", () => {
     }
     assert.deepEqual(await readdir(join(dir, "tmp")), [], "no partial, no lock file left");
   });
+
+  it("by path, a rename makes the target's directories and removes the source's emptied ones", async () => {
+    const files = storage.byPath;
+    await mkdir(join(dir, "a", "b"), { recursive: true });
+    await writeFile(join(dir, "a", "b", "f.txt"), "moved\n");
+    await writeFile(join(dir, "kept.txt"), "kept\n");
+    await files.rename("a/b/f.txt", "x/y/g.txt");
+    const got = await files.read("x/y/g.txt", 0);
+    assert.equal((await readAll((got as { data: Readable }).data)).toString(), "moved\n");
+    assert.equal(await files.has("a/b/f.txt"), false);
+    assert.deepEqual((await readdir(dir)).sort(), ["kept.txt", "x"], "a/b went with its file");
+    // A rename onto an existing file replaces it; a missing source fails and changes nothing.
+    await files.rename("x/y/g.txt", "kept.txt");
+    assert.equal(await files.has("kept.txt"), true);
+    await assert.rejects(files.rename("nothing.txt", "kept.txt"));
+    assert.equal(await files.has("kept.txt"), true);
+  });
 });

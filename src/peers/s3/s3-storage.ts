@@ -23,13 +23,16 @@
  * An export remote's files are objects too: `fileprefix` + the file's
  * path (Remote/S3.hs `getBucketExportLocation`), stored the same way, so
  * the storage addressed by path (`byPath`) is the same operations with a
- * path in place of the serialized key.
+ * path in place of the serialized key. A rename is a server-side copy
+ * (metadata kept, the ACL set again: a copy does not keep it) and then a
+ * delete of the source, as Remote/S3.hs `renameExportS3` does.
  */
 
 import { Readable } from "node:stream";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -61,6 +64,7 @@ export class S3Storage implements SpecialStorage {
     read: (path, offset, signal) => this.read(path, offset, signal),
     has: (path, signal) => this.has(path, signal),
     remove: (path, signal) => this.remove(path, signal),
+    rename: (from, to, signal) => this.#rename(from, to, signal),
   };
 
   constructor(client: S3Client, settings: S3Settings) {
@@ -207,6 +211,27 @@ export class S3Storage implements SpecialStorage {
         }),
       )
       .catch(rethrowAs(`PutObject of ${key}`));
+  }
+
+  async #rename(from: string, to: string, signal?: AbortSignal): Promise<void> {
+    const s = this.#settings;
+    const source = objectName(s, from);
+    const dest = objectName(s, to);
+    // The copy source is "bucket/key", URL-encoded segment by segment.
+    const copySource = [s.bucket, ...source.split("/")].map(encodeURIComponent).join("/");
+    await this.#client
+      .send(
+        new CopyObjectCommand({
+          Bucket: s.bucket,
+          Key: dest,
+          CopySource: copySource,
+          MetadataDirective: "COPY",
+          ...(s.publicRead ? { ACL: "public-read" } : {}),
+        }),
+        sendOptions(signal),
+      )
+      .catch(rethrowAs(`CopyObject of ${source} to ${dest}`));
+    await this.remove(from, signal);
   }
 
   /** @internal Complete a staged upload (StagedMultipart.publish). */

@@ -14,7 +14,7 @@ import { plainView } from "./open-encryption.js";
 import { exportNaming, isExportRemote } from "./open-export.js";
 import { chunkConfig } from "./special-config.js";
 import { SpecialPeer } from "./special-peer.js";
-import type { SpecialStorage } from "./storage.js";
+import type { PathStorage, SpecialStorage } from "./storage.js";
 
 /**
  * The Peer of a special remote over `storage`. With the gateway's chunk
@@ -37,7 +37,9 @@ export async function openSpecialPeer(
       uuid: remote.uuid,
       storage: exportNaming(remote, special, storage, ctx),
     });
-    return { peer: whole, close: () => whole.close() };
+    // exportNaming refused a storage without paths.
+    const files = storage.byPath as PathStorage;
+    return { peer: whole, exportFiles: files, close: () => whole.close() };
   }
   const refuse = async (reason: string): Promise<never> => {
     await storage.close().catch(() => undefined);

@@ -58,6 +58,13 @@ export interface PathStorage {
   has(path: string, signal?: AbortSignal): Promise<boolean>;
   /** Remove the file, then its emptied parent directories; an absent file is not an error. */
   remove(path: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Move the file at `from` to `to`, replacing any file there, then
+   * remove `from`'s emptied parent directories (git-annex's renameExport).
+   * Throws when `from` is absent or the move fails; `to` then holds
+   * either its old file or the whole moved one.
+   */
+  rename(from: string, to: string, signal?: AbortSignal): Promise<void>;
 }
 
 /** An object being written, not yet visible. */
