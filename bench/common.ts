@@ -175,9 +175,16 @@ export async function repoUuid(dir: string): Promise<string> {
  * Start one server on `repo`, wide open, with `jobs` concurrent transfers.
  * Both get the same --jobs (annexgate's own default is the CPU count).
  */
-export function startServer(kind: ServerKind, repo: string, jobs: number): Promise<RunningP2pHttp> {
-  if (kind === "annexgate") return startAnnexgate(repo, ["--wideopen", "--jobs", String(jobs)]);
-  return startStockP2pHttp(repo, ["--wideopen", "--jobs", String(jobs)]);
+/** Starts a server of `kind`; `annexgateArgs` are options only annexgate has. */
+export function startServer(
+  kind: ServerKind,
+  repo: string,
+  jobs: number,
+  annexgateArgs: readonly string[] = [],
+): Promise<RunningP2pHttp> {
+  const args = ["--wideopen", "--jobs", String(jobs)];
+  if (kind === "annexgate") return startAnnexgate(repo, [...args, ...annexgateArgs]);
+  return startStockP2pHttp(repo, args);
 }
 
 /** Starts a server and registers its stop with `cleanup`. */
@@ -186,8 +193,9 @@ export async function startCleanly(
   kind: ServerKind,
   repo: string,
   jobs: number,
+  annexgateArgs: readonly string[] = [],
 ): Promise<RunningP2pHttp> {
-  const s = await startServer(kind, repo, jobs);
+  const s = await startServer(kind, repo, jobs, annexgateArgs);
   cleanup.add(() => s.stop());
   return s;
 }

@@ -33,6 +33,33 @@ const MAX_RETRY_MS = 60_000;
 /** Temporary journal files older than this were left by a crashed process. */
 const STALE_TMP_MS = 60 * 60 * 1000;
 
+/** What a step of `untilRefSwapped` returns when another writer moved the branch first. */
+const LOST_RACE: unique symbol = Symbol("lost race");
+
+/**
+ * Runs `step` until its compare-and-swap of the branch ref wins (it
+ * returns anything but LOST_RACE), pausing a little longer after each lost
+ * race; after MAX_COMMIT_ATTEMPTS losses gives up with AG_BRANCH_CONFLICT,
+ * saying it was `doing` (e.g. "committing").
+ */
+async function untilRefSwapped<T>(
+  doing: string,
+  step: () => Promise<T | typeof LOST_RACE>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await step();
+    if (result !== LOST_RACE) return result;
+    if (attempt >= MAX_COMMIT_ATTEMPTS) {
+      throw new BranchError(
+        "AG_BRANCH_CONFLICT",
+        `the git-annex branch kept moving; gave up ${doing} after ${attempt} attempts`,
+        { attempts: attempt },
+      );
+    }
+    await new Promise((r) => setTimeout(r, 10 * attempt));
+  }
+}
+
 /** The content of the next commit, and what it settles (see AnnexBranch.#pending). */
 interface Pending {
   /** The journal files read, as read (removed once committed, if unchanged). */
@@ -234,6 +261,14 @@ export class AnnexBranch {
       throw new BranchError("AG_BRANCH_CLOSED", "the git-annex branch is closed");
   }
 
+  /** Runs `work` in the commit queue, or refuses when the branch is closed. */
+  #queued<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#closing !== null) {
+      return Promise.reject(new BranchError("AG_BRANCH_CLOSED", "the git-annex branch is closed"));
+    }
+    return this.#commits.run("", work);
+  }
+
   /**
    * The current content of a file of the branch: the journal's version
    * when there is one (uncommitted changes, ours or git-annex's), else the
@@ -333,17 +368,14 @@ export class AnnexBranch {
    * ancestor of the branch).
    */
   commit(message = "update"): Promise<string | null> {
-    if (this.#closing !== null) {
-      return Promise.reject(new BranchError("AG_BRANCH_CLOSED", "the git-annex branch is closed"));
-    }
-    return this.#commits.run("", () => this.#commit(message));
+    return this.#queued(() => this.#commit(message));
   }
 
   async #commit(message: string): Promise<string | null> {
     /** Paths the branch changed while we were trying to commit. */
     const moved = new Set<string>();
     let previousTip: string | null = null;
-    for (let attempt = 1; ; attempt++) {
+    return untilRefSwapped("committing", async () => {
       await waitUnlocked(this.#journalLock, LOCK_WAIT_MS);
       const tip = await this.#ensureBranch();
       if (previousTip !== null && previousTip !== tip) {
@@ -378,16 +410,9 @@ export class AnnexBranch {
         this.#forgetWritten(written, settled);
         return commit;
       }
-      if (attempt >= MAX_COMMIT_ATTEMPTS) {
-        throw new BranchError(
-          "AG_BRANCH_CONFLICT",
-          `the git-annex branch kept moving; gave up committing after ${attempt} attempts`,
-          { attempts: attempt },
-        );
-      }
       previousTip = tip;
-      await new Promise((r) => setTimeout(r, 10 * attempt));
-    }
+      return LOST_RACE;
+    });
   }
 
   /**
@@ -492,11 +517,8 @@ export class AnnexBranch {
    * The journal is not committed by this. Returns the new branch tip.
    */
   rememberTree(tree: string, name: string): Promise<string> {
-    if (this.#closing !== null) {
-      return Promise.reject(new BranchError("AG_BRANCH_CLOSED", "the git-annex branch is closed"));
-    }
-    return this.#commits.run("", async () => {
-      for (let attempt = 1; ; attempt++) {
+    return this.#queued(() =>
+      untilRefSwapped("grafting", async () => {
         await waitUnlocked(this.#journalLock, LOCK_WAIT_MS);
         const tip = await this.#ensureBranch();
         const own = await this.git.revParse(`${tip}^{tree}`);
@@ -504,20 +526,11 @@ export class AnnexBranch {
         const grafted = await graftTopLevel(this.git, own, name, tree);
         const graft = await this.#commitObject(grafted, [tip], "graft");
         const cleanup = await this.#commitObject(own, [graft], "graft cleanup");
-        if (await this.git.updateRef(BRANCH_REF, cleanup, tip, "graft")) {
-          this.#lastCommit = cleanup;
-          return cleanup;
-        }
-        if (attempt >= MAX_COMMIT_ATTEMPTS) {
-          throw new BranchError(
-            "AG_BRANCH_CONFLICT",
-            `the git-annex branch kept moving; gave up grafting after ${attempt} attempts`,
-            { attempts: attempt },
-          );
-        }
-        await new Promise((r) => setTimeout(r, 10 * attempt));
-      }
-    });
+        if (!(await this.git.updateRef(BRANCH_REF, cleanup, tip, "graft"))) return LOST_RACE;
+        this.#lastCommit = cleanup;
+        return cleanup;
+      }),
+    );
   }
 
   /**
@@ -532,10 +545,7 @@ export class AnnexBranch {
    * are left for stock git-annex to merge. Returns the refs merged.
    */
   mergeRemoteBranches(): Promise<string[]> {
-    if (this.#closing !== null) {
-      return Promise.reject(new BranchError("AG_BRANCH_CLOSED", "the git-annex branch is closed"));
-    }
-    return this.#commits.run("", async () => {
+    return this.#queued(async () => {
       const refs = await listRemoteBranches(this.git);
       if (refs.length === 0) return [];
       // Refs as they were when last found merged (or left for stock
@@ -544,7 +554,7 @@ export class AnnexBranch {
       const seen = refs.map((r) => `${r.sha} ${r.ref}`).join("\n");
       if (seen === this.#settledRefs) return [];
       await this.#commit("update");
-      for (let attempt = 1; ; attempt++) {
+      return untilRefSwapped("merging", async (): Promise<string[] | typeof LOST_RACE> => {
         await waitUnlocked(this.#journalLock, LOCK_WAIT_MS);
         const tip = await this.#ensureBranch();
         const { plan } = await planMerge(this.git, this.#cat, tip, refs);
@@ -562,15 +572,8 @@ export class AnnexBranch {
           this.#settledRefs = seen;
           return plan.merged.map((r) => r.ref);
         }
-        if (attempt >= MAX_COMMIT_ATTEMPTS) {
-          throw new BranchError(
-            "AG_BRANCH_CONFLICT",
-            `the git-annex branch kept moving; gave up merging after ${attempt} attempts`,
-            { attempts: attempt },
-          );
-        }
-        await new Promise((r) => setTimeout(r, 10 * attempt));
-      }
+        return LOST_RACE;
+      });
     });
   }
 

@@ -16,7 +16,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import type { Git } from "../git/index.js";
 import { type Key, objectPath, parseKey } from "../keys/index.js";
-import { buildPolicySnapshot, snapshotSizes } from "../policy/index.js";
+import { buildPolicySnapshot, snapshotSizes, weighsSizes } from "../policy/index.js";
 import {
   BadGlobError,
   type KeyState,
@@ -67,9 +67,6 @@ interface Answer {
   readonly message?: string;
 }
 
-/** Any term that weighs repository sizes has "balanced" in its name. */
-const WEIGHS_SIZES = /balanced/;
-
 class Repository {
   #sized: Promise<Policy> | undefined;
 
@@ -101,13 +98,7 @@ class Repository {
    */
   policyFor(expr: string): Promise<Policy> {
     const s = this.snapshot;
-    const calls = [
-      expr,
-      ...s.preferred.values(),
-      ...s.required.values(),
-      ...s.groupPreferred.values(),
-    ];
-    if (!calls.some((e) => WEIGHS_SIZES.test(e))) return Promise.resolve(this.policy);
+    if (!weighsSizes(s, [expr])) return Promise.resolve(this.policy);
     this.#sized ??= snapshotSizes(this.git, this.here.branch).then(
       (sizes) => new Policy({ ...s, ...sizes }),
     );

@@ -12,7 +12,12 @@ export {
   isClusterCopy,
 } from "./own-copy.js";
 export { type Candidate, readOrder, uploadTargets } from "./placement.js";
-export { buildPolicySnapshot, configuredTrust, type PolicySource } from "./policy-snapshot.js";
+export {
+  buildPolicySnapshot,
+  configuredTrust,
+  type PolicySource,
+  weighsSizes,
+} from "./policy-snapshot.js";
 export {
   type CachedRepoSizes,
   loadRepoSizesCache,

@@ -55,6 +55,24 @@ export async function buildPolicySnapshot(
   return { ...logged, trust };
 }
 
+/** Any term that weighs repository sizes has "balanced" in its name. */
+const WEIGHS_SIZES = /balanced/;
+
+/**
+ * Whether answering with `snapshot` may weigh repository sizes: some
+ * expression it may evaluate (every repository's, every group's, and
+ * `extra`) does. Sizes are read only then, as git-annex reads them.
+ */
+export function weighsSizes(snapshot: PolicySnapshot, extra: readonly string[] = []): boolean {
+  const expressions = [
+    ...extra,
+    ...snapshot.preferred.values(),
+    ...snapshot.required.values(),
+    ...snapshot.groupPreferred.values(),
+  ];
+  return expressions.some((e) => WEIGHS_SIZES.test(e));
+}
+
 /** cluster.log's cluster → nodes, turned round: node → the clusters it is in. */
 function clustersOfNodes(
   clusterNodes: ReadonlyMap<string, ReadonlySet<string>>,
