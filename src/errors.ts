@@ -38,6 +38,8 @@ export type ErrorCode =
   | "AG_PEER_UNREACHABLE"
   | "AG_PROTOCOL"
   | "AG_SHELL"
+  | "AG_SIM"
+  | "AG_SIM_PARSE"
   | "AG_UNKNOWN_REMOTE_KIND"
   | "AG_UNREACHABLE_REMOTE"
   | "AG_UNVERIFIABLE_KEY"

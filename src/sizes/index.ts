@@ -12,6 +12,7 @@ export {
 export { BadSizeError } from "./errors.js";
 export { preciseSize, roughSize, type SizeFormat, showPercentage } from "./format.js";
 export {
+  isHaskellSpace,
   readDouble,
   readInteger,
   readishInt,

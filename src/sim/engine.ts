@@ -1,0 +1,223 @@
+/**
+ * The simulation engine: applies sim commands to an in-memory
+ * {@link SimState} as git-annex 10.20250416's `git annex sim` applies them
+ * (Annex/Sim.hs `applySimCommand`), with no git repository per simulated
+ * repository. Everything that depends on a real repository (`use`,
+ * `addtree`, `visit`) goes through hooks the caller supplies.
+ */
+import { randomBytes } from "node:crypto";
+import type { TrustLevel } from "../branch/index.js";
+import { type ActionContext, runComponent } from "./actions.js";
+import type { SimCommand } from "./commands.js";
+import { actionComponents, knownRepo } from "./components.js";
+import { CONFIGURE, checkNewName } from "./configure.js";
+import { SimError } from "./errors.js";
+import { genSimKey, genSimUuid } from "./identity.js";
+import { randomRInteger, simRandom } from "./random.js";
+import { type SimRepo, SimState } from "./state.js";
+import { handleStep } from "./step.js";
+import { Wanted } from "./wanted.js";
+
+/** A real repository's configuration, for `use NAME WHAT` (Sim.hs `SimRepoConfig`). */
+export interface ExistingRepo {
+  readonly uuid: string;
+  readonly special: boolean;
+  readonly groups: readonly string[];
+  readonly trust: TrustLevel;
+  readonly wanted?: string;
+  readonly required?: string;
+  /** The groupwanted expressions of its groups. */
+  readonly groupWanted: ReadonlyMap<string, string>;
+  readonly maxSize?: number;
+}
+
+export interface SimOptions {
+  /** The first seed (simRng); a random one when absent, as git-annex draws one. */
+  readonly seed?: bigint;
+  /** Where git-annex's notes go ("Simulation has stabilized after 3 steps."). */
+  readonly note?: (message: string) => void;
+  /** `use`: the repository WHAT names, or why not. */
+  readonly existingRepo?: (what: string) => ExistingRepo | { readonly error: string };
+  /** `addtree REPO EXPR`: the annexed files of the tree that EXPR matches, with their keys. */
+  readonly treeFiles?: (expression: string) => readonly { file: string; key: string }[];
+  /** `visit REPO COMMAND…`: runs the command in the repository's materialised view; true on success. */
+  readonly visit?: (repo: SimRepo, command: readonly string[], sim: Sim) => boolean;
+}
+
+function randomSeed(): bigint {
+  return randomBytes(8).readBigInt64LE(0);
+}
+
+export class Sim implements ActionContext {
+  readonly state: SimState;
+  readonly wanted: Wanted;
+  readonly #options: SimOptions;
+
+  constructor(options: SimOptions = {}) {
+    this.#options = options;
+    this.state = new SimState(options.seed ?? randomSeed());
+    this.wanted = new Wanted(this.state);
+  }
+
+  note(message: string): void {
+    this.#options.note?.(message);
+  }
+
+  /**
+   * Starts a sim with these commands (Command/Sim.hs `startsim'`): the
+   * log begins with the seed unless the first command sets one.
+   */
+  start(commands: readonly SimCommand[]): void {
+    if (commands[0]?.kind !== "seed")
+      this.state.history.push({ kind: "seed", seed: this.state.seed });
+    for (const c of commands) this.apply(c);
+  }
+
+  /** Applies one command. Throws SimError where git-annex gives up. */
+  apply(command: SimCommand): void {
+    const st = this.state;
+    switch (command.kind) {
+      case "present":
+      case "notpresent":
+        this.#checkPresence(command.kind === "present", command.repo, command.file);
+        return;
+      case "visit":
+        this.#visit(command);
+        return;
+    }
+    st.clock += 1;
+    st.history.push(command);
+    this.#applyCounted(command);
+  }
+
+  #applyCounted(command: SimCommand): void {
+    const st = this.state;
+    switch (command.kind) {
+      case "init":
+      case "initremote":
+        this.#init(command.repo, command.kind === "initremote");
+        return;
+      case "use":
+        this.#use(command.repo, command.what);
+        return;
+      case "addtree":
+        this.#addTree(command.repo, command.expression);
+        return;
+      case "add":
+        this.#add(command.file, command.size, command.repos);
+        return;
+      case "addmulti":
+        this.#addMulti(command);
+        return;
+      case "step":
+      case "stepstable":
+        handleStep(this, Number(command.steps), command.kind === "stepstable", (m) => this.note(m));
+        return;
+      case "action":
+        for (const [group, file] of actionComponents(st, command.action))
+          runComponent(this, group, file);
+        return;
+    }
+    const configure = CONFIGURE[command.kind] as
+      | ((st: SimState, c: SimCommand) => void)
+      | undefined;
+    if (configure === undefined) throw new SimError(`cannot apply ${command.kind}`);
+    configure(st, command);
+    st.configVersion += 1;
+  }
+
+  #init(name: string, special: boolean): SimRepo {
+    const st = this.state;
+    checkNewName(st, name);
+    const [uuid, next] = genSimUuid(name, st.seed);
+    st.seed = next;
+    return st.addRepo(name, uuid, special);
+  }
+
+  #use(name: string, what: string): void {
+    const st = this.state;
+    const found = this.#options.existingRepo?.(what) ?? {
+      error: "no repository is available to this simulation",
+    };
+    if ("error" in found) {
+      throw new SimError(
+        `Unable to use a repository "${name}" in the simulation because ${found.error}`,
+      );
+    }
+    checkNewName(st, name);
+    const repo = st.addRepo(name, found.uuid, found.special);
+    st.groups.set(repo.id, new Set(found.groups));
+    st.trust.set(repo.id, found.trust);
+    if (found.wanted !== undefined) st.wanted.set(repo.id, found.wanted);
+    if (found.required !== undefined) st.required.set(repo.id, found.required);
+    for (const [g, e] of found.groupWanted) st.groupWanted.set(g, e);
+    if (found.maxSize !== undefined) st.maxSizes.set(repo.id, found.maxSize);
+    st.configVersion += 1;
+  }
+
+  #addTree(repoName: string, expression: string): void {
+    const st = this.state;
+    const u = knownRepo(st, repoName);
+    const tree = this.#options.treeFiles;
+    if (tree === undefined) throw new SimError("addtree needs a git repository's tree");
+    for (const { file, key } of tree(expression)) {
+      const id = st.keyIdOf(key);
+      st.setFile(file, id);
+      st.setPresentKey(true, u, repoName, id, u);
+    }
+  }
+
+  /** CommandAdd: a new key of this size, present in each repository named. */
+  #add(file: string, size: bigint, repos: readonly string[]): void {
+    const st = this.state;
+    const [key, next] = genSimKey(size, st.seed);
+    st.seed = next;
+    const id = st.addKey(key);
+    for (const name of repos) {
+      const u = knownRepo(st, name);
+      st.setFile(file, id);
+      st.setPresentKey(true, u, name, id, u);
+    }
+  }
+
+  /** CommandAddMulti: files N…1, each with a size drawn in the range, then its key. */
+  #addMulti(c: SimCommand & { kind: "addmulti" }): void {
+    const st = this.state;
+    // git-annex counts down to 0 and never stops for a count below 1; refuse it instead.
+    if (c.count < 1n) throw new SimError("addmulti needs a number of files of at least 1");
+    for (let n = c.count; n > 0n; n--) {
+      const [size, next] = simRandom(st.seed, (g) => randomRInteger(g, c.minSize, c.maxSize));
+      st.seed = next;
+      this.#add(`${n}${c.suffix}`, size, c.repos);
+    }
+  }
+
+  #checkPresence(present: boolean, repoName: string, file: string): void {
+    const st = this.state;
+    const u = knownRepo(st, repoName);
+    const key = st.files.get(file);
+    let problem: string | null = null;
+    if (key === undefined) {
+      const to = present ? "to be present" : "to not be present";
+      problem = `Expected ${file} ${to} in ${repoName}, but the simulation does not include that file.`;
+    } else if (st.has(u, u, key) !== present) {
+      problem = present
+        ? `Expected ${file} to be present in ${repoName}, but it is not.`
+        : `Expected ${file} not to be present in ${repoName}, but it is present.`;
+    }
+    if (problem === null) return;
+    this.note(problem);
+    st.failed = true;
+  }
+
+  #visit(c: SimCommand & { kind: "visit" }): void {
+    const st = this.state;
+    const u = knownRepo(st, c.repo);
+    const visit = this.#options.visit;
+    if (visit === undefined) throw new SimError("Simulated repository unavailable.");
+    const ok = visit(st.repo(u), c.command, this);
+    if (c.command.length === 0) return;
+    if (!ok) throw new SimError(`Command ${c.command.join(" ")} exited nonzero.`);
+    st.history.push(c);
+  }
+}
