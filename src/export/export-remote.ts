@@ -57,7 +57,7 @@ export async function exportToRemote(
   const lock = await exportLock(run.git, run.remote.uuid, run.remote.name);
   try {
     const full: ExportRun = { ...run, unexported: new Set() };
-    const filtered = await filterExport(run.git, run.keys, tree);
+    const filtered = await filterExport(run.git, run.keys, tree, run.wants);
     const changed = await changeExport(full, await previousExport(full), filtered.tree);
     const fill = await fillExport(full, filtered.files);
     await settleUnexported(full, fill.placed);

@@ -28,11 +28,20 @@ export interface ExportRun {
   /** One line of progress or of a failure, for the pusher to see. */
   readonly report: (line: string) => void;
   /**
+   * Whether the remote's preferred content wants the annexed file at
+   * `path` (relative to the exported tree) with key `key`; absent when
+   * the remote has no expression, and every file is exported.
+   */
+  readonly wants?: ExportWanted;
+  /**
    * Annexed keys whose file a step deleted from the remote: whether the
    * remote still has them is settled once the export is done.
    */
   readonly unexported: Set<string>;
 }
+
+/** See `ExportRun.wants`. */
+export type ExportWanted = (path: string, key: string) => Promise<boolean>;
 
 /**
  * Where a file whose key stays in the tree waits while files are renamed,

@@ -3,15 +3,15 @@
  * file of the tree, annexed or stored in git, but no submodule and no
  * symlink that is not an annex link (a remote cannot hold either), and
  * no path annexgate will not address on a remote (see
- * `isSafeExportPath`). When something is left out, the export is of a
- * new tree without it, as git-annex's.
- *
- * git-annex also leaves out annexed files the remote's preferred content
- * does not want; annexgate does not evaluate that here, so the caller
- * refuses to export to a remote that has a preferred content expression.
+ * `isSafeExportPath`), and, when the remote has preferred content, no
+ * annexed file it does not want (matched by its path in the exported
+ * tree and its key; files stored in git are always sent, as git-annex
+ * sends them). When something is left out, the export is of a new tree
+ * without it, as git-annex's.
  */
 import type { Git } from "../git/index.js";
 import { isSafeExportPath } from "../peers/index.js";
+import type { ExportWanted } from "./export-run.js";
 import { type BlobKeys, isGitShaKey, lsTreeRecursive } from "./tree-files.js";
 
 const SYMLINK = "120000";
@@ -32,7 +32,12 @@ export interface FilteredTree {
   readonly files: readonly ExportFile[];
 }
 
-export async function filterExport(git: Git, keys: BlobKeys, tree: string): Promise<FilteredTree> {
+export async function filterExport(
+  git: Git,
+  keys: BlobKeys,
+  tree: string,
+  wants?: ExportWanted,
+): Promise<FilteredTree> {
   const entries = await lsTreeRecursive(git, tree);
   const blobs = entries.filter((e) => e.type === "blob");
   const keyOf = await keysOfBlobs(keys, blobs);
@@ -40,9 +45,12 @@ export async function filterExport(git: Git, keys: BlobKeys, tree: string): Prom
   const dropped: string[] = [];
   for (const e of entries) {
     const key = e.type === "blob" ? keyOf.get(e.sha) : undefined;
-    const keep =
+    let keep =
       key !== undefined && isSafeExportPath(e.path) && !(e.mode === SYMLINK && isGitShaKey(key));
-    if (keep) files.push({ path: e.path, sha: e.sha, size: e.size, key });
+    if (keep && wants !== undefined && key !== undefined && !isGitShaKey(key)) {
+      keep = await wants(e.path, key);
+    }
+    if (keep && key !== undefined) files.push({ path: e.path, sha: e.sha, size: e.size, key });
     else dropped.push(e.path);
   }
   if (dropped.length === 0) return { tree, files };

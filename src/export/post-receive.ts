@@ -11,17 +11,16 @@
  * to the remote (and the export log what others exported).
  */
 import { join } from "node:path";
-import {
-  type AnnexBranch,
-  PREFERRED_CONTENT_LOG,
-  readContentExpressions,
-} from "../branch/index.js";
+import type { AnnexBranch } from "../branch/index.js";
 import type { Git } from "../git/index.js";
+import { parseKey } from "../keys/index.js";
 import { ObjectStore, repositoryLayout } from "../objects/index.js";
 import { isExportRemote, type PeerKinds } from "../peers/index.js";
+import { buildPolicySnapshot, snapshotSizes, weighsSizes } from "../policy/index.js";
+import { loadKeyState, Policy, repositoryMatcher, wantsKey } from "../preferred-content/index.js";
 import { loadGatewayConfig, proxiedRemoteFor, type Remote } from "../remotes/index.js";
 import { exportToRemote } from "./export-remote.js";
-import { failureText } from "./export-run.js";
+import { type ExportWanted, failureText } from "./export-run.js";
 import { type PushedExport, type PushedRef, parseTrackingBranch, pushedExport } from "./pushed.js";
 import { BlobKeys } from "./tree-files.js";
 
@@ -66,31 +65,50 @@ export async function exportPushedTrees(opts: PostReceiveOptions): Promise<boole
   const targets = await pushedExports(opts);
   if (targets.length === 0) return true;
   await opts.branch.mergeRemoteBranches();
-  const wanted = await readContentExpressions(opts.branch, PREFERRED_CONTENT_LOG);
+  const policy = await exportPolicy(opts);
   const keys = new BlobKeys(opts.git);
   const objects = new ObjectStore(
     repositoryLayout(join(opts.git.gitDir, "annex"), opts.git.bare ? "lower" : "mixed"),
   );
   let ok = true;
   for (const { remote, pushed } of targets) {
-    if ((wanted.get(remote.uuid) ?? "").trim() !== "") {
-      // git-annex leaves out what the remote does not want; exporting all would not be the same.
-      opts.report(
-        `export ${remote.name}: not exported: annexgate does not filter an export by preferred content yet`,
-      );
-      ok = false;
-      continue;
-    }
-    ok = (await exportOne(opts, remote, pushed, { keys, objects })) && ok;
+    const wants = exportWanted(opts.branch, policy, remote.uuid);
+    ok = (await exportOne(opts, remote, pushed, { keys, objects, wants })) && ok;
   }
   return ok;
+}
+
+/**
+ * The policy the exports' preferred content is matched with: the one the
+ * gateway and `matchexpression` use; with repository sizes only when an
+ * expression weighs them, as git-annex reads them only then.
+ */
+async function exportPolicy(opts: PostReceiveOptions): Promise<Policy> {
+  const snapshot = await buildPolicySnapshot(opts);
+  if (!weighsSizes(snapshot)) return new Policy(snapshot);
+  return new Policy({ ...snapshot, ...(await snapshotSizes(opts.git, opts.branch)) });
+}
+
+/**
+ * Whether remote `uuid` wants an annexed file of the export (git-annex's
+ * preferred content, which includes required content), or undefined when
+ * it has no expression and takes every file. An expression that cannot be
+ * evaluated fails the export rather than deciding either way.
+ */
+function exportWanted(branch: AnnexBranch, policy: Policy, uuid: string): ExportWanted | undefined {
+  if (repositoryMatcher(policy, uuid, "preferred") === null) return undefined;
+  return async (path, serialized) => {
+    const key = parseKey(serialized);
+    const state = await loadKeyState(branch, key);
+    return wantsKey(policy, uuid, key, { file: path, state });
+  };
 }
 
 async function exportOne(
   opts: PostReceiveOptions,
   remote: Remote,
   pushed: PushedExport,
-  shared: { keys: BlobKeys; objects: ObjectStore },
+  shared: { keys: BlobKeys; objects: ObjectStore; wants: ExportWanted | undefined },
 ): Promise<boolean> {
   let connection: Awaited<ReturnType<PeerKinds["open"]>>;
   try {
@@ -119,6 +137,7 @@ async function exportOne(
         files,
         keys: shared.keys,
         objects: shared.objects,
+        ...(shared.wants === undefined ? {} : { wants: shared.wants }),
         report: opts.report,
       },
       pushed,

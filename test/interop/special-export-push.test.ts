@@ -11,8 +11,9 @@
  * swap names swap on the remotes; a `branch:subdir`
  * tracking branch exports the subdirectory. A stock clone enabling the
  * remotes directly then reads export.log and the location log as its
- * own: `git annex export` finds nothing to send, `get --from` works. One
- * setup; each case on both remotes.
+ * own: `git annex export` finds nothing to send, `get --from` works. A
+ * remote with preferred content gets only the files it wants, the same
+ * tree stock's export makes. One setup; each case on both remotes.
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -182,7 +183,7 @@ after(async () => {
 });
 
 describe("a push to the gateway exports the tracking branch (directory, S3)", {
-  timeout: 180_000,
+  timeout: 600_000,
 }, () => {
   it("install-hooks replaces git-annex's own post-receive hook, and leaves a foreign one", async () => {
     const hook = join(gw, ".git", "hooks", "post-receive");
@@ -311,5 +312,39 @@ describe("a push to the gateway exports the tracking branch (directory, S3)", {
     await git(second, ["annex", "get", "-q", "--from", "exs3", "moved/a.txt"], S3RVER_ENV);
     assert.equal(await readFile(join(second, "moved/f.txt"), "utf8"), "content f\n");
     assert.equal(await readFile(join(second, "moved/a.txt"), "utf8"), "content a\n");
+  });
+
+  it("a remote with preferred content gets only the files it wants, the tree stock exports", async () => {
+    for (const t of targets) await git(gw, ["annex", "wanted", t.name, "exclude=*.skip"]);
+    await addAndCopy({ "moved/g.skip": "content g\n", "moved/h.txt": "content h\n" });
+    await push("master");
+    await assertRemotes(
+      { "a.txt": "content a\n", "f.txt": "content f\n", "h.txt": "content h\n" },
+      ["g.skip"],
+    );
+    // Stock git-annex, exporting the same tree to the same remotes from a
+    // fresh clone (one that never exported, so the gateway's is the only
+    // export it knows), filters it to the tree annexgate exported: its
+    // export.log entry names that tree, and nothing changes on the remotes.
+    const third = join(root, "third");
+    await git(root, ["clone", "-q", gw, third]);
+    await git(third, ["checkout", "-q", "master"]);
+    await git(third, ["annex", "init", "-q", "third"]);
+    await git(third, ["config", "annex.security.allowed-ip-addresses", "all"]);
+    await git(third, ["annex", "enableremote", "ex", `directory=${join(root, "store")}`]);
+    await git(third, ["annex", "enableremote", "exs3"], S3RVER_ENV);
+    const thirdUuid = (await git(third, ["config", "annex.uuid"])).trim();
+    const gwUuid = (await git(gw, ["config", "annex.uuid"])).trim();
+    for (const t of targets) {
+      await git(third, ["annex", "export", "-q", "master:moved", "--to", t.name], S3RVER_ENV);
+      const log = await git(third, ["show", "git-annex:export.log"]);
+      const uuid = (await git(gw, ["config", `remote.${t.name}.annex-uuid`])).trim();
+      const treeOf = (from: string) =>
+        new RegExp(`^\\S+ ${from}:${uuid} (\\S+)`, "m").exec(log)?.[1] ?? null;
+      const ours = treeOf(gwUuid);
+      assert.notEqual(ours, null, `${t.name}: ${log}`);
+      assert.equal(treeOf(thirdUuid), ours, `${t.name}: ${log}`);
+    }
+    await assertRemotes({ "h.txt": "content h\n" }, ["g.skip"]);
   });
 });
