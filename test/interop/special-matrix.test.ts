@@ -164,25 +164,29 @@ describe("every special remote kind, through both routes into the gateway", {
     await sshd?.stop();
   });
 
-  it("through p2phttp: copy, get, drop and testremote on each", async () => {
-    const client = await annexHttpClone(gw, httpClient(), server.port);
-    await addFiles(client, "h");
-    for (const v of VARIANTS) {
-      await roundTrip(client, `origin-${v.name}`, isExport(v), filesOf("h", v));
-    }
-  });
+  // The two routes run side by side (each waits mostly on its own stock
+  // git-annex commands), which also has the gateway serve both at once.
+  describe("each route", { concurrency: 2 }, () => {
+    it("through p2phttp: copy, get, drop and testremote on each", async () => {
+      const client = await annexHttpClone(gw, httpClient(), server.port);
+      await addFiles(client, "h");
+      for (const v of VARIANTS) {
+        await roundTrip(client, `origin-${v.name}`, isExport(v), filesOf("h", v));
+      }
+    });
 
-  it("through git-annex-shell over ssh: copy, get, drop and testremote on each", async () => {
-    const env = sshd.clientEnv();
-    const client = sshClient();
-    await run("git", ["clone", "-q", `${sshd.host}:${gw}`, client], { env });
-    for (const [k, v] of clientGitConfig) await git(client, ["config", k, v], env);
-    await git(client, ["annex", "init", "-q", "ssh client"], env);
-    await addFiles(client, "s", env);
-    for (const v of VARIANTS) {
-      await roundTrip(client, `origin-${v.name}`, isExport(v), filesOf("s", v), env);
-    }
-    assert.ok((await sshd.logins()).some((l) => l.startsWith("annexgate ")));
+    it("through git-annex-shell over ssh: copy, get, drop and testremote on each", async () => {
+      const env = sshd.clientEnv();
+      const client = sshClient();
+      await run("git", ["clone", "-q", `${sshd.host}:${gw}`, client], { env });
+      for (const [k, v] of clientGitConfig) await git(client, ["config", k, v], env);
+      await git(client, ["annex", "init", "-q", "ssh client"], env);
+      await addFiles(client, "s", env);
+      for (const v of VARIANTS) {
+        await roundTrip(client, `origin-${v.name}`, isExport(v), filesOf("s", v), env);
+      }
+      assert.ok((await sshd.logins()).some((l) => l.startsWith("annexgate ")));
+    });
   });
 
   it("a stock clone enabling each remote directly gets what annexgate stored; the gateway serves what it stores", async () => {
