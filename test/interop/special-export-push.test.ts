@@ -138,6 +138,18 @@ async function assertRemotes(
   }
 }
 
+/** A stock clone of the gateway, named `name`, that enables both export remotes directly. */
+async function stockCloneWithRemotes(name: string): Promise<string> {
+  const clone = join(root, name);
+  await git(root, ["clone", "-q", gw, clone]);
+  await git(clone, ["checkout", "-q", "master"]);
+  await git(clone, ["annex", "init", "-q", name]);
+  await git(clone, ["config", "annex.security.allowed-ip-addresses", "all"]);
+  await git(clone, ["annex", "enableremote", "ex", `directory=${join(root, "store")}`]);
+  await git(clone, ["annex", "enableremote", "exs3"], S3RVER_ENV);
+  return clone;
+}
+
 const exists = (path: string) =>
   access(path).then(
     () => true,
@@ -290,13 +302,7 @@ describe("a push to the gateway exports the tracking branch (directory, S3)", {
   });
 
   it("a stock clone enabling the remotes reads the export and the locations as its own", async () => {
-    const second = join(root, "second");
-    await git(root, ["clone", "-q", gw, second]);
-    await git(second, ["checkout", "-q", "master"]);
-    await git(second, ["annex", "init", "-q", "second"]);
-    await git(second, ["config", "annex.security.allowed-ip-addresses", "all"]);
-    await git(second, ["annex", "enableremote", "ex", `directory=${join(root, "store")}`]);
-    await git(second, ["annex", "enableremote", "exs3"], S3RVER_ENV);
+    const second = await stockCloneWithRemotes("second");
     const tree = (await git(second, ["rev-parse", "master:moved"])).trim();
     const log = await git(second, ["show", "git-annex:export.log"]);
     for (const t of targets) {
@@ -326,13 +332,7 @@ describe("a push to the gateway exports the tracking branch (directory, S3)", {
     // fresh clone (one that never exported, so the gateway's is the only
     // export it knows), filters it to the tree annexgate exported: its
     // export.log entry names that tree, and nothing changes on the remotes.
-    const third = join(root, "third");
-    await git(root, ["clone", "-q", gw, third]);
-    await git(third, ["checkout", "-q", "master"]);
-    await git(third, ["annex", "init", "-q", "third"]);
-    await git(third, ["config", "annex.security.allowed-ip-addresses", "all"]);
-    await git(third, ["annex", "enableremote", "ex", `directory=${join(root, "store")}`]);
-    await git(third, ["annex", "enableremote", "exs3"], S3RVER_ENV);
+    const third = await stockCloneWithRemotes("third");
     const thirdUuid = (await git(third, ["config", "annex.uuid"])).trim();
     const gwUuid = (await git(gw, ["config", "annex.uuid"])).trim();
     for (const t of targets) {
