@@ -29,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   p2phttp: async () => (await import("./p2phttp.js")).p2phttpCommand,
   "post-receive": async () => (await import("./post-receive.js")).postReceiveCommand,
   required: async () => (await import("./wanted.js")).requiredCommand,
+  sim: async () => (await import("./sim.js")).simCommand,
   shell: async () => (await import("./shell.js")).shellCommand,
   ungroup: async () => (await import("./group.js")).ungroupCommand,
   updatecluster: async () => (await import("./cluster-config.js")).updateClusterCommand,
@@ -73,6 +74,13 @@ preferred content:
                        [--mimetype M] [--mimeencoding E] [--batch]
                        does a preferred content expression match, for the
                        repository here (exit 0 yes, 1 no, 42 not enough data)
+
+simulation (as git annex sim):
+  sim start [FILE]     start a sim, applying FILE's commands
+  sim COMMAND...       apply one sim command to the started sim
+  sim show             print the started sim's log, a sim file to replay
+  sim end              end the started sim
+  sim run FILE         start a sim from FILE, then end it
 
 sizes:
   info [--json] [--bytes]

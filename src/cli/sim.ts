@@ -1,0 +1,170 @@
+/**
+ * `annexgate sim start [FILE] | show | end | run FILE | COMMAND…`: git-annex
+ * 10.20250416's `git annex sim` (Command/Sim.hs), on annexgate's in-memory
+ * engine.
+ *
+ * Between invocations the started sim is kept in `.git/annex/annexgate-sim/`
+ * as its log — the very sim file `sim show` prints (seed first, then every
+ * command and the present/notpresent outcome lines) — and rebuilt on each
+ * invocation by replaying it. Why a log rather than a serialized state: the
+ * engine is deterministic for a seed and writes sizes with every digit, so
+ * the log rebuilds the same state exactly, needs no second format to keep
+ * in step with the engine, and stock `git annex sim run` can read it too.
+ * The cost is recomputing the sim on each command, which the in-memory
+ * engine does in milliseconds for sims of stock's size.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  formatSimFile,
+  parseSimFile,
+  parseSimWords,
+  Sim,
+  type SimCommand,
+  SimError,
+} from "../sim/index.js";
+import { openGitHere } from "./command.js";
+import { type ExistingRepos, loadExistingRepos } from "./sim-use.js";
+import { UsageError } from "./usage.js";
+
+/** The log of the started sim, and a marker that a check in it failed. */
+interface SimDir {
+  readonly dir: string;
+  readonly log: string;
+  readonly failed: string;
+}
+
+async function simDir(): Promise<SimDir> {
+  const git = await openGitHere();
+  const dir = join(git.gitDir, "annex", "annexgate-sim");
+  return { dir, log: join(dir, "log"), failed: join(dir, "failed") };
+}
+
+/** git-annex's showLongNote: the message on its own line, indented, after a blank line. */
+function longNote(message: string): void {
+  process.stdout.write(`\n  ${message}\n`);
+}
+
+/** The repositories `use` can name, read only when a command uses them (it costs a branch read). */
+async function existingFor(commands: readonly SimCommand[]): Promise<ExistingRepos | undefined> {
+  return commands.some((c) => c.kind === "use") ? loadExistingRepos() : undefined;
+}
+
+/**
+ * `addtree` and `visit` need a real repository per simulated one; until
+ * annexgate gives the sim one, they fail with a message saying so, never
+ * silently.
+ */
+function newSim(note: (m: string) => void, existing: ExistingRepos | undefined): Sim {
+  return new Sim({
+    note,
+    existingRepo: existing ?? (() => ({ error: "no repository was read for it" })),
+    treeFiles: () => {
+      throw new SimError("annexgate sim does not support `addtree` yet");
+    },
+    visit: () => {
+      throw new SimError("annexgate sim does not support `visit` yet");
+    },
+  });
+}
+
+/**
+ * Rebuilds the started sim from its log. Its notes are not printed while
+ * the log replays (they were printed when it ran), only after.
+ */
+async function restore(d: SimDir, next: readonly SimCommand[] = []): Promise<Sim> {
+  if (!existsSync(d.log)) {
+    throw new UsageError("No sim has been started. Use `annexgate sim start` to start one.");
+  }
+  const log = parseSimFile(await readFile(d.log, "utf8"));
+  let replaying = true;
+  const sim = newSim(
+    (m) => {
+      if (!replaying) longNote(m);
+    },
+    await existingFor([...log, ...next]),
+  );
+  sim.start(log);
+  // A failed present/notpresent check is not in the log; the marker keeps it.
+  if (existsSync(d.failed)) sim.state.failed = true;
+  replaying = false;
+  return sim;
+}
+
+async function suspend(d: SimDir, sim: Sim): Promise<void> {
+  await mkdir(d.dir, { recursive: true });
+  await writeFile(d.log, formatSimFile(sim.state.history));
+  if (sim.state.failed) await writeFile(d.failed, "");
+}
+
+async function readSimFile(file: string): Promise<SimCommand[]> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`${file}: ${(e as Error).message}`);
+  }
+  return parseSimFile(text);
+}
+
+/** Command/Sim.hs startsim': refuses a second sim, then applies the file's commands. */
+async function startSim(d: SimDir, file: string | undefined): Promise<Sim> {
+  if (existsSync(d.dir)) {
+    throw new UsageError(
+      "A sim was previously started. Use `annexgate sim end` to stop it before starting a new one.",
+    );
+  }
+  longNote("Sim started.");
+  const commands = file === undefined ? [] : await readSimFile(file);
+  const sim = newSim(longNote, await existingFor(commands));
+  sim.start(commands);
+  return sim;
+}
+
+async function endSim(d: SimDir): Promise<void> {
+  await rm(d.dir, { recursive: true, force: true });
+  longNote("Sim ended.");
+}
+
+async function runSim(d: SimDir, file: string): Promise<number> {
+  const sim = await startSim(d, file);
+  await endSim(d);
+  if (sim.state.failed) {
+    process.stdout.write(formatSimFile(sim.state.history));
+    throw new SimError("Simulation shown above had errors.");
+  }
+  return 0;
+}
+
+/** One command against the started sim; parsed before the sim is read, as stock does. */
+async function oneCommand(d: SimDir, words: readonly string[]): Promise<number> {
+  const command = parseSimWords(words);
+  const sim = await restore(d, [command]);
+  const failedBefore = sim.state.failed;
+  sim.apply(command);
+  await suspend(d, sim);
+  if (sim.state.failed && !failedBefore) throw new SimError("Simulation had errors.");
+  return 0;
+}
+
+export async function simCommand(argv: readonly string[]): Promise<number> {
+  const d = await simDir();
+  const [verb, ...rest] = argv;
+  if (verb === "start" && rest.length <= 1) {
+    const sim = await startSim(d, rest[0]);
+    await suspend(d, sim);
+    if (sim.state.failed) throw new SimError("Simulation had errors.");
+    return 0;
+  }
+  if (verb === "end" && rest.length === 0) {
+    await endSim(d);
+    return 0;
+  }
+  if (verb === "show" && rest.length === 0) {
+    process.stdout.write(formatSimFile((await restore(d)).state.history));
+    return 0;
+  }
+  if (verb === "run" && rest.length === 1 && rest[0] !== undefined) return runSim(d, rest[0]);
+  return oneCommand(d, argv);
+}
