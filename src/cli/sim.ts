@@ -69,15 +69,20 @@ function newSim(note: (m: string) => void, existing: ExistingRepos | undefined):
   });
 }
 
+/** The started sim's log, as `sim show` prints it. */
+async function readLog(d: SimDir): Promise<string> {
+  if (!existsSync(d.log)) {
+    throw new UsageError("No sim has been started. Use `annexgate sim start` to start one.");
+  }
+  return readFile(d.log, "utf8");
+}
+
 /**
  * Rebuilds the started sim from its log. Its notes are not printed while
  * the log replays (they were printed when it ran), only after.
  */
 async function restore(d: SimDir, next: readonly SimCommand[] = []): Promise<Sim> {
-  if (!existsSync(d.log)) {
-    throw new UsageError("No sim has been started. Use `annexgate sim start` to start one.");
-  }
-  const log = parseSimFile(await readFile(d.log, "utf8"));
+  const log = parseSimFile(await readLog(d));
   let replaying = true;
   const sim = newSim(
     (m) => {
@@ -162,7 +167,8 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (verb === "show" && rest.length === 0) {
-    process.stdout.write(formatSimFile((await restore(d)).state.history));
+    // The log is written as formatSimFile(history): no need to replay it to print it.
+    process.stdout.write(await readLog(d));
     return 0;
   }
   if (verb === "run" && rest.length === 1 && rest[0] !== undefined) return runSim(d, rest[0]);
