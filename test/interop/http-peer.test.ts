@@ -439,3 +439,87 @@ describe("HttpPeer and stock git annex p2phttp's lock leak", () => {
     assert.deepEqual(await peer.checkPresent(s.key), { present: true });
   });
 });
+
+describe("HttpPeer and stock git annex p2phttp after a put its client gave up", () => {
+  let dir = "";
+  let server: RunningP2pHttp;
+  let peer: HttpPeer;
+  before(async () => {
+    dir = await makeTempDir("annexgate-httppeer-gaveup-");
+    await gitAnnexRepo(dir, "gaveup");
+    const uuid = (await run("git", ["config", "annex.uuid"], { cwd: dir })).trim();
+    server = await startStockP2pHttp(dir, ["--wideopen", "--jobs", "2"]);
+    peer = new HttpPeer({
+      url: `annex+http://127.0.0.1:${server.port}/git-annex/`,
+      uuid,
+      clientUuid: genUuid(),
+    });
+  });
+  after(async () => {
+    await peer.close();
+    await server.stop();
+    await removeDir(dir);
+  });
+
+  /** Resolves with the value, or rejects when it takes longer than `ms` (a hung server). */
+  const answered = <T>(p: Promise<T>, what: string, ms = 20_000): Promise<T> =>
+    Promise.race([
+      p,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms).unref(),
+      ),
+    ]);
+
+  it("mid-body: the body ends short, stock keeps what came, and its next requests answer", async () => {
+    // Each round would leave stock's request thread waiting for ever if the
+    // put were broken off (a connection reset mid-body) instead.
+    for (let round = 0; round < 3; round++) {
+      const s = sample(256 * 1024);
+      const aborter = new AbortController();
+      const half = s.data.subarray(0, s.data.length / 2);
+      // Half the data, then a source that says nothing more: only the
+      // client's signal ends this store.
+      let asked = 0;
+      let wantsMore = () => {};
+      const tookHalf = new Promise<void>((resolve) => {
+        wantsMore = resolve;
+      });
+      const data = new Readable({
+        read() {
+          if (++asked === 1) this.push(half);
+          else wantsMore();
+        },
+      });
+      const storing = peer.store(
+        { key: s.key, offset: 0, length: s.data.length, data },
+        { signal: aborter.signal },
+      );
+      await tookHalf;
+      aborter.abort();
+      await assert.rejects(answered(storing, "the given-up store"));
+      const po = await answered(peer.putOffset(s.key), "putoffset after the given-up store");
+      assert.equal(po.alreadyHave, false);
+      assert.ok(!po.alreadyHave && po.offset > 0 && po.offset < half.length, JSON.stringify(po));
+      assert.deepEqual(await answered(peer.checkPresent(s.key), "checkpresent"), {
+        present: false,
+      });
+    }
+  });
+
+  it("after the body: the answer is still awaited, and the key is stored", async () => {
+    const s = sample(256 * 1024);
+    const aborter = new AbortController();
+    const data = Readable.from([s.data]);
+    // The source has given everything: the client leaves now.
+    data.once("end", () => aborter.abort());
+    const r = await answered(
+      peer.store(
+        { key: s.key, offset: 0, length: s.data.length, data },
+        { signal: aborter.signal },
+      ),
+      "the store",
+    );
+    assert.equal(r.stored, true);
+    assert.deepEqual(await answered(peer.checkPresent(s.key), "checkpresent"), { present: true });
+  });
+});

@@ -201,7 +201,11 @@ export class HttpPeer implements Peer {
   async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
     // A request body cannot be sent twice, so the version is settled first.
     const v = await this.#confirmedVersion(req.key, ctx);
-    const creq = this.#client.open(v, "put", ctx, {
+    // The client's signal does not break the request off: it ends the body
+    // short (see sendPutBody), and the answer is still awaited (bounded by
+    // the stall timer), so the server is left in a clean state.
+    const { signal, ...unsignalled } = ctx ?? {};
+    const creq = this.#client.open(v, "put", unsignalled, {
       method: "POST",
       query: {
         key: req.key,
@@ -222,7 +226,7 @@ export class HttpPeer implements Peer {
       },
       () => undefined,
     );
-    const body = sendPutBody(req.data, creq, req.length, () => answered, stall);
+    const body = sendPutBody(req.data, creq, req.length, () => answered, stall, signal);
     let bodyEnded = false;
     // Once the body is all sent, the server owes the answer.
     void body.then(
@@ -245,7 +249,7 @@ export class HttpPeer implements Peer {
       // the connection while the body is still being sent (warp does), so
       // the answer is lost; ask again the way git-annex's client asks first.
       // If that fails too, the first failure is the one to report.
-      const po = await this.putOffset(req.key, ctx).catch((again: unknown) => {
+      const po = await this.putOffset(req.key, unsignalled).catch((again: unknown) => {
         this.#opts.log?.(`p2phttp: putoffset after a lost put answer: ${String(again)}`);
         return null;
       });

@@ -25,6 +25,11 @@ export interface SentBody {
  * Excess data, and data after the server has answered, is read and dropped.
  * While a write waits for the server to take it, the server owes progress
  * (`stall`); while `data` is slow, it does not.
+ * When `signal` aborts (the client that asked for this store went away),
+ * `data` is given up the same way as a failing source: the body ends short,
+ * not broken off. Stock git-annex p2phttp answers such a body and keeps
+ * what came; a connection broken mid-put leaves its request-serving thread
+ * waiting, and its later requests hang behind it.
  */
 export async function sendPutBody(
   data: Readable,
@@ -32,6 +37,7 @@ export async function sendPutBody(
   length: number,
   answered: () => boolean,
   stall: StallTimer,
+  signal?: AbortSignal,
 ): Promise<SentBody> {
   const budget = new LengthBudget(length);
   const last = new LastChunk();
@@ -46,6 +52,9 @@ export async function sendPutBody(
       waited();
     }
   };
+  const giveUp = () => data.destroy(signal?.reason ?? new PeerError("put given up", { length }));
+  if (signal?.aborted) giveUp();
+  else signal?.addEventListener("abort", giveUp, { once: true });
   try {
     for await (const chunk of data as AsyncIterable<Buffer>) {
       if (budget.long || !writable()) continue;
@@ -56,6 +65,8 @@ export async function sendPutBody(
     }
   } catch (e) {
     sourceError = e;
+  } finally {
+    signal?.removeEventListener("abort", giveUp);
   }
   if (!writable()) {
     // Answered (or broken) before the body was all sent: the connection
