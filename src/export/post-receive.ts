@@ -72,8 +72,7 @@ export async function exportPushedTrees(opts: PostReceiveOptions): Promise<boole
   );
   let ok = true;
   for (const { remote, pushed } of targets) {
-    const wants = exportWanted(opts.branch, policy, remote.uuid);
-    ok = (await exportOne(opts, remote, pushed, { keys, objects, wants })) && ok;
+    ok = (await exportOne(opts, remote, pushed, { keys, objects, policy })) && ok;
   }
   return ok;
 }
@@ -108,7 +107,7 @@ async function exportOne(
   opts: PostReceiveOptions,
   remote: Remote,
   pushed: PushedExport,
-  shared: { keys: BlobKeys; objects: ObjectStore; wants: ExportWanted | undefined },
+  shared: { keys: BlobKeys; objects: ObjectStore; policy: Policy },
 ): Promise<boolean> {
   let connection: Awaited<ReturnType<PeerKinds["open"]>>;
   try {
@@ -128,6 +127,8 @@ async function exportOne(
       opts.report(`export ${remote.name} failed: not an export remote annexgate can write`);
       return false;
     }
+    // Here, so that an expression that does not parse fails this remote only.
+    const wants = exportWanted(opts.branch, shared.policy, remote.uuid);
     return await exportToRemote(
       {
         git: opts.git,
@@ -137,7 +138,7 @@ async function exportOne(
         files,
         keys: shared.keys,
         objects: shared.objects,
-        ...(shared.wants === undefined ? {} : { wants: shared.wants }),
+        ...(wants === undefined ? {} : { wants }),
         report: opts.report,
       },
       pushed,
