@@ -56,6 +56,37 @@ export function run(cmd: string, args: readonly string[], opts: RunOpts = {}): P
   });
 }
 
+/** How a program ended: its exit status (1 when it had none) and what it printed. */
+export interface Outcome {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs a program to its end, whatever its exit status (a failure is what
+ * some cases test); rejects only when it could not be started at all.
+ */
+export function runOutcome(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOpts = {},
+): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      cmd,
+      args,
+      { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (typeof err?.code === "string") reject(err);
+        else resolve({ code: err === null ? 0 : (err.code ?? 1), stdout, stderr });
+      },
+    );
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(opts.input ?? "");
+  });
+}
+
 /** `git init` (bare when asked) plus stock `git annex init DESCRIPTION`; returns `dir`. */
 export async function gitAnnexRepo(
   dir: string,

@@ -6,7 +6,6 @@
  * annexgate stock's.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -22,7 +21,7 @@ import {
 } from "../../src/branch/index.js";
 import { Git } from "../../src/git/index.js";
 import { loadGatewayConfig, routeFor } from "../../src/remotes/index.js";
-import { makeTempDir, removeDir, run } from "../helpers/index.js";
+import { makeTempDir, type Outcome, removeDir, run, runOutcome } from "../helpers/index.js";
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), "../../src/cli/main.js");
 const ENV = {
@@ -32,20 +31,9 @@ const ENV = {
   GIT_COMMITTER_EMAIL: "t@example.com",
 };
 
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function exec(cmd: string, args: readonly string[], cwd: string): Promise<Result> {
-  return new Promise((res) => {
-    execFile(cmd, args, { cwd, env: { ...process.env, ...ENV } }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
-      res({ code, stdout, stderr });
-    });
-  });
-}
+type Result = Outcome;
+const exec = (cmd: string, args: readonly string[], cwd: string) =>
+  runOutcome(cmd, args, { cwd, env: ENV });
 
 type Tool = "stock" | "annexgate";
 

@@ -8,12 +8,18 @@
  * is the gateway's.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { holdsVerified, keyOf, localCluster } from "../helpers/cluster.js";
-import { makeTempDir, removeDir, requireGitAnnex, run, writeRandomFile } from "../helpers/index.js";
+import {
+  makeTempDir,
+  removeDir,
+  requireGitAnnex,
+  run,
+  runOutcome,
+  writeRandomFile,
+} from "../helpers/index.js";
 import { clientGitConfig, startSshd, type TestSshd } from "../helpers/sshd.js";
 
 const SIZE = 200_000;
@@ -27,18 +33,10 @@ function runAll(
   cwd: string,
   env: Record<string, string>,
 ): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      cmd,
-      args,
-      { cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
-        resolve({ code, out: `${stdout}\n${stderr}` });
-      },
-    );
-    child.stdin?.end();
-  });
+  return runOutcome(cmd, args, { cwd, env }).then((r) => ({
+    code: r.code,
+    out: `${r.stdout}\n${r.stderr}`,
+  }));
 }
 
 /** Bytes of the annexed objects a repository holds. */

@@ -12,13 +12,13 @@
  * kept in REGRESSIONS below.
  */
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import type { Question } from "../../src/cli/matchexpression.js";
-import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
+import { gitAnnexRepo, makeTempDir, removeDir, run, runOutcome } from "../helpers/index.js";
 import { prng } from "../helpers/prng.js";
 
 const CLI = join(import.meta.dirname, "..", "..", "src", "cli", "main.js");
@@ -65,14 +65,8 @@ const REGRESSIONS: readonly string[] = [
   "( present not ( copies=1 or anything ) )",
 ];
 
-function exitCode(cmd: string, args: readonly string[], cwd: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { cwd }, (err) => {
-      if (err === null) resolve(0);
-      else if (typeof err.code === "number") resolve(err.code);
-      else reject(err);
-    });
-  });
+async function exitCode(cmd: string, args: readonly string[], cwd: string): Promise<number> {
+  return (await runOutcome(cmd, args, { cwd })).code;
 }
 
 function stockArgs(q: Question): string[] {

@@ -6,11 +6,17 @@
  * invocations, and errors that exit non-zero with stock's message.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { gitAnnexRepo, makeTempDir, removeDir, requireGitAnnex } from "../helpers/index.js";
+import {
+  gitAnnexRepo,
+  makeTempDir,
+  type Outcome,
+  removeDir,
+  requireGitAnnex,
+  runOutcome,
+} from "../helpers/index.js";
 import { ANNEXGATE_BIN } from "../helpers/servers.js";
 
 /** Everything up to the stepstable, so a later invocation can run it. */
@@ -30,21 +36,8 @@ addmulti 6 .x 1kB 20kB foo
 `;
 const SIM = `${SETUP}stepstable 30\n`;
 
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs a program to its end, whatever its exit status (errors are what some cases test). */
-function exec(cmd: string, args: readonly string[], cwd: string): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+type Result = Outcome;
+const exec = (cmd: string, args: readonly string[], cwd: string) => runOutcome(cmd, args, { cwd });
 
 const stock = (cwd: string, ...args: string[]) => exec("git", ["annex", "sim", ...args], cwd);
 const ours = (cwd: string, ...args: string[]) =>

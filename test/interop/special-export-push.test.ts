@@ -16,13 +16,12 @@
  * tree stock's export makes. One setup; each case on both remotes.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { access, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { gatewayRepo, keyOf } from "../helpers/cluster.js";
-import { makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
+import { makeTempDir, removeDir, requireGitAnnex, run, runOutcome } from "../helpers/index.js";
 import {
   initStockS3Remote,
   type RunningS3Server,
@@ -47,18 +46,8 @@ const git = (cwd: string, args: readonly string[], env?: Record<string, string>)
 /** A git command of the client, which reaches the gateway through the test sshd. */
 const cgit = (args: readonly string[]) => git(client, args, sshd.clientEnv());
 
-function outcome(
-  cmd: string,
-  args: readonly string[],
-  cwd: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const outcome = (cmd: string, args: readonly string[], cwd: string) =>
+  runOutcome(cmd, args, { cwd });
 
 /** An export remote: its name on the gateway and its files read directly. */
 interface Target {
@@ -109,13 +98,9 @@ async function addAndCopy(files: Readonly<Record<string, string>>): Promise<void
 
 /** Pushes `refspec` to the gateway; returns what the post-receive hook said. */
 async function push(refspec: string): Promise<string> {
-  const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-    execFile(
-      "git",
-      ["push", "origin", refspec],
-      { cwd: client, env: { ...process.env, ...sshd.clientEnv() } },
-      (err, _stdout, stderr) => resolve({ code: err === null ? 0 : 1, stderr }),
-    );
+  const r = await runOutcome("git", ["push", "origin", refspec], {
+    cwd: client,
+    env: sshd.clientEnv(),
   });
   assert.equal(r.code, 0, r.stderr);
   // What the hook says reaches the pusher: never a path of the gateway's machine.

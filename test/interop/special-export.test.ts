@@ -12,13 +12,13 @@
  * stock's warning. One setup; each case runs on both remotes.
  */
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { access, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { gatewayRepo, keyOf } from "../helpers/cluster.js";
-import { makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
+import { makeTempDir, removeDir, requireGitAnnex, run, runOutcome } from "../helpers/index.js";
 import {
   initStockS3Remote,
   type RunningS3Server,
@@ -45,18 +45,8 @@ const git = (cwd: string, args: readonly string[], env?: Record<string, string>)
   run("git", args, { cwd, ...(env ? { env } : {}) });
 
 /** Exit status, stdout and stderr of a command that may fail. */
-function outcome(
-  cmd: string,
-  args: readonly string[],
-  cwd: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const outcome = (cmd: string, args: readonly string[], cwd: string) =>
+  runOutcome(cmd, args, { cwd });
 
 async function present(repo: string, key: string, remote: string): Promise<boolean> {
   const r = await outcome("git", ["annex", "checkpresentkey", key, remote], repo);

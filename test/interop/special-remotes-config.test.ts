@@ -10,7 +10,6 @@
  * serving its other nodes.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -24,6 +23,7 @@ import {
   removeDir,
   requireGitAnnex,
   run,
+  runOutcome,
   writeRandomFile,
 } from "../helpers/index.js";
 import { initStockS3Remote, type RunningS3Server, startS3Server } from "../helpers/s3-server.js";
@@ -44,12 +44,10 @@ type Tool = "stock" | "annexgate";
 function step(t: Tool, args: readonly string[], cwd: string): Promise<Result> {
   const [cmd, argv] =
     t === "stock" ? ["git", ["annex", ...args]] : [process.execPath, [ANNEXGATE_BIN, ...args]];
-  return new Promise((res) => {
-    execFile(cmd, argv, { cwd, env: { ...process.env, ...CLOCK } }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
-      res({ code, stdout, stderr: stderr.replace(/^(git-annex|annexgate): /gm, "") });
-    });
-  });
+  return runOutcome(cmd, argv, { cwd, env: CLOCK }).then((r) => ({
+    ...r,
+    stderr: r.stderr.replace(/^(git-annex|annexgate): /gm, ""),
+  }));
 }
 
 const git = (cwd: string, ...args: string[]) => run("git", args, { cwd });
@@ -126,14 +124,9 @@ const CLIENT = "00000000-1111-4222-8333-444444444444";
 
 /** A p2pstdio session with annexgate's git-annex-shell for repository `uuid` through `gw`. */
 function shellSession(gw: string, uuid: string, key: string): Promise<Result> {
-  return new Promise((res) => {
-    const args = ["p2pstdio", gw, CLIENT, "--uuid", uuid];
-    const env = { ...process.env, ANNEXGATE_NODE: process.execPath };
-    const child = execFile(ANNEXGATE_GIT_ANNEX_SHELL, args, { env }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
-      res({ code, stdout, stderr });
-    });
-    child.stdin?.end(`VERSION 1\nCHECKPRESENT ${key}\n`);
+  return runOutcome(ANNEXGATE_GIT_ANNEX_SHELL, ["p2pstdio", gw, CLIENT, "--uuid", uuid], {
+    env: { ANNEXGATE_NODE: process.execPath },
+    input: `VERSION 1\nCHECKPRESENT ${key}\n`,
   });
 }
 

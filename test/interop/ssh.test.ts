@@ -6,35 +6,16 @@
  * testremote` go over it; then the GIT_ANNEX_SHELL_* environment.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
+import { gitAnnexRepo, makeTempDir, removeDir, run, runOutcome } from "../helpers/index.js";
 import { clientGitConfig, startSshd, type TestSshd } from "../helpers/sshd.js";
 
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs a command to its end, failing or not. */
-function runAll(cmd: string, args: readonly string[], cwd: string, env: object): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      cmd,
-      args,
-      { cwd, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    child.stdin?.end();
-  });
-}
+const runAll = (cmd: string, args: readonly string[], cwd: string, env: Record<string, string>) =>
+  runOutcome(cmd, args, { cwd, env });
 
 describe("stock git-annex over a real sshd to annexgate's git-annex-shell", () => {
   let sshd: TestSshd;
