@@ -46,6 +46,14 @@ export class GatewaySnapshots {
   #checking: Promise<Held> | null = null;
   #refreshing: Promise<Held> | null = null;
   #reloads: Promise<unknown> = Promise.resolve();
+  /**
+   * A reload that has merged pushed branches into the git-annex branch and
+   * not yet installed the snapshot read from it. The merge is visible to
+   * anyone reading the branch at once (`git annex sync` then reads it back),
+   * so from then on a request waits for that snapshot rather than answer
+   * from one older than what the branch already says.
+   */
+  #merged: Promise<Held> | null = null;
 
   readonly #opts: GatewaySnapshotsOptions;
   constructor(opts: GatewaySnapshotsOptions) {
@@ -60,6 +68,7 @@ export class GatewaySnapshots {
    * is refreshed in the background and requests go on meanwhile.
    */
   async current(): Promise<GatewaySnapshot> {
+    if (this.#merged !== null) return this.#merged;
     const s = this.#held;
     const interval = this.#opts.intervalMs ?? 1000;
     if (s !== null && Date.now() - s.checkedAt < interval) return s;
@@ -108,16 +117,30 @@ export class GatewaySnapshots {
   }
 
   async #load(): Promise<Held> {
-    const { repo, live } = this.#opts;
+    const { repo } = this.#opts;
     // Taken first: a change made while loading is seen at the next check.
     const stamp = await readStamp(repo);
     // What clients pushed (git annex sync) and remotes' branches fetched
     // since: merged first, as git-annex does before it reads the branch.
+    let merged: string[] = [];
     try {
-      await repo.branch.mergeRemoteBranches();
+      merged = await repo.branch.mergeRemoteBranches();
     } catch (e) {
       this.#opts.log?.(`merging git-annex branches in ${repo.dir}: ${e}`);
     }
+    if (merged.length === 0) return this.#install(stamp);
+    const installing = this.#install(stamp);
+    this.#merged = installing;
+    try {
+      return await installing;
+    } finally {
+      if (this.#merged === installing) this.#merged = null;
+    }
+  }
+
+  /** Reads the configuration and policy as the branch now says, and answers from them. */
+  async #install(stamp: Stamp): Promise<Held> {
+    const { repo, live } = this.#opts;
     const cfg = await this.#opts.loadConfig();
     this.#opts.onConfig?.(cfg);
     const sizes = await refreshLiveSizes(live, repo.git, repo.branch);
