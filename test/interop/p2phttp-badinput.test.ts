@@ -300,8 +300,10 @@ describe("bad input to annexgate p2phttp", { timeout: 300_000 }, () => {
         Buffer.concat([Buffer.from(head), data.subarray(0, 300_000 * (i + 1))]),
         {
           destroyAfterWrite: true,
-          // Cut off once the server has put bytes in its temp file: what
-          // is tested is what it does with a partial upload.
+          // Cut off once the server has put bytes of this upload in its
+          // temp file (past what the previous round left there, which this
+          // upload, from offset 0, first truncates): what is tested is what
+          // it does with a partial upload.
           cutWhen: async () => {
             const tmp = await listFiles(join(repo, ".git", "annex", "tmp"));
             const sizes = await Promise.all(
@@ -312,7 +314,7 @@ describe("bad input to annexgate p2phttp", { timeout: 300_000 }, () => {
                 ),
               ),
             );
-            return sizes.some((n) => n > 0);
+            return sizes.some((n) => n > 300_000 * i);
           },
         },
       );
