@@ -2,7 +2,9 @@
  * checkpresent requests per second and latency (p50/p99) at 1, 16 and 64
  * concurrent keep-alive connections, annexgate against stock
  * `git annex p2phttp`, on a repository holding some keys. Half the asked
- * keys are present, half are not; every answer is checked.
+ * keys are present, half are not; every answer is checked. Also the
+ * server's CPU time per request (its whole process tree), which a busy
+ * machine disturbs far less than requests per second.
  *
  * Usage: node dist/bench/checkpresent.js
  * Env: BENCH_QUICK=1 (1 s per level), BENCH_DURATION (seconds per level, 5),
@@ -27,6 +29,7 @@ import {
   type ServerKind,
   serverKinds,
   startCleanly,
+  treeCpuMs,
 } from "./common.js";
 
 interface Level {
@@ -37,6 +40,8 @@ interface Level {
   rps: number;
   p50ms: number;
   p99ms: number;
+  /** Server CPU time (user + system, whole process tree) per request, µs. */
+  cpuUsPerRequest?: number;
 }
 
 interface Probe {
@@ -179,8 +184,13 @@ benchMain("checkpresent", async (cleanup) => {
       // Warm-up, not counted: connections, caches, the JIT.
       await runLevel(server.port, probes, 4, 500, 2_000);
       const rows: Level[] = [];
-      for (const c of levels)
-        rows.push(await runLevel(server.port, probes, c, durationMs, maxRequests));
+      const pid = server.child.pid as number;
+      for (const c of levels) {
+        const cpu0 = await treeCpuMs(pid);
+        const level = await runLevel(server.port, probes, c, durationMs, maxRequests);
+        const cpuMs = (await treeCpuMs(pid)) - cpu0;
+        rows.push({ ...level, cpuUsPerRequest: (cpuMs * 1000) / Math.max(1, level.requests) });
+      }
       results.set(kind, rows);
     } finally {
       await server.stop();
@@ -204,6 +214,8 @@ benchMain("checkpresent", async (cleanup) => {
       fixed(s?.p50ms, 2),
       fixed(a?.p99ms, 2),
       fixed(s?.p99ms, 2),
+      fixed(a?.cpuUsPerRequest, 0),
+      fixed(s?.cpuUsPerRequest, 0),
       `${a?.errors ?? "-"}/${s?.errors ?? "-"}`,
     ]);
   }
@@ -217,6 +229,8 @@ benchMain("checkpresent", async (cleanup) => {
       "stock p50 ms",
       "ag p99 ms",
       "stock p99 ms",
+      "ag cpu us/req",
+      "stock cpu us/req",
       "errors ag/stock",
     ],
     rows,

@@ -233,6 +233,30 @@ export async function treePids(pid: number): Promise<number[]> {
   return [...seen];
 }
 
+/**
+ * CPU time (user + system, ms) used so far by `pid` and its live
+ * descendants, with what their ended children used (cutime, cstime).
+ * A steadier measure than requests per second on a shared machine: it
+ * does not count the time the server waited for a core.
+ */
+export async function treeCpuMs(pid: number): Promise<number> {
+  // Clock ticks per second: 100 on Linux on every architecture Node runs on.
+  const TICKS = 100;
+  let ticks = 0;
+  for (const p of await treePids(pid)) {
+    try {
+      const stat = await readFile(`/proc/${p}/stat`, "utf8");
+      // Fields after the command name (in parentheses, which may hold spaces).
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // utime, stime, cutime, cstime: fields 14 to 17 of the whole line.
+      for (const i of [11, 12, 13, 14]) ticks += Number(f[i] ?? 0);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return (ticks * 1000) / TICKS;
+}
+
 /** VmRSS of one process in KiB (0 when it is gone). */
 export async function rssKiB(pid: number): Promise<number> {
   try {

@@ -47,7 +47,7 @@ export function annexgateFigures(output: string): Map<string, number> {
 
 /** Whether a smaller figure is the better one (times, latencies, memory). */
 export function lowerIsBetter(label: string): boolean {
-  return /\bms\b|\(s\)|seconds|RSS|memory|MiB\)$|peak/i.test(label);
+  return /\bms\b|us\/req|\(s\)|seconds|RSS|memory|MiB\)$|peak/i.test(label);
 }
 
 async function runBench(tree: string, name: string): Promise<string> {
