@@ -1,6 +1,6 @@
 /** findS3Credentials: where git-annex finds an S3 remote's credentials (Creds.hs), in its order. */
 import assert from "node:assert/strict";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../../test/helpers/index.js";
@@ -100,6 +100,37 @@ describe("findS3Credentials", () => {
       const o = await findS3Credentials("x", config(old), {});
       assert.deepEqual(o, { accessKeyId: "oid", secretAccessKey: "osecret" });
     } finally {
+      await restore();
+    }
+  });
+
+  it("decrypts them with git's gpg.program when it is set, as git-annex does", async () => {
+    const restore = await useTempGpgHome();
+    const dir = await makeTempDir();
+    try {
+      // A gpg.program that notes each run, then is gpg.
+      const log = join(dir, "runs");
+      const wrapper = join(dir, "my-gpg");
+      await writeFile(wrapper, `#!/bin/sh\necho run >> '${log}'\nexec gpg "$@"\n`, {
+        mode: 0o755,
+      });
+      const cipherBytes = Buffer.from(`${"p".repeat(256)}another passphrase`);
+      const message = await gpgEncryptBytes(cipherBytes.subarray(256), Buffer.from("gid\ngs\n"));
+      const fields = {
+        encryption: "shared",
+        cipher: cipherBytes.toString("base64"),
+        s3creds: message.toString("base64"),
+      };
+      const c = await findS3Credentials("x", config(fields), { gpgProgram: wrapper });
+      assert.deepEqual(c, { accessKeyId: "gid", secretAccessKey: "gs" });
+      assert.equal(await readFile(log, "utf8"), "run\n");
+      // A gpg.program that is not there: a clear refusal, not plain text.
+      await assert.rejects(
+        findS3Credentials("x", config(fields), { gpgProgram: join(dir, "no-such-gpg") }),
+        (e) => e instanceof S3CredentialsError && !e.message.includes(dir),
+      );
+    } finally {
+      await removeDir(dir);
       await restore();
     }
   });

@@ -29,6 +29,8 @@ export interface CredentialSources {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** The gateway repository's git directory (its `annex/creds/` is the cache). */
   readonly gitDir?: string;
+  /** The gpg program embedded credentials are decrypted with (git's `gpg.program`), else `gpg`. */
+  readonly gpgProgram?: string;
 }
 
 /** No usable credentials; the message is git-annex's, and names no path. */
@@ -56,7 +58,7 @@ export async function findS3Credentials(
   const cached = sources.gitDir !== undefined ? await readCache(sources.gitDir, uuid) : null;
   if (cached !== null) return cached;
   const embedded = config.fields.s3creds;
-  if (embedded !== undefined) return await fromEmbedded(embedded, config);
+  if (embedded !== undefined) return await fromEmbedded(embedded, config, sources.gpgProgram);
   throw new S3CredentialsError(MISSING_S3_CREDENTIALS);
 }
 
@@ -75,23 +77,37 @@ async function readCache(gitDir: string, uuid: string): Promise<S3Credentials | 
 export const INSECURE_CREDENTIALS =
   "Insecure credentials storage detected for this remote: the embedded credentials are not encrypted with its cipher";
 
-async function fromEmbedded(value: string, config: SpecialRemoteConfig): Promise<S3Credentials> {
+async function fromEmbedded(
+  value: string,
+  config: SpecialRemoteConfig,
+  gpgProgram: string | undefined,
+): Promise<S3Credentials> {
   const verdict = cipherConfigOf(config);
   if (verdict.kind === "refused") throw new S3CredentialsError(verdict.reason);
   const stored = Buffer.from(value, "base64");
-  const text = verdict.kind === "cipher" ? await decrypted(stored, verdict.config) : stored;
+  const text =
+    verdict.kind === "cipher" ? await decrypted(stored, verdict.config, gpgProgram) : stored;
   const pair = decodeCredPair(text.toString("utf8"));
   if (pair === null) throw new S3CredentialsError("bad creds");
   return pair;
 }
 
 /** Embedded credentials decrypted as git-annex decrypts them, with the remote's cipher. */
-async function decrypted(stored: Buffer, cfg: CipherConfig): Promise<Buffer> {
-  const enc = await remoteEncryption(cfg).catch((e: unknown) => {
+async function decrypted(
+  stored: Buffer,
+  cfg: CipherConfig,
+  gpgProgram: string | undefined,
+): Promise<Buffer> {
+  const program = gpgProgram === undefined ? {} : { gpgProgram };
+  const enc = await remoteEncryption(cfg, program).catch((e: unknown) => {
     if (e instanceof CipherUnavailableError) throw new S3CredentialsError(e.message);
     throw e;
   });
-  const opts = { keying: enc.keying, userOptions: enc.decryptOptions };
+  const opts = {
+    keying: enc.keying,
+    userOptions: enc.decryptOptions,
+    ...(gpgProgram === undefined ? {} : { program: gpgProgram }),
+  };
   return gpgWhole("decrypt", opts, stored).catch((err: unknown) => {
     if (!(err instanceof GpgError)) throw err;
     if (err.data.failure === "missing" || err.data.failure === "no-secret-key") {

@@ -31,9 +31,12 @@ export function s3KindWith(env: Readonly<Record<string, string | undefined>>): P
         if (e instanceof S3SettingsError) throw new UnreachableRemoteError(remote, e.message);
         throw e;
       }
+      // git-annex runs git's `gpg.program` when it is set, for credentials too.
+      const gpgProgram = (await ctx.git?.configGet("gpg.program").catch(() => null)) || undefined;
       const credentials = await findS3Credentials(remote.uuid, special, {
         env,
         ...(ctx.git ? { gitDir: ctx.git.gitDir } : {}),
+        ...(gpgProgram === undefined ? {} : { gpgProgram }),
       }).catch((e: unknown) => {
         if (e instanceof S3CredentialsError) throw new UnreachableRemoteError(remote, e.message);
         throw e;
