@@ -11,6 +11,14 @@ import { buildPolicySnapshot, type LiveSizes, refreshLiveSizes } from "../policy
 import { Policy } from "../preferred-content/index.js";
 import type { GatewayConfig } from "../remotes/index.js";
 
+/**
+ * Logged when the configuration has been read, at the first request and
+ * after each change from outside (the git config, a pushed or fetched
+ * git-annex branch: a `git annex wanted` a client pushed, say), once it is
+ * what requests are answered from.
+ */
+export const RELOADED = "read the configuration and the git-annex branch";
+
 /** What a snapshot was read from: see {@link readStamp}. */
 interface Stamp {
   readonly own: string;
@@ -103,7 +111,11 @@ export class GatewaySnapshots {
       }
       return checked;
     }
-    return this.#reload();
+    // Told once installed: a request after this line is answered from it.
+    return this.#reload().then((held) => {
+      this.#opts.log?.(RELOADED);
+      return held;
+    });
   }
 
   /**

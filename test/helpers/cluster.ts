@@ -10,7 +10,8 @@ import { join, resolve } from "node:path";
 import { parseKey } from "../../src/keys/index.js";
 import { HttpPeer } from "../../src/peers/index.js";
 import { gitAnnexRepo, run, waitFor } from "./index.js";
-import { ANNEXGATE_BIN } from "./servers.js";
+import { RELOADED } from "../../src/proxy/gateway-snapshot.js";
+import { ANNEXGATE_BIN, type RunningP2pHttp } from "./servers.js";
 
 export type ConfigTool = "stock" | "annexgate";
 
@@ -120,20 +121,20 @@ export async function localCluster(
 }
 
 /**
- * Waits until the gateway in `gw`, served at `base`, has merged the
- * git-annex branch a client pushed (`synced/git-annex`), so that what the
- * push configured (wanted, groups, maxsize) is what the next request is
- * answered by. A running gateway looks for such changes when it is asked
- * about a proxied node or cluster (at most once a second), so each poll
- * first asks cluster `cluster` whether it has a made-up key.
+ * Waits until the gateway serving `server` answers from a git-annex branch
+ * that holds the client's pushed `synced/git-annex`: merged into its
+ * branch (by annexgate, or by stock git-annex's post-receive hook during
+ * the push) and re-read by the server, which logs that it re-read it.
+ * `since`: the length of the server's stderr before the push.
  */
 export async function waitForGatewayMerge(
   gw: string,
-  base: string,
+  server: RunningP2pHttp,
   cluster: string,
+  since: number,
 ): Promise<void> {
   const peer = new HttpPeer({
-    url: `${base}/`,
+    url: `${server.base}/`,
     uuid: cluster,
     clientUuid: "00000000-0000-4000-8000-00000000c11e",
   });
@@ -141,8 +142,10 @@ export async function waitForGatewayMerge(
     "SHA256E-s1--0000000000000000000000000000000000000000000000000000000000000000",
   );
   try {
-    await waitFor("the gateway to merge the pushed git-annex branch", async () => {
+    await waitFor("the gateway to merge the pushed git-annex branch and re-read it", async () => {
+      // A request makes the server look for changes (at most once a second).
       await peer.checkPresent(key);
+      if (!server.stderr().slice(since).includes(RELOADED)) return false;
       return run("git", ["merge-base", "--is-ancestor", "synced/git-annex", "git-annex"], {
         cwd: gw,
       }).then(

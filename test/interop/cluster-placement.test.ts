@@ -69,8 +69,9 @@ async function setup(prefix: string, nodes: string[]): Promise<Setup> {
 /** Configure preferred content from the client and push it as `git annex sync` would. */
 async function configure(s: Setup, commands: string[][]): Promise<void> {
   for (const c of commands) await s.git("annex", ...c);
+  const since = s.server.stderr().length;
   await s.git("push", "-q", "origin", "git-annex:synced/git-annex");
-  await waitForGatewayMerge(s.gw, s.server.base, s.cluster);
+  await waitForGatewayMerge(s.gw, s.server, s.cluster, since);
 }
 
 describe("balanced placement: annexgate's fan-out and stock git-annex agree", {

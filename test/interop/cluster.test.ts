@@ -128,8 +128,9 @@ describe("a cluster of three local nodes behind annexgate p2phttp, used by a sto
     await git("annex", "wanted", "origin-node1", "include=*.keep");
     await git("annex", "wanted", "origin-node2", "include=*.keep");
     await git("annex", "wanted", "origin-node3", "exclude=*.keep");
+    const since = server.stderr().length;
     await git("push", "-q", "origin", "git-annex:synced/git-annex");
-    await waitForGatewayMerge(gw, server.base, cluster);
+    await waitForGatewayMerge(gw, server, cluster, since);
     await writeRandomFile(join(client, "x.keep"), 50_000);
     await writeRandomFile(join(client, "y.other"), 50_000);
     await git("annex", "add", "-q", "x.keep", "y.other");

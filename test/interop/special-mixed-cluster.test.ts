@@ -87,8 +87,9 @@ describe("a mixed cluster: repositories, a directory and S3", { timeout: 600_000
   /** Configure preferred content from the client and push it, as `git annex sync` would. */
   async function configure(commands: string[][]): Promise<void> {
     for (const c of commands) await git(client, "annex", ...c);
+    const since = (server as RunningP2pHttp).stderr().length;
     await git(client, "push", "-q", "origin", "git-annex:synced/git-annex");
-    await waitForGatewayMerge(gw, (server as RunningP2pHttp).base, cluster);
+    await waitForGatewayMerge(gw, server as RunningP2pHttp, cluster, since);
   }
   async function addFiles(names: readonly string[], size: number): Promise<string[]> {
     for (const n of names) await writeRandomFile(join(client, n), size);
