@@ -9,8 +9,8 @@ import { createReadStream } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseKey } from "../../src/keys/index.js";
 import { HttpPeer } from "../../src/peers/index.js";
-import { gitAnnexRepo, run, waitFor } from "./index.js";
 import { RELOADED } from "../../src/proxy/gateway-snapshot.js";
+import { gitAnnexRepo, run, waitFor } from "./index.js";
 import { ANNEXGATE_BIN, type RunningP2pHttp } from "./servers.js";
 
 export type ConfigTool = "stock" | "annexgate";
