@@ -127,7 +127,7 @@ async function exportOne(
       opts.report(`export ${remote.name} failed: not an export remote annexgate can write`);
       return false;
     }
-    // Here, so that an expression that does not parse fails this remote only.
+    // Read here, so that a failure to read it fails this remote's export only.
     const wants = exportWanted(opts.branch, shared.policy, remote.uuid);
     return await exportToRemote(
       {
