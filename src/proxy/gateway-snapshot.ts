@@ -140,8 +140,8 @@ export class GatewaySnapshots {
     } catch (e) {
       this.#opts.log?.(`merging git-annex branches in ${repo.dir}: ${e}`);
     }
-    if (merged.length === 0) return this.#install(stamp);
     const installing = this.#install(stamp);
+    if (merged.length === 0) return installing;
     this.#merged = installing;
     try {
       return await installing;
