@@ -31,29 +31,19 @@ export interface RunOpts {
 }
 
 /** Runs a program and returns its stdout; rejects with stderr in the message on failure. */
-export function run(cmd: string, args: readonly string[], opts: RunOpts = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      cmd,
-      args,
-      {
-        cwd: opts.cwd,
-        env: { ...process.env, ...opts.env },
-        maxBuffer: 64 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        if (err !== null) {
-          reject(new Error(`${cmd} ${args.join(" ")} failed: ${stderr}`, { cause: err }));
-        } else {
-          resolve(stdout);
-        }
-      },
-    );
-    // A program that exits without reading its stdin (chmod, say) makes
-    // this write fail with EPIPE; its exit status is what matters.
-    child.stdin?.on("error", () => undefined);
-    child.stdin?.end(opts.input ?? "");
-  });
+export async function run(
+  cmd: string,
+  args: readonly string[],
+  opts: RunOpts = {},
+): Promise<string> {
+  const o = await runOutcome(cmd, args, opts);
+  if (o.code !== 0) {
+    // The outcome is the cause: callers read its exit `code`.
+    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${o.code}): ${o.stderr}`, {
+      cause: o,
+    });
+  }
+  return o.stdout;
 }
 
 /** How a program ended: its exit status (1 when it had none) and what it printed. */
@@ -82,6 +72,8 @@ export function runOutcome(
         else resolve({ code: err === null ? 0 : (err.code ?? 1), stdout, stderr });
       },
     );
+    // A program that exits without reading its stdin (chmod, say) makes
+    // this write fail with EPIPE; its exit status is what matters.
     child.stdin?.on("error", () => undefined);
     child.stdin?.end(opts.input ?? "");
   });

@@ -203,7 +203,15 @@ export class HttpClient {
     throw last;
   }
 
-  /** A JSON request without a body, its answer read by `parse` (a protocol/ parser). */
+  /**
+   * A JSON request without a body, its answer read by `parse` (a protocol/
+   * parser). The context's signal does not break the request off: stock
+   * git annex p2phttp (10.20250416) hands its P2P connections out from one
+   * thread per repository, and a request whose connection breaks while its
+   * worker runs leaves that thread waiting, so every later request to the
+   * repository hangs. The answer is awaited instead, bounded by
+   * `answerTimeoutMs` and the client's request timeout.
+   */
   json<T>(
     op: Operation,
     ctx: PeerContext | undefined,
@@ -211,8 +219,9 @@ export class HttpClient {
     parse: (text: string) => T,
     answerTimeoutMs?: number,
   ): Promise<T> {
+    const { signal: _notBreakingOff, ...unsignalled } = ctx ?? {};
     return this.withVersions(op, async (v) => {
-      const res = await this.exchange(v, op, ctx, {
+      const res = await this.exchange(v, op, unsignalled, {
         method: "POST",
         query,
         headers: { "content-length": "0" },

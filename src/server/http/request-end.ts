@@ -3,11 +3,9 @@
  * seen, before any await: a listener attached after an asynchronous step
  * would miss a connection that closed during it, and whatever that
  * request then took (a transfer slot, a key's turn, a file, a content
- * lock) would be held for good. stream.finished() also reports a stream
- * that has already ended.
+ * lock) would be held for good.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { finished } from "node:stream";
 
 export class ClientGoneError extends Error {
   constructor() {
@@ -34,12 +32,14 @@ export function watchRequestEnd(req: IncomingMessage, res: ServerResponse): Requ
   // The request body breaking off (reset, or a clean close mid-body) ends
   // the request as surely as the response being cut. A body that all
   // arrived and was then dropped by the server (too long) is not that.
-  finished(req, (err) => {
-    if (err && !req.complete) abort();
+  // Both streams emit 'close' once, however they end (plain listeners, not
+  // stream.finished(): this runs for every request).
+  req.once("close", () => {
+    if (!req.complete) abort();
   });
   const done = new Promise<void>((resolve) => {
-    finished(res, (err) => {
-      if (err) abort();
+    res.once("close", () => {
+      abort();
       resolve();
     });
   });
