@@ -489,6 +489,37 @@ describe("HttpPeer and stock git annex p2phttp's leaks", () => {
     }
   });
 
+  it("a bodiless request given up is still answered, and stock's next requests are", async () => {
+    // Breaking such a request off while stock's worker runs it would leave
+    // stock's request thread waiting, and every later request hanging.
+    const s = sample(1000);
+    await peer.store({ key: s.key, offset: 0, length: 1000, data: Readable.from([s.data]) });
+    for (let round = 0; round < 3; round++) {
+      const calls: ((signal: AbortSignal) => Promise<unknown>)[] = [
+        (signal: AbortSignal) => peer.checkPresent(s.key, { signal }),
+        (signal: AbortSignal) => peer.putOffset(sample(10).key, { signal }),
+        (signal: AbortSignal) => peer.getTimestamp({ signal }),
+        (signal: AbortSignal) => peer.remove(sample(10).key, {}, { signal }),
+      ];
+      const answers = await Promise.all(
+        calls.map((call, i) => {
+          const aborter = new AbortController();
+          const asked = call(aborter.signal);
+          // Given up once the request is on its way.
+          setImmediate(() => aborter.abort());
+          return answered(asked, `given-up call ${i}`);
+        }),
+      );
+      assert.deepEqual(answers[0], { present: true });
+      assert.deepEqual(answers[1], { alreadyHave: false, offset: 0 });
+      assert.equal(typeof answers[2], "number");
+      assert.equal((answers[3] as { removed?: unknown }).removed, true);
+    }
+    assert.deepEqual(await answered(peer.checkPresent(s.key), "checkpresent after"), {
+      present: true,
+    });
+  });
+
   it("after the body: the answer is still awaited, and the key is stored", async () => {
     const s = sample(256 * 1024);
     const aborter = new AbortController();
