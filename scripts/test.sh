@@ -1,10 +1,11 @@
 #!/bin/sh
 # The whole test suite on a fresh machine: installs git-annex (for the
-# interop tests) and the npm packages, builds, lints, then runs every test.
+# interop tests), chromium (for the web page tests) and the npm packages, builds, lints, then runs every test.
 # The last line printed is the test runner's own summary.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup-git-annex.sh
+sh scripts/setup-chromium.sh
 npm ci --no-audit --no-fund --loglevel=error
 npx tsc -p .
 npx biome ci . >/dev/null 2>&1 || { npx biome ci .; exit 1; }

@@ -15,14 +15,19 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import {
+  formatReportHtml,
+  formatReportText,
   formatSimFile,
   parseSimFile,
   parseSimWords,
   Sim,
   type SimCommand,
   SimError,
+  type SimOptions,
+  SimRecorder,
 } from "../sim/index.js";
 import { openGitHere } from "./command.js";
 import { type ExistingRepos, loadExistingRepos } from "./sim-use.js";
@@ -56,9 +61,14 @@ async function existingFor(commands: readonly SimCommand[]): Promise<ExistingRep
  * annexgate gives the sim one, they fail with a message saying so, never
  * silently.
  */
-function newSim(note: (m: string) => void, existing: ExistingRepos | undefined): Sim {
+function newSim(
+  note: (m: string) => void,
+  existing: ExistingRepos | undefined,
+  observer?: SimOptions["observer"],
+): Sim {
   return new Sim({
     note,
+    ...(observer !== undefined ? { observer } : {}),
     existingRepo: existing ?? (() => ({ error: "no repository was read for it" })),
     treeFiles: () => {
       throw new SimError("annexgate sim does not support `addtree` yet");
@@ -81,7 +91,11 @@ async function readLog(d: SimDir): Promise<string> {
  * Rebuilds the started sim from its log. Its notes are not printed while
  * the log replays (they were printed when it ran), only after.
  */
-async function restore(d: SimDir, next: readonly SimCommand[] = []): Promise<Sim> {
+async function restore(
+  d: SimDir,
+  next: readonly SimCommand[] = [],
+  observer?: SimOptions["observer"],
+): Promise<Sim> {
   const log = parseSimFile(await readLog(d));
   let replaying = true;
   const sim = newSim(
@@ -89,6 +103,7 @@ async function restore(d: SimDir, next: readonly SimCommand[] = []): Promise<Sim
       if (!replaying) longNote(m);
     },
     await existingFor([...log, ...next]),
+    observer,
   );
   sim.start(log);
   // A failed present/notpresent check is not in the log; the marker keeps it.
@@ -153,6 +168,48 @@ async function oneCommand(d: SimDir, words: readonly string[]): Promise<number> 
   return 0;
 }
 
+/** Chart.js's UMD build, embedded in HTML reports. */
+async function chartJsSource(): Promise<string> {
+  const main = createRequire(import.meta.url).resolve("chart.js");
+  return readFile(join(dirname(main), "chart.umd.min.js"), "utf8");
+}
+
+/**
+ * `sim report [--html FILE] [SIMFILE]`: what the started sim did (its log
+ * replayed), or what SIMFILE does when run (no started sim is touched).
+ */
+async function reportSim(d: SimDir, args: readonly string[]): Promise<number> {
+  let html: string | undefined;
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === "--html" && args[i + 1] !== undefined) html = args[++i];
+    else if (a.startsWith("--html=")) html = a.slice("--html=".length);
+    else if (a.startsWith("-")) throw new UsageError(`sim report: unknown option ${a}`);
+    else files.push(a);
+  }
+  if (files.length > 1) throw new UsageError("usage: annexgate sim report [--html FILE] [SIMFILE]");
+  let recorder: SimRecorder | undefined;
+  const progress = process.stderr.isTTY
+    ? (n: number) => process.stderr.write(`\r${n} actions…`)
+    : undefined;
+  const observer: SimOptions["observer"] = (state) => {
+    recorder = new SimRecorder(state, progress === undefined ? {} : { progress });
+    return recorder;
+  };
+  const file = files[0];
+  if (file === undefined) await restore(d, [], observer);
+  else {
+    const commands = await readSimFile(file);
+    newSim(() => undefined, await existingFor(commands), observer).start(commands);
+  }
+  if (progress !== undefined) process.stderr.write("\r\x1b[K");
+  const report = (recorder as SimRecorder).report();
+  process.stdout.write(formatReportText(report));
+  if (html !== undefined) await writeFile(html, formatReportHtml(report, await chartJsSource()));
+  return 0;
+}
+
 export async function simCommand(argv: readonly string[]): Promise<number> {
   const d = await simDir();
   const [verb, ...rest] = argv;
@@ -172,5 +229,6 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (verb === "run" && rest.length === 1 && rest[0] !== undefined) return runSim(d, rest[0]);
+  if (verb === "report") return reportSim(d, rest);
   return oneCommand(d, argv);
 }

@@ -9,6 +9,7 @@
  * action was made) and a component is a group and a file's index in it,
  * so a step's hundreds of thousands of candidates cost a few bytes each.
  */
+import type { SimObserver } from "./observer.js";
 import type { SimFile, SimState } from "./state.js";
 import type { Wanted } from "./wanted.js";
 
@@ -38,6 +39,15 @@ export type ActionGroup =
 export interface ActionContext {
   readonly state: SimState;
   readonly wanted: Wanted;
+  readonly observer?: SimObserver | undefined;
+}
+
+/** Tells the observer of a change, and how to take it back with the rest of the action. */
+function observe(ctx: ActionContext, tell: (o: SimObserver) => void): void {
+  const o = ctx.observer;
+  if (o === undefined) return;
+  tell(o);
+  ctx.state.views.record(() => o.undo());
 }
 
 /** Runs one component; true when it acted (transferred or dropped). */
@@ -65,6 +75,7 @@ function getWanted(ctx: ActionContext, g: RemoteGroup, f: SimFile): boolean {
   if (!ctx.wanted.wantGet(u, f.key, f.name)) return false;
   st.addHistory({ kind: "present", repo: g.repoName, file: f.name });
   st.setPresentKey(true, u, g.repoName, f.key, u);
+  observe(ctx, (o) => o.transferred(r, u, f.key));
   return true;
 }
 
@@ -78,6 +89,7 @@ function sendWanted(ctx: ActionContext, g: RemoteGroup, f: SimFile): boolean {
   // Sending updates the location log of both the sender and the remote.
   st.setPresentKey(true, r, g.remoteName, f.key, u);
   st.setPresentKey(true, r, g.remoteName, f.key, r);
+  observe(ctx, (o) => o.transferred(u, r, f.key));
   return true;
 }
 
@@ -88,6 +100,8 @@ function dropUnwanted(ctx: ActionContext, g: DropGroup, f: SimFile): boolean {
   if (!ctx.wanted.wantDrop(u, from, f.key, f.name)) return false;
   if (!safeToDrop(st, g, f.key)) return false;
   st.addHistory({ kind: "notpresent", repo: g.fromName, file: f.name });
+  // The acting repository's records said so; the content goes only if it was there.
+  if (st.has(from, from, f.key)) observe(ctx, (o) => o.dropped(from, f.key));
   st.setPresentKey(false, from, g.fromName, f.key, from);
   st.setPresentKey(false, from, g.fromName, f.key, u);
   return true;

@@ -13,6 +13,7 @@ import { actionComponents, knownRepo } from "./components.js";
 import { CONFIGURE, checkNewName } from "./configure.js";
 import { SimError } from "./errors.js";
 import { genSimKey, genSimUuid } from "./identity.js";
+import type { SimObserver } from "./observer.js";
 import { randomRInteger, simRandom } from "./random.js";
 import { type SimRepo, SimState } from "./state.js";
 import { handleStep } from "./step.js";
@@ -42,6 +43,8 @@ export interface SimOptions {
   readonly treeFiles?: (expression: string) => readonly { file: string; key: string }[];
   /** `visit REPO COMMAND…`: runs the command in the repository's materialised view; true on success. */
   readonly visit?: (repo: SimRepo, command: readonly string[], sim: Sim) => boolean;
+  /** Makes what is told of every change of a repository's content as it happens (sim report). */
+  readonly observer?: (state: SimState) => SimObserver;
 }
 
 function randomSeed(): bigint {
@@ -51,11 +54,13 @@ function randomSeed(): bigint {
 export class Sim implements ActionContext {
   readonly state: SimState;
   readonly wanted: Wanted;
+  readonly observer: SimObserver | undefined;
   readonly #options: SimOptions;
 
   constructor(options: SimOptions = {}) {
     this.#options = options;
     this.state = new SimState(options.seed ?? randomSeed());
+    this.observer = options.observer?.(this.state);
     this.wanted = new Wanted(this.state);
   }
 
@@ -163,7 +168,7 @@ export class Sim implements ActionContext {
     for (const { file, key } of tree(expression)) {
       const id = st.keyIdOf(key);
       st.setFile(file, id);
-      st.setPresentKey(true, u, repoName, id, u);
+      this.#present(u, repoName, id);
     }
   }
 
@@ -176,8 +181,15 @@ export class Sim implements ActionContext {
     for (const name of repos) {
       const u = knownRepo(st, name);
       st.setFile(file, id);
-      st.setPresentKey(true, u, name, id, u);
+      this.#present(u, name, id);
     }
+  }
+
+  /** A repository's own content gets a key (add, addmulti, addtree). */
+  #present(u: number, name: string, key: number): void {
+    const st = this.state;
+    if (!st.has(u, u, key)) this.observer?.added(u, key);
+    st.setPresentKey(true, u, name, key, u);
   }
 
   /** CommandAddMulti: files N…1, each with a size drawn in the range, then its key. */

@@ -27,6 +27,7 @@ export { type ExistingRepo, Sim, type SimOptions } from "./engine.js";
 export { SimError, SimParseError, type SimParseErrorData } from "./errors.js";
 export { formatSimCommand, formatSimFile, formatSimSize, simCommandWords } from "./format.js";
 export { formatUuid, genSimKey, genSimUuid, uuidV5 } from "./identity.js";
+export type { SimObserver } from "./observer.js";
 export {
   parseSimFile,
   parseSimLine,
@@ -52,4 +53,13 @@ export {
   StdGen,
   simRandom,
 } from "./random.js";
+export {
+  type FillSample,
+  type PairSummary,
+  type RepoSummary,
+  SimRecorder,
+  type SimReport,
+} from "./report.js";
+export { formatReportHtml } from "./report-html.js";
+export { formatReportText } from "./report-text.js";
 export { codePointOrder, type SimFile, type SimRepo, SimState } from "./state.js";

@@ -183,7 +183,7 @@ export function handleStep(
   let n = steps;
   for (;;) {
     if (n < 0) {
-      notStable(st, steps, mustStabilize, note);
+      notStable(ctx, steps, mustStabilize, note);
       return;
     }
     let round = unsyncedRound(st);
@@ -194,6 +194,7 @@ export function handleStep(
       if (round.remaining === 0) {
         st.views.endUndo();
         note(`Simulation has stabilized after ${steps - n} steps.`);
+        ctx.observer?.stepped(true, steps - n);
         return;
       }
     }
@@ -201,7 +202,7 @@ export function handleStep(
     let m = n - 1;
     for (;;) {
       if (m < 0) {
-        notStable(st, steps, mustStabilize, note);
+        notStable(ctx, steps, mustStabilize, note);
         return;
       }
       const seedBefore = st.seed;
@@ -219,12 +220,14 @@ export function handleStep(
 }
 
 function notStable(
-  st: SimState,
+  ctx: ActionContext,
   steps: number,
   mustStabilize: boolean,
   note: (message: string) => void,
 ): void {
+  const st = ctx.state;
   st.views.endUndo();
+  ctx.observer?.stepped(false, steps);
   if (!mustStabilize) return;
   note(`Simulation failed to stabilize after ${steps} steps.`);
   st.failed = true;

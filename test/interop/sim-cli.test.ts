@@ -109,6 +109,38 @@ describe("annexgate sim: the command, against stock git annex sim", { concurrenc
     assert.equal(replay.code, 0, replay.stdout + replay.stderr);
   });
 
+  it("sim report: stock's log holds the moves it counts, for a file and for the started sim", async () => {
+    // Stock's log of the same sim: one present/notpresent line per action of the steps.
+    assert.equal((await stock(stockDir, "start", simFile)).code, 0);
+    const stockLog = (await stock(stockDir, "show")).stdout.split("\n");
+    assert.equal((await stock(stockDir, "end")).code, 0);
+    const steps = stockLog.slice(stockLog.findIndex((l) => l.startsWith("stepstable ")));
+    const transfers = steps.filter((l) => l.startsWith("present ")).length;
+    const drops = steps.filter((l) => l.startsWith("notpresent ")).length;
+    assert.ok(transfers > 0);
+    // Each transfer went to a repository of the log's lines; sum them per repository.
+    const perRepo = new Map<string, number>();
+    for (const l of steps.filter((l) => l.startsWith("present "))) {
+      const repo = l.split(" ")[1] as string;
+      perRepo.set(repo, (perRepo.get(repo) ?? 0) + 1);
+    }
+    const fromFile = await ours(oursDir, "report", simFile);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    const out = fromFile.stdout;
+    assert.match(out, /^stable: it stabilized after \d+ steps/);
+    assert.match(out, new RegExp(`^${transfers + drops} actions: ${transfers} transfers \\(`, "m"));
+    assert.match(out, new RegExp(` ${drops} drops \\(`));
+    for (const [repo, n] of perRepo) {
+      // foo added every key; the others hold what came to them.
+      if (repo !== "foo") assert.match(out, new RegExp(`^${repo} +${n} `, "m"), out);
+    }
+    // The started sim, replayed from its log, reports the same.
+    assert.equal((await ours(oursDir, "start", simFile)).code, 0);
+    const started = await ours(oursDir, "report");
+    assert.equal((await ours(oursDir, "end")).code, 0);
+    assert.deepEqual([started.code, started.stdout], [0, out]);
+  });
+
   it("a failed present check: the same notes, log and error as stock's", async () => {
     const failing = join(tmp, "failing.sim");
     await writeFile(failing, "seed 1\ninit foo\npresent foo nofile\n");
