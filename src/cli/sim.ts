@@ -18,6 +18,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import {
+  analyseExpressions,
   formatReportHtml,
   formatReportText,
   formatSimFile,
@@ -91,11 +92,7 @@ async function readLog(d: SimDir): Promise<string> {
  * Rebuilds the started sim from its log. Its notes are not printed while
  * the log replays (they were printed when it ran), only after.
  */
-async function restore(
-  d: SimDir,
-  next: readonly SimCommand[] = [],
-  observer?: SimOptions["observer"],
-): Promise<Sim> {
+async function restore(d: SimDir, next: readonly SimCommand[] = []): Promise<Sim> {
   const log = parseSimFile(await readLog(d));
   let replaying = true;
   const sim = newSim(
@@ -103,7 +100,6 @@ async function restore(
       if (!replaying) longNote(m);
     },
     await existingFor([...log, ...next]),
-    observer,
   );
   sim.start(log);
   // A failed present/notpresent check is not in the log; the marker keeps it.
@@ -177,6 +173,7 @@ async function chartJsSource(): Promise<string> {
 /**
  * `sim report [--html FILE] [SIMFILE]`: what the started sim did (its log
  * replayed), or what SIMFILE does when run (no started sim is touched).
+ * The expressions are checked before the first step runs, and again after.
  */
 async function reportSim(d: SimDir, args: readonly string[]): Promise<number> {
   let html: string | undefined;
@@ -189,22 +186,27 @@ async function reportSim(d: SimDir, args: readonly string[]): Promise<number> {
     else files.push(a);
   }
   if (files.length > 1) throw new UsageError("usage: annexgate sim report [--html FILE] [SIMFILE]");
+  const file = files[0];
+  const commands = file === undefined ? parseSimFile(await readLog(d)) : await readSimFile(file);
   let recorder: SimRecorder | undefined;
   const progress = process.stderr.isTTY
     ? (n: number) => process.stderr.write(`\r${n} actions…`)
     : undefined;
-  const observer: SimOptions["observer"] = (state) => {
-    recorder = new SimRecorder(state, progress === undefined ? {} : { progress });
-    return recorder;
-  };
-  const file = files[0];
-  if (file === undefined) await restore(d, [], observer);
-  else {
-    const commands = await readSimFile(file);
-    newSim(() => undefined, await existingFor(commands), observer).start(commands);
-  }
+  const sim = newSim(
+    () => undefined,
+    await existingFor(commands),
+    (state) => {
+      recorder = new SimRecorder(state, progress === undefined ? {} : { progress });
+      return recorder;
+    },
+  );
+  const firstStep = commands.findIndex((c) => c.kind === "step" || c.kind === "stepstable");
+  sim.start(firstStep < 0 ? commands : commands.slice(0, firstStep));
+  const upFront = analyseExpressions(sim);
+  for (const p of upFront) process.stdout.write(`before the run: ${p}\n`);
+  if (firstStep >= 0) for (const c of commands.slice(firstStep)) sim.apply(c);
   if (progress !== undefined) process.stderr.write("\r\x1b[K");
-  const report = (recorder as SimRecorder).report();
+  const report = (recorder as SimRecorder).report(analyseExpressions(sim));
   process.stdout.write(formatReportText(report));
   if (html !== undefined) await writeFile(html, formatReportHtml(report, await chartJsSource()));
   return 0;

@@ -8,6 +8,7 @@
  * thousands of files.
  */
 export type { ActionGroup } from "./actions.js";
+export { analyseExpressions } from "./analysis.js";
 export {
   type ConnectionStep,
   type Connections,

@@ -135,6 +135,7 @@ ${r.drops.keys} drops (${size(r.drops.bytes)}).${
       ? ` ${r.belowNumcopies} keys have fewer than numcopies (${r.numcopies}) copies.`
       : ""
   }${r.overMaxSize.length > 0 ? ` Over their maxsize: ${escapeHtml(r.overMaxSize.join(", "))}.` : ""}</p>
+${r.expressionProblems.map((p) => `<p class="problem">expression: ${escapeHtml(p)}</p>`).join("\n")}
 <table>
 <tr><th>repository</th><th>keys</th><th>size</th><th>maxsize</th><th>peak</th></tr>
 ${rows}

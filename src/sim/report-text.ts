@@ -36,6 +36,7 @@ export function formatReportText(r: SimReport): string {
       `${r.drops.keys} drops (${size(r.drops.bytes)})`,
   ];
   if (r.overMaxSize.length > 0) lines.push(`over their maxsize: ${r.overMaxSize.join(", ")}`);
+  for (const p of r.expressionProblems) lines.push(`expression: ${p}`);
   if (r.belowNumcopies > 0) {
     lines.push(`${r.belowNumcopies} keys have fewer than numcopies (${r.numcopies}) copies`);
   }

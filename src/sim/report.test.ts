@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { analyseExpressions } from "./analysis.js";
 import { Sim } from "./engine.js";
 import { parseSimFile } from "./parse.js";
 import { SimRecorder } from "./report.js";
@@ -133,5 +134,19 @@ describe("sim report", () => {
     assert.match(page, /Content-Security-Policy" content="default-src 'none'/);
     assert.doesNotMatch(page, /<\/script> inside/);
     assert.doesNotMatch(page, /\bsrc=|\bhref=/);
+  });
+
+  it("flags before the run what git-annex's stability rule refuses, and nothing else", () => {
+    const sim = new Sim({ seed: 1n });
+    sim.start(
+      parseSimFile(
+        "init a\ninit b\ninit c\nwanted a present\nwanted b include=*.x and not present\n" +
+          "group c g\ngroupwanted g present or copies=1\nwanted c not groupwanted\nrequired a include=*\n",
+      ),
+    );
+    assert.deepEqual(analyseExpressions(sim), [
+      "wanted b include=*.x and not present: that expression is not stable due to negated use of present, so will not be used",
+      "wanted c not groupwanted: that expression is not stable due to negated use of groupwanted, so will not be used",
+    ]);
   });
 });

@@ -55,6 +55,8 @@ export interface SimReport {
   readonly numcopies: number;
   readonly belowNumcopies: number;
   readonly samples: readonly FillSample[];
+  /** What the static analysis found in the expressions (sim/analysis.ts). */
+  readonly expressionProblems: readonly string[];
 }
 
 type Pending =
@@ -116,8 +118,8 @@ export class SimRecorder implements SimObserver {
     this.#steps.push({ stable, steps });
   }
 
-  /** The report of everything seen so far. */
-  report(): SimReport {
+  /** The report of everything seen so far, with the analysis's findings. */
+  report(expressionProblems: readonly string[] = []): SimReport {
     this.#commit();
     const st = this.#st;
     const samples = [...this.#samples];
@@ -153,6 +155,7 @@ export class SimRecorder implements SimObserver {
       numcopies: st.numcopies,
       belowNumcopies: this.#belowNumcopies(),
       samples,
+      expressionProblems,
     };
   }
 
