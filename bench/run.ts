@@ -26,6 +26,7 @@ const ALL = [
   "content-lock",
   "journal",
   "special",
+  "sim",
   "soak",
 ] as const;
 
