@@ -621,19 +621,21 @@ export class AnnexBranch {
   /**
    * Waits for changes in progress, commits the journal, and stops the
    * cat-file process. Further use throws AG_BRANCH_CLOSED. Idempotent.
+   * With `leaveJournal`, the journal is left for the next git-annex
+   * command to commit, as git-annex's own commands leave it.
    */
-  close(): Promise<void> {
-    if (this.#closing === null) this.#closing = this.#shutdown();
+  close(opts: { readonly leaveJournal?: boolean } = {}): Promise<void> {
+    if (this.#closing === null) this.#closing = this.#shutdown(opts.leaveJournal === true);
     return this.#closing;
   }
 
-  async #shutdown(): Promise<void> {
+  async #shutdown(leaveJournal: boolean): Promise<void> {
     const auto = this.#auto;
     if (auto?.timer != null) clearTimeout(auto.timer);
     this.#auto = null;
     try {
       await this.#paths.idle();
-      await this.#commits.run("", () => this.#commit("update"));
+      if (!leaveJournal) await this.#commits.run("", () => this.#commit("update"));
     } finally {
       await this.#cat.close();
     }

@@ -32,6 +32,7 @@ import {
 } from "../sim/index.js";
 import { openGitHere } from "./command.js";
 import { type ExistingRepos, loadExistingRepos } from "./sim-use.js";
+import { applyWithVisits, longNote, settleBeforeVisit, startWithVisits } from "./sim-visit.js";
 import { UsageError } from "./usage.js";
 
 /** The log of the started sim, and a marker that a check in it failed. */
@@ -47,20 +48,15 @@ async function simDir(): Promise<SimDir> {
   return { dir, log: join(dir, "log"), failed: join(dir, "failed") };
 }
 
-/** git-annex's showLongNote: the message on its own line, indented, after a blank line. */
-function longNote(message: string): void {
-  process.stdout.write(`\n  ${message}\n`);
-}
-
 /** The repositories `use` can name, read only when a command uses them (it costs a branch read). */
 async function existingFor(commands: readonly SimCommand[]): Promise<ExistingRepos | undefined> {
   return commands.some((c) => c.kind === "use") ? loadExistingRepos() : undefined;
 }
 
 /**
- * `addtree` and `visit` need a real repository per simulated one; until
- * annexgate gives the sim one, they fail with a message saying so, never
- * silently.
+ * The engine with the CLI's hooks. Visits are run by sim-visit.ts, around
+ * the engine. `addtree` needs the tree of a real repository; until
+ * annexgate reads one, it fails with a message saying so, never silently.
  */
 function newSim(
   note: (m: string) => void,
@@ -73,9 +69,6 @@ function newSim(
     existingRepo: existing ?? (() => ({ error: "no repository was read for it" })),
     treeFiles: () => {
       throw new SimError("annexgate sim does not support `addtree` yet");
-    },
-    visit: () => {
-      throw new SimError("annexgate sim does not support `visit` yet");
     },
   });
 }
@@ -101,7 +94,7 @@ async function restore(d: SimDir, next: readonly SimCommand[] = []): Promise<Sim
     },
     await existingFor([...log, ...next]),
   );
-  sim.start(log);
+  await startWithVisits(sim, log, d.dir, true);
   // A failed present/notpresent check is not in the log; the marker keeps it.
   if (existsSync(d.failed)) sim.state.failed = true;
   replaying = false;
@@ -124,8 +117,11 @@ async function readSimFile(file: string): Promise<SimCommand[]> {
   return parseSimFile(text);
 }
 
-/** Command/Sim.hs startsim': refuses a second sim, then applies the file's commands. */
-async function startSim(d: SimDir, file: string | undefined): Promise<Sim> {
+/**
+ * Command/Sim.hs startsim': refuses a second sim, then applies the file's
+ * commands; `exit` is a failed visit's exit status, else 0.
+ */
+async function startSim(d: SimDir, file: string | undefined): Promise<{ sim: Sim; exit: number }> {
   if (existsSync(d.dir)) {
     throw new UsageError(
       "A sim was previously started. Use `annexgate sim end` to stop it before starting a new one.",
@@ -134,8 +130,8 @@ async function startSim(d: SimDir, file: string | undefined): Promise<Sim> {
   longNote("Sim started.");
   const commands = file === undefined ? [] : await readSimFile(file);
   const sim = newSim(longNote, await existingFor(commands));
-  sim.start(commands);
-  return sim;
+  const exit = await startWithVisits(sim, commands, d.dir);
+  return { sim, exit };
 }
 
 async function endSim(d: SimDir): Promise<void> {
@@ -144,7 +140,12 @@ async function endSim(d: SimDir): Promise<void> {
 }
 
 async function runSim(d: SimDir, file: string): Promise<number> {
-  const sim = await startSim(d, file);
+  const { sim, exit } = await startSim(d, file);
+  if (exit !== 0) {
+    // As stock, a failed visit ends the run at once (the sim is not left started here).
+    await rm(d.dir, { recursive: true, force: true });
+    return exit;
+  }
   await endSim(d);
   if (sim.state.failed) {
     process.stdout.write(formatSimFile(sim.state.history));
@@ -158,7 +159,9 @@ async function oneCommand(d: SimDir, words: readonly string[]): Promise<number> 
   const command = parseSimWords(words);
   const sim = await restore(d, [command]);
   const failedBefore = sim.state.failed;
-  sim.apply(command);
+  await settleBeforeVisit(sim, command, d.dir);
+  const exit = await applyWithVisits(sim, [command], d.dir);
+  if (exit !== 0) return exit;
   await suspend(d, sim);
   if (sim.state.failed && !failedBefore) throw new SimError("Simulation had errors.");
   return 0;
@@ -201,10 +204,11 @@ async function reportSim(d: SimDir, args: readonly string[]): Promise<number> {
     },
   );
   const firstStep = commands.findIndex((c) => c.kind === "step" || c.kind === "stepstable");
-  sim.start(firstStep < 0 ? commands : commands.slice(0, firstStep));
+  // Visits are logged, not run: a report runs no commands.
+  await startWithVisits(sim, firstStep < 0 ? commands : commands.slice(0, firstStep), d.dir, true);
   const upFront = analyseExpressions(sim);
   for (const p of upFront) process.stdout.write(`before the run: ${p}\n`);
-  if (firstStep >= 0) for (const c of commands.slice(firstStep)) sim.apply(c);
+  if (firstStep >= 0) await applyWithVisits(sim, commands.slice(firstStep), d.dir, true);
   if (progress !== undefined) process.stderr.write("\r\x1b[K");
   const report = (recorder as SimRecorder).report(analyseExpressions(sim));
   process.stdout.write(formatReportText(report));
@@ -216,7 +220,8 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
   const d = await simDir();
   const [verb, ...rest] = argv;
   if (verb === "start" && rest.length <= 1) {
-    const sim = await startSim(d, rest[0]);
+    const { sim, exit } = await startSim(d, rest[0]);
+    if (exit !== 0) return exit;
     await suspend(d, sim);
     if (sim.state.failed) throw new SimError("Simulation had errors.");
     return 0;

@@ -223,13 +223,26 @@ export class Sim implements ActionContext {
   }
 
   #visit(c: SimCommand & { kind: "visit" }): void {
-    const st = this.state;
-    const u = knownRepo(st, c.repo);
+    const repo = this.visitTarget(c);
     const visit = this.#options.visit;
     if (visit === undefined) throw new SimError("Simulated repository unavailable.");
-    const ok = visit(st.repo(u), c.command, this);
+    const ok = visit(repo, c.command, this);
     if (c.command.length === 0) return;
     if (!ok) throw new SimError(`Command ${c.command.join(" ")} exited nonzero.`);
-    st.history.push(c);
+    this.recordVisit(c);
+  }
+
+  /** The repository a `visit` goes to; SimError for one the sim does not know. */
+  visitTarget(c: SimCommand & { kind: "visit" }): SimRepo {
+    return this.state.repo(knownRepo(this.state, c.repo));
+  }
+
+  /**
+   * A visit that ran its command (or one replayed from a log, not run
+   * again) goes in the log; one that only opened a shell does not.
+   */
+  recordVisit(c: SimCommand & { kind: "visit" }): void {
+    this.visitTarget(c);
+    if (c.command.length > 0) this.state.history.push(c);
   }
 }

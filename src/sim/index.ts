@@ -64,3 +64,4 @@ export {
 export { formatReportHtml } from "./report-html.js";
 export { formatReportText } from "./report-text.js";
 export { codePointOrder, type SimFile, type SimRepo, SimState } from "./state.js";
+export { materialiseView, simulatedDescription } from "./visit.js";

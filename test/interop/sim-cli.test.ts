@@ -195,9 +195,13 @@ describe("annexgate sim: the command, against stock git annex sim", { concurrenc
     assert.equal(used.code, 0, used.stderr);
     assert.match((await ours(oursDir, "show")).stdout, /^use me here$/m);
     assert.equal((await ours(oursDir, "init", "foo")).code, 0);
-    const visit = await ours(oursDir, "visit", "foo", "ls");
-    assert.equal(visit.code, 1);
-    assert.match(message(visit), /visit/);
+    // A visit runs its command in the simulated repository (sim-visit.test.ts compares it with stock).
+    const visit = await ours(oursDir, "visit", "foo", "git", "config", "annex.uuid");
+    assert.equal(visit.code, 0, visit.stderr);
+    assert.match(visit.stdout, /^[0-9a-f-]{36}$/m);
+    const failing = await ours(oursDir, "visit", "foo", "false");
+    assert.equal(failing.code, 1);
+    assert.match(failing.stdout, /Command false exited nonzero\./);
     assert.equal((await ours(oursDir, "end")).code, 0);
   });
 });
