@@ -16,7 +16,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import {
   analyseExpressions,
   formatReportHtml,
@@ -31,21 +31,27 @@ import {
   SimRecorder,
 } from "../sim/index.js";
 import { openGitHere } from "./command.js";
+import { applyWithVisits, longNote, settleBeforeVisit, startWithVisits } from "./sim-apply.js";
 import { type ExistingRepos, loadExistingRepos } from "./sim-use.js";
-import { applyWithVisits, longNote, settleBeforeVisit, startWithVisits } from "./sim-visit.js";
 import { UsageError } from "./usage.js";
 
-/** The log of the started sim, and a marker that a check in it failed. */
+/** The log of the started sim, a marker that a check in it failed, where its globs look from. */
 interface SimDir {
   readonly dir: string;
   readonly log: string;
   readonly failed: string;
+  readonly matchedPath: (file: string) => string;
 }
 
 async function simDir(): Promise<SimDir> {
   const git = await openGitHere();
   const dir = join(git.gitDir, "annex", "annexgate-sim");
-  return { dir, log: join(dir, "log"), failed: join(dir, "failed") };
+  // As git-annex's sim: a file named relative to here, seen from a
+  // simulated repository's directory (sim/wanted.ts stockMatchedPath).
+  const simRepo = join(git.gitDir, "annex", "sim", "uuid");
+  const here = process.cwd();
+  const matchedPath = (file: string) => relative(simRepo, join(here, file)).split(sep).join("/");
+  return { dir, log: join(dir, "log"), failed: join(dir, "failed"), matchedPath };
 }
 
 /** The repositories `use` can name, read only when a command uses them (it costs a branch read). */
@@ -53,23 +59,18 @@ async function existingFor(commands: readonly SimCommand[]): Promise<ExistingRep
   return commands.some((c) => c.kind === "use") ? loadExistingRepos() : undefined;
 }
 
-/**
- * The engine with the CLI's hooks. Visits are run by sim-visit.ts, around
- * the engine. `addtree` needs the tree of a real repository; until
- * annexgate reads one, it fails with a message saying so, never silently.
- */
+/** The engine with the CLI's hooks; visit and addtree are done around it (sim-apply.ts). */
 function newSim(
+  d: SimDir,
   note: (m: string) => void,
   existing: ExistingRepos | undefined,
   observer?: SimOptions["observer"],
 ): Sim {
   return new Sim({
     note,
+    matchedPath: d.matchedPath,
     ...(observer !== undefined ? { observer } : {}),
     existingRepo: existing ?? (() => ({ error: "no repository was read for it" })),
-    treeFiles: () => {
-      throw new SimError("annexgate sim does not support `addtree` yet");
-    },
   });
 }
 
@@ -89,6 +90,7 @@ async function restore(d: SimDir, next: readonly SimCommand[] = []): Promise<Sim
   const log = parseSimFile(await readLog(d));
   let replaying = true;
   const sim = newSim(
+    d,
     (m) => {
       if (!replaying) longNote(m);
     },
@@ -129,7 +131,7 @@ async function startSim(d: SimDir, file: string | undefined): Promise<{ sim: Sim
   }
   longNote("Sim started.");
   const commands = file === undefined ? [] : await readSimFile(file);
-  const sim = newSim(longNote, await existingFor(commands));
+  const sim = newSim(d, longNote, await existingFor(commands));
   const exit = await startWithVisits(sim, commands, d.dir);
   return { sim, exit };
 }
@@ -196,6 +198,7 @@ async function reportSim(d: SimDir, args: readonly string[]): Promise<number> {
     ? (n: number) => process.stderr.write(`\r${n} actions…`)
     : undefined;
   const sim = newSim(
+    d,
     () => undefined,
     await existingFor(commands),
     (state) => {

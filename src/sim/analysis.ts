@@ -4,7 +4,11 @@
  * would read it, flagged when it does not parse (git-annex then treats it
  * as matching only what is present) or when git-annex's stability rule
  * refuses it (a negated `present` or expected-present term: content would
- * flow back and forth, so git-annex never lets it match).
+ * flow back and forth, so git-annex never lets it match). Also flagged: a
+ * glob naming a directory, which git-annex's sim matches against a path
+ * seen from the simulated repository's directory (wanted.ts
+ * stockMatchedPath), so it matches nothing there, unlike in a real
+ * repository.
  */
 import {
   parseForRepository,
@@ -38,7 +42,23 @@ export function analyseExpressions(sim: Sim): string[] {
       const s =
         which === "wanted" ? repositoryStability(policy, repo.uuid) : stabilityOf(parsed.matcher);
       if (!s.stable) problems.push(`${what}: ${s.reason}`);
+      for (const glob of directoryGlobs(expr)) {
+        problems.push(
+          `${what}: ${glob} matches no file in git-annex's sim, which sees a file from the ` +
+            "simulated repository's directory (../../../../FILE); a real repository would match it",
+        );
+      }
     }
   }
   return problems;
+}
+
+/** The include=/exclude= globs of `expr` that name a directory from the top of the repository. */
+function directoryGlobs(expr: string): string[] {
+  const out: string[] = [];
+  for (const m of expr.matchAll(/(?:^|[\s(])((?:include|exclude)=(\S+))/g)) {
+    const glob = m[2] as string;
+    if (glob.includes("/") && !/^[*?[]|^\.\.\//.test(glob)) out.push(m[1] as string);
+  }
+  return out;
 }

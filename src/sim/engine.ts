@@ -10,7 +10,7 @@ import type { TrustLevel } from "../branch/index.js";
 import { type ActionContext, runComponent } from "./actions.js";
 import type { SimCommand } from "./commands.js";
 import { actionComponents, knownRepo } from "./components.js";
-import { CONFIGURE, checkNewName } from "./configure.js";
+import { CONFIGURE, checkExpressions, checkNewName } from "./configure.js";
 import { SimError } from "./errors.js";
 import { genSimKey, genSimUuid } from "./identity.js";
 import type { SimObserver } from "./observer.js";
@@ -39,10 +39,19 @@ export interface SimOptions {
   readonly note?: (message: string) => void;
   /** `use`: the repository WHAT names, or why not. */
   readonly existingRepo?: (what: string) => ExistingRepo | { readonly error: string };
-  /** `addtree REPO EXPR`: the annexed files of the tree that EXPR matches, with their keys. */
-  readonly treeFiles?: (expression: string) => readonly { file: string; key: string }[];
+  /** `addtree REPO EXPR`: the annexed files of the tree that EXPR matches for REPO, with their keys. */
+  readonly treeFiles?: (
+    expression: string,
+    repo: SimRepo,
+  ) => readonly { readonly file: string; readonly key: string }[];
   /** `visit REPO COMMAND…`: runs the command in the repository's materialised view; true on success. */
   readonly visit?: (repo: SimRepo, command: readonly string[], sim: Sim) => boolean;
+  /**
+   * The path a sim file's globs are matched against (default: as
+   * git-annex's sim sees it when run at the top of a non-bare repository,
+   * wanted.ts stockMatchedPath).
+   */
+  readonly matchedPath?: (file: string) => string;
   /** Makes what is told of every change of a repository's content as it happens (sim report). */
   readonly observer?: (state: SimState) => SimObserver;
 }
@@ -61,7 +70,7 @@ export class Sim implements ActionContext {
     this.#options = options;
     this.state = new SimState(options.seed ?? randomSeed());
     this.observer = options.observer?.(this.state);
-    this.wanted = new Wanted(this.state);
+    this.wanted = new Wanted(this.state, options.matchedPath);
   }
 
   note(message: string): void {
@@ -161,11 +170,41 @@ export class Sim implements ActionContext {
   }
 
   #addTree(repoName: string, expression: string): void {
-    const st = this.state;
-    const u = knownRepo(st, repoName);
     const tree = this.#options.treeFiles;
     if (tree === undefined) throw new SimError("addtree needs a git repository's tree");
-    for (const { file, key } of tree(expression)) {
+    const u = this.addTreeTarget({ kind: "addtree", repo: repoName, expression });
+    this.#addTreeFiles(u, repoName, tree(expression, this.state.repo(u)));
+  }
+
+  /**
+   * The repository an `addtree` adds to, once its expression is known to
+   * parse; SimError (git-annex's message) otherwise. For callers that
+   * find the files themselves (asynchronously) before applyAddTree.
+   */
+  addTreeTarget(c: SimCommand & { kind: "addtree" }): number {
+    const u = knownRepo(this.state, c.repo);
+    checkExpressions([c.expression]);
+    return u;
+  }
+
+  /** Applies an `addtree` with the files the caller found for it (see addTreeTarget). */
+  applyAddTree(
+    c: SimCommand & { kind: "addtree" },
+    files: readonly { readonly file: string; readonly key: string }[],
+  ): void {
+    const u = this.addTreeTarget(c);
+    this.state.clock += 1;
+    this.state.history.push(c);
+    this.#addTreeFiles(u, c.repo, files);
+  }
+
+  #addTreeFiles(
+    u: number,
+    repoName: string,
+    files: readonly { readonly file: string; readonly key: string }[],
+  ): void {
+    const st = this.state;
+    for (const { file, key } of files) {
       const id = st.keyIdOf(key);
       st.setFile(file, id);
       this.#present(u, repoName, id);

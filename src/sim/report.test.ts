@@ -149,4 +149,16 @@ describe("sim report", () => {
       "wanted c not groupwanted: that expression is not stable due to negated use of groupwanted, so will not be used",
     ]);
   });
+
+  it("flags a glob naming a directory, which git-annex's sim never matches", () => {
+    const sim = new Sim({ seed: 1n });
+    sim.start(
+      parseSimFile(
+        "init a\ninit b\nwanted a include=docs/* or include=*.mp3\nwanted b exclude=*/tmp/*\n",
+      ),
+    );
+    assert.deepEqual(analyseExpressions(sim), [
+      "wanted a include=docs/* or include=*.mp3: include=docs/* matches no file in git-annex's sim, which sees a file from the simulated repository's directory (../../../../FILE); a real repository would match it",
+    ]);
+  });
 });

@@ -91,12 +91,31 @@ function sharedSnapshot(state: SimState): Omit<PolicySnapshot, "repoSizes" | "he
   };
 }
 
+/**
+ * The path git-annex 10.20250416's sim matches a file's globs against when
+ * it runs at the top of a non-bare repository: the file as seen from the
+ * simulated repository's own directory, `.git/annex/sim/UUID`, four levels
+ * down (it turns the name, relative to where the command runs, into a
+ * path from that repository's top). So `include=*.mp3` matches
+ * `music/a.mp3`, and `include=docs/*` matches nothing.
+ */
+export function stockMatchedPath(file: string): string {
+  return `../../../../${file}`;
+}
+
 /** Answers the sim's preferred content questions; rebuilds its policies when the configuration changes. */
 export class Wanted {
   #version = -1;
   #policies: (Policy | undefined)[] = [];
 
-  constructor(readonly state: SimState) {}
+  /**
+   * `matchedPath` is the path preferred content sees for a sim file (see
+   * SimOptions.matchedPath).
+   */
+  constructor(
+    readonly state: SimState,
+    readonly matchedPath: (file: string) => string = stockMatchedPath,
+  ) {}
 
   /** The policy repository `view` evaluates with. */
   policyOf(view: number): Policy {
@@ -132,7 +151,7 @@ export class Wanted {
   #ask(view: number, repo: number, key: number, file: string, dropping: boolean): boolean {
     const st = this.state;
     return wantsKey(this.policyOf(view), st.repo(repo).uuid, st.keys[key] as Key, {
-      file,
+      file: this.matchedPath(file),
       dropping,
       state: this.#keyState(view, key),
       default: false,

@@ -1,14 +1,17 @@
 /**
- * Applying sim commands where some are `visit`s (Annex/Sim.hs
- * `CommandVisit`): the engine applies the rest in memory; a visit makes
- * the simulated repository's view a real repository under the sim's
- * directory (sim/visit.ts) and runs the command there with `sh -c`, or
- * an interactive shell when none is given. A visit replayed from a log
- * is not run again, only logged.
+ * Applying sim commands, with the two that need real repositories done
+ * here, around the in-memory engine: a `visit` (Annex/Sim.hs
+ * `CommandVisit`) makes the simulated repository's view a real
+ * repository under the sim's directory (sim/visit.ts) and runs the
+ * command there with `sh -c`, or an interactive shell when none is given;
+ * an `addtree` reads this repository's annexed files (sim-tree.ts). A
+ * visit replayed from a log is not run again, only logged; an addtree
+ * replayed reads the files again.
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { materialiseView, type Sim, type SimCommand } from "../sim/index.js";
+import { treeFilesMatching } from "./sim-tree.js";
 
 type Visit = SimCommand & { kind: "visit" };
 
@@ -64,7 +67,8 @@ async function visit(sim: Sim, c: Visit, simDir: string, replaying: boolean): Pr
 }
 
 /**
- * Starts `sim` with `commands` (Sim.start), running visits as they come;
+ * Starts `sim` with `commands` (Sim.start), running visits (and reading
+ * trees for addtree) as they come;
  * stops at a visit whose command fails and returns its exit status.
  */
 export async function startWithVisits(
@@ -73,7 +77,7 @@ export async function startWithVisits(
   simDir: string,
   replaying = false,
 ): Promise<number> {
-  const first = commands.findIndex((c) => c.kind === "visit");
+  const first = commands.findIndex((c) => c.kind === "visit" || c.kind === "addtree");
   sim.start(first < 0 ? commands : commands.slice(0, first));
   if (first < 0) return 0;
   return applyWithVisits(sim, commands.slice(first), simDir, replaying);
@@ -87,12 +91,15 @@ export async function applyWithVisits(
   replaying = false,
 ): Promise<number> {
   for (const c of commands) {
-    if (c.kind !== "visit") {
+    if (c.kind === "addtree") {
+      const u = sim.addTreeTarget(c);
+      sim.applyAddTree(c, await treeFilesMatching(sim.state.repo(u).uuid, c.expression));
+    } else if (c.kind === "visit") {
+      const code = await visit(sim, c, simDir, replaying);
+      if (code !== 0) return code;
+    } else {
       sim.apply(c);
-      continue;
     }
-    const code = await visit(sim, c, simDir, replaying);
-    if (code !== 0) return code;
   }
   return 0;
 }
