@@ -81,6 +81,9 @@ simulation (as git annex sim):
   sim show             print the started sim's log, a sim file to replay
   sim end              end the started sim
   sim run FILE         start a sim from FILE, then end it
+  sim run|report --from REPO FILE
+                       the same, starting from REPO's repositories,
+                       configuration and files where its logs put them
   sim report [--html PAGE] [FILE]
                        what the started sim (or FILE, run) did: stable or
                        not and why, fill against maxsize, what moved; PAGE

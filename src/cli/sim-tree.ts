@@ -8,8 +8,8 @@
  * a fact the expression needs that is not there is no match.
  */
 import { relative, sep } from "node:path";
-import { CatFileBatch } from "../git/index.js";
-import { formatKey, keyOfLinkOrPointer, MAX_POINTER_SIZE } from "../keys/index.js";
+import { CatFileBatch, type Git } from "../git/index.js";
+import { formatKey, type Key, keyOfLinkOrPointer, MAX_POINTER_SIZE } from "../keys/index.js";
 import { buildPolicySnapshot, snapshotSizes, weighsSizes } from "../policy/index.js";
 import {
   loadKeyState,
@@ -27,23 +27,56 @@ export interface TreeFile {
   readonly key: string;
 }
 
-/** One `git ls-files --stage -z` entry that can be an annexed file. */
-interface Staged {
+/** One staged (or committed) entry that can be an annexed file. */
+interface Candidate {
   readonly oid: string;
   /** From the top of the repository. */
   readonly path: string;
 }
 
-function annexedCandidates(listing: string): Staged[] {
-  const out: Staged[] = [];
+/** Entries of `git ls-files --stage -z` or `git ls-tree -r -z`: symlinks and regular files. */
+function annexedCandidates(listing: string): Candidate[] {
+  const out: Candidate[] = [];
   for (const entry of listing.split("\0")) {
     const tab = entry.indexOf("\t");
     if (tab < 0) continue;
-    const [mode, oid] = entry.slice(0, tab).split(" ");
-    // A symlink, or a small regular file (an unlocked file's pointer).
-    if ((mode === "120000" || mode === "100644") && oid !== undefined) {
+    const fields = entry.slice(0, tab).split(" ");
+    const oid = fields.find((f) => /^[0-9a-f]{40,64}$/.test(f));
+    // A symlink, or a regular file (an unlocked file's pointer).
+    if ((fields[0] === "120000" || fields[0] === "100644") && oid !== undefined) {
       out.push({ oid, path: entry.slice(tab + 1) });
     }
+  }
+  return out;
+}
+
+/**
+ * The annexed files of a repository and their keys: those of its index
+ * under `prefix` ("" for all), or of HEAD's tree in a bare repository
+ * (none when it has no HEAD yet).
+ */
+export async function listAnnexedFiles(
+  git: Git,
+  prefix = "",
+): Promise<{ readonly path: string; readonly key: Key }[]> {
+  let listing: Buffer;
+  if (git.bare) {
+    if ((await git.revParse("HEAD")) === null) return [];
+    listing = await git.run(["ls-tree", "-r", "-z", "HEAD"]);
+  } else {
+    listing = await git.run(["ls-files", "--stage", "-z", "--", prefix === "" ? "." : prefix]);
+  }
+  const cat = new CatFileBatch(git);
+  const out: { path: string; key: Key }[] = [];
+  try {
+    for (const c of annexedCandidates(listing.toString("utf8"))) {
+      const content = await cat.get(c.oid);
+      if (content === null || content.length > MAX_POINTER_SIZE) continue;
+      const key = keyOfLinkOrPointer(content);
+      if (key !== null) out.push({ path: c.path, key });
+    }
+  } finally {
+    await cat.close();
   }
   return out;
 }
@@ -62,39 +95,23 @@ export function treeFilesMatching(uuid: string, expression: string): Promise<Tre
       );
       const parsed = parseForRepository(policy, uuid, expression);
       if (!parsed.ok) throw new SimError(`Failed parsing "${expression}": ${parsed.errors[0]}`);
-      const listing = await git.run([
-        "ls-files",
-        "--stage",
-        "-z",
-        "--",
-        prefix === "" ? "." : prefix,
-      ]);
-      const cat = new CatFileBatch(git);
       const found: TreeFile[] = [];
-      try {
-        for (const s of annexedCandidates(listing.toString("utf8"))) {
-          const content = await cat.get(s.oid);
-          if (content === null || content.length > MAX_POINTER_SIZE) continue;
-          const key = keyOfLinkOrPointer(content);
-          if (key === null) continue;
-          const state = await loadKeyState(branch, key);
-          let ok: boolean;
-          try {
-            ok = matches(
-              policy,
-              parsed.matcher,
-              { mode: "info", key, file: s.path },
-              { repo: uuid, state },
-            );
-          } catch (e) {
-            if (!(e instanceof NotEnoughDataError)) throw e;
-            ok = false;
-          }
-          const file = prefix === "" ? s.path : s.path.slice(prefix.length + 1);
-          if (ok) found.push({ file, key: formatKey(key) });
+      for (const { path, key } of await listAnnexedFiles(git, prefix)) {
+        const state = await loadKeyState(branch, key);
+        let ok: boolean;
+        try {
+          ok = matches(
+            policy,
+            parsed.matcher,
+            { mode: "info", key, file: path },
+            { repo: uuid, state },
+          );
+        } catch (e) {
+          if (!(e instanceof NotEnoughDataError)) throw e;
+          ok = false;
         }
-      } finally {
-        await cat.close();
+        const file = prefix === "" ? path : path.slice(prefix.length + 1);
+        if (ok) found.push({ file, key: formatKey(key) });
       }
       return found;
     },

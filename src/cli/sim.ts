@@ -32,6 +32,7 @@ import {
 } from "../sim/index.js";
 import { openGitHere } from "./command.js";
 import { applyWithVisits, longNote, settleBeforeVisit, startWithVisits } from "./sim-apply.js";
+import { readRealState } from "./sim-from.js";
 import { type ExistingRepos, loadExistingRepos } from "./sim-use.js";
 import { UsageError } from "./usage.js";
 
@@ -123,7 +124,11 @@ async function readSimFile(file: string): Promise<SimCommand[]> {
  * Command/Sim.hs startsim': refuses a second sim, then applies the file's
  * commands; `exit` is a failed visit's exit status, else 0.
  */
-async function startSim(d: SimDir, file: string | undefined): Promise<{ sim: Sim; exit: number }> {
+async function startSim(
+  d: SimDir,
+  file: string | undefined,
+  from?: string,
+): Promise<{ sim: Sim; exit: number }> {
   if (existsSync(d.dir)) {
     throw new UsageError(
       "A sim was previously started. Use `annexgate sim end` to stop it before starting a new one.",
@@ -132,8 +137,9 @@ async function startSim(d: SimDir, file: string | undefined): Promise<{ sim: Sim
   longNote("Sim started.");
   const commands = file === undefined ? [] : await readSimFile(file);
   const sim = newSim(d, longNote, await existingFor(commands));
-  const exit = await startWithVisits(sim, commands, d.dir);
-  return { sim, exit };
+  if (from === undefined) return { sim, exit: await startWithVisits(sim, commands, d.dir) };
+  sim.startFrom(await readRealState(from));
+  return { sim, exit: await applyWithVisits(sim, commands, d.dir) };
 }
 
 async function endSim(d: SimDir): Promise<void> {
@@ -141,8 +147,8 @@ async function endSim(d: SimDir): Promise<void> {
   longNote("Sim ended.");
 }
 
-async function runSim(d: SimDir, file: string): Promise<number> {
-  const { sim, exit } = await startSim(d, file);
+async function runSim(d: SimDir, file: string, from?: string): Promise<number> {
+  const { sim, exit } = await startSim(d, file, from);
   if (exit !== 0) {
     // As stock, a failed visit ends the run at once (the sim is not left started here).
     await rm(d.dir, { recursive: true, force: true });
@@ -180,7 +186,7 @@ async function chartJsSource(): Promise<string> {
  * replayed), or what SIMFILE does when run (no started sim is touched).
  * The expressions are checked before the first step runs, and again after.
  */
-async function reportSim(d: SimDir, args: readonly string[]): Promise<number> {
+async function reportSim(d: SimDir, args: readonly string[], from?: string): Promise<number> {
   let html: string | undefined;
   const files: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -192,6 +198,9 @@ async function reportSim(d: SimDir, args: readonly string[]): Promise<number> {
   }
   if (files.length > 1) throw new UsageError("usage: annexgate sim report [--html FILE] [SIMFILE]");
   const file = files[0];
+  if (from !== undefined && file === undefined) {
+    throw new UsageError("sim report --from REPO needs a sim file");
+  }
   const commands = file === undefined ? parseSimFile(await readLog(d)) : await readSimFile(file);
   let recorder: SimRecorder | undefined;
   const progress = process.stderr.isTTY
@@ -207,8 +216,13 @@ async function reportSim(d: SimDir, args: readonly string[]): Promise<number> {
     },
   );
   const firstStep = commands.findIndex((c) => c.kind === "step" || c.kind === "stepstable");
+  const setup = firstStep < 0 ? commands : commands.slice(0, firstStep);
   // Visits are logged, not run: a report runs no commands.
-  await startWithVisits(sim, firstStep < 0 ? commands : commands.slice(0, firstStep), d.dir, true);
+  if (from === undefined) await startWithVisits(sim, setup, d.dir, true);
+  else {
+    sim.startFrom(await readRealState(from));
+    await applyWithVisits(sim, setup, d.dir, true);
+  }
   const upFront = analyseExpressions(sim);
   for (const p of upFront) process.stdout.write(`before the run: ${p}\n`);
   if (firstStep >= 0) await applyWithVisits(sim, commands.slice(firstStep), d.dir, true);
@@ -219,9 +233,26 @@ async function reportSim(d: SimDir, args: readonly string[]): Promise<number> {
   return 0;
 }
 
-export async function simCommand(argv: readonly string[]): Promise<number> {
+/** `--from REPO` (or `--from=REPO`) taken out of the arguments. */
+function takeFrom(argv: readonly string[]): { from?: string; rest: string[] } {
+  const rest: string[] = [];
+  let from: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--from" && argv[i + 1] !== undefined) from = argv[++i];
+    else if (a.startsWith("--from=")) from = a.slice("--from=".length);
+    else rest.push(a);
+  }
+  return from === undefined ? { rest } : { from, rest };
+}
+
+export async function simCommand(args: readonly string[]): Promise<number> {
   const d = await simDir();
+  const { from, rest: argv } = takeFrom(args);
   const [verb, ...rest] = argv;
+  if (from !== undefined && verb !== "run" && verb !== "report") {
+    throw new UsageError("--from REPO goes with sim run and sim report");
+  }
   if (verb === "start" && rest.length <= 1) {
     const { sim, exit } = await startSim(d, rest[0]);
     if (exit !== 0) return exit;
@@ -238,7 +269,9 @@ export async function simCommand(argv: readonly string[]): Promise<number> {
     process.stdout.write(await readLog(d));
     return 0;
   }
-  if (verb === "run" && rest.length === 1 && rest[0] !== undefined) return runSim(d, rest[0]);
-  if (verb === "report") return reportSim(d, rest);
+  if (verb === "run" && rest.length === 1 && rest[0] !== undefined) {
+    return runSim(d, rest[0], from);
+  }
+  if (verb === "report") return reportSim(d, rest, from);
   return oneCommand(d, argv);
 }

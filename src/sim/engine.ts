@@ -32,6 +32,23 @@ export interface ExistingRepo {
   readonly maxSize?: number;
 }
 
+/** A real repository's state, for a sim that starts from it (`--from REPO`). */
+export interface RealState {
+  /** Every repository it knows, named as the sim will name them. */
+  readonly repos: readonly (ExistingRepo & { readonly name: string })[];
+  readonly groupWanted: ReadonlyMap<string, string>;
+  readonly numcopies: number;
+  readonly mincopies: number;
+  /** Who has a remote for whom (by the sim's names). */
+  readonly connections: readonly { readonly repo: string; readonly remote: string }[];
+  /** Its annexed files, and the UUIDs its location logs say hold each. */
+  readonly files: readonly {
+    readonly file: string;
+    readonly key: string;
+    readonly holders: readonly string[];
+  }[];
+}
+
 export interface SimOptions {
   /** The first seed (simRng); a random one when absent, as git-annex draws one. */
   readonly seed?: bigint;
@@ -85,6 +102,45 @@ export class Sim implements ActionContext {
     if (commands[0]?.kind !== "seed")
       this.state.history.push({ kind: "seed", seed: this.state.seed });
     for (const c of commands) this.apply(c);
+  }
+
+  /**
+   * Starts a sim from a real repository's state instead of from nothing:
+   * its repositories with their configuration, its connections, and its
+   * files where its location logs put them, known alike to every
+   * repository (as if all had synced). Commands follow with `apply`.
+   */
+  startFrom(real: RealState): void {
+    const st = this.state;
+    st.history.push({ kind: "seed", seed: st.seed });
+    for (const r of real.repos) {
+      checkNewName(st, r.name);
+      const repo = st.addRepo(r.name, r.uuid, r.special);
+      st.groups.set(repo.id, new Set(r.groups));
+      st.trust.set(repo.id, r.trust);
+      if (r.wanted !== undefined) st.wanted.set(repo.id, r.wanted);
+      if (r.required !== undefined) st.required.set(repo.id, r.required);
+      if (r.maxSize !== undefined) st.maxSizes.set(repo.id, r.maxSize);
+    }
+    for (const [g, e] of real.groupWanted) st.groupWanted.set(g, e);
+    st.numcopies = real.numcopies;
+    st.mincopies = real.mincopies;
+    for (const c of real.connections) {
+      st.connections[knownRepo(st, c.repo)]?.add(c.remote);
+    }
+    st.configVersion += 1;
+    // One moment for every record (a record needs a clock of 1 or more).
+    st.clock += 1;
+    for (const f of real.files) {
+      const id = st.keyIdOf(f.key);
+      st.setFile(f.file, id);
+      for (const uuid of f.holders) {
+        const holder = st.repoByUuid.get(uuid);
+        if (holder === undefined) continue;
+        if (!st.has(holder, holder, id)) this.observer?.added(holder, id);
+        for (const view of st.repos) st.views.setPresent(view.id, holder, id, true, st.clock);
+      }
+    }
   }
 
   /** Applies one command. Throws SimError where git-annex gives up. */

@@ -24,7 +24,7 @@ export {
   type SimCommandKind,
   type TrustLevel,
 } from "./commands.js";
-export { type ExistingRepo, Sim, type SimOptions } from "./engine.js";
+export { type ExistingRepo, type RealState, Sim, type SimOptions } from "./engine.js";
 export { SimError, SimParseError, type SimParseErrorData } from "./errors.js";
 export { formatSimCommand, formatSimFile, formatSimSize, simCommandWords } from "./format.js";
 export { formatUuid, genSimKey, genSimUuid, uuidV5 } from "./identity.js";
