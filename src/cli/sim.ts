@@ -27,6 +27,7 @@ import {
   Sim,
   type SimCommand,
   SimError,
+  type SimObserver,
   type SimOptions,
   SimRecorder,
 } from "../sim/index.js";
@@ -60,6 +61,33 @@ async function existingFor(commands: readonly SimCommand[]): Promise<ExistingRep
   return commands.some((c) => c.kind === "use") ? loadExistingRepos() : undefined;
 }
 
+/**
+ * On a terminal, a long step shows how many actions it has taken so far
+ * (on stderr, cleared when the step ends; nothing when not a terminal).
+ */
+function stepProgress(): SimObserver {
+  let actions = 0;
+  let shown = false;
+  const acted = () => {
+    actions += 1;
+    if (actions % 65536 === 0) {
+      process.stderr.write(`\r${actions} actions…`);
+      shown = true;
+    }
+  };
+  return {
+    transferred: acted,
+    dropped: acted,
+    undo: () => undefined,
+    added: () => undefined,
+    stepped: () => {
+      if (shown) process.stderr.write("\r\x1b[K");
+      actions = 0;
+      shown = false;
+    },
+  };
+}
+
 /** The engine with the CLI's hooks; visit and addtree are done around it (sim-apply.ts). */
 function newSim(
   d: SimDir,
@@ -67,10 +95,11 @@ function newSim(
   existing: ExistingRepos | undefined,
   observer?: SimOptions["observer"],
 ): Sim {
+  const watch = observer ?? (process.stderr.isTTY ? stepProgress : undefined);
   return new Sim({
     note,
     matchedPath: d.matchedPath,
-    ...(observer !== undefined ? { observer } : {}),
+    ...(watch !== undefined ? { observer: watch } : {}),
     existingRepo: existing ?? (() => ({ error: "no repository was read for it" })),
   });
 }

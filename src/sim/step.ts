@@ -193,8 +193,8 @@ export function handleStep(
       runOneAction(ctx, round);
       if (round.remaining === 0) {
         st.views.endUndo();
-        note(`Simulation has stabilized after ${steps - n} steps.`);
         ctx.observer?.stepped(true, steps - n);
+        note(`Simulation has stabilized after ${steps - n} steps.`);
         return;
       }
     }
