@@ -16,23 +16,16 @@ import {
   locationLogPath,
   MINCOPIES_LOG,
   NUMCOPIES_LOG,
-  PREFERRED_CONTENT_LOG,
   presentUuids,
-  REQUIRED_CONTENT_LOG,
-  readContentExpressions,
   readCopies,
   readDeadUuids,
-  readGroupExpressions,
-  readGroups,
-  readMaxSizes,
-  readRemoteConfigs,
-  readTrustLevels,
 } from "../branch/index.js";
 import { Git } from "../git/index.js";
 import { formatKey, isClusterUuid } from "../keys/index.js";
 import type { RealState } from "../sim/index.js";
 import { repositoryNames } from "./repositories.js";
 import { listAnnexedFiles } from "./sim-tree.js";
+import { existingRepoOf, readBranchConfigs } from "./sim-use.js";
 import { UsageError } from "./usage.js";
 
 /** A name no other repository has, usable in a sim file. */
@@ -59,12 +52,7 @@ export async function readRealState(repoDir: string): Promise<RealState> {
     const remoteOf = new Map<string, string>();
     for (const [remote, uuid] of names.remotes) remoteOf.set(uuid, remote);
     const uuids = new Set([names.here, ...names.logged.keys(), ...names.remotes.values()]);
-    const groups = await readGroups(branch);
-    const trust = await readTrustLevels(branch);
-    const wanted = await readContentExpressions(branch, PREFERRED_CONTENT_LOG);
-    const required = await readContentExpressions(branch, REQUIRED_CONTENT_LOG);
-    const maxSizes = await readMaxSizes(branch);
-    const special = await readRemoteConfigs(branch);
+    const configs = await readBranchConfigs(branch);
     const taken = new Set<string>(["here"]);
     const nameOf = new Map<string, string>();
     const repos: RealState["repos"][number][] = [];
@@ -75,19 +63,15 @@ export async function readRealState(repoDir: string): Promise<RealState> {
           ? "here"
           : simName(remoteOf.get(uuid) ?? names.logged.get(uuid) ?? uuid, taken);
       nameOf.set(uuid, name);
-      const size = maxSizes.get(uuid);
-      const w = wanted.get(uuid);
-      const r = required.get(uuid);
+      // An empty expression or a maxsize of 0 is how git-annex unsets one.
+      const { wanted, required, maxSize, ...rest } = existingRepoOf(configs, uuid);
       repos.push({
+        ...rest,
         name,
-        uuid,
-        special: special.has(uuid),
-        groups: [...(groups.get(uuid) ?? [])],
-        trust: trust.get(uuid) ?? "semitrusted",
         groupWanted: new Map(),
-        ...(w !== undefined && w !== "" ? { wanted: w } : {}),
-        ...(r !== undefined && r !== "" ? { required: r } : {}),
-        ...(size !== undefined && size > 0n ? { maxSize: Number(size) } : {}),
+        ...(wanted !== undefined && wanted !== "" ? { wanted } : {}),
+        ...(required !== undefined && required !== "" ? { required } : {}),
+        ...(maxSize !== undefined && maxSize > 0 ? { maxSize } : {}),
       });
     }
     const connections = [...names.remotes]
@@ -100,7 +84,7 @@ export async function readRealState(repoDir: string): Promise<RealState> {
     }
     return {
       repos,
-      groupWanted: await readGroupExpressions(branch),
+      groupWanted: configs.groupWanted,
       numcopies: (await readCopies(branch, NUMCOPIES_LOG)) ?? 1,
       mincopies: (await readCopies(branch, MINCOPIES_LOG)) ?? 1,
       connections,

@@ -10,22 +10,11 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import {
-  gitAnnexRepo,
-  makeTempDir,
-  type Outcome,
-  removeDir,
-  requireGitAnnex,
-  run,
-  runOutcome,
-} from "../helpers/index.js";
-import { ANNEXGATE_BIN } from "../helpers/servers.js";
+import { gitAnnexRepo, makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
+import { annexgateSim, seen, stockSim } from "../helpers/sim.js";
 
-const stock = (cwd: string, ...args: string[]) =>
-  runOutcome("git", ["annex", "sim", ...args], { cwd });
-const ours = (cwd: string, ...args: string[]) =>
-  runOutcome(process.execPath, [ANNEXGATE_BIN, "sim", ...args], { cwd });
-const seen = (o: Outcome) => ({ code: o.code, stdout: o.stdout });
+const stock = stockSim;
+const ours = annexgateSim;
 
 const SIM = (expr: string) => `seed 9
 init foo

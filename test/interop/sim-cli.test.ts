@@ -9,15 +9,8 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import {
-  gitAnnexRepo,
-  makeTempDir,
-  type Outcome,
-  removeDir,
-  requireGitAnnex,
-  runOutcome,
-} from "../helpers/index.js";
-import { ANNEXGATE_BIN } from "../helpers/servers.js";
+import { type Outcome, removeDir } from "../helpers/index.js";
+import { annexgateSim, simScratch, stockSim } from "../helpers/sim.js";
 
 /** Everything up to the stepstable, so a later invocation can run it. */
 const SETUP = `seed 3
@@ -37,11 +30,9 @@ addmulti 6 .x 1kB 20kB foo
 const SIM = `${SETUP}stepstable 30\n`;
 
 type Result = Outcome;
-const exec = (cmd: string, args: readonly string[], cwd: string) => runOutcome(cmd, args, { cwd });
 
-const stock = (cwd: string, ...args: string[]) => exec("git", ["annex", "sim", ...args], cwd);
-const ours = (cwd: string, ...args: string[]) =>
-  exec(process.execPath, [ANNEXGATE_BIN, "sim", ...args], cwd);
+const stock = stockSim;
+const ours = annexgateSim;
 
 /** The message of an error, without the program's own prefix ("git-annex: ", "annexgate: "). */
 function message(r: Result): string {
@@ -55,10 +46,7 @@ describe("annexgate sim: the command, against stock git annex sim", { concurrenc
   let simFile = "";
   let setupFile = "";
   before(async () => {
-    await requireGitAnnex();
-    tmp = await makeTempDir("annexgate-simcli-");
-    stockDir = await gitAnnexRepo(join(tmp, "stock"), "stock");
-    oursDir = await gitAnnexRepo(join(tmp, "ours"), "ours");
+    ({ tmp, stockDir, oursDir } = await simScratch("annexgate-simcli-"));
     simFile = join(tmp, "balanced.sim");
     setupFile = join(tmp, "setup.sim");
     await writeFile(simFile, SIM);

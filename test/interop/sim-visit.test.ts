@@ -11,15 +11,8 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
-import {
-  gitAnnexRepo,
-  makeTempDir,
-  type Outcome,
-  removeDir,
-  requireGitAnnex,
-  runOutcome,
-} from "../helpers/index.js";
-import { ANNEXGATE_BIN } from "../helpers/servers.js";
+import { type Outcome, removeDir } from "../helpers/index.js";
+import { annexgateSim, seen, simScratch, stockSim } from "../helpers/sim.js";
 
 const SETUP = `seed 4
 init foo
@@ -52,13 +45,8 @@ visit foo git-annex whereis 1.x 2.x
 visit bar git-annex maxsize
 `;
 
-const stock = (cwd: string, ...args: string[]) =>
-  runOutcome("git", ["annex", "sim", ...args], { cwd });
-const ours = (cwd: string, ...args: string[]) =>
-  runOutcome(process.execPath, [ANNEXGATE_BIN, "sim", ...args], { cwd });
-
-/** Exit status and output, for comparing whole runs. */
-const seen = (o: Outcome) => ({ code: o.code, stdout: o.stdout });
+const stock = stockSim;
+const ours = annexgateSim;
 
 describe("annexgate sim visit: stock git-annex in the simulated repository", {
   concurrency: 1,
@@ -67,10 +55,7 @@ describe("annexgate sim visit: stock git-annex in the simulated repository", {
   let stockDir = "";
   let oursDir = "";
   before(async () => {
-    await requireGitAnnex();
-    tmp = await makeTempDir("annexgate-simvisit-");
-    stockDir = await gitAnnexRepo(join(tmp, "stock"), "stock");
-    oursDir = await gitAnnexRepo(join(tmp, "ours"), "ours");
+    ({ tmp, stockDir, oursDir } = await simScratch("annexgate-simvisit-"));
     await writeFile(join(tmp, "run.sim"), RUN);
     await writeFile(join(tmp, "setup.sim"), SETUP);
   });
