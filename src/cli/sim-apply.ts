@@ -10,7 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { materialiseView, type Sim, type SimCommand } from "../sim/index.js";
+import { materialiseView, type RealState, type Sim, type SimCommand } from "../sim/index.js";
 import { treeFilesMatching } from "./sim-tree.js";
 
 type Visit = SimCommand & { kind: "visit" };
@@ -67,16 +67,22 @@ async function visit(sim: Sim, c: Visit, simDir: string, replaying: boolean): Pr
 }
 
 /**
- * Starts `sim` with `commands` (Sim.start), running visits (and reading
- * trees for addtree) as they come;
- * stops at a visit whose command fails and returns its exit status.
+ * Starts `sim` with `commands` (Sim.start), or from `real` (Sim.startFrom)
+ * then the commands, running visits (and reading trees for addtree) as
+ * they come; stops at a visit whose command fails and returns its exit
+ * status.
  */
 export async function startWithVisits(
   sim: Sim,
   commands: readonly SimCommand[],
   simDir: string,
-  replaying = false,
+  opts: { readonly replaying?: boolean; readonly real?: RealState } = {},
 ): Promise<number> {
+  const replaying = opts.replaying === true;
+  if (opts.real !== undefined) {
+    sim.startFrom(opts.real);
+    return applyWithVisits(sim, commands, simDir, replaying);
+  }
   const first = commands.findIndex((c) => c.kind === "visit" || c.kind === "addtree");
   sim.start(first < 0 ? commands : commands.slice(0, first));
   if (first < 0) return 0;

@@ -8,8 +8,9 @@
  * a fact the expression needs that is not there is no match.
  */
 import { relative, sep } from "node:path";
-import { CatFileBatch, type Git } from "../git/index.js";
-import { formatKey, type Key, keyOfLinkOrPointer, MAX_POINTER_SIZE } from "../keys/index.js";
+import { BlobKeys, isGitShaKey, lsTreeRecursive } from "../export/index.js";
+import type { Git } from "../git/index.js";
+import { formatKey, type Key, parseKey } from "../keys/index.js";
 import { buildPolicySnapshot, snapshotSizes, weighsSizes } from "../policy/index.js";
 import {
   loadKeyState,
@@ -27,24 +28,15 @@ export interface TreeFile {
   readonly key: string;
 }
 
-/** One staged (or committed) entry that can be an annexed file. */
-interface Candidate {
-  readonly oid: string;
-  /** From the top of the repository. */
-  readonly path: string;
-}
-
-/** Entries of `git ls-files --stage -z` or `git ls-tree -r -z`: symlinks and regular files. */
-function annexedCandidates(listing: string): Candidate[] {
-  const out: Candidate[] = [];
+/** The blobs of `git ls-files --stage -z` output (symlinks and regular files). */
+function stagedBlobs(listing: string): { readonly sha: string; readonly path: string }[] {
+  const out: { sha: string; path: string }[] = [];
   for (const entry of listing.split("\0")) {
     const tab = entry.indexOf("\t");
     if (tab < 0) continue;
-    const fields = entry.slice(0, tab).split(" ");
-    const oid = fields.find((f) => /^[0-9a-f]{40,64}$/.test(f));
-    // A symlink, or a regular file (an unlocked file's pointer).
-    if ((fields[0] === "120000" || fields[0] === "100644") && oid !== undefined) {
-      out.push({ oid, path: entry.slice(tab + 1) });
+    const [mode, sha] = entry.slice(0, tab).split(" ");
+    if ((mode === "120000" || mode === "100644") && sha !== undefined) {
+      out.push({ sha, path: entry.slice(tab + 1) });
     }
   }
   return out;
@@ -53,32 +45,33 @@ function annexedCandidates(listing: string): Candidate[] {
 /**
  * The annexed files of a repository and their keys: those of its index
  * under `prefix` ("" for all), or of HEAD's tree in a bare repository
- * (none when it has no HEAD yet).
+ * (none when it has no HEAD yet). Keys are read as an export reads them
+ * (export/tree-files.ts BlobKeys: batched, small blobs only).
  */
 export async function listAnnexedFiles(
   git: Git,
   prefix = "",
 ): Promise<{ readonly path: string; readonly key: Key }[]> {
-  let listing: Buffer;
+  let blobs: readonly { readonly sha: string; readonly path: string }[];
   if (git.bare) {
     if ((await git.revParse("HEAD")) === null) return [];
-    listing = await git.run(["ls-tree", "-r", "-z", "HEAD"]);
+    blobs = (await lsTreeRecursive(git, "HEAD")).filter((e) => e.type === "blob");
   } else {
-    listing = await git.run(["ls-files", "--stage", "-z", "--", prefix === "" ? "." : prefix]);
+    const listing = await git.run([
+      "ls-files",
+      "--stage",
+      "-z",
+      "--",
+      prefix === "" ? "." : prefix,
+    ]);
+    blobs = stagedBlobs(listing.toString("utf8"));
   }
-  const cat = new CatFileBatch(git);
-  const out: { path: string; key: Key }[] = [];
-  try {
-    for (const c of annexedCandidates(listing.toString("utf8"))) {
-      const content = await cat.get(c.oid);
-      if (content === null || content.length > MAX_POINTER_SIZE) continue;
-      const key = keyOfLinkOrPointer(content);
-      if (key !== null) out.push({ path: c.path, key });
-    }
-  } finally {
-    await cat.close();
-  }
-  return out;
+  const keys = await new BlobKeys(git).keysOf(blobs.map((b) => b.sha));
+  return blobs.flatMap((b) => {
+    const key = keys.get(b.sha);
+    // A file stored in git itself has a git sha key: not annexed.
+    return key === undefined || isGitShaKey(key) ? [] : [{ path: b.path, key: parseKey(key) }];
+  });
 }
 
 /** The files `expression` adds for the simulated repository `uuid`. */

@@ -61,6 +61,10 @@ async function existingFor(commands: readonly SimCommand[]): Promise<ExistingRep
   return commands.some((c) => c.kind === "use") ? loadExistingRepos() : undefined;
 }
 
+/** The progress line on stderr: actions so far, and its removal. */
+const showActions = (n: number) => process.stderr.write(`\r${n} actions…`);
+const clearProgress = () => process.stderr.write("\r\x1b[K");
+
 /**
  * On a terminal, a long step shows how many actions it has taken so far
  * (on stderr, cleared when the step ends; nothing when not a terminal).
@@ -71,7 +75,7 @@ function stepProgress(): SimObserver {
   const acted = () => {
     actions += 1;
     if (actions % 65536 === 0) {
-      process.stderr.write(`\r${actions} actions…`);
+      showActions(actions);
       shown = true;
     }
   };
@@ -81,7 +85,7 @@ function stepProgress(): SimObserver {
     undo: () => undefined,
     added: () => undefined,
     stepped: () => {
-      if (shown) process.stderr.write("\r\x1b[K");
+      if (shown) clearProgress();
       actions = 0;
       shown = false;
     },
@@ -126,7 +130,7 @@ async function restore(d: SimDir, next: readonly SimCommand[] = []): Promise<Sim
     },
     await existingFor([...log, ...next]),
   );
-  await startWithVisits(sim, log, d.dir, true);
+  await startWithVisits(sim, log, d.dir, { replaying: true });
   // A failed present/notpresent check is not in the log; the marker keeps it.
   if (existsSync(d.failed)) sim.state.failed = true;
   replaying = false;
@@ -166,9 +170,8 @@ async function startSim(
   longNote("Sim started.");
   const commands = file === undefined ? [] : await readSimFile(file);
   const sim = newSim(d, longNote, await existingFor(commands));
-  if (from === undefined) return { sim, exit: await startWithVisits(sim, commands, d.dir) };
-  sim.startFrom(await readRealState(from));
-  return { sim, exit: await applyWithVisits(sim, commands, d.dir) };
+  const real = from === undefined ? {} : { real: await readRealState(from) };
+  return { sim, exit: await startWithVisits(sim, commands, d.dir, real) };
 }
 
 async function endSim(d: SimDir): Promise<void> {
@@ -232,9 +235,7 @@ async function reportSim(d: SimDir, args: readonly string[], from?: string): Pro
   }
   const commands = file === undefined ? parseSimFile(await readLog(d)) : await readSimFile(file);
   let recorder: SimRecorder | undefined;
-  const progress = process.stderr.isTTY
-    ? (n: number) => process.stderr.write(`\r${n} actions…`)
-    : undefined;
+  const progress = process.stderr.isTTY ? showActions : undefined;
   const sim = newSim(
     d,
     () => undefined,
@@ -247,15 +248,14 @@ async function reportSim(d: SimDir, args: readonly string[], from?: string): Pro
   const firstStep = commands.findIndex((c) => c.kind === "step" || c.kind === "stepstable");
   const setup = firstStep < 0 ? commands : commands.slice(0, firstStep);
   // Visits are logged, not run: a report runs no commands.
-  if (from === undefined) await startWithVisits(sim, setup, d.dir, true);
-  else {
-    sim.startFrom(await readRealState(from));
-    await applyWithVisits(sim, setup, d.dir, true);
-  }
+  await startWithVisits(sim, setup, d.dir, {
+    replaying: true,
+    ...(from === undefined ? {} : { real: await readRealState(from) }),
+  });
   const upFront = analyseExpressions(sim);
   for (const p of upFront) process.stdout.write(`before the run: ${p}\n`);
   if (firstStep >= 0) await applyWithVisits(sim, commands.slice(firstStep), d.dir, true);
-  if (progress !== undefined) process.stderr.write("\r\x1b[K");
+  if (progress !== undefined) clearProgress();
   const report = (recorder as SimRecorder).report(analyseExpressions(sim));
   process.stdout.write(formatReportText(report));
   if (html !== undefined) await writeFile(html, formatReportHtml(report, await chartJsSource()));

@@ -13,3 +13,4 @@ export {
   parseTrackingBranch,
   pushedExport,
 } from "./pushed.js";
+export { BlobKeys, isGitShaKey, lsTreeRecursive } from "./tree-files.js";

@@ -2,8 +2,9 @@
  * The simulation engine: applies sim commands to an in-memory
  * {@link SimState} as git-annex 10.20250416's `git annex sim` applies them
  * (Annex/Sim.hs `applySimCommand`), with no git repository per simulated
- * repository. Everything that depends on a real repository (`use`,
- * `addtree`, `visit`) goes through hooks the caller supplies.
+ * repository. What depends on a real repository is the caller's: `use`
+ * through a hook, `addtree` and `visit` done around the engine
+ * (addTreeTarget/applyAddTree, visitTarget/recordVisit).
  */
 import { randomBytes } from "node:crypto";
 import type { TrustLevel } from "../branch/index.js";
@@ -56,13 +57,6 @@ export interface SimOptions {
   readonly note?: (message: string) => void;
   /** `use`: the repository WHAT names, or why not. */
   readonly existingRepo?: (what: string) => ExistingRepo | { readonly error: string };
-  /** `addtree REPO EXPR`: the annexed files of the tree that EXPR matches for REPO, with their keys. */
-  readonly treeFiles?: (
-    expression: string,
-    repo: SimRepo,
-  ) => readonly { readonly file: string; readonly key: string }[];
-  /** `visit REPO COMMAND…`: runs the command in the repository's materialised view; true on success. */
-  readonly visit?: (repo: SimRepo, command: readonly string[], sim: Sim) => boolean;
   /**
    * The path a sim file's globs are matched against (default: as
    * git-annex's sim sees it when run at the top of a non-bare repository,
@@ -152,8 +146,13 @@ export class Sim implements ActionContext {
         this.#checkPresence(command.kind === "present", command.repo, command.file);
         return;
       case "visit":
-        this.#visit(command);
-        return;
+        this.visitTarget(command);
+        throw new SimError("a visit is run by the caller (Sim.visitTarget, then Sim.recordVisit)");
+      case "addtree":
+        this.addTreeTarget(command);
+        throw new SimError(
+          "addtree is read by the caller (Sim.addTreeTarget, then Sim.applyAddTree)",
+        );
     }
     st.clock += 1;
     st.history.push(command);
@@ -169,9 +168,6 @@ export class Sim implements ActionContext {
         return;
       case "use":
         this.#use(command.repo, command.what);
-        return;
-      case "addtree":
-        this.#addTree(command.repo, command.expression);
         return;
       case "add":
         this.#add(command.file, command.size, command.repos);
@@ -223,13 +219,6 @@ export class Sim implements ActionContext {
     for (const [g, e] of found.groupWanted) st.groupWanted.set(g, e);
     if (found.maxSize !== undefined) st.maxSizes.set(repo.id, found.maxSize);
     st.configVersion += 1;
-  }
-
-  #addTree(repoName: string, expression: string): void {
-    const tree = this.#options.treeFiles;
-    if (tree === undefined) throw new SimError("addtree needs a git repository's tree");
-    const u = this.addTreeTarget({ kind: "addtree", repo: repoName, expression });
-    this.#addTreeFiles(u, repoName, tree(expression, this.state.repo(u)));
   }
 
   /**
@@ -315,16 +304,6 @@ export class Sim implements ActionContext {
     if (problem === null) return;
     this.note(problem);
     st.failed = true;
-  }
-
-  #visit(c: SimCommand & { kind: "visit" }): void {
-    const repo = this.visitTarget(c);
-    const visit = this.#options.visit;
-    if (visit === undefined) throw new SimError("Simulated repository unavailable.");
-    const ok = visit(repo, c.command, this);
-    if (c.command.length === 0) return;
-    if (!ok) throw new SimError(`Command ${c.command.join(" ")} exited nonzero.`);
-    this.recordVisit(c);
   }
 
   /** The repository a `visit` goes to; SimError for one the sim does not know. */
