@@ -3,18 +3,19 @@
  * git-annex's client falls back (and remembering the version that works),
  * basic auth against stock git annex p2phttp, the bounded keep-alive pool,
  * the keeplocked long poll on connections of its own, how put bodies say
- * "invalid" (one byte short), and GET validity. Small scripted servers where
- * the test must see the requests.
+ * "invalid" (one byte short), GET validity, and GET bodies continued after
+ * a break-off. Small scripted servers where the test must see the requests.
  */
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
-import { after, before, describe, it } from "node:test";
+import { after, before, beforeEach, describe, it } from "node:test";
 import { genUuid } from "../../src/keys/index.js";
 import { sample } from "../../src/peers/conformance.js";
+import { DEFAULT_CONTINUATIONS } from "../../src/peers/http/download-body.js";
 import { HttpPeer, PeerError, parseP2pHttpUrl } from "../../src/peers/index.js";
-import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
+import { gitAnnexRepo, makeTempDir, removeDir, run, waitFor } from "../helpers/index.js";
 import { type RunningP2pHttp, startStockP2pHttp } from "../helpers/servers.js";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -535,5 +536,112 @@ describe("HttpPeer and stock git annex p2phttp's leaks", () => {
     );
     assert.equal(r.stored, true);
     assert.deepEqual(await answered(peer.checkPresent(s.key), "checkpresent"), { present: true });
+  });
+});
+
+/**
+ * A GET body that breaks off part way is continued from the first byte the
+ * reader lacks (as git-annex retries a download that made progress); one
+ * that ends cleanly short, or breaks off with no progress, is not.
+ */
+describe("HttpPeer continues a download that broke off", () => {
+  const uuid = genUuid();
+  const s = sample(300_000);
+  /** How the server answers the GET starting at `offset`. */
+  let mode: (offset: number) => "whole" | "reset" | "stall" | "wrong length" = () => "whole";
+  let fake: FakeServer;
+  /** The offsets of the GETs seen. */
+  const gets = () =>
+    fake.seen
+      .filter((r) => r.method === "GET")
+      .map((r) => Number(new URL(r.url, "http://h").searchParams.get("offset") ?? 0));
+  before(async () => {
+    fake = await new FakeServer((req, _b, res) => {
+      const { op } = route(req.url ?? "");
+      if (op === "checkpresent") return json(res, { present: true });
+      const offset = Number(new URL(req.url ?? "", "http://h").searchParams.get("offset") ?? 0);
+      const rest = s.data.subarray(offset);
+      const how = mode(offset);
+      res.writeHead(200, {
+        "x-git-annex-data-length": String(how === "wrong length" ? rest.length - 1 : rest.length),
+      });
+      if (how === "whole" || how === "wrong length") return void res.end(rest);
+      // A third of what is left, then a connection ended mid-body, or silence.
+      res.write(rest.subarray(0, Math.ceil(rest.length / 3)), () => {
+        if (how === "reset") req.socket.destroy();
+      });
+    }).start();
+  });
+  beforeEach(() => {
+    fake.seen.length = 0;
+  });
+  after(async () => {
+    await fake.stop();
+  });
+
+  const peerWith = (stallTimeoutMs = 60_000) =>
+    new HttpPeer({ url: fake.url(), uuid, clientUuid: genUuid(), stallTimeoutMs });
+  const readAll = async (data: Readable): Promise<Buffer> => {
+    const parts: Buffer[] = [];
+    for await (const c of data) parts.push(c as Buffer);
+    return Buffer.concat(parts);
+  };
+
+  it("after a connection ended mid-body: the rest is asked for, and the bytes are whole", async () => {
+    const peer = peerWith();
+    mode = (offset) => (offset === 0 ? "reset" : "whole");
+    const got = await peer.retrieve(s.key, 0);
+    assert.ok(got);
+    assert.ok((await readAll(got.data)).equals(s.data));
+    assert.equal(await got.valid, true);
+    assert.deepEqual(gets(), [0, 100_000]);
+    await peer.close();
+  });
+
+  it("after a server that stopped sending (the stall timeout): the same, from an offset", async () => {
+    // The stall timeout is what a stalled server costs; short here.
+    const peer = peerWith(1_000);
+    mode = (offset) => (offset === 1000 ? "stall" : "whole");
+    const got = await peer.retrieve(s.key, 1000);
+    assert.ok(got);
+    assert.ok((await readAll(got.data)).equals(s.data.subarray(1000)));
+    assert.equal(await got.valid, true);
+    assert.deepEqual(gets(), [1000, 1000 + 99_667]);
+    await peer.close();
+  });
+
+  it("a bounded number of times: a server that breaks off every time fails the download", async () => {
+    const peer = peerWith();
+    mode = () => "reset";
+    const got = await peer.retrieve(s.key, 0);
+    assert.ok(got);
+    await assert.rejects(readAll(got.data));
+    assert.equal(await got.valid, false);
+    assert.equal(gets().length, 1 + DEFAULT_CONTINUATIONS);
+    await peer.close();
+  });
+
+  it("not when the continuation promises other bytes than the rest", async () => {
+    const peer = peerWith();
+    mode = (offset) => (offset === 0 ? "reset" : "wrong length");
+    const got = await peer.retrieve(s.key, 0);
+    assert.ok(got);
+    await assert.rejects(readAll(got.data), /continued with a different length/);
+    assert.equal(await got.valid, false);
+    assert.deepEqual(gets(), [0, 100_000]);
+    await peer.close();
+  });
+
+  it("not when the reader gave up: the response is ended, nothing more is asked", async () => {
+    const peer = peerWith();
+    mode = () => "stall";
+    const got = await peer.retrieve(s.key, 0);
+    assert.ok(got);
+    await new Promise<void>((resolve) => got.data.once("data", () => resolve()));
+    got.data.destroy();
+    assert.equal(await got.valid, false);
+    await waitFor("the server to see the connection closed", async () => fake.openNow === 0);
+    assert.deepEqual(gets(), [0]);
+    await peer.close();
   });
 });

@@ -117,7 +117,9 @@ describe("a node that stalls mid-transfer behind annexgate", { timeout: 900_000 
   const savedEnv = { ...process.env };
   const nodes = new Map<string, StallableNode>();
 
-  const client = (uuid: string) => new HttpPeer({ url: `${base}/`, uuid, clientUuid: CLIENT });
+  // A client that never continues a download: the break-off is what is tested.
+  const client = (uuid: string) =>
+    new HttpPeer({ url: `${base}/`, uuid, clientUuid: CLIENT, downloadContinuations: 0 });
 
   const httpNode = (name: string, repo: string, port: number): StallableNode => ({
     name,

@@ -9,6 +9,15 @@ import { HttpPeer } from "../../src/peers/index.js";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
 import { type RunningP2pHttp, startAnnexgate, startStockP2pHttp } from "../helpers/servers.js";
 
+/**
+ * The peers' no-progress timeout: well under a case's 60 s bound, since
+ * stock git annex p2phttp 10.20250416 leaves about one GET in a hundred on
+ * a loaded machine unfinished (a race in its server) and the peer then
+ * continues the download once this has passed; long enough that a slow
+ * answer on a loaded machine is never taken for a stall.
+ */
+const STALL_MS = 15_000;
+
 function overHttp(
   label: string,
   start: (repo: string) => Promise<RunningP2pHttp>,
@@ -23,6 +32,7 @@ function overHttp(
       uuid,
       clientUuid: genUuid(),
       maxSockets: 4,
+      stallTimeoutMs: STALL_MS,
     });
     return {
       peer,

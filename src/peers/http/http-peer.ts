@@ -8,12 +8,12 @@
  * how many a gateway opens to one remote: one agent for ordinary requests,
  * a second for the keeplocked requests, which hold their connection for as
  * long as the lock is held (so held locks never starve transfers).
- * The HTTP plumbing is client.ts, locks lock.ts, put bodies upload-body.ts.
+ * The HTTP plumbing is client.ts, locks lock.ts, put bodies upload-body.ts,
+ * GET bodies (continued when they break off) download-body.ts.
  */
 import type { IncomingMessage } from "node:http";
 import type { AgentOptions as HttpsAgentOptions } from "node:https";
-import { pipeline } from "node:stream/promises";
-import { formatKey, type Key } from "../../keys/index.js";
+import type { Key } from "../../keys/index.js";
 import {
   type ApiVersion,
   DATA_LENGTH_HEADER,
@@ -36,7 +36,6 @@ import {
   type Peer,
   type PeerContext,
   PeerError,
-  PeerProtocolError,
   PeerRefusedError,
   PeerUnreachableError,
   type PresenceResult,
@@ -46,10 +45,15 @@ import {
   type StoreRequest,
   type StoreResult,
 } from "../peer.js";
-import { ByteCounter } from "../streams.js";
 import { HttpClient, readBody, responseOf, statusError } from "./client.js";
+import {
+  continuedDownload,
+  DEFAULT_CONTINUATIONS,
+  dataLength,
+  promisingExactly,
+} from "./download-body.js";
 import { keepLocked } from "./lock.js";
-import { sendPutBody } from "./upload-body.js";
+import { putFailed, sendPutBody } from "./upload-body.js";
 
 export interface HttpPeerOptions {
   /**
@@ -90,6 +94,11 @@ export interface HttpPeerOptions {
    * own side (a slow source, a slow reader) never counts.
    */
   readonly stallTimeoutMs?: number;
+  /**
+   * How many times a download that broke off after making progress is
+   * continued from where it stopped (default 3; 0 never).
+   */
+  readonly downloadContinuations?: number;
   /** How long a lock's release waits for the server's answer (ms, default 30000). */
   readonly unlockTimeoutMs?: number;
   /** Debug messages (e.g. a lock whose release could not be confirmed). */
@@ -298,18 +307,9 @@ export class HttpPeer implements Peer {
   async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
     // Settled first so that a 404 means "not here", not "no such version".
     const version = await this.#confirmedVersion(key, ctx);
-    const res = await this.#client.exchange(version, "key", ctx, {
-      method: "GET",
-      query: offset !== 0 ? { offset } : {},
-      keyInPath: key,
-      answerTimeoutMs: this.#stallMs,
-    });
-    if (res.statusCode !== 200) {
-      const body = await readBody(res);
-      if (res.statusCode === 404) return null;
-      throw statusError("key", version, res.statusCode ?? 0, body);
-    }
-    const length = dataLength(res, version, key, offset);
+    const got = await this.#get(version, key, offset, ctx);
+    if (got === null) return null;
+    const { res, length } = got;
     if (length === 0) {
       await readBody(res);
       // git-annex answers a missing key with an empty body of length 0;
@@ -322,13 +322,41 @@ export class HttpPeer implements Peer {
         return null;
       }
     }
-    const counter = new ByteCounter(this.#stallTimer((e) => res.destroy(e)));
-    // A download that breaks off is not valid; the reader sees the error on `data`.
-    const valid = pipeline(res, counter).then(
-      () => counter.count === length,
-      () => false,
-    );
-    return { length, data: counter, valid };
+    // A body broken off part way is continued from where it stopped.
+    const resume = async (done: number): Promise<IncomingMessage> => {
+      const more = await this.#get(version, key, offset + done, ctx);
+      return promisingExactly(more, length - done, version);
+    };
+    const { data, valid } = continuedDownload({
+      first: res,
+      length,
+      resume,
+      stallTimer: (breakOff) => this.#stallTimer(breakOff),
+      continuations: this.#opts.downloadContinuations ?? DEFAULT_CONTINUATIONS,
+      signal: ctx?.signal,
+    });
+    return { length, data, valid };
+  }
+
+  /** A GET from `offset`: its response and the bytes it promises; null for 404. */
+  async #get(
+    version: ApiVersion,
+    key: Key,
+    offset: number,
+    ctx: PeerContext | undefined,
+  ): Promise<{ res: IncomingMessage; length: number } | null> {
+    const res = await this.#client.exchange(version, "key", ctx, {
+      method: "GET",
+      query: offset !== 0 ? { offset } : {},
+      keyInPath: key,
+      answerTimeoutMs: this.#stallMs,
+    });
+    if (res.statusCode !== 200) {
+      const body = await readBody(res);
+      if (res.statusCode === 404) return null;
+      throw statusError("key", version, res.statusCode ?? 0, body);
+    }
+    return { res, length: dataLength(res, version, key, offset) };
   }
 
   async close(): Promise<void> {
@@ -360,36 +388,4 @@ export class HttpPeer implements Peer {
     if (!this.#client.confirmed) await this.checkPresent(key, ctx);
     return this.#client.version;
   }
-}
-
-/** The length a download promises (X-git-annex-data-length; v0 may leave it out). */
-function dataLength(res: IncomingMessage, version: ApiVersion, key: Key, offset: number): number {
-  const header = res.headers[DATA_LENGTH_HEADER];
-  if (header !== undefined) {
-    const length = Number(header);
-    if (!Number.isSafeInteger(length) || length < 0) {
-      res.destroy();
-      throw new PeerProtocolError("p2phttp GET has a bad data length", {
-        header: String(header).slice(0, 100),
-        version,
-      });
-    }
-    return length;
-  }
-  if (version === 0 && key.size !== undefined) return Math.max(0, key.size - offset);
-  res.destroy();
-  throw new PeerProtocolError("p2phttp GET lacks X-git-annex-data-length", { version });
-}
-
-/**
- * A put that failed. When the server is gone (`cause` a PeerUnreachableError)
- * it says so; a failure of our own data source is a plain PeerError.
- */
-function putFailed(key: Key, v: ApiVersion, cause: unknown, answer?: StoreResult): PeerError {
-  const As = cause instanceof PeerUnreachableError ? PeerUnreachableError : PeerError;
-  return new As(
-    `p2phttp put of ${formatKey(key)} failed`,
-    { operation: "put", version: v, ...(answer ? { answer } : {}) },
-    cause,
-  );
 }

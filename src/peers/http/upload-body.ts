@@ -1,11 +1,14 @@
 /**
  * The body of a p2phttp put: exactly the promised bytes, with backpressure,
- * or a body that reads as invalid to the server when the data is not right.
+ * or a body that reads as invalid to the server when the data is not right;
+ * and the error a failed put ends in.
  */
 import type { ClientRequest } from "node:http";
 import type { Readable } from "node:stream";
+import { formatKey, type Key } from "../../keys/index.js";
+import type { ApiVersion } from "../../protocol/index.js";
 import { LastChunk, LengthBudget, type StallTimer, writeOrDrop } from "../../util/index.js";
-import { PeerError } from "../peer.js";
+import { PeerError, PeerUnreachableError, type StoreResult } from "../peer.js";
 
 export interface SentBody {
   /** False when the body was not ended (the request must not be reused). */
@@ -88,4 +91,22 @@ export async function sendPutBody(
   }
   creq.end();
   return { complete: true, ...(sourceError === undefined ? {} : { sourceError }) };
+}
+
+/**
+ * A put that failed. When the server is gone (`cause` a PeerUnreachableError)
+ * it says so; a failure of our own data source is a plain PeerError.
+ */
+export function putFailed(
+  key: Key,
+  v: ApiVersion,
+  cause: unknown,
+  answer?: StoreResult,
+): PeerError {
+  const As = cause instanceof PeerUnreachableError ? PeerUnreachableError : PeerError;
+  return new As(
+    `p2phttp put of ${formatKey(key)} failed`,
+    { operation: "put", version: v, ...(answer ? { answer } : {}) },
+    cause,
+  );
 }
