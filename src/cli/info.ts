@@ -9,23 +9,21 @@
  * next `info` finds them cached and reads neither journal nor logs.
  * `--debug` says on stderr how the sizes were arrived at.
  */
-import { parseArgs } from "node:util";
 import { currentRepoSizes, deadRepositories } from "../policy/index.js";
 import { roughSize } from "../sizes/index.js";
 import { NO_UUID_NEEDED, withRepository, writeJson } from "./command.js";
+import { type OptionTable, parseOptions } from "./options.js";
 import { describe, jsonRepository, repositoryNames, sizesProgress } from "./repositories.js";
 import { UsageError } from "./usage.js";
 
+export const INFO_OPTIONS = {
+  bytes: { type: "boolean", help: "sizes in bytes, not rounded to units" },
+  json: { type: "boolean", help: "one JSON object, as git annex info --json" },
+  debug: { type: "boolean", help: "say on stderr how the sizes were arrived at" },
+} as const satisfies OptionTable;
+
 export async function infoCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      bytes: { type: "boolean" },
-      debug: { type: "boolean" },
-      json: { type: "boolean" },
-    },
-  });
+  const { values, positionals } = parseOptions(argv, INFO_OPTIONS, true);
   if (positionals.length > 0) {
     throw new UsageError("info shows the whole repository only (no file or remote arguments yet)");
   }

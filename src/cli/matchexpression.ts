@@ -13,7 +13,6 @@
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
 import type { Git } from "../git/index.js";
 import { type Key, objectPath, parseKey } from "../keys/index.js";
 import { buildPolicySnapshot, snapshotSizes, weighsSizes } from "../policy/index.js";
@@ -32,6 +31,7 @@ import {
 } from "../preferred-content/index.js";
 import { BadSizeError, parseSize } from "../sizes/index.js";
 import { type Here, NO_UUID_NEEDED, withRepository } from "./command.js";
+import { type OptionTable, parseOptions } from "./options.js";
 import { UsageError } from "./usage.js";
 
 /** One `--batch` question: a JSON line of this shape. */
@@ -199,20 +199,21 @@ function questionFromJson(line: string): Question {
   return q as unknown as Question;
 }
 
+export const MATCHEXPRESSION_OPTIONS = {
+  file: { type: "string", value: "FILE", help: "the file the question is about" },
+  key: { type: "string", value: "KEY", help: "the key the question is about" },
+  size: { type: "string", value: "SIZE", help: "the size of the content" },
+  mimetype: { type: "string", value: "TYPE", help: "the content's MIME type" },
+  mimeencoding: { type: "string", value: "ENCODING", help: "the content's MIME encoding" },
+  largefiles: { type: "boolean", help: "EXPR is an annex.largefiles expression" },
+  batch: {
+    type: "boolean",
+    help: "read one JSON question a line on stdin, answer each on stdout",
+  },
+} as const satisfies OptionTable;
+
 export async function matchexpressionCommand(argv: readonly string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
-      file: { type: "string" },
-      key: { type: "string" },
-      size: { type: "string" },
-      mimetype: { type: "string" },
-      mimeencoding: { type: "string" },
-      largefiles: { type: "boolean" },
-      batch: { type: "boolean" },
-    },
-  });
+  const { positionals, values } = parseOptions(argv, MATCHEXPRESSION_OPTIONS, true);
   if (values.batch === true) {
     if (positionals.length > 0) throw new UsageError("matchexpression --batch takes no EXPRESSION");
     return withRepository(async (here) => {

@@ -4,12 +4,12 @@
  * repository's size, maximum size and how full it is; with one, its
  * maximum size; with a size too, records it in maxsize.log.
  */
-import { parseArgs } from "node:util";
 import { type AnnexBranch, readMaxSizes, recordMaxSize } from "../branch/index.js";
 import type { Git } from "../git/index.js";
 import { currentRepoSizes, deadRepositories } from "../policy/index.js";
 import { BadSizeError, parseSize, preciseSize, roughSize, showPercentage } from "../sizes/index.js";
 import { NO_UUID_NEEDED, printError, withRepository, writeJson } from "./command.js";
+import { type OptionTable, parseOptions } from "./options.js";
 import {
   describe,
   jsonRepository,
@@ -105,12 +105,13 @@ async function overview(
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
+export const MAXSIZE_OPTIONS = {
+  bytes: { type: "boolean", help: "sizes in bytes, not rounded to units" },
+  json: { type: "boolean", help: "JSON lines, as git annex maxsize --json" },
+} as const satisfies OptionTable;
+
 export async function maxsizeCommand(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: { bytes: { type: "boolean" }, json: { type: "boolean" } },
-  });
+  const { values, positionals } = parseOptions(argv, MAXSIZE_OPTIONS, true);
   if (positionals.length > 2) throw new UsageError("Too many parameters");
   return withRepository(async ({ git, branch }) => {
     const names = await repositoryNames(git, branch);

@@ -1,26 +1,104 @@
 /**
- * The help of `annexgate p2phttp`, in its own module so that `annexgate
- * --help` can show it without loading the server's layers.
+ * The flags of `annexgate p2phttp`, which its parser reads and its help is
+ * written from, in a module of their own so that `annexgate --help` can
+ * show them without loading the server's layers. The defaults named here
+ * are checked against the server's own by src/cli/help.test.ts.
  */
-export const P2PHTTP_HELP = `  p2phttp [OPTIONS]    serve this repository (or --directory DIR), and what
-                       it proxies for, over the p2phttp API: --port --bind
-                       --socket --jobs --wideopen --unauth-readonly
-                       --unauth-appendonly --unauth-nolocking --authenv
-                       --authenv-http --certfile --privatekeyfile --chainfile
-                       --directory --clusterjobs --proxyconnections;
-                       limits: --idle-timeout SECONDS (120) closes a
-                       connection that moves no data, and gives up on a
-                       node that makes no progress; --max-queued N (64)
-                       transfers wait for a --jobs slot, more get 503;
-                       --max-per-client N (32) requests at once per client
-                       address, more get 429; --max-locks-per-client N (64)
-                       content locks held per client address;
-                       --max-idle-per-client N (64) idle connections kept
-                       per client address, the oldest closed past it
-                       --directory skips an entry that is a symlink to
-                       outside DIR unless --follow-symlinks is given
-                       --tmp-max-age DURATION (default 7d) and
-                       --tmp-max-size SIZE (default none): partial uploads
-                       kept for a resume, removed once older, oldest first
-                       beyond the size (git config annexgate.tmp-max-age,
-                       annexgate.tmp-max-size); "none" lifts a limit`;
+import type { OptionTable } from "./options.js";
+
+export const P2PHTTP_OPTIONS = {
+  port: { type: "string", value: "N", help: "the port to listen on (default 9417)" },
+  bind: { type: "string", value: "ADDRESS", help: "the address to listen on (default all)" },
+  socket: { type: "string", value: "PATH", help: "listen on this unix socket instead" },
+  jobs: {
+    type: "string",
+    short: "J",
+    value: "N",
+    help: "transfers at once (default annex.jobs, else 8 or the CPU count)",
+  },
+  wideopen: { type: "boolean", help: "anyone may read and write, without a password" },
+  "unauth-readonly": { type: "boolean", help: "anyone may read, without a password" },
+  "unauth-appendonly": {
+    type: "boolean",
+    help: "anyone may read and store (not remove), without a password",
+  },
+  "unauth-nolocking": {
+    type: "boolean",
+    help: "users without a password may not lock content",
+  },
+  authenv: {
+    type: "boolean",
+    help: "users and passwords from GIT_ANNEX_P2PHTTP_USERNAME and _PASSWORD (HTTPS only)",
+  },
+  "authenv-http": { type: "boolean", help: "the same, allowed over plain HTTP" },
+  certfile: { type: "string", value: "FILE", help: "serve HTTPS with this certificate" },
+  privatekeyfile: { type: "string", value: "FILE", help: "and this private key" },
+  chainfile: { type: "string", value: "FILE", multiple: true, help: "and this chain" },
+  directory: {
+    type: "string",
+    value: "DIR",
+    multiple: true,
+    help: "serve every git-annex repository under DIR (found again as they come and go)",
+  },
+  "follow-symlinks": {
+    type: "boolean",
+    help: "with --directory, also serve entries that are symlinks to outside DIR",
+  },
+  proxyconnections: {
+    type: "string",
+    value: "N",
+    help: "connections kept open to each proxied remote or cluster node",
+  },
+  clusterjobs: {
+    type: "string",
+    value: "N",
+    help: "stores to the nodes of a cluster at once, per upload",
+  },
+  "commit-delay": {
+    type: "string",
+    value: "MS",
+    help: "commit the git-annex branch at most this long after a change (default 1000)",
+  },
+  "tmp-max-age": {
+    type: "string",
+    value: "DURATION",
+    help: 'partial uploads older than this are removed (default 7d; git config annexgate.tmp-max-age; "none" keeps them)',
+  },
+  "tmp-max-size": {
+    type: "string",
+    value: "SIZE",
+    help: "partial uploads past this size per repository are removed, oldest first (default none; git config annexgate.tmp-max-size)",
+  },
+  "idle-timeout": {
+    type: "string",
+    value: "SECONDS",
+    help: "close a connection that moves no data, and give up on a node that makes no progress, after this long (default 120)",
+  },
+  "max-queued": {
+    type: "string",
+    value: "N",
+    help: "transfers that may wait for a --jobs slot; more are answered 503 (default 64)",
+  },
+  "max-per-client": {
+    type: "string",
+    value: "N",
+    help: "requests at once per client address; more are answered 429 (default 32)",
+  },
+  "max-locks-per-client": {
+    type: "string",
+    value: "N",
+    help: "content locks held per client address (default 64)",
+  },
+  "max-idle-per-client": {
+    type: "string",
+    value: "N",
+    help: "idle connections kept per client address, the oldest closed past it (default 64)",
+  },
+  debug: { type: "boolean", help: "log every request on stderr" },
+} as const satisfies OptionTable;
+
+/** The command's lines in `annexgate --help`. */
+export const P2PHTTP_SUMMARY = `  p2phttp [OPTIONS]    serve this repository (or --directory DIR), and what
+                       it proxies for, over the p2phttp API, with git annex
+                       p2phttp's flags and limits of its own (annexgate
+                       p2phttp --help lists them)`;

@@ -7,7 +7,6 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { availableParallelism } from "node:os";
-import { parseArgs } from "node:util";
 import { isBadLimit, type TmpLimitText, tmpLimitsFrom } from "../objects/index.js";
 import type { LocalRepository } from "../peers/index.js";
 import { DEFAULT_P2PHTTP_PORT } from "../protocol/index.js";
@@ -23,37 +22,9 @@ import {
   type RepositorySetOptions,
 } from "../server/index.js";
 import { makeGateway } from "./gateway.js";
-import { P2PHTTP_HELP } from "./p2phttp-help.js";
+import { parseOptions } from "./options.js";
+import { P2PHTTP_OPTIONS } from "./p2phttp-help.js";
 import { UsageError } from "./usage.js";
-
-export const P2PHTTP_OPTIONS = {
-  port: { type: "string" },
-  bind: { type: "string" },
-  socket: { type: "string" },
-  jobs: { type: "string", short: "J" },
-  wideopen: { type: "boolean" },
-  "unauth-readonly": { type: "boolean" },
-  "unauth-appendonly": { type: "boolean" },
-  "unauth-nolocking": { type: "boolean" },
-  authenv: { type: "boolean" },
-  "authenv-http": { type: "boolean" },
-  certfile: { type: "string" },
-  privatekeyfile: { type: "string" },
-  chainfile: { type: "string", multiple: true },
-  directory: { type: "string", multiple: true },
-  "follow-symlinks": { type: "boolean" },
-  proxyconnections: { type: "string" },
-  clusterjobs: { type: "string" },
-  "commit-delay": { type: "string" },
-  "tmp-max-age": { type: "string" },
-  "tmp-max-size": { type: "string" },
-  "idle-timeout": { type: "string" },
-  "max-queued": { type: "string" },
-  "max-per-client": { type: "string" },
-  "max-locks-per-client": { type: "string" },
-  "max-idle-per-client": { type: "string" },
-  debug: { type: "boolean" },
-} as const;
 
 /** Seconds a connection may move no data before it is closed (--idle-timeout). */
 export const DEFAULT_IDLE_TIMEOUT_S = 120;
@@ -226,12 +197,7 @@ export async function startP2pHttp(
   cwd: string,
   overrides: P2pHttpTestOverrides = {},
 ): Promise<RunningServer> {
-  const { values: o, positionals } = parseArgs({
-    args: [...argv],
-    options: P2PHTTP_OPTIONS,
-    allowPositionals: true,
-    strict: true,
-  });
+  const { values: o, positionals } = parseOptions(argv, P2PHTTP_OPTIONS, true);
   if (positionals.length > 0)
     throw new UsageError(`p2phttp takes no arguments: ${positionals.join(" ")}`);
   if (Boolean(o.certfile) !== Boolean(o.privatekeyfile)) {
@@ -303,10 +269,6 @@ export async function startP2pHttp(
 }
 
 export async function p2phttpCommand(argv: readonly string[]): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(`usage: annexgate p2phttp [OPTIONS]\n\n${P2PHTTP_HELP}\n`);
-    return 0;
-  }
   const running = await startP2pHttp(argv, process.cwd());
   const uuids = running.repos.repositories().map((r) => r.uuid);
   process.stderr.write(`annexgate p2phttp: serving ${uuids.join(", ")} on ${running.address}\n`);
