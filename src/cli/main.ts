@@ -156,12 +156,16 @@ const SECTIONS: readonly (readonly [string, readonly string[]])[] = [
   ["sizes", ["info", "maxsize"]],
 ];
 
-const HELP = `usage: annexgate COMMAND [OPTIONS]
+/** `annexgate --help`, written only when asked for (not at every ssh login's start). */
+function overview(): string {
+  const sections = SECTIONS.map(
+    ([title, names]) => `\n${title}:\n${names.map((n) => COMMANDS[n]?.help ?? "").join("\n")}\n`,
+  );
+  return `usage: annexgate COMMAND [OPTIONS]
        annexgate COMMAND --help     that command's options
        annexgate --version
-${SECTIONS.map(
-  ([title, names]) => `\n${title}:\n${names.map((n) => COMMANDS[n]?.help ?? "").join("\n")}\n`,
-).join("")}`;
+${sections.join("")}`;
+}
 
 /** `annexgate COMMAND --help`: how it is called, and every flag its parser reads. */
 async function commandHelp(entry: CommandEntry): Promise<string> {
@@ -179,7 +183,7 @@ function version(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    process.stdout.write(HELP);
+    process.stdout.write(overview());
     return name === undefined ? 1 : 0;
   }
   if (name === "--version" || name === "version") {
@@ -187,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const entry = COMMANDS[name];
-  if (!entry) throw new UsageError(`unknown command ${name}\n\n${HELP}`);
+  if (!entry) throw new UsageError(`unknown command ${name}\n\n${overview()}`);
   if (rest.includes("--help") || rest[0] === "-h") {
     process.stdout.write(await commandHelp(entry));
     return 0;
