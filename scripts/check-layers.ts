@@ -33,6 +33,7 @@ export const RANK: Readonly<Record<string, number>> = {
   export: 8,
   sim: 9,
   web: 9,
+  ops: 9,
   cli: 10,
 };
 
@@ -52,6 +53,7 @@ export const DOOR_ONLY: ReadonlySet<string> = new Set([
   "proxy",
   "server",
   "export",
+  "ops",
 ]);
 
 function walk(dir: string): string[] {

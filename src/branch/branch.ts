@@ -186,6 +186,8 @@ export class AnnexBranch {
   #settledRefs = "";
   /** What this process last wrote to the journal, per path, until committed. */
   readonly #written = new Map<string, string>();
+  /** When #written last went from empty to not (performance.now()). */
+  #uncommittedSince: number | null = null;
   /** Our newest commit; it must stay an ancestor of the branch. */
   #lastCommit: string | null = null;
   #auto: AutoCommit | null = null;
@@ -324,6 +326,7 @@ export class AnnexBranch {
         const same = before === null ? now === null : now?.equals(before) === true;
         if (!same && attempt < MAX_CHANGE_ATTEMPTS) continue;
         await this.#writeJournal(path, next);
+        if (this.#written.size === 0) this.#uncommittedSince = performance.now();
         this.#written.set(path, next);
         this.#scheduleAutoCommit();
         return true;
@@ -507,6 +510,18 @@ export class AnnexBranch {
     for (const [path, content] of seen) {
       if (settled.has(path) && this.#written.get(path) === content) this.#written.delete(path);
     }
+    if (this.#written.size === 0) this.#uncommittedSince = null;
+  }
+
+  /**
+   * How long the oldest change this process made is waiting to be
+   * committed (seconds; 0 when everything is committed): the lag of the
+   * branch behind the journal, which a commit failing or a repository
+   * busy for a long time makes grow.
+   */
+  uncommittedSeconds(): number {
+    const since = this.#uncommittedSince;
+    return since === null ? 0 : (performance.now() - since) / 1000;
   }
 
   /**

@@ -5,8 +5,9 @@
  */
 import type { TmpLimitText } from "../objects/index.js";
 import type { LocalRepository } from "../peers/index.js";
-import { Gateway } from "../proxy/index.js";
+import { Gateway, type NodeObserver } from "../proxy/index.js";
 import { clusterNodesFor, loadGatewayConfig, routeFor } from "../remotes/index.js";
+import type { Logger } from "../util/index.js";
 
 export interface GatewaySettings {
   /** Requests to cluster nodes at once for one operation. */
@@ -19,7 +20,9 @@ export interface GatewaySettings {
   readonly tmpReclaim?: TmpLimitText;
   /** How long a node may make no progress on a request it owes (ms). */
   readonly stallTimeoutMs?: number;
-  readonly log?: (line: string) => void;
+  readonly logger?: Logger;
+  /** Told of node calls and fan-outs (the metrics). */
+  readonly observer?: NodeObserver;
 }
 
 export function makeGateway(repo: LocalRepository, s: GatewaySettings = {}): Gateway {
@@ -37,6 +40,7 @@ export function makeGateway(repo: LocalRepository, s: GatewaySettings = {}): Gat
       ...(s.tmpReclaim ? { tmpReclaim: s.tmpReclaim } : {}),
       ...(s.stallTimeoutMs !== undefined ? { stallTimeoutMs: s.stallTimeoutMs } : {}),
     },
-    ...(s.log ? { log: s.log } : {}),
+    ...(s.logger ? { logger: s.logger } : {}),
+    ...(s.observer ? { observer: s.observer } : {}),
   });
 }

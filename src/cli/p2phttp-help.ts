@@ -4,6 +4,7 @@
  * show them without loading the server's layers. The defaults named here
  * are checked against the server's own by src/cli/help.test.ts.
  */
+import { LOGGING_OPTIONS } from "./logging-options.js";
 import type { OptionTable } from "./options.js";
 
 export const P2PHTTP_OPTIONS = {
@@ -94,7 +95,21 @@ export const P2PHTTP_OPTIONS = {
     value: "N",
     help: "idle connections kept per client address, the oldest closed past it (default 64)",
   },
-  debug: { type: "boolean", help: "log every request on stderr" },
+  ...LOGGING_OPTIONS,
+  metrics: {
+    type: "boolean",
+    help: "serve /metrics (Prometheus) and /readyz here too, to users allowed to read",
+  },
+  "metrics-port": {
+    type: "string",
+    value: "N",
+    help: "serve /metrics, /healthz and /readyz on their own port, without a password",
+  },
+  "metrics-bind": {
+    type: "string",
+    value: "ADDRESS",
+    help: "the address of --metrics-port (default 127.0.0.1)",
+  },
 } as const satisfies OptionTable;
 
 /** The command's lines in `annexgate --help`. */

@@ -21,9 +21,12 @@ import {
   RepositorySet,
   type RepositorySetOptions,
 } from "../server/index.js";
-import { makeGateway } from "./gateway.js";
+import type { Logger } from "../util/index.js";
+import { type GatewaySettings, makeGateway } from "./gateway.js";
+import { loggerFromFlags } from "./logging.js";
 import { parseOptions } from "./options.js";
 import { P2PHTTP_OPTIONS } from "./p2phttp-help.js";
+import { opsWiring } from "./p2phttp-ops.js";
 import { UsageError } from "./usage.js";
 
 /** Seconds a connection may move no data before it is closed (--idle-timeout). */
@@ -35,6 +38,8 @@ export interface P2pHttpTestOverrides {
   readonly lockRetentionMs?: number;
   /** How long a node may make no progress on a request it owes (ms; default --idle-timeout). */
   readonly stallTimeoutMs?: number;
+  /** Where to log instead of stderr (tests running the server in their own process). */
+  readonly logger?: Logger;
 }
 
 function positiveInt(text: string | undefined, name: string): number | undefined {
@@ -68,6 +73,8 @@ export interface RunningServer {
   readonly idle: IdleConnections;
   /** Address served, e.g. "127.0.0.1:9417" or a socket path. */
   readonly address: string;
+  /** Where --metrics-port serves, or null. */
+  readonly metricsAddress: string | null;
   stop(): Promise<void>;
 }
 
@@ -191,6 +198,37 @@ function listen(
   });
 }
 
+/** How each served repository is opened, and made a gateway, from the flags. */
+function repositorySetOptions(
+  o: {
+    "commit-delay"?: string | undefined;
+    clusterjobs?: string | undefined;
+    proxyconnections?: string | undefined;
+    "tmp-max-age"?: string | undefined;
+    "tmp-max-size"?: string | undefined;
+  },
+  gatewayOpts: Pick<GatewaySettings, "logger" | "observer" | "stallTimeoutMs">,
+): RepositorySetOptions {
+  const commitDelayMs = positiveInt(o["commit-delay"], "commit-delay");
+  const clusterJobs = positiveInt(o.clusterjobs, "clusterjobs");
+  const proxyConnections = positiveInt(o.proxyconnections, "proxyconnections");
+  const tmpReclaim = tmpLimitFlags(o["tmp-max-age"], o["tmp-max-size"]);
+  return {
+    ...(gatewayOpts.logger ? { logger: gatewayOpts.logger } : {}),
+    tmpReclaim,
+    ...(commitDelayMs !== undefined ? { commitDelayMs } : {}),
+    // Every served repository is also a gateway for what it proxies.
+    gateway: (repo: LocalRepository) =>
+      makeGateway(repo, {
+        ...gatewayOpts,
+        tmpReclaim,
+        ...(clusterJobs !== undefined ? { clusterJobs } : {}),
+        ...(proxyConnections !== undefined ? { maxConnections: proxyConnections } : {}),
+        ...(commitDelayMs !== undefined ? { commitDelayMs } : {}),
+      }),
+  };
+}
+
 /** Start serving; resolves once listening. Used by the CLI and by tests. */
 export async function startP2pHttp(
   argv: readonly string[],
@@ -205,32 +243,27 @@ export async function startP2pHttp(
       "You must use both --certfile and --privatekeyfile options to enable HTTPS.",
     );
   }
-  const { stallTimeoutMs, ...serverOverrides } = overrides;
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  const commitDelayMs = positiveInt(o["commit-delay"], "commit-delay");
-  const clusterJobs = positiveInt(o.clusterjobs, "clusterjobs");
-  const proxyConnections = positiveInt(o.proxyconnections, "proxyconnections");
-  const tmpReclaim = tmpLimitFlags(o["tmp-max-age"], o["tmp-max-size"]);
+  const { stallTimeoutMs, logger: given, ...serverOverrides } = overrides;
+  const logger = given ?? loggerFromFlags(o);
   const idleTimeoutS = positiveInt(o["idle-timeout"], "idle-timeout") ?? DEFAULT_IDLE_TIMEOUT_S;
   const idle = new IdleConnections(
     positiveInt(o["max-idle-per-client"], "max-idle-per-client") ?? DEFAULT_MAX_IDLE_PER_CLIENT,
   );
-  const setOpts = {
-    log,
-    tmpReclaim,
-    ...(commitDelayMs !== undefined ? { commitDelayMs } : {}),
-    // Every served repository is also a gateway for what it proxies.
-    gateway: (repo: LocalRepository) =>
-      makeGateway(repo, {
-        log,
-        tmpReclaim,
-        ...(clusterJobs !== undefined ? { clusterJobs } : {}),
-        ...(proxyConnections !== undefined ? { maxConnections: proxyConnections } : {}),
-        ...(commitDelayMs !== undefined ? { commitDelayMs } : {}),
-        // A node that moves no data is given up on as a client would be.
-        stallTimeoutMs: stallTimeoutMs ?? idleTimeoutS * 1000,
-      }),
-  };
+  // The metrics read the server and the repositories, made below.
+  const made: { p2p?: P2pHttpServer; repos?: RepositorySet; jobs: number } = { jobs: 0 };
+  const ops = opsWiring(o, {
+    stats: () => (made.p2p as P2pHttpServer).stats(),
+    get transferSlots() {
+      return made.jobs;
+    },
+    served: () => made.repos?.served() ?? [],
+  });
+  const setOpts = repositorySetOptions(o, {
+    logger,
+    ...(ops.metrics ? { observer: ops.metrics } : {}),
+    // A node that moves no data is given up on as a client would be.
+    stallTimeoutMs: stallTimeoutMs ?? idleTimeoutS * 1000,
+  });
   const repos = await openRepositories(o.directory, o["follow-symlinks"], cwd, setOpts);
   const first = repos.repositories()[0];
   const configuredJobs = first ? await first.git.configGet("annex.jobs") : null;
@@ -247,12 +280,15 @@ export async function startP2pHttp(
     auth: authorizer(o),
     jobs,
     secure: Boolean(o.certfile),
-    log,
-    ...(o.debug ? { requestLog: (line: string) => log(`[p2phttp] ${line}`) } : {}),
+    logger,
+    ...(ops.metrics ? { observer: ops.metrics } : {}),
+    sideRoutes: ops.onApiPort,
   });
+  Object.assign(made, { p2p, repos, jobs });
   const server = httpServer(p2p.handle, o.certfile, o.privatekeyfile, o.chainfile, idleTimeoutS);
   idle.attach(server);
   const address = await listen(server, o.socket, o.port, o.bind);
+  const metricsAddress = await ops.listen();
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
@@ -260,12 +296,13 @@ export async function startP2pHttp(
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await ops.close();
       await p2p.close();
       await repos.close();
     })();
     return stopping;
   };
-  return { server, p2p, repos, idle, address, stop };
+  return { server, p2p, repos, idle, address, metricsAddress, stop };
 }
 
 export async function p2phttpCommand(argv: readonly string[]): Promise<number> {

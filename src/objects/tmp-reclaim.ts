@@ -18,6 +18,7 @@ import type { Dir } from "node:fs";
 import { opendir, rm, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { BadDurationError, BadSizeError, parseDurationMs, parseSize } from "../sizes/index.js";
+import { errorText, type Logger } from "../util/index.js";
 import { errnoCode } from "./errors.js";
 import { type FcntlLocks, processFcntlLocks } from "./fcntl-locks.js";
 import { downloadLockFileIn, tmpWorkDirIn } from "./layout.js";
@@ -127,7 +128,7 @@ export interface ReclaimReport {
 export interface TmpReclaimerOptions {
   /** The clock (ms since the epoch, as file times are); tests pass their own. */
   readonly now?: () => number;
-  readonly log?: (line: string) => void;
+  readonly logger?: Logger;
   /** Where to ask about stock git-annex's transfer locks (the process's helper by default). */
   readonly locks?: FcntlLocks;
 }
@@ -188,7 +189,10 @@ export class TmpReclaimer {
   /** A round in the background: its failures are logged, never thrown. */
   #requestRound(): void {
     this.reclaim().catch((e: unknown) => {
-      this.#opts.log?.(`reclaiming partial uploads failed: ${errnoCode(e) ?? String(e)}`);
+      this.#opts.logger?.warn(
+        { err: errnoCode(e) ?? errorText(e) },
+        "reclaiming partial uploads failed",
+      );
     });
   }
 
@@ -227,7 +231,8 @@ export class TmpReclaimer {
     }
     const keptBytes = partials.reduce((n, p) => n + p.size, 0) - freedBytes;
     if (removed.length > 0) {
-      this.#opts.log?.(
+      this.#opts.logger?.info(
+        { removed: removed.length, freedBytes, keptBytes },
         `reclaimed ${removed.length} abandoned partial upload(s), ${freedBytes} bytes; ${keptBytes} bytes kept`,
       );
     }

@@ -36,6 +36,12 @@ export interface PeerContext {
    * a cluster can ask its nodes' preferred content already at putOffset.
    */
   readonly associatedFile?: string;
+  /**
+   * The id of the client's request this call is made for: logged with
+   * whatever the call logs, and sent on to a node that is itself a
+   * gateway, so one id follows a request through every log it reaches.
+   */
+  readonly requestId?: string;
 }
 
 /**

@@ -11,6 +11,7 @@ import { AnnexgateError } from "../errors.js";
 import type { Git } from "../git/index.js";
 import type { TmpLimitText } from "../objects/index.js";
 import type { Remote, RemoteTransport } from "../remotes/index.js";
+import type { Logger } from "../util/index.js";
 import type { Peer } from "./peer.js";
 import type { SpecialChunkLog } from "./special/chunk-log.js";
 import type { PathStorage } from "./special/storage.js";
@@ -44,7 +45,8 @@ export interface PeerOpenContext {
    * unreachable (ms; default DEFAULT_STALL_TIMEOUT_MS).
    */
   readonly stallTimeoutMs?: number;
-  readonly log?: (line: string) => void;
+  /** Where the remote's connection logs (already narrowed to the remote). */
+  readonly logger?: Logger;
   /**
    * The chunk log on the gateway's branch, for special remotes: where
    * chunked content is found and recorded. Without it a chunked special

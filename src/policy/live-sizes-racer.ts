@@ -17,6 +17,7 @@
  */
 import { createInterface } from "node:readline";
 import { processFcntlLocks } from "../objects/index.js";
+import { RecordingLogger } from "../util/index.js";
 import type { Reservation } from "./live-sizes.js";
 import { SharedLiveSizes } from "./shared-live-sizes.js";
 
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
     throw new Error("usage: live-sizes-racer DIR UUID MAXBYTES");
   }
   const locks = processFcntlLocks();
-  const live = new SharedLiveSizes({ dir, locks, log: (l) => process.stderr.write(`${l}\n`) });
+  const live = new SharedLiveSizes({ dir, locks, logger: new RecordingLogger() });
   const maxSizes = new Map([[uuid, BigInt(max)]]);
   const held: Reservation[] = [];
   const say = (line: string) => process.stdout.write(`${line}\n`);

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseKey } from "../keys/index.js";
 import { NO_KEY_STATE, Policy, wantsKey } from "../preferred-content/index.js";
+import { RecordingLogger } from "../util/index.js";
 import { LiveSizes } from "./live-sizes.js";
 import { GATEWAY_COST, gatewayMayKeepCopy, isClusterCopy } from "./own-copy.js";
 import { readOrder, uploadTargets } from "./placement.js";
@@ -116,8 +117,9 @@ describe("wantsUpload when preferred content cannot be evaluated", () => {
   });
 
   it("means 'does not want', and says so in the log", () => {
-    const lines: string[] = [];
-    assert.equal(wantsUpload(broken, A, KEY, { ...opts, log: (l) => lines.push(l) }), false);
+    const logger = new RecordingLogger();
+    assert.equal(wantsUpload(broken, A, KEY, { ...opts, logger }), false);
+    const lines = logger.lines();
     assert.equal(lines.length, 1);
     assert.match(lines[0] ?? "", new RegExp(`preferred content of ${A} cannot be evaluated`));
   });
@@ -166,16 +168,16 @@ describe("LivePlacement", () => {
   });
 
   it("logs an unstable expression once per policy", async () => {
-    const lines: string[] = [];
+    const logger = new RecordingLogger();
     const policy = policyWith({ [A]: "not present" });
     const placement = new LivePlacement({
       gatewayUuid: GW,
       policy: async () => policy,
       keyState: async () => NO_KEY_STATE,
       live: new LiveSizes(),
-      log: (l) => lines.push(l),
+      logger,
     });
     for (let i = 0; i < 2; i++) (await placement.prepare(KEY)).wants(A);
-    assert.equal(lines.filter((l) => l.includes("unstable")).length, 1);
+    assert.equal(logger.lines().filter((l) => l.includes("unstable")).length, 1);
   });
 });

@@ -7,6 +7,7 @@
  * process that knows no maximum size at all never touches a file.
  */
 import type { FcntlLocks } from "../objects/index.js";
+import { errorText, type Logger } from "../util/index.js";
 import { LiveSizes, type Reservation } from "./live-sizes.js";
 import { SharedLiveRecords, type SharedStore } from "./shared-live-records.js";
 
@@ -15,7 +16,7 @@ export interface SharedLiveSizesOptions {
   readonly dir: string;
   readonly locks: FcntlLocks;
   readonly lockWaitMs?: number;
-  readonly log?: (line: string) => void;
+  readonly logger?: Logger;
 }
 
 export class SharedLiveSizes extends LiveSizes {
@@ -86,7 +87,10 @@ export class SharedLiveSizes extends LiveSizes {
   /** A reservation whose end is also written for the other processes. */
   #shared(r: Reservation, records: SharedLiveRecords, store: SharedStore): Reservation {
     const note = (what: string) => (e: unknown) =>
-      this.#opts.log?.(`live sizes: recording a store ${what} for other processes: ${e}`);
+      this.#opts.logger?.warn(
+        { err: errorText(e) },
+        `live sizes: recording a store ${what} for other processes failed`,
+      );
     return {
       uuid: r.uuid,
       bytes: r.bytes,
@@ -118,7 +122,10 @@ export class SharedLiveSizes extends LiveSizes {
         return r;
       })
       .catch((e) => {
-        this.#opts.log?.(`live sizes are not shared with other processes: ${e}`);
+        this.#opts.logger?.warn(
+          { err: errorText(e) },
+          "live sizes are not shared with other processes",
+        );
         return null;
       })
       .finally(() => {

@@ -11,6 +11,7 @@ import {
   repositoryStability,
   wantsKey,
 } from "../preferred-content/index.js";
+import { errorText, type Logger } from "../util/index.js";
 import type { LiveSizes } from "./live-sizes.js";
 import { gatewayMayKeepCopy } from "./own-copy.js";
 
@@ -50,7 +51,7 @@ export interface WantsUploadOptions {
   readonly file?: string;
   /** The cluster gateway, whose own copy follows the rule of own-copy.ts. */
   readonly gatewayUuid: string;
-  readonly log?: (line: string) => void;
+  readonly logger?: Logger;
 }
 
 /**
@@ -73,9 +74,9 @@ export function wantsUpload(
       ...(opts.file !== undefined ? { file: opts.file } : {}),
     });
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    opts.log?.(
-      `preferred content of ${uuid} cannot be evaluated for ${formatKey(key)}, so it does not want it: ${why}`,
+    opts.logger?.warn(
+      { uuid, key: formatKey(key), err: errorText(e) },
+      `preferred content of ${uuid} cannot be evaluated for ${formatKey(key)}, so it does not want it`,
     );
     return false;
   }
@@ -89,7 +90,7 @@ export interface LivePlacementOptions {
   readonly keyState: (key: Key) => Promise<KeyState>;
   /** Repository sizes with the transfers in flight; rooms are held here. */
   readonly live: LiveSizes;
-  readonly log?: (line: string) => void;
+  readonly logger?: Logger;
 }
 
 /**
@@ -107,7 +108,7 @@ export class LivePlacement implements Placement {
   }
 
   async prepare(key: Key, associatedFile?: string): Promise<PlacementDecision> {
-    const { gatewayUuid, live, log } = this.#opts;
+    const { gatewayUuid, live, logger } = this.#opts;
     const policy = await this.#opts.policy();
     const state = await this.#opts.keyState(key);
     const bytes = BigInt(key.size ?? 0);
@@ -115,7 +116,7 @@ export class LivePlacement implements Placement {
       state,
       gatewayUuid,
       ...(associatedFile !== undefined ? { file: associatedFile } : {}),
-      ...(log ? { log } : {}),
+      ...(logger ? { logger } : {}),
     };
     return {
       locations: new Set(state.locations),
@@ -137,8 +138,8 @@ export class LivePlacement implements Placement {
    * an operator wondering why a node gets nothing learns why.
    */
   #noteUnstable(policy: Policy, uuid: string): void {
-    const log = this.#opts.log;
-    if (!log) return;
+    const logger = this.#opts.logger;
+    if (!logger) return;
     let noted = this.#unstableNoted.get(policy);
     if (noted === undefined) {
       noted = new Set();
@@ -148,7 +149,10 @@ export class LivePlacement implements Placement {
     noted.add(uuid);
     const s = repositoryStability(policy, uuid);
     if (!s.stable) {
-      log(`preferred content of ${uuid} is unstable and matches nothing: ${s.reason}`);
+      logger.warn(
+        { uuid, reason: s.reason },
+        `preferred content of ${uuid} is unstable and matches nothing: ${s.reason}`,
+      );
     }
   }
 }

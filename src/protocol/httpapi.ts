@@ -10,6 +10,12 @@ import { decodeLenientText } from "./wire-text.js";
 
 export const DEFAULT_P2PHTTP_PORT = 9417;
 export const DATA_LENGTH_HEADER = "x-git-annex-data-length";
+/**
+ * annexgate's own header (git-annex neither sends nor reads it): the id of
+ * a request, in every answer, and sent by a gateway to the nodes it calls
+ * for that request, so one id can be followed through every log.
+ */
+export const REQUEST_ID_HEADER = "x-request-id";
 export const JSON_CONTENT_TYPE = "application/json;charset=utf-8";
 export const AUTH_REALM_HEADER = 'Basic realm="git-annex", charset="UTF-8"';
 

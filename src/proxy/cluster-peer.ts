@@ -48,8 +48,9 @@ import {
   type SpaceHold,
   uploadTargets,
 } from "../policy/index.js";
-import { forEachBounded } from "../util/index.js";
+import { errorText, forEachBounded, type Logger } from "../util/index.js";
 import { FanOut } from "./fan-out.js";
+import type { NodeObserver } from "./node-observer.js";
 
 export type { Placement, PlacementDecision, SpaceHold };
 
@@ -91,7 +92,9 @@ export interface ClusterPeerOptions {
   readonly gateway?: { readonly peer: Peer };
   /** Requests to nodes running at once for one operation (default 8). */
   readonly jobs?: number;
-  readonly log?: (line: string) => void;
+  readonly logger?: Logger;
+  /** Told of each upload fanned out (the metrics). */
+  readonly observer?: Pick<NodeObserver, "fanOut">;
 }
 
 const NO_UUIDS: readonly string[] = [];
@@ -146,6 +149,14 @@ export class ClusterPeer implements Peer {
     this.#identity = { clusterUuid: opts.uuid, gatewayUuid: opts.gatewayUuid };
   }
 
+  /** A node's failure, worked around (another node, or the answer says so): logged. */
+  #nodeFailed(op: string, node: string, e: unknown): void {
+    this.#opts.logger?.warn(
+      { cluster: this.uuid, node, op, err: errorText(e) },
+      `${op} on ${node} failed`,
+    );
+  }
+
   async checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult> {
     // The gateway's own copy is not a copy in the cluster (it is not a node).
     for (const node of await this.#nodeHolders(key, ctx)) {
@@ -153,7 +164,7 @@ export class ClusterPeer implements Peer {
         if ((await node.peer.checkPresent(key, this.#relayed(ctx))).present)
           return { present: true };
       } catch (e) {
-        this.#opts.log?.(`cluster ${this.uuid}: checkpresent on ${node.peer.uuid} failed: ${e}`);
+        this.#nodeFailed("checkpresent", node.peer.uuid, e);
       }
     }
     return { present: false };
@@ -208,7 +219,7 @@ export class ClusterPeer implements Peer {
       const node = isClusterCopy(uuid, this.#identity);
       if (r instanceof Error) {
         if (node) all = false;
-        this.#opts.log?.(`cluster ${this.uuid}: remove on ${uuid} failed: ${r.message}`);
+        this.#nodeFailed("remove", uuid, r);
       } else if (r.removed) {
         removedFrom.push(uuid, ...r.plusUuids);
       } else {
@@ -246,6 +257,7 @@ export class ClusterPeer implements Peer {
   }
 
   async store(req: StoreRequest, ctx?: PeerContext): Promise<StoreResult> {
+    const started = performance.now();
     const targets = await this.#targets(req.key, req.associatedFile, true, ctx);
     const offsets = await this.#forEach(
       targets.map((t) => t.node),
@@ -295,7 +307,7 @@ export class ClusterPeer implements Peer {
           stored = r.stored;
           return r.stored ? [node.peer.uuid, ...r.plusUuids] : NO_UUIDS;
         } catch (e) {
-          this.#opts.log?.(`cluster ${this.uuid}: store on ${node.peer.uuid} failed: ${e}`);
+          this.#nodeFailed("store", node.peer.uuid, e);
           return NO_UUIDS;
         } finally {
           fan.cut(i);
@@ -308,6 +320,15 @@ export class ClusterPeer implements Peer {
     // the answer names them (ALREADY-HAVE-PLUS); once content is sent, it
     // names only the repositories that stored it.
     const uuids = receivers.length === 0 ? holders : stored.flat();
+    if (receivers.length > 0) {
+      const took = stored.filter((u) => u.length > 0).length;
+      this.#opts.observer?.fanOut(
+        this.uuid,
+        (performance.now() - started) / 1000,
+        receivers.length,
+        took,
+      );
+    }
     return { stored: this.#anyNode(uuids), plusUuids: this.#plus(uuids) };
   }
 
@@ -332,7 +353,7 @@ export class ClusterPeer implements Peer {
       try {
         r = await node.peer.retrieve(key, offset, this.#relayed(ctx));
       } catch (e) {
-        this.#opts.log?.(`cluster ${this.uuid}: retrieve from ${uuid} failed: ${e}`);
+        this.#nodeFailed("retrieve", uuid, e);
       }
       if (r === null) {
         this.#idle(uuid);
@@ -417,7 +438,11 @@ export class ClusterPeer implements Peer {
     chosen.forEach((node, i) => {
       const h = holds[i] ?? null;
       if (h !== null) out.push({ node, hold: h });
-      else this.#opts.log?.(`cluster ${this.uuid}: no room for ${key.name} on ${node.peer.uuid}`);
+      else
+        this.#opts.logger?.info(
+          { cluster: this.uuid, node: node.peer.uuid, key: key.name },
+          `no room on ${node.peer.uuid}`,
+        );
     });
     return out;
   }

@@ -17,6 +17,14 @@ import type {
   StoreRequest,
 } from "../peers/index.js";
 import type { Remote } from "../remotes/index.js";
+import { errorText, type Logger } from "../util/index.js";
+import {
+  type NodeLabel,
+  type NodeObserver,
+  type NodeOperation,
+  type NodeOutcome,
+  outcomeOfError,
+} from "./node-observer.js";
 
 interface Entry {
   readonly id: string;
@@ -44,19 +52,25 @@ export class RemoteConnections {
   #closed = false;
 
   readonly #connect: (remote: Remote) => Promise<RemoteConnection>;
-  readonly #log: ((line: string) => void) | undefined;
+  readonly #logger: Logger | undefined;
+  readonly #observer: NodeObserver | undefined;
 
   constructor(
     connect: (remote: Remote) => Promise<RemoteConnection>,
-    log?: (line: string) => void,
+    opts: { readonly logger?: Logger; readonly observer?: NodeObserver } = {},
   ) {
     this.#connect = connect;
-    this.#log = log;
+    this.#logger = opts.logger;
+    this.#observer = opts.observer;
   }
 
   /** A Peer for `remote`, connecting on its first use. */
   peerFor(remote: Remote): Peer {
-    return new CountedPeer(remote.uuid, () => this.#acquire(remote));
+    return new CountedPeer(
+      { name: remote.name, uuid: remote.uuid },
+      () => this.#acquire(remote),
+      this.#observer,
+    );
   }
 
   /** Connections open now (for tests and the log). */
@@ -125,63 +139,124 @@ export class RemoteConnections {
     try {
       await (await entry.conn).close();
     } catch (e) {
-      this.#log?.(`closing the connection to ${entry.id}: ${e}`);
+      this.#logger?.warn({ remote: entry.id, err: errorText(e) }, "closing a connection failed");
     }
   }
 }
 
-/** A remote's Peer whose every call counts as a use of its connection. */
+/**
+ * A remote's Peer whose every call counts as a use of its connection, and
+ * is told to the observer (how it ended, how long it took, what it moved).
+ */
 class CountedPeer implements Peer {
+  readonly uuid: string;
   readonly #acquire: () => Use;
+  readonly #node: NodeLabel;
+  readonly #observer: NodeObserver | undefined;
 
-  constructor(
-    readonly uuid: string,
-    acquire: () => Use,
-  ) {
+  constructor(node: NodeLabel, acquire: () => Use, observer: NodeObserver | undefined) {
+    this.uuid = node.uuid;
+    this.#node = node;
     this.#acquire = acquire;
+    this.#observer = observer;
   }
 
-  async #call<T>(f: (peer: Peer) => Promise<T>): Promise<T> {
+  #observe(op: NodeOperation, outcome: NodeOutcome, started: number): void {
+    this.#observer?.nodeCall(this.#node, op, outcome, (performance.now() - started) / 1000);
+  }
+
+  async #call<T>(
+    op: NodeOperation,
+    f: (peer: Peer) => Promise<T>,
+    outcomeOf: (r: T) => NodeOutcome = () => "ok",
+  ): Promise<T> {
     const use = this.#acquire();
+    const started = performance.now();
     try {
-      return await f(await use.peer);
+      const r = await f(await use.peer);
+      this.#observe(op, outcomeOf(r), started);
+      return r;
+    } catch (e) {
+      this.#observe(op, outcomeOfError(e), started);
+      throw e;
     } finally {
       use.done();
     }
   }
 
-  checkPresent: Peer["checkPresent"] = (key, ctx) => this.#call((p) => p.checkPresent(key, ctx));
-  remove: Peer["remove"] = (key, opts, ctx) => this.#call((p) => p.remove(key, opts, ctx));
-  getTimestamp: Peer["getTimestamp"] = (ctx) => this.#call((p) => p.getTimestamp(ctx));
-  putOffset: Peer["putOffset"] = (key, ctx) => this.#call((p) => p.putOffset(key, ctx));
+  checkPresent: Peer["checkPresent"] = (key, ctx) =>
+    this.#call("checkPresent", (p) => p.checkPresent(key, ctx));
+  remove: Peer["remove"] = (key, opts, ctx) =>
+    this.#call("remove", (p) => p.remove(key, opts, ctx));
+  getTimestamp: Peer["getTimestamp"] = (ctx) =>
+    this.#call("getTimestamp", (p) => p.getTimestamp(ctx));
+  putOffset: Peer["putOffset"] = (key, ctx) =>
+    this.#call("putOffset", (p) => p.putOffset(key, ctx));
   store: Peer["store"] = (req: StoreRequest, ctx?: PeerContext) =>
-    this.#call((p) => p.store(req, ctx));
-  storePresent: Peer["storePresent"] = (key, ctx) => this.#call((p) => p.storePresent(key, ctx));
+    this.#call(
+      "store",
+      (p) => p.store(req, ctx),
+      (r) => {
+        if (!r.stored) return "not_stored";
+        this.#observer?.nodeBytes(this.#node, "out", req.length);
+        return "ok";
+      },
+    );
+  storePresent: Peer["storePresent"] = (key, ctx) =>
+    this.#call(
+      "storePresent",
+      (p) => p.storePresent(key, ctx),
+      (r) => (r.stored ? "ok" : "not_stored"),
+    );
 
-  /** In use until the download's stream closes. */
+  /** In use until the download's stream closes; observed when it does. */
   async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
     const use = this.#acquire();
+    const started = performance.now();
     let r: RetrieveResult | null;
     try {
       r = await (await use.peer).retrieve(key, offset, ctx);
     } catch (e) {
       use.done();
+      this.#observe("retrieve", outcomeOfError(e), started);
       throw e;
     }
-    if (r === null) use.done();
+    if (r === null) {
+      use.done();
+      this.#observe("retrieve", "ok", started);
+      return r;
+    }
+    const got = r;
     // finished() also calls back for a stream that is already over.
-    else finished(r.data, () => use.done());
+    finished(got.data, (err) => {
+      use.done();
+      if (err) {
+        // A reader that gave up ends the stream with a premature close:
+        // not the node's doing.
+        const outcome = outcomeOfError(err);
+        this.#observe("retrieve", outcome === "error" ? "cancelled" : outcome, started);
+        return;
+      }
+      this.#observer?.nodeBytes(this.#node, "in", got.length);
+      void got.valid.then(
+        (ok) => this.#observe("retrieve", ok ? "ok" : "verification_failed", started),
+        (e: unknown) => this.#observe("retrieve", outcomeOfError(e), started),
+      );
+    });
     return r;
   }
 
   /** In use until the lock is released. */
   async lockContent(key: Key, ctx?: PeerContext): Promise<LockResult> {
     const use = this.#acquire();
+    const started = performance.now();
     let r: LockResult;
     try {
       r = await (await use.peer).lockContent(key, ctx);
+      this.#observe("lockContent", "ok", started);
     } catch (e) {
       use.done();
+      this.#observe("lockContent", outcomeOfError(e), started);
       throw e;
     }
     if (r.kind !== "locked") {

@@ -10,6 +10,7 @@ import type { LocalRepository } from "../peers/index.js";
 import { buildPolicySnapshot, type LiveSizes, refreshLiveSizes } from "../policy/index.js";
 import { Policy } from "../preferred-content/index.js";
 import type { GatewayConfig } from "../remotes/index.js";
+import { errorText, type Logger } from "../util/index.js";
 
 /**
  * Logged when the configuration has been read, at the first request and
@@ -46,7 +47,7 @@ export interface GatewaySnapshotsOptions {
   readonly live: LiveSizes;
   /** How often, at most, to look for changes (ms, default 1000). */
   readonly intervalMs?: number;
-  readonly log?: (line: string) => void;
+  readonly logger?: Logger;
 }
 
 export class GatewaySnapshots {
@@ -102,7 +103,10 @@ export class GatewaySnapshots {
       if (old.stamp.own !== stamp.own) {
         this.#refreshing ??= this.#reload()
           .catch((e) => {
-            this.#opts.log?.(`reloading the gateway configuration: ${e}`);
+            this.#opts.logger?.error(
+              { err: errorText(e) },
+              "reloading the gateway configuration failed",
+            );
             return old;
           })
           .finally(() => {
@@ -113,7 +117,7 @@ export class GatewaySnapshots {
     }
     // Told once installed: a request after this line is answered from it.
     return this.#reload().then((held) => {
-      this.#opts.log?.(RELOADED);
+      this.#opts.logger?.info({ repo: this.#opts.repo.dir }, RELOADED);
       return held;
     });
   }
@@ -138,7 +142,10 @@ export class GatewaySnapshots {
     try {
       merged = await repo.branch.mergeRemoteBranches();
     } catch (e) {
-      this.#opts.log?.(`merging git-annex branches in ${repo.dir}: ${e}`);
+      this.#opts.logger?.error(
+        { repo: repo.dir, err: errorText(e) },
+        "merging git-annex branches failed",
+      );
     }
     const installing = this.#install(stamp);
     if (merged.length === 0) return installing;

@@ -13,11 +13,15 @@ import type { LocalRepository, Peer } from "../peers/index.js";
 import { LivePlacement, SharedLiveSizes } from "../policy/index.js";
 import { loadKeyState } from "../preferred-content/index.js";
 import type { GatewayConfig, Remote, Route } from "../remotes/index.js";
+import { errorText, type Logger } from "../util/index.js";
 import { type ClusterNode, ClusterPeer } from "./cluster-peer.js";
 import { type ConnectOptions, connectRemote } from "./connect.js";
 import { RemoteConnections } from "./connections.js";
+import { type GatewayOverview, gatewayOverview, remotesBehind } from "./gateway-overview.js";
 import { GatewaySnapshots } from "./gateway-snapshot.js";
 import { LocationBatcher } from "./location-batcher.js";
+import type { NodeObserver } from "./node-observer.js";
+import { NodeProbes, type NodeReachability } from "./node-probes.js";
 import { ProxiedPeer } from "./proxied-peer.js";
 
 /** The decisions the gateway takes from the remotes layer. */
@@ -36,7 +40,9 @@ export interface GatewayOptions {
   readonly connect?: Omit<ConnectOptions, "gatewayUuid">;
   /** How often, at most, to look for configuration changes (ms, default 1000). */
   readonly reloadIntervalMs?: number;
-  readonly log?: (line: string) => void;
+  readonly logger?: Logger;
+  /** Told of every call to a node and of every upload fanned out (the metrics). */
+  readonly observer?: NodeObserver;
 }
 
 export class Gateway {
@@ -53,11 +59,12 @@ export class Gateway {
   readonly #clusters = new Map<string, ClusterPeer>();
   /** Sizes with the stores in flight, shared with the other annexgate processes of this repository. */
   readonly #live: SharedLiveSizes;
+  readonly #probes = new NodeProbes();
 
   readonly #opts: GatewayOptions;
   constructor(opts: GatewayOptions) {
     this.#opts = opts;
-    const { repo, log } = opts;
+    const { repo, logger } = opts;
     this.uuid = repo.uuid;
     this.#locations = new LocationBatcher(repo.branch);
     this.#connections = new RemoteConnections(
@@ -72,9 +79,9 @@ export class Gateway {
               recordChunks(repo.branch, uuid, key, size, count),
           },
           branch: repo.branch,
-          ...(log ? { log } : {}),
+          ...(logger ? { logger: logger.child({ node: remote.name, nodeUuid: remote.uuid }) } : {}),
         }),
-      log,
+      { ...(logger ? { logger } : {}), ...(opts.observer ? { observer: opts.observer } : {}) },
     );
     // Sizes are shared by the snapshots (which rebase them on the branch)
     // and the placement (which holds room in them), and with the other
@@ -83,7 +90,7 @@ export class Gateway {
     const live = new SharedLiveSizes({
       dir: join(repo.git.gitDir, "annex", "annexgate", "live"),
       locks: processFcntlLocks(),
-      ...(log ? { log } : {}),
+      ...(logger ? { logger } : {}),
     });
     this.#live = live;
     this.#snapshots = new GatewaySnapshots({
@@ -92,14 +99,14 @@ export class Gateway {
       loadConfig: () => opts.routing.load(),
       onConfig: (cfg) => this.#retainOnly(cfg),
       ...(opts.reloadIntervalMs !== undefined ? { intervalMs: opts.reloadIntervalMs } : {}),
-      ...(log ? { log } : {}),
+      ...(logger ? { logger } : {}),
     });
     this.#placement = new LivePlacement({
       gatewayUuid: this.uuid,
       policy: async () => (await this.#snapshots.current()).policy,
       keyState: (key) => loadKeyState(repo.branch, key),
       live,
-      ...(log ? { log } : {}),
+      ...(logger ? { logger } : {}),
     });
   }
 
@@ -117,6 +124,22 @@ export class Gateway {
       case "cluster":
         return this.#clusterPeer(route.clusterUuid);
     }
+  }
+
+  /** What the gateway serves now, with live sizes (for metrics and the dashboard). */
+  async overview(): Promise<GatewayOverview> {
+    const { cfg } = await this.#snapshots.current();
+    return gatewayOverview(cfg, this.#opts.routing, this.#live);
+  }
+
+  /** Whether each repository behind the gateway answers (probed, answers kept a while). */
+  async reachability(): Promise<NodeReachability[]> {
+    const { cfg } = await this.#snapshots.current();
+    const { remotes } = remotesBehind(cfg, this.#opts.routing);
+    this.#probes.retainOnly(new Set(remotes.map((r) => r.uuid)));
+    return Promise.all(
+      remotes.map((r) => this.#probes.reachability(r, this.#connections.peerFor(r))),
+    );
   }
 
   /** The gateway's configuration as of now (re-read when it changed). */
@@ -150,7 +173,11 @@ export class Gateway {
       p = new ProxiedPeer({
         node: this.#connections.peerFor(remote),
         record: (key, uuid, present) => this.#locations.record(key, uuid, present),
-        onRecordError: (e) => this.#opts.log?.(`recording location of ${remote.name}: ${e}`),
+        onRecordError: (e) =>
+          this.#opts.logger?.error(
+            { node: remote.name, nodeUuid: remote.uuid, err: errorText(e) },
+            "recording a location failed",
+          ),
       });
       this.#proxied.set(id, p);
     }
@@ -173,7 +200,8 @@ export class Gateway {
         locations: (key) => this.#locations.locations(key),
         placement: this.#placement,
         gateway: { peer: this.#opts.repo.peer },
-        ...(this.#opts.log ? { log: this.#opts.log } : {}),
+        ...(this.#opts.logger ? { logger: this.#opts.logger } : {}),
+        ...(this.#opts.observer ? { observer: this.#opts.observer } : {}),
       });
       this.#clusters.set(clusterUuid, c);
     }

@@ -16,4 +16,12 @@ export { type ConnectOptions, connectRemote } from "./connect.js";
 export { RemoteConnections } from "./connections.js";
 export { FanOut } from "./fan-out.js";
 export { Gateway, type GatewayOptions, type GatewayRouting } from "./gateway.js";
+export type { ClusterOverview, GatewayOverview, NodeOverview } from "./gateway-overview.js";
+export type {
+  NodeLabel,
+  NodeObserver,
+  NodeOperation,
+  NodeOutcome,
+} from "./node-observer.js";
+export type { NodeReachability } from "./node-probes.js";
 export { type LocationRecorder, ProxiedPeer, type ProxiedPeerOptions } from "./proxied-peer.js";

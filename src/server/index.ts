@@ -1,12 +1,20 @@
 /** @module server — front-ends that expose Peers to the world. */
-export { type AuthOptions, Authorizer, parseBasicAuth, type ServeMode } from "./http/auth.js";
+export {
+  type AuthDecision,
+  type AuthOptions,
+  Authorizer,
+  parseBasicAuth,
+  type ServeMode,
+} from "./http/auth.js";
 export { DEFAULT_MAX_IDLE_PER_CLIENT, IdleConnections } from "./http/idle-connections.js";
+export type { HttpObserver, RequestOutcome, TargetKind } from "./http/request-record.js";
 export {
   DEFAULT_LIMITS,
   type P2pHttpOptions,
   P2pHttpServer,
   type PeerDirectory,
 } from "./http/server.js";
+export type { SideRoutes } from "./http/side-routes.js";
 export type { ServerStats } from "./http/stats.js";
 export {
   type GitService,

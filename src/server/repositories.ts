@@ -18,17 +18,23 @@ import {
   openLocalRepository,
   type Peer,
 } from "../peers/index.js";
+import type { GatewayOverview, NodeReachability } from "../proxy/index.js";
+import { errorText } from "../util/index.js";
 import type { PeerDirectory } from "./http/server.js";
 
 /** What a served repository also serves by UUID: the remotes and clusters it is a gateway for. */
 export interface GatewayLike {
   lookup(uuid: string): Promise<Peer | null>;
+  /** What it serves, with live sizes. */
+  overview(): Promise<GatewayOverview>;
+  /** Whether each repository behind it answers. */
+  reachability(): Promise<NodeReachability[]>;
   close(): Promise<void>;
 }
 
 /** How each served repository is opened (commit delay, log, reclaiming partial uploads), and: */
 export interface RepositorySetOptions
-  extends Pick<LocalRepositoryOptions, "commitDelayMs" | "log" | "tmpReclaim"> {
+  extends Pick<LocalRepositoryOptions, "commitDelayMs" | "logger" | "tmpReclaim"> {
   /** Makes a served repository a gateway; without it, only the repositories themselves are served. */
   readonly gateway?: (repo: LocalRepository) => GatewayLike;
 }
@@ -44,9 +50,12 @@ export class RepositorySet implements PeerDirectory {
     const repo = await openLocalRepository(dir, {
       ...(this.opts.commitDelayMs !== undefined ? { commitDelayMs: this.opts.commitDelayMs } : {}),
       ...(this.opts.tmpReclaim ? { tmpReclaim: this.opts.tmpReclaim } : {}),
-      ...(this.opts.log ? { log: this.opts.log } : {}),
+      ...(this.opts.logger ? { logger: this.opts.logger } : {}),
       onCommitError: (e) =>
-        this.opts.log?.(`commit of git-annex branch in ${dir} failed: ${String(e)}`),
+        this.opts.logger?.error(
+          { repo: dir, err: errorText(e) },
+          "commit of the git-annex branch failed",
+        ),
     });
     // The same repository reached a second way (a symlink to it, say) is
     // served once; the second opening would otherwise be left open.
@@ -64,6 +73,14 @@ export class RepositorySet implements PeerDirectory {
     return this.byUuid.get(uuid)?.peer ?? this.throughGateways(uuid);
   }
 
+  /** Each served repository with its gateway (when it is made one). */
+  served(): { readonly repo: LocalRepository; readonly gateway: GatewayLike | null }[] {
+    return [...this.byUuid.values()].map((repo) => ({
+      repo,
+      gateway: this.#gateways.get(repo.uuid) ?? null,
+    }));
+  }
+
   /** A UUID no served repository has may be one a served repository proxies for. */
   protected async throughGateways(uuid: string): Promise<Peer | null> {
     for (const [repoUuid, gateway] of this.#gateways) {
@@ -74,7 +91,10 @@ export class RepositorySet implements PeerDirectory {
       } catch (e) {
         // One repository whose configuration cannot be read must not stop
         // the others (or the pick-up of new repositories) from serving.
-        this.opts.log?.(`gateway of ${this.byUuid.get(repoUuid)?.dir}: ${String(e)}`);
+        this.opts.logger?.error(
+          { repo: this.byUuid.get(repoUuid)?.dir, err: errorText(e) },
+          "the gateway's configuration cannot be read",
+        );
       }
     }
     return null;
@@ -176,7 +196,8 @@ export class RepositoryFolders extends RepositorySet {
     if (this.#folderOpts.followSymlinks || inside(realFolder, real)) return real;
     if (this.#refused.get(dir) !== real) {
       this.#refused.set(dir, real);
-      this.opts.log?.(
+      this.opts.logger?.warn(
+        { repo: dir, target: real, folder },
         `not serving ${dir}: it is a symlink to ${real}, outside ${folder} (--follow-symlinks serves it)`,
       );
     }

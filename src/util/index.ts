@@ -11,6 +11,16 @@ export { type CopyOutcome, copyAtMost } from "./bounded-copy.js";
 export { KeyedMutex } from "./keyed-mutex.js";
 export { LastChunk } from "./last-chunk.js";
 export { LengthBudget, type LengthOutcome } from "./length-budget.js";
+export {
+  errorText,
+  LOG_LEVELS,
+  type LogEntry,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  RecordingLogger,
+  silentLogger,
+} from "./logger.js";
 export { forEachBounded, QueueFullError, Semaphore } from "./semaphore.js";
 export { StallTimer } from "./stall-timer.js";
 export { writeAllAt } from "./write-all.js";

@@ -148,3 +148,26 @@ export async function annexHttpClone(
   await git("config", "annex.security.allowed-ip-addresses", "all");
   return clientDir;
 }
+
+/** One request line of `annexgate p2phttp --log-format json`. */
+export interface RequestLine {
+  readonly reqId: string;
+  readonly upstreamId?: string;
+  readonly method: string;
+  readonly endpoint: string;
+  readonly status: number;
+  readonly key?: string;
+  readonly offset?: number;
+  readonly [field: string]: unknown;
+}
+
+/** The request lines among a JSON-logging server's stderr (other lines and text lines skipped). */
+export function requestLines(stderr: string): RequestLine[] {
+  const out: RequestLine[] = [];
+  for (const line of stderr.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const o = JSON.parse(line) as { msg?: unknown };
+    if (o.msg === "request") out.push(o as RequestLine);
+  }
+  return out;
+}

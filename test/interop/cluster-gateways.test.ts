@@ -18,17 +18,19 @@ import {
   keyOf,
 } from "../helpers/cluster.js";
 import { gitAnnexRepo, makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
-import { annexHttpClone, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
+import {
+  annexHttpClone,
+  type RequestLine,
+  type RunningP2pHttp,
+  requestLines,
+  startAnnexgate,
+} from "../helpers/servers.js";
 
 const NODES = ["node1", "node2", "node3", "node4"];
 
-/** Requests a gateway's request log shows for `key`, by method and path (without the query). */
-function requestsFor(server: RunningP2pHttp, key: string): string[] {
-  return server
-    .stderr()
-    .split("\n")
-    .filter((l) => l.startsWith("[p2phttp]") && l.includes(key))
-    .map((l) => l.split(" ").slice(1, 3).join(" ").split("?")[0] as string);
+/** The requests a gateway's log shows for `key`. */
+function requestsFor(server: RunningP2pHttp, key: string): RequestLine[] {
+  return requestLines(server.stderr()).filter((l) => l.key === key);
 }
 
 describe("two annexgate gateways in front of one cluster", { timeout: 600_000 }, () => {
@@ -57,8 +59,8 @@ describe("two annexgate gateways in front of one cluster", { timeout: 600_000 },
     nyc = join(root, "nyc");
     await run("git", ["annex", "init", "-q", "NYC gateway"], { cwd: nyc });
     // Each gateway serves while it is configured: it picks up changes.
-    amsServer = await startAnnexgate(ams, ["--wideopen", "--debug"]);
-    nycServer = await startAnnexgate(nyc, ["--wideopen", "--debug"]);
+    amsServer = await startAnnexgate(ams, ["--wideopen", "--log-format", "json"]);
+    nycServer = await startAnnexgate(nyc, ["--wideopen", "--log-format", "json"]);
     const url = (s: RunningP2pHttp) => `annex+http://127.0.0.1:${s.port}/git-annex/`;
     for (const g of [ams, nyc]) {
       await inRepo(g)("config", "annex.security.allowed-ip-addresses", "all");
@@ -117,9 +119,14 @@ describe("two annexgate gateways in front of one cluster", { timeout: 600_000 },
     assert.match(whereis, /\(5 copies\)/, whereis);
     // The client's one put went to AMS; AMS relayed one put to NYC; NYC
     // never relayed back.
-    const puts = (s: RunningP2pHttp) => requestsFor(s, key).filter((r) => r.endsWith("/put"));
+    const puts = (s: RunningP2pHttp) => requestsFor(s, key).filter((r) => r.endpoint === "put");
+    const [amsPut] = puts(amsServer);
+    const [nycPut] = puts(nycServer);
     assert.equal(puts(amsServer).length, 1, amsServer.stderr());
     assert.equal(puts(nycServer).length, 1, nycServer.stderr());
+    // One request id follows the upload from one gateway's log to the other's.
+    assert.equal(amsPut?.upstreamId, undefined, "a stock client sends no request id");
+    assert.equal(nycPut?.upstreamId, amsPut?.reqId);
   });
 
   test("an upload to NYC reaches them too", async () => {

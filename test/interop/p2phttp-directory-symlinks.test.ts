@@ -10,7 +10,12 @@ import { mkdir, realpath, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
-import { type RunningP2pHttp, startAnnexgate, startStockP2pHttp } from "../helpers/servers.js";
+import {
+  type RunningP2pHttp,
+  requestLines,
+  startAnnexgate,
+  startStockP2pHttp,
+} from "../helpers/servers.js";
 
 const CLIENT = "00000000-1111-2222-3333-444444444444";
 const KEY = "SHA256E-s3--2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
@@ -61,7 +66,13 @@ describe("p2phttp --directory with symlinked entries", { timeout: 300_000 }, () 
     );
 
   it("refuses a symlink to outside DIR by default, says why once, and serves the rest", async () => {
-    const server = await startAnnexgate(root, ["--wideopen", "--debug", "--directory", served]);
+    const server = await startAnnexgate(root, [
+      "--wideopen",
+      "--log-format",
+      "json",
+      "--directory",
+      served,
+    ]);
     try {
       const ok = await checkpresent(server, insideUuid);
       assert.equal(ok.status, 200);
@@ -72,7 +83,10 @@ describe("p2phttp --directory with symlinked entries", { timeout: 300_000 }, () 
         const body = await refused.text();
         assert.ok(!body.includes(root), `no server path in the reply: ${body}`);
         // The request's own log line comes after the rescan it caused.
-        await waitForStderr(server, (err) => count(err, `/${outsideUuid}/v4/checkpresent`) >= i);
+        await waitForStderr(
+          server,
+          (err) => requestLines(err).filter((l) => l.uuid === outsideUuid).length >= i,
+        );
       }
       const err = server.stderr();
       const target = await realpath(join(root, "elsewhere", "private"));

@@ -26,6 +26,7 @@ import {
   OPERATION_VERSIONS,
   type Operation,
   type P2pHttpEndpoint,
+  REQUEST_ID_HEADER,
 } from "../../protocol/index.js";
 import {
   type PeerContext,
@@ -324,6 +325,7 @@ export class HttpClient {
     });
     const headers: Record<string, string> = { ...call.headers };
     if (this.#authHeader !== undefined) headers.authorization = this.#authHeader;
+    if (ctx?.requestId !== undefined) headers[REQUEST_ID_HEADER] = ctx.requestId;
     const options = {
       method: call.method,
       hostname: this.endpoint.hostname,

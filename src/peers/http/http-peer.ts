@@ -13,7 +13,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import type { AgentOptions as HttpsAgentOptions } from "node:https";
-import type { Key } from "../../keys/index.js";
+import { formatKey, type Key } from "../../keys/index.js";
 import {
   type ApiVersion,
   DATA_LENGTH_HEADER,
@@ -27,7 +27,7 @@ import {
   parseTimestampJson,
   parseP2pHttpUrl as parseUrl,
 } from "../../protocol/index.js";
-import { StallTimer } from "../../util/index.js";
+import { errorText, type Logger, StallTimer } from "../../util/index.js";
 import {
   type ContentLock,
   DEFAULT_STALL_TIMEOUT_MS,
@@ -101,8 +101,8 @@ export interface HttpPeerOptions {
   readonly downloadContinuations?: number;
   /** How long a lock's release waits for the server's answer (ms, default 30000). */
   readonly unlockTimeoutMs?: number;
-  /** Debug messages (e.g. a lock whose release could not be confirmed). */
-  readonly log?: (line: string) => void;
+  /** Where problems worked around are told (a lock whose release could not be confirmed). */
+  readonly logger?: Logger;
 }
 
 /**
@@ -178,7 +178,7 @@ export class HttpPeer implements Peer {
       keepAliveMs: this.#opts.lockKeepAliveMs ?? 20_000,
       unlockTimeoutMs: this.#opts.unlockTimeoutMs ?? 30_000,
       onReleased: (l) => this.#heldLocks.delete(l),
-      ...(this.#opts.log !== undefined ? { log: this.#opts.log } : {}),
+      ...(this.#opts.logger !== undefined ? { logger: this.#opts.logger } : {}),
     });
     this.#heldLocks.add(lock);
     return { kind: "locked", lock };
@@ -259,7 +259,10 @@ export class HttpPeer implements Peer {
       // the answer is lost; ask again the way git-annex's client asks first.
       // If that fails too, the first failure is the one to report.
       const po = await this.putOffset(req.key, unsignalled).catch((again: unknown) => {
-        this.#opts.log?.(`p2phttp: putoffset after a lost put answer: ${String(again)}`);
+        this.#opts.logger?.warn(
+          { key: formatKey(req.key), err: errorText(again) },
+          "putoffset after a lost put answer failed",
+        );
         return null;
       });
       if (po?.alreadyHave) return { stored: true, plusUuids: po.plusUuids };

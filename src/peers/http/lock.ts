@@ -6,6 +6,7 @@
  */
 import type { ApiVersion } from "../../protocol/index.js";
 import { unlockJson } from "../../protocol/index.js";
+import { errorText, type Logger } from "../../util/index.js";
 import { type ContentLock, type PeerContext, PeerError } from "../peer.js";
 import { type HttpClient, readBody, responseOf, statusError } from "./client.js";
 
@@ -20,7 +21,7 @@ export interface KeepLockedOptions {
   readonly unlockTimeoutMs: number;
   /** Called once the lock is released (or given up). */
   readonly onReleased: (lock: ContentLock) => void;
-  readonly log?: (line: string) => void;
+  readonly logger?: Logger;
 }
 
 /** Start keeplocked for a lock the server granted; resolves once the server holds it for us. */
@@ -93,7 +94,7 @@ export async function keepLocked(o: KeepLockedOptions): Promise<ContentLock> {
           creq.destroy();
           // The server keeps an unconfirmed lock until its own expiry
           // (10 minutes in git-annex); nothing more can be done here.
-          o.log?.(`p2phttp: unlock of ${lockId} not confirmed: ${String(outcome)}`);
+          o.logger?.warn({ lockId, err: errorText(outcome) }, "unlock not confirmed");
         }
       })();
       return released;

@@ -13,6 +13,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { formatKey, type Key } from "../../keys/index.js";
 import { MAX_PROTOCOL_VERSION, type ProtocolVersion } from "../../protocol/index.js";
+import { errorText, type Logger } from "../../util/index.js";
 import {
   type ContentLock,
   DEFAULT_STALL_TIMEOUT_MS,
@@ -63,7 +64,7 @@ export interface LinePeerOptions extends SpawnSpec {
    */
   readonly stallTimeoutMs?: number;
   /** Debug messages. */
-  readonly log?: (line: string) => void;
+  readonly logger?: Logger;
 }
 
 const NO_UUIDS: readonly string[] = [];
@@ -142,7 +143,7 @@ export class LinePeer implements Peer {
           } catch (e) {
             // The connection is gone, and with it the lock (the server
             // unlocks when the connection drops).
-            this.#opts.log?.(`line peer: unlock of ${formatKey(key)}: ${String(e)}`);
+            this.#opts.logger?.warn({ key: formatKey(key), err: errorText(e) }, "unlock failed");
           } finally {
             this.#pool.release(c, "lock", ok);
           }
@@ -320,7 +321,10 @@ export class LinePeer implements Peer {
         } catch (e) {
           // `valid` answers whether the bytes were the content: with no
           // VALID to confirm them, they are not. Why is worth a log line.
-          this.#opts.log?.(`line peer: after ${formatKey(key)}'s data: ${String(e)}`);
+          this.#opts.logger?.warn(
+            { key: formatKey(key), err: errorText(e) },
+            "no answer after the data",
+          );
           return false;
         } finally {
           stop();
@@ -339,7 +343,10 @@ export class LinePeer implements Peer {
             reusable = !c.broken;
           } catch (e) {
             // Only decides whether the connection is kept; it is not.
-            this.#opts.log?.(`line peer: skipping the rest of ${formatKey(key)}: ${String(e)}`);
+            this.#opts.logger?.warn(
+              { key: formatKey(key), err: errorText(e) },
+              "skipping the rest of the data failed",
+            );
             reusable = false;
           }
         }

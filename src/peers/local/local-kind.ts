@@ -3,6 +3,7 @@
  * `git-annex-shell p2pstdio` would do, minus the process), and refused when
  * the repository found there is not the one the remote names.
  */
+import { errorText } from "../../util/index.js";
 import type { PeerKind } from "../registry.js";
 import { UnreachableRemoteError } from "../registry.js";
 import { openLocalRepository } from "./repository.js";
@@ -13,9 +14,12 @@ export const localKind: PeerKind<"local"> = {
     const repo = await openLocalRepository(transport.path, {
       ...(ctx.commitDelayMs !== undefined ? { commitDelayMs: ctx.commitDelayMs } : {}),
       ...(ctx.tmpReclaim ? { tmpReclaim: ctx.tmpReclaim } : {}),
-      ...(ctx.log ? { log: ctx.log } : {}),
+      ...(ctx.logger ? { logger: ctx.logger } : {}),
       onCommitError: (e) =>
-        ctx.log?.(`commit of git-annex branch in ${transport.path} failed: ${e}`),
+        ctx.logger?.error(
+          { repo: transport.path, err: errorText(e) },
+          "commit of the git-annex branch failed",
+        ),
     });
     if (repo.uuid !== remote.uuid) {
       await repo.close();

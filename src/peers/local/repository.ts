@@ -17,6 +17,7 @@ import {
   TmpReclaimer,
   tmpLimitsFrom,
 } from "../../objects/index.js";
+import { errorText, type Logger } from "../../util/index.js";
 import { LocalPeer } from "./local-peer.js";
 
 export class NotAnnexRepositoryError extends AnnexgateError {
@@ -60,7 +61,7 @@ export interface LocalRepositoryOptions {
    * `annexgate.tmp-max-age` / `annexgate.tmp-max-size`, else the default.
    */
   readonly tmpReclaim?: TmpLimitText;
-  readonly log?: (line: string) => void;
+  readonly logger?: Logger;
   /**
    * The repository as the caller already opened it (its Git and
    * annex.uuid), so that it is not looked up again: every git run is a
@@ -132,12 +133,14 @@ export async function openLocalRepository(
       await setLocation(branch, key, uuid, present);
     },
   });
-  const log = opts.log;
-  const reclaimer = limits
-    ? new TmpReclaimer(store, limits, log ? { log: (line) => log(`${dir}: ${line}`) } : {})
-    : null;
+  const logger = opts.logger?.child({ repo: dir });
+  const reclaimer = limits ? new TmpReclaimer(store, limits, logger ? { logger } : {}) : null;
   // The first round runs in the background: serving need not wait for it.
-  reclaimer?.start().catch((e: unknown) => opts.log?.(`reclaiming partial uploads failed: ${e}`));
+  reclaimer
+    ?.start()
+    .catch((e: unknown) =>
+      logger?.warn({ err: errorText(e) }, "reclaiming partial uploads failed"),
+    );
   return {
     dir,
     uuid,

@@ -17,7 +17,7 @@ export const p2phttpKind: PeerKind<"p2phttp"> = {
       ...(auth ? { auth } : {}),
       ...(ctx.maxConnections !== undefined ? { maxSockets: ctx.maxConnections } : {}),
       ...(ctx.stallTimeoutMs !== undefined ? { stallTimeoutMs: ctx.stallTimeoutMs } : {}),
-      ...(ctx.log ? { log: ctx.log } : {}),
+      ...(ctx.logger ? { logger: ctx.logger } : {}),
     });
     return { peer, close: () => peer.close() };
   },

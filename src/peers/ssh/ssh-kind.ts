@@ -21,7 +21,7 @@ export const sshKind: PeerKind<"ssh"> = {
       uuid: remote.uuid,
       ...(ctx.maxConnections !== undefined ? { maxConnections: ctx.maxConnections } : {}),
       ...(ctx.stallTimeoutMs !== undefined ? { stallTimeoutMs: ctx.stallTimeoutMs } : {}),
-      ...(ctx.log ? { log: ctx.log } : {}),
+      ...(ctx.logger ? { logger: ctx.logger } : {}),
     });
     return { peer, close: () => peer.close() };
   },

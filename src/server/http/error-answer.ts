@@ -1,14 +1,13 @@
 /**
  * The one place an error becomes an HTTP answer. A request the API
  * refuses gets its status and message; anything else is a 500 whose body
- * is a short id, never the error itself (a system error names server
+ * is the request's id, never the error itself (a system error names server
  * paths, a node's error its host name, a stack the code): the id goes to
  * the log with the real error, so an operator can find it. A repository
  * behind the gateway that fails (unreachable, refusing, broken) is a 502:
  * the gateway itself is fine, and the log says which node and why, with
  * no stack (it is an expected condition, not a bug).
  */
-import { randomBytes } from "node:crypto";
 import {
   PeerProtocolError,
   PeerRefusedError,
@@ -22,11 +21,16 @@ import { QueueFullError } from "../../util/index.js";
 export interface ErrorAnswer {
   readonly status: number;
   readonly body: string;
-  /** For a 500: the line to log (id, then the real error). */
-  readonly logLine?: string;
+  /** For a 5xx: what to log (the real error; the caller adds the request's id). */
+  readonly log?: {
+    readonly level: "warn" | "error";
+    readonly msg: string;
+    readonly err: string;
+  };
 }
 
-export function errorAnswer(err: unknown): ErrorAnswer {
+/** The answer to a request with id `id` that failed with `err`. */
+export function errorAnswer(err: unknown, id: string): ErrorAnswer {
   if (err instanceof HttpApiError) return { status: err.status, body: err.message };
   if (err instanceof QueueFullError) {
     return { status: 503, body: "server busy: too many transfers are waiting, try again later" };
@@ -36,22 +40,25 @@ export function errorAnswer(err: unknown): ErrorAnswer {
   // such an ERROR as a 500 whose body is the message.
   // It is logged too: a stock client does not show a 500's body.
   if (err instanceof PeerRefusedError && err.data.forClient === true) {
-    return { status: 500, body: err.message, logLine: `p2phttp: refused: ${err.message}` };
+    return {
+      status: 500,
+      body: err.message,
+      log: { level: "warn", msg: "refused", err: err.message },
+    };
   }
-  const id = randomBytes(4).toString("hex");
   const node = nodeFailure(err);
   if (node !== undefined) {
     return {
       status: 502,
       body: `a repository behind this gateway ${node} (id ${id})`,
-      logLine: `p2phttp: node failure ${id}: ${chain(err as Error)}`,
+      log: { level: "warn", msg: "node failure", err: chain(err as Error) },
     };
   }
   const detail = err instanceof Error ? (err.stack ?? String(err)) : String(err);
   return {
     status: 500,
     body: `internal error (id ${id})`,
-    logLine: `p2phttp: internal error ${id}: ${detail}`,
+    log: { level: "error", msg: "internal error", err: detail },
   };
 }
 

@@ -15,6 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../../../test/helpers/index.js";
 import { formatKey, genUuid, type Key, parseKey } from "../../keys/index.js";
 import { type LocalRepository, openLocalRepository } from "../../peers/index.js";
+import { RecordingLogger } from "../../util/index.js";
 import { Authorizer } from "./auth.js";
 import { type P2pHttpOptions, P2pHttpServer } from "./server.js";
 
@@ -67,7 +68,12 @@ class Harness {
   server!: Server;
   p2p!: P2pHttpServer;
   port = 0;
-  readonly logged: string[] = [];
+  readonly logger = new RecordingLogger();
+
+  /** What was logged as a problem (warnings and errors; request lines aside). */
+  get logged(): string[] {
+    return this.logger.lines().filter((l) => !l.startsWith("info "));
+  }
 
   constructor(private readonly opts: Partial<P2pHttpOptions> = {}) {}
 
@@ -81,7 +87,7 @@ class Harness {
       auth: new Authorizer({ wideOpen: true }),
       jobs: 4,
       secure: false,
-      log: (line) => this.logged.push(line),
+      logger: this.logger,
       ...this.opts,
     });
     this.server = createServer(this.p2p.handle);
@@ -560,13 +566,18 @@ describe("P2pHttpServer", () => {
       await rm(tmp, { force: true });
       assert.equal(r.status, 500);
       const body = r.body.toString("utf8");
-      const id = /^internal error \(id ([0-9a-f]{8})\)$/.exec(body)?.[1];
+      const id = /^internal error \(id ([0-9a-z-]+)\)$/.exec(body)?.[1];
       assert.ok(id, `body: ${body}`);
+      assert.equal(r.headers["x-request-id"], id, "the answer's id is the request's");
       assert.doesNotMatch(body, /\//, "no path in the answer");
       assert.doesNotMatch(body, /\bat\b|ENOTDIR|EEXIST/, "no stack or system error");
       const line = h.logged.find((l) => l.includes(id));
       assert.ok(line, `logged: ${h.logged.join("\n")}`);
       assert.match(line, /ENOTDIR|EEXIST/);
+      // And the request's own line says how it ended.
+      const request = h.logger.entries.find((e) => e.msg === "request" && e.fields.reqId === id);
+      assert.equal(request?.fields.status, 500);
+      assert.equal(request?.fields.endpoint, "put");
       // The server goes on.
       assert.equal((await h.fetch("POST", h.path(4, "gettimestamp"))).status, 200);
       assert.equal(h.p2p.stats().transferSlots, 0);

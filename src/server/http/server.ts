@@ -11,14 +11,12 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
-import type { Key } from "../../keys/index.js";
+import { formatKey, type Key } from "../../keys/index.js";
 import { objectLockCounts } from "../../objects/index.js";
 import type { Peer, PeerContext } from "../../peers/index.js";
 import {
-  AUTH_REALM_HEADER,
   DATA_LENGTH_HEADER,
   HttpApiError,
-  JSON_CONTENT_TYPE,
   lockJson,
   presentJson,
   putOffsetJson,
@@ -26,14 +24,17 @@ import {
   storedJson,
   timestampJson,
 } from "../../protocol/index.js";
-import { Semaphore } from "../../util/index.js";
-import { type Authorizer, parseBasicAuth } from "./auth.js";
+import { errorText, type Logger, Semaphore } from "../../util/index.js";
+import { sendError, sendJson } from "./answers.js";
+import { type AuthDecision, type Authorizer, parseBasicAuth } from "./auth.js";
 import { ClientCounts } from "./client-limits.js";
 import { errorAnswer } from "./error-answer.js";
 import { HeldLocks } from "./held-locks.js";
 import { untilUnlock } from "./keeplocked.js";
 import { type ApiRequest, parseRequest } from "./request.js";
 import { ClientGoneError, type RequestEnd, watchRequestEnd } from "./request-end.js";
+import { type HttpObserver, RequestRecord, targetKindOf } from "./request-record.js";
+import type { SideRoutes } from "./side-routes.js";
 import { openFileDescriptors, type ServerStats } from "./stats.js";
 import { ValidityGate } from "./validity-gate.js";
 
@@ -65,28 +66,12 @@ export interface P2pHttpOptions {
   readonly secure: boolean;
   /** How long a lockcontent lock lasts without keeplocked (ms). */
   readonly lockRetentionMs?: number;
-  readonly log?: (line: string) => void;
-  /** When set, one line per request: method, URL, status, milliseconds. */
-  readonly requestLog?: (line: string) => void;
-}
-
-function sendJson(res: ServerResponse, body: string, status = 200): void {
-  res.writeHead(status, { "Content-Type": JSON_CONTENT_TYPE });
-  res.end(body);
-}
-
-function sendError(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent || res.destroyed) {
-    res.destroy();
-    return;
-  }
-  const headers: Record<string, string> = {};
-  if (status === 401) headers["WWW-Authenticate"] = AUTH_REALM_HEADER;
-  // A refused client's connection is not kept for its next request: its
-  // body may be unread, and an idle kept-alive connection is held long.
-  if (status === 429 || status === 503) headers.Connection = "close";
-  res.writeHead(status, headers);
-  res.end(message);
+  /** One info line per request (see RequestRecord), and the failures worked around. */
+  readonly logger?: Logger;
+  /** Told of every request as it ends (the metrics). */
+  readonly observer?: HttpObserver;
+  /** Paths served beside the API (health, metrics, the dashboard), tried first. */
+  readonly sideRoutes?: SideRoutes;
 }
 
 /** The client's address, the unit of the per-client limits. */
@@ -136,29 +121,25 @@ export class P2pHttpServer {
     // First, before anything asynchronous: see the request end, however early.
     const end = watchRequestEnd(req, res);
     this.#requestsSeen++;
-    const requestLog = this.#opts.requestLog;
-    if (requestLog) {
-      const started = performance.now();
-      void end.done.then(() => {
-        const ms = (performance.now() - started).toFixed(1);
-        const how = res.writableFinished ? res.statusCode : `${res.statusCode} aborted`;
-        requestLog(`${req.method} ${req.url} ${how} ${ms}ms`);
-      });
-    }
+    const record = new RequestRecord(req, res);
+    const { logger, observer } = this.#opts;
+    void end.done.then(() => record.end(logger, observer));
     const client = clientOf(req);
     if (!this.#clients.enter(client)) {
       sendError(res, 429, "too many requests from this client at once, try again later");
       req.resume();
       return;
     }
-    const served = this.#serve(req, res, end).catch((err: unknown) => {
+    const side = this.#opts.sideRoutes?.serve(req, res, () => this.#mayRead(req));
+    if (side) record.side(side.endpoint);
+    const served = (side ? side.done : this.#serve(req, res, end, record)).catch((err: unknown) => {
       // Nobody to answer: what the request held was released on the way out.
       if (err instanceof ClientGoneError || end.signal.aborted) {
         res.destroy();
         return;
       }
-      const { status, body, logLine } = errorAnswer(err);
-      if (logLine) this.#opts.log?.(logLine);
+      const { status, body, log } = errorAnswer(err, record.id);
+      if (log) logger?.[log.level]({ reqId: record.id, err: log.err }, log.msg);
       sendError(res, status, body);
       // Do not read an unwanted body to its end; it may be huge.
       if (!req.complete) req.resume();
@@ -167,8 +148,20 @@ export class P2pHttpServer {
     void Promise.all([served, end.done]).then(() => this.#clients.leave(client));
   };
 
-  async #serve(req: IncomingMessage, res: ServerResponse, end: RequestEnd): Promise<void> {
+  /** Whether the client of `req` may read, by the API's users and flags. */
+  #mayRead(req: IncomingMessage): AuthDecision {
+    const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
+    return this.#opts.auth.decide(secure, parseBasicAuth(req.headers.authorization), "read");
+  }
+
+  async #serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    end: RequestEnd,
+    record: RequestRecord,
+  ): Promise<void> {
     const r = parseRequest(req);
+    record.parsed(r);
     // A malformed Authorization header is a 400 among the header checks,
     // before the repository is looked up (servant's order).
     const creds = parseBasicAuth(req.headers.authorization);
@@ -178,13 +171,15 @@ export class P2pHttpServer {
     const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
     const decision = this.#opts.auth.decide(secure, creds, r.action);
     if (!decision.allow) throw new HttpApiError(decision.status, "");
+    record.reached(targetKindOf(peer), creds?.user);
     if (r.refusal) throw r.refusal;
     const ctx: PeerContext = {
       ...(r.clientUuid !== undefined ? { clientUuid: r.clientUuid } : {}),
       bypass: r.bypass,
       signal: end.signal,
+      requestId: record.id,
     };
-    await this.#dispatch(r, peer, ctx, req, res, end);
+    await this.#dispatch(r, peer, ctx, req, res, end, record);
   }
 
   async #dispatch(
@@ -194,6 +189,7 @@ export class P2pHttpServer {
     req: IncomingMessage,
     res: ServerResponse,
     end: RequestEnd,
+    record: RequestRecord,
   ): Promise<void> {
     const op = r.path.kind === "generic-key" ? "key" : r.path.operation;
     const key = r.key as Key;
@@ -208,7 +204,7 @@ export class P2pHttpServer {
         if (r.offset < 0)
           throw new HttpApiError(400, "Error parsing offset failed: negative offset");
         return this.#transfers.run(
-          () => this.#serveGet(peer, key, r.offset, ctx, req, res, end),
+          () => this.#serveGet(peer, key, r.offset, ctx, req, res, end, record),
           end.signal,
         );
       case "checkpresent":
@@ -226,7 +222,10 @@ export class P2pHttpServer {
       case "putoffset":
         return answer(putOffsetJson(r.version, await peer.putOffset(key, ctx)));
       case "put":
-        return this.#transfers.run(() => this.#servePut(r, peer, key, ctx, req, res), end.signal);
+        return this.#transfers.run(
+          () => this.#servePut(r, peer, key, ctx, req, res, record),
+          end.signal,
+        );
       case "lockcontent":
         return this.#serveLockContent(r.uuid, peer, key, ctx, req, res, end);
       case "keeplocked":
@@ -242,6 +241,7 @@ export class P2pHttpServer {
     req: IncomingMessage,
     res: ServerResponse,
     end: RequestEnd,
+    record: RequestRecord,
   ): Promise<void> {
     end.check();
     const got = await peer.retrieve(key, offset, ctx);
@@ -266,12 +266,18 @@ export class P2pHttpServer {
     }
     try {
       await pipeline(got.data, new ValidityGate(got.length, got.valid), res);
+      record.sentContent(got.length);
     } catch (e) {
       // The response is cut short either way (the client reads that as a
       // failed download); a client that went away is expected, anything
       // else (the source failed mid-way) is worth a log line.
       got.data.destroy();
-      if (!end.signal.aborted) this.#opts.log?.(`p2phttp: download broke off: ${String(e)}`);
+      if (!end.signal.aborted) {
+        this.#opts.logger?.warn(
+          { reqId: record.id, key: formatKey(key), err: errorText(e) },
+          "download broke off",
+        );
+      }
     }
   }
 
@@ -282,6 +288,7 @@ export class P2pHttpServer {
     ctx: PeerContext,
     req: IncomingMessage,
     res: ServerResponse,
+    record: RequestRecord,
   ): Promise<void> {
     ctx.signal?.throwIfAborted();
     if (r.dataPresent) {
@@ -313,6 +320,7 @@ export class P2pHttpServer {
       // closes after this answer.
       res.shouldKeepAlive = false;
     }
+    if (p.stored) record.storedContent(r.dataLength as number);
     sendJson(res, storedJson(r.version, p.stored, p.plusUuids));
   }
 

@@ -1,0 +1,7 @@
+/**
+ * @module ops — what an operator watches: Prometheus metrics, liveness and
+ * readiness, fed by the server's and the proxy layer's observers.
+ */
+export { OpsEndpoints, type OpsEndpointsOptions } from "./endpoints.js";
+export { GatewayMetrics } from "./metrics.js";
+export type { OpsSources } from "./sources.js";

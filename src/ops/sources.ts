@@ -1,0 +1,17 @@
+/**
+ * What the operator-facing endpoints read: the server's holdings, and each
+ * served repository with its gateway. Plain getters, so the metrics and
+ * the health checks stay apart from how the server is wired.
+ */
+
+import type { LocalRepository } from "../peers/index.js";
+import type { GatewayLike, ServerStats } from "../server/index.js";
+
+export interface OpsSources {
+  /** What the p2phttp server holds now. */
+  stats(): ServerStats;
+  /** Transfer slots there are (--jobs). */
+  readonly transferSlots: number;
+  /** Each served repository, with its gateway when it is one. */
+  served(): readonly { readonly repo: LocalRepository; readonly gateway: GatewayLike | null }[];
+}

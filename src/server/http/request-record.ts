@@ -1,0 +1,163 @@
+/**
+ * What one p2phttp request was, gathered as it is served and told once
+ * when it ends: as one log line (id, client, user, repository, key,
+ * status, bytes, duration) and to the server's observer (metrics). The
+ * request id is also in the answer's headers and in a 5xx body, so a
+ * client's report can be matched with the line.
+ */
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { formatKey } from "../../keys/index.js";
+import type { Peer } from "../../peers/index.js";
+import { REQUEST_ID_HEADER } from "../../protocol/index.js";
+import { ClusterPeer, ProxiedPeer } from "../../proxy/index.js";
+import type { Logger } from "../../util/index.js";
+import type { ApiRequest } from "./request.js";
+
+/** What the request reached: the repository served, a remote it proxies, a cluster, or nothing. */
+export type TargetKind = "repository" | "proxied" | "cluster" | "none";
+
+/** A request as it ended, for metrics. Labels come from closed sets, never from the client's text. */
+export interface RequestOutcome {
+  /** The operation ("checkpresent", "key" for a download, ...), "unknown" when unparsed. */
+  readonly endpoint: string;
+  /** "v0" … "v4", or "none". */
+  readonly version: string;
+  /** The answer's status; 0 when the connection ended before an answer. */
+  readonly status: number;
+  readonly target: TargetKind;
+  readonly seconds: number;
+  /** Bytes read from and written to the connection while the request lasted, headers included. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Content bytes a finished download sent, or a finished upload stored. */
+  readonly sent: number;
+  readonly stored: number;
+}
+
+/** What kind of repository a request reached, for the log and the metrics. */
+export function targetKindOf(peer: Peer): TargetKind {
+  if (peer instanceof ClusterPeer) return "cluster";
+  if (peer instanceof ProxiedPeer) return "proxied";
+  return "repository";
+}
+
+/** Receives every request's outcome (the metrics layer implements it). */
+export interface HttpObserver {
+  requestEnded(outcome: RequestOutcome): void;
+}
+
+/** Ids: a random prefix per process, then a counter; unique enough to grep, cheap to make. */
+const PREFIX = randomBytes(4).toString("hex");
+let counter = 0;
+
+function newRequestId(): string {
+  counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${PREFIX}-${counter.toString(36)}`;
+}
+
+/** An id another gateway sent along (only a short, plain token is taken; anything else is ignored). */
+function upstreamIdOf(req: IncomingMessage): string | undefined {
+  const v = req.headers[REQUEST_ID_HEADER];
+  return typeof v === "string" && /^[A-Za-z0-9._:-]{1,64}$/.test(v) ? v : undefined;
+}
+
+export class RequestRecord {
+  readonly id = newRequestId();
+  readonly upstreamId: string | undefined;
+  readonly #started = performance.now();
+  /** Kept: node:http detaches it from the request once the answer is written. */
+  readonly #socket: Socket;
+  readonly #readAtStart: number;
+  readonly #writtenAtStart: number;
+  #api: ApiRequest | undefined;
+  #side: string | undefined;
+  #target: TargetKind = "none";
+  #user: string | undefined;
+  #sent = 0;
+  #stored = 0;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+  ) {
+    this.upstreamId = upstreamIdOf(req);
+    this.#socket = req.socket;
+    this.#readAtStart = this.#socket.bytesRead;
+    this.#writtenAtStart = this.#socket.bytesWritten;
+    res.setHeader(REQUEST_ID_HEADER, this.id);
+  }
+
+  /** The request as parsed. */
+  parsed(api: ApiRequest): void {
+    this.#api = api;
+  }
+
+  /** The request is for a path beside the API (health, metrics), by this name. */
+  side(endpoint: string): void {
+    this.#side = endpoint;
+  }
+
+  /** Who asked (the basic-auth user, when one was given) and what it reached. */
+  reached(target: TargetKind, user: string | undefined): void {
+    this.#target = target;
+    // A name, cut short: a client may send anything there.
+    this.#user = user?.slice(0, 64);
+  }
+
+  /** A download sent all it promised. */
+  sentContent(bytes: number): void {
+    this.#sent += bytes;
+  }
+
+  /** An upload was stored. */
+  storedContent(bytes: number): void {
+    this.#stored += bytes;
+  }
+
+  /** The request ended: one line to `logger`, the outcome to `observer`. */
+  end(logger: Logger | undefined, observer: HttpObserver | undefined): void {
+    const { req, res } = this;
+    const api = this.#api;
+    const answered = res.headersSent;
+    const outcome: RequestOutcome = {
+      endpoint:
+        this.#side ??
+        (api ? (api.path.kind === "generic-key" ? "key" : api.path.operation) : "unknown"),
+      version: api ? `v${api.version}` : "none",
+      status: answered ? res.statusCode : 0,
+      target: this.#target,
+      seconds: (performance.now() - this.#started) / 1000,
+      bytesIn: this.#socket.bytesRead - this.#readAtStart,
+      bytesOut: this.#socket.bytesWritten - this.#writtenAtStart,
+      sent: this.#sent,
+      stored: this.#stored,
+    };
+    observer?.requestEnded(outcome);
+    if (logger === undefined) return;
+    logger.info(
+      {
+        reqId: this.id,
+        ...(this.upstreamId !== undefined ? { upstreamId: this.upstreamId } : {}),
+        client: this.#socket.remoteAddress ?? "unknown",
+        ...(this.#user !== undefined ? { user: this.#user } : {}),
+        method: req.method,
+        endpoint: outcome.endpoint,
+        version: outcome.version,
+        ...(api ? { uuid: api.uuid } : {}),
+        ...(api?.key ? { key: formatKey(api.key) } : {}),
+        ...(api && api.offset !== 0 ? { offset: api.offset } : {}),
+        ...(api?.clientUuid !== undefined ? { clientUuid: api.clientUuid } : {}),
+        target: outcome.target,
+        status: outcome.status,
+        // Finished: the whole answer was written; else it was cut off.
+        complete: res.writableFinished,
+        bytesIn: outcome.bytesIn,
+        bytesOut: outcome.bytesOut,
+        ms: Math.round(outcome.seconds * 10000) / 10,
+      },
+      "request",
+    );
+  }
+}
