@@ -1,11 +1,14 @@
 #!/bin/sh
 # The whole test suite on a fresh machine: installs git-annex (for the
-# interop tests), chromium (for the web page tests) and the npm packages, builds, lints, then runs every test.
+# interop tests), chromium (for the web page tests), promtool (the judge
+# of the metrics format) and the npm packages, builds, lints, then runs
+# every test.
 # The last line printed is the test runner's own summary.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup-git-annex.sh
 sh scripts/setup-chromium.sh
+sh scripts/setup-promtool.sh
 npm ci --no-audit --no-fund --loglevel=error
 npx tsc -p .
 npx biome ci . >/dev/null 2>&1 || { npx biome ci .; exit 1; }

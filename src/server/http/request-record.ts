@@ -28,7 +28,7 @@ export interface RequestOutcome {
   readonly status: number;
   readonly target: TargetKind;
   readonly seconds: number;
-  /** Bytes read from and written to the connection while the request lasted, headers included. */
+  /** Bytes of the request and of its answer on the connection, headers included. */
   readonly bytesIn: number;
   readonly bytesOut: number;
   /** Content bytes a finished download sent, or a finished upload stored. */
@@ -47,6 +47,13 @@ export function targetKindOf(peer: Peer): TargetKind {
 export interface HttpObserver {
   requestEnded(outcome: RequestOutcome): void;
 }
+
+/**
+ * Where each connection's previous request ended (bytes read and written):
+ * a request's bytes are those since, its headers included, however much
+ * of it node:http had read before handing it over.
+ */
+const connectionMarks = new WeakMap<Socket, { read: number; written: number }>();
 
 /** Ids: a random prefix per process, then a counter; unique enough to grep, cheap to make. */
 const PREFIX = randomBytes(4).toString("hex");
@@ -75,7 +82,7 @@ export class RequestRecord {
   #side: string | undefined;
   #target: TargetKind = "none";
   #user: string | undefined;
-  #sent = 0;
+  #sending = 0;
   #stored = 0;
 
   constructor(
@@ -84,8 +91,9 @@ export class RequestRecord {
   ) {
     this.upstreamId = upstreamIdOf(req);
     this.#socket = req.socket;
-    this.#readAtStart = this.#socket.bytesRead;
-    this.#writtenAtStart = this.#socket.bytesWritten;
+    const mark = connectionMarks.get(this.#socket);
+    this.#readAtStart = mark?.read ?? 0;
+    this.#writtenAtStart = mark?.written ?? 0;
     res.setHeader(REQUEST_ID_HEADER, this.id);
   }
 
@@ -106,9 +114,9 @@ export class RequestRecord {
     this.#user = user?.slice(0, 64);
   }
 
-  /** A download sent all it promised. */
-  sentContent(bytes: number): void {
-    this.#sent += bytes;
+  /** A download promises this much content; it counts as sent if the answer is finished. */
+  sendingContent(bytes: number): void {
+    this.#sending = bytes;
   }
 
   /** An upload was stored. */
@@ -121,6 +129,9 @@ export class RequestRecord {
     const { req, res } = this;
     const api = this.#api;
     const answered = res.headersSent;
+    const read = this.#socket.bytesRead;
+    const written = this.#socket.bytesWritten;
+    connectionMarks.set(this.#socket, { read, written });
     const outcome: RequestOutcome = {
       endpoint:
         this.#side ??
@@ -129,9 +140,9 @@ export class RequestRecord {
       status: answered ? res.statusCode : 0,
       target: this.#target,
       seconds: (performance.now() - this.#started) / 1000,
-      bytesIn: this.#socket.bytesRead - this.#readAtStart,
-      bytesOut: this.#socket.bytesWritten - this.#writtenAtStart,
-      sent: this.#sent,
+      bytesIn: read - this.#readAtStart,
+      bytesOut: written - this.#writtenAtStart,
+      sent: res.writableFinished ? this.#sending : 0,
       stored: this.#stored,
     };
     observer?.requestEnded(outcome);

@@ -264,9 +264,9 @@ export class P2pHttpServer {
       res.end();
       return;
     }
+    record.sendingContent(got.length);
     try {
       await pipeline(got.data, new ValidityGate(got.length, got.valid), res);
-      record.sentContent(got.length);
     } catch (e) {
       // The response is cut short either way (the client reads that as a
       // failed download); a client that went away is expected, anything
