@@ -14,9 +14,9 @@
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
-import { Agent, request } from "node:http";
 import { join } from "node:path";
 import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
+import { type Level, type Probe, runLevel } from "./checkpresent-load.js";
 import {
   benchMain,
   envInt,
@@ -31,107 +31,6 @@ import {
   startCleanly,
   treeCpuMs,
 } from "./common.js";
-
-interface Level {
-  concurrency: number;
-  requests: number;
-  errors: number;
-  seconds: number;
-  rps: number;
-  p50ms: number;
-  p99ms: number;
-  /** Server CPU time (user + system, whole process tree) per request, µs. */
-  cpuUsPerRequest?: number;
-}
-
-interface Probe {
-  path: string;
-  present: boolean;
-}
-
-function checkOnce(agent: Agent, port: number, probe: Probe): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        method: "POST",
-        path: probe.path,
-        agent,
-        headers: { "Content-Length": "0" },
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => {
-          body += d;
-        });
-        res.on("end", () => {
-          if (res.statusCode !== 200) return resolve(false);
-          try {
-            resolve((JSON.parse(body) as { present?: unknown }).present === probe.present);
-          } catch {
-            resolve(false);
-          }
-        });
-        res.on("error", () => resolve(false));
-      },
-    );
-    req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
-    req.on("error", () => resolve(false));
-    req.end();
-  });
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i] ?? Number.NaN;
-}
-
-/** `concurrency` loops of back-to-back requests until the time or the count runs out. */
-async function runLevel(
-  port: number,
-  probes: readonly Probe[],
-  concurrency: number,
-  durationMs: number,
-  maxRequests: number,
-): Promise<Level> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const latencies = new Float64Array(maxRequests);
-  let issued = 0;
-  let done = 0;
-  let errors = 0;
-  const t0 = process.hrtime.bigint();
-  const end = Date.now() + durationMs;
-  const worker = async () => {
-    while (issued < maxRequests && Date.now() < end) {
-      const probe = probes[issued % probes.length] as Probe;
-      issued++;
-      const s = process.hrtime.bigint();
-      const ok = await checkOnce(agent, port, probe);
-      const ms = Number(process.hrtime.bigint() - s) / 1e6;
-      latencies[done++] = ms;
-      if (!ok) errors++;
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: concurrency }, worker));
-  } finally {
-    agent.destroy();
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const sorted = latencies.subarray(0, done).sort();
-  return {
-    concurrency,
-    requests: done,
-    errors,
-    seconds,
-    rps: done / seconds,
-    p50ms: percentile(sorted, 50),
-    p99ms: percentile(sorted, 99),
-  };
-}
 
 benchMain("checkpresent", async (cleanup) => {
   const quick = isQuick();

@@ -253,6 +253,7 @@ export async function startP2pHttp(
   const made: { p2p?: P2pHttpServer; repos?: RepositorySet; jobs: number } = { jobs: 0 };
   const ops = opsWiring(o, {
     stats: () => (made.p2p as P2pHttpServer).stats(),
+    transfers: () => made.p2p?.transfers() ?? [],
     get transferSlots() {
       return made.jobs;
     },

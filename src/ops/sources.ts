@@ -5,11 +5,13 @@
  */
 
 import type { LocalRepository } from "../peers/index.js";
-import type { GatewayLike, ServerStats } from "../server/index.js";
+import type { GatewayLike, ServerStats, TransferProgress } from "../server/index.js";
 
 export interface OpsSources {
   /** What the p2phttp server holds now. */
   stats(): ServerStats;
+  /** The transfers being served now, with their progress. */
+  transfers(): TransferProgress[];
   /** Transfer slots there are (--jobs). */
   readonly transferSlots: number;
   /** Each served repository, with its gateway when it is one. */

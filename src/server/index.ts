@@ -7,7 +7,12 @@ export {
   type ServeMode,
 } from "./http/auth.js";
 export { DEFAULT_MAX_IDLE_PER_CLIENT, IdleConnections } from "./http/idle-connections.js";
-export type { HttpObserver, RequestOutcome, TargetKind } from "./http/request-record.js";
+export type {
+  HttpObserver,
+  RequestOutcome,
+  TargetKind,
+  TransferProgress,
+} from "./http/request-record.js";
 export {
   DEFAULT_LIMITS,
   type P2pHttpOptions,

@@ -38,10 +38,10 @@ export const silentLogger: Logger = {
   child: () => silentLogger,
 };
 
-/** A one-line description of an error for a log field: its message, never a stack. */
+/** A one-line description of an error for a log field: its kind and message, never a stack. */
 export function errorText(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return String(e);
+  if (!(e instanceof Error)) return String(e);
+  return e.name === "Error" ? e.message : `${e.name}: ${e.message}`;
 }
 
 /** One line a logger was given, as a RecordingLogger keeps it. */

@@ -254,9 +254,13 @@ describe("encrypted special remotes proxied by annexgate", { timeout: 300_000 },
       const here = await git(client, ["annex", "find", "--in", "here", file]);
       assert.equal(here.trim(), "", `${file} (${key}) was stored`);
     }
-    const log = server.stderr();
-    assert.match(log, /GpgError: gpg could not decrypt the object/);
-    assert.doesNotMatch(log, new RegExp(root.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")));
+    const failures = server
+      .stderr()
+      .split("\n")
+      .filter((l) => l.includes("GpgError"));
+    assert.match(failures.join("\n"), /GpgError: gpg could not decrypt the object/);
+    // The failure names no path of the gateway's machine.
+    for (const l of failures) assert.ok(!l.includes(root), l);
   });
 
   it("chunked and encrypted: each chunk encrypted as stock does, read both ways", async () => {

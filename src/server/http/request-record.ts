@@ -43,6 +43,21 @@ export function targetKindOf(peer: Peer): TargetKind {
   return "repository";
 }
 
+/** A transfer being served, as far as it got. */
+export interface TransferProgress {
+  readonly id: string;
+  readonly direction: "upload" | "download";
+  readonly key: string;
+  /** The repository (or remote, or cluster) it is for. */
+  readonly uuid: string;
+  readonly target: TargetKind;
+  /** Bytes moved so far (from the connection's counters; never past `total`). */
+  readonly bytes: number;
+  /** Bytes the transfer moves in all (from its offset on). */
+  readonly total: number;
+  readonly seconds: number;
+}
+
 /** Receives every request's outcome (the metrics layer implements it). */
 export interface HttpObserver {
   requestEnded(outcome: RequestOutcome): void;
@@ -83,6 +98,7 @@ export class RequestRecord {
   #target: TargetKind = "none";
   #user: string | undefined;
   #sending = 0;
+  #transfer: { direction: "upload" | "download"; total: number } | null = null;
   #stored = 0;
 
   constructor(
@@ -117,6 +133,33 @@ export class RequestRecord {
   /** A download promises this much content; it counts as sent if the answer is finished. */
   sendingContent(bytes: number): void {
     this.#sending = bytes;
+    this.#transfer = { direction: "download", total: bytes };
+  }
+
+  /** An upload of this many bytes is being received. */
+  receivingContent(bytes: number): void {
+    this.#transfer = { direction: "upload", total: bytes };
+  }
+
+  /** How far the transfer got, or null when this request is not one (yet). */
+  progress(): TransferProgress | null {
+    const t = this.#transfer;
+    const api = this.#api;
+    if (t === null || api?.key === undefined) return null;
+    const moved =
+      t.direction === "upload"
+        ? this.#socket.bytesRead - this.#readAtStart
+        : this.#socket.bytesWritten - this.#writtenAtStart;
+    return {
+      id: this.id,
+      direction: t.direction,
+      key: formatKey(api.key),
+      uuid: api.uuid,
+      target: this.#target,
+      bytes: Math.max(0, Math.min(t.total, moved)),
+      total: t.total,
+      seconds: (performance.now() - this.#started) / 1000,
+    };
   }
 
   /** An upload was stored. */

@@ -24,55 +24,19 @@ import {
   storedJson,
   timestampJson,
 } from "../../protocol/index.js";
-import { errorText, type Logger, Semaphore } from "../../util/index.js";
+import { errorText, Semaphore } from "../../util/index.js";
 import { sendError, sendJson } from "./answers.js";
-import { type AuthDecision, type Authorizer, parseBasicAuth } from "./auth.js";
+import { type AuthDecision, parseBasicAuth } from "./auth.js";
 import { ClientCounts } from "./client-limits.js";
 import { errorAnswer } from "./error-answer.js";
 import { HeldLocks } from "./held-locks.js";
 import { untilUnlock } from "./keeplocked.js";
+import { DEFAULT_LIMITS, type P2pHttpOptions } from "./options.js";
 import { type ApiRequest, parseRequest } from "./request.js";
 import { ClientGoneError, type RequestEnd, watchRequestEnd } from "./request-end.js";
-import { type HttpObserver, RequestRecord, targetKindOf } from "./request-record.js";
-import type { SideRoutes } from "./side-routes.js";
+import { RequestRecord, type TransferProgress, targetKindOf } from "./request-record.js";
 import { openFileDescriptors, type ServerStats } from "./stats.js";
 import { ValidityGate } from "./validity-gate.js";
-
-/** Finds the Peer that serves a UUID: a served repository, or a remote or cluster it is a gateway for. */
-export interface PeerDirectory {
-  /** The Peer for `uuid`, or null; may rescan (e.g. `--directory`). */
-  lookup(uuid: string): Promise<Peer | null>;
-}
-
-/** Defaults of the limits that keep one client from starving the others. */
-export const DEFAULT_LIMITS = {
-  maxQueued: 64,
-  maxPerClient: 32,
-  maxLocksPerClient: 64,
-} as const;
-
-export interface P2pHttpOptions {
-  readonly peers: PeerDirectory;
-  readonly auth: Authorizer;
-  /** Concurrent transfers (get/put); others wait their turn. */
-  readonly jobs: number;
-  /** Transfers that may wait for a slot; past it, 503. */
-  readonly maxQueued?: number;
-  /** Requests one client address may have in progress; past it, 429. */
-  readonly maxPerClient?: number;
-  /** Content locks one client address may hold (lockcontent, keeplocked). */
-  readonly maxLocksPerClient?: number;
-  /** True when served over TLS (decides whether --authenv applies). */
-  readonly secure: boolean;
-  /** How long a lockcontent lock lasts without keeplocked (ms). */
-  readonly lockRetentionMs?: number;
-  /** One info line per request (see RequestRecord), and the failures worked around. */
-  readonly logger?: Logger;
-  /** Told of every request as it ends (the metrics). */
-  readonly observer?: HttpObserver;
-  /** Paths served beside the API (health, metrics, the dashboard), tried first. */
-  readonly sideRoutes?: SideRoutes;
-}
 
 /** The client's address, the unit of the per-client limits. */
 function clientOf(req: IncomingMessage): string {
@@ -83,6 +47,8 @@ export class P2pHttpServer {
   readonly #locks: HeldLocks;
   readonly #transfers: Semaphore;
   readonly #clients: ClientCounts;
+  /** Requests that are transfers (downloads and uploads), for progress reports. */
+  readonly #inFlight = new Set<RequestRecord>();
   #requestsSeen = 0;
 
   readonly #opts: P2pHttpOptions;
@@ -116,6 +82,16 @@ export class P2pHttpServer {
     };
   }
 
+  /** The transfers being served now, with how far each got. */
+  transfers(): TransferProgress[] {
+    const out: TransferProgress[] = [];
+    for (const r of this.#inFlight) {
+      const p = r.progress();
+      if (p !== null) out.push(p);
+    }
+    return out;
+  }
+
   /** The node:http request listener. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     // First, before anything asynchronous: see the request end, however early.
@@ -123,7 +99,11 @@ export class P2pHttpServer {
     this.#requestsSeen++;
     const record = new RequestRecord(req, res);
     const { logger, observer } = this.#opts;
-    void end.done.then(() => record.end(logger, observer));
+    this.#inFlight.add(record);
+    void end.done.then(() => {
+      this.#inFlight.delete(record);
+      record.end(logger, observer);
+    });
     const client = clientOf(req);
     if (!this.#clients.enter(client)) {
       sendError(res, 429, "too many requests from this client at once, try again later");
@@ -302,6 +282,7 @@ export class P2pHttpServer {
       req.resume();
       return sendJson(res, storedJson(r.version, false, []));
     }
+    record.receivingContent(r.dataLength as number);
     const p = await peer.store(
       {
         key,
@@ -382,4 +363,5 @@ export class P2pHttpServer {
   }
 }
 
+export { DEFAULT_LIMITS, type P2pHttpOptions, type PeerDirectory } from "./options.js";
 export type { ApiRequest } from "./request.js";
