@@ -23,7 +23,7 @@ fi
 # Build unless the build is newer than every source.
 if [ ! -f dist/src/cli/main.js ] ||
   [ -n "$(find src scripts test bench package.json tsconfig.json -newer dist/src/cli/main.js 2>/dev/null | head -n 1)" ]; then
-  npx tsc -p .
+  npm run -s build
 fi
 annexgate="node $here/dist/src/cli/main.js"
 port=${PORT:-9417}

@@ -10,7 +10,7 @@ sh scripts/setup-git-annex.sh
 sh scripts/setup-chromium.sh
 sh scripts/setup-promtool.sh
 npm ci --no-audit --no-fund --loglevel=error
-npx tsc -p .
+npm run -s build
 npx biome ci . >/dev/null 2>&1 || { npx biome ci .; exit 1; }
 node dist/scripts/check-layers.js
 node dist/scripts/check-sizes.js

@@ -100,10 +100,14 @@ export const P2PHTTP_OPTIONS = {
     type: "boolean",
     help: "serve /metrics (Prometheus) and /readyz here too, to users allowed to read",
   },
+  dashboard: {
+    type: "boolean",
+    help: "serve a live dashboard at /dashboard, to users allowed to read (and on --metrics-port)",
+  },
   "metrics-port": {
     type: "string",
     value: "N",
-    help: "serve /metrics, /healthz and /readyz on their own port, without a password",
+    help: "serve /metrics, /healthz, /readyz (and --dashboard) on their own port, without a password",
   },
   "metrics-bind": {
     type: "string",

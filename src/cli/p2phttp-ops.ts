@@ -1,22 +1,34 @@
 /**
  * `annexgate p2phttp`'s operator endpoints: `/healthz` always on the API's
- * port; with `--metrics`, `/metrics` and `/readyz` there too, behind the
- * API's users; with `--metrics-port`, all three on a port of their own
- * (default address 127.0.0.1), open to whoever can reach it.
+ * port; with `--metrics`, `/metrics` and `/readyz` there too, and with
+ * `--dashboard` the dashboard, behind the API's users; with
+ * `--metrics-port`, all of them on a port of their own (default address
+ * 127.0.0.1), open to whoever can reach it.
  */
 import { createServer, type Server } from "node:http";
-import { GatewayMetrics, OpsEndpoints, type OpsSources } from "../ops/index.js";
+import {
+  Activity,
+  AllObservers,
+  DashboardRoutes,
+  DashboardState,
+  GatewayMetrics,
+  OpsEndpoints,
+  type OpsSources,
+} from "../ops/index.js";
+import type { NodeObserver } from "../proxy/index.js";
+import type { HttpObserver } from "../server/index.js";
 import { UsageError } from "./usage.js";
 
 export interface OpsFlags {
   readonly metrics?: boolean | undefined;
+  readonly dashboard?: boolean | undefined;
   readonly "metrics-port"?: string | undefined;
   readonly "metrics-bind"?: string | undefined;
 }
 
 export interface OpsWiring {
-  /** The metrics, when asked for; they observe the server and the gateways. */
-  readonly metrics: GatewayMetrics | null;
+  /** What observes the server and the gateways (the metrics, the dashboard's activity), if anything. */
+  readonly observer: (HttpObserver & NodeObserver) | null;
   /** The operator paths on the API's port. */
   readonly onApiPort: OpsEndpoints;
   /** Starts the own-port listener when asked for; resolves to its address, or null. */
@@ -36,18 +48,28 @@ export function opsWiring(o: OpsFlags, sources: OpsSources): OpsWiring {
     throw new UsageError("--metrics-bind is for --metrics-port");
   }
   const metrics = o.metrics || ownPort !== null ? new GatewayMetrics(sources) : null;
+  const activity = o.dashboard ? new Activity() : null;
+  const dashboard = (details: boolean) =>
+    activity ? new DashboardRoutes(new DashboardState(sources, activity, details)) : null;
+  const observers = [metrics, activity].filter((x) => x !== null);
   const onApiPort = new OpsEndpoints(sources, {
     metrics: o.metrics ? metrics : null,
+    dashboard: dashboard(false),
     details: false,
     guarded: true,
   });
   let server: Server | null = null;
   return {
-    metrics,
+    observer: observers.length > 0 ? new AllObservers(observers) : null,
     onApiPort,
     listen: async () => {
       if (ownPort === null) return null;
-      const own = new OpsEndpoints(sources, { metrics, details: true, guarded: false });
+      const own = new OpsEndpoints(sources, {
+        metrics,
+        dashboard: dashboard(true),
+        details: true,
+        guarded: false,
+      });
       server = createServer((req, res) => {
         const served = own.serve(req, res, () => ({ allow: true, mode: "readonly" }));
         if (served === null) {

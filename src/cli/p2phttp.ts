@@ -261,7 +261,7 @@ export async function startP2pHttp(
   });
   const setOpts = repositorySetOptions(o, {
     logger,
-    ...(ops.metrics ? { observer: ops.metrics } : {}),
+    ...(ops.observer ? { observer: ops.observer } : {}),
     // A node that moves no data is given up on as a client would be.
     stallTimeoutMs: stallTimeoutMs ?? idleTimeoutS * 1000,
   });
@@ -282,7 +282,7 @@ export async function startP2pHttp(
     jobs,
     secure: Boolean(o.certfile),
     logger,
-    ...(ops.metrics ? { observer: ops.metrics } : {}),
+    ...(ops.observer ? { observer: ops.observer } : {}),
     sideRoutes: ops.onApiPort,
   });
   Object.assign(made, { p2p, repos, jobs });

@@ -6,38 +6,9 @@
  * many pages watch, so watchers cost the server one snapshot, not one each.
  */
 import type { NodeReachability } from "../proxy/index.js";
-import type { TransferProgress } from "../server/index.js";
-import type { Activity, NodeFailure } from "./activity.js";
+import type { Activity } from "./activity.js";
+import type { DashboardNode, DashboardSnapshot } from "./dashboard/snapshot.js";
 import type { OpsSources } from "./sources.js";
-
-export interface DashboardNode {
-  readonly name: string;
-  readonly uuid: string;
-  readonly size: number;
-  readonly maxSize: number | null;
-  readonly storing: number;
-  readonly clusters: readonly string[];
-  /** Null until first probed. */
-  readonly reachable: boolean | null;
-  /** Why it does not answer (only where the operator alone looks). */
-  readonly error?: string;
-  readonly failures: readonly NodeFailure[];
-}
-
-export interface DashboardGateway {
-  readonly uuid: string;
-  readonly clusters: readonly { name: string; uuid: string; nodes: readonly string[] }[];
-  readonly nodes: readonly DashboardNode[];
-}
-
-export interface DashboardSnapshot {
-  /** When it was taken (ms since the epoch). */
-  readonly time: number;
-  readonly gateways: readonly DashboardGateway[];
-  readonly transfers: readonly TransferProgress[];
-  /** Requests per second, oldest first. */
-  readonly rates: readonly { second: number; requests: number }[];
-}
 
 export class DashboardState {
   readonly #sources: OpsSources;

@@ -16,12 +16,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AUTH_REALM_HEADER } from "../protocol/index.js";
 import type { AuthDecision, SideRoutes } from "../server/index.js";
+import { DashboardRoutes } from "./dashboard-routes.js";
 import type { GatewayMetrics } from "./metrics.js";
 import type { OpsSources } from "./sources.js";
 
 export interface OpsEndpointsOptions {
   /** The metrics; without them only /healthz is answered (the API's port without --metrics). */
   readonly metrics: GatewayMetrics | null;
+  /** The dashboard's paths, when it is served (--dashboard). */
+  readonly dashboard: DashboardRoutes | null;
   /** Say why a node failed (only where the operator alone can ask). */
   readonly details: boolean;
   /** Ask the API's permission before /metrics and /readyz. */
@@ -48,9 +51,15 @@ export class OpsEndpoints implements SideRoutes {
     mayRead: () => AuthDecision,
   ): { endpoint: string; done: Promise<void> } | null {
     const url = new URL(req.url ?? "/", "http://x");
-    const name = url.pathname.slice(1);
-    const metrics = this.#opts.metrics;
-    if (name !== "healthz" && !(metrics && (name === "metrics" || name === "readyz"))) return null;
+    const { metrics, dashboard } = this.#opts;
+    const name =
+      dashboard && DashboardRoutes.owns(url.pathname) ? "dashboard" : url.pathname.slice(1);
+    if (
+      name !== "healthz" &&
+      name !== "dashboard" &&
+      !(metrics && (name === "metrics" || name === "readyz"))
+    )
+      return null;
     const done = (async () => {
       req.resume();
       let answer: Answer;
@@ -63,6 +72,8 @@ export class OpsEndpoints implements SideRoutes {
         if (!decision.allow) {
           if (decision.status === 401) res.setHeader("WWW-Authenticate", AUTH_REALM_HEADER);
           answer = { status: decision.status, type: TEXT, body: "" };
+        } else if (name === "dashboard" && dashboard) {
+          return dashboard.serve(url, res);
         } else if (name === "metrics" && metrics) {
           const m = await metrics.scrape();
           answer = { status: 200, type: m.contentType, body: m.body };
