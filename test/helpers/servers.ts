@@ -171,3 +171,9 @@ export function requestLines(stderr: string): RequestLine[] {
   }
   return out;
 }
+
+/**
+ * Flags for a server run inside the test's own process: problems are
+ * logged, each request's line is not (it would fill the runner's output).
+ */
+export const QUIET: readonly string[] = ["--log-level", "warn"];

@@ -38,7 +38,7 @@ import {
   tmpBytes,
   waitFor,
 } from "../helpers/index.js";
-import { type RunningP2pHttp, startStockP2pHttp } from "../helpers/servers.js";
+import { QUIET, type RunningP2pHttp, startStockP2pHttp } from "../helpers/servers.js";
 import { startSshd, type TestSshd } from "../helpers/sshd.js";
 
 const CLIENT = "b1e4f1b2-1111-4222-8333-444455556666";
@@ -192,7 +192,17 @@ describe("a node that stalls mid-transfer behind annexgate", { timeout: 900_000 
     // gateway giving up on the stalled node can answer them: without that,
     // each test below waits until its timeout and fails.
     server = await startP2pHttp(
-      ["--bind", "127.0.0.1", "--port", "0", "--wideopen", "--jobs", "4", "--idle-timeout", "3600"],
+      [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--wideopen",
+        "--jobs",
+        "4",
+        "--idle-timeout",
+        "3600",
+      ].concat(QUIET),
       gw,
       { stallTimeoutMs: STALL_MS },
     );

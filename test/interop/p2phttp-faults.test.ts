@@ -28,7 +28,7 @@ import {
   type RawRequest,
   until,
 } from "../helpers/raw-http.js";
-import { type RunningP2pHttp, startStockP2pHttp } from "../helpers/servers.js";
+import { QUIET, type RunningP2pHttp, startStockP2pHttp } from "../helpers/servers.js";
 import { startSshd, type TestSshd } from "../helpers/sshd.js";
 
 const CLIENT = "a0e4f1b2-1111-4222-8333-444455556666";
@@ -258,7 +258,7 @@ describe("p2phttp fault injection: every endpoint, target, phase and cut", {
     // The gateway, in this process, reaches node2 through the test's ssh wrapper.
     Object.assign(process.env, sshd.clientEnv());
     server = await startP2pHttp(
-      ["--bind", "127.0.0.1", "--port", "0", "--wideopen", "--jobs", "4"],
+      ["--bind", "127.0.0.1", "--port", "0", "--wideopen", "--jobs", "4", ...QUIET],
       gw,
       // A lock whose lockcontent answer was fully sent is the client's
       // until it expires, even if the client then vanished; short here.

@@ -12,7 +12,7 @@ import { type RunningServer, startP2pHttp } from "../../src/cli/p2phttp.js";
 import { uuidOf } from "../helpers/cluster.js";
 import { gitAnnexRepo, makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
 import { honest, type IdleConnection, idleConnection, until } from "../helpers/raw-http.js";
-import { ANNEXGATE_BIN } from "../helpers/servers.js";
+import { ANNEXGATE_BIN, QUIET } from "../helpers/servers.js";
 
 const CAP = 3;
 const FLOOD = 200;
@@ -30,7 +30,16 @@ describe("annexgate p2phttp --max-idle-per-client", { timeout: 300_000 }, () => 
     const repo = await gitAnnexRepo(join(root, "repo"), "repo");
     uuid = await uuidOf(repo);
     server = await startP2pHttp(
-      ["--bind", "127.0.0.1", "--port", "0", "--wideopen", "--max-idle-per-client", String(CAP)],
+      [
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--wideopen",
+        "--max-idle-per-client",
+        String(CAP),
+        ...QUIET,
+      ],
       repo,
     );
     port = Number(server.address.split(":").pop());

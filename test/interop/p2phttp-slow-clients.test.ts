@@ -23,6 +23,7 @@ import {
   stalledClient,
   until,
 } from "../helpers/raw-http.js";
+import { QUIET } from "../helpers/servers.js";
 
 const CLIENT = "a0e4f1b2-1111-4222-8333-444455556666";
 const JOBS = 2;
@@ -59,7 +60,7 @@ describe("slow and silent clients against annexgate p2phttp", { timeout: 300_000
     const repo = await gitAnnexRepo(join(root, "served"), "served");
     server = await startP2pHttp(
       [
-        ...["--bind", "127.0.0.1", "--port", "0", "--wideopen"],
+        ...["--bind", "127.0.0.1", "--port", "0", "--wideopen", ...QUIET],
         ...["--jobs", String(JOBS), "--max-queued", String(MAX_QUEUED)],
         ...["--max-per-client", String(MAX_PER_CLIENT), "--idle-timeout", "2"],
       ],
