@@ -101,10 +101,21 @@ export async function startAnnexgate(
   args: string[] = ["--wideopen"],
   env?: NodeJS.ProcessEnv,
 ): Promise<RunningP2pHttp> {
+  return startAnnexgateCommand([process.execPath, ANNEXGATE_BIN], repo, args, env);
+}
+
+/** The same, with `command` (e.g. an installed `annexgate`) in place of this checkout's. */
+export async function startAnnexgateCommand(
+  command: readonly [string, ...string[]],
+  repo: string,
+  args: string[] = ["--wideopen"],
+  env?: NodeJS.ProcessEnv,
+): Promise<RunningP2pHttp> {
   const port = await freePort();
+  const [cmd, ...pre] = command;
   return startServer(
-    process.execPath,
-    [ANNEXGATE_BIN, "p2phttp", "--bind", "127.0.0.1", "--port", String(port), ...args],
+    cmd,
+    [...pre, "p2phttp", "--bind", "127.0.0.1", "--port", String(port), ...args],
     repo,
     port,
     env,

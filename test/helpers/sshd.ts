@@ -51,7 +51,12 @@ export interface TestSshd {
    * Make logins run annexgate's or stock git-annex-shell, with extra
    * environment (e.g. GIT_ANNEX_SHELL_READONLY=1) set for it.
    */
-  useShell(kind: ShellKind, env?: Readonly<Record<string, string>>): Promise<void>;
+  useShell(
+    kind: ShellKind,
+    env?: Readonly<Record<string, string>>,
+    /** Another annexgate git-annex-shell than this checkout's (an installed one). */
+    program?: string,
+  ): Promise<void>;
   /** What sshd printed on stderr. */
   log(): string;
   /** One line per login so far: "annexgate|stock SSH_ORIGINAL_COMMAND". */
@@ -113,7 +118,11 @@ export async function startSshd(
     const loginsFile = join(dir, "logins.log");
     const stockShell = await which("git-annex-shell");
 
-    const useShell = async (kind: ShellKind, env: Readonly<Record<string, string>> = {}) => {
+    const useShell = async (
+      kind: ShellKind,
+      env: Readonly<Record<string, string>> = {},
+      annexgateShell = ANNEXGATE_GIT_ANNEX_SHELL,
+    ) => {
       const assignments = Object.entries(env).map(
         ([k, v]) => `${k}=${shellQuoteForAuthorizedKeys(v)}`,
       );
@@ -121,7 +130,7 @@ export async function startSshd(
         // The login's PATH may not have the node running the tests; name it.
         assignments.push(`ANNEXGATE_NODE=${shellQuoteForAuthorizedKeys(process.execPath)}`);
       }
-      const program = kind === "annexgate" ? ANNEXGATE_GIT_ANNEX_SHELL : stockShell;
+      const program = kind === "annexgate" ? annexgateShell : stockShell;
       const command = [
         // Each login is noted: which shell ran which command.
         `echo ${kind} \\"$SSH_ORIGINAL_COMMAND\\" >> ${shellQuoteForAuthorizedKeys(loginsFile)};`,

@@ -1,0 +1,117 @@
+/**
+ * annexgate as an operator installs it: `npm pack` of this checkout, then
+ * `npm install` of the tarball in a clean directory (packages from npm's
+ * cache, as the suite's own `npm ci` left them). The installed `annexgate`
+ * serves a repository to a stock client over p2phttp, and the installed
+ * `git-annex-shell`, named in an sshd `command=`, serves it over ssh.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
+import { ANNEXGATE_BIN, annexHttpClone, startAnnexgateCommand } from "../helpers/servers.js";
+import { clientGitConfig, startSshd, type TestSshd } from "../helpers/sshd.js";
+
+const CHECKOUT = resolve(dirname(ANNEXGATE_BIN), "..", "..", "..");
+
+describe("the npm package, installed in a clean directory", { timeout: 600_000 }, () => {
+  let dir: string;
+  let bin: string;
+  let sshd: TestSshd | undefined;
+
+  before(async () => {
+    dir = await makeTempDir("annexgate-package-");
+    const packed = (
+      await run("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: CHECKOUT })
+    )
+      .trim()
+      .split("\n")
+      .at(-1) as string;
+    const app = join(dir, "app");
+    await run("mkdir", [app]);
+    await writeFile(join(app, "package.json"), '{ "name": "an-operator", "private": true }\n');
+    await run(
+      "npm",
+      [
+        "install",
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        join(dir, packed),
+      ],
+      { cwd: app },
+    );
+    bin = join(app, "node_modules", ".bin");
+  });
+  after(async () => {
+    await sshd?.stop();
+    await removeDir(dir);
+  });
+
+  it("gives an annexgate that says its version and holds no test files", async () => {
+    const version = (await run(join(bin, "annexgate"), ["--version"])).trim();
+    const pkg = JSON.parse(await readFile(join(CHECKOUT, "package.json"), "utf8")) as {
+      version: string;
+    };
+    assert.ok(version.includes(pkg.version), version);
+    const files = await run("find", [
+      join(dir, "app", "node_modules", "annexgate"),
+      "-name",
+      "*.test.js",
+    ]);
+    assert.equal(files.trim(), "", "tests are not shipped");
+  });
+
+  it("the installed annexgate p2phttp serves a stock client: copy, drop, get", async () => {
+    const repo = join(dir, "served");
+    await gitAnnexRepo(repo, "served");
+    await run("git", ["commit", "-q", "--allow-empty", "-m", "init"], { cwd: repo });
+    const server = await startAnnexgateCommand([join(bin, "annexgate")], repo, ["--wideopen"]);
+    try {
+      const client = await annexHttpClone(repo, join(dir, "client"), server.port);
+      const git = (...a: string[]) => run("git", a, { cwd: client });
+      const data = randomBytes(3 * 1024 * 1024 + 5);
+      await writeFile(join(client, "f"), data);
+      await git("annex", "add", "-q", "f");
+      await git("commit", "-q", "-m", "f");
+      await git("annex", "copy", "-q", "--to", "origin", "f");
+      await git("annex", "drop", "-q", "f");
+      await git("annex", "get", "-q", "--from", "origin", "f");
+      assert.deepEqual(await readFile(join(client, "f")), data);
+      assert.match(server.stderr(), /INFO: request .*"endpoint":"put".*"status":200/);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("the installed git-annex-shell serves a stock client over ssh", async () => {
+    const started = await startSshd("annexgate");
+    sshd = started;
+    await started.useShell("annexgate", {}, join(bin, "git-annex-shell"));
+    const repo = join(dir, "over-ssh");
+    await gitAnnexRepo(repo, "over-ssh");
+    await run("git", ["commit", "-q", "--allow-empty", "-m", "init"], { cwd: repo });
+    const client = join(dir, "ssh-client");
+    const env = started.clientEnv();
+    await run("git", ["clone", "-q", `${started.host}:${repo}`, client], { env });
+    const git = (...a: string[]) => run("git", a, { cwd: client, env });
+    for (const [k, v] of clientGitConfig) await git("config", k, v);
+    await git("annex", "init", "-q", "ssh-client");
+    const data = randomBytes(1024 * 1024 + 3);
+    await writeFile(join(client, "g"), data);
+    await git("annex", "add", "-q", "g");
+    await git("commit", "-q", "-m", "g");
+    await git("annex", "copy", "-q", "--to", "origin", "g");
+    await git("annex", "drop", "-q", "g");
+    await git("annex", "get", "-q", "--from", "origin", "g");
+    assert.deepEqual(await readFile(join(client, "g")), data);
+    const logins = await started.logins();
+    assert.ok(
+      logins.some((l) => /p2pstdio/.test(l)),
+      logins.join("\n"),
+    );
+  });
+});
