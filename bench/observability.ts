@@ -87,6 +87,8 @@ async function startAnnexgate(
       // The scraper asks from the same address as the 64 connections.
       "--max-per-client",
       "128",
+      "--max-idle-per-client",
+      "128",
       ...args,
     ]),
     { cwd: repo, stdio: ["ignore", "ignore", openSync(logFile, "a")] },

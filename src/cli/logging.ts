@@ -7,9 +7,9 @@
  *   {fields}", written here directly. pino's own pretty-printer parses
  *   each JSON line back, which costs five times a request's line.
  *
- * Both write synchronously, so a line is out before whatever follows it
- * (an exit, a crash) and lines keep their order. Layers see only util's
- * Logger interface.
+ * Both write through one LineSink: lines in order, written together at
+ * the end of each turn of the event loop and at exit. Layers see only
+ * util's Logger interface.
  */
 import { writeSync } from "node:fs";
 import { pino } from "pino";
@@ -46,24 +46,64 @@ function writeFully(fd: number, buf: Buffer): void {
   }
 }
 
+/**
+ * Lines gathered and written together once the current turn of the event
+ * loop is over: a write(2) per request's line cost more than the line.
+ * Order is kept; what is pending is written at exit, and at once when it
+ * grows past 64 KiB.
+ */
+export class LineSink {
+  readonly #fd: number;
+  #pending: string[] = [];
+  #bytes = 0;
+  #scheduled = false;
+
+  constructor(fd: number) {
+    this.#fd = fd;
+    process.once("exit", () => this.flush());
+  }
+
+  write(line: string): void {
+    this.#pending.push(line);
+    this.#bytes += line.length;
+    if (this.#bytes >= 65536) this.flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#pending.length === 0) return;
+    const text = this.#pending.join("");
+    this.#pending = [];
+    this.#bytes = 0;
+    writeFully(this.#fd, Buffer.from(text));
+  }
+}
+
 /** One readable line per entry, on a file descriptor. */
 export class TextLogger implements Logger {
-  readonly #fd: number;
+  readonly #sink: LineSink;
   readonly #rank: number;
   readonly #bindings: LogFields;
+  readonly #hasBindings: boolean;
 
-  constructor(level: LogLevel, fd = 2, bindings: LogFields = {}) {
-    this.#fd = fd;
+  constructor(level: LogLevel, sink: LineSink, bindings: LogFields = {}) {
+    this.#sink = sink;
+    this.#hasBindings = Object.keys(bindings).length > 0;
     this.#rank = LOG_LEVELS.indexOf(level);
     this.#bindings = bindings;
   }
 
   #write(level: LogLevel, fields: LogFields, msg: string): void {
     if (LOG_LEVELS.indexOf(level) > this.#rank) return;
-    const all = { ...this.#bindings, ...fields };
-    const rest = Object.keys(all).length > 0 ? ` ${JSON.stringify(all)}` : "";
+    const all = this.#hasBindings ? { ...this.#bindings, ...fields } : fields;
+    const json = JSON.stringify(all);
+    const rest = json === "{}" ? "" : ` ${json}`;
     const line = `[${localTime(new Date())}] ${level.toUpperCase()}: ${msg}${rest}\n`;
-    writeFully(this.#fd, Buffer.from(line));
+    this.#sink.write(line);
   }
 
   error(fields: LogFields, msg: string): void {
@@ -80,13 +120,14 @@ export class TextLogger implements Logger {
   }
   child(bindings: LogFields): Logger {
     const level = LOG_LEVELS[this.#rank] as LogLevel;
-    return new TextLogger(level, this.#fd, { ...this.#bindings, ...bindings });
+    return new TextLogger(level, this.#sink, { ...this.#bindings, ...bindings });
   }
 }
 
 /** A logger writing to stderr in `format` at `level`. */
 export function stderrLogger(level: LogLevel, format: LogFormat): Logger {
-  if (format === "text") return new TextLogger(level);
+  const sink = new LineSink(2);
+  if (format === "text") return new TextLogger(level, sink);
   return pino(
     {
       level,
@@ -94,7 +135,7 @@ export function stderrLogger(level: LogLevel, format: LogFormat): Logger {
       base: null,
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    pino.destination({ dest: 2, sync: true }),
+    sink,
   );
 }
 
