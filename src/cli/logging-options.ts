@@ -1,5 +1,5 @@
 /**
- * The logging flags every serving command takes, and what they choose, in
+ * The logging flags of the serving command (p2phttp), and what they choose, in
  * a module of their own: `annexgate --help` reads them without loading
  * the logger.
  */

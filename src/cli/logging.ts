@@ -7,13 +7,12 @@
  *   {fields}", written here directly. pino's own pretty-printer parses
  *   each JSON line back, which costs five times a request's line.
  *
- * Both write through one LineSink: lines in order, written together at
- * the end of each turn of the event loop and at exit. Layers see only
- * util's Logger interface.
+ * Both write through a LineSink (line-sink.ts), which never stops the
+ * server for a slow stderr. Layers see only util's Logger interface.
  */
-import { writeSync } from "node:fs";
 import { pino } from "pino";
 import { LOG_LEVELS, type LogFields, type Logger, type LogLevel } from "../util/index.js";
+import { LineSink } from "./line-sink.js";
 import { type LogFormat, type LoggingFlags, loggingChoice } from "./logging-options.js";
 
 /** "2026-12-07 07:01:14.330", in local time. */
@@ -23,64 +22,6 @@ function localTime(d: Date): string {
     `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ` +
     `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
   );
-}
-
-const pause = new Int32Array(new SharedArrayBuffer(4));
-
-/**
- * Writes all of `buf`, as pino's synchronous destination does: a pipe
- * that is full (stderr read slowly) is waited on, a millisecond at a time
- * for at most a second, then the rest is dropped; a stderr that is gone
- * drops it at once. Logging must never take the server down.
- */
-function writeFully(fd: number, buf: Buffer): void {
-  let off = 0;
-  for (let waits = 0; off < buf.length && waits < 1000; ) {
-    try {
-      off += writeSync(fd, buf, off);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EAGAIN") return;
-      Atomics.wait(pause, 0, 0, 1);
-      waits++;
-    }
-  }
-}
-
-/**
- * Lines gathered and written together once the current turn of the event
- * loop is over: a write(2) per request's line cost more than the line.
- * Order is kept; what is pending is written at exit, and at once when it
- * grows past 64 KiB.
- */
-export class LineSink {
-  readonly #fd: number;
-  #pending: string[] = [];
-  #bytes = 0;
-  #scheduled = false;
-
-  constructor(fd: number) {
-    this.#fd = fd;
-    process.once("exit", () => this.flush());
-  }
-
-  write(line: string): void {
-    this.#pending.push(line);
-    this.#bytes += line.length;
-    if (this.#bytes >= 65536) this.flush();
-    else if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  flush(): void {
-    this.#scheduled = false;
-    if (this.#pending.length === 0) return;
-    const text = this.#pending.join("");
-    this.#pending = [];
-    this.#bytes = 0;
-    writeFully(this.#fd, Buffer.from(text));
-  }
 }
 
 /** One readable line per entry, on a file descriptor. */
@@ -126,8 +67,16 @@ export class TextLogger implements Logger {
 
 /** A logger writing to stderr in `format` at `level`. */
 export function stderrLogger(level: LogLevel, format: LogFormat): Logger {
-  const sink = new LineSink(2);
-  if (format === "text") return new TextLogger(level, sink);
+  const note = `log lines dropped: stderr was not read`;
+  if (format === "text") {
+    const sink = new LineSink(2, (n) => `[${localTime(new Date())}] WARN: ${n} ${note}\n`);
+    return new TextLogger(level, sink);
+  }
+  const sink = new LineSink(
+    2,
+    (n) =>
+      `${JSON.stringify({ level: 40, time: new Date().toISOString(), dropped: n, msg: note })}\n`,
+  );
   return pino(
     {
       level,

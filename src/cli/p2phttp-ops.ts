@@ -79,6 +79,10 @@ export function opsWiring(o: OpsFlags, sources: OpsSources): OpsWiring {
         }
         served.done.catch(() => res.destroy());
       });
+      // As on the API's port: a connection that moves nothing (a page that
+      // stopped reading its feed, a client that sent half a request) goes.
+      server.setTimeout(120_000, (socket) => socket.destroy());
+      server.headersTimeout = 60_000;
       const s = server;
       return new Promise<string>((resolve, reject) => {
         s.once("error", reject);

@@ -4,7 +4,13 @@
  * observers as the metrics; bounded (a ring of seconds, a few failures per
  * node), so a long-running server keeps no more than a page's worth.
  */
-import type { NodeLabel, NodeObserver, NodeOperation, NodeOutcome } from "../proxy/index.js";
+import {
+  isFailure,
+  type NodeLabel,
+  type NodeObserver,
+  type NodeOperation,
+  type NodeOutcome,
+} from "../proxy/index.js";
 import type { HttpObserver, RequestOutcome } from "../server/index.js";
 
 /** Seconds of request rates kept. */
@@ -18,14 +24,6 @@ export interface NodeFailure {
   readonly operation: NodeOperation;
   readonly outcome: NodeOutcome;
 }
-
-const FAILURES: ReadonlySet<NodeOutcome> = new Set([
-  "unreachable",
-  "refused",
-  "protocol",
-  "verification_failed",
-  "error",
-]);
 
 export class Activity implements HttpObserver, NodeObserver {
   /** Requests ended in each of the last RATE_SECONDS seconds, by the second they ended in. */
@@ -49,7 +47,7 @@ export class Activity implements HttpObserver, NodeObserver {
   }
 
   nodeCall(node: NodeLabel, op: NodeOperation, outcome: NodeOutcome, _seconds: number): void {
-    if (!FAILURES.has(outcome)) return;
+    if (!isFailure(outcome)) return;
     const list = this.#failures.get(node.uuid) ?? [];
     list.push({ at: this.#now(), operation: op, outcome });
     if (list.length > ERRORS_PER_NODE) list.shift();
@@ -84,16 +82,27 @@ export class AllObservers implements HttpObserver, NodeObserver {
     this.#all = all;
   }
 
+  /** Each observer in turn; one that fails neither stops the others nor the request. */
+  #each(f: (x: HttpObserver & NodeObserver) => void): void {
+    for (const x of this.#all) {
+      try {
+        f(x);
+      } catch {
+        // metrics are not worth a failed request
+      }
+    }
+  }
+
   requestEnded(o: RequestOutcome): void {
-    for (const x of this.#all) x.requestEnded(o);
+    this.#each((x) => x.requestEnded(o));
   }
   nodeCall(node: NodeLabel, op: NodeOperation, outcome: NodeOutcome, seconds: number): void {
-    for (const x of this.#all) x.nodeCall(node, op, outcome, seconds);
+    this.#each((x) => x.nodeCall(node, op, outcome, seconds));
   }
   nodeBytes(node: NodeLabel, direction: "in" | "out", bytes: number): void {
-    for (const x of this.#all) x.nodeBytes(node, direction, bytes);
+    this.#each((x) => x.nodeBytes(node, direction, bytes));
   }
   fanOut(cluster: string, seconds: number, receivers: number, stored: number): void {
-    for (const x of this.#all) x.fanOut(cluster, seconds, receivers, stored);
+    this.#each((x) => x.fanOut(cluster, seconds, receivers, stored));
   }
 }

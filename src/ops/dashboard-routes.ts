@@ -16,6 +16,9 @@ import { DASHBOARD_CSP, DASHBOARD_CSS, DASHBOARD_HTML } from "./dashboard-page.j
 import type { DashboardState } from "./dashboard-state.js";
 
 const MIN_INTERVAL_MS = 200;
+const MAX_INTERVAL_MS = 60_000;
+/** Feeds open at once, all pages together; past it, 503. */
+const MAX_FEEDS = 64;
 /** Bytes a page may leave unread before snapshots are skipped for it. */
 const MAX_UNREAD = 1 << 20;
 
@@ -47,6 +50,7 @@ function send(res: ServerResponse, type: string, body: string): void {
 
 export class DashboardRoutes {
   readonly #state: DashboardState;
+  #feeds = 0;
 
   constructor(state: DashboardState) {
     this.#state = state;
@@ -58,7 +62,7 @@ export class DashboardRoutes {
   }
 
   /** Serves a dashboard path to a client already allowed to see it. */
-  async serve(url: URL, res: ServerResponse): Promise<void> {
+  async serve(url: URL, method: string | undefined, res: ServerResponse): Promise<void> {
     switch (url.pathname) {
       case "/dashboard":
         return send(res, "text/html", DASHBOARD_HTML);
@@ -69,15 +73,35 @@ export class DashboardRoutes {
       case "/dashboard/chart.js":
         return send(res, "text/javascript", (await loadScripts()).chart);
       case "/dashboard/events":
-        return this.#events(url, res);
+        return this.#events(url, method, res);
       default:
         res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" }).end("not found\n");
     }
   }
 
-  async #events(url: URL, res: ServerResponse): Promise<void> {
+  async #events(url: URL, method: string | undefined, res: ServerResponse): Promise<void> {
     const asked = Number(url.searchParams.get("interval") ?? "1000");
-    const intervalMs = Number.isFinite(asked) ? Math.max(MIN_INTERVAL_MS, asked) : 1000;
+    const intervalMs = Number.isFinite(asked)
+      ? Math.min(MAX_INTERVAL_MS, Math.max(MIN_INTERVAL_MS, asked))
+      : 1000;
+    if (this.#feeds >= MAX_FEEDS) {
+      res.writeHead(503, { "Content-Type": "text/plain; charset=utf-8", Connection: "close" });
+      res.end("too many dashboards open, try again later\n");
+      return;
+    }
+    if (method === "HEAD") {
+      res.writeHead(200, { "Content-Type": "text/event-stream; charset=utf-8" }).end();
+      return;
+    }
+    this.#feeds++;
+    try {
+      await this.#feed(res, intervalMs);
+    } finally {
+      this.#feeds--;
+    }
+  }
+
+  async #feed(res: ServerResponse, intervalMs: number): Promise<void> {
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
       "Cache-Control": "no-store",

@@ -50,7 +50,17 @@ export class OpsEndpoints implements SideRoutes {
     res: ServerResponse,
     mayRead: () => AuthDecision,
   ): { endpoint: string; done: Promise<void> } | null {
-    const url = new URL(req.url ?? "/", "http://x");
+    // Only an origin-form target ("/path?query") can be one of these; a
+    // target the URL parser refuses ("http://[") is left to the API's own
+    // parser, which answers it with an error.
+    const target = req.url ?? "";
+    if (!target.startsWith("/") || target.startsWith("//")) return null;
+    let url: URL;
+    try {
+      url = new URL(target, "http://x");
+    } catch {
+      return null;
+    }
     const { metrics, dashboard } = this.#opts;
     const name =
       dashboard && DashboardRoutes.owns(url.pathname) ? "dashboard" : url.pathname.slice(1);
@@ -73,7 +83,7 @@ export class OpsEndpoints implements SideRoutes {
           if (decision.status === 401) res.setHeader("WWW-Authenticate", AUTH_REALM_HEADER);
           answer = { status: decision.status, type: TEXT, body: "" };
         } else if (name === "dashboard" && dashboard) {
-          return dashboard.serve(url, res);
+          return dashboard.serve(url, req.method, res);
         } else if (name === "metrics" && metrics) {
           const m = await metrics.scrape();
           answer = { status: 200, type: m.contentType, body: m.body };
@@ -95,7 +105,9 @@ export class OpsEndpoints implements SideRoutes {
     const down = nodes.filter((n) => !n.reachable).length;
     const body = {
       status: down === 0 ? "ready" : "degraded",
-      repositories: served.map(({ repo }) => repo.uuid),
+      // Behind the API's users (which may be anyone, read-only), the
+      // repositories served are not listed: stock p2phttp never lists them.
+      ...(this.#opts.details ? { repositories: served.map(({ repo }) => repo.uuid) } : {}),
       nodes: nodes.map((n) => ({
         name: n.name,
         uuid: n.uuid,

@@ -10,20 +10,17 @@
  * configuration (remote names, UUIDs), never from a client's request.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { NodeLabel, NodeObserver, NodeOperation, NodeOutcome } from "../proxy/index.js";
+import {
+  isFailure,
+  type NodeLabel,
+  type NodeObserver,
+  type NodeOperation,
+  type NodeOutcome,
+} from "../proxy/index.js";
 import type { HttpObserver, RequestOutcome, ServerStats } from "../server/index.js";
 import type { OpsSources } from "./sources.js";
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
-
-/** Outcomes of a node call that are failures, counted in node_errors_total too. */
-const ERROR_OUTCOMES: ReadonlySet<NodeOutcome> = new Set([
-  "unreachable",
-  "refused",
-  "protocol",
-  "verification_failed",
-  "error",
-]);
 
 export class GatewayMetrics implements HttpObserver, NodeObserver {
   readonly registry = new Registry();
@@ -32,7 +29,7 @@ export class GatewayMetrics implements HttpObserver, NodeObserver {
   readonly #wireBytes: Counter<"direction">;
   readonly #contentBytes: Counter<"direction">;
   readonly #nodeCalls: Counter<"node" | "uuid" | "operation" | "outcome">;
-  readonly #nodeSeconds: Histogram<"node" | "operation">;
+  readonly #nodeSeconds: Histogram<"node" | "uuid" | "operation">;
   readonly #nodeErrors: Counter<"node" | "uuid" | "kind">;
   readonly #nodeBytes: Counter<"node" | "uuid" | "direction">;
   readonly #fanOutSeconds: Histogram<"cluster">;
@@ -75,7 +72,7 @@ export class GatewayMetrics implements HttpObserver, NodeObserver {
     this.#nodeSeconds = new Histogram({
       name: "annexgate_node_request_duration_seconds",
       help: "How long calls to repositories behind the gateway took (a download: until its data ended)",
-      labelNames: ["node", "operation"],
+      labelNames: ["node", "uuid", "operation"],
       buckets: DURATION_BUCKETS,
       registers,
     });
@@ -125,8 +122,8 @@ export class GatewayMetrics implements HttpObserver, NodeObserver {
 
   nodeCall(node: NodeLabel, op: NodeOperation, outcome: NodeOutcome, seconds: number): void {
     this.#nodeCalls.inc({ node: node.name, uuid: node.uuid, operation: op, outcome });
-    this.#nodeSeconds.observe({ node: node.name, operation: op }, seconds);
-    if (ERROR_OUTCOMES.has(outcome)) {
+    this.#nodeSeconds.observe({ node: node.name, uuid: node.uuid, operation: op }, seconds);
+    if (isFailure(outcome)) {
       this.#nodeErrors.inc({ node: node.name, uuid: node.uuid, kind: outcome });
     }
   }

@@ -37,9 +37,10 @@ export interface PeerContext {
    */
   readonly associatedFile?: string;
   /**
-   * The id of the client's request this call is made for: logged with
-   * whatever the call logs, and sent on to a node that is itself a
-   * gateway, so one id follows a request through every log it reaches.
+   * The id of the client's request this call is made for: in the
+   * gateway's warnings about the nodes it called for it, and sent on to
+   * a node reached over p2phttp (an annexgate node logs it as its
+   * request's upstreamId), so one id follows a request through the logs.
    */
   readonly requestId?: string;
 }

@@ -17,9 +17,18 @@
  */
 import { createInterface } from "node:readline";
 import { processFcntlLocks } from "../objects/index.js";
-import { RecordingLogger } from "../util/index.js";
+import type { Logger } from "../util/index.js";
 import type { Reservation } from "./live-sizes.js";
 import { SharedLiveSizes } from "./shared-live-sizes.js";
+
+/** Problems on stderr, where the test that runs this helper shows them. */
+const stderrLines: Logger = {
+  error: (f, m) => process.stderr.write(`${m} ${JSON.stringify(f)}\n`),
+  warn: (f, m) => process.stderr.write(`${m} ${JSON.stringify(f)}\n`),
+  info: () => undefined,
+  debug: () => undefined,
+  child: () => stderrLines,
+};
 
 async function main(): Promise<void> {
   const [dir, uuid, max] = process.argv.slice(2);
@@ -27,7 +36,7 @@ async function main(): Promise<void> {
     throw new Error("usage: live-sizes-racer DIR UUID MAXBYTES");
   }
   const locks = processFcntlLocks();
-  const live = new SharedLiveSizes({ dir, locks, logger: new RecordingLogger() });
+  const live = new SharedLiveSizes({ dir, locks, logger: stderrLines });
   const maxSizes = new Map([[uuid, BigInt(max)]]);
   const held: Reservation[] = [];
   const say = (line: string) => process.stdout.write(`${line}\n`);

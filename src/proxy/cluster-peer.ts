@@ -150,9 +150,9 @@ export class ClusterPeer implements Peer {
   }
 
   /** A node's failure, worked around (another node, or the answer says so): logged. */
-  #nodeFailed(op: string, node: string, e: unknown): void {
+  #nodeFailed(op: string, node: string, e: unknown, ctx: PeerContext | undefined): void {
     this.#opts.logger?.warn(
-      { cluster: this.uuid, node, op, err: errorText(e) },
+      { reqId: ctx?.requestId, cluster: this.uuid, node, op, err: errorText(e) },
       `${op} on ${node} failed`,
     );
   }
@@ -164,7 +164,7 @@ export class ClusterPeer implements Peer {
         if ((await node.peer.checkPresent(key, this.#relayed(ctx))).present)
           return { present: true };
       } catch (e) {
-        this.#nodeFailed("checkpresent", node.peer.uuid, e);
+        this.#nodeFailed("checkpresent", node.peer.uuid, e, ctx);
       }
     }
     return { present: false };
@@ -219,7 +219,7 @@ export class ClusterPeer implements Peer {
       const node = isClusterCopy(uuid, this.#identity);
       if (r instanceof Error) {
         if (node) all = false;
-        this.#nodeFailed("remove", uuid, r);
+        this.#nodeFailed("remove", uuid, r, ctx);
       } else if (r.removed) {
         removedFrom.push(uuid, ...r.plusUuids);
       } else {
@@ -307,7 +307,7 @@ export class ClusterPeer implements Peer {
           stored = r.stored;
           return r.stored ? [node.peer.uuid, ...r.plusUuids] : NO_UUIDS;
         } catch (e) {
-          this.#nodeFailed("store", node.peer.uuid, e);
+          this.#nodeFailed("store", node.peer.uuid, e, ctx);
           return NO_UUIDS;
         } finally {
           fan.cut(i);
@@ -322,12 +322,12 @@ export class ClusterPeer implements Peer {
     const uuids = receivers.length === 0 ? holders : stored.flat();
     if (receivers.length > 0) {
       const took = stored.filter((u) => u.length > 0).length;
-      this.#opts.observer?.fanOut(
-        this.uuid,
-        (performance.now() - started) / 1000,
-        receivers.length,
-        took,
-      );
+      const seconds = (performance.now() - started) / 1000;
+      try {
+        this.#opts.observer?.fanOut(this.uuid, seconds, receivers.length, took);
+      } catch {
+        // metrics are not worth a failed upload
+      }
     }
     return { stored: this.#anyNode(uuids), plusUuids: this.#plus(uuids) };
   }
@@ -353,7 +353,7 @@ export class ClusterPeer implements Peer {
       try {
         r = await node.peer.retrieve(key, offset, this.#relayed(ctx));
       } catch (e) {
-        this.#nodeFailed("retrieve", uuid, e);
+        this.#nodeFailed("retrieve", uuid, e, ctx);
       }
       if (r === null) {
         this.#idle(uuid);

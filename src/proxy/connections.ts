@@ -161,8 +161,21 @@ class CountedPeer implements Peer {
     this.#observer = observer;
   }
 
+  /** Tells the observer; an observer that fails never fails the call. */
   #observe(op: NodeOperation, outcome: NodeOutcome, started: number): void {
-    this.#observer?.nodeCall(this.#node, op, outcome, (performance.now() - started) / 1000);
+    try {
+      this.#observer?.nodeCall(this.#node, op, outcome, (performance.now() - started) / 1000);
+    } catch {
+      // metrics are not worth a failed transfer
+    }
+  }
+
+  #moved(direction: "in" | "out", bytes: number): void {
+    try {
+      this.#observer?.nodeBytes(this.#node, direction, bytes);
+    } catch {
+      // as above
+    }
   }
 
   async #call<T>(
@@ -172,16 +185,17 @@ class CountedPeer implements Peer {
   ): Promise<T> {
     const use = this.#acquire();
     const started = performance.now();
+    let r: T;
     try {
-      const r = await f(await use.peer);
-      this.#observe(op, outcomeOf(r), started);
-      return r;
+      r = await f(await use.peer);
     } catch (e) {
       this.#observe(op, outcomeOfError(e), started);
       throw e;
     } finally {
       use.done();
     }
+    this.#observe(op, outcomeOf(r), started);
+    return r;
   }
 
   checkPresent: Peer["checkPresent"] = (key, ctx) =>
@@ -198,7 +212,7 @@ class CountedPeer implements Peer {
       (p) => p.store(req, ctx),
       (r) => {
         if (!r.stored) return "not_stored";
-        this.#observer?.nodeBytes(this.#node, "out", req.length);
+        this.#moved("out", req.length);
         return "ok";
       },
     );
@@ -231,15 +245,21 @@ class CountedPeer implements Peer {
     finished(got.data, (err) => {
       use.done();
       if (err) {
-        // A reader that gave up ends the stream with a premature close:
-        // not the node's doing.
-        const outcome = outcomeOfError(err);
-        this.#observe("retrieve", outcome === "error" ? "cancelled" : outcome, started);
+        // A reader that gave up (its client went away, a HEAD) destroys
+        // the stream early: not the node's doing. A node that broke off is.
+        const kind = outcomeOfError(err);
+        const gaveUp =
+          kind === "error" &&
+          (ctx?.signal?.aborted === true ||
+            (err as NodeJS.ErrnoException).code === "ERR_STREAM_PREMATURE_CLOSE");
+        this.#observe("retrieve", gaveUp ? "cancelled" : kind, started);
         return;
       }
-      this.#observer?.nodeBytes(this.#node, "in", got.length);
       void got.valid.then(
-        (ok) => this.#observe("retrieve", ok ? "ok" : "verification_failed", started),
+        (ok) => {
+          if (ok) this.#moved("in", got.length);
+          this.#observe("retrieve", ok ? "ok" : "verification_failed", started);
+        },
         (e: unknown) => this.#observe("retrieve", outcomeOfError(e), started),
       );
     });

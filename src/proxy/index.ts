@@ -17,11 +17,12 @@ export { RemoteConnections } from "./connections.js";
 export { FanOut } from "./fan-out.js";
 export { Gateway, type GatewayOptions, type GatewayRouting } from "./gateway.js";
 export type { ClusterOverview, GatewayOverview, NodeOverview } from "./gateway-overview.js";
-export type {
-  NodeLabel,
-  NodeObserver,
-  NodeOperation,
-  NodeOutcome,
+export {
+  isFailure,
+  type NodeLabel,
+  type NodeObserver,
+  type NodeOperation,
+  type NodeOutcome,
 } from "./node-observer.js";
 export type { NodeReachability } from "./node-probes.js";
 export { type LocationRecorder, ProxiedPeer, type ProxiedPeerOptions } from "./proxied-peer.js";

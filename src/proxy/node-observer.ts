@@ -53,3 +53,16 @@ export function outcomeOfError(e: unknown): NodeOutcome {
   if (e instanceof PeerProtocolError) return "protocol";
   return "error";
 }
+
+const FAILURES: ReadonlySet<NodeOutcome> = new Set([
+  "unreachable",
+  "refused",
+  "protocol",
+  "verification_failed",
+  "error",
+]);
+
+/** Whether an outcome is the node failing (a "no" or a reader giving up is not). */
+export function isFailure(outcome: NodeOutcome): boolean {
+  return FAILURES.has(outcome);
+}

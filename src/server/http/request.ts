@@ -83,8 +83,17 @@ function keyDecoder(): {
   };
 }
 
+/** The request's target as a URL; one the URL parser refuses ("http://[") is no API path: 404. */
+function targetUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? "/", "http://x");
+  } catch {
+    throw new HttpApiError(404, "not found");
+  }
+}
+
 export function parseRequest(req: IncomingMessage): ApiRequest {
-  const url = new URL(req.url ?? "/", "http://x");
+  const url = targetUrl(req);
   const path = routeApiPath(url.pathname);
   const uuid = decodeUuidValue(path.uuid, "capture serveruuid");
   const q = new Query(url.search);

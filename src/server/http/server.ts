@@ -47,7 +47,7 @@ export class P2pHttpServer {
   readonly #locks: HeldLocks;
   readonly #transfers: Semaphore;
   readonly #clients: ClientCounts;
-  /** Requests that are transfers (downloads and uploads), for progress reports. */
+  /** Requests in progress; those that are transfers report their progress. */
   readonly #inFlight = new Set<RequestRecord>();
   #requestsSeen = 0;
 
@@ -102,7 +102,11 @@ export class P2pHttpServer {
     this.#inFlight.add(record);
     void end.done.then(() => {
       this.#inFlight.delete(record);
-      record.end(logger, observer);
+      try {
+        record.end(logger, observer);
+      } catch {
+        // A log or metric that fails must not take the server down.
+      }
     });
     const client = clientOf(req);
     if (!this.#clients.enter(client)) {
