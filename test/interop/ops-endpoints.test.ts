@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { gitAnnexRepo, makeTempDir, removeDir } from "../helpers/index.js";
-import { type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
+import { gitAnnexRepo, makeTempDir, removeDir, waitFor } from "../helpers/index.js";
+import { type RunningP2pHttp, requestLines, startAnnexgate } from "../helpers/servers.js";
 
 /** Sends `head` on a fresh connection and resolves to the status line of the answer. */
 function rawStatus(port: number, head: string): Promise<string> {
@@ -34,7 +34,13 @@ describe("operator paths on the API's port", { timeout: 120_000 }, () => {
   before(async () => {
     dir = await makeTempDir("annexgate-ops-");
     await gitAnnexRepo(dir, "served");
-    server = await startAnnexgate(dir, ["--wideopen", "--metrics", "--dashboard"]);
+    server = await startAnnexgate(dir, [
+      "--wideopen",
+      "--metrics",
+      "--dashboard",
+      "--log-format",
+      "json",
+    ]);
   });
   after(async () => {
     await server?.stop();
@@ -68,5 +74,32 @@ describe("operator paths on the API's port", { timeout: 120_000 }, () => {
       signal: AbortSignal.timeout(30_000),
     });
     assert.equal(r.status, 200);
+  });
+
+  it("pipelined requests: each byte on the connection is counted once", async () => {
+    const healthz = () => requestLines(server.stderr()).filter((x) => x.endpoint === "healthz");
+    const earlier = healthz().length;
+    const request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    const sent = request.repeat(5);
+    const received = await new Promise<number>((resolve, reject) => {
+      const sock = connect(server.port, "127.0.0.1");
+      let got = "";
+      sock.on("data", (d) => {
+        got += d.toString("latin1");
+        if ((got.match(/ok\n/g) ?? []).length === 5) {
+          sock.end();
+          resolve(Buffer.byteLength(got, "latin1"));
+        }
+      });
+      sock.on("error", reject);
+      sock.write(sent);
+    });
+    const lines = await waitFor("the five lines", async () => {
+      const l = healthz().slice(earlier);
+      return l.length === 5 && l;
+    });
+    const sum = (f: string) => lines.reduce((n, l) => n + (l[f] as number), 0);
+    assert.equal(sum("bytesIn"), sent.length);
+    assert.equal(sum("bytesOut"), received);
   });
 });

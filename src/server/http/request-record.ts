@@ -66,7 +66,9 @@ export interface HttpObserver {
 /**
  * Where each connection's previous request ended (bytes read and written):
  * a request's bytes are those since, its headers included, however much
- * of it node:http had read before handing it over.
+ * of it node:http had read before handing it over. Taken when a request
+ * ends, not when it starts: pipelined requests start together, and each
+ * byte is then counted once (the first to end takes what was read ahead).
  */
 const connectionMarks = new WeakMap<Socket, { read: number; written: number }>();
 
@@ -174,6 +176,7 @@ export class RequestRecord {
     const answered = res.headersSent;
     const read = this.#socket.bytesRead;
     const written = this.#socket.bytesWritten;
+    const before = connectionMarks.get(this.#socket);
     connectionMarks.set(this.#socket, { read, written });
     const outcome: RequestOutcome = {
       endpoint:
@@ -183,8 +186,8 @@ export class RequestRecord {
       status: answered ? res.statusCode : 0,
       target: this.#target,
       seconds: (performance.now() - this.#started) / 1000,
-      bytesIn: read - this.#readAtStart,
-      bytesOut: written - this.#writtenAtStart,
+      bytesIn: read - (before?.read ?? 0),
+      bytesOut: written - (before?.written ?? 0),
       sent: res.writableFinished ? this.#sending : 0,
       stored: this.#stored,
     };
