@@ -59,7 +59,7 @@ describe("two annexgate gateways in front of one cluster", { timeout: 600_000 },
     nyc = join(root, "nyc");
     await run("git", ["annex", "init", "-q", "NYC gateway"], { cwd: nyc });
     // Each gateway serves while it is configured: it picks up changes.
-    amsServer = await startAnnexgate(ams, ["--wideopen", "--log-format", "json"]);
+    amsServer = await startAnnexgate(ams, ["--wideopen", "--log-format", "json", "--debug"]);
     nycServer = await startAnnexgate(nyc, ["--wideopen", "--log-format", "json"]);
     const url = (s: RunningP2pHttp) => `annex+http://127.0.0.1:${s.port}/git-annex/`;
     for (const g of [ams, nyc]) {
@@ -127,6 +127,15 @@ describe("two annexgate gateways in front of one cluster", { timeout: 600_000 },
     // One request id follows the upload from one gateway's log to the other's.
     assert.equal(amsPut?.upstreamId, undefined, "a stock client sends no request id");
     assert.equal(nycPut?.upstreamId, amsPut?.reqId);
+    // At debug, each node call made for the upload is a line with its id.
+    const stores = amsServer
+      .stderr()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === "node call" && l.op === "store" && l.reqId === amsPut?.reqId);
+    assert.ok(stores.length >= 2, `node calls of the upload: ${JSON.stringify(stores)}`);
+    assert.ok(stores.every((l) => l.outcome === "ok"));
   });
 
   test("an upload to NYC reaches them too", async () => {
