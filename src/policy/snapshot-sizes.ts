@@ -7,6 +7,7 @@
  */
 import { type AnnexBranch, readMaxSizes } from "../branch/index.js";
 import type { Git } from "../git/index.js";
+import type { Logger } from "../util/index.js";
 import type { LiveSizes } from "./live-sizes.js";
 import { type CurrentRepoSizesOptions, currentRepoSizes } from "./repo-sizes/repo-sizes.js";
 
@@ -37,6 +38,37 @@ export async function snapshotSizes(
 }
 
 /**
+ * A full computation of repository sizes (the first on a large branch can
+ * take minutes) told in the log: when it starts, every ten seconds how
+ * far it got, and when it ends.
+ */
+function fullComputationLog(logger: Logger): CurrentRepoSizesOptions & { done(): void } {
+  let started = 0;
+  let last = 0;
+  let read = 0;
+  return {
+    onFullComputation: () => {
+      started = performance.now();
+      last = started;
+      logger.info({}, "calculating repository sizes from every location log");
+    },
+    onProgress: (n) => {
+      read = n;
+      const now = performance.now();
+      if (started === 0 || now - last < 10_000) return;
+      last = now;
+      logger.info({ logsRead: n }, `calculating repository sizes: ${n} location logs read`);
+    },
+    done: () => {
+      if (started === 0) return;
+      const seconds = Math.round((performance.now() - started) / 100) / 10;
+      logger.info({ logsRead: read, seconds }, "repository sizes calculated");
+      started = 0;
+    },
+  };
+}
+
+/**
  * Brings `live` up to date with the branch (sizes and maxsize.log; the
  * transfers in flight stay counted) and returns sizes for a snapshot
  * whose repository sizes are read from `live` at the moment of asking, so
@@ -46,11 +78,17 @@ export async function refreshLiveSizes(
   live: LiveSizes,
   git: Git,
   branch: AnnexBranch,
+  logger?: Logger,
 ): Promise<SnapshotSizes> {
   // maxsize.log first: sizes shared with other processes matter only
   // once a repository has a maximum size (SharedLiveSizes).
   const maxSizes = await readMaxSizes(branch);
-  await live.refreshWith(async () => (await currentRepoSizes(git)).sizes, maxSizes);
+  const told = logger ? fullComputationLog(logger) : undefined;
+  await live.refreshWith(async () => {
+    const report = await currentRepoSizes(git, told ?? {});
+    told?.done();
+    return report.sizes;
+  }, maxSizes);
   return { maxSizes: toNumbers(maxSizes), repoSizes: new LiveSizeView(live) };
 }
 

@@ -162,7 +162,7 @@ export class GatewaySnapshots {
     const { repo, live } = this.#opts;
     const cfg = await this.#opts.loadConfig();
     this.#opts.onConfig?.(cfg);
-    const sizes = await refreshLiveSizes(live, repo.git, repo.branch);
+    const sizes = await refreshLiveSizes(live, repo.git, repo.branch, this.#opts.logger);
     const policy = new Policy(await buildPolicySnapshot(repo, sizes));
     this.#held = { cfg, policy, stamp, checkedAt: Date.now() };
     return this.#held;

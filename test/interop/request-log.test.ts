@@ -123,6 +123,17 @@ describe("the request log", { timeout: 300_000 }, () => {
     assert.equal(cut?.complete, false, "a request cut off says so");
   });
 
+  test("the gateway's first computation of repository sizes is told, start and end", () => {
+    const said = server
+      .stderr()
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
+    const start = said.indexOf("calculating repository sizes from every location log");
+    assert.ok(start >= 0, server.stderr());
+    assert.ok(said.indexOf("repository sizes calculated") > start, server.stderr());
+  });
+
   test("no line holds a credential", () => {
     const err = server.stderr();
     assert.ok(!err.includes(PASSWORD), "the password");
