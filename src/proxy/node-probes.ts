@@ -4,7 +4,9 @@
  * S3 bucket, an ssh login, a node's HTTP server, a directory), bounded in
  * time, its answer kept for a while so that a readiness check polled
  * every second costs the nodes nothing much, and at most one probe per
- * node in flight however many checks ask.
+ * node in flight however many checks ask (a probe that timed out is
+ * still in flight until its call to the node ends). Probes are node calls
+ * like any other: they count in the node metrics.
  */
 import { parseKey } from "../keys/index.js";
 import type { Peer } from "../peers/index.js";
@@ -37,6 +39,8 @@ export interface NodeProbesOptions {
 interface Entry {
   answer: NodeReachability | null;
   probing: Promise<NodeReachability> | null;
+  /** The node call of the last probe, until it settles (it may outlive its timeout). */
+  call: Promise<unknown> | null;
 }
 
 export class NodeProbes {
@@ -53,13 +57,18 @@ export class NodeProbes {
   reachability(node: { name: string; uuid: string }, peer: Peer): Promise<NodeReachability> {
     let entry = this.#entries.get(node.uuid);
     if (entry === undefined) {
-      entry = { answer: null, probing: null };
+      entry = { answer: null, probing: null, call: null };
       this.#entries.set(node.uuid, entry);
     }
     const held = entry.answer;
     if (held !== null && Date.now() - held.checkedAt < this.#cacheMs) return Promise.resolve(held);
+    // A probe that timed out may still hold a request to the node (until
+    // the node's own stall timeout): no second one beside it.
+    if (held !== null && entry.call !== null && entry.probing === null) {
+      return Promise.resolve(held);
+    }
     const e = entry;
-    e.probing ??= this.#probe(node, peer).then((answer) => {
+    e.probing ??= this.#probe(node, peer, e).then((answer) => {
       e.answer = answer;
       e.probing = null;
       return answer;
@@ -72,7 +81,11 @@ export class NodeProbes {
     for (const uuid of this.#entries.keys()) if (!uuids.has(uuid)) this.#entries.delete(uuid);
   }
 
-  async #probe(node: { name: string; uuid: string }, peer: Peer): Promise<NodeReachability> {
+  async #probe(
+    node: { name: string; uuid: string },
+    peer: Peer,
+    entry: Entry,
+  ): Promise<NodeReachability> {
     const started = performance.now();
     const signal = AbortSignal.timeout(this.#timeoutMs);
     let timer: NodeJS.Timeout | undefined;
@@ -88,8 +101,14 @@ export class NodeProbes {
       checkedAt: Date.now(),
       ms: Math.round(performance.now() - started),
     });
+    const call = peer.checkPresent(PROBE_KEY, { signal });
+    entry.call = call;
+    const settled = () => {
+      if (entry.call === call) entry.call = null;
+    };
+    call.then(settled, settled);
     try {
-      await Promise.race([peer.checkPresent(PROBE_KEY, { signal }), timedOut]);
+      await Promise.race([call, timedOut]);
       return done(true);
     } catch (e) {
       return done(false, errorText(e));
