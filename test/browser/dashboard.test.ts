@@ -12,12 +12,12 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, stat } from "node:fs/promises";
 import { request } from "node:http";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { addNodes, gatewayRepo, initCluster, uuidOf } from "../helpers/cluster.js";
-import { gitAnnexRepo, makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
+import type { Browser, Page } from "puppeteer-core";
+import { ARTIFACTS, launchChromium } from "../helpers/chromium.js";
+import { clusterWithHttpNode } from "../helpers/cluster.js";
+import { makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
 import {
   ANNEXGATE_BIN,
   annexHttpClone,
@@ -25,22 +25,9 @@ import {
   startAnnexgate,
 } from "../helpers/servers.js";
 
-const ARTIFACTS = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-  "..",
-  "test-artifacts",
-);
 const MiB = 1024 * 1024;
 const PASSWORD = "dashb0ard-Secret";
 const NODES = ["node1", "node2", "node3"];
-
-async function chromiumPath(): Promise<string> {
-  const path = (await run("sh", ["-c", "command -v chromium"]).catch(() => "")).trim();
-  assert.ok(path !== "", "chromium is not installed: run scripts/setup-chromium.sh");
-  return path;
-}
 
 /** Waits (bounded) until `expression`, run in the page, is true. */
 async function until(page: Page, expression: string): Promise<void> {
@@ -74,21 +61,7 @@ describe("the dashboard in headless Chromium", { timeout: 300_000 }, () => {
 
   before(async () => {
     root = await makeTempDir("annexgate-dashboard-");
-    for (const n of NODES) await gitAnnexRepo(join(root, n), n);
-    node3 = await startAnnexgate(join(root, "node3"), ["--wideopen"]);
-    gw = await gatewayRepo(join(root, "gw"), "gateway");
-    await addNodes(gw, "mycluster", [
-      { name: "node1", url: join(root, "node1") },
-      { name: "node2", url: join(root, "node2") },
-      {
-        name: "node3",
-        url: join(root, "node3"),
-        annexUrl: `annex+http://127.0.0.1:${node3.port}/git-annex/`,
-        uuid: await uuidOf(join(root, "node3")),
-      },
-    ]);
-    await run("git", ["config", "annex.security.allowed-ip-addresses", "all"], { cwd: gw });
-    cluster = await initCluster("annexgate", gw, "mycluster");
+    ({ gw, cluster, node3 } = await clusterWithHttpNode(root));
     // A maxsize on each node (node3's nearly reached), drawn as a bar against it.
     for (const [node, size] of [
       ["node1", "64MiB"],
@@ -118,11 +91,7 @@ describe("the dashboard in headless Chromium", { timeout: 300_000 }, () => {
       GIT_ANNEX_P2PHTTP_PASSWORD_alice: PASSWORD,
     });
     origin = `http://127.0.0.1:${server.port}`;
-    browser = await puppeteer.launch({
-      executablePath: await chromiumPath(),
-      headless: true,
-      args: ["--no-sandbox", "--disable-gpu"],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

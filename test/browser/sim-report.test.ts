@@ -7,20 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { mkdir, stat, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import puppeteer, { type Browser } from "puppeteer-core";
+import { pathToFileURL } from "node:url";
+import type { Browser } from "puppeteer-core";
+import { ARTIFACTS, launchChromium } from "../helpers/chromium.js";
 import { makeTempDir, removeDir, run } from "../helpers/index.js";
 import { ANNEXGATE_BIN } from "../helpers/servers.js";
-
-const ARTIFACTS = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-  "..",
-  "test-artifacts",
-);
 
 const SIM = `seed 11
 init client
@@ -47,24 +40,13 @@ add x.keep 5M client
 stepstable 1000
 `;
 
-async function chromiumPath(): Promise<string> {
-  const path = (await run("sh", ["-c", "command -v chromium"]).catch(() => "")).trim();
-  assert.ok(path !== "", "chromium is not installed: run scripts/setup-chromium.sh");
-  return path;
-}
-
 describe("sim report --html in headless Chromium", () => {
   let dir = "";
   let browser: Browser;
   before(async () => {
     dir = await makeTempDir("annexgate-simreport-");
     await run("git", ["init", "-q", dir]);
-    browser = await puppeteer.launch({
-      executablePath: await chromiumPath(),
-      headless: true,
-      // As root (CI), Chromium's sandbox cannot start.
-      args: ["--no-sandbox", "--disable-gpu"],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -11,7 +11,7 @@ import { parseKey } from "../../src/keys/index.js";
 import { HttpPeer } from "../../src/peers/index.js";
 import { RELOADED } from "../../src/proxy/gateway-snapshot.js";
 import { gitAnnexRepo, run, waitFor } from "./index.js";
-import { ANNEXGATE_BIN, type RunningP2pHttp } from "./servers.js";
+import { ANNEXGATE_BIN, type RunningP2pHttp, startAnnexgate } from "./servers.js";
 
 export type ConfigTool = "stock" | "annexgate";
 
@@ -156,4 +156,30 @@ export async function waitForGatewayMerge(
   } finally {
     await peer.close();
   }
+}
+
+/**
+ * Under `root`: node1 and node2, repositories the gateway opens itself, and
+ * node3, served by its own `annexgate p2phttp` (which a test may stop),
+ * behind `gw`, a gateway of cluster "mycluster" configured with
+ * annexgate's commands. The caller stops `node3`.
+ */
+export async function clusterWithHttpNode(
+  root: string,
+): Promise<{ gw: string; cluster: string; node3: RunningP2pHttp }> {
+  for (const n of ["node1", "node2", "node3"]) await gitAnnexRepo(join(root, n), n);
+  const node3 = await startAnnexgate(join(root, "node3"), ["--wideopen"]);
+  const gw = await gatewayRepo(join(root, "gw"), "gateway");
+  await addNodes(gw, "mycluster", [
+    { name: "node1", url: join(root, "node1") },
+    { name: "node2", url: join(root, "node2") },
+    {
+      name: "node3",
+      url: join(root, "node3"),
+      annexUrl: `annex+http://127.0.0.1:${node3.port}/git-annex/`,
+      uuid: await uuidOf(join(root, "node3")),
+    },
+  ]);
+  await run("git", ["config", "annex.security.allowed-ip-addresses", "all"], { cwd: gw });
+  return { gw, cluster: await initCluster("annexgate", gw, "mycluster"), node3 };
 }

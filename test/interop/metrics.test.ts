@@ -11,9 +11,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { addNodes, gatewayRepo, holdsVerified, initCluster, uuidOf } from "../helpers/cluster.js";
+import { clusterWithHttpNode, holdsVerified } from "../helpers/cluster.js";
 import {
-  gitAnnexRepo,
   makeTempDir,
   removeDir,
   run,
@@ -52,21 +51,7 @@ describe("metrics after a workload on a cluster, one node killed mid-upload", {
 
   before(async () => {
     root = await makeTempDir("annexgate-metrics-");
-    for (const n of ["node1", "node2", "node3"]) await gitAnnexRepo(join(root, n), n);
-    node3 = await startAnnexgate(join(root, "node3"), ["--wideopen"]);
-    gw = await gatewayRepo(join(root, "gw"), "gateway");
-    await addNodes(gw, "mycluster", [
-      { name: "node1", url: join(root, "node1") },
-      { name: "node2", url: join(root, "node2") },
-      {
-        name: "node3",
-        url: join(root, "node3"),
-        annexUrl: `annex+http://127.0.0.1:${node3.port}/git-annex/`,
-        uuid: await uuidOf(join(root, "node3")),
-      },
-    ]);
-    await run("git", ["config", "annex.security.allowed-ip-addresses", "all"], { cwd: gw });
-    await initCluster("annexgate", gw, "mycluster");
+    ({ gw, node3 } = await clusterWithHttpNode(root));
     metricsPort = await freePort();
     server = await startAnnexgate(gw, [
       "--wideopen",
