@@ -15,7 +15,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "puppeteer-core";
-import { ARTIFACTS, launchChromium } from "../helpers/chromium.js";
+import { ARTIFACTS, launchChromium, watchedTab } from "../helpers/chromium.js";
 import { clusterWithHttpNode } from "../helpers/cluster.js";
 import { makeTempDir, removeDir, run, writeRandomFile } from "../helpers/index.js";
 import {
@@ -110,15 +110,7 @@ describe("the dashboard in headless Chromium", { timeout: 300_000 }, () => {
   });
 
   it("shows the nodes, an upload's progress live, and a stopped node failing", async () => {
-    const tab = await browser.newPage();
-    const problems: string[] = [];
-    const requests: string[] = [];
-    tab.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warn")
-        problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    tab.on("pageerror", (e) => problems.push(`page error: ${String(e)}`));
-    tab.on("request", (r) => requests.push(r.url()));
+    const { tab, problems, requests } = await watchedTab(browser);
     await tab.authenticate({ username: "alice", password: PASSWORD });
     await tab.setViewport({ width: 1280, height: 900 });
     await tab.goto(`${origin}/dashboard?interval=200`, { waitUntil: "load" });

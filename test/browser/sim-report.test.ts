@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { Browser } from "puppeteer-core";
-import { ARTIFACTS, launchChromium } from "../helpers/chromium.js";
+import { ARTIFACTS, launchChromium, watchedTab } from "../helpers/chromium.js";
 import { makeTempDir, removeDir, run } from "../helpers/index.js";
 import { ANNEXGATE_BIN } from "../helpers/servers.js";
 
@@ -66,16 +66,7 @@ describe("sim report --html in headless Chromium", () => {
     );
     assert.match(text, /^stable: /);
 
-    const tab = await browser.newPage();
-    const problems: string[] = [];
-    const requests: string[] = [];
-    tab.on("console", (m) => {
-      if (m.type() === "error" || m.type() === "warn")
-        problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    tab.on("pageerror", (e) => problems.push(`page error: ${String(e)}`));
-    tab.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
-    tab.on("request", (r) => requests.push(r.url()));
+    const { tab, problems, requests } = await watchedTab(browser);
     await tab.setViewport({ width: 1100, height: 1600 });
     const url = pathToFileURL(page).href;
     await tab.goto(url, { waitUntil: "load" });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import puppeteer, { type Browser } from "puppeteer-core";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { run } from "./index.js";
 
 /** test-artifacts/ at the top of the checkout: screenshots for people to look at. */
@@ -27,4 +27,24 @@ export async function launchChromium(): Promise<Browser> {
     // As root (CI), Chromium's sandbox cannot start.
     args: ["--no-sandbox", "--disable-gpu"],
   });
+}
+
+/**
+ * A new tab that keeps what went wrong in it (console errors and
+ * warnings, page errors, failed requests) and every URL it requested.
+ */
+export async function watchedTab(
+  browser: Browser,
+): Promise<{ tab: Page; problems: string[]; requests: string[] }> {
+  const tab = await browser.newPage();
+  const problems: string[] = [];
+  const requests: string[] = [];
+  tab.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warn")
+      problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  tab.on("pageerror", (e) => problems.push(`page error: ${String(e)}`));
+  tab.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+  tab.on("request", (r) => requests.push(r.url()));
+  return { tab, problems, requests };
 }
