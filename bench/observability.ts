@@ -1,9 +1,10 @@
 /**
- * What logging and metrics cost: annexgate p2phttp run four ways on the
+ * What logging and metrics cost: annexgate p2phttp run five ways on the
  * same repository (no request lines and no metrics; the default text
- * request lines; JSON request lines; JSON lines and metrics, scraped
- * every second as Prometheus would), with stock `git annex p2phttp`
- * beside them, on two loads:
+ * request lines; JSON request lines; JSON lines and metrics, not scraped
+ * and scraped every second, far more often than Prometheus's default of
+ * once a minute), with stock `git annex p2phttp` beside them, on two
+ * loads:
  *
  *  - checkpresent requests per second and p99 at 64 keep-alive
  *    connections, and the server's CPU time per request;
@@ -62,7 +63,12 @@ const VARIANTS: readonly Variant[] = [
   { name: "quiet (warn, no metrics)", args: ["--log-level", "warn"] },
   { name: "text request lines", args: [] },
   { name: "json request lines", args: ["--log-format", "json"] },
-  { name: "json + metrics", args: ["--log-format", "json", "--metrics"], scrape: true },
+  { name: "json + metrics", args: ["--log-format", "json", "--metrics"] },
+  {
+    name: "json + metrics, scraped 1/s",
+    args: ["--log-format", "json", "--metrics"],
+    scrape: true,
+  },
   { name: "stock git annex p2phttp", args: null },
 ];
 

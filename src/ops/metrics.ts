@@ -35,6 +35,13 @@ export class GatewayMetrics implements HttpObserver, NodeObserver {
   readonly #fanOutSeconds: Histogram<"cluster">;
   readonly #fanOutNodes: Counter<"cluster" | "outcome">;
   readonly #refreshSizes: () => Promise<void>;
+  /** Each request's series, by "endpoint version status target" (closed sets: a few dozen). */
+  readonly #requestSeries = new Map<
+    string,
+    { count: ReturnType<Counter["labels"]>; seconds: ReturnType<Histogram["labels"]> }
+  >();
+  readonly #wireIn: ReturnType<Counter["labels"]>;
+  readonly #wireOut: ReturnType<Counter["labels"]>;
 
   constructor(sources: OpsSources) {
     const registers = [this.registry];
@@ -101,21 +108,29 @@ export class GatewayMetrics implements HttpObserver, NodeObserver {
       labelNames: ["cluster", "outcome"],
       registers,
     });
+    this.#wireIn = this.#wireBytes.labels("in");
+    this.#wireOut = this.#wireBytes.labels("out");
     serverGauges(this.registry, sources);
     this.#refreshSizes = repositoryGauges(this.registry, sources);
     collectDefaultMetrics({ register: this.registry });
   }
 
   requestEnded(o: RequestOutcome): void {
-    this.#requests.inc({
-      endpoint: o.endpoint,
-      version: o.version,
-      status: String(o.status),
-      target: o.target,
-    });
-    this.#requestSeconds.observe({ endpoint: o.endpoint }, o.seconds);
-    if (o.bytesIn > 0) this.#wireBytes.inc({ direction: "in" }, o.bytesIn);
-    if (o.bytesOut > 0) this.#wireBytes.inc({ direction: "out" }, o.bytesOut);
+    // Once per request: the labelled series are looked up by one string
+    // key, not by prom-client's hashing of a label object each time.
+    const key = `${o.endpoint} ${o.version} ${o.status} ${o.target}`;
+    let series = this.#requestSeries.get(key);
+    if (series === undefined) {
+      series = {
+        count: this.#requests.labels(o.endpoint, o.version, String(o.status), o.target),
+        seconds: this.#requestSeconds.labels(o.endpoint),
+      };
+      this.#requestSeries.set(key, series);
+    }
+    series.count.inc();
+    series.seconds.observe(o.seconds);
+    if (o.bytesIn > 0) this.#wireIn.inc(o.bytesIn);
+    if (o.bytesOut > 0) this.#wireOut.inc(o.bytesOut);
     if (o.stored > 0) this.#contentBytes.inc({ direction: "in" }, o.stored);
     if (o.sent > 0) this.#contentBytes.inc({ direction: "out" }, o.sent);
   }
