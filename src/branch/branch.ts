@@ -190,6 +190,8 @@ export class AnnexBranch {
   #uncommittedSince: number | null = null;
   /** Our newest commit; it must stay an ancestor of the branch. */
   #lastCommit: string | null = null;
+  /** The files #lastCommit changed, when it was a plain commit of the journal (else null). */
+  #lastCommitPaths: ReadonlySet<string> | null = null;
   #auto: AutoCommit | null = null;
   #closing: Promise<void> | null = null;
   #tmpCounter = 0;
@@ -409,6 +411,7 @@ export class AnnexBranch {
       const commit = made.commit;
       if (await this.git.updateRef(BRANCH_REF, commit, tip, `git-annex branch ${message}`)) {
         this.#lastCommit = commit;
+        this.#lastCommitPaths = lost === null ? new Set(contents.keys()) : null;
         await this.#cleanJournal(snapshot);
         this.#forgetWritten(written, settled);
         return commit;
@@ -475,6 +478,7 @@ export class AnnexBranch {
     const diffs = await this.git.diffTrees(tip, last);
     if (diffs.some((d) => d.path === TRANSITIONS_LOG)) {
       this.#lastCommit = null;
+      this.#lastCommitPaths = null;
       return null;
     }
     return last;
@@ -519,6 +523,17 @@ export class AnnexBranch {
    * branch behind the journal, which a commit failing or a repository
    * busy for a long time makes grow.
    */
+  /**
+   * This process's newest commit of the journal and the files it changed;
+   * null when its newest commit was something else (a merge, a cleanup).
+   * A reader that sees the branch at this commit knows what moved it.
+   */
+  lastJournalCommit(): { readonly commit: string; readonly paths: ReadonlySet<string> } | null {
+    const commit = this.#lastCommit;
+    const paths = this.#lastCommitPaths;
+    return commit !== null && paths !== null ? { commit, paths } : null;
+  }
+
   uncommittedSeconds(): number {
     const since = this.#uncommittedSince;
     return since === null ? 0 : (performance.now() - since) / 1000;
@@ -543,6 +558,7 @@ export class AnnexBranch {
         const cleanup = await this.#commitObject(own, [graft], "graft cleanup");
         if (!(await this.git.updateRef(BRANCH_REF, cleanup, tip, "graft"))) return LOST_RACE;
         this.#lastCommit = cleanup;
+        this.#lastCommitPaths = null;
         return cleanup;
       }),
     );
@@ -584,6 +600,7 @@ export class AnnexBranch {
         const reason = plan.kind === "merge" ? plan.message : "git-annex branch fast-forward";
         if (await this.git.updateRef(BRANCH_REF, target, tip, reason)) {
           this.#lastCommit = target;
+          this.#lastCommitPaths = null;
           this.#settledRefs = seen;
           return plan.merged.map((r) => r.ref);
         }

@@ -111,3 +111,50 @@ describe("one policy snapshot for the gateway and the commands", () => {
     });
   }
 });
+
+describe("the gateway's snapshot after its own commits", () => {
+  let dir: string;
+  let repo: LocalRepository;
+  before(async () => {
+    dir = await makeTempDir("annexgate-gwsnap-own-");
+    const { branch } = await newAnnexBranch(dir, HERE, "gateway");
+    await recordTrust(branch, NODE, "trusted");
+    await branch.close();
+    // Commits are made by the test, not by the timer.
+    repo = await openLocalRepository(dir, { commitDelayMs: 3_600_000 });
+  });
+  after(async () => {
+    await repo?.close();
+    if (dir) await removeDir(dir);
+  });
+
+  it("a commit of only per-key logs keeps the snapshot; one of a top-level log replaces it", async () => {
+    const snapshots = new GatewaySnapshots({
+      repo,
+      live: new LiveSizes(),
+      loadConfig: () => loadGatewayConfig(repo.git, repo.branch),
+      intervalMs: 0,
+    });
+    const first = await snapshots.current();
+    await snapshots.settle();
+    assert.equal(first.policy.trustOf(NODE), "trusted");
+
+    await setLocation(repo.branch, KEY, NODE, true);
+    assert.ok(await repo.branch.commit(), "a commit of the location log");
+    const second = await snapshots.current();
+    await snapshots.settle();
+    assert.equal(
+      (await snapshots.current()).policy,
+      first.policy,
+      "kept: nothing it holds changed",
+    );
+
+    await recordTrust(repo.branch, NODE, "untrusted");
+    assert.ok(await repo.branch.commit(), "a commit of trust.log");
+    await snapshots.current(); // sees the branch moved, reloads in the background
+    await snapshots.settle();
+    const third = await snapshots.current();
+    assert.notEqual(third.policy, second.policy, "replaced");
+    assert.equal(third.policy.trustOf(NODE), "untrusted");
+  });
+});

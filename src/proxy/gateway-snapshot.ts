@@ -20,6 +20,9 @@ import { errorText, type Logger } from "../util/index.js";
  */
 export const RELOADED = "read the configuration and the git-annex branch";
 
+/** How often, at most, sizes are read again when only our own per-key commits moved the branch. */
+const SIZES_REFRESH_MS = 10_000;
+
 /** What a snapshot was read from: see {@link readStamp}. */
 interface Stamp {
   readonly own: string;
@@ -55,6 +58,8 @@ export class GatewaySnapshots {
   #checking: Promise<Held> | null = null;
   #refreshing: Promise<Held> | null = null;
   #reloads: Promise<unknown> = Promise.resolve();
+  /** When repository sizes were last read from the branch. */
+  #sizesAt = 0;
   /**
    * A reload that has merged pushed branches into the git-annex branch and
    * not yet installed the snapshot read from it. The merge is visible to
@@ -100,6 +105,14 @@ export class GatewaySnapshots {
     if (old !== null && old.stamp.outside === stamp.outside) {
       const checked = { ...old, checkedAt: Date.now() };
       this.#held = checked;
+      if (old.stamp.own !== stamp.own && this.#movedByOwnKeyLogs(stamp)) {
+        // Nothing the snapshot holds changed: keep it, and bring the
+        // sizes up to date now and then (they count our stores anyway).
+        const kept = { ...checked, stamp };
+        this.#held = kept;
+        this.#refreshSizesNowAndThen();
+        return kept;
+      }
       if (old.stamp.own !== stamp.own) {
         this.#refreshing ??= this.#reload()
           .catch((e) => {
@@ -120,6 +133,32 @@ export class GatewaySnapshots {
       this.#opts.logger?.info({ repo: this.#opts.repo.dir }, RELOADED);
       return held;
     });
+  }
+
+  /**
+   * Whether the branch is at a commit of this process that changed only
+   * per-key logs (location logs, metadata, chunk logs: files under the
+   * hash directories). The snapshot holds what the top-level logs and
+   * the git config say, and reads per-key logs when asked, so such a
+   * commit (the gateway's own, once a second while uploads come) needs
+   * no reload: skipping it saves the reload's git runs each time.
+   */
+  #movedByOwnKeyLogs(stamp: Stamp): boolean {
+    const last = this.#opts.repo.branch.lastJournalCommit();
+    if (last === null || stamp.own.split(" ")[0] !== last.commit) return false;
+    for (const path of last.paths) if (!path.includes("/")) return false;
+    return true;
+  }
+
+  /** Sizes read again from the branch at most every SIZES_REFRESH_MS, in the background. */
+  #refreshSizesNowAndThen(): void {
+    if (Date.now() - this.#sizesAt < SIZES_REFRESH_MS) return;
+    this.#sizesAt = Date.now();
+    const { repo, live, logger } = this.#opts;
+    const refresh = this.#reloads.then(() => refreshLiveSizes(live, repo.git, repo.branch, logger));
+    this.#reloads = refresh.catch((e: unknown) =>
+      logger?.error({ err: errorText(e) }, "reading repository sizes failed"),
+    );
   }
 
   /**
@@ -163,6 +202,7 @@ export class GatewaySnapshots {
     const cfg = await this.#opts.loadConfig();
     this.#opts.onConfig?.(cfg);
     const sizes = await refreshLiveSizes(live, repo.git, repo.branch, this.#opts.logger);
+    this.#sizesAt = Date.now();
     const policy = new Policy(await buildPolicySnapshot(repo, sizes));
     this.#held = { cfg, policy, stamp, checkedAt: Date.now() };
     return this.#held;
