@@ -4,6 +4,13 @@
  * content verification — and repository/cluster UUIDs. The only door into
  * `src/keys/`; nothing here does I/O except reading a file in `verifyFile`.
  */
+export {
+  calcKey,
+  calcKeyOfFile,
+  keyExtension,
+  MAX_EXTENSION_LENGTH,
+  MAX_EXTENSIONS,
+} from "./calckey.js";
 export { chunkCount, chunkKey, isStableKey } from "./chunks.js";
 export { hashDirLower, hashDirMixed } from "./hashdirs.js";
 export {

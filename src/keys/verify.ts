@@ -66,6 +66,11 @@ const NODE_DIGEST: Readonly<Record<string, string>> = {
   MD5: "md5",
 };
 
+/** Node's digest for a hash backend (E or not), or undefined when it has none. */
+export function digestOf(backend: string): string | undefined {
+  return NODE_DIGEST[backend.endsWith("E") ? backend.slice(0, -1) : backend];
+}
+
 /*
  * Hash varieties git-annex knows that Node's OpenSSL cannot compute: no
  * Skein at all, and BLAKE2 only at its full output length (a shorter BLAKE2
