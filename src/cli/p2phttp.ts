@@ -250,13 +250,10 @@ export async function startP2pHttp(
     positiveInt(o["max-idle-per-client"], "max-idle-per-client") ?? DEFAULT_MAX_IDLE_PER_CLIENT,
   );
   // The metrics read the server and the repositories, made below.
-  const made: { p2p?: P2pHttpServer; repos?: RepositorySet; jobs: number } = { jobs: 0 };
+  const made: { p2p?: P2pHttpServer; repos?: RepositorySet } = {};
   const ops = opsWiring(o, {
     stats: () => (made.p2p as P2pHttpServer).stats(),
     transfers: () => made.p2p?.transfers() ?? [],
-    get transferSlots() {
-      return made.jobs;
-    },
     served: () => made.repos?.served() ?? [],
   });
   const setOpts = repositorySetOptions(o, {
@@ -285,7 +282,7 @@ export async function startP2pHttp(
     ...(ops.observer ? { observer: ops.observer } : {}),
     sideRoutes: ops.onApiPort,
   });
-  Object.assign(made, { p2p, repos, jobs });
+  Object.assign(made, { p2p, repos });
   const server = httpServer(p2p.handle, o.certfile, o.privatekeyfile, o.chainfile, idleTimeoutS);
   idle.attach(server);
   const address = await listen(server, o.socket, o.port, o.bind);

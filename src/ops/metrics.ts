@@ -35,6 +35,8 @@ export class GatewayMetrics implements HttpObserver, NodeObserver {
   readonly #fanOutSeconds: Histogram<"cluster">;
   readonly #fanOutNodes: Counter<"cluster" | "outcome">;
   readonly #refreshSizes: () => Promise<void>;
+  readonly #setServerGauges: (s: ServerStats) => void;
+  readonly #sources: OpsSources;
   /** Each request's series, by "endpoint version status target" (closed sets: a few dozen). */
   readonly #requestSeries = new Map<
     string,
@@ -44,6 +46,7 @@ export class GatewayMetrics implements HttpObserver, NodeObserver {
   readonly #wireOut: ReturnType<Counter["labels"]>;
 
   constructor(sources: OpsSources) {
+    this.#sources = sources;
     const registers = [this.registry];
     this.#requests = new Counter({
       name: "annexgate_http_requests_total",
@@ -110,7 +113,7 @@ export class GatewayMetrics implements HttpObserver, NodeObserver {
     });
     this.#wireIn = this.#wireBytes.labels("in");
     this.#wireOut = this.#wireBytes.labels("out");
-    serverGauges(this.registry, sources);
+    this.#setServerGauges = serverGauges(this.registry);
     this.#refreshSizes = repositoryGauges(this.registry, sources);
     collectDefaultMetrics({ register: this.registry });
   }
@@ -156,48 +159,53 @@ export class GatewayMetrics implements HttpObserver, NodeObserver {
 
   /** The exposition text and its content type. */
   async scrape(): Promise<{ contentType: string; body: string }> {
+    this.#setServerGauges(this.#sources.stats());
     await this.#refreshSizes();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }
 
-/** What the server holds, read at each scrape. */
-function serverGauges(registry: Registry, sources: OpsSources): void {
-  const fromStats = (name: string, help: string, read: (s: ServerStats) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.set(read(sources.stats()));
-      },
-    });
-  fromStats("annexgate_requests_in_progress", "Requests being served now", (s) => s.requests);
-  fromStats(
-    "annexgate_transfers_in_flight",
-    "Transfers (downloads and uploads) holding a --jobs slot now",
-    (s) => s.transferSlots,
-  );
-  fromStats(
-    "annexgate_transfers_waiting",
-    "Transfers waiting for a --jobs slot",
-    (s) => s.queuedTransfers,
-  );
-  fromStats(
-    "annexgate_transfer_slots",
-    "Transfer slots there are (--jobs)",
-    () => sources.transferSlots,
-  );
-  fromStats(
-    "annexgate_content_locks_held",
-    "Content locks held for clients (lockcontent), kept alive or not",
-    (s) => s.heldLocks,
-  );
-  fromStats(
-    "annexgate_object_locks_held",
-    "Objects locked in the repositories served here (content being sent, stored or dropped)",
-    (s) => s.contentLocks,
-  );
+/**
+ * What the server holds, set from one reading of its stats before each
+ * scrape (a reading lists the process's open files: once, not per gauge).
+ */
+function serverGauges(registry: Registry): (s: ServerStats) => void {
+  const gauge = (name: string, help: string) => new Gauge({ name, help, registers: [registry] });
+  const set: [Gauge, (s: ServerStats) => number][] = [
+    [gauge("annexgate_requests_in_progress", "Requests being served now"), (s) => s.requests],
+    [
+      gauge(
+        "annexgate_transfers_in_flight",
+        "Transfers (downloads and uploads) holding a --jobs slot now",
+      ),
+      (s) => s.transferSlots,
+    ],
+    [
+      gauge("annexgate_transfers_waiting", "Transfers waiting for a --jobs slot"),
+      (s) => s.queuedTransfers,
+    ],
+    [
+      gauge("annexgate_transfer_slots", "Transfer slots there are (--jobs)"),
+      (s) => s.transferSlotsTotal,
+    ],
+    [
+      gauge(
+        "annexgate_content_locks_held",
+        "Content locks held for clients (lockcontent), kept alive or not",
+      ),
+      (s) => s.heldLocks,
+    ],
+    [
+      gauge(
+        "annexgate_object_locks_held",
+        "Objects locked in the repositories served here (content being sent, stored or dropped)",
+      ),
+      (s) => s.contentLocks,
+    ],
+  ];
+  return (s) => {
+    for (const [g, read] of set) g.set(read(s));
+  };
 }
 
 /**

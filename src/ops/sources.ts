@@ -12,8 +12,6 @@ export interface OpsSources {
   stats(): ServerStats;
   /** The transfers being served now, with their progress. */
   transfers(): TransferProgress[];
-  /** Transfer slots there are (--jobs). */
-  readonly transferSlots: number;
   /** Each served repository, with its gateway when it is one. */
   served(): readonly { readonly repo: LocalRepository; readonly gateway: GatewayLike | null }[];
 }

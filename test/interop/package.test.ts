@@ -14,6 +14,27 @@ import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
 import { ANNEXGATE_BIN, annexHttpClone, startAnnexgateCommand } from "../helpers/servers.js";
 import { clientGitConfig, startSshd, type TestSshd } from "../helpers/sshd.js";
 
+/**
+ * A new file of `size` random bytes in `client`: added, copied to origin,
+ * dropped here and got back, the same bytes.
+ */
+async function roundTrip(
+  client: string,
+  name: string,
+  size: number,
+  env?: Record<string, string>,
+): Promise<void> {
+  const git = (...a: string[]) => run("git", a, { cwd: client, ...(env ? { env } : {}) });
+  const data = randomBytes(size);
+  await writeFile(join(client, name), data);
+  await git("annex", "add", "-q", name);
+  await git("commit", "-q", "-m", name);
+  await git("annex", "copy", "-q", "--to", "origin", name);
+  await git("annex", "drop", "-q", name);
+  await git("annex", "get", "-q", "--from", "origin", name);
+  assert.deepEqual(await readFile(join(client, name)), data);
+}
+
 const CHECKOUT = resolve(dirname(ANNEXGATE_BIN), "..", "..", "..");
 
 describe("the npm package, installed in a clean directory", { timeout: 600_000 }, () => {
@@ -72,15 +93,7 @@ describe("the npm package, installed in a clean directory", { timeout: 600_000 }
     const server = await startAnnexgateCommand([join(bin, "annexgate")], repo, ["--wideopen"]);
     try {
       const client = await annexHttpClone(repo, join(dir, "client"), server.port);
-      const git = (...a: string[]) => run("git", a, { cwd: client });
-      const data = randomBytes(3 * 1024 * 1024 + 5);
-      await writeFile(join(client, "f"), data);
-      await git("annex", "add", "-q", "f");
-      await git("commit", "-q", "-m", "f");
-      await git("annex", "copy", "-q", "--to", "origin", "f");
-      await git("annex", "drop", "-q", "f");
-      await git("annex", "get", "-q", "--from", "origin", "f");
-      assert.deepEqual(await readFile(join(client, "f")), data);
+      await roundTrip(client, "f", 3 * 1024 * 1024 + 5);
       assert.match(server.stderr(), /INFO: request .*"endpoint":"put".*"status":200/);
     } finally {
       await server.stop();
@@ -100,14 +113,7 @@ describe("the npm package, installed in a clean directory", { timeout: 600_000 }
     const git = (...a: string[]) => run("git", a, { cwd: client, env });
     for (const [k, v] of clientGitConfig) await git("config", k, v);
     await git("annex", "init", "-q", "ssh-client");
-    const data = randomBytes(1024 * 1024 + 3);
-    await writeFile(join(client, "g"), data);
-    await git("annex", "add", "-q", "g");
-    await git("commit", "-q", "-m", "g");
-    await git("annex", "copy", "-q", "--to", "origin", "g");
-    await git("annex", "drop", "-q", "g");
-    await git("annex", "get", "-q", "--from", "origin", "g");
-    assert.deepEqual(await readFile(join(client, "g")), data);
+    await roundTrip(client, "g", 1024 * 1024 + 3, env);
     const logins = await started.logins();
     assert.ok(
       logins.some((l) => /p2pstdio/.test(l)),

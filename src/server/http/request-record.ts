@@ -99,9 +99,9 @@ export class RequestRecord {
   #side: string | undefined;
   #target: TargetKind = "none";
   #user: string | undefined;
-  #sending = 0;
   #transfer: { direction: "upload" | "download"; total: number } | null = null;
-  #stored = 0;
+  /** The upload was stored (its whole `#transfer.total`). */
+  #stored = false;
 
   constructor(
     readonly req: IncomingMessage,
@@ -134,7 +134,6 @@ export class RequestRecord {
 
   /** A download promises this much content; it counts as sent if the answer is finished. */
   sendingContent(bytes: number): void {
-    this.#sending = bytes;
     this.#transfer = { direction: "download", total: bytes };
   }
 
@@ -164,9 +163,9 @@ export class RequestRecord {
     };
   }
 
-  /** An upload was stored. */
-  storedContent(bytes: number): void {
-    this.#stored += bytes;
+  /** The upload was stored. */
+  contentStored(): void {
+    this.#stored = true;
   }
 
   /** The request ended: one line to `logger`, the outcome to `observer`. */
@@ -174,6 +173,7 @@ export class RequestRecord {
     const { req, res } = this;
     const api = this.#api;
     const answered = res.headersSent;
+    const t = this.#transfer;
     const read = this.#socket.bytesRead;
     const written = this.#socket.bytesWritten;
     const before = connectionMarks.get(this.#socket);
@@ -188,8 +188,8 @@ export class RequestRecord {
       seconds: (performance.now() - this.#started) / 1000,
       bytesIn: read - (before?.read ?? 0),
       bytesOut: written - (before?.written ?? 0),
-      sent: res.writableFinished ? this.#sending : 0,
-      stored: this.#stored,
+      sent: res.writableFinished && t?.direction === "download" ? t.total : 0,
+      stored: this.#stored && t?.direction === "upload" ? t.total : 0,
     };
     observer?.requestEnded(outcome);
     if (logger === undefined) return;

@@ -73,6 +73,7 @@ export class P2pHttpServer {
       requestsSeen: this.#requestsSeen,
       requests: this.#clients.total(),
       transferSlots: this.#transfers.active,
+      transferSlotsTotal: Math.max(1, this.#opts.jobs),
       queuedTransfers: this.#transfers.waiting,
       keyLocks: objects.keyLocks,
       contentLocks: objects.contentLocks,
@@ -305,7 +306,7 @@ export class P2pHttpServer {
       // closes after this answer.
       res.shouldKeepAlive = false;
     }
-    if (p.stored) record.storedContent(r.dataLength as number);
+    if (p.stored) record.contentStored();
     sendJson(res, storedJson(r.version, p.stored, p.plusUuids));
   }
 

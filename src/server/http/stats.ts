@@ -12,6 +12,8 @@ export interface ServerStats {
   readonly requests: number;
   /** Transfer slots (--jobs) held. */
   readonly transferSlots: number;
+  /** Transfer slots there are (--jobs): a setting, not a holding. */
+  readonly transferSlotsTotal: number;
   /** Transfers waiting for a slot. */
   readonly queuedTransfers: number;
   /** Per-key turns held or awaited in this process's object stores. */
