@@ -5,6 +5,7 @@
 
 export * from "./framing.js";
 export * from "./http-answers.js";
+export * from "./http-indirect.js";
 export * from "./http-request.js";
 export * from "./http-values.js";
 export * from "./httpapi.js";
