@@ -1,13 +1,16 @@
 /**
- * The two operations of the S3 API that s3rver 3.7.1 lacks, answered over
+ * The operations of the S3 API that s3rver 3.7.1 lacks, answered over
  * s3rver's own upload directory (`<bucket>/._S3rver_uploads/<uploadId>/`,
  * where its InitiateMultipartUpload writes and its CompleteMultipartUpload
- * removes): AbortMultipartUpload (`DELETE /bucket/key?uploadId=`) and
- * ListMultipartUploads (`GET /bucket?uploads`). Without them s3rver takes
- * the first for a DeleteObject and the second for a listing of objects.
+ * removes): AbortMultipartUpload (`DELETE /bucket/key?uploadId=`),
+ * ListMultipartUploads (`GET /bucket?uploads`) and ListParts
+ * (`GET /bucket/key?uploadId=`). Without them s3rver takes the first for
+ * a DeleteObject, the second for a listing of objects, and refuses the
+ * third.
  * Shared by the tests' S3 server and the demo's. These answers do not
  * check the request's signature: for servers on loopback only.
  */
+import { createHash } from "node:crypto";
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
@@ -53,6 +56,26 @@ export async function answerMissingOperation(
     res.end(exists ? "" : s3Error("NoSuchUpload", "The specified upload does not exist."));
     return true;
   }
+  if (req.method === "GET" && uploadId !== null && keyParts.length > 0) {
+    if (!/^[0-9a-f]+$/.test(uploadId)) return false;
+    const parts = await listParts(join(uploadsDir(directory, bucket), uploadId));
+    res.setHeader("content-type", "application/xml");
+    if (parts === null) {
+      res.statusCode = 404;
+      res.end(s3Error("NoSuchUpload", "The specified upload does not exist."));
+      return true;
+    }
+    res.statusCode = 200;
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<ListPartsResult><Bucket>${xml(bucket)}</Bucket><UploadId>${uploadId}</UploadId><IsTruncated>false</IsTruncated>${parts
+        .map(
+          (p) =>
+            `<Part><PartNumber>${p.n}</PartNumber><ETag>&quot;${p.md5}&quot;</ETag><Size>${p.size}</Size></Part>`,
+        )
+        .join("")}</ListPartsResult>`,
+    );
+    return true;
+  }
   if (req.method === "GET" && url.searchParams.has("uploads") && keyParts.length === 0) {
     const uploads = await Promise.all(
       (await pendingUploadIds(directory, bucket)).map(async (id) => ({
@@ -72,6 +95,21 @@ export async function answerMissingOperation(
   return false;
 }
 
+/** The parts s3rver keeps for an upload (files named by part number), or null when there is no such upload. */
+async function listParts(dir: string): Promise<{ n: number; md5: string; size: number }[] | null> {
+  const names = await readdir(dir).catch(() => null);
+  if (names === null) return null;
+  const numbers = names.filter((n) => /^[0-9]+$/.test(n)).map(Number);
+  return Promise.all(
+    numbers
+      .sort((a, b) => a - b)
+      .map(async (n) => {
+        const bytes = await readFile(join(dir, String(n)));
+        return { n, md5: createHash("md5").update(bytes).digest("hex"), size: bytes.length };
+      }),
+  );
+}
+
 function s3Error(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${xml(message)}</Message></Error>`;
 }
@@ -83,7 +121,7 @@ function xml(s: string): string {
   );
 }
 
-/** s3rver on `port` (0: a free one) over `directory`, with the two missing operations answered. */
+/** s3rver on `port` (0: a free one) over `directory`, with the missing operations answered. */
 export async function serveS3rver(
   directory: string,
   port: number,

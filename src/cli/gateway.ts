@@ -5,7 +5,7 @@
  */
 import type { TmpLimitText } from "../objects/index.js";
 import type { LocalRepository } from "../peers/index.js";
-import { Gateway, type NodeObserver } from "../proxy/index.js";
+import { Gateway, type IndirectSettings, type NodeObserver } from "../proxy/index.js";
 import { clusterNodesFor, loadGatewayConfig, routeFor } from "../remotes/index.js";
 import type { Logger } from "../util/index.js";
 
@@ -23,6 +23,8 @@ export interface GatewaySettings {
   readonly logger?: Logger;
   /** Told of node calls and fan-outs (the metrics). */
   readonly observer?: NodeObserver;
+  /** Offer indirect uploads (--indirect-uploads), with these settings. */
+  readonly indirect?: IndirectSettings;
 }
 
 export function makeGateway(repo: LocalRepository, s: GatewaySettings = {}): Gateway {
@@ -42,5 +44,6 @@ export function makeGateway(repo: LocalRepository, s: GatewaySettings = {}): Gat
     },
     ...(s.logger ? { logger: s.logger } : {}),
     ...(s.observer ? { observer: s.observer } : {}),
+    ...(s.indirect ? { indirect: s.indirect } : {}),
   });
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { DEFAULT_TMP_LIMITS } from "../objects/index.js";
 import { DEFAULT_P2PHTTP_PORT } from "../protocol/index.js";
+import { DEFAULT_INDIRECT_SETTINGS } from "../proxy/index.js";
 import { DEFAULT_LIMITS, DEFAULT_MAX_IDLE_PER_CLIENT } from "../server/index.js";
 import { INFO_OPTIONS } from "./info.js";
 import { MATCHEXPRESSION_OPTIONS } from "./matchexpression.js";
@@ -96,5 +97,9 @@ describe("annexgate --help and --version", () => {
     said("max-locks-per-client", String(DEFAULT_LIMITS.maxLocksPerClient));
     said("max-idle-per-client", String(DEFAULT_MAX_IDLE_PER_CLIENT));
     said("tmp-max-age", `${(DEFAULT_TMP_LIMITS.maxAgeMs ?? 0) / 86_400_000}d`);
+    said("indirect-expires", String(DEFAULT_INDIRECT_SETTINGS.expiresSeconds));
+    said("indirect-verify", DEFAULT_INDIRECT_SETTINGS.verify);
+    said("indirect-max-pending", String(DEFAULT_INDIRECT_SETTINGS.maxPending));
+    said("indirect-max-pending-per-client", String(DEFAULT_INDIRECT_SETTINGS.maxPendingPerClient));
   });
 });

@@ -95,6 +95,35 @@ export const P2PHTTP_OPTIONS = {
     value: "N",
     help: "idle connections kept per client address, the oldest closed past it (default 64)",
   },
+  "indirect-uploads": {
+    type: "boolean",
+    help: "answer annexgate's upload-url requests for unencrypted, unchunked S3 special remotes with presigned URLs (see the README)",
+  },
+  "indirect-expires": {
+    type: "string",
+    value: "SECONDS",
+    help: "how long the URLs of an indirect upload work (default 3600; DATA-PRESENT is awaited twice that)",
+  },
+  "indirect-verify": {
+    type: "string",
+    value: "size|content",
+    help: "what is checked of an indirect upload before it is recorded (default content; read back unless S3 gives its MD5)",
+  },
+  "indirect-part-size": {
+    type: "string",
+    value: "SIZE",
+    help: "indirect uploads larger than this go in parts of this size (default the remote's partsize=, else 8MiB)",
+  },
+  "indirect-max-pending": {
+    type: "string",
+    value: "N",
+    help: "indirect uploads waiting for their DATA-PRESENT at most (default 1024)",
+  },
+  "indirect-max-pending-per-client": {
+    type: "string",
+    value: "N",
+    help: "the same, per client address (default 64)",
+  },
   ...LOGGING_OPTIONS,
   metrics: {
     type: "boolean",

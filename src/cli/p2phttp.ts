@@ -23,6 +23,7 @@ import {
 } from "../server/index.js";
 import type { Logger } from "../util/index.js";
 import { type GatewaySettings, makeGateway } from "./gateway.js";
+import { indirectSettings } from "./indirect-flags.js";
 import { loggerFromFlags } from "./logging.js";
 import { parseOptions } from "./options.js";
 import { P2PHTTP_OPTIONS } from "./p2phttp-help.js";
@@ -207,7 +208,7 @@ function repositorySetOptions(
     "tmp-max-age"?: string | undefined;
     "tmp-max-size"?: string | undefined;
   },
-  gatewayOpts: Pick<GatewaySettings, "logger" | "observer" | "stallTimeoutMs">,
+  gatewayOpts: Pick<GatewaySettings, "logger" | "observer" | "stallTimeoutMs" | "indirect">,
 ): RepositorySetOptions {
   const commitDelayMs = positiveInt(o["commit-delay"], "commit-delay");
   const clusterJobs = positiveInt(o.clusterjobs, "clusterjobs");
@@ -256,8 +257,10 @@ export async function startP2pHttp(
     transfers: () => made.p2p?.transfers() ?? [],
     served: () => made.repos?.served() ?? [],
   });
+  const indirect = indirectSettings(o);
   const setOpts = repositorySetOptions(o, {
     logger,
+    ...(indirect ? { indirect } : {}),
     ...(ops.observer ? { observer: ops.observer } : {}),
     // A node that moves no data is given up on as a client would be.
     stallTimeoutMs: stallTimeoutMs ?? idleTimeoutS * 1000,

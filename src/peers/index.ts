@@ -4,6 +4,15 @@ export { DelegatingPeer } from "./delegating-peer.js";
 export { directoryKind } from "./directory/directory-kind.js";
 export { DirectoryStorage } from "./directory/directory-storage.js";
 export { HttpPeer, type HttpPeerOptions, parseP2pHttpUrl } from "./http/http-peer.js";
+export type {
+  IndirectOutcome,
+  IndirectPlan,
+  IndirectStaged,
+  IndirectStaging,
+  IndirectStorage,
+  IndirectUnavailable,
+  IndirectVerify,
+} from "./indirect.js";
 export { LinePeer, type LinePeerOptions } from "./line/line-peer.js";
 export { gitAnnexShellCommand } from "./line/shell-command.js";
 export { localKind } from "./local/local-kind.js";

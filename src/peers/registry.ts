@@ -12,6 +12,7 @@ import type { Git } from "../git/index.js";
 import type { TmpLimitText } from "../objects/index.js";
 import type { Remote, RemoteTransport } from "../remotes/index.js";
 import type { Logger } from "../util/index.js";
+import type { IndirectStorage, IndirectUnavailable } from "./indirect.js";
 import type { Peer } from "./peer.js";
 import type { SpecialChunkLog } from "./special/chunk-log.js";
 import type { PathStorage } from "./special/storage.js";
@@ -64,6 +65,11 @@ export interface RemoteConnection {
    * connection.
    */
   readonly exportFiles?: PathStorage;
+  /**
+   * The remote's indirect uploads (annexgate's extension), or why it has
+   * none; absent for a kind that never has them.
+   */
+  readonly indirect?: IndirectStorage | IndirectUnavailable;
   close(): Promise<void>;
 }
 

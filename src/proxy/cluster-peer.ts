@@ -332,6 +332,19 @@ export class ClusterPeer implements Peer {
     return { stored: this.#anyNode(uuids), plusUuids: this.#plus(uuids) };
   }
 
+  /**
+   * The nodes a put of `key` would go to now, in the put's order (the
+   * gateway's own repository left out): room is checked, not held.
+   */
+  async uploadNodes(key: Key, associatedFile?: string, ctx?: PeerContext): Promise<Peer[]> {
+    const targets = await this.#targets(key, associatedFile, true, ctx);
+    for (const t of targets) t.hold.release();
+    return targets
+      .map((t) => t.node)
+      .filter((n) => n !== this.#gatewayNode)
+      .map((n) => n.peer);
+  }
+
   async storePresent(key: Key, ctx?: PeerContext): Promise<StoreResult> {
     const targets = (await this.#targets(key, undefined, false, ctx)).map((t) => t.node);
     const results = await this.#forEach(targets, (n) =>

@@ -27,6 +27,12 @@ export interface Use {
   done(): void;
 }
 
+/** One use of a remote's connection; `done` may be called more than once. */
+export interface ConnectionUse {
+  readonly connection: Promise<RemoteConnection>;
+  done(): void;
+}
+
 /** How a remote is told apart: the same repository reached another way is another connection. */
 function idOf(remote: Remote): string {
   return `${remote.uuid} ${JSON.stringify(remote.transport)}`;
@@ -51,7 +57,11 @@ export class RemoteConnections {
 
   /** A Peer for `remote`, connecting on its first use. */
   peerFor(remote: Remote): Peer {
-    return new CountedPeer({ name: remote.name, uuid: remote.uuid }, () => this.#acquire(remote), {
+    const acquire = (): Use => {
+      const use = this.#acquire(remote);
+      return { peer: use.connection.then((c) => c.peer), done: use.done };
+    };
+    return new CountedPeer({ name: remote.name, uuid: remote.uuid }, acquire, {
       ...(this.#observer ? { observer: this.#observer } : {}),
       ...(this.#logger ? { logger: this.#logger } : {}),
     });
@@ -81,7 +91,15 @@ export class RemoteConnections {
     await Promise.all(all.map((e) => this.#close(e)));
   }
 
-  #acquire(remote: Remote): Use {
+  /**
+   * One use of the connection to `remote` itself (connecting on its first
+   * use), for what it offers beside its Peer; `done` once finished with it.
+   */
+  use(remote: Remote): ConnectionUse {
+    return this.#acquire(remote);
+  }
+
+  #acquire(remote: Remote): ConnectionUse {
     if (this.#closed) throw new Error("gateway closed");
     const id = idOf(remote);
     let entry = this.#entries.get(id);
@@ -101,7 +119,7 @@ export class RemoteConnections {
     const used = entry;
     let ended = false;
     return {
-      peer: used.conn.then((c) => c.peer),
+      connection: used.conn,
       done: () => {
         if (ended) return;
         ended = true;

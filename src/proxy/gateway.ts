@@ -8,8 +8,9 @@
  */
 import { join } from "node:path";
 import { readChunkListings, recordChunks } from "../branch/index.js";
+import type { Key } from "../keys/index.js";
 import { processFcntlLocks } from "../objects/index.js";
-import type { LocalRepository, Peer } from "../peers/index.js";
+import type { LocalRepository, Peer, PeerContext } from "../peers/index.js";
 import { LivePlacement, SharedLiveSizes } from "../policy/index.js";
 import { loadKeyState } from "../preferred-content/index.js";
 import type { GatewayConfig, Remote, Route } from "../remotes/index.js";
@@ -19,6 +20,11 @@ import { type ConnectOptions, connectRemote } from "./connect.js";
 import { RemoteConnections } from "./connections.js";
 import { type GatewayOverview, gatewayOverview, remotesBehind } from "./gateway-overview.js";
 import { GatewaySnapshots } from "./gateway-snapshot.js";
+import {
+  type IndirectCandidate,
+  type IndirectSettings,
+  IndirectUploads,
+} from "./indirect-uploads.js";
 import { LocationBatcher } from "./location-batcher.js";
 import type { NodeObserver } from "./node-observer.js";
 import { NodeProbes, type NodeReachability } from "./node-probes.js";
@@ -43,6 +49,8 @@ export interface GatewayOptions {
   readonly logger?: Logger;
   /** Told of every call to a node and of every upload fanned out (the metrics). */
   readonly observer?: NodeObserver;
+  /** Offer indirect uploads (annexgate's extension), with these settings. */
+  readonly indirect?: IndirectSettings;
 }
 
 export class Gateway {
@@ -60,6 +68,8 @@ export class Gateway {
   /** Sizes with the stores in flight, shared with the other annexgate processes of this repository. */
   readonly #live: SharedLiveSizes;
   readonly #probes = new NodeProbes();
+  /** Indirect uploads, when they are offered. */
+  readonly indirect: IndirectUploads | undefined;
 
   readonly #opts: GatewayOptions;
   constructor(opts: GatewayOptions) {
@@ -101,6 +111,7 @@ export class Gateway {
       ...(opts.reloadIntervalMs !== undefined ? { intervalMs: opts.reloadIntervalMs } : {}),
       ...(logger ? { logger } : {}),
     });
+    this.indirect = opts.indirect && this.#indirectUploads(opts.indirect);
     this.#placement = new LivePlacement({
       gatewayUuid: this.uuid,
       policy: async () => (await this.#snapshots.current()).policy,
@@ -148,6 +159,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.indirect?.close();
     // A reload still reading the repository finishes before it is closed.
     await this.#snapshots.settle();
     await this.#connections.closeAll();
@@ -164,6 +176,46 @@ export class Gateway {
     this.#connections.retainOnly(cfg.remotes);
     const live = new Set(cfg.remotes.map(proxiedId));
     for (const id of this.#proxied.keys()) if (!live.has(id)) this.#proxied.delete(id);
+  }
+
+  #indirectUploads(settings: IndirectSettings): IndirectUploads {
+    const logger = this.#opts.logger;
+    return new IndirectUploads({
+      settings,
+      candidates: (uuid, key, af, ctx) => this.#indirectCandidates(uuid, key, af, ctx),
+      connection: (remote) => this.#connections.use(remote),
+      record: (key, uuid, present) => this.#locations.record(key, uuid, present),
+      ...(logger ? { logger } : {}),
+      ...(this.#opts.observer ? { observer: this.#opts.observer } : {}),
+    });
+  }
+
+  /**
+   * Where an indirect upload to `uuid` may go: the proxied remote itself;
+   * for a cluster, the nodes a put would go to, in its order.
+   */
+  async #indirectCandidates(
+    uuid: string,
+    key: Key,
+    associatedFile: string | undefined,
+    ctx: PeerContext,
+  ): Promise<readonly IndirectCandidate[] | string> {
+    const notHere = "the repository itself takes no indirect uploads";
+    if (uuid === this.uuid) return notHere;
+    const { cfg } = await this.#snapshots.current();
+    const route = this.#opts.routing.route(cfg, uuid);
+    if (route === null || route.kind === "self") return notHere;
+    if (route.kind === "proxied") {
+      return [{ remote: route.remote, peer: this.#proxiedPeer(route.remote), plus: [] }];
+    }
+    const bypass = new Set([...(ctx.bypass ?? []), this.uuid]);
+    const remotes = this.#opts.routing.clusterNodes(cfg, route.clusterUuid, bypass);
+    const byUuid = new Map(remotes.map((r) => [r.uuid, r]));
+    const nodes = await this.#clusterPeer(route.clusterUuid).uploadNodes(key, associatedFile, ctx);
+    return nodes.flatMap((peer) => {
+      const remote = byUuid.get(peer.uuid);
+      return remote ? [{ remote, peer, plus: [peer.uuid] }] : [];
+    });
   }
 
   #proxiedPeer(remote: Remote): Peer {

@@ -18,6 +18,13 @@ export { FanOut } from "./fan-out.js";
 export { Gateway, type GatewayOptions, type GatewayRouting } from "./gateway.js";
 export type { ClusterOverview, GatewayOverview, NodeOverview } from "./gateway-overview.js";
 export {
+  DEFAULT_INDIRECT_SETTINGS,
+  type IndirectCandidate,
+  type IndirectClient,
+  type IndirectSettings,
+  IndirectUploads,
+} from "./indirect-uploads.js";
+export {
   isFailure,
   type NodeLabel,
   type NodeObserver,

@@ -20,7 +20,7 @@ import {
 } from "../peers/index.js";
 import type { GatewayOverview, NodeReachability } from "../proxy/index.js";
 import { errorText } from "../util/index.js";
-import type { PeerDirectory } from "./http/server.js";
+import type { IndirectUploadService, PeerDirectory } from "./http/options.js";
 
 /** What a served repository also serves by UUID: the remotes and clusters it is a gateway for. */
 export interface GatewayLike {
@@ -29,6 +29,8 @@ export interface GatewayLike {
   overview(): Promise<GatewayOverview>;
   /** Whether each repository behind it answers. */
   reachability(): Promise<NodeReachability[]>;
+  /** Its indirect uploads (annexgate's extension), when it offers them. */
+  readonly indirect?: IndirectUploadService | undefined;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,17 @@ export class RepositorySet implements PeerDirectory {
 
   async lookup(uuid: string): Promise<Peer | null> {
     return this.byUuid.get(uuid)?.peer ?? this.throughGateways(uuid);
+  }
+
+  /** The indirect uploads of the gateway that serves `uuid`, when it offers them. */
+  async indirectUploads(uuid: string): Promise<IndirectUploadService | null> {
+    if (this.byUuid.has(uuid)) return this.#gateways.get(uuid)?.indirect ?? null;
+    for (const [repoUuid, gateway] of this.#gateways) {
+      if (!gateway.indirect || !this.byUuid.has(repoUuid)) continue;
+      const peer = await gateway.lookup(uuid).catch(() => null);
+      if (peer) return gateway.indirect;
+    }
+    return null;
   }
 
   /** Each served repository with its gateway (when it is made one). */

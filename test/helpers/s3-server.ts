@@ -5,13 +5,15 @@
  * pointed at it (path-style requests, signature v4, credentials
  * S3RVER/S3RVER), so two independent S3 clients check each other.
  *
- * s3rver 3.7.1 lacks two operations of the S3 API that the storage's
- * tests need: AbortMultipartUpload (`DELETE /bucket/key?uploadId=`) and
- * ListMultipartUploads (`GET /bucket?uploads`). This helper answers those
- * two itself, over s3rver's own upload directory (`<bucket>/._S3rver_uploads/
- * <uploadId>/`, where its InitiateMultipartUpload writes and its
- * CompleteMultipartUpload removes), and leaves every other request to
- * s3rver. Those two answers do not check the request's signature.
+ * s3rver 3.7.1 lacks operations of the S3 API that the storage's tests
+ * need: AbortMultipartUpload (`DELETE /bucket/key?uploadId=`),
+ * ListMultipartUploads (`GET /bucket?uploads`) and ListParts
+ * (`GET /bucket/key?uploadId=`). This helper answers those itself
+ * (scripts/s3rver-compat.ts), over s3rver's own upload directory
+ * (`<bucket>/._S3rver_uploads/<uploadId>/`, where its
+ * InitiateMultipartUpload writes and its CompleteMultipartUpload
+ * removes), and leaves every other request to s3rver. Those answers do
+ * not check the request's signature.
  */
 
 import assert from "node:assert/strict";

@@ -1,6 +1,7 @@
 /**
  * The part of opening an S3 remote that needs the AWS SDK: the client,
- * the bucket's `annex-uuid` check, and the SpecialPeer over S3Storage.
+ * the bucket's `annex-uuid` check, and the SpecialPeer over S3Storage
+ * (with the bucket's indirect uploads beside it).
  * It is its own module so that s3-kind.ts can load it (and the SDK, the
  * largest dependency: about half a second of start-up on a loaded
  * machine) only when an S3 remote is opened, not in every
@@ -14,6 +15,7 @@ import { openSpecialPeer } from "../special/open-special.js";
 import type { S3Credentials } from "./credentials.js";
 import { createS3Client } from "./s3-client.js";
 import { s3ErrorCode, s3Failure, s3Status } from "./s3-failure.js";
+import { indirectRefusal, S3IndirectStorage } from "./s3-indirect.js";
 import { type S3Settings, uuidObjectName } from "./s3-settings.js";
 import { S3Storage } from "./s3-storage.js";
 
@@ -45,7 +47,9 @@ export async function openS3Remote(
     client.destroy();
     throw e;
   }
-  return openSpecialPeer(remote, special, new S3Storage(client, settings), ctx);
+  const conn = await openSpecialPeer(remote, special, new S3Storage(client, settings), ctx);
+  // Indirect uploads (annexgate's extension) sign URLs with the same client.
+  return { ...conn, indirect: indirectRefusal(special) ?? new S3IndirectStorage(client, settings) };
 }
 
 async function checkBucketUuid(client: S3Client, settings: S3Settings, remote: Remote) {

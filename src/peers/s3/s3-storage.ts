@@ -100,17 +100,8 @@ export class S3Storage implements SpecialStorage {
     return new StagedMultipart(this, key, sink);
   }
 
-  /** What an object is stored with: its place, storage class, metadata, tags, ACL. */
   #objectParams(key: string) {
-    const s = this.#settings;
-    return {
-      Bucket: s.bucket,
-      Key: key,
-      StorageClass: s.storageClass as StorageClass,
-      Metadata: { ...s.metadata },
-      ...(s.tagging !== undefined ? { Tagging: s.tagging } : {}),
-      ...(s.publicRead ? { ACL: "public-read" as const } : {}),
-    };
+    return objectParams(this.#settings, key);
   }
 
   /**
@@ -263,6 +254,18 @@ export class S3Storage implements SpecialStorage {
       throw s3Failure(`AbortMultipartUpload of ${target.key}`, e);
     }
   }
+}
+
+/** What an object is stored with: its place, storage class, metadata, tags, ACL. */
+export function objectParams(s: S3Settings, key: string) {
+  return {
+    Bucket: s.bucket,
+    Key: key,
+    StorageClass: s.storageClass as StorageClass,
+    Metadata: { ...s.metadata },
+    ...(s.tagging !== undefined ? { Tagging: s.tagging } : {}),
+    ...(s.publicRead ? { ACL: "public-read" as const } : {}),
+  };
 }
 
 function sendOptions(signal?: AbortSignal): { abortSignal?: AbortSignal } {

@@ -1,5 +1,6 @@
 /** What a p2phttp server is given: its repositories, its users, and its limits. */
 import type { Peer } from "../../peers/index.js";
+import type { IndirectUploads } from "../../proxy/index.js";
 import type { Logger } from "../../util/index.js";
 import type { Authorizer } from "./auth.js";
 import type { HttpObserver } from "./request-record.js";
@@ -9,7 +10,15 @@ import type { SideRoutes } from "./side-routes.js";
 export interface PeerDirectory {
   /** The Peer for `uuid`, or null; may rescan (e.g. `--directory`). */
   lookup(uuid: string): Promise<Peer | null>;
+  /**
+   * The indirect uploads (annexgate's extension) of the gateway serving
+   * `uuid`, or null when it offers none.
+   */
+  indirectUploads?(uuid: string): Promise<IndirectUploadService | null>;
 }
+
+/** What the server asks of a gateway's indirect uploads. */
+export type IndirectUploadService = Pick<IndirectUploads, "offer" | "complete">;
 
 /** Defaults of the limits that keep one client from starving the others. */
 export const DEFAULT_LIMITS = {

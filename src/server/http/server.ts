@@ -30,6 +30,12 @@ import { type AuthDecision, parseBasicAuth } from "./auth.js";
 import { ClientCounts } from "./client-limits.js";
 import { errorAnswer } from "./error-answer.js";
 import { HeldLocks } from "./held-locks.js";
+import {
+  completeIndirect,
+  isUploadUrlRequest,
+  serveUploadUrl,
+  UPLOAD_URL_ENDPOINT,
+} from "./indirect-route.js";
 import { untilUnlock } from "./keeplocked.js";
 import { DEFAULT_LIMITS, type P2pHttpOptions } from "./options.js";
 import { type ApiRequest, parseRequest } from "./request.js";
@@ -145,6 +151,12 @@ export class P2pHttpServer {
     end: RequestEnd,
     record: RequestRecord,
   ): Promise<void> {
+    if (isUploadUrlRequest(req)) {
+      // annexgate's extension: answered by its own rules, behind the API's users.
+      record.side(UPLOAD_URL_ENDPOINT);
+      const { peers, auth } = this.#opts;
+      return serveUploadUrl(req, res, { peers, auth, end, record, client: clientOf(req) });
+    }
     const r = parseRequest(req);
     record.parsed(r);
     // A malformed Authorization header is a 400 among the header checks,
@@ -278,7 +290,9 @@ export class P2pHttpServer {
     ctx.signal?.throwIfAborted();
     if (r.dataPresent) {
       req.resume();
-      const p = await peer.storePresent(key, ctx);
+      const p =
+        (await completeIndirect(this.#opts.peers, r, key, ctx)) ??
+        (await peer.storePresent(key, ctx));
       ctx.signal?.throwIfAborted();
       return sendJson(res, storedJson(r.version, p.stored, p.plusUuids));
     }

@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DEFAULT_INDIRECT_SETTINGS } from "../proxy/index.js";
+import { indirectSettings } from "./indirect-flags.js";
+import { UsageError } from "./usage.js";
+
+describe("the --indirect-* flags", () => {
+  it("are off unless --indirect-uploads is given, and then take the defaults", () => {
+    assert.equal(indirectSettings({}), undefined);
+    assert.deepEqual(indirectSettings({ "indirect-uploads": true }), DEFAULT_INDIRECT_SETTINGS);
+  });
+
+  it("read their values", () => {
+    assert.deepEqual(
+      indirectSettings({
+        "indirect-uploads": true,
+        "indirect-expires": "60",
+        "indirect-verify": "size",
+        "indirect-part-size": "5MiB",
+        "indirect-max-pending": "10",
+        "indirect-max-pending-per-client": "2",
+      }),
+      {
+        expiresSeconds: 60,
+        verify: "size",
+        partSize: 5 * 1024 * 1024,
+        maxPending: 10,
+        maxPendingPerClient: 2,
+      },
+    );
+  });
+
+  it("refuse what they cannot use, and tuning without --indirect-uploads", () => {
+    for (const flags of [
+      { "indirect-expires": "60" },
+      { "indirect-uploads": true, "indirect-expires": "0" },
+      { "indirect-uploads": true, "indirect-expires": "604801" },
+      { "indirect-uploads": true, "indirect-verify": "hash" },
+      { "indirect-uploads": true, "indirect-part-size": "lots" },
+      { "indirect-uploads": true, "indirect-part-size": "6GiB" },
+      { "indirect-uploads": true, "indirect-max-pending": "-1" },
+    ]) {
+      assert.throws(() => indirectSettings(flags), UsageError, JSON.stringify(flags));
+    }
+  });
+});

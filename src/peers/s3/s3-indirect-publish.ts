@@ -1,0 +1,232 @@
+/**
+ * Publishing an indirect upload to S3 (s3-indirect.ts): complete the
+ * multipart upload from the parts S3 holds (ListParts: the gateway never
+ * needs the client's ETags), check the staged object, then copy it
+ * server-side to the key's object, and remove the staging whatever
+ * happened.
+ *
+ * The check: the object's size against the key's, always; with
+ * "content", its content too: for an MD5 key stored in one PUT, S3's
+ * ETag is the content's MD5 and answers without a read; otherwise the
+ * object is read back and hashed as the key's backend says. The copy is
+ * made only from the version checked (`x-amz-copy-source-if-match` with
+ * its ETag), so a client that PUTs again to its still-valid URL between
+ * the check and the copy gets nothing published.
+ */
+import { Readable } from "node:stream";
+import {
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadObjectCommand,
+  ListPartsCommand,
+  type ListPartsCommandOutput,
+  type Part,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { formatKey, type Key, keyHashPart, receiveVerification } from "../../keys/index.js";
+import type { IndirectOutcome, IndirectStaging, IndirectVerify } from "../indirect.js";
+import { PeerRefusedError } from "../peer.js";
+import { s3ErrorCode, s3Failure, s3Status } from "./s3-failure.js";
+import { objectName, type S3Settings } from "./s3-settings.js";
+import { objectParams } from "./s3-storage.js";
+
+/** A check that failed: why, in words for the gateway's log. */
+class Refused {
+  constructor(readonly reason: string) {}
+}
+
+interface Staged {
+  readonly client: S3Client;
+  readonly settings: S3Settings;
+  readonly objectKey: string;
+}
+
+/**
+ * Complete, check and publish `staging` as `key`'s object; `discard`
+ * removes the staging (and is run however this ends).
+ */
+export async function publishStaged(
+  client: S3Client,
+  settings: S3Settings,
+  staging: IndirectStaging,
+  key: Key,
+  verify: IndirectVerify,
+  discard: () => Promise<void>,
+): Promise<IndirectOutcome> {
+  const s: Staged = { client, settings, objectKey: objectName(settings, staging.stagingName) };
+  let readBack = 0;
+  try {
+    if (staging.uploadId !== undefined) {
+      const done = await completeParts(s, staging, staging.uploadId);
+      if (done instanceof Refused) return { published: false, reason: done.reason, readBack };
+    }
+    const head = await headOf(s);
+    if (head === null) return { published: false, reason: "nothing was uploaded", readBack };
+    if (head.size !== staging.size || head.size !== key.size) {
+      return { published: false, reason: "the uploaded object has the wrong size", readBack };
+    }
+    let etag = head.etag;
+    if (verify === "content") {
+      const checked = await checkContent(s, key, head.etag);
+      readBack = checked.readBack;
+      if (!checked.matches) {
+        return { published: false, reason: "the uploaded content is not the key's", readBack };
+      }
+      etag = checked.etag;
+    }
+    const copied = await copyToKey(s, formatKey(key), etag);
+    if (copied instanceof Refused) return { published: false, reason: copied.reason, readBack };
+    return { published: true, readBack };
+  } finally {
+    // A staging left by a failure here is swept once past its deadline.
+    await discard().catch(() => undefined);
+  }
+}
+
+/** Every part, in order, of the length the plan gave it; then the upload completed. */
+async function completeParts(
+  s: Staged,
+  staging: IndirectStaging,
+  uploadId: string,
+): Promise<Refused | undefined> {
+  const partSize = staging.partSize ?? staging.size;
+  const count = Math.ceil(staging.size / partSize);
+  const held = await listParts(s, uploadId);
+  if (held === null) return new Refused("the upload is unknown to the storage");
+  if (held.length !== count) return new Refused("the parts uploaded are not the parts asked for");
+  const complete: CompletedPart[] = [];
+  for (const [i, part] of held.entries()) {
+    const length = Math.min(partSize, staging.size - i * partSize);
+    if (part.PartNumber !== i + 1 || part.Size !== length || !part.ETag) {
+      return new Refused("the parts uploaded are not the parts asked for");
+    }
+    complete.push({ PartNumber: i + 1, ETag: part.ETag });
+  }
+  try {
+    await s.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: s.settings.bucket,
+        Key: s.objectKey,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: complete },
+      }),
+    );
+  } catch (e) {
+    // A part replaced since it was listed: its ETag no longer matches.
+    if (s3ErrorCode(e) === "InvalidPart") return new Refused("a part changed as it was completed");
+    throw s3Failure(`CompleteMultipartUpload of ${s.objectKey}`, e);
+  }
+  return undefined;
+}
+
+/** The parts S3 holds for the upload, by part number; null when it knows no such upload. */
+async function listParts(s: Staged, uploadId: string): Promise<Part[] | null> {
+  const parts: Part[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    let page: ListPartsCommandOutput;
+    try {
+      page = await s.client.send(
+        new ListPartsCommand({
+          Bucket: s.settings.bucket,
+          Key: s.objectKey,
+          UploadId: uploadId,
+          ...(marker !== undefined ? { PartNumberMarker: marker } : {}),
+        }),
+      );
+    } catch (e) {
+      if (s3Status(e) === 404) return null;
+      throw s3Failure(`ListParts of ${s.objectKey}`, e);
+    }
+    parts.push(...(page.Parts ?? []));
+    if (!page.IsTruncated || page.NextPartNumberMarker === undefined) break;
+    marker = page.NextPartNumberMarker;
+  }
+  return parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+}
+
+async function headOf(s: Staged): Promise<{ size: number; etag: string } | null> {
+  try {
+    const h = await s.client.send(
+      new HeadObjectCommand({ Bucket: s.settings.bucket, Key: s.objectKey }),
+    );
+    if (h.ContentLength !== undefined && h.ETag !== undefined) {
+      return { size: h.ContentLength, etag: h.ETag };
+    }
+  } catch (e) {
+    if (s3Status(e) === 404 && s3ErrorCode(e) !== "NoSuchBucket") return null;
+    throw s3Failure(`HeadObject of ${s.objectKey}`, e);
+  }
+  throw new PeerRefusedError(`S3 HeadObject of ${s.objectKey} answered without a length or ETag`);
+}
+
+const MD5_BACKENDS: ReadonlySet<string> = new Set(["MD5", "MD5E"]);
+
+/** Whether the staged object (whose ETag is `etag`) is `key`'s content, and the ETag of what was checked. */
+async function checkContent(
+  s: Staged,
+  key: Key,
+  etag: string,
+): Promise<{ matches: boolean; etag: string; readBack: number }> {
+  const verification = receiveVerification(key);
+  if (verification.kind === "refuse") return { matches: false, etag, readBack: 0 };
+  if (verification.kind === "none") return { matches: true, etag, readBack: 0 };
+  // A one-PUT object's ETag is its MD5 (a multipart one's ends in "-N").
+  if (MD5_BACKENDS.has(key.backend) && etag.replace(/"/g, "") === keyHashPart(key)) {
+    return { matches: true, etag, readBack: 0 };
+  }
+  let got: GetObjectCommandOutput;
+  try {
+    got = await s.client.send(
+      new GetObjectCommand({ Bucket: s.settings.bucket, Key: s.objectKey }),
+    );
+  } catch (e) {
+    if (s3Status(e) === 404 && s3ErrorCode(e) !== "NoSuchBucket") {
+      return { matches: false, etag, readBack: 0 };
+    }
+    throw s3Failure(`GetObject of ${s.objectKey}`, e);
+  }
+  const body = got.Body;
+  if (!(body instanceof Readable) || got.ETag === undefined) {
+    if (body instanceof Readable) body.destroy();
+    throw new PeerRefusedError(`S3 GetObject of ${s.objectKey} answered without a body or ETag`);
+  }
+  const verifier = verification.create();
+  let readBack = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+      verifier.update(chunk);
+      readBack += chunk.byteLength;
+    }
+  } catch (e) {
+    throw s3Failure(`GetObject of ${s.objectKey}`, e);
+  }
+  return { matches: verifier.matches(), etag: got.ETag, readBack };
+}
+
+/** Copy the checked staging (still with ETag `etag`) to the key's object. */
+async function copyToKey(s: Staged, name: string, etag: string): Promise<Refused | undefined> {
+  const source = [s.settings.bucket, ...s.objectKey.split("/")].map(encodeURIComponent).join("/");
+  const params = objectParams(s.settings, objectName(s.settings, name));
+  try {
+    await s.client.send(
+      new CopyObjectCommand({
+        ...params,
+        CopySource: source,
+        CopySourceIfMatch: etag,
+        MetadataDirective: "REPLACE",
+        ...(params.Tagging !== undefined ? { TaggingDirective: "REPLACE" as const } : {}),
+      }),
+    );
+  } catch (e) {
+    if (s3Status(e) === 412) return new Refused("the uploaded object changed as it was checked");
+    if (s3Status(e) === 404 && s3ErrorCode(e) === "NoSuchKey") {
+      return new Refused("the uploaded object went away as it was checked");
+    }
+    throw s3Failure(`CopyObject of ${s.objectKey}`, e);
+  }
+  return undefined;
+}
