@@ -36,6 +36,20 @@ describe("check-layers", () => {
     // A test may reach inside another layer (a conformance suite, say).
     await put(src, "proxy/gateway.test.ts", 'import { journal } from "../branch/journal.js";\n');
     await put(src, "proxy/lazy.ts", 'const m = await import("../cli/main.js");\n');
+    // What must run anywhere: a portable door, and the client library. The
+    // door is a door; what it and the client reach may not need Node.
+    await put(src, "keys/index.ts", 'export * from "./portable.js";\n');
+    await put(src, "keys/portable.ts", 'export { k } from "./key.js";\n');
+    await put(src, "keys/key.ts", "// Buffer named in a comment only\nexport const k = 1;\n");
+    await put(src, "protocol/portable.ts", 'export { b } from "./bytes.js";\n');
+    await put(src, "protocol/bytes.ts", "export const b = Buffer.from([1]);\n");
+    await put(
+      src,
+      "client/index.ts",
+      'import { k } from "../keys/portable.js";\nimport "./hash.js";\n',
+    );
+    await put(src, "client/hash.ts", 'import { createHash } from "node:crypto";\n');
+    await put(src, "client/noble.ts", 'import { sha256 } from "@noble/hashes/sha2.js";\n');
     problems = checkLayers(src);
   });
 
@@ -65,8 +79,23 @@ describe("check-layers", () => {
     assert.ok(problems.includes("src/proxy/lazy.ts: proxy (rank 7) may not import cli (rank 10)"));
   });
 
-  it("reports nothing else: policy may use preferred-content, tests may reach inside", () => {
-    assert.equal(problems.length, 3, problems.join("\n"));
+  it("reports Node's built-ins and Buffer in what must run anywhere", () => {
+    assert.ok(
+      problems.includes(
+        "src/client/hash.ts: imports node:crypto, which browsers lack (it must run anywhere)",
+      ),
+      problems.join("\n"),
+    );
+    assert.ok(
+      problems.includes(
+        "src/protocol/bytes.ts: uses Node's Buffer (it must run anywhere; use Uint8Array)",
+      ),
+      problems.join("\n"),
+    );
+  });
+
+  it("reports nothing else: policy may use preferred-content, tests may reach inside, portable doors and packages", () => {
+    assert.equal(problems.length, 5, problems.join("\n"));
   });
 
   it("passes on the real sources", () => {

@@ -3,13 +3,11 @@
  * Backend/Utilities.hs): the content's hash under the backend, its size,
  * and for an E backend the extensions of the file's name as git-annex
  * selects them. What this computes, stock git-annex computes too
- * (test/interop/calckey.test.ts compares them).
+ * (test/interop/calckey.test.ts compares them). This module runs anywhere
+ * (the browser client uses it): the hash comes from the caller, Node's in
+ * calckey-node.ts, a portable one in the client.
  */
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { basename } from "node:path";
 import { formatKey, type Key } from "./key.js";
-import { digestOf } from "./verify.js";
 
 /** git-annex's defaults: annex.maxextensionlength, annex.maxextensions. */
 export const MAX_EXTENSION_LENGTH = 4;
@@ -38,24 +36,24 @@ export function keyExtension(
 ): string {
   const maxLength = opts.maxLength ?? MAX_EXTENSION_LENGTH;
   const maxExtensions = opts.maxExtensions ?? MAX_EXTENSIONS;
-  const name = Buffer.from(basename(fileName), "utf8");
+  const name = UTF8.encode(lastPart(fileName));
   let start = 0;
   while (start < name.length && name[start] === DOT) start++;
   const firstDot = name.indexOf(DOT, start);
   if (firstDot < 0) return "";
   // takeExtensions, split on ".": the empty part before the first dot first.
-  const parts: Buffer[] = [];
+  const parts: Uint8Array[] = [];
   let from = firstDot + 1;
-  parts.push(Buffer.alloc(0));
+  parts.push(new Uint8Array(0));
   for (let i = from; i <= name.length; i++) {
     if (i === name.length || name[i] === DOT) {
       parts.push(name.subarray(from, i));
       from = i + 1;
     }
   }
-  const fromEnd: Buffer[] = [];
+  const fromEnd: Uint8Array[] = [];
   for (let i = parts.length - 1; i >= 0; i--) {
-    const p = parts[i] as Buffer;
+    const p = parts[i] as Uint8Array;
     if (p.length > maxLength) break;
     fromEnd.push(p);
   }
@@ -65,34 +63,42 @@ export function keyExtension(
     .reverse()
     .filter((p) => p.length > 0);
   if (chosen.length === 0) return "";
-  return `.${chosen.map((p) => p.toString("utf8")).join(".")}`;
+  return `.${chosen.map((p) => TEXT.decode(p)).join(".")}`;
+}
+
+const UTF8 = new TextEncoder();
+const TEXT = new TextDecoder();
+
+/* The last part of a path, as Node's posix basename takes it. */
+function lastPart(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
+}
+
+/** A running hash: fed chunks, then asked once for its digest in lowercase hex. */
+export interface KeyHasher {
+  update(chunk: Uint8Array): void;
+  hexDigest(): string;
 }
 
 /**
  * The key of `data` (all of it) under `backend` (SHA256E, SHA256, SHA512E,
- * SHA1, MD5E, SHA3_256E, BLAKE2B512E, …: the hash backends annexgate
- * verifies), named for `fileName` when the backend keeps extensions.
+ * SHA1, MD5E, SHA3_256E, BLAKE2B512E, …), hashed by `hasher` (made for that
+ * backend), named for `fileName` when the backend keeps extensions.
  */
-export async function calcKey(
+export async function calcKeyWith(
+  hasher: KeyHasher,
   backend: string,
   data: AsyncIterable<Uint8Array>,
   fileName = "",
 ): Promise<Key> {
-  const digest = digestOf(backend);
-  if (digest === undefined) throw new Error(`cannot compute keys of backend ${backend}`);
-  const hash = createHash(digest);
   let size = 0;
   for await (const chunk of data) {
-    hash.update(chunk);
+    hasher.update(chunk);
     size += chunk.length;
   }
   const ext = backend.endsWith("E") ? keyExtension(fileName) : "";
-  const key: Key = { backend, size, name: `${hash.digest("hex")}${ext}` };
+  const key: Key = { backend, size, name: `${hasher.hexDigest()}${ext}` };
   formatKey(key); // an extension git-annex would refuse is refused here too
   return key;
-}
-
-/** The key of the file at `path`, as `git annex calckey --backend=BACKEND PATH` gives it. */
-export function calcKeyOfFile(backend: string, path: string): Promise<Key> {
-  return calcKey(backend, createReadStream(path), path);
 }

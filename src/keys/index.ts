@@ -1,30 +1,15 @@
 /**
  * @module
  * Basic values (layer 1): git-annex keys — parse, format, object locations,
- * content verification — and repository/cluster UUIDs. The only door into
- * `src/keys/`; nothing here does I/O except reading a file in `verifyFile`.
+ * content verification — and repository/cluster UUIDs. The door into
+ * `src/keys/` (portable.ts is the one for code that must run anywhere);
+ * nothing here does I/O except reading files in `verifyFile` and `calcKeyOfFile`.
  */
-export {
-  calcKey,
-  calcKeyOfFile,
-  keyExtension,
-  MAX_EXTENSION_LENGTH,
-  MAX_EXTENSIONS,
-} from "./calckey.js";
-export { chunkCount, chunkKey, isStableKey } from "./chunks.js";
+export { calcKey, calcKeyOfFile } from "./calckey-node.js";
 export { hashDirLower, hashDirMixed } from "./hashdirs.js";
-export {
-  BadKeyError,
-  type BadKeyReason,
-  formatKey,
-  isChunkKey,
-  type Key,
-  nonChunkKey,
-  parseKey,
-} from "./key.js";
 export { fileKey, keyOfLinkOrPointer, MAX_POINTER_SIZE } from "./link.js";
 export { keyFile, objectPath } from "./locations.js";
-export { BadUuidError, genClusterUuid, genUuid, isClusterUuid, parseUuid } from "./uuid.js";
+export * from "./portable.js";
 export {
   type ReceiveVerification,
   receiveVerification,

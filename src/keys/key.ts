@@ -208,7 +208,22 @@ function hasExtension(backend: string): boolean {
 /* The extension is everything from the name's first "." (splitKeyNameExtension). */
 function extensionBytes(name: string): number {
   const dot = name.indexOf(".");
-  return dot < 0 ? 0 : Buffer.byteLength(name.slice(dot), "utf8");
+  return dot < 0 ? 0 : utf8Length(name, dot);
+}
+
+/* Bytes of `text` from `from` on in UTF-8 (a lone surrogate as U+FFFD's 3), without allocating. */
+function utf8Length(text: string, from: number): number {
+  let n = 0;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 /**

@@ -4,7 +4,6 @@
  * treats a UUID as an opaque byte string and compares it byte for byte, so
  * these functions never change case or reformat one.
  */
-import { randomUUID } from "node:crypto";
 import { AnnexgateError } from "../errors.js";
 
 /** Text that annexgate will not use as a UUID; `data.input` is the text. */
@@ -22,7 +21,7 @@ export class BadUuidError extends AnnexgateError {
  * genUuid() // "1f0e4a9c-3b7d-4e2a-9c1d-5e6f7a8b9c0d"
  */
 export function genUuid(): string {
-  return randomUUID();
+  return globalThis.crypto.randomUUID();
 }
 
 /*
@@ -42,7 +41,7 @@ const CLUSTER_VERSION = "8";
  * genClusterUuid() // "ac0e4a9c-3b7d-8e2a-9c1d-5e6f7a8b9c0d"
  */
 export function genClusterUuid(): string {
-  const u = randomUUID();
+  const u = globalThis.crypto.randomUUID();
   return (
     CLUSTER_PREFIX +
     u.slice(CLUSTER_PREFIX.length, VERSION_INDEX) +

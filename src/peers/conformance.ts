@@ -47,6 +47,12 @@ export interface ConformanceOptions {
    * putOffset then stays 0. Default true.
    */
   readonly resume?: boolean;
+  /**
+   * False for peers without timestamps (p2phttp before v3): getTimestamp
+   * and remove-before must then be refused as unsupported, removing
+   * nothing. Default true.
+   */
+  readonly timestamps?: boolean;
 }
 
 /** Random content and its SHA256E key. */
@@ -359,6 +365,14 @@ export function runPeerConformance(
 
     check("remove-before: a past timestamp removes nothing, a future one removes", async () => {
       const s = await stored(10_000);
+      if (opts.timestamps === false) {
+        const unsupported = (e: unknown) =>
+          (e as { data?: { unsupported?: unknown } }).data?.unsupported === true;
+        await assert.rejects(peer().getTimestamp(), unsupported);
+        await assert.rejects(peer().remove(s.key, { before: 2 ** 40 }), unsupported);
+        assert.equal(await present(peer(), s.key), true);
+        return;
+      }
       const now = await peer().getTimestamp();
       const past = await peer().remove(s.key, { before: now - 10 });
       assert.equal(past.removed, false);
@@ -370,6 +384,7 @@ export function runPeerConformance(
     });
 
     check("getTimestamp is whole seconds, monotonic, non-decreasing", async () => {
+      if (opts.timestamps === false) return; // refused, as the case above shows
       const seen: number[] = [];
       for (let i = 0; i < 4; i++) {
         seen.push(await peer().getTimestamp());

@@ -6,6 +6,7 @@
  * git-annex: plain text, or `[base64url]` when they would not read back.
  */
 import { AnnexgateError } from "../errors.js";
+import { utf8TextLossy } from "./bytes.js";
 import { decodeB64Value, encodeB64Value } from "./http-values.js";
 import type { ApiVersion } from "./httpapi.js";
 
@@ -120,14 +121,14 @@ function count(json: Json, name: string): number {
 
 function uuid(v: unknown, name: string): string {
   if (typeof v !== "string") throw new HttpAnswerError(`the answer has a bad "${name}"`);
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
     bytes = decodeB64Value(v);
   } catch (e) {
     throw new HttpAnswerError(`the answer has a bad "${name}"`, {}, e);
   }
   if (bytes.length === 0) throw new HttpAnswerError(`the answer has an empty "${name}"`);
-  return bytes.toString("utf8");
+  return utf8TextLossy(bytes);
 }
 
 /** `plusuuids`: absent or null before v2 (and allowed so after), else a list of UUIDs. */

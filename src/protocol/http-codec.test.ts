@@ -159,7 +159,7 @@ describe("request paths and query values", () => {
           q.clientUuid,
         );
         assert.equal(
-          read("associatedfile", (t) => decodeB64Value(t).toString("utf8")),
+          read("associatedfile", (t) => Buffer.from(decodeB64Value(t)).toString("utf8")),
           q.associatedFile,
         );
         assert.equal(

@@ -5,7 +5,7 @@
  * so what this formats is what routeApiPath and the value decoders read.
  */
 import { AnnexgateError } from "../errors.js";
-import type { Key } from "../keys/index.js";
+import type { Key } from "../keys/portable.js";
 import { encodeB64Value, encodeKeyValue } from "./http-values.js";
 import { type ApiVersion, DEFAULT_P2PHTTP_PORT, type Operation } from "./httpapi.js";
 

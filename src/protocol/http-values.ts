@@ -3,11 +3,11 @@
  * UUIDs and file names, and integers as git-annex reads them. The server
  * decodes with these; the HTTP client Peer encodes with them.
  */
-import { formatKey, type Key, parseKey } from "../keys/index.js";
+import { formatKey, type Key, parseKey } from "../keys/portable.js";
 import { readWholeInteger } from "../sizes/index.js";
+import { base64UrlDecode, base64UrlEncode, bytesEqual, utf8Bytes, utf8TextLossy } from "./bytes.js";
 import { HttpApiError } from "./httpapi.js";
-import { KEY_NOT_UTF8 } from "./messages.js";
-import { decodeWireText, encodeLenientText, WireTextError } from "./wire-text.js";
+import { decodeWireText, encodeLenientText, KEY_NOT_UTF8, WireTextError } from "./wire-text.js";
 
 const B64URL_PADDED = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
 
@@ -15,7 +15,7 @@ const B64URL_PADDED = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]
  * Decode a value that may be base64url-wrapped in square brackets, as
  * git-annex allows for keys, UUIDs and file names. Returns raw bytes.
  */
-export function decodeB64Value(text: string): Buffer {
+export function decodeB64Value(text: string): Uint8Array {
   if (text.length >= 2 && text.startsWith("[") && text.endsWith("]")) {
     const inner = text.slice(1, -1);
     // git-annex decodes with sandi's Base64Url: url alphabet, "=" padding
@@ -24,7 +24,7 @@ export function decodeB64Value(text: string): Buffer {
     if (!B64URL_PADDED.test(inner)) {
       throw new HttpApiError(400, "unable to base64 decode [] wrapped value", { text });
     }
-    return Buffer.from(inner, "base64url");
+    return base64UrlDecode(inner);
   }
   // Bytes of the URL that were not UTF-8 come back as they were sent.
   return encodeLenientText(text);
@@ -34,13 +34,13 @@ export function decodeB64Value(text: string): Buffer {
  * Encode a value for a URL: plain when it is UTF-8 and not bracketed, else
  * `[base64url]`, padded (git-annex refuses unpadded values).
  */
-export function encodeB64Value(value: Buffer | string): string {
-  const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : value;
-  const text = bytes.toString("utf8");
-  const roundTrips = Buffer.from(text, "utf8").equals(bytes);
+export function encodeB64Value(value: Uint8Array | string): string {
+  const bytes = typeof value === "string" ? utf8Bytes(value) : value;
+  const text = utf8TextLossy(bytes);
+  const roundTrips = bytesEqual(utf8Bytes(text), bytes);
   const bracketed = text.startsWith("[") && text.endsWith("]");
   if (roundTrips && !bracketed) return text;
-  return `[${bytes.toString("base64").replace(/\+/g, "-").replace(/\//g, "_")}]`;
+  return `[${base64UrlEncode(bytes)}]`;
 }
 
 /** A key as a path segment or query value. */
@@ -49,7 +49,7 @@ export function encodeKeyValue(key: Key): string {
 }
 
 /** The bytes of a capture or parameter (a B64 value); 400 in git-annex's wording when it is not one. */
-function captureBytes(text: string, what: string): Buffer {
+function captureBytes(text: string, what: string): Uint8Array {
   try {
     return decodeB64Value(text);
   } catch (e) {
@@ -77,7 +77,7 @@ export function decodeKeyValue(text: string, what: string): Key {
  * the bytes, annexgate refuses them (see wire-text.ts), as a 400 in
  * git-annex's wording for a value it cannot parse.
  */
-function wireText(bytes: Buffer, what: string, reason: string): string {
+function wireText(bytes: Uint8Array, what: string, reason: string): string {
   try {
     return decodeWireText(bytes, what);
   } catch (e) {
@@ -94,7 +94,7 @@ export function decodeUuidValue(text: string, what: string): string {
   if (bytes.length === 0) throw new HttpApiError(400, `Error parsing ${what} failed: empty UUID`);
   // As stock reads it (bytes that are not UTF-8 become U+FFFD): such a
   // UUID names no repository (404), and refusing it would answer otherwise.
-  return bytes.toString("utf8");
+  return utf8TextLossy(bytes);
 }
 
 /**

@@ -6,6 +6,7 @@
  * http-request.ts.
  */
 import { AnnexgateError } from "../errors.js";
+import { concatBytes, utf8Bytes } from "./bytes.js";
 import { decodeLenientText } from "./wire-text.js";
 
 export const DEFAULT_P2PHTTP_PORT = 9417;
@@ -45,6 +46,19 @@ export const OPERATION_VERSIONS: Readonly<Record<Operation, readonly ApiVersion[
   putoffset: [1, 2, 3, 4],
 };
 
+/** The versions of `op` a client tries, highest first, none above `highest`. */
+export function versionsToTry(op: Operation, highest: ApiVersion): ApiVersion[] {
+  return OPERATION_VERSIONS[op].filter((v) => v <= highest).sort((a, b) => b - a);
+}
+
+/**
+ * True when an answer means "this server does not serve this version" (404,
+ * or 400 "bad version"): git-annex's client then tries the next lower one.
+ */
+export function isVersionMiss(status: number, body: string): boolean {
+  return status === 404 || (status === 400 && /bad version/i.test(body));
+}
+
 /** The access an operation needs: decides what an auth mode allows. */
 export type ActionClass = "read" | "write" | "remove" | "lock";
 
@@ -81,15 +95,15 @@ export class HttpApiError extends AnnexgateError {
 function percentDecode(text: string, plusIsSpace: boolean): string {
   const plain = plusIsSpace ? text.replace(/\+/g, " ") : text;
   if (!plain.includes("%")) return plain;
-  const parts: Buffer[] = [];
+  const parts: Uint8Array[] = [];
   let last = 0;
   for (const m of plain.matchAll(/%([0-9A-Fa-f]{2})/g)) {
-    parts.push(Buffer.from(plain.slice(last, m.index), "utf8"));
-    parts.push(Buffer.from([Number.parseInt(m[1] as string, 16)]));
+    parts.push(utf8Bytes(plain.slice(last, m.index)));
+    parts.push(Uint8Array.of(Number.parseInt(m[1] as string, 16)));
     last = m.index + 3;
   }
-  parts.push(Buffer.from(plain.slice(last), "utf8"));
-  return decodeLenientText(Buffer.concat(parts));
+  parts.push(utf8Bytes(plain.slice(last)));
+  return decodeLenientText(concatBytes(parts));
 }
 
 function decodePathSegment(segment: string): string {

@@ -4,10 +4,5 @@
  */
 
 export * from "./framing.js";
-export * from "./http-answers.js";
-export * from "./http-indirect.js";
-export * from "./http-request.js";
-export * from "./http-values.js";
-export * from "./httpapi.js";
 export * from "./messages.js";
-export * from "./wire-text.js";
+export * from "./portable.js";

@@ -35,8 +35,8 @@ import {
   type Key,
   parseKey,
   parseUuid,
-} from "../keys/index.js";
-import { isWellFormedText } from "./wire-text.js";
+} from "../keys/portable.js";
+import { isWellFormedText, KEY_NOT_UTF8 } from "./wire-text.js";
 
 /** The protocol versions annexgate speaks; 0 is the default until VERSION is negotiated. */
 export type ProtocolVersion = 0 | 1 | 2 | 3 | 4;
@@ -125,9 +125,6 @@ const TOKEN = /^[A-Za-z0-9]*$/;
 const MAX_EXIT_CODE = 2 ** 31 - 1;
 const MIN_EXIT_CODE = -(2 ** 31);
 const CLIP = 100;
-
-/** What a peer is told about a key that is not UTF-8, on either wire. */
-export const KEY_NOT_UTF8 = "key is not valid UTF-8";
 
 function clip(s: string): string {
   return s.length > CLIP ? `${s.slice(0, CLIP)}…` : s;

@@ -11,6 +11,7 @@
  * decoded lossily.
  */
 import { AnnexgateError } from "../errors.js";
+import { concatBytes, utf8Bytes } from "./bytes.js";
 
 /** Bytes that are not UTF-8 where text was required; `data.what` names the value. */
 export class WireTextError extends AnnexgateError {
@@ -18,6 +19,9 @@ export class WireTextError extends AnnexgateError {
     super("AG_WIRE_TEXT", `${what} is not valid UTF-8`, { what, offset });
   }
 }
+
+/** What a peer is told about a key that is not UTF-8, on either wire. */
+export const KEY_NOT_UTF8 = "key is not valid UTF-8";
 
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -27,7 +31,7 @@ const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  *
  * @throws WireTextError when a byte is not part of a well-formed sequence
  * @example
- * decodeWireText(Buffer.from("WORM--a"), "key") // "WORM--a"
+ * decodeWireText(new TextEncoder().encode("WORM--a"), "key") // "WORM--a"
  */
 export function decodeWireText(bytes: Uint8Array, what: string): string {
   try {
@@ -59,18 +63,16 @@ export function decodeLenientText(bytes: Uint8Array): string {
  * surrogates U+DC80–U+DCFF become the single bytes they stand for. (Other
  * lone surrogates cannot come from decodeLenientText; they become U+FFFD.)
  */
-export function encodeLenientText(text: string): Buffer {
-  if (isWellFormedText(text)) return Buffer.from(text, "utf8");
-  const parts: Buffer[] = [];
+export function encodeLenientText(text: string): Uint8Array {
+  if (isWellFormedText(text)) return utf8Bytes(text);
+  const parts: Uint8Array[] = [];
   for (const ch of text) {
     const c = ch.charCodeAt(0);
     parts.push(
-      ch.length === 1 && c >= 0xdc80 && c <= 0xdcff
-        ? Buffer.from([c - 0xdc00])
-        : Buffer.from(ch, "utf8"),
+      ch.length === 1 && c >= 0xdc80 && c <= 0xdcff ? Uint8Array.of(c - 0xdc00) : utf8Bytes(ch),
     );
   }
-  return Buffer.concat(parts);
+  return concatBytes(parts);
 }
 
 /** True when `text` came from UTF-8 bytes (it holds no lone surrogate). */

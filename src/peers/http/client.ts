@@ -23,10 +23,11 @@ import {
   type ApiVersion,
   formatApiRequest,
   HttpAnswerError,
-  OPERATION_VERSIONS,
+  isVersionMiss,
   type Operation,
   type P2pHttpEndpoint,
   REQUEST_ID_HEADER,
+  versionsToTry,
 } from "../../protocol/index.js";
 import {
   type PeerContext,
@@ -82,10 +83,9 @@ function isStaleSocket(e: unknown): boolean {
 }
 
 /** True when the answer means "this server does not serve this version". */
-function isVersionMiss(e: unknown): boolean {
+function isVersionMissError(e: unknown): boolean {
   if (!(e instanceof PeerRefusedError)) return false;
-  const status = e.data.status;
-  return status === 404 || (status === 400 && /bad version/i.test(String(e.data.body ?? "")));
+  return isVersionMiss(Number(e.data.status), String(e.data.body ?? ""));
 }
 
 /** The whole (small) body of an answer; too long is a protocol violation, a break is unreachable. */
@@ -181,9 +181,7 @@ export class HttpClient {
    * falls back); the version that works is remembered.
    */
   async withVersions<T>(op: Operation, attempt: (v: ApiVersion) => Promise<T>): Promise<T> {
-    const candidates = OPERATION_VERSIONS[op]
-      .filter((v) => v <= this.#highest)
-      .sort((a, b) => b - a);
+    const candidates = versionsToTry(op, this.#highest);
     let last: unknown = new PeerRefusedError(
       `the server has no p2phttp ${op} at v${this.#highest} or below`,
       { operation: op, version: this.#highest, unsupported: true },
@@ -197,7 +195,7 @@ export class HttpClient {
         }
         return result;
       } catch (e) {
-        if (this.#isConfirmed || !isVersionMiss(e)) throw e;
+        if (this.#isConfirmed || !isVersionMissError(e)) throw e;
         last = e;
       }
     }

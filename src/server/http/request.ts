@@ -141,7 +141,9 @@ export function parseRequest(req: IncomingMessage): ApiRequest {
     ...(clientUuid !== undefined ? { clientUuid } : {}),
     bypass,
     offset,
-    ...(af !== undefined ? { associatedFile: decodeB64Value(af).toString("utf8") } : {}),
+    ...(af !== undefined
+      ? { associatedFile: Buffer.from(decodeB64Value(af)).toString("utf8") }
+      : {}),
     ...(dataLength !== undefined ? { dataLength } : {}),
     dataPresent,
     ...(timestamp !== undefined ? { timestamp } : {}),
