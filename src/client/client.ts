@@ -20,6 +20,7 @@ import {
 } from "../protocol/portable.js";
 import { type Download, download } from "./download.js";
 import { ClientError, RefusedError, UnreachableError } from "./errors.js";
+import { askUploadUrl, uploadTo } from "./indirect.js";
 import { type ContentLock, lockContent } from "./lock.js";
 import { sendPut } from "./put.js";
 import { Transport } from "./transport.js";
@@ -69,6 +70,12 @@ export interface PutOptions {
   /** Called as the content goes out: bytes of the whole object sent, and its size. */
   readonly onProgress?: (sent: number, total: number) => void;
   readonly signal?: AbortSignal;
+  /**
+   * Send the content straight to the object store when the gateway offers
+   * it (annexgate's indirect uploads: a Blob or bytes, to an S3 node), then
+   * have the gateway check and record it; else a normal put. Default false.
+   */
+  readonly indirect?: boolean;
 }
 
 export interface GetOptions {
@@ -185,6 +192,10 @@ export class AnnexClient {
   async put(key: Key, source: PutSource, opts: PutOptions = {}): Promise<PutResult> {
     this.#open();
     const v = await this.#confirmedVersion(key, opts.signal);
+    if (opts.indirect === true && v >= 4) {
+      const done = await this.#putIndirect(key, source, opts);
+      if (done !== null) return done;
+    }
     let offset = opts.offset ?? 0;
     if (opts.offset === undefined && opts.resume !== false && v > 0) {
       const at = await this.putOffset(key, opts);
@@ -207,6 +218,19 @@ export class AnnexClient {
     } finally {
       done();
     }
+  }
+
+  /** An indirect upload, or null when the gateway offers none for this key and content. */
+  async #putIndirect(key: Key, source: PutSource, opts: PutOptions): Promise<PutResult | null> {
+    if (!(source instanceof Uint8Array || source instanceof Blob) || key.size === undefined) {
+      return null;
+    }
+    const io = { ...opts, streamBodies: this.#streamBodies };
+    const answer = await askUploadUrl(this.#t, this.uuid, this.clientUuid, key, io);
+    if (answer.kind === "unavailable") return null;
+    if (answer.kind === "alreadyhave") return { stored: true, plusUuids: answer.plusUuids };
+    await uploadTo(this.#t, answer, key, source, io);
+    return this.putPresent(key, opts);
   }
 
   /**

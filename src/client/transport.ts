@@ -145,7 +145,8 @@ export class Transport {
     const init: RequestInit & { timed?: boolean; duplex?: "half" } = {
       method: x.method,
       headers: this.headers(x.headers),
-      body: x.body ?? null,
+      // Uint8Array<ArrayBufferLike>: every fetch takes it, the DOM types want an ArrayBuffer view.
+      body: (x.body ?? null) as NonNullable<RequestInit["body"]> | null,
       signal: x.signal ?? null,
       timed: x.timed ?? true,
     };

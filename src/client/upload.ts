@@ -108,7 +108,7 @@ export function xhrConstructor(): (new () => Xhr) | undefined {
   return (globalThis as { XMLHttpRequest?: new () => Xhr }).XMLHttpRequest;
 }
 
-/** A POST through XMLHttpRequest with upload progress: its status and text, or a thrown reason. */
+/** A POST (or PUT) through XMLHttpRequest with upload progress: its status and text, or a thrown reason. */
 export function xhrPost(
   make: new () => Xhr,
   url: string,
@@ -116,10 +116,11 @@ export function xhrPost(
   body: Blob | Uint8Array,
   progress: (sent: number) => void,
   signal: AbortSignal | undefined,
+  method: "POST" | "PUT" = "POST",
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const xhr = new make();
-    xhr.open("POST", url);
+    xhr.open(method, url);
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (e) => progress(e.loaded);
     xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
