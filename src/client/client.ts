@@ -46,6 +46,13 @@ export interface ClientOptions {
    * p2phttp serves as many as its --jobs and stalls under many more.
    */
   readonly maxRequests?: number;
+  /**
+   * A download that makes no progress for this long while it is read is
+   * broken off, and continued where it stopped (ms, default 60000).
+   */
+  readonly stallTimeoutMs?: number;
+  /** How many times a broken-off download is continued (default 3). */
+  readonly downloadContinuations?: number;
   /** How often a held lock tells the server it is still wanted (ms, default 20000). */
   readonly lockKeepAliveMs?: number;
   /**
@@ -270,7 +277,12 @@ export class AnnexClient {
   async get(key: Key, opts: GetOptions = {}): Promise<Download | null> {
     this.#open();
     const v = await this.#confirmedVersion(key, opts.signal);
-    return download(this.#t, v, key, opts, () => this.checkPresent(key, opts));
+    const dl = {
+      ...opts,
+      stallTimeoutMs: this.#opts.stallTimeoutMs ?? 60_000,
+      continuations: this.#opts.downloadContinuations ?? 3,
+    };
+    return download(this.#t, v, key, dl, () => this.checkPresent(key, opts));
   }
 
   /** The whole content of `key`, checked; null when the server does not have it. */

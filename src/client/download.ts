@@ -3,10 +3,17 @@
  * X-git-annex-data-length), the bytes counted as they are read, and
  * `valid` once they end: every promised byte came, and, from offset 0 with
  * a hash backend, the content's hash is the key's.
+ *
+ * A body that breaks off, or makes no progress for the stall timeout while
+ * it is being read, is continued (a few times) by a fresh GET from the
+ * first byte still missing, which must promise exactly the rest; a body
+ * that ends cleanly short is the server saying "not valid" and is not.
+ * Stock git annex p2phttp 10.20250416 needs this: about one GET in a
+ * hundred on a loaded machine stops a few KiB short and is never finished.
  */
 import { type Key, keyHashPart } from "../keys/portable.js";
 import { type ApiVersion, DATA_LENGTH_HEADER } from "../protocol/portable.js";
-import { ProtocolError } from "./errors.js";
+import { ProtocolError, UnreachableError } from "./errors.js";
 import { hasherFor } from "./hashers.js";
 import { readText, refused, type Transport } from "./transport.js";
 
@@ -15,68 +22,100 @@ export interface Download {
   readonly offset: number;
   /** Bytes the body promises. */
   readonly length: number;
+  /** The content; read it to its end or cancel it (it holds one of the client's request slots). */
   readonly body: ReadableStream<Uint8Array>;
   /** Settles once the body has ended or failed: true when it was whole (and its hash matched). */
   readonly valid: Promise<boolean>;
+}
+
+export interface DownloadOptions {
+  readonly offset?: number | undefined;
+  readonly verify?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** No progress for this long while the body is read breaks it off (ms). */
+  readonly stallTimeoutMs: number;
+  /** Continuations of a broken-off body, at most. */
+  readonly continuations: number;
+}
+
+/** One GET's response: its body, what it promises, and how to break it off. */
+interface Part {
+  readonly res: Response;
+  readonly length: number;
+  readonly stop: AbortController;
+}
+
+async function getFrom(
+  t: Transport,
+  v: ApiVersion,
+  key: Key,
+  offset: number,
+  signal: AbortSignal | undefined,
+): Promise<Part | null> {
+  const stop = new AbortController();
+  const res = await t.send(v, "key", {
+    method: "GET",
+    query: offset !== 0 ? { offset } : {},
+    keyInPath: key,
+    signal: signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]),
+    timed: false,
+  });
+  if (res.status !== 200) {
+    const text = await readText(res, signal);
+    if (res.status === 404) return null;
+    throw refused("key", v, res.status, text);
+  }
+  return { res, length: promisedLength(res, v, key, offset), stop };
 }
 
 export async function download(
   t: Transport,
   v: ApiVersion,
   key: Key,
-  opts: { offset?: number; verify?: boolean; signal?: AbortSignal },
+  opts: DownloadOptions,
   present: () => Promise<boolean>,
 ): Promise<Download | null> {
   const offset = opts.offset ?? 0;
   // The slot is given back once the body has been read, or has failed.
   const done = await t.slots.take();
-  let res: Response;
+  let first: Part | null;
   try {
-    res = await t.send(v, "key", {
-      method: "GET",
-      query: offset !== 0 ? { offset } : {},
-      keyInPath: key,
-      signal: opts.signal,
-      timed: false,
-    });
+    first = await getFrom(t, v, key, offset, opts.signal);
+    // A server without the content answers 200 with nothing (git-annex's
+    // p2phttp does): nothing where something was due means absent.
+    if (first !== null && first.length === 0 && (key.size ?? offset + 1) > offset) {
+      await readText(first.res, opts.signal);
+      done();
+      if (key.size !== undefined || !(await present())) return null;
+      first = { ...first, res: new Response(new Uint8Array(0)) };
+    }
   } catch (e) {
     done();
     throw e;
   }
-  if (res.status !== 200) {
-    const text = await readText(res, opts.signal).finally(done);
-    if (res.status === 404) return null;
-    throw refused("key", v, res.status, text);
-  }
-  try {
-    return await bodyOf(res, v, key, offset, opts, present, done);
-  } catch (e) {
+  if (first === null) {
     done();
-    throw e;
+    return null;
   }
+  return continued(t, v, key, offset, first, opts, done);
 }
 
-async function bodyOf(
-  res: Response,
+function continued(
+  t: Transport,
   v: ApiVersion,
   key: Key,
   offset: number,
-  opts: { verify?: boolean; signal?: AbortSignal },
-  present: () => Promise<boolean>,
+  first: Part,
+  opts: DownloadOptions,
   done: () => void,
-): Promise<Download | null> {
-  const length = promisedLength(res, v, key, offset);
-  // A server without the content answers 200 with nothing (git-annex's
-  // p2phttp does): nothing where something was due means absent.
-  let emptied = false;
-  if (length === 0 && (key.size === undefined || key.size > offset)) {
-    await readText(res, opts.signal);
-    done();
-    if (key.size !== undefined || !(await present())) return null;
-    emptied = true;
-  }
+): Download {
+  const length = first.length;
   const hasher = opts.verify !== false && offset === 0 ? hasherFor(key.backend) : undefined;
+  let part = first;
+  let reader = bodyReader(part.res);
   let count = 0;
+  let atStart = 0;
+  let left = opts.continuations;
   let settle: (ok: boolean) => void = () => undefined;
   const valid = new Promise<boolean>((resolve) => {
     settle = (ok) => {
@@ -84,25 +123,82 @@ async function bodyOf(
       resolve(ok);
     };
   });
-  const counting = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      count += chunk.length;
-      hasher?.update(chunk);
-      controller.enqueue(chunk);
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        for (;;) {
+          try {
+            const next = await readWithin(reader, opts.stallTimeoutMs, () => part.stop.abort());
+            if (next.done) {
+              const whole = count === length;
+              settle(
+                whole &&
+                  (hasher === undefined || hasher.hexDigest() === keyHashPart(key).toLowerCase()),
+              );
+              controller.close();
+              return;
+            }
+            count += next.value.length;
+            hasher?.update(next.value);
+            controller.enqueue(next.value);
+            return;
+          } catch (e) {
+            const canContinue =
+              opts.signal?.aborted !== true && count > atStart && count < length && left > 0;
+            if (!canContinue) {
+              settle(false);
+              controller.error(e);
+              return;
+            }
+            left--;
+            atStart = count;
+            const more = await getFrom(t, v, key, offset + count, opts.signal).catch(() => null);
+            if (more === null || more.length !== length - count) {
+              more?.stop.abort();
+              settle(false);
+              controller.error(
+                new ProtocolError("p2phttp GET continued with a different length", {}),
+              );
+              return;
+            }
+            part = more;
+            reader = bodyReader(part.res);
+          }
+        }
+      },
+      cancel() {
+        part.stop.abort();
+        settle(false);
+      },
     },
-    flush() {
-      const whole = count === length;
-      settle(
-        whole && (hasher === undefined || hasher.hexDigest() === keyHashPart(key).toLowerCase()),
-      );
-    },
+    { highWaterMark: 0 },
+  );
+  return { offset, length, body, valid };
+}
+
+function bodyReader(res: Response): ReadableStreamDefaultReader<Uint8Array> {
+  return (res.body ??
+    new Response(new Uint8Array(0)).body)!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+}
+
+/** The next read, or UnreachableError once `ms` pass without one (after `breakOff`). */
+async function readWithin(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  ms: number,
+  breakOff: () => void,
+): Promise<Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      breakOff();
+      reject(new UnreachableError(`p2phttp GET: no progress for ${ms} ms`, { ms }));
+    }, ms);
   });
-  const body = (
-    res.body === null || emptied ? new Response(new Uint8Array(0)).body : res.body
-  ) as ReadableStream<Uint8Array>;
-  // A body that fails or is cancelled never flushes: it was not whole.
-  void body.pipeTo(counting.writable).catch(() => settle(false));
-  return { offset, length, body: counting.readable, valid };
+  try {
+    return await Promise.race([reader.read(), stalled]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function promisedLength(res: Response, v: ApiVersion, key: Key, offset: number): number {

@@ -151,7 +151,15 @@ export class Transport {
       timed: x.timed ?? true,
     };
     if (x.body instanceof ReadableStream) init.duplex = "half";
-    return this.fetch(this.url(v, op, x.query, x.keyInPath), init);
+    const url = this.url(v, op, x.query, x.keyInPath);
+    const sent = this.fetch(url, init);
+    if (!REPEATABLE.has(op) || (x.body ?? null) !== null) return sent;
+    // A kept-alive connection the server closed meanwhile fails before the
+    // request reaches it: such a request is sent once more.
+    return sent.catch((e: unknown) => {
+      if (!(e instanceof UnreachableError) || !closedUnderUs(e) || x.signal?.aborted) throw e;
+      return this.fetch(url, init);
+    });
   }
 
   /**
@@ -221,6 +229,22 @@ export class Transport {
       );
     }
   }
+}
+
+/** Operations sent again when their connection turns out to have been closed (doing one twice is harmless). */
+const REPEATABLE: ReadonlySet<Operation> = new Set<Operation>([
+  "key",
+  "checkpresent",
+  "putoffset",
+  "gettimestamp",
+  "remove",
+  "remove-before",
+]);
+
+/** True when a fetch failed because the server had closed the connection (Node's fetch says so). */
+function closedUnderUs(e: UnreachableError): boolean {
+  const code = (e.cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
 }
 
 /** A status other than 200, as RefusedError. */

@@ -26,6 +26,7 @@ function throughClient(
       uuid,
       maxVersion: version,
       maxRequests: 4, // the servers run with --jobs 4
+      stallTimeoutMs: 15_000, // well under a case's 60 s (see peer-conformance-http)
     });
     const peer = new ClientPeer(client);
     return {
