@@ -58,7 +58,7 @@ export function countedStream(
   progress: (sent: number) => void,
 ): ReadableStream<Uint8Array> {
   const chunks = (
-    content instanceof Uint8Array || content instanceof Blob ? pieces(content) : content
+    content instanceof Uint8Array || content instanceof Blob ? pieces(content) : rechunked(content)
   )[Symbol.asyncIterator]();
   let sent = 0;
   return new ReadableStream<Uint8Array>(
@@ -74,19 +74,29 @@ export function countedStream(
         progress(sent);
       },
       async cancel() {
-        await chunks.return?.();
+        await chunks.return?.(undefined);
       },
     },
     { highWaterMark: 0 },
   );
 }
 
+/* A source's chunks, none over CHUNK (progress moves as they go; nothing is copied). */
+async function* rechunked(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) {
+    for (let at = 0; at < chunk.length; at += CHUNK) yield chunk.subarray(at, at + CHUNK);
+  }
+}
+
+/* In chunks of CHUNK, so progress moves as they go (a Blob's own stream may be one chunk). */
 async function* pieces(content: Uint8Array | Blob): AsyncGenerator<Uint8Array> {
   if (content instanceof Uint8Array) {
     for (let at = 0; at < content.length; at += CHUNK) yield content.subarray(at, at + CHUNK);
     return;
   }
-  yield* chunksOf(content);
+  for (let at = 0; at < content.size; at += CHUNK) {
+    yield new Uint8Array(await content.slice(at, at + CHUNK).arrayBuffer());
+  }
 }
 
 /** The parts of XMLHttpRequest a put uses (browsers have it, Node does not). */
