@@ -62,13 +62,23 @@ export async function sendPut(
     if (answer.status !== 200) throw refused("put", v, answer.status, answer.text);
     return t.answer("put", v, new Response(answer.text), parseStoredJson);
   }
-  const res = await t.send(v, "put", {
-    method: "POST",
-    query,
-    headers,
-    body: countedStream(content, progress),
-    signal: opts.signal,
-    timed: false,
+  let sourceError: unknown;
+  const body = countedStream(content, progress, (e) => {
+    sourceError = e;
   });
-  return t.answer("put", v, res, parseStoredJson, opts.signal);
+  try {
+    const res = await t.send(v, "put", {
+      method: "POST",
+      query,
+      headers,
+      body,
+      signal: opts.signal,
+      timed: false,
+    });
+    return await t.answer("put", v, res, parseStoredJson, opts.signal);
+  } catch (e) {
+    // Our own source failing is not the server's doing (nor a lost answer).
+    if (sourceError === undefined) throw e;
+    throw new ClientError(`reading the content of ${formatKey(key)} failed`, {}, sourceError);
+  }
 }

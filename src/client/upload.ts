@@ -56,6 +56,7 @@ async function* skipping(chunks: AsyncIterable<Uint8Array>, n: number): AsyncGen
 export function countedStream(
   content: Uint8Array | Blob | AsyncIterable<Uint8Array>,
   progress: (sent: number) => void,
+  sourceFailed: (e: unknown) => void = () => undefined,
 ): ReadableStream<Uint8Array> {
   const chunks = (
     content instanceof Uint8Array || content instanceof Blob ? pieces(content) : rechunked(content)
@@ -64,7 +65,13 @@ export function countedStream(
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const next = await chunks.next();
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await chunks.next();
+        } catch (e) {
+          sourceFailed(e);
+          throw e;
+        }
         if (next.done === true) {
           controller.close();
           return;

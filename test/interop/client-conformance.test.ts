@@ -26,7 +26,10 @@ function throughClient(
       uuid,
       maxVersion: version,
       maxRequests: 4, // the servers run with --jobs 4
-      stallTimeoutMs: 15_000, // well under a case's 60 s (see peer-conformance-http)
+      // Well under a case's 60 s (see peer-conformance-http): stock can
+      // leave a request unanswered after another one broke off.
+      stallTimeoutMs: 15_000,
+      timeoutMs: 15_000,
     });
     const peer = new ClientPeer(client);
     return {

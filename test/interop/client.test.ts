@@ -142,7 +142,7 @@ describe("annexgate/client against annexgate p2phttp (basic auth)", () => {
     const bytes = new Uint8Array(await new Response(tail.body).arrayBuffer());
     assert.deepEqual(bytes, s.data.subarray(123_456));
     assert.equal(await tail.valid, true);
-    // A key whose hash is not the content's: every byte comes, and it does not verify.
+    // A key the server lacks: absent, and no download.
     const liar = { ...s.key, name: `${"0".repeat(64)}.bin` };
     assert.equal(await client.checkPresent(liar), false);
     assert.equal(await client.get(liar), null);
