@@ -19,7 +19,7 @@ import {
   parseP2pHttpUrl,
   utf8Bytes,
   utf8TextLossy,
-  versionsToTry,
+  VersionFallback,
 } from "../protocol/portable.js";
 import {
   AbortedError,
@@ -68,8 +68,7 @@ export class Transport {
   readonly #opts: TransportOptions;
   /** Taken by each request from sending until its answer has been read. */
   readonly slots: Slots;
-  #highest: ApiVersion;
-  #confirmed = false;
+  readonly #versions: VersionFallback;
 
   constructor(opts: TransportOptions) {
     this.#opts = opts;
@@ -86,17 +85,26 @@ export class Transport {
       opts.auth === undefined
         ? undefined
         : `Basic ${base64Encode(utf8Bytes(`${opts.auth.user}:${opts.auth.password}`))}`;
-    this.#highest = opts.maxVersion;
+    this.#versions = new VersionFallback(
+      opts.maxVersion,
+      (e) => e instanceof RefusedError && isVersionMiss(e.status ?? 0, String(e.data.body ?? "")),
+      (op, v) =>
+        new RefusedError(`the server has no p2phttp ${op} at v${v} or below`, {
+          operation: op,
+          version: v,
+          unsupported: true,
+        }),
+    );
     this.slots = new Slots(opts.maxRequests);
   }
 
   /** The version in use: the highest the server has been seen to serve. */
   get version(): ApiVersion {
-    return this.#highest;
+    return this.#versions.version;
   }
 
   get confirmed(): boolean {
-    return this.#confirmed;
+    return this.#versions.confirmed;
   }
 
   /** The URL of an operation at a version (annexgate's extensions build theirs from `origin`). */
@@ -167,27 +175,8 @@ export class Transport {
    * ones while the server answers that it lacks the version (as git-annex's
    * client does); the version that works is remembered.
    */
-  async withVersions<T>(op: Operation, attempt: (v: ApiVersion) => Promise<T>): Promise<T> {
-    let last: unknown = new RefusedError(
-      `the server has no p2phttp ${op} at v${this.#highest} or below`,
-      { operation: op, version: this.#highest, unsupported: true },
-    );
-    for (const v of versionsToTry(op, this.#highest)) {
-      try {
-        const result = await attempt(v);
-        if (!this.#confirmed || v < this.#highest) {
-          this.#highest = v;
-          this.#confirmed = true;
-        }
-        return result;
-      } catch (e) {
-        const miss =
-          e instanceof RefusedError && isVersionMiss(e.status ?? 0, String(e.data.body ?? ""));
-        if (this.#confirmed || !miss) throw e;
-        last = e;
-      }
-    }
-    throw last;
+  withVersions<T>(op: Operation, attempt: (v: ApiVersion) => Promise<T>): Promise<T> {
+    return this.#versions.run(op, attempt);
   }
 
   /** A bodiless POST whose JSON answer `parse` reads, at the versions the server serves. */

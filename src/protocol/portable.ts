@@ -11,4 +11,5 @@ export * from "./http-indirect.js";
 export * from "./http-request.js";
 export * from "./http-values.js";
 export * from "./httpapi.js";
+export * from "./version-fallback.js";
 export * from "./wire-text.js";

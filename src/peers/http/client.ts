@@ -27,7 +27,7 @@ import {
   type Operation,
   type P2pHttpEndpoint,
   REQUEST_ID_HEADER,
-  versionsToTry,
+  VersionFallback,
 } from "../../protocol/index.js";
 import {
   type PeerContext,
@@ -125,9 +125,7 @@ export class HttpClient {
   readonly #agent: HttpAgent;
   readonly lockAgent: HttpAgent;
   readonly #authHeader: string | undefined;
-  /** Highest version believed to work; lowered while unconfirmed. */
-  #highest: ApiVersion;
-  #isConfirmed = false;
+  readonly #versions: VersionFallback;
   #closed = false;
 
   readonly #opts: ClientOptions;
@@ -145,17 +143,26 @@ export class HttpClient {
       opts.auth === undefined
         ? undefined
         : `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`, "utf8").toString("base64")}`;
-    this.#highest = opts.maxVersion;
+    this.#versions = new VersionFallback(
+      opts.maxVersion,
+      isVersionMissError,
+      (op, v) =>
+        new PeerRefusedError(`the server has no p2phttp ${op} at v${v} or below`, {
+          operation: op,
+          version: v,
+          unsupported: true,
+        }),
+    );
   }
 
   /** The version in use (the highest the server has been seen to serve). */
   get version(): ApiVersion {
-    return this.#highest;
+    return this.#versions.version;
   }
 
   /** True once a request has settled which version the server serves. */
   get confirmed(): boolean {
-    return this.#isConfirmed;
+    return this.#versions.confirmed;
   }
 
   /**
@@ -180,26 +187,8 @@ export class HttpClient {
    * while the server answers 404 or 400 "bad version" (as git-annex's client
    * falls back); the version that works is remembered.
    */
-  async withVersions<T>(op: Operation, attempt: (v: ApiVersion) => Promise<T>): Promise<T> {
-    const candidates = versionsToTry(op, this.#highest);
-    let last: unknown = new PeerRefusedError(
-      `the server has no p2phttp ${op} at v${this.#highest} or below`,
-      { operation: op, version: this.#highest, unsupported: true },
-    );
-    for (const v of candidates) {
-      try {
-        const result = await attempt(v);
-        if (!this.#isConfirmed || v < this.#highest) {
-          this.#highest = v;
-          this.#isConfirmed = true;
-        }
-        return result;
-      } catch (e) {
-        if (this.#isConfirmed || !isVersionMissError(e)) throw e;
-        last = e;
-      }
-    }
-    throw last;
+  withVersions<T>(op: Operation, attempt: (v: ApiVersion) => Promise<T>): Promise<T> {
+    return this.#versions.run(op, attempt);
   }
 
   /**
