@@ -1,6 +1,6 @@
 /**
  * Runs every side-by-side benchmark in turn (throughput, checkpresent,
- * observability, memory, shell, cluster, repo-sizes, …, special, soak), each in its own process with the same environment and
+ * observability, memory, shell, cluster, client, repo-sizes, …, special, soak), each in its own process with the same environment and
  * arguments (so BENCH_QUICK=1 or --quick applies to all), and prints
  * everything they print. One failing does not stop the others; the exit
  * code says whether any failed.
@@ -21,6 +21,7 @@ const ALL = [
   "memory",
   "shell",
   "cluster",
+  "client",
   "repo-sizes",
   "preferred-content",
   "glob",

@@ -70,6 +70,9 @@ export interface RunningS3Server {
   close(): Promise<void>;
 }
 
+/** Where an S3 server listens: all a remote's configuration needs of it (it may run elsewhere). */
+export type S3Endpoint = Pick<RunningS3Server, "host" | "port">;
+
 export interface PartUploadHold {
   /** UploadPart requests held so far. */
   held(): number;
@@ -78,7 +81,7 @@ export interface PartUploadHold {
 }
 
 /** The fields of an S3 special remote in `bucket` on `server`, as remote.log holds them. */
-export function s3RemoteFields(server: RunningS3Server, bucket: string): Record<string, string> {
+export function s3RemoteFields(server: S3Endpoint, bucket: string): Record<string, string> {
   return {
     type: "S3",
     host: server.host,
@@ -93,7 +96,7 @@ export function s3RemoteFields(server: RunningS3Server, bucket: string): Record<
 }
 
 /** The `initremote` fields that point stock git-annex's S3 remote at `server`. */
-export function stockS3Fields(server: RunningS3Server, bucket: string): string[] {
+export function stockS3Fields(server: S3Endpoint, bucket: string): string[] {
   return Object.entries(s3RemoteFields(server, bucket)).map(([k, v]) => `${k}=${v}`);
 }
 
@@ -104,7 +107,7 @@ export function stockS3Fields(server: RunningS3Server, bucket: string): string[]
  */
 export async function initStockS3Remote(
   repo: string,
-  server: RunningS3Server,
+  server: S3Endpoint,
   name: string,
   bucket: string,
   extraFields: readonly string[] = [],

@@ -8,10 +8,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
-import { ANNEXGATE_BIN, annexHttpClone, startAnnexgateCommand } from "../helpers/servers.js";
+import { CHECKOUT, installPackedCheckout } from "../helpers/package.js";
+import { annexHttpClone, startAnnexgateCommand } from "../helpers/servers.js";
 import { clientGitConfig, startSshd, type TestSshd } from "../helpers/sshd.js";
 
 /**
@@ -35,8 +36,6 @@ async function roundTrip(
   assert.deepEqual(await readFile(join(client, name)), data);
 }
 
-const CHECKOUT = resolve(dirname(ANNEXGATE_BIN), "..", "..", "..");
-
 describe("the npm package, installed in a clean directory", { timeout: 600_000 }, () => {
   let dir: string;
   let bin: string;
@@ -44,27 +43,7 @@ describe("the npm package, installed in a clean directory", { timeout: 600_000 }
 
   before(async () => {
     dir = await makeTempDir("annexgate-package-");
-    const packed = (
-      await run("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: CHECKOUT })
-    )
-      .trim()
-      .split("\n")
-      .at(-1) as string;
-    const app = join(dir, "app");
-    await run("mkdir", [app]);
-    await writeFile(join(app, "package.json"), '{ "name": "an-operator", "private": true }\n');
-    await run(
-      "npm",
-      [
-        "install",
-        "--prefer-offline",
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-        join(dir, packed),
-      ],
-      { cwd: app },
-    );
+    const app = await installPackedCheckout(dir, "an-operator");
     bin = join(app, "node_modules", ".bin");
   });
   after(async () => {
