@@ -24,7 +24,7 @@ import { askUploadUrl, uploadTo } from "./indirect.js";
 import { type ContentLock, lockContent } from "./lock.js";
 import { sendPut } from "./put.js";
 import { Transport } from "./transport.js";
-import type { PutSource } from "./upload.js";
+import { type PutSource, sourceSize } from "./upload.js";
 
 export interface ClientOptions {
   /** `annex+http(s)://HOST[:PORT]/[PATH/]git-annex/` (port 9417 when none is given). */
@@ -67,7 +67,12 @@ export interface ClientOptions {
 export interface PutOptions {
   /** The file name the content has (git-annex's associated file; preferred content may use it). */
   readonly associatedFile?: string;
-  /** Ask the server where an earlier, interrupted upload stopped and send only the rest (default true). */
+  /**
+   * Ask the server first where an earlier, interrupted upload stopped (or
+   * whether it has the content) and send only the rest. Default: for
+   * content over 64 KiB; smaller content is sent whole at once (asking
+   * would cost a round trip more than sending it).
+   */
   readonly resume?: boolean;
   /**
    * Send from this offset without asking the server (a source that is a
@@ -204,7 +209,8 @@ export class AnnexClient {
       if (done !== null) return done;
     }
     let offset = opts.offset ?? 0;
-    if (opts.offset === undefined && opts.resume !== false && v > 0) {
+    const small = (key.size ?? sourceSize(source) ?? Number.POSITIVE_INFINITY) <= SMALL_CONTENT;
+    if (opts.offset === undefined && (opts.resume ?? !small) && v > 0) {
       const at = await this.putOffset(key, opts);
       if (at.alreadyHave) return { stored: true, plusUuids: at.plusUuids };
       offset = at.offset;
@@ -319,6 +325,9 @@ export class AnnexClient {
     return this.#t.version;
   }
 }
+
+/** Content this small is sent whole without asking putoffset first (one 64 KiB chunk). */
+const SMALL_CONTENT = 64 * 1024;
 
 /**
  * A client for the repository or cluster `uuid` behind `url`, its API
