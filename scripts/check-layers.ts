@@ -57,6 +57,7 @@ export const DOOR_ONLY: ReadonlySet<string> = new Set([
   "proxy",
   "server",
   "export",
+  "web",
   "ops",
 ]);
 

@@ -8,7 +8,11 @@
 #                                   special remote on an S3 server (s3rver)
 #                                   the demo runs on loopback
 #   sh scripts/demo.sh REPO [ARGS]  serve REPO (a git-annex repository) with
-#                                   `annexgate p2phttp ARGS` (default --wideopen)
+#                                   `annexgate p2phttp ARGS` (default
+#                                   --wideopen --example-page)
+# Either way, by default the example upload page is served at
+# http://BIND:PORT/example (the demo cluster's with --indirect-uploads, so
+# the page can put files straight into its S3 node).
 # PORT (default 9417) and BIND (default 127.0.0.1) choose where to listen;
 # DEMO_DIR (default demo/) where the demo cluster lives; S3_PORT (default
 # PORT+1, fixed when the demo cluster is made) where its S3 server listens.
@@ -36,7 +40,9 @@ has_git_annex() { command -v git-annex >/dev/null 2>&1; }
 # The demo's S3 server, on loopback, stopped when the demo stops.
 start_s3() {
   rm -f "$demo/s3.ready"
-  node "$here/dist/scripts/demo-s3.js" "$demo/s3" "$(cat "$demo/s3-port")" "$demo/s3.ready" &
+  # The demo's bucket takes PUTs from web pages (the example page's indirect uploads).
+  node "$here/dist/scripts/demo-s3.js" "$demo/s3" "$(cat "$demo/s3-port")" "$demo/s3.ready" \
+    annexgate-demo &
   s3_pid=$!
   tries=0
   while [ ! -f "$demo/s3.ready" ]; do
@@ -103,6 +109,7 @@ make_demo_cluster() {
 }
 
 nodes=""
+indirect=""
 if [ $# -ge 1 ]; then
   repo=$(cd "$1" && pwd)
   shift
@@ -113,9 +120,15 @@ else
   if [ -f "$demo/s3-port" ]; then
     [ -n "$s3_pid" ] || start_s3
     nodes="$nodes, s3node (S3 on 127.0.0.1:$(cat "$demo/s3-port"))"
+    indirect=--indirect-uploads
   fi
 fi
-[ $# -eq 0 ] && set -- --wideopen
+# shellcheck disable=SC2086 # $indirect is one flag or nothing
+[ $# -eq 0 ] && set -- --wideopen --example-page $indirect
+page=""
+for a in "$@"; do
+  case $a in --example-page) page=yes ;; esac
+done
 
 cat <<MSG
 annexgate: serving $repo on annex+http://$bind:$port/git-annex/
@@ -131,6 +144,9 @@ Point a stock git-annex (10.20250416) clone at it:
   git annex copy --to origin-demo && git annex whereis hello.txt   # the demo cluster: every node
   git annex copy --to origin-node2 hello.txt                        # or one node, through the gateway
 (no git-annex here? sh scripts/setup-git-annex.sh installs it)
+MSG
+[ -z "$page" ] || echo "Or open the example upload page in a browser: http://$bind:$port/example"
+cat <<MSG
 Stop with Ctrl-C.
 MSG
 cd "$repo"

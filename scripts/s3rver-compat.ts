@@ -121,11 +121,16 @@ function xml(s: string): string {
   );
 }
 
-/** s3rver on `port` (0: a free one) over `directory`, with the missing operations answered. */
+/**
+ * s3rver on `port` (0: a free one) over `directory`, with the missing
+ * operations answered; `configureBuckets` (s3rver's option) makes
+ * buckets with their configuration (such as CORS) before it serves.
+ */
 export async function serveS3rver(
   directory: string,
   port: number,
   heldFor: (req: IncomingMessage) => { count: number; released: Promise<void> } | null = () => null,
+  configureBuckets: readonly { name: string; configs: string[] }[] = [],
 ): Promise<{ port: number; stop(): Promise<void> }> {
   // s3rver is CommonJS without types; it is the only untyped import here.
   const S3rver = createRequire(import.meta.url)("s3rver") as S3rverClass;
@@ -137,6 +142,7 @@ export async function serveS3rver(
     // Virtual-host buckets are matched against serviceEndpoint; the tests
     // and the demo use path-style requests only.
     vhostBuckets: false,
+    configureBuckets,
   });
   const started = await s3.run();
   const server = s3.httpServer;

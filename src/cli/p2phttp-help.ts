@@ -133,6 +133,10 @@ export const P2PHTTP_OPTIONS = {
     type: "boolean",
     help: "serve a live dashboard at /dashboard, to users allowed to read (and on --metrics-port)",
   },
+  "example-page": {
+    type: "boolean",
+    help: "serve an example page at /example that uploads a file with the client library, to users allowed to write",
+  },
   "metrics-port": {
     type: "string",
     value: "N",

@@ -26,6 +26,7 @@ import { type GatewaySettings, makeGateway } from "./gateway.js";
 import { indirectSettings } from "./indirect-flags.js";
 import { loggerFromFlags } from "./logging.js";
 import { parseOptions } from "./options.js";
+import { sideRoutesWith } from "./p2phttp-example.js";
 import { P2PHTTP_OPTIONS } from "./p2phttp-help.js";
 import { opsWiring } from "./p2phttp-ops.js";
 import { UsageError } from "./usage.js";
@@ -283,7 +284,7 @@ export async function startP2pHttp(
     secure: Boolean(o.certfile),
     logger,
     ...(ops.observer ? { observer: ops.observer } : {}),
-    sideRoutes: ops.onApiPort,
+    sideRoutes: sideRoutesWith(o["example-page"], ops.onApiPort, () => made.repos?.served() ?? []),
   });
   Object.assign(made, { p2p, repos });
   const server = httpServer(p2p.handle, o.certfile, o.privatekeyfile, o.chainfile, idleTimeoutS);

@@ -38,6 +38,7 @@ export {
   UnreachableRemoteError,
 } from "./registry.js";
 export { s3Kind, s3KindWith } from "./s3/s3-kind.js";
+export { s3UrlOrigins } from "./s3/s3-settings.js";
 export type { ChunkListing, SpecialChunkLog } from "./special/chunk-log.js";
 export { ChunkedPeer, type ChunkedPeerOptions } from "./special/chunked-peer.js";
 export {

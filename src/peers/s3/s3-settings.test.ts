@@ -1,7 +1,13 @@
 /** readS3Settings: git-annex's reading of an S3 remote's remote.log fields. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { objectName, readS3Settings, S3SettingsError, uuidObjectName } from "./s3-settings.js";
+import {
+  objectName,
+  readS3Settings,
+  S3SettingsError,
+  s3UrlOrigins,
+  uuidObjectName,
+} from "./s3-settings.js";
 
 const read = (fields: Record<string, string>) =>
   readS3Settings({ fields: { type: "S3", ...fields }, gitConfig: {} });
@@ -104,5 +110,20 @@ describe("readS3Settings", () => {
           /not supported yet/.test(e.message),
       );
     }
+  });
+
+  it("names the origins a web page uploading to the remote must reach", () => {
+    const origins = (fields: Record<string, string>) =>
+      s3UrlOrigins({ fields: { type: "S3", ...fields }, gitConfig: {} });
+    const loopback = { host: "127.0.0.1", port: "9000", protocol: "http" };
+    assert.deepEqual(origins({ bucket: "b", ...loopback, requeststyle: "path" }), [
+      "http://127.0.0.1:9000",
+    ]);
+    assert.deepEqual(origins({ bucket: "b", ...loopback }), ["http://127.0.0.1:9000"]);
+    assert.deepEqual(origins({ bucket: "My", datacenter: "EU", protocol: "https" }), [
+      "https://s3-eu-west-1.amazonaws.com",
+      "https://my.s3-eu-west-1.amazonaws.com",
+    ]);
+    assert.deepEqual(origins({ bucket: "b", versioning: "yes" }), []);
   });
 });

@@ -77,6 +77,32 @@ export function readS3Settings(config: SpecialRemoteConfig): S3Settings {
   };
 }
 
+/**
+ * The origins (`scheme://host:port`) of the URLs the remote's S3 client
+ * names, presigned ones included: its endpoint, and, unless requests are
+ * path-style, the endpoint with the bucket in the host name (the SDK's
+ * virtual-host style; it falls back to the path where a bucket cannot be
+ * a host name). What a web page that uploads to the remote must be
+ * allowed to reach; empty when the remote's settings cannot be read.
+ */
+export function s3UrlOrigins(config: SpecialRemoteConfig): string[] {
+  let settings: S3Settings;
+  try {
+    settings = readS3Settings(config);
+  } catch (e) {
+    if (e instanceof S3SettingsError) return [];
+    throw e;
+  }
+  const endpoint = new URL(settings.endpoint);
+  const origins = [endpoint.origin];
+  // An IP address is never a bucket's host: the SDK goes by the path then.
+  const ip = endpoint.hostname.startsWith("[") || /^[0-9.]+$/.test(endpoint.hostname);
+  if (!settings.pathStyle && !ip) {
+    origins.push(`${endpoint.protocol}//${settings.bucket}.${endpoint.host}`);
+  }
+  return origins;
+}
+
 /** The object a key (or chunk key) is stored under: fileprefix + the serialized key. */
 export function objectName(settings: S3Settings, serializedKey: string): string {
   return settings.filePrefix + serializedKey;

@@ -15,6 +15,7 @@ import { formatKey, type Key } from "../../keys/index.js";
 import { objectLockCounts } from "../../objects/index.js";
 import type { Peer, PeerContext } from "../../peers/index.js";
 import {
+  type ActionClass,
   DATA_LENGTH_HEADER,
   HttpApiError,
   lockJson,
@@ -121,7 +122,7 @@ export class P2pHttpServer {
       req.resume();
       return;
     }
-    const side = this.#opts.sideRoutes?.serve(req, res, () => this.#mayRead(req));
+    const side = this.#opts.sideRoutes?.serve(req, res, (action) => this.#may(req, action));
     if (side) record.side(side.endpoint);
     const served = (side ? side.done : this.#serve(req, res, end, record)).catch((err: unknown) => {
       // Nobody to answer: what the request held was released on the way out.
@@ -139,10 +140,10 @@ export class P2pHttpServer {
     void Promise.all([served, end.done]).then(() => this.#clients.leave(client));
   };
 
-  /** Whether the client of `req` may read, by the API's users and flags. */
-  #mayRead(req: IncomingMessage): AuthDecision {
+  /** Whether the client of `req` may do an action of a class (read by default), by the API's users and flags. */
+  #may(req: IncomingMessage, action: ActionClass = "read"): AuthDecision {
     const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
-    return this.#opts.auth.decide(secure, parseBasicAuth(req.headers.authorization), "read");
+    return this.#opts.auth.decide(secure, parseBasicAuth(req.headers.authorization), action);
   }
 
   async #serve(
