@@ -8,7 +8,7 @@ import {
   type ApiQuery,
   type ApiTarget,
   type ApiVersion,
-  base64Encode,
+  basicAuthHeader,
   concatBytes,
   formatApiRequest,
   HttpAnswerError,
@@ -17,7 +17,6 @@ import {
   type Operation,
   type P2pHttpEndpoint,
   parseP2pHttpUrl,
-  utf8Bytes,
   utf8TextLossy,
   VersionFallback,
 } from "../protocol/portable.js";
@@ -82,9 +81,7 @@ export class Transport {
     const host = hostname.includes(":") ? `[${hostname}]` : hostname;
     this.#origin = `${secure ? "https" : "http"}://${host}:${port}`;
     this.#auth =
-      opts.auth === undefined
-        ? undefined
-        : `Basic ${base64Encode(utf8Bytes(`${opts.auth.user}:${opts.auth.password}`))}`;
+      opts.auth === undefined ? undefined : basicAuthHeader(opts.auth.user, opts.auth.password);
     this.#versions = new VersionFallback(
       opts.maxVersion,
       (e) => e instanceof RefusedError && isVersionMiss(e.status ?? 0, String(e.data.body ?? "")),

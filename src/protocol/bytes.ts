@@ -54,6 +54,16 @@ export function base64UrlEncode(bytes: Uint8Array): string {
   return base64Encode(bytes).replace(/\+/g, "-").replace(/\//g, "_");
 }
 
+/**
+ * An `Authorization` header for HTTP basic auth as git-annex writes and
+ * reads it: "user:password" in padded base64url, not the standard alphabet
+ * (P2P/Http/Types.hs uses Base64Url both ways, so a server of git-annex's
+ * refuses a password whose standard encoding has "+" or "/").
+ */
+export function basicAuthHeader(user: string, password: string): string {
+  return `Basic ${base64UrlEncode(utf8Bytes(`${user}:${password}`))}`;
+}
+
 /** Decode base64url text the caller has checked (alphabet and padding). */
 export function base64UrlDecode(text: string): Uint8Array {
   const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));

@@ -41,6 +41,7 @@ describe("annexgate/client against annexgate p2phttp (basic auth)", () => {
     uuid = (await run("git", ["config", "annex.uuid"], { cwd: dir })).trim();
     server = await startAnnexgate(dir, ["--authenv-http"], {
       GIT_ANNEX_P2PHTTP_PASSWORD_alice: AUTH.password,
+      GIT_ANNEX_P2PHTTP_PASSWORD_u: "a>?>",
     });
     client = await connect({ url: url(), uuid, auth: AUTH });
   });
@@ -69,6 +70,11 @@ describe("annexgate/client against annexgate p2phttp (basic auth)", () => {
       );
     }
     assert.equal(client.version, 4);
+    // "u:a>?>" is dTphPj8+ in standard base64, which git-annex's servers
+    // refuse: the client writes base64url, as git-annex does.
+    const u = await connect({ url: url(), uuid, auth: { user: "u", password: "a>?>" } });
+    assert.equal(await u.checkPresent(sample(1).key), false);
+    await u.close();
   });
 
   it("puts from bytes, a Blob, a web stream and an async iterable, with progress to the end", async () => {

@@ -353,6 +353,7 @@ describe("HttpPeer basic auth (stock git annex p2phttp --authenv-http)", () => {
     uuid = (await run("git", ["config", "annex.uuid"], { cwd: dir })).trim();
     server = await startStockP2pHttp(dir, ["--authenv-http"], {
       GIT_ANNEX_P2PHTTP_PASSWORD_alice: "s3cret",
+      GIT_ANNEX_P2PHTTP_PASSWORD_u: "a>?>",
     });
   });
   after(async () => {
@@ -376,6 +377,18 @@ describe("HttpPeer basic auth (stock git annex p2phttp --authenv-http)", () => {
       );
       await peer.close();
     }
+  });
+
+  it("writes credentials in base64url, as stock reads them", async () => {
+    // "u:a>?>" is dTphPj8+ in standard base64, which stock refuses.
+    const peer = new HttpPeer({
+      url: url(),
+      uuid,
+      clientUuid: genUuid(),
+      auth: { user: "u", password: "a>?>" },
+    });
+    assert.deepEqual(await peer.checkPresent(sample(10).key), { present: false });
+    await peer.close();
   });
 
   it("stores and retrieves with the right credentials", async () => {

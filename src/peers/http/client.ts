@@ -21,6 +21,7 @@ import {
   type ApiQuery,
   type ApiTarget,
   type ApiVersion,
+  basicAuthHeader,
   formatApiRequest,
   HttpAnswerError,
   isVersionMiss,
@@ -140,9 +141,7 @@ export class HttpClient {
     this.#agent = make(opts.maxSockets);
     this.lockAgent = make(opts.maxLockSockets);
     this.#authHeader =
-      opts.auth === undefined
-        ? undefined
-        : `Basic ${Buffer.from(`${opts.auth.user}:${opts.auth.password}`, "utf8").toString("base64")}`;
+      opts.auth === undefined ? undefined : basicAuthHeader(opts.auth.user, opts.auth.password);
     this.#versions = new VersionFallback(
       opts.maxVersion,
       isVersionMissError,
