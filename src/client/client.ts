@@ -191,6 +191,7 @@ export class AnnexClient {
     return {
       lockId: lock.lockId,
       untilReleased: lock.untilReleased,
+      lost: lock.lost,
       release: () => release().finally(() => this.#locks.delete(lock)),
     };
   }
@@ -215,7 +216,7 @@ export class AnnexClient {
       if (at.alreadyHave) return { stored: true, plusUuids: at.plusUuids };
       offset = at.offset;
     }
-    const done = await this.#t.slots.take();
+    const done = await this.#t.slots.take(opts.signal);
     try {
       return await sendPut(this.#t, v, key, source, offset, {
         ...opts,
@@ -243,7 +244,15 @@ export class AnnexClient {
     if (answer.kind === "unavailable") return null;
     if (answer.kind === "alreadyhave") return { stored: true, plusUuids: answer.plusUuids };
     await uploadTo(this.#t, answer, key, source, io);
-    return this.putPresent(key, opts);
+    try {
+      return await this.putPresent(key, opts);
+    } catch (e) {
+      // The gateway may have stored it and the answer been lost: ask.
+      if (!(e instanceof UnreachableError)) throw e;
+      const at = await this.putOffset(key, opts).catch(() => null);
+      if (at?.alreadyHave === true) return { stored: true, plusUuids: at.plusUuids };
+      throw e;
+    }
   }
 
   /**
@@ -257,7 +266,7 @@ export class AnnexClient {
     if (v < 4) {
       throw new RefusedError("data-present needs p2phttp v4", { version: v, unsupported: true });
     }
-    const done = await this.#t.slots.take();
+    const done = await this.#t.slots.take(opts.signal);
     try {
       const res = await this.#t.send(v, "put", {
         method: "POST",
@@ -267,6 +276,9 @@ export class AnnexClient {
           [DATA_LENGTH_HEADER]: String(key.size ?? 0),
         },
         signal: opts.signal,
+        // The server checks the content before it answers (an indirect
+        // upload's can mean reading gigabytes back): no timeout here.
+        timed: false,
       });
       return await this.#t.answer("put", v, res, parseStoredJson, opts.signal);
     } finally {

@@ -15,6 +15,7 @@ import { type Key, keyHashPart } from "../keys/portable.js";
 import { type ApiVersion, DATA_LENGTH_HEADER } from "../protocol/portable.js";
 import { ProtocolError, UnreachableError } from "./errors.js";
 import { hasherFor } from "./hashers.js";
+import { anySignal } from "./signals.js";
 import { readText, refused, type Transport } from "./transport.js";
 
 export interface Download {
@@ -51,15 +52,21 @@ async function getFrom(
   key: Key,
   offset: number,
   signal: AbortSignal | undefined,
+  stallMs: number,
 ): Promise<Part | null> {
   const stop = new AbortController();
-  const res = await t.send(v, "key", {
-    method: "GET",
-    query: offset !== 0 ? { offset } : {},
-    keyInPath: key,
-    signal: signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]),
-    timed: false,
-  });
+  // The answer's headers are owed within the stall timeout too.
+  const res = await within(
+    t.send(v, "key", {
+      method: "GET",
+      query: offset !== 0 ? { offset } : {},
+      keyInPath: key,
+      signal: anySignal([signal, stop.signal]),
+      timed: false,
+    }),
+    stallMs,
+    () => stop.abort(),
+  );
   if (res.status !== 200) {
     const text = await readText(res, signal);
     if (res.status === 404) return null;
@@ -77,10 +84,10 @@ export async function download(
 ): Promise<Download | null> {
   const offset = opts.offset ?? 0;
   // The slot is given back once the body has been read, or has failed.
-  const done = await t.slots.take();
+  const done = await t.slots.take(opts.signal);
   let first: Part | null;
   try {
-    first = await getFrom(t, v, key, offset, opts.signal);
+    first = await getFrom(t, v, key, offset, opts.signal, opts.stallTimeoutMs);
     // A server without the content answers 200 with nothing (git-annex's
     // p2phttp does): nothing where something was due means absent.
     if (first !== null && first.length === 0 && (key.size ?? offset + 1) > offset) {
@@ -100,6 +107,7 @@ export async function download(
   return continued(t, v, key, offset, first, opts, done);
 }
 
+// Over 80 lines: one closure over a download's state (part, reader, counts), which splitting would pass around
 function continued(
   t: Transport,
   v: ApiVersion,
@@ -116,6 +124,7 @@ function continued(
   let count = 0;
   let atStart = 0;
   let left = opts.continuations;
+  let cancelled = false;
   let settle: (ok: boolean) => void = () => undefined;
   const valid = new Promise<boolean>((resolve) => {
     settle = (ok) => {
@@ -123,6 +132,40 @@ function continued(
       resolve(ok);
     };
   });
+  /** The next part after a break-off: null when there is none to be had (the error is given). */
+  const nextPart = async (
+    e: unknown,
+    controller: ReadableStreamDefaultController<Uint8Array>,
+  ): Promise<boolean> => {
+    const canContinue =
+      opts.signal?.aborted !== true && count > atStart && count < length && left > 0;
+    let more: Part | null = null;
+    let failed: unknown = e;
+    if (canContinue) {
+      left--;
+      atStart = count;
+      try {
+        more = await getFrom(t, v, key, offset + count, opts.signal, opts.stallTimeoutMs);
+        if (more?.length !== length - count) {
+          failed = new ProtocolError("p2phttp GET continued with a different length", {});
+        }
+      } catch (again) {
+        failed = again;
+      }
+    }
+    if (cancelled || more === null || more.length !== length - count) {
+      more?.stop.abort();
+      if (!cancelled) {
+        settle(false);
+        controller.error(failed);
+      }
+      return false;
+    }
+    part.stop.abort();
+    part = more;
+    reader = bodyReader(part.res);
+    return true;
+  };
   const body = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -130,11 +173,9 @@ function continued(
           try {
             const next = await readWithin(reader, opts.stallTimeoutMs, () => part.stop.abort());
             if (next.done) {
-              const whole = count === length;
-              settle(
-                whole &&
-                  (hasher === undefined || hasher.hexDigest() === keyHashPart(key).toLowerCase()),
-              );
+              const hashed =
+                hasher === undefined || hasher.hexDigest() === keyHashPart(key).toLowerCase();
+              settle(count === length && hashed);
               controller.close();
               return;
             }
@@ -143,30 +184,12 @@ function continued(
             controller.enqueue(next.value);
             return;
           } catch (e) {
-            const canContinue =
-              opts.signal?.aborted !== true && count > atStart && count < length && left > 0;
-            if (!canContinue) {
-              settle(false);
-              controller.error(e);
-              return;
-            }
-            left--;
-            atStart = count;
-            const more = await getFrom(t, v, key, offset + count, opts.signal).catch(() => null);
-            if (more === null || more.length !== length - count) {
-              more?.stop.abort();
-              settle(false);
-              controller.error(
-                new ProtocolError("p2phttp GET continued with a different length", {}),
-              );
-              return;
-            }
-            part = more;
-            reader = bodyReader(part.res);
+            if (cancelled || !(await nextPart(e, controller))) return;
           }
         }
       },
       cancel() {
+        cancelled = true;
         part.stop.abort();
         settle(false);
       },
@@ -182,11 +205,16 @@ function bodyReader(res: Response): ReadableStreamDefaultReader<Uint8Array> {
 }
 
 /** The next read, or UnreachableError once `ms` pass without one (after `breakOff`). */
-async function readWithin(
+function readWithin(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   ms: number,
   breakOff: () => void,
 ): Promise<Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>> {
+  return within(reader.read(), ms, breakOff);
+}
+
+/** What `p` gives, or UnreachableError once `ms` pass first (after `breakOff`). */
+async function within<T>(p: Promise<T>, ms: number, breakOff: () => void): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stalled = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -195,7 +223,7 @@ async function readWithin(
     }, ms);
   });
   try {
-    return await Promise.race([reader.read(), stalled]);
+    return await Promise.race([p, stalled]);
   } finally {
     clearTimeout(timer);
   }

@@ -48,7 +48,8 @@ export const HASH_BACKENDS: readonly string[] = Object.keys(HASHES).flatMap((h) 
 
 /** A running hash for `backend`, or undefined when it is not a hash backend known here. */
 export function hasherFor(backend: string): KeyHasher | undefined {
-  const make = HASHES[variety(backend)];
+  const name = variety(backend);
+  const make = Object.hasOwn(HASHES, name) ? HASHES[name] : undefined;
   if (make === undefined) return undefined;
   const hash = make();
   return {
@@ -71,13 +72,20 @@ export async function* chunksOf(content: Content): AsyncGenerator<Uint8Array> {
   const stream = content instanceof Blob ? content.stream() : content;
   if (stream instanceof ReadableStream) {
     const reader = stream.getReader();
+    let ended = false;
     try {
       for (;;) {
         const { done, value } = await reader.read();
-        if (done) return;
+        if (done) {
+          ended = true;
+          return;
+        }
         yield value;
       }
     } finally {
+      // Given up before its end (an aborted put): the stream, and any file
+      // behind it, is closed rather than left open.
+      if (!ended) await reader.cancel().catch(() => undefined);
       reader.releaseLock();
     }
   }

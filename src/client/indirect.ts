@@ -9,16 +9,21 @@ import { formatKey, type Key } from "../keys/portable.js";
 import {
   formatIndirectUploadRequest,
   HttpAnswerError,
+  HttpApiError,
   type IndirectPart,
   type IndirectUploadAnswer,
   parseIndirectUploadAnswer as parseAnswer,
 } from "../protocol/portable.js";
-import { ProtocolError, RefusedError } from "./errors.js";
+import { AbortedError, ProtocolError, RefusedError } from "./errors.js";
+import { anySignal } from "./signals.js";
 import { failure, readText, type Transport } from "./transport.js";
 import { countedStream, xhrConstructor, xhrPost } from "./upload.js";
 
 /** Parts sent at once. */
 const PART_CONCURRENCY = 4;
+
+/** The longest upload-url answer read (10,000 parts' URLs with session tokens fit). */
+const MAX_URLS_ANSWER_BYTES = 64 * 1024 * 1024;
 
 export interface IndirectOptions {
   readonly associatedFile?: string | undefined;
@@ -41,18 +46,19 @@ export async function askUploadUrl(
     clientUuid,
     ...(opts.associatedFile !== undefined ? { associatedFile: opts.associatedFile } : {}),
   });
-  const done = await t.slots.take();
+  const done = await t.slots.take(opts.signal);
   try {
     const res = await t.fetch(`${t.origin}${path}`, {
       method: "POST",
       headers: t.headers(),
       ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
     });
-    const text = await readText(res, opts.signal);
+    // A multipart answer holds a URL per part (hundreds, each with its signature).
+    const text = await readText(res, opts.signal, MAX_URLS_ANSWER_BYTES);
     try {
       return parseAnswer(res.status, text);
     } catch (e) {
-      if (!(e instanceof HttpAnswerError)) throw e;
+      if (!(e instanceof HttpAnswerError || e instanceof HttpApiError)) throw e;
       if (res.status !== 200)
         throw new RefusedError(e.message, { status: res.status, body: text.slice(0, 4096) });
       throw new ProtocolError(`upload-url answered badly: ${e.message}`, {}, e);
@@ -62,7 +68,10 @@ export async function askUploadUrl(
   }
 }
 
-/** Send the content to the URLs the gateway gave (whole, or part by part). */
+/**
+ * Send the content to the URLs the gateway gave (whole, or part by part,
+ * a few at once); the first part that fails stops the others.
+ */
 export async function uploadTo(
   t: Transport,
   answer: Extract<IndirectUploadAnswer, { kind: "put" } | { kind: "parts" }>,
@@ -76,6 +85,11 @@ export async function uploadTo(
     await putPart(t, part, content, answer.headers ?? {}, (n) => opts.onProgress?.(n, total), opts);
     return;
   }
+  if (!coversExactly(answer.parts, total)) {
+    throw new ProtocolError(`the parts offered for ${formatKey(key)} do not cover it`, {});
+  }
+  const stop = new AbortController();
+  const partOpts = { ...opts, signal: anySignal([opts.signal, stop.signal]) };
   const sent = new Map<number, number>();
   const report = () => {
     let n = 0;
@@ -84,26 +98,38 @@ export async function uploadTo(
   };
   const queue = [...answer.parts];
   const worker = async () => {
-    for (let part = queue.shift(); part !== undefined; part = queue.shift()) {
-      const p = part;
-      const slice = content.slice(p.offset, p.offset + p.length);
-      await putPart(
-        t,
-        p,
-        slice,
-        {},
-        (n) => {
-          sent.set(p.offset, n);
-          report();
-        },
-        opts,
-      );
+    for (let p = queue.shift(); p !== undefined && !stop.signal.aborted; p = queue.shift()) {
+      const part = p;
+      const slice = content.slice(part.offset, part.offset + part.length);
+      const progress = (n: number) => {
+        sent.set(part.offset, n);
+        report();
+      };
+      await putPart(t, part, slice, {}, progress, partOpts).catch((e: unknown) => {
+        stop.abort();
+        throw e;
+      });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, queue.length) }, worker));
-  if (sent.size !== answer.parts.length) {
-    throw new ProtocolError(`not every part of ${formatKey(key)} was sent`, {});
+  const workers = Array.from({ length: Math.min(PART_CONCURRENCY, queue.length) }, worker);
+  const outcomes = await Promise.allSettled(workers);
+  // The error of the part that failed first, not an abort it caused.
+  const failed = outcomes.find(
+    (o): o is PromiseRejectedResult =>
+      o.status === "rejected" && !(o.reason instanceof AbortedError),
+  );
+  const any = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  if (failed !== undefined || any !== undefined) throw (failed ?? any)?.reason;
+}
+
+/** True when the parts, in order of offset, are the content from 0 to `total` without gap or overlap. */
+function coversExactly(parts: readonly IndirectPart[], total: number): boolean {
+  let at = 0;
+  for (const p of [...parts].sort((a, b) => a.offset - b.offset)) {
+    if (p.offset !== at || p.length <= 0) return false;
+    at += p.length;
   }
+  return at === total;
 }
 
 /** One PUT to a presigned URL, with its exact length (S3 takes no chunked bodies). */

@@ -9,6 +9,7 @@
 
 import type { Key } from "../keys/portable.js";
 import { type ApiVersion, parseLockJson, unlockJson, utf8Bytes } from "../protocol/portable.js";
+import { ClientError, RefusedError } from "./errors.js";
 import type { Transport } from "./transport.js";
 
 export interface ContentLock {
@@ -16,6 +17,12 @@ export interface ContentLock {
   readonly lockId: string;
   /** True when the lock lasts until released; false when it expires ten minutes after it was taken. */
   readonly untilReleased: boolean;
+  /**
+   * Settles, with the reason, if the lock stops holding before it is
+   * released: the server ended the keeplocked request, the connection
+   * broke, or (untilReleased false) its ten minutes ran out.
+   */
+  readonly lost: Promise<Error>;
   /** Unlock now (at most once; later calls wait for the first). */
   release(): Promise<void>;
 }
@@ -51,6 +58,13 @@ function heldLock(t: Transport, v: ApiVersion, lockId: string, keepAliveMs: numb
     },
   });
   const timer = setInterval(() => controller?.enqueue(utf8Bytes(unlockJson(false))), keepAliveMs);
+  let released: Promise<void> | undefined;
+  let loseIt: (e: Error) => void = () => undefined;
+  const lost = new Promise<Error>((resolve) => {
+    loseIt = resolve;
+  });
+  // The server answers keeplocked only once the lock is dropped: an answer
+  // (or a failure) before release means the lock is no longer held.
   const answered = t
     .fetch(keeplockedUrl(t, v, lockId), {
       method: "POST",
@@ -59,17 +73,34 @@ function heldLock(t: Transport, v: ApiVersion, lockId: string, keepAliveMs: numb
       duplex: "half",
       timed: false,
     } as RequestInit & { timed: boolean })
-    .then((res) => res.body?.cancel())
-    .catch(() => undefined);
-  let released: Promise<void> | undefined;
+    .then(async (res) => {
+      await res.body?.cancel();
+      if (released === undefined) {
+        return new RefusedError(`keeplocked answered ${res.status} while the lock was held`, {
+          status: res.status,
+        });
+      }
+      return null;
+    })
+    .catch((e: unknown) => (released === undefined ? (e as Error) : null))
+    .then((early) => {
+      if (early === null) return;
+      clearInterval(timer);
+      loseIt(early);
+    });
   return {
     lockId,
     untilReleased: true,
+    lost,
     release() {
       released ??= (async () => {
         clearInterval(timer);
-        controller?.enqueue(utf8Bytes(unlockJson(true)));
-        controller?.close();
+        try {
+          controller?.enqueue(utf8Bytes(unlockJson(true)));
+          controller?.close();
+        } catch {
+          // the request has already ended: nothing left to unlock
+        }
         await answered;
       })();
       return released;
@@ -80,10 +111,20 @@ function heldLock(t: Transport, v: ApiVersion, lockId: string, keepAliveMs: numb
 /** A lock that lasts the server's ten minutes, released by one keeplocked request that unlocks. */
 function expiringLock(t: Transport, v: ApiVersion, lockId: string): ContentLock {
   let released: Promise<void> | undefined;
+  let expiry: ReturnType<typeof setTimeout> | undefined;
+  const lost = new Promise<Error>((resolve) => {
+    expiry = setTimeout(
+      () => resolve(new ClientError("the server's lock expired", { lockId })),
+      LOCK_EXPIRY_MS,
+    );
+    (expiry as { unref?: () => void }).unref?.();
+  });
   return {
     lockId,
     untilReleased: false,
+    lost,
     release() {
+      clearTimeout(expiry);
       released ??= t
         .fetch(keeplockedUrl(t, v, lockId), {
           method: "POST",

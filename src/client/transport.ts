@@ -27,6 +27,7 @@ import {
   RefusedError,
   UnreachableError,
 } from "./errors.js";
+import { anySignal, timeoutSignal } from "./signals.js";
 import { Slots } from "./slots.js";
 
 /** The longest JSON answer read (the API's answers are a few hundred bytes). */
@@ -132,9 +133,10 @@ export class Transport {
   /** Send a request to `url`; a failure to get an answer is UnreachableError or AbortedError. */
   async fetch(url: string, init: RequestInit & { timed?: boolean }): Promise<Response> {
     const { timed = true, signal, ...rest } = init;
-    const signals = [signal, timed ? AbortSignal.timeout(this.#opts.timeoutMs) : undefined];
-    const both = signals.filter((s): s is AbortSignal => s !== undefined && s !== null);
-    const combined = both.length === 0 ? undefined : AbortSignal.any(both);
+    const combined = anySignal([
+      signal ?? undefined,
+      timed ? timeoutSignal(this.#opts.timeoutMs) : undefined,
+    ]);
     try {
       return await this.#opts.fetch(url, {
         ...rest,
@@ -184,7 +186,7 @@ export class Transport {
     signal?: AbortSignal,
   ): Promise<T> {
     return this.withVersions(op, async (v) => {
-      const done = await this.slots.take();
+      const done = await this.slots.take(signal);
       try {
         const res = await this.send(v, op, { method: "POST", query, signal });
         return await this.answer(op, v, res, parse, signal);
@@ -251,8 +253,12 @@ export function failure(url: string, e: unknown, signal: AbortSignal | undefined
   return new UnreachableError(`no answer from ${where}: ${(e as Error)?.message ?? e}`, {}, e);
 }
 
-/** A small answer's text, at most MAX_ANSWER_BYTES (more is a protocol error). */
-export async function readText(res: Response, signal?: AbortSignal): Promise<string> {
+/** A small answer's text, at most `limit` bytes (more is a protocol error). */
+export async function readText(
+  res: Response,
+  signal?: AbortSignal,
+  limit = MAX_ANSWER_BYTES,
+): Promise<string> {
   if (res.body === null) return "";
   const reader = res.body.getReader();
   const parts: Uint8Array[] = [];
@@ -262,9 +268,9 @@ export async function readText(res: Response, signal?: AbortSignal): Promise<str
       const { done, value } = await reader.read();
       if (done) break;
       size += value.length;
-      if (size > MAX_ANSWER_BYTES) {
+      if (size > limit) {
         await reader.cancel();
-        throw new ProtocolError("p2phttp answer too long", { limit: MAX_ANSWER_BYTES });
+        throw new ProtocolError("p2phttp answer too long", { limit });
       }
       parts.push(value);
     }

@@ -140,10 +140,21 @@ export function xhrPost(
     xhr.open(method, url);
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (e) => progress(e.loaded);
-    xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
-    xhr.onerror = () => reject(new Error("the request failed"));
-    xhr.onabort = () => reject(new Error("aborted"));
-    signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+    const onAbort = () => xhr.abort();
+    const settled = () => signal?.removeEventListener("abort", onAbort);
+    xhr.onload = () => {
+      settled();
+      resolve({ status: xhr.status, text: xhr.responseText });
+    };
+    xhr.onerror = () => {
+      settled();
+      reject(new Error("the request failed"));
+    };
+    xhr.onabort = () => {
+      settled();
+      reject(new Error("aborted"));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
     if (signal?.aborted === true) xhr.abort();
     else xhr.send(body);
   });

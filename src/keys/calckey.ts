@@ -67,7 +67,8 @@ export function keyExtension(
 }
 
 const UTF8 = new TextEncoder();
-const TEXT = new TextDecoder();
+// ignoreBOM: a U+FEFF in a name is part of it, as git-annex reads it.
+const TEXT = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /* The last part of a path, as Node's posix basename takes it. */
 function lastPart(path: string): string {

@@ -21,7 +21,22 @@ export class BadUuidError extends AnnexgateError {
  * genUuid() // "1f0e4a9c-3b7d-4e2a-9c1d-5e6f7a8b9c0d"
  */
 export function genUuid(): string {
-  return globalThis.crypto.randomUUID();
+  return randomUuid();
+}
+
+/*
+ * A random (v4) UUID. crypto.randomUUID exists only in a browser's secure
+ * contexts (https, localhost): a page served over plain http elsewhere
+ * builds one from getRandomValues, which every context has.
+ */
+function randomUuid(): string {
+  const c = globalThis.crypto;
+  if (typeof c.randomUUID === "function") return c.randomUUID();
+  const b = c.getRandomValues(new Uint8Array(16));
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /*
@@ -41,7 +56,7 @@ const CLUSTER_VERSION = "8";
  * genClusterUuid() // "ac0e4a9c-3b7d-8e2a-9c1d-5e6f7a8b9c0d"
  */
 export function genClusterUuid(): string {
-  const u = globalThis.crypto.randomUUID();
+  const u = randomUuid();
   return (
     CLUSTER_PREFIX +
     u.slice(CLUSTER_PREFIX.length, VERSION_INDEX) +

@@ -13,6 +13,7 @@
  * Runs anywhere (no Node built-ins): the client library uses it too.
  */
 import type { Key } from "../keys/portable.js";
+import { utf8TextLossy } from "./bytes.js";
 import { HttpAnswerError, sortedJson } from "./http-answers.js";
 import {
   decodeB64Value,
@@ -111,7 +112,7 @@ export function parseIndirectUploadRequest(
     uuid,
     key,
     clientUuid,
-    ...(af !== undefined ? { associatedFile: new TextDecoder().decode(decodeB64Value(af)) } : {}),
+    ...(af !== undefined ? { associatedFile: utf8TextLossy(decodeB64Value(af)) } : {}),
   };
 }
 
@@ -180,10 +181,14 @@ function count(json: Json, name: string): number {
 
 /** An absolute http(s) URL: the client fetches nothing else. */
 function httpUrl(v: unknown): string {
-  if (typeof v === "string" && URL.canParse(v)) {
-    const protocol = new URL(v).protocol;
-    if (protocol === "http:" || protocol === "https:") return v;
+  let protocol = "";
+  try {
+    // Not URL.canParse: browsers a few years old lack it.
+    if (typeof v === "string") protocol = new URL(v).protocol;
+  } catch {
+    // not a URL
   }
+  if (protocol === "http:" || protocol === "https:") return v as string;
   throw new HttpAnswerError('the answer has a bad "url"');
 }
 
@@ -192,9 +197,14 @@ function uuidList(v: unknown): readonly string[] {
   if (!Array.isArray(v)) throw new HttpAnswerError('the answer has a bad "plusuuids"');
   return v.map((u) => {
     if (typeof u !== "string") throw new HttpAnswerError('the answer has a bad "plusuuids"');
-    const bytes = decodeB64Value(u);
+    let bytes: Uint8Array;
+    try {
+      bytes = decodeB64Value(u);
+    } catch (e) {
+      throw new HttpAnswerError('the answer has a bad "plusuuids"', {}, e);
+    }
     if (bytes.length === 0) throw new HttpAnswerError('the answer has an empty "plusuuids"');
-    return new TextDecoder().decode(bytes);
+    return utf8TextLossy(bytes);
   });
 }
 

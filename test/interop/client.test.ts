@@ -169,6 +169,25 @@ describe("annexgate/client against annexgate p2phttp (basic auth)", () => {
     await other.close();
   });
 
+  it("says when a held lock is lost: its server went away", async () => {
+    const second = await startAnnexgate(dir, ["--authenv-http"], {
+      GIT_ANNEX_P2PHTTP_PASSWORD_alice: AUTH.password,
+    });
+    const c = await connect({
+      url: `annex+http://127.0.0.1:${second.port}/git-annex/`,
+      uuid,
+      auth: AUTH,
+    });
+    const s = sample(1000);
+    await c.put(s.key, s.data);
+    const lock = await c.lockContent(s.key);
+    assert.ok(lock);
+    await second.stop();
+    assert.ok((await lock.lost) instanceof Error);
+    await lock.release(); // harmless after the loss
+    await c.close();
+  });
+
   it("settles on the version asked for, and refuses what that version lacks", async () => {
     const v1 = await connect({ url: url(), uuid, auth: AUTH, maxVersion: 1 });
     assert.equal(v1.version, 1);
