@@ -62,6 +62,7 @@ const NAMES = [
   "datei.größe",
   "x.日本",
   "mixed.Tar.GZ",
+  "bom.\uFEFF1",
 ];
 
 const SIZES = [0, 1, 4095, 65_536 + 3, 1_048_576 + 7];
