@@ -55,9 +55,13 @@ export interface IndirectStaging {
 /** How much of the staged object the gateway checks before publishing it. */
 export type IndirectVerify = "size" | "content";
 
-/** What publishing found; `readBack` bytes were read from the storage to check the content. */
+/**
+ * What publishing found; `readBack` bytes were read from the storage to
+ * check the content; `already`: the key's object was there already, and
+ * was left as it was (nothing of the upload published).
+ */
 export type IndirectOutcome =
-  | { readonly published: true; readonly readBack: number }
+  | { readonly published: true; readonly readBack: number; readonly already?: true }
   | { readonly published: false; readonly reason: string; readonly readBack: number };
 
 /** A storage's indirect uploads. */
@@ -74,10 +78,11 @@ export interface IndirectStorage {
     opts: { readonly expiresSeconds: number; readonly partSize?: number },
   ): Promise<IndirectStaged | string>;
   /**
-   * Finish the upload (complete the parts), check the staged object
-   * against `key` (its size; with "content", its content too), and only
-   * then publish it as the key's object. The staging is gone afterwards
-   * either way.
+   * Finish the upload and seal it (so that no URL the client holds can
+   * change it any more), check the sealed object against `key` (its
+   * size; with "content", its content too), and only then publish it as
+   * the key's object, never over an object the key has already (then
+   * `already`). The staging is gone afterwards either way.
    */
   publish(staging: IndirectStaging, key: Key, verify: IndirectVerify): Promise<IndirectOutcome>;
   /** Give up a staging: its object and parts are removed. */

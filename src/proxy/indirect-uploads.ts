@@ -8,6 +8,11 @@
  * and publishes the content, and only then is the node recorded as having
  * the key on the gateway's branch, as a put through the gateway records it.
  *
+ * A pending upload belongs to whoever asked for it: the authenticated
+ * user (when the server checks users) and the client's address. Nobody
+ * else can replace it (they are refused) nor complete it (their
+ * DATA-PRESENT is answered as if nothing were pending).
+ *
  * Pending uploads are bounded, per client address and in all; one not
  * finished by its deadline is discarded then. Each remote's leftovers
  * (past their deadline and not pending here) are swept on the first
@@ -71,16 +76,20 @@ export interface IndirectUploadsOptions {
   readonly observer?: Pick<NodeObserver, "nodeBytes">;
 }
 
-/** Who asks for an indirect upload. */
+/** Who asks for an indirect upload, or sends its DATA-PRESENT. */
 export interface IndirectClient {
   /** The client's address: the unit of the per-client bound. */
   readonly address: string;
+  /** The user the server authenticated, when it checks users. */
+  readonly user?: string;
   readonly clientUuid: string;
   readonly associatedFile?: string;
 }
 
 interface Pending {
   readonly id: string;
+  /** Who may replace or complete it (ownerOf). */
+  readonly owner: string;
   readonly address: string;
   readonly remote: Remote;
   readonly plus: readonly string[];
@@ -132,7 +141,8 @@ export class IndirectUploads {
     ctx: PeerContext,
   ): Promise<IndirectUploadAnswer> {
     if (key.size === undefined) return unavailable("the key has no size");
-    if (receiveVerification(key).kind === "refuse") {
+    // Content whose key says nothing of it (WORM, URL, unknown backends) could be anything.
+    if (receiveVerification(key).kind !== "hash") {
       return unavailable("the gateway cannot verify content of this key");
     }
     const candidates = await this.#opts.candidates(uuid, key, who.associatedFile, ctx);
@@ -166,8 +176,10 @@ export class IndirectUploads {
     size: number,
   ): Promise<IndirectUploadAnswer> {
     const id = pendingId(uuid, key, who.clientUuid);
-    // The same client asking again for the same key starts afresh.
+    const owner = ownerOf(who);
+    // The same client asking again for the same key starts afresh; nobody else may.
     const earlier = this.#pending.get(id);
+    if (earlier && earlier.owner !== owner) return unavailable(PENDING_ELSEWHERE, 409);
     if (earlier) this.#drop(earlier, true);
     const clientCount = this.#perClient.get(who.address) ?? 0;
     const s = this.#opts.settings;
@@ -191,12 +203,18 @@ export class IndirectUploads {
       return unavailable(staged);
     }
     const { staging, plan } = staged;
-    // One asked for concurrently with this one gives way to it.
+    // One asked for concurrently with this one gives way to it, when it is the same owner's.
     const concurrent = this.#pending.get(id);
+    if (concurrent && concurrent.owner !== owner) {
+      this.#hold(who.address, -1);
+      void this.#withStorage(c.remote, (st) => st.discard(staging));
+      return unavailable(PENDING_ELSEWHERE, 409);
+    }
     if (concurrent) this.#drop(concurrent, true);
     const ms = Math.max(0, staging.deadline - Date.now());
     const p: Pending = {
       id,
+      owner,
       address: who.address,
       remote: c.remote,
       plus: c.plus,
@@ -212,19 +230,21 @@ export class IndirectUploads {
   }
 
   /**
-   * DATA-PRESENT for `key` at `uuid` from `clientUuid`: null when no
-   * indirect upload of it is pending (the put is then answered as
-   * usual); else the staged content checked, published and recorded, or
-   * not stored (and discarded) when it is not the key's.
+   * DATA-PRESENT for `key` at `uuid` from `who`: null when no indirect
+   * upload of it is pending for `who` (the put is then answered as
+   * usual); else the staged content checked, published and recorded
+   * (stored, and nothing published, when the node has the key already),
+   * or not stored (and discarded) when it is not the key's.
    */
   async complete(
     uuid: string,
     key: Key,
-    clientUuid: string | undefined,
+    who: IndirectClient,
     ctx: PeerContext,
   ): Promise<StoreResult | null> {
-    const p = this.#pending.get(pendingId(uuid, key, clientUuid ?? ""));
-    if (p === undefined) return null;
+    const p = this.#pending.get(pendingId(uuid, key, who.clientUuid));
+    // Someone else's upload is not theirs to finish (nor to discard).
+    if (p === undefined || p.owner !== ownerOf(who)) return null;
     this.#drop(p, false);
     const log = { reqId: ctx.requestId, node: p.remote.name, key: formatKey(key) };
     const use = this.#opts.connection(p.remote);
@@ -328,6 +348,13 @@ export class IndirectUploads {
       use.done();
     }
   }
+}
+
+const PENDING_ELSEWHERE = "an indirect upload of this key is pending for another client";
+
+/** Who owns a pending upload: the authenticated user (if any) at an address. */
+function ownerOf(who: IndirectClient): string {
+  return `${who.user ?? ""}\n${who.address}`;
 }
 
 function pendingId(uuid: string, key: Key, clientUuid: string): string {

@@ -62,6 +62,8 @@ export interface RunningS3Server {
    * `release`: a slow S3 server, to see a writer wait for it.
    */
   holdPartUploads(): PartUploadHold;
+  /** Hold every request `match` picks, as holdPartUploads holds parts. */
+  holdRequests(match: (req: IncomingMessage) => boolean): PartUploadHold;
   /** Stop serving (open connections are cut); the directory stays until `close`. */
   stop(): Promise<void>;
   /** Serve again, after `stop`, on the same port over the same directory. */
@@ -127,9 +129,21 @@ export async function initStockS3Remote(
 export async function startS3Server(): Promise<RunningS3Server> {
   const directory = await makeTempDir("annexgate-s3-");
   let hold: { count: number; released: Promise<void> } | null = null;
+  let holding: (req: IncomingMessage) => boolean = () => false;
   let releaseHold = () => {};
-  const heldFor = (req: IncomingMessage) =>
-    hold !== null && req.method === "PUT" && /[?&]partNumber=/.test(req.url ?? "") ? hold : null;
+  const heldFor = (req: IncomingMessage) => (hold !== null && holding(req) ? hold : null);
+  const holdRequests = (match: (req: IncomingMessage) => boolean): PartUploadHold => {
+    const h = { count: 0, released: new Promise<void>((r) => (releaseHold = r)) };
+    hold = h;
+    holding = match;
+    return {
+      held: () => h.count,
+      release: () => {
+        hold = null;
+        releaseHold();
+      },
+    };
+  };
   let current = await serveS3rver(directory, 0, heldFor);
   const port = current.port;
   let stopped = false;
@@ -144,17 +158,9 @@ export async function startS3Server(): Promise<RunningS3Server> {
     endpoint: `http://127.0.0.1:${port}`,
     directory,
     pendingUploads: (bucket) => pendingUploadIds(directory, bucket),
-    holdPartUploads: () => {
-      const h = { count: 0, released: new Promise<void>((r) => (releaseHold = r)) };
-      hold = h;
-      return {
-        held: () => h.count,
-        release: () => {
-          hold = null;
-          releaseHold();
-        },
-      };
-    },
+    holdPartUploads: () =>
+      holdRequests((req) => req.method === "PUT" && /[?&]partNumber=/.test(req.url ?? "")),
+    holdRequests,
     stop,
     restart: async () => {
       if (!stopped) throw new Error("restart of an S3 server that was not stopped");

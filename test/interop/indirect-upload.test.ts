@@ -12,8 +12,8 @@
  * and a stock `git annex copy --to` the same gateway is unaffected.
  */
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
@@ -53,7 +53,13 @@ import { annexHttpClone, type RunningP2pHttp, startAnnexgate } from "../helpers/
 const BUCKET = "annexgate-indirect";
 const NODE_BUCKET = "annexgate-indirect-node";
 const STAGING = "annexgate-indirect/";
-const PART = 64 * 1024;
+/** S3's smallest part (but the last): the least --indirect-part-size takes. */
+const PART = 5 * 1024 * 1024;
+/** Two blobs of 128 bytes with the same MD5 (so the same ETag on S3), and other SHA-256s. */
+const SAME_MD5 = [
+  "d131dd02c5e6eec4693d9a0698aff95c2fcab58712467eab4004583eb8fb7f8955ad340609f4b30283e488832571415a085125e8f7cdc99fd91dbdf280373c5bd8823e3156348f5bae6dacd436c919c6dd53e2b487da03fd02396306d248cda0e99f33420f577ee8ce54b67080a80d1ec69821bcb6a8839396f9652b6ff72a70",
+  "d131dd02c5e6eec4693d9a0698aff95c2fcab50712467eab4004583eb8fb7f8955ad340609f4b30283e4888325f1415a085125e8f7cdc99fd91dbd7280373c5bd8823e3156348f5bae6dacd436c919c6dd53e23487da03fd02396306d248cda0e99f33420f577ee8ce54b67080280d1ec69821bcb6a8839396f965ab6ff72a70",
+].map((hex) => Buffer.from(hex, "hex"));
 const STORED = '{"plusuuids":[],"stored":true}';
 const NOT_STORED = '{"plusuuids":[],"stored":false}';
 
@@ -82,6 +88,8 @@ describe("indirect uploads to S3 through annexgate p2phttp", { timeout: 900_000 
   let gw = "";
   let client = "";
   let server: RunningP2pHttp | undefined;
+  /** A second gateway on the same repository: users alice and mallory, --indirect-verify size, -J 2. */
+  let sized: RunningP2pHttp | undefined;
   let clientUuid = "";
   const uuids = new Map<string, string>();
   const git = (cwd: string, ...a: string[]) => run("git", a, { cwd });
@@ -164,9 +172,22 @@ describe("indirect uploads to S3 through annexgate p2phttp", { timeout: 900_000 
     return listed.map((w) => w.uuid).sort();
   }
 
-  /** A new annexed file in the client: its key and content. */
-  async function newFile(name: string, size: number): Promise<{ key: string; bytes: Buffer }> {
-    await writeRandomFile(join(client, name), size);
+  function sha256(bytes: Uint8Array): string {
+    return createHash("sha256").update(bytes).digest("hex");
+  }
+
+  function basic(user: string, pass: string): string {
+    return `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+  }
+
+  /** A new annexed file in the client: its key and content (random, or `bytes`). */
+  async function newFile(
+    name: string,
+    size: number,
+    bytes?: Uint8Array,
+  ): Promise<{ key: string; bytes: Buffer }> {
+    if (bytes) await writeFile(join(client, name), bytes);
+    else await writeRandomFile(join(client, name), size);
     await git(client, "annex", "add", "-q", name);
     await git(client, "commit", "-q", "-m", name);
     return { key: await keyOf(client, name), bytes: await readFile(join(client, name)) };
@@ -207,11 +228,25 @@ describe("indirect uploads to S3 through annexgate p2phttp", { timeout: 900_000 
       "--indirect-part-size",
       `${PART}`,
     ]);
+    sized = await startAnnexgate(
+      gw,
+      [
+        "--authenv-http",
+        "--metrics",
+        "--jobs",
+        "2",
+        "--indirect-uploads",
+        "--indirect-verify",
+        "size",
+      ],
+      { GIT_ANNEX_P2PHTTP_PASSWORD_alice: "a", GIT_ANNEX_P2PHTTP_PASSWORD_mallory: "m" },
+    );
     client = await annexHttpClone(gw, join(root, "client"), server.port);
     clientUuid = await uuidOf(client);
   });
   after(async () => {
     await server?.stop();
+    await sized?.stop();
     admin?.destroy();
     await s3?.close();
     if (root !== "") await removeDir(root);
@@ -299,18 +334,17 @@ describe("indirect uploads to S3 through annexgate p2phttp", { timeout: 900_000 
   });
 
   it("content larger than a part goes in parts, completed by the gateway", async () => {
-    const { key, bytes } = await newFile("parts.dat", 200_000);
+    const { key, bytes } = await newFile("parts.dat", 2 * PART + 500_000);
     const offer = await uploadUrl(uuid("s"), key);
     assert.equal(offer.status, 200, offer.text);
-    assert.match(offer.text, /^\{"expires":3600,"parts":\[\{"length":65536,"offset":0,"url":"/);
+    assert.match(offer.text, /^\{"expires":3600,"parts":\[\{"length":5242880,"offset":0,"url":"/);
     const parts = offer.json.parts as { offset: number; length: number; url: string }[];
     assert.deepEqual(
       parts.map((p) => [p.offset, p.length]),
       [
         [0, PART],
         [PART, PART],
-        [2 * PART, PART],
-        [3 * PART, 200_000 - 3 * PART],
+        [2 * PART, 500_000],
       ],
     );
     // In any order: the gateway, not the client, names the parts to S3.
@@ -344,7 +378,7 @@ describe("indirect uploads to S3 through annexgate p2phttp", { timeout: 900_000 
       await nothingOf(small.key);
     }
 
-    const big = await newFile("lie-parts.dat", 150_000);
+    const big = await newFile("lie-parts.dat", 2 * PART + 1_000);
     const bad = Buffer.from(big.bytes);
     bad[PART + 7] = (bad[PART + 7] ?? 0) ^ 0xff;
     type Part = { offset: number; length: number; url: string };
@@ -396,6 +430,17 @@ describe("indirect uploads to S3 through annexgate p2phttp", { timeout: 900_000 
       [uuid("sc"), key, "the remote is chunked"],
       [uuid("gw"), key, "the repository itself takes no indirect uploads"],
       [uuid("s"), noSize, "the key has no size"],
+      // Content its key says nothing of (WORM, URL): it could be anything.
+      [
+        uuid("s"),
+        "WORM-s10-m1700000000--worm.dat",
+        "the gateway cannot verify content of this key",
+      ],
+      [
+        uuid("s"),
+        "URL-s10--http&c%%example.com%x",
+        "the gateway cannot verify content of this key",
+      ],
     ];
     for (const [target, k, reason] of cases) {
       const a = await uploadUrl(target, k);
@@ -457,8 +502,6 @@ describe("indirect uploads to S3 through annexgate p2phttp", { timeout: 900_000 
     );
     try {
       const base = second.base;
-      const basic = (user: string, pass: string) =>
-        `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
       const { key, bytes } = await newFile("late.dat", 10_000);
       assert.equal((await uploadUrl(uuid("s"), key, { base })).status, 401);
       const reader = basic("reader", "r");
@@ -503,5 +546,111 @@ describe("indirect uploads to S3 through annexgate p2phttp", { timeout: 900_000 
     } finally {
       await second.stop();
     }
+  });
+
+  it("a PUT to its URL during DATA-PRESENT changes nothing: what is checked is sealed", async () => {
+    const [good, evil] = SAME_MD5 as [Buffer, Buffer];
+    assert.notEqual(sha256(good), sha256(evil));
+    const { key } = await newFile("sealed.bin", good.length, good);
+    const offer = await uploadUrl(uuid("s"), key);
+    assert.equal(await putTo(offer.json.url, good), 200);
+    // The copy to the key's object waits until the client has PUT other
+    // bytes of the same MD5 (the same ETag) to its still valid URL.
+    const hold = (s3 as RunningS3Server).holdRequests(
+      (req) =>
+        req.method === "PUT" &&
+        req.headers["x-amz-copy-source"] !== undefined &&
+        (req.url ?? "").includes(key),
+    );
+    const done = dataPresent(uuid("s"), key);
+    try {
+      await waitFor("the gateway to publish the checked upload", async () => hold.held() > 0);
+      assert.equal(await putTo(offer.json.url, evil), 200);
+    } finally {
+      hold.release();
+    }
+    assert.equal((await done).text, STORED);
+    assert.equal(await objectHash(BUCKET, key), sha256(good), "what was checked is published");
+    assert.deepEqual(await stagings(), []);
+    await git(gw, "annex", "fsck", "-q", "--from", "s", "--key", key);
+  });
+
+  it("an indirect upload never overwrites what the node has", async () => {
+    const base = (sized as RunningP2pHttp).base;
+    const mallory = { base, auth: basic("mallory", "m") };
+    const { key, bytes } = await newFile("alice.dat", 20_000);
+    // Mallory asks first, of the gateway that checks sizes only...
+    const offer = await uploadUrl(uuid("s"), key, mallory);
+    assert.equal(offer.status, 200, offer.text);
+    // ...Alice then stores the key the stock way...
+    await git(client, "annex", "copy", "-q", "--to", "origin-s", "alice.dat");
+    // ...and Mallory uploads other bytes of the same size and says they are there.
+    assert.equal(await putTo(offer.json.url, randomBytes(bytes.length)), 200);
+    assert.equal((await dataPresent(uuid("s"), key, mallory)).text, STORED);
+    assert.equal(await objectHash(BUCKET, key), sha256(bytes), "Alice's object is unchanged");
+    assert.deepEqual(await stagings(), []);
+    await git(client, "annex", "fsck", "-q", "--from", "origin-s", "alice.dat");
+  });
+
+  it("a pending upload is its owner's: another user neither replaces nor finishes it", async () => {
+    const base = (sized as RunningP2pHttp).base;
+    const alice = { base, auth: basic("alice", "a") };
+    const mallory = { base, auth: basic("mallory", "m") };
+    const { key, bytes } = await newFile("owned.dat", 15_000);
+    const offer = await uploadUrl(uuid("s"), key, alice);
+    assert.equal(offer.status, 200, offer.text);
+    // The same key and client UUID (both public), asked by another user.
+    const taken = await uploadUrl(uuid("s"), key, mallory);
+    assert.deepEqual(
+      [taken.status, taken.text],
+      [
+        409,
+        '{"indirect":false,"reason":"an indirect upload of this key is pending for another client"}',
+      ],
+    );
+    assert.equal(await putTo(offer.json.url, bytes), 200);
+    // Mallory's DATA-PRESENT is a plain one: the node does not have the key.
+    assert.equal((await dataPresent(uuid("s"), key, mallory)).text, NOT_STORED);
+    assert.equal(await exists(BUCKET, key), false);
+    assert.equal((await dataPresent(uuid("s"), key, alice)).text, STORED);
+    assert.equal(await objectHash(BUCKET, key), sha256(bytes));
+  });
+
+  it("a burst of DATA-PRESENT completions takes the --jobs slots, no more", async () => {
+    const base = (sized as RunningP2pHttp).base;
+    const alice = { base, auth: basic("alice", "a") };
+    const keys: string[] = [];
+    for (const n of [1, 2, 3, 4]) {
+      const { key, bytes } = await newFile(`burst${n}.dat`, 1_000 + n);
+      const offer = await uploadUrl(uuid("s"), key, alice);
+      assert.equal(await putTo(offer.json.url, bytes), 200);
+      keys.push(key);
+    }
+    // Every S3 request of a completion about one of those keys waits.
+    const hold = (s3 as RunningS3Server).holdRequests((req) =>
+      keys.some((k) => (req.url ?? "").includes(k)),
+    );
+    const gauges = async () => {
+      const m = await fetch(`http://127.0.0.1:${(sized as RunningP2pHttp).port}/metrics`, {
+        headers: { authorization: alice.auth },
+      });
+      const samples = parseMetrics(await m.text());
+      return {
+        running: sumOf(samples, "annexgate_transfers_in_flight", {}),
+        waiting: sumOf(samples, "annexgate_transfers_waiting", {}),
+      };
+    };
+    const answers = keys.map((k) => dataPresent(uuid("s"), k, alice));
+    try {
+      await waitFor("two completions at S3 and two waiting for a slot", async () => {
+        const g = await gauges();
+        return g.waiting === 2 && hold.held() === 2;
+      });
+      assert.deepEqual(await gauges(), { running: 2, waiting: 2 });
+      assert.equal(hold.held(), 2, "no more completions at S3 than slots");
+    } finally {
+      hold.release();
+    }
+    for (const a of answers) assert.equal((await a).text, STORED);
   });
 });

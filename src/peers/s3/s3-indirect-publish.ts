@@ -1,23 +1,33 @@
 /**
- * Publishing an indirect upload to S3 (s3-indirect.ts): complete the
- * multipart upload from the parts S3 holds (ListParts: the gateway never
- * needs the client's ETags), check the staged object, then copy it
- * server-side to the key's object, and remove the staging whatever
- * happened.
+ * Publishing an indirect upload to S3 (s3-indirect.ts): seal the staged
+ * object, check it, then copy it server-side to the key's object, and
+ * remove the staging (and its sealed copy) whatever happened.
  *
- * The check: the object's size against the key's, always; with
- * "content", its content too: for an MD5 key stored in one PUT, S3's
- * ETag is the content's MD5 and answers without a read; otherwise the
- * object is read back and hashed as the key's backend says. The copy is
- * made only from the version checked (`x-amz-copy-source-if-match` with
- * its ETag), so a client that PUTs again to its still-valid URL between
- * the check and the copy gets nothing published.
+ * Sealing comes first, so that what is checked is what is published: the
+ * client may still hold a working URL. A multipart upload is sealed by
+ * completing it (from the parts S3 holds, ListParts: the gateway never
+ * needs the client's ETags; its part URLs die with the upload id); an
+ * object PUT in one piece is copied server-side to a fresh private name
+ * the client has no URL for, and only that copy is checked and published.
+ * A `CopySourceIfMatch` on the staging itself would not do: two blobs of
+ * the same size and the same MD5 have the same ETag.
+ *
+ * The check: nothing is published over an object the key already has
+ * (asked before the check, and again just before the copy: the answer is
+ * then "stored", as git-annex answers ALREADY-HAVE); the object's size
+ * against the key's, always; with "content", its content too: for an MD5
+ * key, the sealed object's ETag (S3's MD5 of what it holds) answers
+ * without a read; otherwise the object is read back and hashed as the
+ * key's backend says. A key that cannot be verified by its content is
+ * never published.
  */
+import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import {
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadObjectCommand,
@@ -45,7 +55,7 @@ interface Staged {
 }
 
 /**
- * Complete, check and publish `staging` as `key`'s object; `discard`
+ * Seal, check and publish `staging` as `key`'s object; `discard`
  * removes the staging (and is run however this ends).
  */
 export async function publishStaged(
@@ -57,33 +67,78 @@ export async function publishStaged(
   discard: () => Promise<void>,
 ): Promise<IndirectOutcome> {
   const s: Staged = { client, settings, objectKey: objectName(settings, staging.stagingName) };
+  const keyObject = objectName(settings, formatKey(key));
+  let sealed: Staged | null = null;
   let readBack = 0;
+  const refused = (reason: string): IndirectOutcome => ({ published: false, reason, readBack });
   try {
-    if (staging.uploadId !== undefined) {
-      const done = await completeParts(s, staging, staging.uploadId);
-      if (done instanceof Refused) return { published: false, reason: done.reason, readBack };
-    }
-    const head = await headOf(s);
-    if (head === null) return { published: false, reason: "nothing was uploaded", readBack };
+    if ((await headOf(s, keyObject)) !== null) return { published: true, readBack, already: true };
+    const seal = await sealStaging(s, staging);
+    if (seal instanceof Refused) return refused(seal.reason);
+    sealed = seal;
+    const head = await headOf(sealed, sealed.objectKey);
+    if (head === null) return refused("nothing was uploaded");
     if (head.size !== staging.size || head.size !== key.size) {
-      return { published: false, reason: "the uploaded object has the wrong size", readBack };
+      return refused("the uploaded object has the wrong size");
     }
     let etag = head.etag;
     if (verify === "content") {
-      const checked = await checkContent(s, key, head.etag);
+      const checked = await checkContent(sealed, key, head.etag);
       readBack = checked.readBack;
-      if (!checked.matches) {
-        return { published: false, reason: "the uploaded content is not the key's", readBack };
-      }
+      if (!checked.matches) return refused("the uploaded content is not the key's");
       etag = checked.etag;
+    } else if (receiveVerification(key).kind !== "hash") {
+      return refused("the key cannot be verified by its content");
     }
-    const copied = await copyToKey(s, formatKey(key), etag);
-    if (copied instanceof Refused) return { published: false, reason: copied.reason, readBack };
+    // Never over what the key has: stored meanwhile by someone else, it stays.
+    if ((await headOf(s, keyObject)) !== null) return { published: true, readBack, already: true };
+    const copied = await copyToKey(sealed, formatKey(key), etag);
+    if (copied instanceof Refused) return refused(copied.reason);
     return { published: true, readBack };
   } finally {
     // A staging left by a failure here is swept once past its deadline.
+    if (sealed !== null && sealed.objectKey !== s.objectKey) {
+      await deleteObject(sealed).catch(() => undefined);
+    }
     await discard().catch(() => undefined);
   }
+}
+
+/**
+ * The staged object, sealed: the completed multipart upload, or a copy of
+ * the one-PUT object under a fresh name of the same deadline (so a sweep
+ * finds it, should the gateway stop before removing it).
+ */
+async function sealStaging(s: Staged, staging: IndirectStaging): Promise<Staged | Refused> {
+  if (staging.uploadId !== undefined) {
+    const done = await completeParts(s, staging, staging.uploadId);
+    return done instanceof Refused ? done : s;
+  }
+  const name = staging.stagingName.replace(/[0-9a-f]{32}$/, randomBytes(16).toString("hex"));
+  const sealed: Staged = { ...s, objectKey: objectName(s.settings, name) };
+  try {
+    await s.client.send(
+      new CopyObjectCommand({
+        Bucket: s.settings.bucket,
+        Key: sealed.objectKey,
+        CopySource: copySource(s),
+      }),
+    );
+  } catch (e) {
+    if (s3Status(e) === 404 && s3ErrorCode(e) !== "NoSuchBucket") {
+      return new Refused("nothing was uploaded");
+    }
+    throw s3Failure(`CopyObject of ${s.objectKey}`, e);
+  }
+  return sealed;
+}
+
+async function deleteObject(s: Staged): Promise<void> {
+  await s.client.send(new DeleteObjectCommand({ Bucket: s.settings.bucket, Key: s.objectKey }));
+}
+
+function copySource(s: Staged): string {
+  return [s.settings.bucket, ...s.objectKey.split("/")].map(encodeURIComponent).join("/");
 }
 
 /** Every part, in order, of the length the plan gave it; then the upload completed. */
@@ -148,19 +203,22 @@ async function listParts(s: Staged, uploadId: string): Promise<Part[] | null> {
   return parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
 }
 
-async function headOf(s: Staged): Promise<{ size: number; etag: string } | null> {
+async function headOf(
+  s: Staged,
+  objectKey: string,
+): Promise<{ size: number; etag: string } | null> {
   try {
     const h = await s.client.send(
-      new HeadObjectCommand({ Bucket: s.settings.bucket, Key: s.objectKey }),
+      new HeadObjectCommand({ Bucket: s.settings.bucket, Key: objectKey }),
     );
     if (h.ContentLength !== undefined && h.ETag !== undefined) {
       return { size: h.ContentLength, etag: h.ETag };
     }
   } catch (e) {
     if (s3Status(e) === 404 && s3ErrorCode(e) !== "NoSuchBucket") return null;
-    throw s3Failure(`HeadObject of ${s.objectKey}`, e);
+    throw s3Failure(`HeadObject of ${objectKey}`, e);
   }
-  throw new PeerRefusedError(`S3 HeadObject of ${s.objectKey} answered without a length or ETag`);
+  throw new PeerRefusedError(`S3 HeadObject of ${objectKey} answered without a length or ETag`);
 }
 
 const MD5_BACKENDS: ReadonlySet<string> = new Set(["MD5", "MD5E"]);
@@ -172,9 +230,10 @@ async function checkContent(
   etag: string,
 ): Promise<{ matches: boolean; etag: string; readBack: number }> {
   const verification = receiveVerification(key);
-  if (verification.kind === "refuse") return { matches: false, etag, readBack: 0 };
-  if (verification.kind === "none") return { matches: true, etag, readBack: 0 };
-  // A one-PUT object's ETag is its MD5 (a multipart one's ends in "-N").
+  // A key whose content says nothing of it (WORM, URL, unknown backends) is never taken.
+  if (verification.kind !== "hash") return { matches: false, etag, readBack: 0 };
+  // The sealed object's ETag is S3's MD5 of it when it was copied or PUT
+  // whole (a multipart one's ends in "-N"); nobody but the gateway writes it.
   if (MD5_BACKENDS.has(key.backend) && etag.replace(/"/g, "") === keyHashPart(key)) {
     return { matches: true, etag, readBack: 0 };
   }
@@ -209,7 +268,7 @@ async function checkContent(
 
 /** Copy the checked staging (still with ETag `etag`) to the key's object. */
 async function copyToKey(s: Staged, name: string, etag: string): Promise<Refused | undefined> {
-  const source = [s.settings.bucket, ...s.objectKey.split("/")].map(encodeURIComponent).join("/");
+  const source = copySource(s);
   const params = objectParams(s.settings, objectName(s.settings, name));
   try {
     await s.client.send(

@@ -128,6 +128,14 @@ export class Authorizer {
     return this.#anonymous();
   }
 
+  /** The user of `creds` when the server checks users and their password is right; else undefined. */
+  authenticatedUser(secure: boolean, creds: Credentials | null): string | undefined {
+    if (!creds) return undefined;
+    const checks = (secure && this.#opts.authEnv) || (!secure && this.#opts.authEnvHttp);
+    const u = checks ? this.#users.get(creds.user) : undefined;
+    return u && u.password === creds.password ? creds.user : undefined;
+  }
+
   decide(secure: boolean, creds: Credentials | null, action: ActionClass): AuthDecision {
     const m = this.#modeFor(secure, creds);
     if (m.mode === null) return { allow: false, status: 401 };

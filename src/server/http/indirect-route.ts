@@ -18,6 +18,7 @@ import {
   isIndirectUploadPath,
   parseIndirectUploadRequest,
 } from "../../protocol/index.js";
+import type { IndirectClient } from "../../proxy/index.js";
 import { sendJson } from "./answers.js";
 import { type Authorizer, parseBasicAuth } from "./auth.js";
 import type { PeerDirectory } from "./options.js";
@@ -72,6 +73,7 @@ export async function serveUploadUrl(
   if (!decision.allow) throw new HttpApiError(decision.status, "");
   o.record.reached(targetKindOf(peer), creds?.user);
   req.resume();
+  const user = o.auth.authenticatedUser(secure, creds);
   const service = await o.peers.indirectUploads?.(r.uuid);
   const ctx: PeerContext = {
     clientUuid: r.clientUuid,
@@ -84,6 +86,7 @@ export async function serveUploadUrl(
         r.key,
         {
           address: o.client,
+          ...(user !== undefined ? { user } : {}),
           clientUuid: r.clientUuid,
           ...(r.associatedFile !== undefined ? { associatedFile: r.associatedFile } : {}),
         },
@@ -95,15 +98,26 @@ export async function serveUploadUrl(
 }
 
 /**
- * A DATA-PRESENT that finishes a pending indirect upload: its answer, or
- * null when none is pending (the put is then answered as usual).
+ * A DATA-PRESENT that finishes a pending indirect upload of the same
+ * client (its address, and its user when the server checks users): its
+ * answer, or null when none is pending for it (the put is then answered
+ * as usual).
  */
 export async function completeIndirect(
-  peers: PeerDirectory,
+  o: { readonly peers: PeerDirectory; readonly auth: Authorizer },
+  req: IncomingMessage,
   r: ApiRequest,
   key: Key,
   ctx: PeerContext,
 ): Promise<StoreResult | null> {
-  const service = await peers.indirectUploads?.(r.uuid);
-  return service ? service.complete(r.uuid, key, r.clientUuid, ctx) : null;
+  const service = await o.peers.indirectUploads?.(r.uuid);
+  if (!service) return null;
+  const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
+  const user = o.auth.authenticatedUser(secure, parseBasicAuth(req.headers.authorization));
+  const who: IndirectClient = {
+    address: req.socket.remoteAddress ?? "unknown",
+    ...(user !== undefined ? { user } : {}),
+    clientUuid: r.clientUuid ?? "",
+  };
+  return service.complete(r.uuid, key, who, ctx);
 }

@@ -292,7 +292,7 @@ export class P2pHttpServer {
     if (r.dataPresent) {
       req.resume();
       const p =
-        (await completeIndirect(this.#opts.peers, r, key, ctx)) ??
+        (await completeIndirect(this.#opts, req, r, key, ctx)) ??
         (await peer.storePresent(key, ctx));
       ctx.signal?.throwIfAborted();
       return sendJson(res, storedJson(r.version, p.stored, p.plusUuids));
