@@ -38,9 +38,18 @@ describe("the --indirect-* flags", () => {
       { "indirect-uploads": true, "indirect-verify": "hash" },
       { "indirect-uploads": true, "indirect-part-size": "lots" },
       { "indirect-uploads": true, "indirect-part-size": "6GiB" },
+      // Under S3's smallest part: its CompleteMultipartUpload would refuse the upload.
+      { "indirect-uploads": true, "indirect-part-size": "1" },
+      { "indirect-uploads": true, "indirect-part-size": "64KiB" },
+      { "indirect-uploads": true, "indirect-part-size": "5242879" },
       { "indirect-uploads": true, "indirect-max-pending": "-1" },
     ]) {
       assert.throws(() => indirectSettings(flags), UsageError, JSON.stringify(flags));
     }
+  });
+
+  it("take S3's smallest part, 5MiB, and no less", () => {
+    const at = indirectSettings({ "indirect-uploads": true, "indirect-part-size": "5242880" });
+    assert.equal(at?.partSize, 5 * 1024 * 1024);
   });
 });

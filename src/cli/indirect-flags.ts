@@ -35,8 +35,9 @@ function partSize(text: string | undefined): number | undefined {
   } catch {
     throw new UsageError(`--indirect-part-size: not a size: ${text}`);
   }
-  if (n < 1n || n > 5n * 1024n ** 3n) {
-    throw new UsageError("--indirect-part-size needs a size from 1 byte to 5GiB");
+  // S3 refuses to complete an upload whose parts but the last are under 5MiB.
+  if (n < 5n * 1024n ** 2n || n > 5n * 1024n ** 3n) {
+    throw new UsageError("--indirect-part-size needs a size from 5MiB to 5GiB");
   }
   return Number(n);
 }

@@ -112,7 +112,7 @@ export const P2PHTTP_OPTIONS = {
   "indirect-part-size": {
     type: "string",
     value: "SIZE",
-    help: "indirect uploads larger than this go in parts of this size (default the remote's partsize=, else 8MiB)",
+    help: "indirect uploads larger than this go in parts of this size, 5MiB to 5GiB (default the remote's partsize=, at least 5MiB, else 8MiB)",
   },
   "indirect-max-pending": {
     type: "string",

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { indirectRefusal, stagingDeadline } from "./s3-indirect.js";
+import { S3Client } from "@aws-sdk/client-s3";
+import {
+  indirectRefusal,
+  MIN_PART_SIZE,
+  S3IndirectStorage,
+  stagingDeadline,
+} from "./s3-indirect.js";
+import type { S3Settings } from "./s3-settings.js";
 
 const config = (fields: Record<string, string>) => ({
   fields: { type: "S3", bucket: "b", ...fields },
@@ -47,5 +54,35 @@ describe("staging names", () => {
     ]) {
       assert.equal(stagingDeadline(name), null, name);
     }
+  });
+});
+
+describe("part sizes", () => {
+  const settings: S3Settings = {
+    bucket: "b",
+    endpoint: "http://127.0.0.1:9",
+    region: "us-east-1",
+    pathStyle: true,
+    filePrefix: "",
+    storageClass: "STANDARD",
+    metadata: {},
+    publicRead: false,
+    partSize: 64 * 1024,
+  };
+  const client = new S3Client({
+    endpoint: settings.endpoint,
+    region: settings.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: "k", secretAccessKey: "s" },
+  });
+
+  it("a remote's partsize= under S3's smallest part is raised to it (no S3 request: one PUT)", async () => {
+    const storage = new S3IndirectStorage(client, settings);
+    for (const size of [200_000, MIN_PART_SIZE]) {
+      const staged = await storage.stage(size, { expiresSeconds: 60 });
+      assert.equal(typeof staged === "string" ? staged : staged.plan.kind, "put", String(size));
+    }
+    const given = await storage.stage(200_000, { expiresSeconds: 60, partSize: 1024 });
+    assert.equal(typeof given === "string" ? given : given.plan.kind, "put");
   });
 });

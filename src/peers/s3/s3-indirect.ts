@@ -52,6 +52,8 @@ export const STAGING_DIR = "annexgate-indirect/";
 export const MAX_INDIRECT_SIZE = 5 * 1024 ** 3;
 /** S3's most parts in one upload. */
 const MAX_PARTS = 10_000;
+/** S3's smallest part (but the last): CompleteMultipartUpload refuses smaller ones. */
+export const MIN_PART_SIZE = 5 * 1024 ** 2;
 
 /**
  * Why the remote takes no indirect uploads, or null when it does: the
@@ -97,7 +99,11 @@ export class S3IndirectStorage implements IndirectStorage {
     const stagingName = `${STAGING_DIR}${Math.ceil(deadline / 1000)}-${randomBytes(16).toString("hex")}`;
     const objectKey = objectName(this.#settings, stagingName);
     const base = opts.partSize ?? this.#settings.partSize ?? DEFAULT_PART_SIZE;
-    const partSize = Math.max(base, Math.ceil(size / MAX_PARTS));
+    const partSize = Math.max(base, MIN_PART_SIZE);
+    // Bounds the answer too (one URL a part): at most 1,024 within these limits.
+    if (Math.ceil(size / partSize) > MAX_PARTS) {
+      return "the content needs more parts than an S3 upload takes";
+    }
     const bucket = this.#settings.bucket;
     const signed = { expiresIn: expiresSeconds };
     if (size <= partSize) {
