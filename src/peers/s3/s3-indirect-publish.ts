@@ -36,7 +36,7 @@ import {
   type Part,
   type S3Client,
 } from "@aws-sdk/client-s3";
-import { formatKey, type Key, keyHashPart, receiveVerification } from "../../keys/index.js";
+import { type Key, keyHashPart, receiveVerification } from "../../keys/index.js";
 import type { IndirectOutcome, IndirectStaging, IndirectVerify } from "../indirect.js";
 import { PeerRefusedError } from "../peer.js";
 import { s3ErrorCode, s3Failure, s3Status } from "./s3-failure.js";
@@ -55,19 +55,21 @@ interface Staged {
 }
 
 /**
- * Seal, check and publish `staging` as `key`'s object; `discard`
- * removes the staging (and is run however this ends).
+ * Seal, check and publish `staging` as `key`'s object, `keyName` under
+ * the fileprefix (the serialized key; an export remote's annexobjects
+ * path); `discard` removes the staging (and is run however this ends).
  */
 export async function publishStaged(
   client: S3Client,
   settings: S3Settings,
   staging: IndirectStaging,
   key: Key,
+  keyName: string,
   verify: IndirectVerify,
   discard: () => Promise<void>,
 ): Promise<IndirectOutcome> {
   const s: Staged = { client, settings, objectKey: objectName(settings, staging.stagingName) };
-  const keyObject = objectName(settings, formatKey(key));
+  const keyObject = objectName(settings, keyName);
   let sealed: Staged | null = null;
   let readBack = 0;
   const refused = (reason: string): IndirectOutcome => ({ published: false, reason, readBack });
@@ -92,7 +94,7 @@ export async function publishStaged(
     }
     // Never over what the key has: stored meanwhile by someone else, it stays.
     if ((await headOf(s, keyObject)) !== null) return { published: true, readBack, already: true };
-    const copied = await copyToKey(sealed, formatKey(key), etag);
+    const copied = await copyToKey(sealed, keyName, etag);
     if (copied instanceof Refused) return refused(copied.reason);
     return { published: true, readBack };
   } finally {

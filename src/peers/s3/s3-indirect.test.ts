@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { S3Client } from "@aws-sdk/client-s3";
+import { formatKey, parseKey } from "../../keys/index.js";
 import {
+  indirectNaming,
   indirectRefusal,
   MIN_PART_SIZE,
   S3IndirectStorage,
@@ -36,15 +38,31 @@ describe("which S3 remotes take indirect uploads", () => {
     assert.deepEqual(indirectRefusal(config({ encryption: "shared", cipher: "A".repeat(400) })), {
       unavailable: "the remote is encrypted",
     });
-    assert.deepEqual(indirectRefusal(config({ exporttree: "yes", annexobjects: "yes" })), {
-      unavailable: "the remote is an export remote",
+    assert.deepEqual(indirectRefusal(config({ exporttree: "yes" })), {
+      unavailable: "the remote is an export remote without annexobjects=yes",
     });
+  });
+
+  it("an export remote with annexobjects does, to its annexobjects copy, staged under .git/", () => {
+    const special = config({ exporttree: "yes", annexobjects: "yes", chunk: "1MiB" });
+    assert.equal(indirectRefusal(special), null);
+    const key = parseKey(`SHA256E-s5--${"ab".repeat(32)}.dat`);
+    const naming = indirectNaming(special);
+    assert.match(
+      naming.keyName(key),
+      /^\.git\/annex\/objects\/[0-9a-f]{3}\/[0-9a-f]{3}\/(SHA256E-s5--[0-9a-f]{64}\.dat)\/\1$/,
+    );
+    assert.equal(naming.stagingDir, ".git/annexgate-indirect/");
+    assert.equal(indirectNaming(config({})).keyName(key), formatKey(key));
   });
 });
 
 describe("staging names", () => {
   it("carry their deadline; nothing else is taken for one", () => {
     assert.equal(stagingDeadline(`annexgate-indirect/1700000000-${"ab".repeat(16)}`), 1700000000);
+    const inGit = `.git/annexgate-indirect/1700000000-${"ab".repeat(16)}`;
+    assert.equal(stagingDeadline(inGit, ".git/annexgate-indirect/"), 1700000000);
+    assert.equal(stagingDeadline(inGit), null);
     for (const name of [
       "SHA256E-s1--00",
       `annexgate-indirect/1700000000-${"AB".repeat(16)}`,

@@ -1,13 +1,18 @@
 /**
  * Indirect uploads to an S3 remote's bucket (peers/indirect.ts): the
  * client PUTs to presigned URLs of a staging object,
- * `<fileprefix>annexgate-indirect/<deadline>-<random>`, never to a key's
+ * `<fileprefix>annexgate-indirect/<deadline>-<random>` (an export
+ * remote's under `.git/`, beside its annexobjects), never to a key's
  * object, so a client that lies can never overwrite good content; small
  * content goes in one PUT, content larger than a part in the parts of a
  * multipart upload the gateway begins (and completes itself: the client
  * never needs the parts' ETags). Publishing (s3-indirect-publish.ts)
  * checks the staged object, then copies it server-side to the key's
- * object, with the remote's storage class, metadata, tags and ACL.
+ * object, with the remote's storage class, metadata, tags and ACL. The
+ * key's object is `<fileprefix><key>`, or for an export remote with
+ * `annexobjects=yes`, its annexobjects copy
+ * `<fileprefix>.git/annex/objects/<hashdirlower>/<key>/<key>`, where
+ * git-annex stores a key sent to such a remote (ExportImport.hs).
  *
  * The URLs are signed with the remote's own S3 client, for its endpoint
  * as configured: the client must be able to reach that endpoint. The
@@ -27,7 +32,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type { Key } from "../../keys/index.js";
+import { formatKey, type Key } from "../../keys/index.js";
 import type { SpecialRemoteConfig } from "../../remotes/index.js";
 import type {
   IndirectOutcome,
@@ -39,6 +44,7 @@ import type {
 } from "../indirect.js";
 import { PeerRefusedError } from "../peer.js";
 import { cipherConfigOf } from "../special/cipher-config.js";
+import { annexObjectLocation } from "../special/export-index.js";
 import { isExportRemote } from "../special/open-export.js";
 import { chunkConfig } from "../special/special-config.js";
 import { DEFAULT_PART_SIZE } from "./multipart-sink.js";
@@ -58,13 +64,20 @@ export const MIN_PART_SIZE = 5 * 1024 ** 2;
 /**
  * Why the remote takes no indirect uploads, or null when it does: the
  * staged object must be the key's whole, plain content under its own
- * name, so chunked, encrypted and export remotes are left to normal puts.
+ * name, so chunked and encrypted remotes are left to normal puts, as are
+ * export remotes without annexobjects (no name stores a key by key). An
+ * export remote's annexobjects copy is whole whatever `chunk=` says.
  */
 export function indirectRefusal(special: SpecialRemoteConfig): IndirectUnavailable | null {
-  if (isExportRemote(special)) return { unavailable: "the remote is an export remote" };
-  const chunking = chunkConfig(special);
-  if (typeof chunking === "string" || chunking.chunkSize !== null) {
-    return { unavailable: "the remote is chunked" };
+  if (isExportRemote(special)) {
+    if (special.fields.annexobjects !== "yes") {
+      return { unavailable: "the remote is an export remote without annexobjects=yes" };
+    }
+  } else {
+    const chunking = chunkConfig(special);
+    if (typeof chunking === "string" || chunking.chunkSize !== null) {
+      return { unavailable: "the remote is chunked" };
+    }
   }
   const cipher = cipherConfigOf(special);
   if (cipher.kind === "refused" || (cipher.kind === "cipher" && !cipher.config.onlyCreds)) {
@@ -73,19 +86,41 @@ export function indirectRefusal(special: SpecialRemoteConfig): IndirectUnavailab
   return null;
 }
 
+/** Where, under the fileprefix, a remote's key objects and stagings are named. */
+export interface IndirectNaming {
+  readonly keyName: (key: Key) => string;
+  readonly stagingDir: string;
+}
+
+const PLAIN_NAMING: IndirectNaming = { keyName: formatKey, stagingDir: STAGING_DIR };
+/** Under `.git`, a name no exported tree addresses (export-index.ts `isSafeExportPath`). */
+const EXPORT_NAMING: IndirectNaming = {
+  keyName: annexObjectLocation,
+  stagingDir: `.git/${STAGING_DIR}`,
+};
+
+/** The naming of the remote's indirect uploads: an export remote's is its annexobjects'. */
+export function indirectNaming(special: SpecialRemoteConfig): IndirectNaming {
+  return isExportRemote(special) ? EXPORT_NAMING : PLAIN_NAMING;
+}
+
 /** The deadline (seconds since the epoch) in a staging's name, or null when it is none of ours. */
-export function stagingDeadline(name: string): number | null {
-  const m = /^annexgate-indirect\/([0-9]{1,15})-[0-9a-f]{32}$/.exec(name);
+export function stagingDeadline(name: string, stagingDir = STAGING_DIR): number | null {
+  if (!name.startsWith(stagingDir)) return null;
+  const m = /^([0-9]{1,15})-[0-9a-f]{32}$/.exec(name.slice(stagingDir.length));
   return m ? Number(m[1]) : null;
 }
 
 export class S3IndirectStorage implements IndirectStorage {
   readonly #client: S3Client;
   readonly #settings: S3Settings;
+  readonly #naming: IndirectNaming;
 
-  constructor(client: S3Client, settings: S3Settings) {
+  /** @param naming the names of key objects and stagings: indirectNaming */
+  constructor(client: S3Client, settings: S3Settings, naming: IndirectNaming = PLAIN_NAMING) {
     this.#client = client;
     this.#settings = settings;
+    this.#naming = naming;
   }
 
   async stage(
@@ -96,7 +131,7 @@ export class S3IndirectStorage implements IndirectStorage {
     const expiresSeconds = opts.expiresSeconds;
     // Twice the URLs' life: a PUT begun just before they expire may end later.
     const deadline = Date.now() + 2 * expiresSeconds * 1000;
-    const stagingName = `${STAGING_DIR}${Math.ceil(deadline / 1000)}-${randomBytes(16).toString("hex")}`;
+    const stagingName = `${this.#naming.stagingDir}${Math.ceil(deadline / 1000)}-${randomBytes(16).toString("hex")}`;
     const objectKey = objectName(this.#settings, stagingName);
     const base = opts.partSize ?? this.#settings.partSize ?? DEFAULT_PART_SIZE;
     const partSize = Math.max(base, MIN_PART_SIZE);
@@ -144,7 +179,8 @@ export class S3IndirectStorage implements IndirectStorage {
   }
 
   publish(staging: IndirectStaging, key: Key, verify: IndirectVerify): Promise<IndirectOutcome> {
-    return publishStaged(this.#client, this.#settings, staging, key, verify, () =>
+    const name = this.#naming.keyName(key);
+    return publishStaged(this.#client, this.#settings, staging, key, name, verify, () =>
       this.discard(staging),
     );
   }
@@ -157,10 +193,10 @@ export class S3IndirectStorage implements IndirectStorage {
 
   async sweep(live: ReadonlySet<string>): Promise<number> {
     const now = Date.now() / 1000;
-    const prefix = objectName(this.#settings, STAGING_DIR);
+    const prefix = objectName(this.#settings, this.#naming.stagingDir);
     const dead = (objectKey: string): boolean => {
       const name = objectKey.slice(this.#settings.filePrefix.length);
-      const deadline = stagingDeadline(name);
+      const deadline = stagingDeadline(name, this.#naming.stagingDir);
       return deadline !== null && deadline < now && !live.has(name);
     };
     let removed = 0;

@@ -15,7 +15,7 @@ import { openSpecialPeer } from "../special/open-special.js";
 import type { S3Credentials } from "./credentials.js";
 import { createS3Client } from "./s3-client.js";
 import { s3ErrorCode, s3Failure, s3Status } from "./s3-failure.js";
-import { indirectRefusal, S3IndirectStorage } from "./s3-indirect.js";
+import { indirectNaming, indirectRefusal, S3IndirectStorage } from "./s3-indirect.js";
 import { type S3Settings, uuidObjectName } from "./s3-settings.js";
 import { S3Storage } from "./s3-storage.js";
 
@@ -49,7 +49,9 @@ export async function openS3Remote(
   }
   const conn = await openSpecialPeer(remote, special, new S3Storage(client, settings), ctx);
   // Indirect uploads (annexgate's extension) sign URLs with the same client.
-  return { ...conn, indirect: indirectRefusal(special) ?? new S3IndirectStorage(client, settings) };
+  const indirect =
+    indirectRefusal(special) ?? new S3IndirectStorage(client, settings, indirectNaming(special));
+  return { ...conn, indirect };
 }
 
 async function checkBucketUuid(client: S3Client, settings: S3Settings, remote: Remote) {
