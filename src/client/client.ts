@@ -198,7 +198,7 @@ export class AnnexClient {
 
   /**
    * Upload the content of `key`. The key's size (or the source's) is what is
-   * sent; with `resume` (the default) only what the server lacks is sent.
+   * sent; with `resume` (the default above 64 KiB) only what the server lacks.
    * Resolves with the server's answer; `stored: false` means the server
    * did not keep it (it did not verify, or no repository wanted it).
    */
