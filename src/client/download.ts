@@ -171,7 +171,7 @@ function continued(
       async pull(controller) {
         for (;;) {
           try {
-            const next = await readWithin(reader, opts.stallTimeoutMs, () => part.stop.abort());
+            const next = await within(reader.read(), opts.stallTimeoutMs, () => part.stop.abort());
             if (next.done) {
               const hashed =
                 hasher === undefined || hasher.hexDigest() === keyHashPart(key).toLowerCase();
@@ -202,15 +202,6 @@ function continued(
 function bodyReader(res: Response): ReadableStreamDefaultReader<Uint8Array> {
   return (res.body ??
     new Response(new Uint8Array(0)).body)!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-}
-
-/** The next read, or UnreachableError once `ms` pass without one (after `breakOff`). */
-function readWithin(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  ms: number,
-  breakOff: () => void,
-): Promise<Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>> {
-  return within(reader.read(), ms, breakOff);
 }
 
 /** What `p` gives, or UnreachableError once `ms` pass first (after `breakOff`). */

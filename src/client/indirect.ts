@@ -85,7 +85,9 @@ export async function uploadTo(
     await putPart(t, part, content, answer.headers ?? {}, (n) => opts.onProgress?.(n, total), opts);
     return;
   }
-  if (!coversExactly(answer.parts, total)) {
+  // The codec has checked the parts follow each other from byte 0; they must end at the end.
+  const last = answer.parts.at(-1);
+  if (last === undefined || last.offset + last.length !== total) {
     throw new ProtocolError(`the parts offered for ${formatKey(key)} do not cover it`, {});
   }
   const stop = new AbortController();
@@ -120,16 +122,6 @@ export async function uploadTo(
   );
   const any = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
   if (failed !== undefined || any !== undefined) throw (failed ?? any)?.reason;
-}
-
-/** True when the parts, in order of offset, are the content from 0 to `total` without gap or overlap. */
-function coversExactly(parts: readonly IndirectPart[], total: number): boolean {
-  let at = 0;
-  for (const p of [...parts].sort((a, b) => a.offset - b.offset)) {
-    if (p.offset !== at || p.length <= 0) return false;
-    at += p.length;
-  }
-  return at === total;
 }
 
 /** One PUT to a presigned URL, with its exact length (S3 takes no chunked bodies). */

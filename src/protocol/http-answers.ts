@@ -5,17 +5,18 @@
  * is hostile). UUIDs inside answers (plusuuids, lockid) are B64UUIDs in
  * git-annex: plain text, or `[base64url]` when they would not read back.
  */
-import { AnnexgateError } from "../errors.js";
-import { utf8TextLossy } from "./bytes.js";
-import { decodeB64Value, encodeB64Value } from "./http-values.js";
+import {
+  boolField,
+  countField,
+  HttpAnswerError,
+  parseAnswerObject,
+  plusUuidsField,
+  uuidValue,
+} from "./answer-json.js";
+import { encodeB64Value } from "./http-values.js";
 import type { ApiVersion } from "./httpapi.js";
 
-/** An answer that is not what the API says (bad JSON, a missing or mistyped field). */
-export class HttpAnswerError extends AnnexgateError {
-  constructor(message: string, data: Record<string, unknown> = {}, cause?: unknown) {
-    super("AG_HTTP_ANSWER", message, data, cause);
-  }
-}
+export { HttpAnswerError };
 
 export interface PresentAnswer {
   readonly present: boolean;
@@ -34,8 +35,6 @@ export type PutOffsetAnswer =
 export type LockAnswer =
   | { readonly locked: false }
   | { readonly locked: true; readonly lockId: string };
-
-const NO_UUIDS: readonly string[] = [];
 
 /** Serialize a JSON object with fields sorted by name, as Aeson does. */
 export function sortedJson(value: Record<string, unknown>): string {
@@ -89,87 +88,37 @@ export function unlockJson(unlock: boolean): string {
   return `${JSON.stringify({ unlock })}\n`;
 }
 
-type Json = Readonly<Record<string, unknown>>;
-
-function parseObject(text: string): Json {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new HttpAnswerError("the answer is not JSON", { body: text.slice(0, 200) }, e);
-  }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new HttpAnswerError("the answer is not a JSON object", { body: text.slice(0, 200) });
-  }
-  return json as Json;
-}
-
-function bool(json: Json, name: string): boolean {
-  const v = json[name];
-  if (typeof v !== "boolean") throw new HttpAnswerError(`the answer lacks boolean "${name}"`);
-  return v;
-}
-
-/** A count of bytes or seconds: a safe non-negative integer. */
-function count(json: Json, name: string): number {
-  const v = json[name];
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-    throw new HttpAnswerError(`the answer lacks a non-negative integer "${name}"`);
-  }
-  return v;
-}
-
-function uuid(v: unknown, name: string): string {
-  if (typeof v !== "string") throw new HttpAnswerError(`the answer has a bad "${name}"`);
-  let bytes: Uint8Array;
-  try {
-    bytes = decodeB64Value(v);
-  } catch (e) {
-    throw new HttpAnswerError(`the answer has a bad "${name}"`, {}, e);
-  }
-  if (bytes.length === 0) throw new HttpAnswerError(`the answer has an empty "${name}"`);
-  return utf8TextLossy(bytes);
-}
-
-/** `plusuuids`: absent or null before v2 (and allowed so after), else a list of UUIDs. */
-function plusUuids(json: Json): readonly string[] {
-  const v = json.plusuuids;
-  if (v === undefined || v === null) return NO_UUIDS;
-  if (!Array.isArray(v)) throw new HttpAnswerError('the answer has a bad "plusuuids"');
-  return v.map((u) => uuid(u, "plusuuids"));
-}
-
 export function parsePresentJson(text: string): PresentAnswer {
-  return { present: bool(parseObject(text), "present") };
+  return { present: boolField(parseAnswerObject(text), "present") };
 }
 
 export function parseRemovedJson(text: string): RemovedAnswer {
-  const json = parseObject(text);
-  return { removed: bool(json, "removed"), plusUuids: plusUuids(json) };
+  const json = parseAnswerObject(text);
+  return { removed: boolField(json, "removed"), plusUuids: plusUuidsField(json) };
 }
 
 export function parseStoredJson(text: string): StoredAnswer {
-  const json = parseObject(text);
-  return { stored: bool(json, "stored"), plusUuids: plusUuids(json) };
+  const json = parseAnswerObject(text);
+  return { stored: boolField(json, "stored"), plusUuids: plusUuidsField(json) };
 }
 
 export function parsePutOffsetJson(text: string): PutOffsetAnswer {
-  const json = parseObject(text);
-  if (json.alreadyhave === true) return { alreadyHave: true, plusUuids: plusUuids(json) };
-  return { alreadyHave: false, offset: count(json, "offset") };
+  const json = parseAnswerObject(text);
+  if (json.alreadyhave === true) return { alreadyHave: true, plusUuids: plusUuidsField(json) };
+  return { alreadyHave: false, offset: countField(json, "offset") };
 }
 
 export function parseLockJson(text: string): LockAnswer {
-  const json = parseObject(text);
-  if (!bool(json, "locked")) return { locked: false };
-  return { locked: true, lockId: uuid(json.lockid, "lockid") };
+  const json = parseAnswerObject(text);
+  if (!boolField(json, "locked")) return { locked: false };
+  return { locked: true, lockId: uuidValue(json.lockid, "lockid") };
 }
 
 export function parseTimestampJson(text: string): number {
-  return count(parseObject(text), "timestamp");
+  return countField(parseAnswerObject(text), "timestamp");
 }
 
 /** One line of a keeplocked body: true when it asks to unlock; throws when malformed. */
 export function parseUnlockJson(line: string): boolean {
-  return parseObject(line).unlock === true;
+  return parseAnswerObject(line).unlock === true;
 }

@@ -13,8 +13,15 @@
  * Runs anywhere (no Node built-ins): the client library uses it too.
  */
 import type { Key } from "../keys/portable.js";
+import {
+  countField,
+  HttpAnswerError,
+  jsonObject,
+  parseAnswerObject,
+  plusUuidsField,
+} from "./answer-json.js";
 import { utf8TextLossy } from "./bytes.js";
-import { HttpAnswerError, sortedJson } from "./http-answers.js";
+import { sortedJson } from "./http-answers.js";
 import {
   decodeB64Value,
   decodeKeyValue,
@@ -162,23 +169,6 @@ function sortedObject(o: Readonly<Record<string, string>>): Record<string, strin
   return out;
 }
 
-type Json = Readonly<Record<string, unknown>>;
-
-function object(v: unknown, what: string): Json {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    throw new HttpAnswerError(`the ${what} is not a JSON object`);
-  }
-  return v as Json;
-}
-
-function count(json: Json, name: string): number {
-  const v = json[name];
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-    throw new HttpAnswerError(`the answer lacks a non-negative integer "${name}"`);
-  }
-  return v;
-}
-
 /** An absolute http(s) URL: the client fetches nothing else. */
 function httpUrl(v: unknown): string {
   let protocol = "";
@@ -192,24 +182,8 @@ function httpUrl(v: unknown): string {
   throw new HttpAnswerError('the answer has a bad "url"');
 }
 
-function uuidList(v: unknown): readonly string[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw new HttpAnswerError('the answer has a bad "plusuuids"');
-  return v.map((u) => {
-    if (typeof u !== "string") throw new HttpAnswerError('the answer has a bad "plusuuids"');
-    let bytes: Uint8Array;
-    try {
-      bytes = decodeB64Value(u);
-    } catch (e) {
-      throw new HttpAnswerError('the answer has a bad "plusuuids"', {}, e);
-    }
-    if (bytes.length === 0) throw new HttpAnswerError('the answer has an empty "plusuuids"');
-    return utf8TextLossy(bytes);
-  });
-}
-
 function headersOf(v: unknown): Readonly<Record<string, string>> {
-  const o = object(v, '"headers"');
+  const o = jsonObject(v, '"headers"');
   for (const h of Object.values(o)) {
     if (typeof h !== "string") throw new HttpAnswerError('the answer has a bad "headers"');
   }
@@ -220,24 +194,14 @@ function partsOf(v: unknown): IndirectPart[] {
   if (!Array.isArray(v) || v.length === 0) throw new HttpAnswerError('the answer has bad "parts"');
   let next = 0;
   return v.map((p) => {
-    const part = object(p, "part");
-    const offset = count(part, "offset");
-    const length = count(part, "length");
+    const part = jsonObject(p, "part");
+    const offset = countField(part, "offset");
+    const length = countField(part, "length");
     // Parts follow each other, from the first byte.
     if (offset !== next) throw new HttpAnswerError('the answer has "parts" out of order');
     next = offset + length;
     return { offset, length, url: httpUrl(part.url) };
   });
-}
-
-function parse(text: string): Json {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new HttpAnswerError("the answer is not JSON", { body: text.slice(0, 200) }, e);
-  }
-  return object(json, "answer");
 }
 
 /**
@@ -250,7 +214,7 @@ export function parseIndirectUploadAnswer(status: number, text: string): Indirec
   if (status === 404 || status === 409) {
     let reason = "the server offers no indirect uploads";
     try {
-      const json = parse(text);
+      const json = parseAnswerObject(text);
       if (json.indirect === false && typeof json.reason === "string") reason = json.reason;
     } catch {
       // Not the extension's answer: the server does not know the path.
@@ -263,17 +227,16 @@ export function parseIndirectUploadAnswer(status: number, text: string): Indirec
       body: text.slice(0, 200),
     });
   }
-  const json = parse(text);
-  if (json.alreadyhave === true)
-    return { kind: "alreadyhave", plusUuids: uuidList(json.plusuuids) };
+  const json = parseAnswerObject(text);
+  if (json.alreadyhave === true) return { kind: "alreadyhave", plusUuids: plusUuidsField(json) };
   if (json.parts !== undefined) {
-    return { kind: "parts", parts: partsOf(json.parts), expires: count(json, "expires") };
+    return { kind: "parts", parts: partsOf(json.parts), expires: countField(json, "expires") };
   }
   if (json.method !== "PUT") throw new HttpAnswerError('the answer has no "method" PUT');
   return {
     kind: "put",
     url: httpUrl(json.url),
-    expires: count(json, "expires"),
+    expires: countField(json, "expires"),
     ...(json.headers !== undefined ? { headers: headersOf(json.headers) } : {}),
   };
 }
