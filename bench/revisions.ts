@@ -13,10 +13,9 @@
  * and the median of each figure is kept.
  */
 import { spawn } from "node:child_process";
-import { readFile, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
+import { buildBase } from "./base-tree.js";
 import { benchMain, envInt, median, printTable } from "./common.js";
 
 const here = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -68,43 +67,6 @@ async function runBench(tree: string, name: string): Promise<string> {
       code === 0 ? resolve(out) : reject(new Error(`${name} in ${tree} exited ${code}`)),
     );
   });
-}
-
-/**
- * Gives an older tree's test helpers the retrying directory removal this
- * tree's have: without it, a bench there can stop at its clean-up (a
- * stock git-annex command's children still writing in a client it
- * removes) before printing its figures. Only the clean-up changes, never
- * what is measured.
- */
-async function retryingRemoveDir(tree: string): Promise<void> {
-  const file = join(tree, "test", "helpers", "index.ts");
-  const text = await readFile(file, "utf8");
-  const plain = "await rm(dir, { recursive: true, force: true });";
-  if (text.includes(plain)) {
-    await writeFile(
-      file,
-      text.replace(plain, "await rm(dir, { recursive: true, force: true, maxRetries: 10 });"),
-    );
-  }
-}
-
-async function buildBase(rev: string): Promise<{ tree: string; done: () => Promise<void> }> {
-  const parent = await makeTempDir("annexgate-base-");
-  const tree = join(parent, "tree");
-  await run("git", ["worktree", "add", "--detach", tree, rev], { cwd: here });
-  await symlink(join(here, "node_modules"), join(tree, "node_modules"));
-  await retryingRemoveDir(tree);
-  await run(process.execPath, [join(here, "node_modules", "typescript", "bin", "tsc"), "-p", "."], {
-    cwd: tree,
-  });
-  return {
-    tree,
-    done: async () => {
-      await run("git", ["worktree", "remove", "--force", tree], { cwd: here });
-      await removeDir(parent);
-    },
-  };
 }
 
 benchMain("revisions", async (cleanup) => {

@@ -1,0 +1,197 @@
+/**
+ * The work bench/instructions.ts counts, as sets that share one server
+ * each: a plain repository (checkpresent at 1, 16 and 64 connections; a
+ * stock client's put and get of a big file and of small files) and a
+ * gateway with a 3-node cluster (the big file to one proxied node and to
+ * the cluster, small files to the cluster, both back from it). Each phase
+ * runs twice, with what it changed undone between (not counted), and the
+ * lower count is kept: the first run also warms the JIT for that path.
+ */
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { localCluster } from "../test/helpers/cluster.js";
+import { run } from "../test/helpers/index.js";
+import { annexHttpClone } from "../test/helpers/servers.js";
+import { CountedServer } from "./callgrind.js";
+import { type Probe, runLevel } from "./checkpresent-load.js";
+import { annexIn, fillClient, MiB, makeServerRepo, repoUuid, writeRandomFile } from "./common.js";
+
+export interface WorkOptions {
+  /** checkpresent requests per level and round. */
+  readonly requests: number;
+  readonly bigSize: number;
+  readonly files: number;
+  /** How much slower the server's clock runs (bench/slow-clock.ts). */
+  readonly clockSlowdown: number;
+  /** More arguments for the server (e.g. `--log-level warn` for one tree only). */
+  readonly serverArgs: readonly string[];
+}
+
+/** Figures by label: instructions per unit of work. */
+export type Figures = Map<string, number>;
+
+/** The built CLI of `tree` and whether it knows `--max-per-client` (newer trees limit clients). */
+async function serverOf(tree: string): Promise<{ main: string; perClientFlag: boolean }> {
+  const cli = join(tree, "dist", "src", "cli");
+  let perClientFlag = false;
+  for (const f of await readdir(cli)) {
+    if (f.endsWith(".js") && (await readFile(join(cli, f), "utf8")).includes("max-per-client")) {
+      perClientFlag = true;
+    }
+  }
+  return { main: join(cli, "main.js"), perClientFlag };
+}
+
+async function startCounted(
+  tree: string,
+  repo: string,
+  dir: string,
+  args: readonly string[],
+  opts: WorkOptions,
+): Promise<CountedServer> {
+  const { main, perClientFlag } = await serverOf(tree);
+  const here = join(dirname(fileURLToPath(import.meta.url)), "slow-clock.js");
+  return CountedServer.start({
+    main,
+    nodeArgs: ["--single-threaded", "--import", here],
+    repo,
+    args: [...args, ...(perClientFlag ? ["--max-per-client", "64"] : []), ...opts.serverArgs],
+    dir,
+    env: { BENCH_CLOCK_SLOWDOWN: String(opts.clockSlowdown) },
+  });
+}
+
+/** The lower of two counts of `work`, each after `prepare` (not counted). */
+async function lowerOfTwo(
+  server: CountedServer,
+  work: () => Promise<unknown>,
+  prepare: () => Promise<unknown> = async () => {},
+): Promise<number> {
+  const counts: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    await prepare();
+    counts.push(await server.count(work));
+  }
+  console.log(`    counted ${counts.map((c) => (c / 1e6).toFixed(1)).join(" and ")} MIr`);
+  return Math.min(...counts);
+}
+
+async function checkpresentProbes(repo: string, nKeys: number): Promise<Probe[]> {
+  await mkdir(join(repo, "data"));
+  for (let i = 0; i < nKeys; i++) {
+    await writeFile(join(repo, "data", `f${i}.dat`), randomBytes(1024));
+  }
+  await run("git", ["annex", "add", "-q", "data"], { cwd: repo });
+  await run("git", ["commit", "-q", "-m", "data"], { cwd: repo });
+  const present = (await run("git", ["annex", "find", "--json"], { cwd: repo }))
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => (JSON.parse(l) as { key: string }).key);
+  const uuid = await repoUuid(repo);
+  const client = randomUUID();
+  const path = (key: string) =>
+    `/git-annex/${uuid}/v4/checkpresent?key=${encodeURIComponent(key)}&clientuuid=${client}`;
+  return present.flatMap((k, i) => {
+    const absent = `SHA256E-s1024--${createHash("sha256").update(`absent ${i}`).digest("hex")}.dat`;
+    return [
+      { path: path(k), present: true },
+      { path: path(absent), present: false },
+    ];
+  });
+}
+
+/** Fails the bench when the load saw a wrong answer: counts of failed work mean nothing. */
+async function load(port: number, probes: Probe[], conns: number, n: number): Promise<void> {
+  const level = await runLevel(port, probes, conns, 3_600_000, n);
+  if (level.errors > 0) throw new Error(`checkpresent: ${level.firstError}`);
+}
+
+/** Puts and gets of `big.bin` and `small/` to `remote`, counted per MiB and per file. */
+async function transfers(
+  server: CountedServer,
+  client: string,
+  remote: string,
+  opts: WorkOptions,
+  figures: Figures,
+  what: string,
+): Promise<void> {
+  const annex = annexIn(client);
+  const mib = opts.bigSize / MiB;
+  // Content is dropped with --force before a get, so that no request of
+  // the drop's (a lock to check the remote's copy) is counted.
+  const putBig = await lowerOfTwo(
+    server,
+    () => annex("copy", "-q", "--to", remote, "big.bin"),
+    () => annex("drop", "-q", "--from", remote, "big.bin"),
+  );
+  const getBig = await lowerOfTwo(
+    server,
+    () => annex("get", "-q", "--from", remote, "big.bin"),
+    () => annex("drop", "-q", "--force", "big.bin"),
+  );
+  const putSmall = await lowerOfTwo(
+    server,
+    () => annex("copy", "-q", "-J8", "--to", remote, "small"),
+    () => annex("drop", "-q", "-J8", "--from", remote, "small"),
+  );
+  const getSmall = await lowerOfTwo(
+    server,
+    () => annex("get", "-q", "-J8", "--from", remote, "small"),
+    () => annex("drop", "-q", "-J8", "--force", "small"),
+  );
+  figures.set(`put big file, ${what} (MIr/MiB)`, putBig / mib / 1e6);
+  figures.set(`get big file, ${what} (MIr/MiB)`, getBig / mib / 1e6);
+  figures.set(`put small files, ${what} (MIr/file)`, putSmall / opts.files / 1e6);
+  figures.set(`get small files, ${what} (MIr/file)`, getSmall / opts.files / 1e6);
+}
+
+/** One server on a plain repository: checkpresent, then a stock client's transfers. */
+export async function plainWork(tree: string, dir: string, opts: WorkOptions): Promise<Figures> {
+  const repo = await makeServerRepo(join(dir, "server"));
+  const probes = await checkpresentProbes(repo, 50);
+  const bigFile = join(dir, "big.bin");
+  await writeRandomFile(bigFile, opts.bigSize);
+  const server = await startCounted(tree, repo, dir, ["--wideopen", "--jobs", "4"], opts);
+  const figures: Figures = new Map();
+  try {
+    // The JIT settles over the first ten thousand requests or so.
+    for (const conns of [1, 16, 64]) await load(server.port, probes, conns, 2 * opts.requests);
+    for (const conns of [1, 16, 64]) {
+      const n = await lowerOfTwo(server, () => load(server.port, probes, conns, opts.requests));
+      figures.set(`checkpresent, ${conns} conns (kIr/request)`, n / opts.requests / 1e3);
+    }
+    const client = await annexHttpClone(repo, join(dir, "client"), server.port);
+    await fillClient(client, bigFile, opts.files);
+    await transfers(server, client, "origin", opts, figures, "repository");
+    return figures;
+  } finally {
+    await server.stop();
+  }
+}
+
+/** One gateway in front of a 3-node cluster of local repositories. */
+export async function clusterWork(tree: string, dir: string, opts: WorkOptions): Promise<Figures> {
+  const { gw } = await localCluster(dir, ["node1", "node2", "node3"], "stock");
+  const bigFile = join(dir, "big.bin");
+  await writeRandomFile(bigFile, opts.bigSize);
+  const args = ["--wideopen", "--jobs", "8", "--clusterjobs", "8"];
+  const server = await startCounted(tree, gw, dir, args, opts);
+  const figures: Figures = new Map();
+  try {
+    const client = await annexHttpClone(gw, join(dir, "client"), server.port);
+    await fillClient(client, bigFile, opts.files);
+    const annex = annexIn(client);
+    const oneNode = await lowerOfTwo(
+      server,
+      () => annex("copy", "-q", "--to", "origin-node1", "big.bin"),
+      () => annex("drop", "-q", "--from", "origin-node1", "big.bin"),
+    );
+    figures.set("put big file, one proxied node (MIr/MiB)", oneNode / (opts.bigSize / MiB) / 1e6);
+    await transfers(server, client, "origin-mycluster", opts, figures, "cluster");
+    return figures;
+  } finally {
+    await server.stop();
+  }
+}
