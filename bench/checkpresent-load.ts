@@ -24,7 +24,12 @@ export interface Probe {
 }
 
 /** Null when the answer is right, else what was wrong. */
-function checkOnce(agent: Agent, port: number, probe: Probe): Promise<string | null> {
+function checkOnce(
+  agent: Agent,
+  port: number,
+  probe: Probe,
+  timeoutMs: number,
+): Promise<string | null> {
   return new Promise((resolve) => {
     const req = request(
       {
@@ -53,7 +58,7 @@ function checkOnce(agent: Agent, port: number, probe: Probe): Promise<string | n
         res.on("error", (e) => resolve(`response: ${e.message}`));
       },
     );
-    req.setTimeout(30_000, () => req.destroy(new Error("timeout")));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error("timeout")));
     req.on("error", (e) => resolve(`request: ${e.message}`));
     req.end();
   });
@@ -72,6 +77,8 @@ export async function runLevel(
   concurrency: number,
   durationMs: number,
   maxRequests: number,
+  /** How long one request may take (a server under valgrind needs far more). */
+  timeoutMs = 30_000,
 ): Promise<Level> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies = new Float64Array(maxRequests);
@@ -86,7 +93,7 @@ export async function runLevel(
       const probe = probes[issued % probes.length] as Probe;
       issued++;
       const s = process.hrtime.bigint();
-      const failed = await checkOnce(agent, port, probe);
+      const failed = await checkOnce(agent, port, probe, timeoutMs);
       const ms = Number(process.hrtime.bigint() - s) / 1e6;
       latencies[done++] = ms;
       if (failed !== null) {

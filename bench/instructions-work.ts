@@ -104,7 +104,7 @@ async function checkpresentProbes(repo: string, nKeys: number): Promise<Probe[]>
 
 /** Fails the bench when the load saw a wrong answer: counts of failed work mean nothing. */
 async function load(port: number, probes: Probe[], conns: number, n: number): Promise<void> {
-  const level = await runLevel(port, probes, conns, 3_600_000, n);
+  const level = await runLevel(port, probes, conns, 3_600_000, n, 600_000);
   if (level.errors > 0) throw new Error(`checkpresent: ${level.firstError}`);
 }
 
