@@ -1,7 +1,8 @@
 /**
  * Where the loggers' lines go: a file descriptor (stderr), written
  * without ever stopping the server. Lines are gathered and written
- * together (see FLUSH_DELAY_MS), one write in flight at a time so their order
+ * together once per turn of the event loop (a write(2) per request's line
+ * cost more than the line), one write in flight at a time so their order
  * is kept, off the event loop (a stderr pipe nobody reads blocks the
  * write, not the server). While a write is stuck, lines queue up to a
  * bound; past it whole lines are dropped, counted, and the count is
@@ -9,15 +10,6 @@
  * synchronously.
  */
 import { write, writeSync } from "node:fs";
-
-/**
- * Lines wait this long (ms) to be written together, or until this many
- * bytes are queued: a busy server's request lines go out in a few large
- * writes (each write costs a trip to the thread pool and a system call,
- * more than formatting the line), a quiet one's within a blink.
- */
-const FLUSH_DELAY_MS = 20;
-const FLUSH_BYTES = 64 << 10;
 
 /** Bytes of lines kept while the descriptor does not take them. */
 export const MAX_QUEUED_BYTES = 4 << 20;
@@ -56,12 +48,9 @@ export class LineSink {
     }
     this.#pending.push(line);
     this.#bytes += line.length;
-    if (this.#writing) return;
-    if (this.#bytes >= FLUSH_BYTES) {
-      this.#flush();
-    } else if (!this.#scheduled) {
+    if (!this.#scheduled && !this.#writing) {
       this.#scheduled = true;
-      setTimeout(() => this.#flush(), FLUSH_DELAY_MS);
+      setImmediate(() => this.#flush());
     }
   }
 
