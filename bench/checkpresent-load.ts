@@ -2,7 +2,12 @@
  * The load of the checkpresent benches: `concurrency` keep-alive
  * connections asking back to back, every answer checked, latencies kept.
  */
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { mkdir, writeFile } from "node:fs/promises";
 import { Agent, request } from "node:http";
+import { join } from "node:path";
+import { run } from "../test/helpers/index.js";
+import { makeServerRepo, repoUuid } from "./common.js";
 
 export interface Level {
   concurrency: number;
@@ -119,4 +124,36 @@ export async function runLevel(
     p50ms: percentile(sorted, 50),
     p99ms: percentile(sorted, 99),
   };
+}
+
+/**
+ * A fresh repository in `dir` with `n` annexed 1 KiB files; the probes
+ * ask for each of them and for as many absent keys.
+ */
+export async function checkpresentRepo(
+  dir: string,
+  n: number,
+): Promise<{ repo: string; probes: Probe[] }> {
+  const repo = await makeServerRepo(dir);
+  await mkdir(join(repo, "data"));
+  for (let i = 0; i < n; i++) await writeFile(join(repo, "data", `f${i}.dat`), randomBytes(1024));
+  await run("git", ["annex", "add", "-q", "data"], { cwd: repo });
+  await run("git", ["commit", "-q", "-m", "data"], { cwd: repo });
+  const keys = (await run("git", ["annex", "find", "--json"], { cwd: repo }))
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => (JSON.parse(l) as { key: string }).key);
+  if (keys.length !== n) throw new Error(`expected ${n} keys, found ${keys.length}`);
+  const uuid = await repoUuid(repo);
+  const client = randomUUID();
+  const path = (key: string) =>
+    `/git-annex/${uuid}/v4/checkpresent?key=${encodeURIComponent(key)}&clientuuid=${client}`;
+  const probes = keys.flatMap((k, i) => {
+    const absent = `SHA256E-s1024--${createHash("sha256").update(`absent ${i}`).digest("hex")}.dat`;
+    return [
+      { path: path(k), present: true },
+      { path: path(absent), present: false },
+    ];
+  });
+  return { repo, probes };
 }

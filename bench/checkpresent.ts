@@ -1,31 +1,13 @@
-/**
- * checkpresent requests per second and latency (p50/p99) at 1, 16 and 64
- * concurrent keep-alive connections, annexgate against stock
- * `git annex p2phttp`, on a repository holding some keys. Half the asked
- * keys are present, half are not; every answer is checked. Also the
- * server's CPU time per request (its whole process tree), which a busy
- * machine disturbs far less than requests per second.
- *
- * Usage: node dist/bench/checkpresent.js
- * Env: BENCH_QUICK=1 (1 s per level), BENCH_DURATION (seconds per level, 5),
- * BENCH_MAX_REQUESTS (per level, 500000), BENCH_CONCURRENCY (1,16,64),
- * BENCH_KEYS (keys in the repository, 200), BENCH_JOBS (server --jobs, 4),
- * BENCH_SERVERS=annexgate,stock.
- */
-import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
-import { type Level, type Probe, runLevel } from "./checkpresent-load.js";
+import { makeTempDir, removeDir } from "../test/helpers/index.js";
+import { checkpresentRepo, type Level, runLevel } from "./checkpresent-load.js";
 import {
   benchMain,
   envInt,
   fixed,
   isQuick,
-  makeServerRepo,
   printTable,
   ratio,
-  repoUuid,
   type ServerKind,
   serverKinds,
   startCleanly,
@@ -47,30 +29,7 @@ benchMain("checkpresent", async (cleanup) => {
   const top = await makeTempDir("annexgate-bench-checkpresent-");
   cleanup.add(() => removeDir(top));
   // One repository with nKeys annexed files, served by each server in turn.
-  const repo = await makeServerRepo(join(top, "server"));
-  await mkdir(join(repo, "data"));
-  for (let i = 0; i < nKeys; i++) {
-    await writeFile(join(repo, "data", `f${i}.dat`), randomBytes(1024));
-  }
-  await run("git", ["annex", "add", "-q", "data"], { cwd: repo });
-  await run("git", ["commit", "-q", "-m", "data"], { cwd: repo });
-  const present = (await run("git", ["annex", "find", "--json"], { cwd: repo }))
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => (JSON.parse(l) as { key: string }).key);
-  if (present.length !== nKeys) throw new Error(`expected ${nKeys} keys, found ${present.length}`);
-  const uuid = await repoUuid(repo);
-  const client = randomUUID();
-  const absent = present.map((_, i) => {
-    const hash = createHash("sha256").update(`absent ${i}`).digest("hex");
-    return `SHA256E-s1024--${hash}.dat`;
-  });
-  const path = (key: string) =>
-    `/git-annex/${uuid}/v4/checkpresent?key=${encodeURIComponent(key)}&clientuuid=${client}`;
-  const probes: Probe[] = present.flatMap((k, i) => [
-    { path: path(k), present: true },
-    { path: path(absent[i] as string), present: false },
-  ]);
+  const { repo, probes } = await checkpresentRepo(join(top, "server"), nKeys);
 
   // Every connection comes from one address. annexgate refuses a client's
   // requests past --max-per-client (32) with 429, by design; stock has no

@@ -1,22 +1,11 @@
-/**
- * The work bench/instructions.ts counts, as sets that share one server
- * each: a plain repository (checkpresent at 1, 16 and 64 connections; a
- * stock client's put and get of a big file and of small files) and a
- * gateway with a 3-node cluster (the big file to one proxied node and to
- * the cluster, small files to the cluster, both back from it). Each phase
- * runs twice, with what it changed undone between (not counted), and the
- * lower count is kept: the first run also warms the JIT for that path.
- */
-import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { localCluster } from "../test/helpers/cluster.js";
-import { run } from "../test/helpers/index.js";
 import { annexHttpClone } from "../test/helpers/servers.js";
 import { CountedServer } from "./callgrind.js";
-import { type Probe, runLevel } from "./checkpresent-load.js";
-import { annexIn, fillClient, MiB, makeServerRepo, repoUuid, writeRandomFile } from "./common.js";
+import { checkpresentRepo, type Probe, runLevel } from "./checkpresent-load.js";
+import { annexIn, fillClient, MiB, writeRandomFile } from "./common.js";
 
 export interface WorkOptions {
   /** checkpresent requests per level and round. */
@@ -78,30 +67,6 @@ async function lowerOfTwo(
   return Math.min(...counts);
 }
 
-async function checkpresentProbes(repo: string, nKeys: number): Promise<Probe[]> {
-  await mkdir(join(repo, "data"));
-  for (let i = 0; i < nKeys; i++) {
-    await writeFile(join(repo, "data", `f${i}.dat`), randomBytes(1024));
-  }
-  await run("git", ["annex", "add", "-q", "data"], { cwd: repo });
-  await run("git", ["commit", "-q", "-m", "data"], { cwd: repo });
-  const present = (await run("git", ["annex", "find", "--json"], { cwd: repo }))
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => (JSON.parse(l) as { key: string }).key);
-  const uuid = await repoUuid(repo);
-  const client = randomUUID();
-  const path = (key: string) =>
-    `/git-annex/${uuid}/v4/checkpresent?key=${encodeURIComponent(key)}&clientuuid=${client}`;
-  return present.flatMap((k, i) => {
-    const absent = `SHA256E-s1024--${createHash("sha256").update(`absent ${i}`).digest("hex")}.dat`;
-    return [
-      { path: path(k), present: true },
-      { path: path(absent), present: false },
-    ];
-  });
-}
-
 /** Fails the bench when the load saw a wrong answer: counts of failed work mean nothing. */
 async function load(port: number, probes: Probe[], conns: number, n: number): Promise<void> {
   const level = await runLevel(port, probes, conns, 3_600_000, n, 600_000);
@@ -149,8 +114,7 @@ async function transfers(
 
 /** One server on a plain repository: checkpresent, then a stock client's transfers. */
 export async function plainWork(tree: string, dir: string, opts: WorkOptions): Promise<Figures> {
-  const repo = await makeServerRepo(join(dir, "server"));
-  const probes = await checkpresentProbes(repo, 50);
+  const { repo, probes } = await checkpresentRepo(join(dir, "server"), 50);
   const bigFile = join(dir, "big.bin");
   await writeRandomFile(bigFile, opts.bigSize);
   const server = await startCounted(tree, repo, dir, ["--wideopen", "--jobs", "4"], opts);

@@ -18,9 +18,7 @@
  * BENCH_CONCURRENCY (64), BENCH_SERVERS=annexgate,stock.
  */
 import { spawn } from "node:child_process";
-import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { openSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
 import {
@@ -29,7 +27,7 @@ import {
   freePort,
   startStockP2pHttp,
 } from "../test/helpers/servers.js";
-import { type Probe, runLevel } from "./checkpresent-load.js";
+import { checkpresentRepo, type Probe, runLevel } from "./checkpresent-load.js";
 import {
   annexIn,
   benchMain,
@@ -44,7 +42,6 @@ import {
   parseSize,
   printTable,
   ratio,
-  repoUuid,
   serverKinds,
   timed,
   treeCpuMs,
@@ -122,34 +119,6 @@ async function startVariant(v: Variant, repo: string, logFile: string): Promise<
   if (v.args !== null) return startAnnexgate(repo, v.args, logFile);
   const s = await startStockP2pHttp(repo, ["--wideopen", "--jobs", "8"]);
   return { port: s.port, pid: s.child.pid as number, stop: () => s.stop() };
-}
-
-/** A repository with `n` annexed 1 KiB files; the probes ask for them and for as many absent keys. */
-async function checkpresentRepo(
-  dir: string,
-  n: number,
-): Promise<{ repo: string; probes: Probe[] }> {
-  const repo = await makeServerRepo(dir);
-  await mkdir(join(repo, "data"));
-  for (let i = 0; i < n; i++) await writeFile(join(repo, "data", `f${i}`), randomBytes(1024));
-  await run("git", ["annex", "add", "-q", "data"], { cwd: repo });
-  await run("git", ["commit", "-q", "-m", "data"], { cwd: repo });
-  const keys = (await run("git", ["annex", "find", "--json"], { cwd: repo }))
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => (JSON.parse(l) as { key: string }).key);
-  const uuid = await repoUuid(repo);
-  const client = randomUUID();
-  const path = (key: string) =>
-    `/git-annex/${uuid}/v4/checkpresent?key=${encodeURIComponent(key)}&clientuuid=${client}`;
-  const probes = keys.flatMap((k, i) => [
-    { path: path(k), present: true },
-    {
-      path: path(`SHA256E-s1024--${createHash("sha256").update(`absent ${i}`).digest("hex")}`),
-      present: false,
-    },
-  ]);
-  return { repo, probes };
 }
 
 /** Fetches /metrics once a second until stopped (what a Prometheus scraper does). */
