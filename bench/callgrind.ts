@@ -7,10 +7,9 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { run } from "../test/helpers/index.js";
-import { freePort } from "../test/helpers/servers.js";
+import { freePort, waitForPort } from "../test/helpers/servers.js";
 
 /** Node starts in under a second natively, but in tens of seconds under valgrind. */
 const START_LIMIT_MS = 600_000;
@@ -67,26 +66,8 @@ export class CountedServer {
       { cwd: opts.repo, env: { ...process.env, ...opts.env }, stdio: ["ignore", "ignore", "pipe"] },
     );
     const server = new CountedServer(child, opts.dir, port);
-    await server.#listening();
+    await waitForPort(port, child, () => server.#stderr, START_LIMIT_MS);
     return server;
-  }
-
-  async #listening(): Promise<void> {
-    const deadline = Date.now() + START_LIMIT_MS;
-    while (Date.now() < deadline) {
-      if (this.#child.exitCode !== null) throw new Error(`server exited: ${this.#stderr}`);
-      const up = await new Promise<boolean>((resolve) => {
-        const s = connect(this.port, "127.0.0.1");
-        s.once("connect", () => {
-          s.destroy();
-          resolve(true);
-        });
-        s.once("error", () => resolve(false));
-      });
-      if (up) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`server did not listen within ${START_LIMIT_MS / 1000} s`);
   }
 
   async #control(flag: string): Promise<void> {

@@ -43,8 +43,14 @@ export interface RunningP2pHttp {
   stop(): Promise<void>;
 }
 
-async function waitForPort(port: number, child: ChildProcess, err: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000;
+/** Waits until `port` takes TCP connections, failing if `child` exits first or `limitMs` passes. */
+export async function waitForPort(
+  port: number,
+  child: ChildProcess,
+  err: () => string,
+  limitMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited early: ${err()}`);
     // A TCP connection is enough: the server may speak HTTP or HTTPS.
