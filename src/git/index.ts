@@ -20,3 +20,4 @@ export {
   type TreeDiff,
   type TreeEntry,
 } from "./git.js";
+export type { RefEntry } from "./refs.js";
