@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { CatFileBatch, type Git, type Ident } from "../git/index.js";
+import { CatFileBatch, type Git, type Ident, RefUpdates } from "../git/index.js";
 import { KeyedMutex } from "../util/index.js";
 import { waitUnlocked } from "./annex-lock.js";
 import { BranchError } from "./errors.js";
@@ -25,6 +25,8 @@ const ORIGIN_REF = "refs/remotes/origin/git-annex";
 /** Branch files whose change means history was rewritten (`git annex forget`). */
 const TRANSITIONS_LOG = "transitions.log";
 const MAX_COMMIT_ATTEMPTS = 10;
+/** The message of the journal's commits, as git-annex's. */
+const COMMIT_MESSAGE = "update";
 const MAX_CHANGE_ATTEMPTS = 5;
 /** How long to wait for stock git-annex to release its journal lock. */
 const LOCK_WAIT_MS = 5000;
@@ -175,6 +177,8 @@ function checkPath(path: string): void {
 export class AnnexBranch {
   readonly git: Git;
   readonly #cat: CatFileBatch;
+  /** The journal commits' ref updates, through one long-running git (see ref-updates.ts). */
+  readonly #refUpdates: RefUpdates;
   readonly #journalDir: string;
   readonly #tmpDir: string;
   readonly #journalLock: string;
@@ -199,6 +203,7 @@ export class AnnexBranch {
   private constructor(git: Git) {
     this.git = git;
     this.#cat = new CatFileBatch(git);
+    this.#refUpdates = new RefUpdates(git, `git-annex branch ${COMMIT_MESSAGE}`);
     this.#journalDir = join(git.gitDir, "annex", "journal");
     this.#tmpDir = join(git.gitDir, "annex", "annexgate-tmp");
     this.#journalLock = join(git.gitDir, "annex", "journal.lck");
@@ -409,7 +414,8 @@ export class AnnexBranch {
         return null;
       }
       const commit = made.commit;
-      if (await this.git.updateRef(BRANCH_REF, commit, tip, `git-annex branch ${message}`)) {
+      const reason = `git-annex branch ${message}`;
+      if (await this.git.updateRef(BRANCH_REF, commit, tip, reason, this.#refUpdates)) {
         this.#lastCommit = commit;
         this.#lastCommitPaths = lost === null ? new Set(contents.keys()) : null;
         await this.#cleanJournal(snapshot);
@@ -669,6 +675,7 @@ export class AnnexBranch {
       await this.#paths.idle();
       if (!leaveJournal) await this.#commits.run("", () => this.#commit("update"));
     } finally {
+      await this.#refUpdates.close();
       await this.#cat.close();
     }
   }

@@ -10,6 +10,7 @@ import {
 } from "./commit-files.js";
 import { GitError } from "./errors.js";
 import { cleanEnv, execGit, type Finished, failure, firstLine } from "./exec.js";
+import type { RefUpdates } from "./ref-updates.js";
 import { type RefEntry, RefFiles, UNKNOWN } from "./refs.js";
 
 /** Options for one git command. */
@@ -284,14 +285,17 @@ export class Git {
   /**
    * Compare-and-swap of a ref: points `ref` at `newSha` only if it is
    * currently at `expectedOld` (null: only if it does not exist yet).
-   * Returns false, changing nothing, when the ref was elsewhere.
+   * Returns false, changing nothing, when the ref was elsewhere. `via`:
+   * through a kept git, when it logs the same `reason` (see ref-updates.ts).
    */
   async updateRef(
     ref: string,
     newSha: string,
     expectedOld: string | null,
     reason?: string,
+    via?: RefUpdates,
   ): Promise<boolean> {
+    if (via !== undefined && reason === via.reason) return via.update(ref, newSha, expectedOld);
     const args = ["update-ref"];
     if (reason !== undefined) args.push("-m", reason);
     args.push(

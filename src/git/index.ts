@@ -20,4 +20,5 @@ export {
   type TreeDiff,
   type TreeEntry,
 } from "./git.js";
+export { RefUpdates } from "./ref-updates.js";
 export type { RefEntry } from "./refs.js";
