@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { CatFileBatch, type Git, type Ident, RefUpdates } from "../git/index.js";
+import { CatFileBatch, CommitWriter, type Git, type Ident, RefUpdates } from "../git/index.js";
 import { KeyedMutex } from "../util/index.js";
 import { waitUnlocked } from "./annex-lock.js";
 import { BranchError } from "./errors.js";
@@ -179,6 +179,8 @@ export class AnnexBranch {
   readonly #cat: CatFileBatch;
   /** The journal commits' ref updates, through one long-running git (see ref-updates.ts). */
   readonly #refUpdates: RefUpdates;
+  /** The journal commits, made by one long-running fast-import (see commit-writer.ts). */
+  readonly #commitWriter: CommitWriter;
   readonly #journalDir: string;
   readonly #tmpDir: string;
   readonly #journalLock: string;
@@ -204,6 +206,7 @@ export class AnnexBranch {
     this.git = git;
     this.#cat = new CatFileBatch(git);
     this.#refUpdates = new RefUpdates(git, `git-annex branch ${COMMIT_MESSAGE}`);
+    this.#commitWriter = new CommitWriter(git);
     this.#journalDir = join(git.gitDir, "annex", "journal");
     this.#tmpDir = join(git.gitDir, "annex", "annexgate-tmp");
     this.#journalLock = join(git.gitDir, "annex", "journal.lck");
@@ -398,14 +401,17 @@ export class AnnexBranch {
       }
       // Blobs, trees and commit in one fast-import pack (see commit-files.ts).
       const identity = await this.#commitIdentity();
-      const made = await this.git.commitFiles({
-        from: tip,
-        merges: lost === null ? [] : [lost],
-        changes: [...contents].map(([path, content]) => ({ path, content })),
-        message,
-        author: identity.author,
-        committer: identity.committer,
-      });
+      const made = await this.git.commitFiles(
+        {
+          from: tip,
+          merges: lost === null ? [] : [lost],
+          changes: [...contents].map(([path, content]) => ({ path, content })),
+          message,
+          author: identity.author,
+          committer: identity.committer,
+        },
+        this.#commitWriter,
+      );
       if (made.tree === made.parentTree && lost === null) {
         // The journal only holds what the branch already has (someone
         // committed it, or it is being rewritten to the same content).
@@ -675,6 +681,7 @@ export class AnnexBranch {
       await this.#paths.idle();
       if (!leaveJournal) await this.#commits.run("", () => this.#commit("update"));
     } finally {
+      await this.#commitWriter.close();
       await this.#refUpdates.close();
       await this.#cat.close();
     }

@@ -8,6 +8,7 @@ import {
   commitFiles,
   type Ident,
 } from "./commit-files.js";
+import type { CommitWriter } from "./commit-writer.js";
 import { GitError } from "./errors.js";
 import { cleanEnv, execGit, type Finished, failure, firstLine } from "./exec.js";
 import type { RefUpdates } from "./ref-updates.js";
@@ -253,10 +254,11 @@ export class Git {
   /**
    * Makes a commit from a parent and file changes in one `git fast-import`
    * (blobs, trees and commit in one pack; see commit-files.ts) and returns
-   * it with its tree and the parent's tree. No ref is changed.
+   * it with its tree and the parent's tree. No ref is changed. `via`: a
+   * kept fast-import makes it (see commit-writer.ts).
    */
-  commitFiles(opts: CommitFilesOptions): Promise<CommitFilesResult> {
-    return commitFiles(this.dir, this.environment(), opts);
+  commitFiles(opts: CommitFilesOptions, via?: CommitWriter): Promise<CommitFilesResult> {
+    return via === undefined ? commitFiles(this.dir, this.environment(), opts) : via.commit(opts);
   }
 
   /**
