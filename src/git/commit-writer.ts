@@ -9,7 +9,13 @@
  * The process is ended after a while unused and after a number of
  * commits (fast-import remembers every object it wrote, and keeps a
  * `.keep` beside each pack it wrote until it ends), and after any
- * failure; the next commit starts a new one.
+ * failure; the next commit starts a new one. While it waits it holds an
+ * empty temporary pack (objects/pack/tmp_pack_*); a program that ends
+ * without closing its branch (or is killed) leaves that behind, and the
+ * `.keep`s, as a fast-import killed in the middle of a commit did before:
+ * `git gc` removes old tmp_pack files, and a kept pack stays a pack of
+ * its own. The idle time is short for that reason: under load commits
+ * come every second.
  */
 import { KeyedMutex } from "../util/index.js";
 import {
@@ -22,7 +28,7 @@ import { FastImport } from "./fast-import.js";
 import type { Git } from "./git.js";
 
 /** How long an unused process is kept (ms). */
-const IDLE_MS = 5000;
+const IDLE_MS = 2000;
 /** Commits one process makes before it is replaced. */
 const COMMITS_PER_PROCESS = 60;
 
@@ -49,6 +55,7 @@ export class CommitWriter {
     this.#idle = null;
     this.#fi ??= new FastImport(this.#git.dir, this.#git.environment(), FAST_IMPORT_ARGS);
     const fi = this.#fi;
+    fi.keepAlive(true);
     let made: CommitFilesResult;
     try {
       made = await writeCommit(fi, opts, true);
@@ -59,6 +66,7 @@ export class CommitWriter {
       throw err;
     }
     this.#made += 1;
+    fi.keepAlive(false);
     if (this.#made >= COMMITS_PER_PROCESS) {
       await this.#end();
     } else {
@@ -76,7 +84,9 @@ export class CommitWriter {
     const fi = this.#fi;
     this.#fi = null;
     this.#made = 0;
-    if (fi !== null) await fi.finish().catch(() => undefined);
+    if (fi === null) return;
+    fi.keepAlive(true); // its end is awaited
+    await fi.finish().catch(() => undefined);
   }
 
   /** Ends the process once the commits under way are done; later commits run one git each. */

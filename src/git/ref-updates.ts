@@ -12,12 +12,13 @@ import { type ChildProcessByStdio, spawn } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { KeyedMutex } from "../util/index.js";
 import { GitError } from "./errors.js";
+import { setKeepAlive } from "./fast-import.js";
 import type { Git } from "./git.js";
 
 type Child = ChildProcessByStdio<Writable, Readable, Readable>;
 
 /** How long an unused process is kept (ms). */
-const IDLE_MS = 5000;
+const IDLE_MS = 2000;
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 const STDERR_LIMIT = 16 * 1024;
 
@@ -71,11 +72,14 @@ export class RefUpdates {
     if (this.#idle !== null) clearTimeout(this.#idle);
     this.#idle = null;
     const p = this.#process();
+    // Waited on now; when idle it must not keep an exiting program alive.
+    setKeepAlive(p.child, true);
     const old = expectedOld ?? "0".repeat(newSha.length);
     p.child.stdin.write(`start\nupdate ${ref} ${newSha} ${old}\ncommit\n`);
     const started = await nextLine(p);
     const committed = started === "start: ok" ? await nextLine(p) : null;
     if (committed === "commit: ok") {
+      setKeepAlive(p.child, false);
       this.#idleLater(p);
       return true;
     }
@@ -156,6 +160,7 @@ export class RefUpdates {
     const p = this.#running;
     this.#running = null;
     if (p !== null) {
+      setKeepAlive(p.child, true); // its end is awaited
       p.child.stdin.end();
       await p.exit;
     }
