@@ -1,6 +1,7 @@
 // Over 400 lines: one class holds the whole journal/commit protocol shared with stock git-annex.
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { readdir, rm, stat } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import { CatFileBatch, CommitWriter, type Git, type Ident, RefUpdates } from "../git/index.js";
@@ -14,6 +15,7 @@ import {
   JOURNAL_BATCH,
   journalFileName,
   readJournalDir,
+  readJournalFileSync,
   removeIfUnchangedSync,
 } from "./journal.js";
 import { listRemoteBranches, planMerge } from "./merge.js";
@@ -100,23 +102,23 @@ function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === "ENOENT";
 }
 
+/**
+ * A journal file's bytes, or null. Synchronous, as journal.ts reads them
+ * (see readJournalFileSync): a few hundred bytes, read several times per
+ * upload, and fs/promises's thread-pool round trips cost more than the reads.
+ */
 async function readIfExists(path: string): Promise<Buffer | null> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    if (isMissing(err)) return null;
-    throw err;
-  }
+  return readJournalFileSync(path);
 }
 
 /** Runs `op`, and once more after creating `dir` when it failed for want of a directory. */
-async function creatingDirectory(dir: string, op: () => Promise<void>): Promise<void> {
+function creatingDirectory(dir: string, op: () => void): void {
   try {
-    await op();
+    op();
   } catch (err) {
     if (!isMissing(err)) throw err;
-    await mkdir(dir, { recursive: true });
-    await op();
+    mkdirSync(dir, { recursive: true });
+    op();
   }
 }
 
@@ -355,8 +357,9 @@ export class AnnexBranch {
       `${process.pid}.${this.#tmpCounter}.${randomBytes(4).toString("hex")}`,
     );
     const dest = this.#journalPath(path);
-    await creatingDirectory(this.#tmpDir, () => writeFile(tmp, content));
-    await creatingDirectory(this.#journalDir, () => rename(tmp, dest));
+    // Synchronous, as the journal's reads (see readIfExists).
+    creatingDirectory(this.#tmpDir, () => writeFileSync(tmp, content));
+    creatingDirectory(this.#journalDir, () => renameSync(tmp, dest));
   }
 
   /** The journal as it is now: branch path to the file's exact bytes. */
