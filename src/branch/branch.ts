@@ -1,9 +1,10 @@
 // Over 400 lines: one class holds the whole journal/commit protocol shared with stock git-annex.
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { readdir, rm, stat } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { CatFileBatch, type Git, type Ident } from "../git/index.js";
+import { CatFileBatch, CommitWriter, type Git, type Ident, RefUpdates } from "../git/index.js";
 import { KeyedMutex } from "../util/index.js";
 import { waitUnlocked } from "./annex-lock.js";
 import { BranchError } from "./errors.js";
@@ -14,6 +15,7 @@ import {
   JOURNAL_BATCH,
   journalFileName,
   readJournalDir,
+  readJournalFileSync,
   removeIfUnchangedSync,
 } from "./journal.js";
 import { listRemoteBranches, planMerge } from "./merge.js";
@@ -25,6 +27,8 @@ const ORIGIN_REF = "refs/remotes/origin/git-annex";
 /** Branch files whose change means history was rewritten (`git annex forget`). */
 const TRANSITIONS_LOG = "transitions.log";
 const MAX_COMMIT_ATTEMPTS = 10;
+/** The message of the journal's commits, as git-annex's. */
+const COMMIT_MESSAGE = "update";
 const MAX_CHANGE_ATTEMPTS = 5;
 /** How long to wait for stock git-annex to release its journal lock. */
 const LOCK_WAIT_MS = 5000;
@@ -98,23 +102,23 @@ function isMissing(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === "ENOENT";
 }
 
+/**
+ * A journal file's bytes, or null. Synchronous, as journal.ts reads them
+ * (see readJournalFileSync): a few hundred bytes, read several times per
+ * upload, and fs/promises's thread-pool round trips cost more than the reads.
+ */
 async function readIfExists(path: string): Promise<Buffer | null> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    if (isMissing(err)) return null;
-    throw err;
-  }
+  return readJournalFileSync(path);
 }
 
 /** Runs `op`, and once more after creating `dir` when it failed for want of a directory. */
-async function creatingDirectory(dir: string, op: () => Promise<void>): Promise<void> {
+function creatingDirectory(dir: string, op: () => void): void {
   try {
-    await op();
+    op();
   } catch (err) {
     if (!isMissing(err)) throw err;
-    await mkdir(dir, { recursive: true });
-    await op();
+    mkdirSync(dir, { recursive: true });
+    op();
   }
 }
 
@@ -175,6 +179,10 @@ function checkPath(path: string): void {
 export class AnnexBranch {
   readonly git: Git;
   readonly #cat: CatFileBatch;
+  /** The journal commits' ref updates, through one long-running git (see ref-updates.ts). */
+  readonly #refUpdates: RefUpdates;
+  /** The journal commits, made by one long-running fast-import (see commit-writer.ts). */
+  readonly #commitWriter: CommitWriter;
   readonly #journalDir: string;
   readonly #tmpDir: string;
   readonly #journalLock: string;
@@ -199,6 +207,8 @@ export class AnnexBranch {
   private constructor(git: Git) {
     this.git = git;
     this.#cat = new CatFileBatch(git);
+    this.#refUpdates = new RefUpdates(git, `git-annex branch ${COMMIT_MESSAGE}`);
+    this.#commitWriter = new CommitWriter(git);
     this.#journalDir = join(git.gitDir, "annex", "journal");
     this.#tmpDir = join(git.gitDir, "annex", "annexgate-tmp");
     this.#journalLock = join(git.gitDir, "annex", "journal.lck");
@@ -347,8 +357,9 @@ export class AnnexBranch {
       `${process.pid}.${this.#tmpCounter}.${randomBytes(4).toString("hex")}`,
     );
     const dest = this.#journalPath(path);
-    await creatingDirectory(this.#tmpDir, () => writeFile(tmp, content));
-    await creatingDirectory(this.#journalDir, () => rename(tmp, dest));
+    // Synchronous, as the journal's reads (see readIfExists).
+    creatingDirectory(this.#tmpDir, () => writeFileSync(tmp, content));
+    creatingDirectory(this.#journalDir, () => renameSync(tmp, dest));
   }
 
   /** The journal as it is now: branch path to the file's exact bytes. */
@@ -393,14 +404,17 @@ export class AnnexBranch {
       }
       // Blobs, trees and commit in one fast-import pack (see commit-files.ts).
       const identity = await this.#commitIdentity();
-      const made = await this.git.commitFiles({
-        from: tip,
-        merges: lost === null ? [] : [lost],
-        changes: [...contents].map(([path, content]) => ({ path, content })),
-        message,
-        author: identity.author,
-        committer: identity.committer,
-      });
+      const made = await this.git.commitFiles(
+        {
+          from: tip,
+          merges: lost === null ? [] : [lost],
+          changes: [...contents].map(([path, content]) => ({ path, content })),
+          message,
+          author: identity.author,
+          committer: identity.committer,
+        },
+        this.#commitWriter,
+      );
       if (made.tree === made.parentTree && lost === null) {
         // The journal only holds what the branch already has (someone
         // committed it, or it is being rewritten to the same content).
@@ -409,7 +423,8 @@ export class AnnexBranch {
         return null;
       }
       const commit = made.commit;
-      if (await this.git.updateRef(BRANCH_REF, commit, tip, `git-annex branch ${message}`)) {
+      const reason = `git-annex branch ${message}`;
+      if (await this.git.updateRef(BRANCH_REF, commit, tip, reason, this.#refUpdates)) {
         this.#lastCommit = commit;
         this.#lastCommitPaths = lost === null ? new Set(contents.keys()) : null;
         await this.#cleanJournal(snapshot);
@@ -669,6 +684,8 @@ export class AnnexBranch {
       await this.#paths.idle();
       if (!leaveJournal) await this.#commits.run("", () => this.#commit("update"));
     } finally {
+      await this.#commitWriter.close();
+      await this.#refUpdates.close();
       await this.#cat.close();
     }
   }

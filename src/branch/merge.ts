@@ -30,20 +30,12 @@ const SYNCED_PREFIX = "refs/heads/synced/";
  * (what `git annex sync` pushes into a repository), with its commit.
  */
 export async function listRemoteBranches(git: Git): Promise<RemoteBranchRef[]> {
-  const out = await git.run([
-    "for-each-ref",
-    "--format=%(objectname) %(refname)",
-    REMOTES_PREFIX,
-    SYNCED_PREFIX,
-  ]);
-  const refs: RemoteBranchRef[] = [];
-  for (const line of out.toString("utf8").split("\n")) {
-    const sp = line.indexOf(" ");
-    if (sp < 0) continue;
-    const ref = line.slice(sp + 1);
-    if (ref.endsWith(BRANCH_SUFFIX)) refs.push({ ref, sha: line.slice(0, sp) });
-  }
-  return refs;
+  const isBranch = (ref: string) => ref.endsWith(BRANCH_SUFFIX);
+  // In for-each-ref's order: by name, so refs/heads/synced/ first.
+  return [
+    ...(await git.listRefs(SYNCED_PREFIX, isBranch)),
+    ...(await git.listRefs(REMOTES_PREFIX, isBranch)),
+  ];
 }
 
 /** How a ref is named in git-annex's merge message (Git.Ref.describe). */

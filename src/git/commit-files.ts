@@ -49,6 +49,8 @@ export interface CommitFilesResult {
   readonly parentTree: string;
 }
 
+/** How fast-import is run for commits: the times in them are when they are made. */
+export const FAST_IMPORT_ARGS = ["--date-format=now"];
 /** fast-import's name for the branch it builds on; never written as a ref. */
 const SCRATCH = "refs/annexgate/fast-import";
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -103,6 +105,38 @@ async function writeChange(fi: FastImport, c: FileChange): Promise<void> {
 }
 
 /**
+ * Writes the commit `opts` describes into `fi` and reads back what it
+ * made. With `checkpoint`, fast-import then writes out what it has (a
+ * pack, or loose objects for a few) before the last answer comes, so the
+ * commit is in the repository when this returns and `fi` can take more.
+ */
+export async function writeCommit(
+  fi: FastImport,
+  opts: CommitFilesOptions,
+  checkpoint: boolean,
+): Promise<CommitFilesResult> {
+  await fi.write(commitHeader(opts));
+  for (const c of opts.changes) await writeChange(fi, c);
+  // The commit ends at the blank line; then ask for what it made, and
+  // reset the scratch branch so no ref is written at the end (or at the
+  // checkpoint).
+  await fi.write(`\nget-mark :1\nls :1 ""\nls ${opts.from} ""\nreset ${SCRATCH}\n\n`);
+  // Commands run in order: an answer after the checkpoint means it is done.
+  if (checkpoint) await fi.write("checkpoint\n\nget-mark :1\n");
+  const commit = await fi.readLine();
+  const tree = ROOT.exec(await fi.readLine())?.[1];
+  const parentTree = ROOT.exec(await fi.readLine())?.[1];
+  if (checkpoint && (await fi.readLine()) !== commit) {
+    throw new GitError("git fast-import gave an unexpected answer", { args: ["fast-import"] });
+  }
+  if (!SHA.test(commit) || tree === undefined || parentTree === undefined) {
+    // An empty tree is listed as missing; git-annex's branch never has one.
+    throw new GitError("git fast-import gave an unexpected answer", { args: ["fast-import"] });
+  }
+  return { commit, tree, parentTree };
+}
+
+/**
  * Makes the commit `opts` describes in the repository whose environment
  * is `env`, and returns its id and trees. Nothing points at the commit
  * afterwards: the caller moves a ref to it (or drops it).
@@ -112,22 +146,11 @@ export async function commitFiles(
   env: Record<string, string>,
   opts: CommitFilesOptions,
 ): Promise<CommitFilesResult> {
-  const fi = new FastImport(cwd, env, ["--date-format=now"]);
+  const fi = new FastImport(cwd, env, FAST_IMPORT_ARGS);
   try {
-    await fi.write(commitHeader(opts));
-    for (const c of opts.changes) await writeChange(fi, c);
-    // The commit ends at the blank line; then ask for what it made, and
-    // reset the scratch branch so no ref is written at the end.
-    await fi.write(`\nget-mark :1\nls :1 ""\nls ${opts.from} ""\nreset ${SCRATCH}\n\n`);
-    const commit = await fi.readLine();
-    const tree = ROOT.exec(await fi.readLine())?.[1];
-    const parentTree = ROOT.exec(await fi.readLine())?.[1];
+    const made = await writeCommit(fi, opts, false);
     await fi.finish();
-    if (!SHA.test(commit) || tree === undefined || parentTree === undefined) {
-      // An empty tree is listed as missing; git-annex's branch never has one.
-      throw new GitError("git fast-import gave an unexpected answer", { args: ["fast-import"] });
-    }
-    return { commit, tree, parentTree };
+    return made;
   } catch (err) {
     await fi.abort();
     throw err;

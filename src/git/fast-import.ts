@@ -119,6 +119,15 @@ export class FastImport {
     if (code !== 0) throw this.#failure(code, signal, "failed");
   }
 
+  /**
+   * Whether the process keeps Node running: a kept process waiting for
+   * work must not (an exiting program need not wait for it), one at work
+   * must (its answer is awaited).
+   */
+  keepAlive(on: boolean): void {
+    setKeepAlive(this.#child, on);
+  }
+
   /** Stops the process without writing anything more (after an error of ours). */
   async abort(): Promise<void> {
     if (!this.#gone) this.#child.kill();
@@ -135,4 +144,13 @@ export function quotePath(path: string): string {
     throw new GitError(`bad tree path ${JSON.stringify(path)}`, { args: ["fast-import"] });
   }
   return `"${path.replace(/[\\"\t\r]/g, (c) => (c === "\t" ? "\\t" : c === "\r" ? "\\r" : `\\${c}`))}"`;
+}
+
+/** Refs or unrefs a child process and its pipes (see FastImport.keepAlive). */
+export function setKeepAlive(child: Child, on: boolean): void {
+  for (const h of [child, child.stdin, child.stdout, child.stderr] as const) {
+    const handle = h as unknown as { ref?: () => void; unref?: () => void };
+    if (on) handle.ref?.();
+    else handle.unref?.();
+  }
 }

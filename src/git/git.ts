@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -9,7 +8,11 @@ import {
   commitFiles,
   type Ident,
 } from "./commit-files.js";
+import type { CommitWriter } from "./commit-writer.js";
 import { GitError } from "./errors.js";
+import { cleanEnv, execGit, type Finished, failure, firstLine } from "./exec.js";
+import type { RefUpdates } from "./ref-updates.js";
+import { type RefEntry, RefFiles, UNKNOWN } from "./refs.js";
 
 /** Options for one git command. */
 export interface RunOptions {
@@ -53,90 +56,6 @@ export interface CommitOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/**
- * Variables that would make git look at some other repository, index or
- * object store than the one this Git object stands for. They are dropped
- * from the inherited environment (a caller may set GIT_INDEX_FILE through
- * `RunOptions.env` on purpose).
- */
-const LOCATING_VARS = [
-  "GIT_DIR",
-  "GIT_WORK_TREE",
-  "GIT_INDEX_FILE",
-  "GIT_OBJECT_DIRECTORY",
-  "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-  "GIT_COMMON_DIR",
-  "GIT_PREFIX",
-  "GIT_IMPLICIT_WORK_TREE",
-  "GIT_NAMESPACE",
-];
-
-function cleanEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !LOCATING_VARS.includes(k)) env[k] = v;
-  }
-  return env;
-}
-
-interface Finished {
-  readonly stdout: Buffer;
-  readonly stderr: string;
-  readonly exitCode: number | null;
-  readonly signal: string | null;
-}
-
-/** Runs git and collects its output; rejects only when git could not be started. */
-function execGit(
-  args: readonly string[],
-  cwd: string,
-  env: Record<string, string>,
-  input: Buffer | string | undefined,
-): Promise<Finished> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn("git", args, {
-      cwd,
-      env,
-      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on("data", (b: Buffer) => out.push(b));
-    child.stderr?.on("data", (b: Buffer) => err.push(b));
-    child.once("error", (e) =>
-      reject(new GitError(`cannot run git ${args[0] ?? ""}`, { args }, e)),
-    );
-    child.once("close", (exitCode, signal) => {
-      resolvePromise({
-        stdout: Buffer.concat(out),
-        stderr: Buffer.concat(err).toString("utf8"),
-        exitCode,
-        signal,
-      });
-    });
-    if (input !== undefined && child.stdin !== null) {
-      // git may exit before reading all of its input (it failed); the exit
-      // status reports that, so a broken pipe here is not news.
-      child.stdin.on("error", () => {});
-      child.stdin.end(input);
-    }
-  });
-}
-
-function failure(args: readonly string[], r: Finished): GitError {
-  const first = r.stderr.trim().split("\n")[0] ?? "";
-  return new GitError(`git ${args[0] ?? ""} failed${first === "" ? "" : `: ${first}`}`, {
-    args,
-    exitCode: r.exitCode,
-    signal: r.signal,
-    stderr: r.stderr,
-  });
-}
-
-function firstLine(b: Buffer): string {
-  return b.toString("utf8").split("\n")[0] ?? "";
-}
-
 /** `changes` in git's index order (bytewise by path), keeping the order of equal paths. */
 function sortedByPath(changes: readonly TreeChange[]): TreeChange[] {
   const keyed = changes.map((c) => ({ c, key: Buffer.from(c.path, "utf8") }));
@@ -168,12 +87,15 @@ export class Git {
   readonly gitDir: string;
   readonly bare: boolean;
   readonly #env: Record<string, string>;
+  /** Refs read from git's own files, without a git process (see refs.ts). */
+  readonly #refs: RefFiles;
 
   private constructor(dir: string, gitDir: string, bare: boolean) {
     this.dir = dir;
     this.gitDir = gitDir;
     this.bare = bare;
     this.#env = { ...cleanEnv(), GIT_DIR: gitDir };
+    this.#refs = new RefFiles(gitDir);
   }
 
   /**
@@ -230,15 +152,38 @@ export class Git {
     await this.run(["config", name, value]);
   }
 
-  /** The object id `ref` names, or null when it names nothing. */
+  /**
+   * The object id `ref` names, or null when it names nothing. A full ref
+   * name (refs/…) is read from git's files when they tell.
+   */
   async revParse(ref: string): Promise<string | null> {
     if (ref.startsWith("-"))
       throw new GitError(`bad revision ${JSON.stringify(ref)}`, { args: [] });
+    const known = await this.#refs.read(ref);
+    if (known !== UNKNOWN) return known;
     const args = ["rev-parse", "--verify", "--quiet", ref];
     const r = await this.#exec(args);
     if (r.exitCode === 1) return null;
     if (r.exitCode !== 0) throw failure(args, r);
     return checkSha(firstLine(r.stdout), "rev-parse");
+  }
+
+  /**
+   * Every ref under `prefix` (ending in "/") whose name `wanted` accepts,
+   * with its object id, in name order; read from git's files when they
+   * tell, else from `git for-each-ref`.
+   */
+  async listRefs(prefix: string, wanted: (ref: string) => boolean): Promise<RefEntry[]> {
+    const known = await this.#refs.list(prefix, wanted);
+    if (known !== UNKNOWN) return known;
+    const out = await this.run(["for-each-ref", "--format=%(objectname) %(refname)", prefix]);
+    const refs: RefEntry[] = [];
+    for (const line of out.toString("utf8").split("\n")) {
+      const sp = line.indexOf(" ");
+      const ref = line.slice(sp + 1);
+      if (sp > 0 && wanted(ref)) refs.push({ ref, sha: line.slice(0, sp) });
+    }
+    return refs;
   }
 
   /** Writes a blob (`git hash-object -w --stdin`) and returns its id. */
@@ -309,10 +254,11 @@ export class Git {
   /**
    * Makes a commit from a parent and file changes in one `git fast-import`
    * (blobs, trees and commit in one pack; see commit-files.ts) and returns
-   * it with its tree and the parent's tree. No ref is changed.
+   * it with its tree and the parent's tree. No ref is changed. `via`: a
+   * kept fast-import makes it (see commit-writer.ts).
    */
-  commitFiles(opts: CommitFilesOptions): Promise<CommitFilesResult> {
-    return commitFiles(this.dir, this.environment(), opts);
+  commitFiles(opts: CommitFilesOptions, via?: CommitWriter): Promise<CommitFilesResult> {
+    return via === undefined ? commitFiles(this.dir, this.environment(), opts) : via.commit(opts);
   }
 
   /**
@@ -341,14 +287,17 @@ export class Git {
   /**
    * Compare-and-swap of a ref: points `ref` at `newSha` only if it is
    * currently at `expectedOld` (null: only if it does not exist yet).
-   * Returns false, changing nothing, when the ref was elsewhere.
+   * Returns false, changing nothing, when the ref was elsewhere. `via`:
+   * through a kept git, when it logs the same `reason` (see ref-updates.ts).
    */
   async updateRef(
     ref: string,
     newSha: string,
     expectedOld: string | null,
     reason?: string,
+    via?: RefUpdates,
   ): Promise<boolean> {
+    if (via !== undefined && reason === via.reason) return via.update(ref, newSha, expectedOld);
     const args = ["update-ref"];
     if (reason !== undefined) args.push("-m", reason);
     args.push(

@@ -10,6 +10,7 @@ export type {
   FileChange,
   Ident,
 } from "./commit-files.js";
+export { CommitWriter } from "./commit-writer.js";
 export { GitConfigValues } from "./config-values.js";
 export { GitError, type GitErrorData } from "./errors.js";
 export {
@@ -20,3 +21,5 @@ export {
   type TreeDiff,
   type TreeEntry,
 } from "./git.js";
+export { RefUpdates } from "./ref-updates.js";
+export type { RefEntry } from "./refs.js";

@@ -8,8 +8,9 @@
  * process (a stock one, or another annexgate) that the temp file is being
  * written, so it is not reclaimed under the writer.
  */
-import { mkdir, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { ensureDir } from "./dirs.js";
 import type { FcntlLocks } from "./fcntl-locks.js";
 import { downloadLockFileIn } from "./layout.js";
 
@@ -35,7 +36,7 @@ export async function withDownloadLock<T, B>(
     // deleted under a running server is not recreated here (the receive
     // refuses it).
     await stat(dirname(transferDir));
-    await mkdir(dirname(lck), { recursive: true });
+    await ensureDir(dirname(lck));
     held = await locks.tryLock(lck, "exclusive");
   } catch {
     return fn();

@@ -13,7 +13,7 @@
  */
 import { createReadStream } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
-import { chmod, mkdir, open, readdir, rename, rm, rmdir, stat, truncate } from "node:fs/promises";
+import { chmod, open, readdir, rename, rm, rmdir, stat, truncate } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { type Key, keyFile, type ReceiveVerification, receiveVerification } from "../keys/index.js";
@@ -25,6 +25,7 @@ import {
   type SharedContentLock,
 } from "./content-lockfiles.js";
 import { copyUpload } from "./copy-upload.js";
+import { ensureDir } from "./dirs.js";
 import { withDownloadLock } from "./download-lock.js";
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
 import { type FcntlLocks, processFcntlLocks } from "./fcntl-locks.js";
@@ -243,7 +244,7 @@ export class ObjectStore {
     }
     const tmp = this.tmpFile(key);
     await this.#checkHome();
-    await mkdir(dirname(tmp), { recursive: true });
+    await ensureDir(dirname(tmp));
     const have = await this.tmpSize(key);
     if (offset > have) {
       data.resume();
@@ -334,10 +335,18 @@ export class ObjectStore {
   async #moveIntoPlace(key: Key, tmp: string): Promise<void> {
     const dest = this.objectFile(key);
     const keyDir = dirname(dest);
-    await mkdir(keyDir, { recursive: true });
-    await chmod(keyDir, 0o755);
+    // A directory made now is writable as made; one there already may be frozen.
+    const made = await ensureDir(keyDir);
+    if (!made) await chmod(keyDir, 0o755);
     await chmod(tmp, 0o444);
-    await rename(tmp, dest);
+    try {
+      await rename(tmp, dest);
+    } catch (e) {
+      // Made without write permission for us (an unusual umask): thawed, and again.
+      if (!made || errnoCode(e) !== "EACCES") throw e;
+      await chmod(keyDir, 0o755);
+      await rename(tmp, dest);
+    }
     // git-annex freezes the key's directory so the object cannot be deleted
     // or replaced by accident.
     await chmod(keyDir, 0o555);

@@ -216,24 +216,19 @@ export class GatewaySnapshots {
  */
 async function readStamp(repo: LocalRepository): Promise<Stamp> {
   const { git } = repo;
-  const refs = (
-    await git.run([
-      "for-each-ref",
-      "--format=%(objectname) %(refname)",
-      "refs/heads/git-annex",
-      "refs/heads/synced/git-annex",
-      "refs/remotes/",
-    ])
-  )
-    .toString("utf8")
-    .split("\n")
-    .filter((l) => l.endsWith("/git-annex"));
+  const isBranch = (ref: string) => ref.endsWith("/git-annex");
+  // Read from git's ref files (no git process): this runs once a second.
+  const tip = await git.revParse("refs/heads/git-annex");
+  const refs = [
+    ...(await git.listRefs("refs/heads/synced/", isBranch)),
+    ...(await git.listRefs("refs/remotes/", isBranch)),
+  ].map((r) => `${r.sha} ${r.ref}`);
   let mtime = 0;
   try {
     mtime = (await stat(join(git.gitDir, "config"))).mtimeMs;
   } catch {
     // no config file: nothing configured
   }
-  const own = refs.find((l) => l.endsWith(" refs/heads/git-annex")) ?? "";
-  return { own, outside: `${refs.filter((l) => l !== own).join(" ")} ${mtime}` };
+  const own = tip === null ? "" : `${tip} refs/heads/git-annex`;
+  return { own, outside: `${refs.join(" ")} ${mtime}` };
 }

@@ -1,0 +1,179 @@
+/**
+ * Reading refs from git's files (loose refs, then `packed-refs`) instead
+ * of running `git rev-parse` or `git for-each-ref`: the git-annex branch
+ * is read before every commit and the refs a gateway watches once a
+ * second, and each git process costs the event loop a fork. Git writes
+ * a loose ref by renaming a lock file over it and rewrites packed-refs
+ * the same way, so a file read here is always a whole value; reading the
+ * loose file before packed-refs is git's own order.
+ *
+ * Only the plain files backend is read: a repository whose refs live
+ * elsewhere (a linked work tree's `commondir`, the reftable backend) or a
+ * ref file this does not understand (a symbolic ref) answers "unknown",
+ * and the caller asks git.
+ */
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+
+/** What the files say of a ref: its object id, absent (null), or UNKNOWN (ask git). */
+export const UNKNOWN: unique symbol = Symbol("unknown ref");
+export type RefValue = string | null | typeof UNKNOWN;
+
+/** A ref and the object it names. */
+export interface RefEntry {
+  readonly ref: string;
+  readonly sha: string;
+}
+
+const SHA_LINE = /^([0-9a-f]{40}|[0-9a-f]{64})\n?$/;
+const PACKED_LINE = /^([0-9a-f]{40}|[0-9a-f]{64}) (refs\/\S+)$/;
+
+function code(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | null)?.code;
+}
+
+/**
+ * A ref name this reader handles: under refs/, of plain characters, none
+ * of git's forbidden forms (see git check-ref-format). Any other name,
+ * `refs/x^{commit}` included, is left to git.
+ */
+const PLAIN_NAME = /^refs(\/[A-Za-z0-9_+=,%@-][A-Za-z0-9_+=,%@.-]*)+$/;
+function plainRefName(ref: string): boolean {
+  return (
+    PLAIN_NAME.test(ref) &&
+    !ref.includes("..") &&
+    !ref.includes("@{") &&
+    !ref.endsWith(".") &&
+    !/\.lock(\/|$)/.test(ref)
+  );
+}
+
+interface Packed {
+  readonly stamp: string;
+  readonly refs: ReadonlyMap<string, string>;
+}
+
+export class RefFiles {
+  readonly #gitDir: string;
+  /** Whether this repository keeps its refs in plain files here (found once). */
+  #plain: Promise<boolean> | null = null;
+  #packed: Packed | null = null;
+
+  constructor(gitDir: string) {
+    this.#gitDir = gitDir;
+  }
+
+  #isPlain(): Promise<boolean> {
+    this.#plain ??= (async () => {
+      for (const name of ["commondir", "reftable"]) {
+        try {
+          await stat(join(this.#gitDir, name));
+          return false;
+        } catch (e) {
+          if (code(e) !== "ENOENT") return false;
+        }
+      }
+      return true;
+    })();
+    return this.#plain;
+  }
+
+  /** packed-refs, parsed again only when the file was replaced or changed. */
+  async #packedRefs(): Promise<ReadonlyMap<string, string> | typeof UNKNOWN> {
+    const file = join(this.#gitDir, "packed-refs");
+    let st: { ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint };
+    try {
+      st = await stat(file, { bigint: true });
+    } catch (e) {
+      return code(e) === "ENOENT" ? new Map() : UNKNOWN;
+    }
+    const stamp = `${st.ino} ${st.size} ${st.mtimeNs} ${st.ctimeNs}`;
+    if (this.#packed?.stamp === stamp) return this.#packed.refs;
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (e) {
+      return code(e) === "ENOENT" ? new Map() : UNKNOWN;
+    }
+    const refs = new Map<string, string>();
+    for (const line of text.split("\n")) {
+      if (line === "" || line.startsWith("#") || line.startsWith("^")) continue;
+      const m = PACKED_LINE.exec(line);
+      if (m === null) return UNKNOWN;
+      refs.set(m[2] as string, m[1] as string);
+    }
+    this.#packed = { stamp, refs };
+    return refs;
+  }
+
+  /** A loose ref file's value: a sha, null (no such file), or UNKNOWN. */
+  async #loose(ref: string): Promise<RefValue> {
+    let text: string;
+    try {
+      text = await readFile(join(this.#gitDir, ref), "utf8");
+    } catch (e) {
+      const c = code(e);
+      // A directory of that name (refs/heads/synced when synced/git-annex exists).
+      return c === "ENOENT" || c === "EISDIR" || c === "ENOTDIR" ? null : UNKNOWN;
+    }
+    return SHA_LINE.exec(text)?.[1] ?? UNKNOWN;
+  }
+
+  /** The object id `ref` (a full name, refs/…) names. */
+  async read(ref: string): Promise<RefValue> {
+    if (!plainRefName(ref) || !(await this.#isPlain())) return UNKNOWN;
+    const loose = await this.#loose(ref);
+    if (loose !== null) return loose;
+    const packed = await this.#packedRefs();
+    return packed === UNKNOWN ? UNKNOWN : (packed.get(ref) ?? null);
+  }
+
+  /**
+   * Every ref under `prefix` (ending in "/") whose name `wanted` accepts,
+   * sorted by name as for-each-ref lists them; UNKNOWN when the files
+   * cannot tell.
+   */
+  async list(
+    prefix: string,
+    wanted: (ref: string) => boolean,
+  ): Promise<RefEntry[] | typeof UNKNOWN> {
+    if (!prefix.endsWith("/") || !plainRefName(prefix.slice(0, -1))) return UNKNOWN;
+    if (!(await this.#isPlain())) return UNKNOWN;
+    const names = new Set<string>();
+    const walk = async (dir: string): Promise<boolean> => {
+      let entries: import("node:fs").Dirent[];
+      try {
+        entries = await readdir(join(this.#gitDir, dir), { withFileTypes: true });
+      } catch (e) {
+        return code(e) === "ENOENT";
+      }
+      for (const ent of entries) {
+        const name = `${dir}/${ent.name}`;
+        if (ent.isDirectory()) {
+          if (!(await walk(name))) return false;
+        } else if (ent.isFile() && !name.endsWith(".lock")) {
+          // A name git might not take for a ref: git decides.
+          if (!plainRefName(name)) return false;
+          if (wanted(name)) names.add(name);
+        }
+      }
+      return true;
+    };
+    if (!(await walk(prefix.slice(0, -1)))) return UNKNOWN;
+    const packed = await this.#packedRefs();
+    if (packed === UNKNOWN) return UNKNOWN;
+    for (const ref of packed.keys()) if (ref.startsWith(prefix) && wanted(ref)) names.add(ref);
+    const out: RefEntry[] = [];
+    for (const ref of [...names].sort(byteOrder)) {
+      const loose = await this.#loose(ref);
+      if (loose === UNKNOWN) return UNKNOWN;
+      const sha = loose ?? packed.get(ref);
+      if (sha !== undefined) out.push({ ref, sha });
+    }
+    return out;
+  }
+}
+
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
