@@ -57,7 +57,12 @@ async function simDir(): Promise<SimDir> {
   // simulated repository's directory (sim/wanted.ts stockMatchedPath).
   const simRepo = join(git.gitDir, "annex", "sim", "uuid");
   const here = process.cwd();
-  const matchedPath = (file: string) => relative(simRepo, join(here, file)).split(sep).join("/");
+  const slow = (file: string) => relative(simRepo, join(here, file)).split(sep).join("/");
+  // Asked for every candidate action: a plain relative name needs no path arithmetic.
+  const prefix = slow(".");
+  const plain = (file: string) =>
+    file !== "" && !file.startsWith("/") && !/(^|\/)\.{0,2}(\/|$)/.test(file);
+  const matchedPath = (file: string) => (plain(file) ? `${prefix}/${file}` : slow(file));
   return {
     dir,
     log: join(dir, "log"),

@@ -186,13 +186,10 @@ async function writeConfiguration(sim: Sim, branch: AnnexBranch): Promise<void> 
 /** The location log of every key as `repo`'s view records it. */
 async function writeLocations(sim: Sim, repo: SimRepo, branch: AnnexBranch): Promise<void> {
   const st = sim.state;
-  const columns = st.views.view(repo.id).columns;
+  const view = st.views.view(repo.id);
   for (let k = 0; k < st.keys.length; k++) {
     const changes = new Map<string, boolean>();
-    columns.forEach((col, r) => {
-      const cell = col?.[k] ?? 0;
-      if (cell !== 0) changes.set(st.repo(r).uuid, cell > 0);
-    });
+    view.forEachRecord(k, (r, cell) => changes.set(st.repo(r).uuid, cell > 0));
     if (changes.size > 0) await setLocations(branch, st.keys[k] as Key, changes);
   }
 }
