@@ -8,8 +8,9 @@
  * visit whose command fails ends the same way. Then metadata: `git annex
  * metadata` (text and JSON), `find --metadata` and `metadata=` preferred
  * content in the visited repositories, the metadata logs themselves, and
- * what else git-annex's clones hold (difference, trust and group logs,
- * the work tree set-up), compared with stock's with the clocks blanked.
+ * what else git-annex's clones hold (the configuration logs, no remotes
+ * for connections or cluster nodes, the work tree set-up), compared with
+ * stock's with the clocks blanked.
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
@@ -59,7 +60,16 @@ const catMet = (file: string) =>
 const METADATA = `seed 7
 init foo
 init bar
+initremote sp
 connect foo <-> bar
+connect foo -> sp
+clusternode c1 bar
+group bar store
+groupwanted store anything
+trustlevel sp untrusted
+numcopies 2
+mincopies 2
+required bar include=a.x
 wanted bar metadata=tag=keep or metadata=year>2020
 add a.x 1M foo
 add b.x 2M foo
@@ -93,7 +103,7 @@ metadata a.x tag+=more
 metadata a.x author-=bob
 visit bar git-annex metadata a.x
 visit bar ${catMet("a.x")}
-visit foo for f in difference.log trust.log group.log; do git cat-file -p git-annex:$f; done
+visit foo for f in difference.log uuid.log trust.log group.log numcopies.log mincopies.log preferred-content.log required-content.log group-preferred-content.log; do git cat-file -p git-annex:$f; done; git remote -v; git annex info --fast | grep -v 'disk space'
 visit foo git config --get-regexp filter; od -c .git/info/attributes; for h in pre-commit post-receive post-checkout post-merge; do ls -l .git/hooks/$h | cut -c1-10; cat .git/hooks/$h; done
 `;
 
