@@ -37,6 +37,7 @@ export {
   readClusters,
   recordCluster,
 } from "./logs/cluster.js";
+export { DIFFERENCE_LOG, readDifferences, recordDifferences } from "./logs/difference.js";
 export {
   EXPORT_LOG,
   EXPORT_TREE_GRAFT,
@@ -80,12 +81,27 @@ export {
 } from "./logs/maxsize.js";
 export {
   currentMetaData,
+  foldField,
+  type LoggedField,
+  type LoggedMetaData,
   type MetaData,
   type MetaField,
   metadataLogPath,
   parseMetaDataLog,
   readMetaData,
 } from "./logs/metadata.js";
+export {
+  addMetaData,
+  differenceMetaData,
+  formatMetaDataLog,
+  loggedMetaData,
+  sameExactly,
+  sameValues,
+  serializeMetaData,
+  simplifyMetaDataLog,
+  unionMetaData,
+  withoutLastChanged,
+} from "./logs/metadata-write.js";
 export {
   type CopiesLine,
   DEFAULT_MINCOPIES,

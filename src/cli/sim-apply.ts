@@ -39,12 +39,15 @@ const repoDir = (simDir: string, uuid: string): string => join(simDir, "repos", 
 export async function settleBeforeVisit(sim: Sim, c: SimCommand, simDir: string): Promise<void> {
   if (c.kind !== "visit") return;
   const repo = sim.visitTarget(c);
+  sim.state.updateRepos();
   await materialiseView(sim, repo, repoDir(simDir, repo.uuid), { commit: true });
 }
 
 /** Runs one visit; its exit status (0 when it ran well). */
 async function visit(sim: Sim, c: Visit, simDir: string, replaying: boolean): Promise<number> {
   const repo = sim.visitTarget(c);
+  // git-annex brings every clone up to date before a visit (Sim.hs updateSimRepos).
+  sim.state.updateRepos();
   if (replaying) {
     sim.recordVisit(c);
     return 0;
@@ -76,17 +79,34 @@ export async function startWithVisits(
   sim: Sim,
   commands: readonly SimCommand[],
   simDir: string,
-  opts: { readonly replaying?: boolean; readonly real?: RealState } = {},
+  opts: {
+    readonly replaying?: boolean;
+    readonly real?: RealState;
+    readonly suspends?: Suspends;
+  } = {},
 ): Promise<number> {
   const replaying = opts.replaying === true;
+  const suspends = opts.suspends;
   if (opts.real !== undefined) {
     sim.startFrom(opts.real);
-    return applyWithVisits(sim, commands, simDir, replaying);
+    return applyWithVisits(sim, commands, simDir, replaying, suspends);
   }
   const first = commands.findIndex((c) => c.kind === "visit" || c.kind === "addtree");
-  sim.start(first < 0 ? commands : commands.slice(0, first));
+  const after = suspends === undefined ? undefined : () => suspended(sim, suspends);
+  sim.start(first < 0 ? commands : commands.slice(0, first), after);
   if (first < 0) return 0;
-  return applyWithVisits(sim, commands.slice(first), simDir, replaying);
+  return applyWithVisits(sim, commands.slice(first), simDir, replaying, suspends);
+}
+
+/**
+ * Where a started sim was suspended, as lengths of its log: git-annex
+ * brings its clones up to date there (Sim.hs `suspendSim`), so a replay
+ * does too (SimState.updateRepos).
+ */
+export type Suspends = ReadonlySet<number>;
+
+function suspended(sim: Sim, suspends: Suspends): void {
+  if (suspends.has(sim.state.history.length)) sim.state.updateRepos();
 }
 
 /** Applies `commands` to a started sim, running visits as they come (see startWithVisits). */
@@ -95,8 +115,10 @@ export async function applyWithVisits(
   commands: readonly SimCommand[],
   simDir: string,
   replaying = false,
+  suspends?: Suspends,
 ): Promise<number> {
   for (const c of commands) {
+    if (suspends !== undefined) suspended(sim, suspends);
     if (c.kind === "addtree") {
       const u = sim.addTreeTarget(c);
       sim.applyAddTree(c, await treeFilesMatching(sim.state.repo(u).uuid, c.expression));
@@ -107,5 +129,6 @@ export async function applyWithVisits(
       sim.apply(c);
     }
   }
+  if (suspends !== undefined) suspended(sim, suspends);
   return 0;
 }

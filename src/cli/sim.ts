@@ -14,7 +14,7 @@
  * engine does in milliseconds for sims of stock's size.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, relative, sep } from "node:path";
 import {
@@ -37,11 +37,16 @@ import { readRealState } from "./sim-from.js";
 import { type ExistingRepos, loadExistingRepos } from "./sim-use.js";
 import { UsageError } from "./usage.js";
 
-/** The log of the started sim, a marker that a check in it failed, where its globs look from. */
+/**
+ * The log of the started sim, a marker that a check in it failed, the
+ * log's lengths where it was suspended (sim-apply.ts Suspends), where its
+ * globs look from.
+ */
 interface SimDir {
   readonly dir: string;
   readonly log: string;
   readonly failed: string;
+  readonly suspends: string;
   readonly matchedPath: (file: string) => string;
 }
 
@@ -52,8 +57,19 @@ async function simDir(): Promise<SimDir> {
   // simulated repository's directory (sim/wanted.ts stockMatchedPath).
   const simRepo = join(git.gitDir, "annex", "sim", "uuid");
   const here = process.cwd();
-  const matchedPath = (file: string) => relative(simRepo, join(here, file)).split(sep).join("/");
-  return { dir, log: join(dir, "log"), failed: join(dir, "failed"), matchedPath };
+  const slow = (file: string) => relative(simRepo, join(here, file)).split(sep).join("/");
+  // Asked for every candidate action: a plain relative name needs no path arithmetic.
+  const prefix = slow(".");
+  const plain = (file: string) =>
+    file !== "" && !file.startsWith("/") && !/(^|\/)\.{0,2}(\/|$)/.test(file);
+  const matchedPath = (file: string) => (plain(file) ? `${prefix}/${file}` : slow(file));
+  return {
+    dir,
+    log: join(dir, "log"),
+    failed: join(dir, "failed"),
+    suspends: join(dir, "suspends"),
+    matchedPath,
+  };
 }
 
 /** The repositories `use` can name, read only when a command uses them (it costs a branch read). */
@@ -130,16 +146,28 @@ async function restore(d: SimDir, next: readonly SimCommand[] = []): Promise<Sim
     },
     await existingFor([...log, ...next]),
   );
-  await startWithVisits(sim, log, d.dir, { replaying: true });
+  await startWithVisits(sim, log, d.dir, { replaying: true, suspends: await readSuspends(d) });
   // A failed present/notpresent check is not in the log; the marker keeps it.
   if (existsSync(d.failed)) sim.state.failed = true;
   replaying = false;
   return sim;
 }
 
+/** Where the started sim was suspended before (none for a sim started by an older annexgate). */
+async function readSuspends(d: SimDir): Promise<Set<number>> {
+  const text = existsSync(d.suspends) ? await readFile(d.suspends, "utf8") : "";
+  return new Set(
+    text
+      .split("\n")
+      .filter((l) => l !== "")
+      .map(Number),
+  );
+}
+
 async function suspend(d: SimDir, sim: Sim): Promise<void> {
   await mkdir(d.dir, { recursive: true });
   await writeFile(d.log, formatSimFile(sim.state.history));
+  await appendFile(d.suspends, `${sim.state.history.length}\n`);
   if (sim.state.failed) await writeFile(d.failed, "");
 }
 
@@ -248,13 +276,18 @@ async function reportSim(d: SimDir, args: readonly string[], from?: string): Pro
   const firstStep = commands.findIndex((c) => c.kind === "step" || c.kind === "stepstable");
   const setup = firstStep < 0 ? commands : commands.slice(0, firstStep);
   // Visits are logged, not run: a report runs no commands.
+  // A started sim's log replays with its suspends, as restore does.
+  const suspends = file === undefined ? await readSuspends(d) : undefined;
   await startWithVisits(sim, setup, d.dir, {
     replaying: true,
     ...(from === undefined ? {} : { real: await readRealState(from) }),
+    ...(suspends === undefined ? {} : { suspends }),
   });
   const upFront = analyseExpressions(sim);
   for (const p of upFront) process.stdout.write(`before the run: ${p}\n`);
-  if (firstStep >= 0) await applyWithVisits(sim, commands.slice(firstStep), d.dir, true);
+  if (firstStep >= 0) {
+    await applyWithVisits(sim, commands.slice(firstStep), d.dir, true, suspends);
+  }
   if (progress !== undefined) clearProgress();
   const report = (recorder as SimRecorder).report(analyseExpressions(sim));
   process.stdout.write(formatReportText(report));

@@ -52,6 +52,8 @@ function observe(ctx: ActionContext, tell: (o: SimObserver) => void): void {
 
 /** Runs one component; true when it acted (transferred or dropped). */
 export function runComponent(ctx: ActionContext, group: ActionGroup, index: number): boolean {
+  // git-annex runs each in the acting repository's clone, brought up to date first.
+  ctx.state.updateRepos();
   const file = group.files[index];
   if (file === undefined) return false;
   switch (group.kind) {

@@ -4,12 +4,12 @@
  * metadata, preferred and required content, maxsize, rebalance, cluster
  * nodes; with git-annex's checks and messages.
  */
-import type { MetaData, MetaField } from "../branch/index.js";
 import { checkPreferredContentExpression } from "../preferred-content/index.js";
 import type { Connections, SimCommand } from "./commands.js";
 import { firstConnection } from "./commands.js";
 import { knownRepo } from "./components.js";
 import { SimError } from "./errors.js";
+import { parseModMeta } from "./metadata.js";
 import { randomBool, randomRInt, simRandom } from "./random.js";
 import type { SimState } from "./state.js";
 
@@ -59,48 +59,6 @@ export function disconnect(st: SimState, c: Connections): void {
     st.connections[u]?.delete(step.remote);
     rest = step.rest;
   }
-}
-
-const LEGAL_FIELD_PUNCTUATION = new Set(["_", "-", "."]);
-
-function legalField(f: string): boolean {
-  const chars = [...f];
-  if (chars.length === 0) return false;
-  const alnum = (c: string): boolean => /^[\p{L}\p{N}]$/u.test(c);
-  return (
-    alnum(chars[0] as string) &&
-    chars.slice(1).every((c) => alnum(c) || LEGAL_FIELD_PUNCTUATION.has(c))
-  );
-}
-
-/**
- * CommandMetaData: `field=value` sets, `field+=value` adds, `field-=value`
- * removes, `field?=value` sets when unset (Annex/MetaData.hs
- * `parseModMeta`), applied to the key's current metadata.
- */
-export function changeMetaData(old: MetaData | undefined, change: string): MetaData {
-  const eq = change.indexOf("=");
-  const f = eq < 0 ? change : change.slice(0, eq);
-  const value = eq < 0 ? "" : change.slice(eq + 1);
-  const op = f.slice(-1);
-  const modified = op === "+" || op === "-" || op === "?";
-  const name = modified ? f.slice(0, -1) : f;
-  if (!legalField(name)) throw new SimError(`Illegal metadata field name, "${name}"`);
-  const fields = new Map<string, MetaField>(old?.fields ?? []);
-  const id = name.toLowerCase();
-  const current = fields.get(id);
-  const values = new Set(current?.values ?? []);
-  if (op === "+") values.add(value);
-  else if (op === "-") values.delete(value);
-  else if (op === "?") {
-    if (values.size === 0) values.add(value);
-  } else {
-    values.clear();
-    values.add(value);
-  }
-  if (values.size === 0) fields.delete(id);
-  else fields.set(id, { name: current?.name ?? name, values });
-  return { fields };
 }
 
 /**
@@ -158,13 +116,13 @@ export const CONFIGURE: { readonly [K in SimCommand["kind"]]?: Configure<K> } = 
     st.groups.get(knownRepo(st, c.repo))?.delete(c.group);
   },
   metadata: (st, c) => {
-    const meta = (old: MetaData | undefined): MetaData => changeMetaData(old, c.change);
+    // The change is parsed first: a bad field name is the error even for an unknown file.
+    const change = parseModMeta(c.change);
     const key = st.files.get(c.file);
     if (key === undefined) {
-      meta(undefined);
       throw new SimError(`Cannot set metadata of unknown file ${c.file}`, { file: c.file });
     }
-    st.metadata.set(key, meta(st.metadata.get(key)));
+    st.metadata.change(key, change);
   },
   wanted: (st, c) => {
     const u = knownRepo(st, c.repo);

@@ -90,12 +90,16 @@ export class Sim implements ActionContext {
 
   /**
    * Starts a sim with these commands (Command/Sim.hs `startsim'`): the
-   * log begins with the seed unless the first command sets one.
+   * log begins with the seed unless the first command sets one. `after`
+   * is called after each command.
    */
-  start(commands: readonly SimCommand[]): void {
+  start(commands: readonly SimCommand[], after?: () => void): void {
     if (commands[0]?.kind !== "seed")
       this.state.history.push({ kind: "seed", seed: this.state.seed });
-    for (const c of commands) this.apply(c);
+    for (const c of commands) {
+      this.apply(c);
+      after?.();
+    }
   }
 
   /**

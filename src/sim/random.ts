@@ -97,6 +97,11 @@ function mixGamma(hi: number, lo: number): void {
 
 const MASK64 = (1n << 64n) - 1n;
 
+/** The last seed simRandom made, with its unsigned halves (StdGen.make takes them from here). */
+let lastSeed: bigint | null = null;
+let lastSeedHi = 0;
+let lastSeedLo = 0;
+
 /** A 64-bit word as BigInt, from halves. */
 function toBig(hi: number, lo: number): bigint {
   return (BigInt(hi) << 32n) | BigInt(lo);
@@ -120,9 +125,17 @@ export class StdGen {
 
   /** `mkStdGen n`: n is a 64-bit Int, taken as Word64. */
   static make(n: bigint): StdGen {
-    const w = BigInt.asUintN(64, n);
-    const hi = Number(w >> 32n);
-    const lo = Number(w & 0xffffffffn);
+    let hi: number;
+    let lo: number;
+    if (n === lastSeed) {
+      // The seed simRandom made last (a step draws from it): its halves are known.
+      hi = lastSeedHi;
+      lo = lastSeedLo;
+    } else {
+      const w = BigInt.asUintN(64, n);
+      hi = Number(w >> 32n);
+      lo = Number(w & 0xffffffffn);
+    }
     const g = new StdGen();
     mix64(hi, lo);
     g.seedHi = outHi;
@@ -268,5 +281,9 @@ export function randomWords(g: StdGen, n: number): Uint8Array {
 export function simRandom<T>(seed: bigint, draw: (g: StdGen) => T): [T, bigint] {
   const g = StdGen.make(seed);
   const value = draw(g);
-  return [value, randomInt(g)];
+  g.next();
+  lastSeedHi = g.wordHi;
+  lastSeedLo = g.wordLo;
+  lastSeed = BigInt.asIntN(64, toBig(g.wordHi, g.wordLo));
+  return [value, lastSeed];
 }

@@ -9,9 +9,10 @@
  * maxsize, files) is one global configuration, as in git-annex's sim,
  * where every simulated repository gets the same configuration.
  */
-import type { MetaData, TrustLevel } from "../branch/index.js";
+import type { TrustLevel } from "../branch/index.js";
 import { formatKey, type Key, parseKey } from "../keys/index.js";
 import type { SimCommand } from "./commands.js";
+import { SimMetaData } from "./metadata.js";
 import { LocationViews } from "./views.js";
 
 /** A simulated repository (or special remote). */
@@ -80,7 +81,7 @@ export class SimState {
   numcopies = 1;
   mincopies = 1;
   readonly groups = new Map<number, Set<string>>();
-  readonly metadata = new Map<number, MetaData>();
+  readonly metadata = new SimMetaData();
   readonly wanted = new Map<number, string>();
   readonly required = new Map<number, string>();
   readonly groupWanted = new Map<string, string>();
@@ -103,8 +104,20 @@ export class SimState {
     this.views.addView();
     this.groups.set(repo.id, new Set());
     this.trust.set(repo.id, "semitrusted");
+    this.metadata.addRepo();
     this.configVersion += 1;
     return repo;
+  }
+
+  /**
+   * Sim.hs `updateSimRepos`, where git-annex brings every simulated
+   * repository's clone up to date with the sim (at a visit, at each
+   * per-file action, when a started sim is suspended). Of what the clones
+   * hold only metadata can lag behind the sim (see metadata.ts), so only
+   * it is tracked; a visit writes the rest as the sim has it.
+   */
+  updateRepos(): void {
+    this.metadata.updateRepos();
   }
 
   repo(id: number): SimRepo {

@@ -20,13 +20,17 @@ import { SimError } from "./errors.js";
 import { randomIndex, simRandom } from "./random.js";
 import { codePointOrder, type SimState } from "./state.js";
 
+/** Words of components per leaf of the Fenwick tree (512 components, one cache line of words). */
+const BLOCK_WORDS = 16;
+
 /**
  * A round of candidates: the components of `groups` (each group's files
  * in order, groups one after another), from which a drawn position is
  * taken out, keeping order. What is left is a bit per component in
- * 32-bit words, and a Fenwick tree of how many are left in each word:
- * O(log n) a draw, over a tree 32 times smaller than the components (a
- * round of millions stays in cache).
+ * 32-bit words, and a Fenwick tree of how many are left in each block of
+ * 16 words: O(log n) a draw over a tree 512 times smaller than the
+ * components (a round of hundreds of millions stays in cache), then a
+ * count along one cache line of words.
  */
 export class Candidates {
   readonly #offsets: number[] = [];
@@ -45,37 +49,44 @@ export class Candidates {
     const words = Math.ceil(total / 32);
     this.#words = new Uint32Array(words).fill(0xffffffff);
     if (total % 32 !== 0) this.#words[words - 1] = 2 ** (total % 32) - 1;
-    // A Fenwick tree over the words' counts, built in O(words).
-    this.#tree = new Int32Array(words + 1);
-    for (let i = 1; i <= words; i++) {
-      this.#tree[i] = (this.#tree[i] as number) + popCount(this.#words[i - 1] as number);
+    // A Fenwick tree over the blocks' counts, built in O(blocks).
+    const blocks = Math.ceil(words / BLOCK_WORDS);
+    this.#tree = new Int32Array(blocks + 1);
+    for (let i = 1; i <= blocks; i++) {
+      const first = (i - 1) * BLOCK_WORDS * 32;
+      this.#tree[i] = (this.#tree[i] as number) + Math.min(BLOCK_WORDS * 32, total - first);
       const up = i + (i & -i);
-      if (up <= words) this.#tree[up] = (this.#tree[up] as number) + (this.#tree[i] as number);
+      if (up <= blocks) this.#tree[up] = (this.#tree[up] as number) + (this.#tree[i] as number);
     }
     let step = 1;
-    while (step * 2 <= words) step *= 2;
-    this.#topStep = words === 0 ? 0 : step;
+    while (step * 2 <= blocks) step *= 2;
+    this.#topStep = blocks === 0 ? 0 : step;
   }
 
   /** Takes out the `index`th remaining component (from 0): its group and file index. */
   take(index: number): [ActionGroup, number] {
     const tree = this.#tree;
-    const words = tree.length - 1;
-    let word = 0;
+    const blocks = tree.length - 1;
+    let block = 0;
     let rest = index + 1;
     for (let step = this.#topStep; step > 0; step >>= 1) {
-      const next = word + step;
-      if (next <= words && (tree[next] as number) < rest) {
-        word = next;
+      const next = block + step;
+      if (next <= blocks && (tree[next] as number) < rest) {
+        block = next;
         rest -= tree[next] as number;
       }
     }
-    for (let j = word + 1; j <= words; j += j & -j) tree[j] = (tree[j] as number) - 1;
-    // The rest-th set bit of the word, lowest first.
-    let bits = this.#words[word] as number;
-    for (let k = 1; k < rest; k++) bits &= bits - 1;
-    const bit = 31 - Math.clz32(bits & -bits);
-    this.#words[word] = ((this.#words[word] as number) & ~(1 << bit)) >>> 0;
+    for (let j = block + 1; j <= blocks; j += j & -j) tree[j] = (tree[j] as number) - 1;
+    const words = this.#words;
+    let word = block * BLOCK_WORDS;
+    for (;;) {
+      const c = popCount(words[word] as number);
+      if (rest <= c) break;
+      rest -= c;
+      word += 1;
+    }
+    const bit = selectBit(words[word] as number, rest);
+    words[word] = ((words[word] as number) & ~(1 << bit)) >>> 0;
     this.remaining -= 1;
     const pos = word * 32 + bit;
     let lo = 0;
@@ -87,6 +98,33 @@ export class Candidates {
     }
     return [this.groups[lo] as ActionGroup, pos - (this.#offsets[lo] as number)];
   }
+}
+
+/** The position of the `rest`th set bit (from 1) of `x`, lowest first: halves, then bytes, nibbles, bits. */
+function selectBit(x: number, rest: number): number {
+  let bits = x;
+  let r = rest;
+  let shift = 0;
+  let c = popCount(bits & 0xffff);
+  if (r > c) {
+    r -= c;
+    bits >>>= 16;
+    shift += 16;
+  }
+  c = popCount(bits & 0xff);
+  if (r > c) {
+    r -= c;
+    bits >>>= 8;
+    shift += 8;
+  }
+  c = popCount(bits & 0xf);
+  if (r > c) {
+    r -= c;
+    bits >>>= 4;
+    shift += 4;
+  }
+  for (let k = 1; k < r; k++) bits &= bits - 1;
+  return shift + 31 - Math.clz32(bits & -bits);
 }
 
 function popCount(x: number): number {

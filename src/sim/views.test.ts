@@ -62,6 +62,49 @@ describe("LocationViews", () => {
   });
 });
 
+describe("LocationViews' records", () => {
+  it("agree with a map of cells, past the slots a key keeps inline and back after undo", () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.nat(7),
+            fc.nat(2),
+            fc.boolean(),
+            fc.integer({ min: 1, max: 9 }),
+            fc.boolean(),
+          ),
+          { maxLength: 80 },
+        ),
+        (ops) => {
+          const v = views(1);
+          const model = new Map<string, number>();
+          for (const [repo, key, present, clock, undo] of ops) {
+            const saved = new Map(model);
+            v.beginUndo();
+            v.setPresent(0, repo, key, present, clock);
+            const id = `${repo}/${key}`;
+            const old = model.get(id) ?? 0;
+            if (old === 0 || clock > Math.abs(old)) model.set(id, present ? clock : -clock);
+            if (undo) {
+              v.rollback();
+              model.clear();
+              for (const [k, c] of saved) model.set(k, c);
+            } else v.endUndo();
+          }
+          for (let key = 0; key < 3; key++) {
+            const want = [...model]
+              .filter(([id, c]) => id.endsWith(`/${key}`) && c > 0)
+              .map(([id]) => Number(id.split("/")[0]))
+              .sort((a, b) => a - b);
+            assert.deepEqual(v.holders(0, key), want);
+          }
+        },
+      ),
+    );
+  });
+});
+
 describe("Candidates", () => {
   it("takes out the drawn remaining component, keeping the order of the rest", () => {
     const group = (n: number): ActionGroup => ({

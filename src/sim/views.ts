@@ -1,39 +1,183 @@
 /**
  * Each simulated repository's own view of where keys are (Annex/Sim.hs
  * `simLocations` and `simLiveSizeChanges` of its `SimRepoState`), laid
- * out for hundreds of thousands of keys: for every view and every
- * repository it has heard of, one Int32Array over key ids. A cell is 0
- * when the view has no record, +c when the repository has the key as of
+ * out for millions of keys. Like git-annex's map, a view holds a record
+ * only for the repositories it has heard of for that key: a record is a
+ * repository id and a cell, +c when the repository has the key as of
  * vector clock c, -c when it does not (clocks start at 1, so the sign is
- * free). A view only allocates columns for repositories it has records
- * of, so memory is keys × (repositories each view knows) × 4 bytes.
+ * free; 0 is no record).
+ *
+ * A key's records sit side by side, ascending by repository, in SLOTS
+ * slots per key (typed arrays over key ids); a key with more records has
+ * them in a map instead. So a view costs 26 bytes per key whatever the
+ * number of repositories, and the questions preferred content asks of a
+ * key (who holds it) read one place in memory. Views are per repository,
+ * so memory is about 26 bytes × repositories × keys.
  *
  * Writes can be recorded in an undo log: git-annex's step loop sometimes
  * carries on from the state before an action that did act
  * (see step.ts), so the engine must be able to take one action back.
  */
 
-/** One repository's view: its columns and its live size offsets. */
+/** Records a key keeps in its slots; a key with more has them in `overflow`. */
+const SLOTS = 4;
+/** Repository ids are kept in 16 bits. */
+const MAX_REPOS = 0xffff;
+
+interface Records {
+  readonly repos: number[];
+  readonly cells: number[];
+}
+
+/** One repository's view: its records and its live size offsets. */
 export class LocationView {
-  /** By repository id: clock cells by key id, or undefined when no record. */
-  readonly columns: (Int32Array | undefined)[] = [];
+  /** By key id: how many records the key has. */
+  counts: Uint16Array;
+  /** SLOTS per key: the repository of each record, ascending. */
+  repos: Uint16Array;
+  /** SLOTS per key: each record's cell. */
+  cells: Int32Array;
+  /** The records of keys with more than SLOTS, ascending by repository. */
+  readonly overflow = new Map<number, Records>();
   /**
    * By repository id: the live size offset git-annex keeps for it in this
    * view (bytes), which is what balanced preferred content sees as its size.
    */
   readonly liveSizes: number[] = [];
+
+  constructor(capacity: number) {
+    this.counts = new Uint16Array(capacity);
+    this.repos = new Uint16Array(capacity * SLOTS);
+    this.cells = new Int32Array(capacity * SLOTS);
+  }
+
+  /** Makes room for `capacity` keys. */
+  grow(capacity: number): void {
+    const counts = new Uint16Array(capacity);
+    counts.set(this.counts);
+    const repos = new Uint16Array(capacity * SLOTS);
+    repos.set(this.repos);
+    const cells = new Int32Array(capacity * SLOTS);
+    cells.set(this.cells);
+    this.counts = counts;
+    this.repos = repos;
+    this.cells = cells;
+  }
+
+  /** `repo`'s cell for `key` (0: no record). */
+  cell(repo: number, key: number): number {
+    const n = this.counts[key] as number;
+    if (n <= SLOTS) {
+      const base = key * SLOTS;
+      for (let j = 0; j < n; j++) {
+        if (this.repos[base + j] === repo) return this.cells[base + j] as number;
+      }
+      return 0;
+    }
+    const o = this.overflow.get(key) as Records;
+    const i = o.repos.indexOf(repo);
+    return i < 0 ? 0 : (o.cells[i] as number);
+  }
+
+  /** Calls `fn` with each of `key`'s records, ascending by repository. */
+  forEachRecord(key: number, fn: (repo: number, cell: number) => void): void {
+    const n = this.counts[key] as number;
+    if (n <= SLOTS) {
+      const base = key * SLOTS;
+      for (let j = 0; j < n; j++)
+        fn(this.repos[base + j] as number, this.cells[base + j] as number);
+      return;
+    }
+    const o = this.overflow.get(key) as Records;
+    for (let i = 0; i < o.repos.length; i++) fn(o.repos[i] as number, o.cells[i] as number);
+  }
+
+  /** Sets `repo`'s cell for `key`; 0 removes the record (only an undo does). */
+  put(repo: number, key: number, cell: number): void {
+    const n = this.counts[key] as number;
+    if (n < SLOTS || (n === SLOTS && this.cell(repo, key) !== 0)) {
+      this.#putInline(repo, key, cell, n);
+      return;
+    }
+    const o =
+      n <= SLOTS
+        ? {
+            repos: Array.from(this.repos.subarray(key * SLOTS, key * SLOTS + n)),
+            cells: Array.from(this.cells.subarray(key * SLOTS, key * SLOTS + n)),
+          }
+        : (this.overflow.get(key) as Records);
+    let j = 0;
+    while (j < o.repos.length && (o.repos[j] as number) < repo) j++;
+    if (o.repos[j] === repo) {
+      if (cell !== 0) o.cells[j] = cell;
+      else {
+        o.repos.splice(j, 1);
+        o.cells.splice(j, 1);
+      }
+    } else if (cell !== 0) {
+      o.repos.splice(j, 0, repo);
+      o.cells.splice(j, 0, cell);
+    }
+    this.#store(key, o);
+  }
+
+  /** put for a key whose records stay in its slots (it has room, or the record is there). */
+  #putInline(repo: number, key: number, cell: number, n: number): void {
+    const { repos, cells } = this;
+    const base = key * SLOTS;
+    let j = 0;
+    while (j < n && (repos[base + j] as number) < repo) j++;
+    if (j < n && repos[base + j] === repo) {
+      if (cell !== 0) {
+        cells[base + j] = cell;
+        return;
+      }
+      for (let i = base + j; i < base + n - 1; i++) {
+        repos[i] = repos[i + 1] as number;
+        cells[i] = cells[i + 1] as number;
+      }
+      this.counts[key] = n - 1;
+      return;
+    }
+    if (cell === 0) return;
+    for (let i = base + n; i > base + j; i--) {
+      repos[i] = repos[i - 1] as number;
+      cells[i] = cells[i - 1] as number;
+    }
+    repos[base + j] = repo;
+    cells[base + j] = cell;
+    this.counts[key] = n + 1;
+  }
+
+  #store(key: number, o: Records): void {
+    const n = o.repos.length;
+    this.counts[key] = n;
+    if (n > SLOTS) {
+      this.overflow.set(key, o);
+      return;
+    }
+    this.overflow.delete(key);
+    const base = key * SLOTS;
+    for (let j = 0; j < n; j++) {
+      this.repos[base + j] = o.repos[j] as number;
+      this.cells[base + j] = o.cells[j] as number;
+    }
+  }
 }
 
 export class LocationViews {
   readonly views: LocationView[] = [];
   #capacity = 1024;
+  /** Key ids below this may have records. */
+  #keys = 0;
   #undo: (() => void)[] | null = null;
 
   /** Key sizes by key id (bytes), for live size changes. */
   constructor(readonly keySize: (keyId: number) => number) {}
 
   addView(): LocationView {
-    const v = new LocationView();
+    if (this.views.length >= MAX_REPOS) throw new RangeError("too many repositories");
+    const v = new LocationView(this.#capacity);
     this.views.push(v);
     return v;
   }
@@ -46,42 +190,26 @@ export class LocationViews {
 
   /** Makes room for key ids below `keys`. */
   ensureKeys(keys: number): void {
+    this.#keys = Math.max(this.#keys, keys);
     if (keys <= this.#capacity) return;
     let cap = this.#capacity;
     while (cap < keys) cap *= 2;
-    for (const v of this.views) {
-      for (let r = 0; r < v.columns.length; r++) {
-        const old = v.columns[r];
-        if (old === undefined) continue;
-        const grown = new Int32Array(cap);
-        grown.set(old);
-        v.columns[r] = grown;
-      }
-    }
+    for (const v of this.views) v.grow(cap);
     this.#capacity = cap;
-  }
-
-  #column(v: LocationView, repo: number): Int32Array {
-    let col = v.columns[repo];
-    if (col === undefined) {
-      col = new Int32Array(this.#capacity);
-      while (v.columns.length < repo) v.columns.push(undefined);
-      v.columns[repo] = col;
-    }
-    return col;
   }
 
   /** Whether `view` has `repo` holding `key`. */
   has(view: number, repo: number, key: number): boolean {
-    const col = this.views[view]?.columns[repo];
-    return col !== undefined && (col[key] ?? 0) > 0;
+    const v = this.views[view];
+    return v !== undefined && v.cell(repo, key) > 0;
   }
 
   /** The repositories `view` has holding `key`, ascending by id. */
   holders(view: number, key: number): number[] {
     const out: number[] = [];
-    const cols = this.view(view).columns;
-    for (let r = 0; r < cols.length; r++) if ((cols[r]?.[key] ?? 0) > 0) out.push(r);
+    this.view(view).forEachRecord(key, (r, cell) => {
+      if (cell > 0) out.push(r);
+    });
     return out;
   }
 
@@ -93,8 +221,7 @@ export class LocationViews {
    */
   setPresent(view: number, repo: number, key: number, present: boolean, clock: number): void {
     const v = this.view(view);
-    const col = this.#column(v, repo);
-    const old = col[key] ?? 0;
+    const old = v.cell(repo, key);
     if (old > 0 !== present) {
       const size = this.keySize(key);
       const before = v.liveSizes[repo] ?? 0;
@@ -104,10 +231,8 @@ export class LocationViews {
       });
     }
     if (old === 0 || clock > Math.abs(old)) {
-      col[key] = present ? clock : -clock;
-      this.record(() => {
-        col[key] = old;
-      });
+      v.put(repo, key, present ? clock : -clock);
+      this.record(() => v.put(repo, key, old));
     }
   }
 
@@ -119,16 +244,17 @@ export class LocationViews {
   merge(src: number, dest: number): void {
     const s = this.view(src);
     const d = this.view(dest);
-    for (let r = 0; r < s.columns.length; r++) {
-      const from = s.columns[r];
-      if (from === undefined) continue;
-      const to = this.#column(d, r);
-      for (let k = 0; k < from.length; k++) {
-        const b = from[k] as number;
-        if (b === 0) continue;
-        const a = to[k] as number;
-        if (a === 0 || !(Math.abs(a) > Math.abs(b))) to[k] = b;
-      }
+    const take = (r: number, k: number, b: number): void => {
+      const a = d.cell(r, k);
+      if (a !== b && (a === 0 || !(Math.abs(a) > Math.abs(b)))) d.put(r, k, b);
+    };
+    for (let k = 0; k < this.#keys; k++) {
+      const n = s.counts[k] as number;
+      if (n === 0) continue;
+      if (n > SLOTS) s.forEachRecord(k, (r, b) => take(r, k, b));
+      else
+        for (let j = k * SLOTS; j < k * SLOTS + n; j++)
+          take(s.repos[j] as number, k, s.cells[j] as number);
     }
     this.recountSizes(dest);
   }
@@ -136,20 +262,19 @@ export class LocationViews {
   /** Sim.hs `calcLiveSizeChanges`: live sizes as the sum of what the view's records say is present. */
   recountSizes(view: number): void {
     const v = this.view(view);
-    v.liveSizes.length = 0;
-    for (let r = 0; r < v.columns.length; r++) {
-      const col = v.columns[r];
-      if (col === undefined) continue;
-      let sum = 0;
-      let any = false;
-      for (let k = 0; k < col.length; k++) {
-        if ((col[k] as number) > 0) {
-          sum += this.keySize(k);
-          any = true;
-        }
-      }
-      // git-annex's map has an entry only for repositories with something present.
-      if (any) v.liveSizes[r] = sum;
+    const sizes = v.liveSizes;
+    sizes.length = 0;
+    const add = (r: number, k: number, cell: number): void => {
+      if (cell > 0) sizes[r] = (sizes[r] ?? 0) + this.keySize(k);
+    };
+    // git-annex's map has an entry only for repositories with something present.
+    for (let k = 0; k < this.#keys; k++) {
+      const n = v.counts[k] as number;
+      if (n === 0) continue;
+      if (n > SLOTS) v.forEachRecord(k, (r, cell) => add(r, k, cell));
+      else
+        for (let j = k * SLOTS; j < k * SLOTS + n; j++)
+          add(v.repos[j] as number, k, v.cells[j] as number);
     }
   }
 

@@ -5,25 +5,33 @@
  * answer as they would in git-annex's own sim: the repository has the
  * simulated UUID; the git-annex branch has every simulated repository's
  * description ("simulated repository NAME"), trust, groups, wanted,
- * required, groupwanted, maxsize, numcopies and mincopies, and the
- * location logs as this repository's view records them; every file of
- * the sim is staged as an annexed link. As in git-annex, what is written
- * is left in the journal for the first git-annex command to commit.
+ * required, groupwanted, maxsize, numcopies and mincopies, the location
+ * logs as this repository's view records them, and the metadata logs as
+ * its clone holds them (metadata.ts); every file of the sim is staged as
+ * an annexed link. As in git-annex, what is written is left in the
+ * journal for the first git-annex command to commit. Made as git-annex
+ * makes a clone: the "Simulation" difference recorded (so the branch is
+ * never merged with a real one), and what `git annex init` sets up in a
+ * work tree (the smudge filter and its attribute, the hooks).
  *
- * Not carried over: metadata (git-annex's sim writes it; nothing of
- * annexgate's branch layer writes metadata logs yet).
+ * Nothing else of the sim reaches git-annex's clones: not connections
+ * (they have no git remotes), cluster nodes or rebalance.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readlink, symlink, unlink } from "node:fs/promises";
+import { chmod, mkdir, readlink, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { promisify } from "node:util";
 import {
   AnnexBranch,
+  addMetaData,
   initRepository,
+  loggedMetaData,
   MINCOPIES_LOG,
+  metadataLogPath,
   NUMCOPIES_LOG,
   PREFERRED_CONTENT_LOG,
+  parseMetaDataLog,
   REQUIRED_CONTENT_LOG,
   readContentExpressions,
   readCopies,
@@ -34,12 +42,15 @@ import {
   readUuidDescriptions,
   recordContentExpression,
   recordCopies,
+  recordDifferences,
   recordGroupExpression,
   recordGroups,
   recordMaxSize,
   recordTrust,
+  sameExactly,
   setLocations,
   setUuidDescription,
+  withoutLastChanged,
 } from "../branch/index.js";
 import { Git } from "../git/index.js";
 import { type Key, objectPath } from "../keys/index.js";
@@ -74,14 +85,51 @@ export async function materialiseView(
   const git = await Git.open(dir);
   if (fresh) {
     await initRepository(git, { uuid: repo.uuid, description: simulatedDescription(repo.name) });
+    await setUpWorkTree(git);
   }
   const branch = await AnnexBranch.open(git);
   try {
+    if (fresh) await recordDifferences(branch, repo.uuid, ["Simulation"]);
     await writeConfiguration(sim, branch);
     await writeLocations(sim, repo, branch);
+    await writeMetaData(sim, repo, branch);
     await stageFiles(sim, git);
   } finally {
     await branch.close({ leaveJournal: opts.commit !== true });
+  }
+}
+
+/** What `git annex init` writes to run git-annex from git: its hooks (each 0755). */
+const HOOKS: readonly [string, string][] = [
+  ["pre-commit", "git annex pre-commit ."],
+  [
+    "post-receive",
+    "if git annex post-receive --help >/dev/null 2>&1; then git annex post-receive; fi",
+  ],
+  ["post-checkout", "git annex smudge --update"],
+  ["post-merge", "git annex smudge --update"],
+];
+
+/**
+ * The work tree set-up `git annex init` does (Annex/Init.hs): the smudge
+ * filter's config and its attribute, and the hooks, as git-annex writes
+ * them, so git commands in the clone behave as in stock's.
+ */
+async function setUpWorkTree(git: Git): Promise<void> {
+  for (const [k, v] of [
+    ["filter.annex.smudge", "git-annex smudge -- %f"],
+    ["filter.annex.clean", "git-annex smudge --clean -- %f"],
+    ["filter.annex.process", "git-annex filter-process"],
+  ]) {
+    await git.run(["config", k as string, v as string]);
+  }
+  await mkdir(join(git.gitDir, "info"), { recursive: true });
+  await writeFile(join(git.gitDir, "info", "attributes"), "\n* filter=annex\n");
+  await mkdir(join(git.gitDir, "hooks"), { recursive: true });
+  for (const [name, line] of HOOKS) {
+    const path = join(git.gitDir, "hooks", name);
+    await writeFile(path, `#!/bin/sh\n# automatically configured by git-annex\n${line}\n`);
+    await chmod(path, 0o755);
   }
 }
 
@@ -103,9 +151,11 @@ async function writeConfiguration(sim: Sim, branch: AnnexBranch): Promise<void> 
       await setUuidDescription(branch, r.uuid, description);
     }
     const level = st.trust.get(r.id) ?? "semitrusted";
-    if ((trust.get(r.uuid) ?? "semitrusted") !== level) await recordTrust(branch, r.uuid, level);
+    // The sim gives every repository a trust level and groups: git-annex logs "?" and "" too.
+    if (trust.get(r.uuid) !== level) await recordTrust(branch, r.uuid, level);
     const g = st.groups.get(r.id) ?? new Set<string>();
-    if (!sameSet(groups.get(r.uuid) ?? new Set(), g)) await recordGroups(branch, r.uuid, g);
+    const logged = groups.get(r.uuid);
+    if (logged === undefined || !sameSet(logged, g)) await recordGroups(branch, r.uuid, g);
     // An expression the sim does not have is written empty, as git-annex unsets one.
     for (const [log, now, expr] of [
       [PREFERRED_CONTENT_LOG, wanted, st.wanted.get(r.id)],
@@ -115,8 +165,10 @@ async function writeConfiguration(sim: Sim, branch: AnnexBranch): Promise<void> 
         await recordContentExpression(branch, log, r.uuid, expr ?? "");
       }
     }
-    const maxSize = BigInt(st.maxSizes.get(r.id) ?? 0);
-    if ((maxSizes.get(r.uuid) ?? 0n) !== maxSize) await recordMaxSize(branch, r.uuid, maxSize);
+    const max = st.maxSizes.get(r.id);
+    if (max !== undefined && maxSizes.get(r.uuid) !== BigInt(max)) {
+      await recordMaxSize(branch, r.uuid, BigInt(max));
+    }
   }
   const groupWanted = await readGroupExpressions(branch);
   for (const [group, expr] of st.groupWanted) {
@@ -134,14 +186,27 @@ async function writeConfiguration(sim: Sim, branch: AnnexBranch): Promise<void> 
 /** The location log of every key as `repo`'s view records it. */
 async function writeLocations(sim: Sim, repo: SimRepo, branch: AnnexBranch): Promise<void> {
   const st = sim.state;
-  const columns = st.views.view(repo.id).columns;
+  const view = st.views.view(repo.id);
   for (let k = 0; k < st.keys.length; k++) {
     const changes = new Map<string, boolean>();
-    columns.forEach((col, r) => {
-      const cell = col?.[k] ?? 0;
-      if (cell !== 0) changes.set(st.repo(r).uuid, cell > 0);
-    });
+    view.forEachRecord(k, (r, cell) => changes.set(st.repo(r).uuid, cell > 0));
     if (changes.size > 0) await setLocations(branch, st.keys[k] as Key, changes);
+  }
+}
+
+/**
+ * The metadata log of every key as `repo`'s clone holds it: written where
+ * the log has other metadata (addMetaData, so the log keeps one line per
+ * change as git-annex's does).
+ */
+async function writeMetaData(sim: Sim, repo: SimRepo, branch: AnnexBranch): Promise<void> {
+  const st = sim.state;
+  for (const [k, held] of st.metadata.heldBy(repo.id)) {
+    const key = st.keys[k] as Key;
+    const logged = loggedMetaData(parseMetaDataLog(await branch.read(metadataLogPath(key))));
+    if (!sameExactly(logged, withoutLastChanged(held.logged))) {
+      await addMetaData(branch, key, held.logged);
+    }
   }
 }
 

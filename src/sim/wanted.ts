@@ -140,7 +140,8 @@ export class Wanted {
   #keyState(view: number, key: number): KeyState {
     const st = this.state;
     const locations = st.views.holders(view, key).map((r) => st.repo(r).uuid);
-    const metadata = st.metadata.get(key);
+    // The metadata as this repository's clone holds it (it can lag behind the sim's).
+    const metadata = st.metadata.currentHeld(view, key);
     return {
       locations,
       presentHere: false,

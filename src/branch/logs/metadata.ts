@@ -26,14 +26,26 @@ export function metadataLogPath(key: Key): string {
   return `${hashDirLower(key)}/${keyFile(key)}.log.met`;
 }
 
+/**
+ * Metadata as git-annex's MetaData holds it in a log line (Types/MetaData.hs):
+ * by field (folded to lower case) its name as written and each value with
+ * whether it is currently set (false: a value remembered as unset).
+ */
+export type LoggedMetaData = ReadonlyMap<string, LoggedField>;
+
+export interface LoggedField {
+  readonly name: string;
+  readonly values: ReadonlyMap<string, boolean>;
+}
+
 /** One log line: for each field, each value with whether it is set. */
-interface MetaLine {
+export interface MetaLine {
   readonly clock: TimeClock;
   readonly text: string;
   readonly fields: Map<string, { name: string; values: Map<string, boolean> }>;
 }
 
-function foldField(name: string): string {
+export function foldField(name: string): string {
   return name.toLowerCase();
 }
 
