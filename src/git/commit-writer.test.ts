@@ -38,7 +38,42 @@ async function packDir(git: Git): Promise<string[]> {
   return (await readdir(join(git.gitDir, "objects", "pack"))).sort();
 }
 
+/** The pids of this process's `git fast-import` children. */
+async function fastImports(): Promise<number[]> {
+  const out = await run("pgrep", ["-P", String(process.pid), "-f", "fast-import"]).catch(() => "");
+  return out
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map(Number);
+}
+
 describe("CommitWriter", () => {
+  it("replaces a kept fast-import that died while it waited", async () => {
+    const { git, root } = await newRepo("died");
+    const writer = new CommitWriter(git);
+    try {
+      const opts = (from: string, tag: string) => ({
+        from,
+        changes: files(3, tag),
+        message: tag,
+        author: WHO,
+        committer: WHO,
+      });
+      const first = await writer.commit(opts(root, "a"));
+      const [pid] = await fastImports();
+      assert.ok(pid !== undefined, "a fast-import is kept between commits");
+      process.kill(pid, "SIGKILL");
+      // Bounded by count: a killed process is reaped within a few turns.
+      for (let i = 0; i < 200 && (await fastImports()).includes(pid); i++) {
+        await new Promise((r) => setImmediate(r));
+      }
+      const second = await writer.commit(opts(first.commit, "b"));
+      assert.equal(await git.revParse(`${second.commit}^`), first.commit);
+    } finally {
+      await writer.close();
+    }
+  });
+
   it("makes the commits one fast-import after another, each in the repository when it returns", async () => {
     const { git, root } = await newRepo("kept");
     const writer = new CommitWriter(git);

@@ -53,6 +53,12 @@ export class CommitWriter {
   async #commit(opts: CommitFilesOptions): Promise<CommitFilesResult> {
     if (this.#idle !== null) clearTimeout(this.#idle);
     this.#idle = null;
+    // A kept process that died while it waited (killed, out of memory)
+    // is replaced rather than failing the commit that finds it gone.
+    if (this.#fi?.gone) {
+      this.#fi = null;
+      this.#made = 0;
+    }
     this.#fi ??= new FastImport(this.#git.dir, this.#git.environment(), FAST_IMPORT_ARGS);
     const fi = this.#fi;
     fi.keepAlive(true);

@@ -97,6 +97,11 @@ export class FastImport {
     });
   }
 
+  /** Whether the process has exited (a kept one may die while it waits). */
+  get gone(): boolean {
+    return this.#gone;
+  }
+
   /** Writes commands (or data), waiting for the pipe to drain when it is full. */
   async write(chunk: Buffer | string): Promise<void> {
     if (this.#gone) return;
