@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { realpath, writeFile } from "node:fs/promises";
+import { mkdir, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeDir, run } from "../../test/helpers/index.js";
@@ -100,6 +100,16 @@ describe("refs read from git's files", () => {
     const linked = await Git.open(wt);
     assert.equal(await new RefFiles(linked.gitDir).read("refs/heads/master"), UNKNOWN);
     assert.equal(await linked.revParse("refs/heads/master"), c[2]);
+    // A symbolic link among the ref files (a ref kept elsewhere): listed
+    // as git lists it, not skipped.
+    const heads = join(dir, ".git", "refs", "heads");
+    await mkdir(join(heads, "linked"));
+    await symlink(join(heads, "master"), join(heads, "linked", "git-annex"));
+    assert.equal(await files.list("refs/heads/", isBranch), UNKNOWN);
+    const listed = (await git.listRefs("refs/heads/", isBranch)).map((r) => `${r.sha} ${r.ref}`);
+    assert.deepEqual(listed, [`${c[2]} refs/heads/linked/git-annex`]);
+    assert.deepEqual(listed, await forEachRef(dir, "refs/heads/"));
+    await rm(join(heads, "linked"), { recursive: true });
     assert.deepEqual(await linked.listRefs("refs/heads/", () => true), [
       { ref: "refs/heads/alias", sha: c[2] },
       { ref: "refs/heads/master", sha: c[2] },

@@ -151,10 +151,15 @@ export class RefFiles {
         const name = `${dir}/${ent.name}`;
         if (ent.isDirectory()) {
           if (!(await walk(name))) return false;
-        } else if (ent.isFile() && !name.endsWith(".lock")) {
+        } else if (ent.isFile()) {
+          if (name.endsWith(".lock")) continue;
           // A name git might not take for a ref: git decides.
           if (!plainRefName(name)) return false;
           if (wanted(name)) names.add(name);
+        } else {
+          // A symbolic link (a symref, or a ref kept elsewhere) or stranger:
+          // git decides what it names.
+          return false;
         }
       }
       return true;
