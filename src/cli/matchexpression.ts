@@ -10,7 +10,7 @@
  * "mimeencoding"?}, and writes one line per question: the exit code the
  * single form would give.
  */
-import { access } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Git } from "../git/index.js";
@@ -105,21 +105,20 @@ class Repository {
     return this.#sized;
   }
 
-  /** Whether the content is in this repository's object store (git-annex inAnnex). */
-  async hasContent(key: Key): Promise<boolean> {
-    for (const layout of ["mixed", "lower"] as const) {
-      try {
-        await access(join(this.git.gitDir, "annex", "objects", objectPath(key, layout)));
-        return true;
-      } catch {
-        // not in this layout
-      }
-    }
-    return false;
+  /**
+   * Whether the content is in this repository's object store (git-annex
+   * inAnnex). Synchronous: a promise-based access that fails (the usual
+   * answer, absent) cost more than the rest of a question.
+   */
+  hasContent(key: Key): boolean {
+    const objects = join(this.git.gitDir, "annex", "objects");
+    return (["mixed", "lower"] as const).some((layout) =>
+      existsSync(join(objects, objectPath(key, layout))),
+    );
   }
 
   async keyState(key: Key): Promise<KeyState> {
-    return loadKeyState(this.here.branch, key, await this.hasContent(key));
+    return loadKeyState(this.here.branch, key, this.hasContent(key));
   }
 }
 
