@@ -112,20 +112,36 @@ async function transfers(
   figures.set(`get small files, ${what} (MIr/file)`, getSmall / opts.files / 1e6);
 }
 
-/** One server on a plain repository: checkpresent, then a stock client's transfers. */
-export async function plainWork(tree: string, dir: string, opts: WorkOptions): Promise<Figures> {
+/** checkpresent at 1, 16 and 64 connections, after the JIT has settled. */
+async function checkpresentLevels(
+  server: CountedServer,
+  probes: Probe[],
+  opts: WorkOptions,
+  figures: Figures,
+): Promise<void> {
+  // The JIT settles over the first ten thousand requests or so.
+  for (const conns of [1, 16, 64]) await load(server.port, probes, conns, 2 * opts.requests);
+  for (const conns of [1, 16, 64]) {
+    const n = await lowerOfTwo(server, () => load(server.port, probes, conns, opts.requests));
+    figures.set(`checkpresent, ${conns} conns (kIr/request)`, n / opts.requests / 1e3);
+  }
+}
+
+/** One server on a plain repository: checkpresent, then (unless `transfers` is false) a stock client's transfers. */
+export async function plainWork(
+  tree: string,
+  dir: string,
+  opts: WorkOptions,
+  withTransfers = true,
+): Promise<Figures> {
   const { repo, probes } = await checkpresentRepo(join(dir, "server"), 50);
-  const bigFile = join(dir, "big.bin");
-  await writeRandomFile(bigFile, opts.bigSize);
   const server = await startCounted(tree, repo, dir, ["--wideopen", "--jobs", "4"], opts);
   const figures: Figures = new Map();
   try {
-    // The JIT settles over the first ten thousand requests or so.
-    for (const conns of [1, 16, 64]) await load(server.port, probes, conns, 2 * opts.requests);
-    for (const conns of [1, 16, 64]) {
-      const n = await lowerOfTwo(server, () => load(server.port, probes, conns, opts.requests));
-      figures.set(`checkpresent, ${conns} conns (kIr/request)`, n / opts.requests / 1e3);
-    }
+    await checkpresentLevels(server, probes, opts, figures);
+    if (!withTransfers) return figures;
+    const bigFile = join(dir, "big.bin");
+    await writeRandomFile(bigFile, opts.bigSize);
     const client = await annexHttpClone(repo, join(dir, "client"), server.port);
     await fillClient(client, bigFile, opts.files);
     await transfers(server, client, "origin", opts, figures, "repository");
@@ -133,6 +149,11 @@ export async function plainWork(tree: string, dir: string, opts: WorkOptions): P
   } finally {
     await server.stop();
   }
+}
+
+/** checkpresent on a plain repository only (the quick set). */
+export function checkpresentWork(tree: string, dir: string, opts: WorkOptions): Promise<Figures> {
+  return plainWork(tree, dir, opts, false);
 }
 
 /** One gateway in front of a 3-node cluster of local repositories. */

@@ -16,7 +16,8 @@
  * Usage: node dist/bench/instructions.js BASE
  * Env: BENCH_IR_REQUESTS (checkpresent requests per level, 2000),
  * BENCH_IR_SIZE (big file, 32M), BENCH_IR_FILES (small files, 40),
- * BENCH_CLOCK_SLOWDOWN (50), BENCH_IR_SETS (plain,cluster), BENCH_IR_HEAD_ARGS
+ * BENCH_CLOCK_SLOWDOWN (50), BENCH_IR_SETS (plain,cluster; checkpresent is
+ * plain's checkpresent rows alone), BENCH_IR_HEAD_ARGS
  * (more arguments for this tree's server only, e.g. "--log-level warn" to
  * leave out the request lines BASE did not write).
  */
@@ -26,10 +27,16 @@ import { fileURLToPath } from "node:url";
 import { makeTempDir, removeDir } from "../test/helpers/index.js";
 import { buildBase } from "./base-tree.js";
 import { benchMain, envInt, parseSize, printTable } from "./common.js";
-import { clusterWork, type Figures, plainWork, type WorkOptions } from "./instructions-work.js";
+import {
+  checkpresentWork,
+  clusterWork,
+  type Figures,
+  plainWork,
+  type WorkOptions,
+} from "./instructions-work.js";
 
 const here = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const SETS = { plain: plainWork, cluster: clusterWork } as const;
+const SETS = { plain: plainWork, cluster: clusterWork, checkpresent: checkpresentWork } as const;
 
 benchMain("instructions", async (cleanup) => {
   const base = process.argv.slice(2).find((a) => !a.startsWith("--"));

@@ -24,6 +24,29 @@ function localTime(d: Date): string {
   );
 }
 
+/*
+ * The time of the last line, kept: a busy server writes many lines in the
+ * same millisecond, and formatting a date costs about as much as the rest
+ * of a request's line.
+ */
+let lastMs = -1;
+let lastTime = "";
+function now(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastTime = localTime(new Date(ms));
+  }
+  return lastTime;
+}
+
+const LEVEL_TEXT: Record<LogLevel, string> = {
+  error: "ERROR",
+  warn: "WARN",
+  info: "INFO",
+  debug: "DEBUG",
+};
+
 /** One readable line per entry, on a file descriptor. */
 export class TextLogger implements Logger {
   readonly #sink: LineSink;
@@ -43,7 +66,7 @@ export class TextLogger implements Logger {
     const all = this.#hasBindings ? { ...this.#bindings, ...fields } : fields;
     const json = JSON.stringify(all);
     const rest = json === "{}" ? "" : ` ${json}`;
-    const line = `[${localTime(new Date())}] ${level.toUpperCase()}: ${msg}${rest}\n`;
+    const line = `[${now()}] ${LEVEL_TEXT[level]}: ${msg}${rest}\n`;
     this.#sink.write(line);
   }
 

@@ -5,13 +5,12 @@
  * taken from the MD5 of the serialized key *without* its chunk fields, so
  * every chunk of an object lands beside the object.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { formatKey, type Key, nonChunkKey } from "./key.js";
 
+/** One-shot `hash` (no Hash object): a request hashes its key once or twice. */
 function md5OfKey(key: Key): Buffer {
-  return createHash("md5")
-    .update(formatKey(nonChunkKey(key)), "utf8")
-    .digest();
+  return hash("md5", formatKey(nonChunkKey(key)), "buffer");
 }
 
 /*

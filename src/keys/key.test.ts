@@ -251,6 +251,18 @@ describe("formatKey", () => {
     ];
     for (const k of bad) assert.throws(() => formatKey(k), BadKeyError, JSON.stringify(k));
   });
+
+  it("keeps the text of a frozen key only: a hand-built key changed later is checked again", () => {
+    const parsed = parseKey("SHA256E-s007--h.x");
+    assert.equal(formatKey(parsed), "SHA256E-s7--h.x");
+    assert.equal(formatKey(parsed), "SHA256E-s7--h.x");
+    const k: { backend: string; name: string; size?: number } = { backend: "WORM", name: "a" };
+    assert.equal(formatKey(k), "WORM--a");
+    k.size = 3;
+    assert.equal(formatKey(k), "WORM-s3--a");
+    k.name = "..";
+    assert.throws(() => formatKey(k), BadKeyError);
+  });
 });
 
 describe("helpers", () => {

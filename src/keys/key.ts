@@ -148,6 +148,8 @@ function decimal(text: string, digits: string): number {
  * formatKey({ backend: "WORM", size: 3, mtime: 1700000000, name: "a.txt" }) // "WORM-s3-m1700000000--a.txt"
  */
 export function formatKey(key: Key): string {
+  const known = FORMATTED.get(key);
+  if (known !== undefined) return known;
   const text = unchecked(key);
   const back = parseKey(text);
   if (
@@ -160,8 +162,17 @@ export function formatKey(key: Key): string {
   ) {
     throw new BadKeyError(text, "syntax");
   }
+  // A frozen key (every parsed one) cannot change: its text is kept.
+  if (Object.isFrozen(key)) FORMATTED.set(key, text);
   return text;
 }
+
+/*
+ * The text of keys already formatted and checked. A request formats its key
+ * several times (object path, hash directory, log line), and the check
+ * parses the text back each time.
+ */
+const FORMATTED = new WeakMap<Key, string>();
 
 function unchecked(key: Key): string {
   let out = key.backend;

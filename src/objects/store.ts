@@ -11,7 +11,7 @@
  * ("absent"); any other failure of the disk is thrown as an
  * ObjectStoreError, never reported as absent, removed or aborted.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { chmod, open, readdir, rename, rm, rmdir, stat, truncate } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -127,12 +127,19 @@ export class ObjectStore {
     return tmpFileIn(this.layout, key);
   }
 
-  /** Size of the content, or null when it is not present. */
+  /**
+   * Size of the content, or null when it is not present.
+   *
+   * A synchronous stat: on the repository's own disk it takes about 2 µs,
+   * and fs.promises' round trip through the thread pool about 20 µs of CPU,
+   * which was the largest part of a checkpresent request. (A store on a
+   * disk that hangs stops the server either way: every request touches it.)
+   */
   async size(key: Key): Promise<number | null> {
     const file = this.objectFile(key);
     try {
-      const st = await stat(file);
-      return st.isFile() ? st.size : null;
+      const st = statSync(file, { throwIfNoEntry: false });
+      return st?.isFile() ? st.size : null;
     } catch (e) {
       if (isAbsent(e)) return null;
       throw storeFailure("looking for the content", e, file);

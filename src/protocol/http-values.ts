@@ -7,7 +7,13 @@ import { formatKey, type Key, parseKey } from "../keys/portable.js";
 import { readWholeInteger } from "../sizes/index.js";
 import { base64UrlDecode, base64UrlEncode, bytesEqual, utf8Bytes, utf8TextLossy } from "./bytes.js";
 import { HttpApiError } from "./httpapi.js";
-import { decodeWireText, encodeLenientText, KEY_NOT_UTF8, WireTextError } from "./wire-text.js";
+import {
+  decodeWireText,
+  encodeLenientText,
+  isWellFormedText,
+  KEY_NOT_UTF8,
+  WireTextError,
+} from "./wire-text.js";
 
 const B64URL_PADDED = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/;
 
@@ -48,6 +54,16 @@ export function encodeKeyValue(key: Key): string {
   return encodeB64Value(formatKey(key));
 }
 
+/**
+ * A value that is its own text: not bracketed, and UTF-8 as sent (every
+ * value an honest client sends). Decoding it to bytes and back would give
+ * it unchanged; this is the common case, taken without the round trip.
+ */
+function plainText(text: string): string | null {
+  if (text.startsWith("[") && text.endsWith("]") && text.length >= 2) return null;
+  return isWellFormedText(text) ? text : null;
+}
+
 /** The bytes of a capture or parameter (a B64 value); 400 in git-annex's wording when it is not one. */
 function captureBytes(text: string, what: string): Uint8Array {
   try {
@@ -63,8 +79,7 @@ function captureBytes(text: string, what: string): Uint8Array {
  * is not one.
  */
 export function decodeKeyValue(text: string, what: string): Key {
-  const bytes = captureBytes(text, what);
-  const keyText = wireText(bytes, what, KEY_NOT_UTF8);
+  const keyText = plainText(text) ?? wireText(captureBytes(text, what), what, KEY_NOT_UTF8);
   try {
     return parseKey(keyText);
   } catch {
@@ -90,6 +105,9 @@ function wireText(bytes: Uint8Array, what: string, reason: string): string {
 
 /** A UUID (server, client, bypass, lock id) from a capture or parameter; never empty. */
 export function decodeUuidValue(text: string, what: string): string {
+  const plain = plainText(text);
+  if (plain === "") throw new HttpApiError(400, `Error parsing ${what} failed: empty UUID`);
+  if (plain !== null) return plain;
   const bytes = captureBytes(text, what);
   if (bytes.length === 0) throw new HttpApiError(400, `Error parsing ${what} failed: empty UUID`);
   // As stock reads it (bytes that are not UTF-8 become U+FFFD): such a

@@ -108,6 +108,13 @@ export class P2pHttpServer {
     const record = new RequestRecord(req, res);
     const { logger, observer } = this.#opts;
     this.#inFlight.add(record);
+    const client = clientOf(req);
+    const entered = this.#clients.enter(client);
+    // The client counts until both its answer and the work for it are done.
+    let unfinished = 2;
+    const finishedOne = () => {
+      if (--unfinished === 0 && entered) this.#clients.leave(client);
+    };
     void end.done.then(() => {
       this.#inFlight.delete(record);
       try {
@@ -115,9 +122,9 @@ export class P2pHttpServer {
       } catch {
         // A log or metric that fails must not take the server down.
       }
+      finishedOne();
     });
-    const client = clientOf(req);
-    if (!this.#clients.enter(client)) {
+    if (!entered) {
       sendError(res, 429, "too many requests from this client at once, try again later");
       req.resume();
       return;
@@ -126,7 +133,7 @@ export class P2pHttpServer {
     if (side) record.side(side.endpoint);
     const served = (side ? side.done : this.#serve(req, res, end, record)).catch((err: unknown) => {
       // Nobody to answer: what the request held was released on the way out.
-      if (err instanceof ClientGoneError || end.signal.aborted) {
+      if (err instanceof ClientGoneError || end.aborted) {
         res.destroy();
         return;
       }
@@ -136,8 +143,11 @@ export class P2pHttpServer {
       // Do not read an unwanted body to its end; it may be huge.
       if (!req.complete) req.resume();
     });
-    // The client counts until both its answer and the work for it are done.
-    void Promise.all([served, end.done]).then(() => this.#clients.leave(client));
+    served.then(finishedOne, (err: unknown) => {
+      // The answer to a failure failed too: logged, and the server goes on.
+      finishedOne();
+      logger?.error({ reqId: record.id, err: errorText(err) }, "request failed unanswered");
+    });
   };
 
   /** Whether the client of `req` may do an action of a class (read by default), by the API's users and flags. */
@@ -174,7 +184,10 @@ export class P2pHttpServer {
     const ctx: PeerContext = {
       ...(r.clientUuid !== undefined ? { clientUuid: r.clientUuid } : {}),
       bypass: r.bypass,
-      signal: end.signal,
+      // Made only if a peer looks (see request-end.ts).
+      get signal() {
+        return end.signal;
+      },
       requestId: record.id,
     };
     await this.#dispatch(r, peer, ctx, req, res, end, record);
@@ -243,7 +256,7 @@ export class P2pHttpServer {
   ): Promise<void> {
     end.check();
     const got = await peer.retrieve(key, offset, ctx);
-    if (end.signal.aborted) {
+    if (end.aborted) {
       got?.data.destroy();
       throw new ClientGoneError();
     }
@@ -270,7 +283,7 @@ export class P2pHttpServer {
       // failed download); a client that went away is expected, anything
       // else (the source failed mid-way) is worth a log line.
       got.data.destroy();
-      if (!end.signal.aborted) {
+      if (!end.aborted) {
         this.#opts.logger?.warn(
           { reqId: record.id, key: formatKey(key), err: errorText(e) },
           "download broke off",
@@ -344,7 +357,7 @@ export class P2pHttpServer {
     if (lockId === null) {
       throw new HttpApiError(429, "too many content locks held by this client");
     }
-    if (end.signal.aborted) {
+    if (end.aborted) {
       // Nobody will ever learn this lock's id: it must not be held.
       await this.#locks.releaseId(lockId);
       throw new ClientGoneError();
