@@ -24,12 +24,8 @@ import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import type { Readable, Writable } from "node:stream";
-import { initRepository, readUuidDescriptions } from "../branch/index.js";
 import { Git, GitError } from "../git/index.js";
-import { type LocalRepository, openLocalRepository, type Peer } from "../peers/index.js";
-import { MessageChannel } from "../protocol/index.js";
-import type { Gateway } from "../proxy/index.js";
-import { gitServiceRunner, LineServerError, type ServeMode, serveLine } from "../server/index.js";
+import type { ServeMode } from "../server/index.js";
 import { checkDirectory, repositoryPath } from "./shell-directory.js";
 import { ShellError } from "./shell-error.js";
 
@@ -78,9 +74,6 @@ export function serveModeFromEnv(env: NodeJS.ProcessEnv): ServeMode {
   if (envSet(env, APPENDONLY_ENV)) return "appendonly";
   return "readwrite";
 }
-
-/** A p2pstdio session commits the git-annex branch at its end, or after this long. */
-const SESSION_COMMIT_DELAY_MS = 60_000;
 
 interface ShellOptions {
   readonly uuid?: string;
@@ -166,28 +159,6 @@ function checkUuid(expected: string | undefined, found: string | null): void {
   }
 }
 
-/**
- * The Peer for a UUID the repository proxies for; else git-annex-shell's
- * refusal (Annex/Proxy.hs checkCanProxy): "not configured to proxy" for a
- * repository it knows of, the UUID mismatch otherwise.
- */
-async function proxiedPeer(
-  gateway: Gateway,
-  repo: LocalRepository,
-  uuid: string,
-  found: string,
-): Promise<Peer> {
-  const peer = await gateway.lookup(uuid);
-  if (peer) return peer;
-  const { notProxiedReason } = await import("../remotes/index.js");
-  const reason = notProxiedReason(
-    await gateway.config(),
-    uuid,
-    await readUuidDescriptions(repo.branch),
-  );
-  throw new ShellError(reason ?? `expected repository UUID ${uuid} but found UUID ${found}`);
-}
-
 /** True when some git-annex branch (local or a remote's) exists: Annex.Branch.hasSibling. */
 async function hasAnnexBranch(git: Git): Promise<boolean> {
   try {
@@ -206,17 +177,21 @@ async function configlist(
   fields: Map<string, string>,
 ): Promise<number> {
   const git = await openGit(dir, shown);
-  let uuid = git ? await git.configGet("annex.uuid") : null;
+  // Both at once: every login of a client runs this, and each is a git.
+  const [foundUuid, gcrypt] = git
+    ? await Promise.all([git.configGet("annex.uuid"), git.configGet("core.gcrypt-id")])
+    : [null, null];
+  let uuid = foundUuid;
   checkUuid(opts.uuid, uuid);
   if (git && (uuid === null || uuid === "")) {
     // A repository a git-annex branch was pushed to (or autoinit=1 asked
     // for) is initialised on the spot, as git-annex-shell does.
     if (fields.get("autoinit") === "1" || (await hasAnnexBranch(git))) {
       checkEnv(io.env, READONLY_ENV);
+      const { initRepository } = await import("../branch/index.js");
       uuid = (await initRepository(git)).uuid;
     }
   }
-  const gcrypt = git ? await git.configGet("core.gcrypt-id") : null;
   io.stdout.write(`annex.uuid=${uuid ?? ""}\ncore.gcrypt-id=${gcrypt ?? ""}\n`);
   return 0;
 }
@@ -232,46 +207,20 @@ async function p2pstdio(io: Io, dir: string, shown: string, opts: ShellOptions):
   }
   if (opts.positionals.length !== 1) throw new ShellError("missing UUID parameter");
   const clientUuid = opts.positionals[0] as string;
-  const repo = await openLocalRepository(git.dir, {
-    // As git-annex-shell does, commit the journal when the session ends
-    // (readers see the journal meanwhile), rather than every second from
-    // each of a -J client's connections, each staging the whole journal.
-    commitDelayMs: SESSION_COMMIT_DELAY_MS,
-    onCommitError: (e) => io.stderr.write(`git-annex: committing the git-annex branch: ${e}\n`),
-    opened: { git, uuid: found },
+  // The serving layers are loaded only here: configlist, the other
+  // command every login may run, starts without them.
+  const { serveP2pStdio } = await import("./shell-p2pstdio.js");
+  return serveP2pStdio({
+    git,
+    uuid: found,
+    clientUuid,
+    proxiedUuid: proxied ? (opts.uuid as string) : null,
+    mode: serveModeFromEnv(io.env),
+    limited: envSet(io.env, LIMITED_ENV),
+    stdin: io.stdin(),
+    stdout: io.stdout,
+    stderr: io.stderr,
   });
-  // The gateway's layers are loaded only for a session that needs them.
-  const gateway = proxied ? (await import("./gateway.js")).makeGateway(repo) : null;
-  let peer: Peer = repo.peer;
-  try {
-    if (gateway !== null) peer = await proxiedPeer(gateway, repo, opts.uuid as string, found);
-  } catch (e) {
-    await gateway?.close();
-    await repo.close();
-    throw e;
-  }
-  const channel = new MessageChannel(io.stdin(), io.stdout);
-  try {
-    await serveLine(channel, {
-      peer,
-      mode: serveModeFromEnv(io.env),
-      clientUuid,
-      // GIT_ANNEX_SHELL_LIMITED keeps git out of reach: CONNECT is then
-      // refused as stock p2pstdio refuses it (it never relays to git).
-      ...(envSet(io.env, LIMITED_ENV) ? {} : { connect: gitServiceRunner(repo.dir) }),
-      // Stock's proxy answers a CONNECT the mode refuses and goes on serving.
-      continueAfterRefusedConnect: gateway !== null,
-    });
-    return 0;
-  } catch (e) {
-    if (!(e instanceof LineServerError)) throw e;
-    io.stderr.write(`git-annex: ${e.message}\np2pstdio: 1 failed\n`);
-    return 1;
-  } finally {
-    await channel.close().catch(() => undefined);
-    await gateway?.close();
-    await repo.close();
-  }
 }
 
 async function builtin(io: Io, cmd: string, dir: string, rest: readonly string[]): Promise<number> {

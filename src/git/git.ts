@@ -105,18 +105,22 @@ export class Git {
   static async open(dir: string): Promise<Git> {
     const cwd = resolve(dir);
     const env = cleanEnv();
-    const args = ["rev-parse", "--absolute-git-dir", "--is-bare-repository"];
+    // One git for all three: in a bare repository (or inside a .git)
+    // --show-toplevel fails after the first two lines were printed.
+    const args = ["rev-parse", "--absolute-git-dir", "--is-bare-repository", "--show-toplevel"];
     const r = await execGit(args, cwd, env, undefined);
-    if (r.exitCode !== 0) throw failure(args, r);
-    const [gitDir, bare] = r.stdout.toString("utf8").split("\n");
+    const [gitDir, bare, top] = r.stdout.toString("utf8").split("\n");
+    if (r.exitCode !== 0 && (gitDir === undefined || gitDir === "" || bare !== "true")) {
+      throw failure(args, r);
+    }
     if (gitDir === undefined || gitDir === "" || (bare !== "true" && bare !== "false")) {
       throw new GitError("unexpected output from git rev-parse", { args, stderr: r.stderr });
     }
     if (bare === "true") return new Git(gitDir, gitDir, true);
-    const topArgs = ["rev-parse", "--show-toplevel"];
-    const t = await execGit(topArgs, cwd, env, undefined);
-    if (t.exitCode !== 0) throw failure(topArgs, t);
-    return new Git(firstLine(t.stdout), gitDir, false);
+    if (top === undefined || top === "") {
+      throw new GitError("unexpected output from git rev-parse", { args, stderr: r.stderr });
+    }
+    return new Git(top, gitDir, false);
   }
 
   /** The environment git commands of this repository run with. */
