@@ -110,6 +110,11 @@ export const LOCK_UNSUPPORTED: LockResult = { kind: "unsupported" };
 
 export interface Peer {
   readonly uuid: string;
+  /**
+   * What a front-end reports a request to this Peer as reaching: a
+   * cluster, or a remote proxied for; absent for a repository itself.
+   */
+  readonly target?: "cluster" | "proxied";
   checkPresent(key: Key, ctx?: PeerContext): Promise<PresenceResult>;
   lockContent(key: Key, ctx?: PeerContext): Promise<LockResult>;
   /**

@@ -132,6 +132,7 @@ const EVERY_NODE: PlacementDecision = {
 
 export class ClusterPeer implements Peer {
   readonly uuid: string;
+  readonly target = "cluster";
   readonly #jobs: number;
   /** Retrieves running per node, to spread reads over equally cheap nodes. */
   readonly #busy = new Map<string, number>();

@@ -30,6 +30,7 @@ export interface ProxiedPeerOptions {
 }
 
 export class ProxiedPeer extends DelegatingPeer {
+  readonly target = "proxied";
   readonly #opts: ProxiedPeerOptions;
   constructor(opts: ProxiedPeerOptions) {
     super(opts.node);

@@ -11,7 +11,6 @@ import type { Socket } from "node:net";
 import { formatKey } from "../../keys/index.js";
 import type { Peer } from "../../peers/index.js";
 import { REQUEST_ID_HEADER } from "../../protocol/index.js";
-import { ClusterPeer, ProxiedPeer } from "../../proxy/index.js";
 import type { Logger } from "../../util/index.js";
 import type { ApiRequest } from "./request.js";
 
@@ -36,11 +35,13 @@ export interface RequestOutcome {
   readonly stored: number;
 }
 
-/** What kind of repository a request reached, for the log and the metrics. */
+/**
+ * What kind of repository a request reached, for the log and the metrics.
+ * (Asked of the Peer rather than by its class: the proxy layer is then not
+ * loaded by a front-end that serves only a repository, as an ssh login.)
+ */
 export function targetKindOf(peer: Peer): TargetKind {
-  if (peer instanceof ClusterPeer) return "cluster";
-  if (peer instanceof ProxiedPeer) return "proxied";
-  return "repository";
+  return peer.target ?? "repository";
 }
 
 /** A transfer being served, as far as it got. */
