@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { localCluster, uuidOf } from "../helpers/cluster.js";
 import {
   gitAnnexRepo,
   makeTempDir,
@@ -192,6 +193,41 @@ describe("--log-level and --log-format", { timeout: 120_000 }, () => {
       });
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, new RegExp(`${args[0]} must be one of`));
+    }
+  });
+});
+
+describe("the request log names what a request reached", { timeout: 300_000 }, () => {
+  let root: string;
+  before(async () => {
+    root = await makeTempDir("annexgate-request-target-");
+  });
+  after(() => removeDir(root));
+
+  test("the gateway's repository, a cluster, a proxied node", async () => {
+    const { gw, cluster } = await localCluster(root, ["node1", "node2"], "stock");
+    const targets = new Map([
+      [await uuidOf(gw), "repository"],
+      [cluster, "cluster"],
+      [await uuidOf(`${root}/node1`), "proxied"],
+    ]);
+    const s = await startAnnexgate(gw, ["--wideopen", "--log-format", "json"]);
+    try {
+      const ids = new Map<string, string>();
+      for (const [uuid, target] of targets) {
+        const r = await fetch(`${s.base}/${uuid}/v4/checkpresent?key=${KEY}&clientuuid=${CLIENT}`, {
+          method: "POST",
+        });
+        assert.equal(r.status, 200, `${target}: ${await r.text()}`);
+        ids.set(r.headers.get("x-request-id") as string, target);
+      }
+      const lines = await waitFor("the three request lines", async () => {
+        const found = requestLines(s.stderr()).filter((l) => ids.has(l.reqId));
+        return found.length === ids.size ? found : undefined;
+      });
+      for (const l of lines) assert.equal(l.target, ids.get(l.reqId), JSON.stringify(l));
+    } finally {
+      await s.stop();
     }
   });
 });
