@@ -144,7 +144,9 @@ export class P2pHttpServer {
       if (!req.complete) req.resume();
     });
     served.then(finishedOne, (err: unknown) => {
-      // The answer to a failure failed too: logged, and the server goes on.
+      // The answer to a failure failed too: the connection is closed (its
+      // end releases the rest), logged, and the server goes on.
+      res.destroy();
       finishedOne();
       logger?.error({ reqId: record.id, err: errorText(err) }, "request failed unanswered");
     });
