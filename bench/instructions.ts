@@ -17,7 +17,10 @@
  * Env: BENCH_IR_REQUESTS (checkpresent requests per level, 2000),
  * BENCH_IR_SIZE (big file, 32M), BENCH_IR_FILES (small files, 40),
  * BENCH_CLOCK_SLOWDOWN (50), BENCH_IR_SETS (plain,cluster; checkpresent is
- * plain's checkpresent rows alone), BENCH_IR_HEAD_ARGS
+ * plain's checkpresent rows alone), BENCH_IR_ROUNDS (counted rounds of
+ * each phase, 2; the lowest is kept, and the median printed beside it:
+ * a small-file phase swings by half between rounds, as the branch commits
+ * fall in one round or another), BENCH_IR_HEAD_ARGS
  * (more arguments for this tree's server only, e.g. "--log-level warn" to
  * leave out the request lines BASE did not write).
  */
@@ -46,6 +49,7 @@ benchMain("instructions", async (cleanup) => {
     bigSize: parseSize(process.env.BENCH_IR_SIZE ?? "32M"),
     files: envInt("BENCH_IR_FILES", 40),
     clockSlowdown: envInt("BENCH_CLOCK_SLOWDOWN", 50),
+    rounds: Math.max(1, envInt("BENCH_IR_ROUNDS", 2)),
     serverArgs: [],
   };
   const headArgs = (process.env.BENCH_IR_HEAD_ARGS ?? "").split(" ").filter((a) => a !== "");
