@@ -110,8 +110,7 @@ export class P2pHttpServer {
     this.#inFlight.add(record);
     const client = clientOf(req);
     const entered = this.#clients.enter(client);
-    // The client counts until both its answer and the work for it are done.
-    let unfinished = 2;
+    let unfinished = 2; // the client counts until its answer and its work are done
     const finishedOne = () => {
       if (--unfinished === 0 && entered) this.#clients.leave(client);
     };
@@ -144,8 +143,7 @@ export class P2pHttpServer {
       if (!req.complete) req.resume();
     });
     served.then(finishedOne, (err: unknown) => {
-      // The answer to a failure failed too: the connection is closed (its
-      // end releases the rest), logged, and the server goes on.
+      // The answer to a failure failed too: closed (its end releases the rest).
       res.destroy();
       finishedOne();
       logger?.error({ reqId: record.id, err: errorText(err) }, "request failed unanswered");
