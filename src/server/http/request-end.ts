@@ -34,11 +34,10 @@ class WatchedEnd implements RequestEnd {
   readonly done: Promise<void>;
   #aborted = false;
   #controller: AbortController | undefined;
+  readonly #res: ServerResponse;
 
-  constructor(
-    req: IncomingMessage,
-    readonly res: ServerResponse,
-  ) {
+  constructor(req: IncomingMessage, res: ServerResponse) {
+    this.#res = res;
     // The request body breaking off (reset, or a clean close mid-body) ends
     // the request as surely as the response being cut. A body that all
     // arrived and was then dropped by the server (too long) is not that.
@@ -57,7 +56,7 @@ class WatchedEnd implements RequestEnd {
   }
 
   #abort(): void {
-    if (this.res.writableFinished || this.#aborted) return;
+    if (this.#res.writableFinished || this.#aborted) return;
     this.#aborted = true;
     this.#controller?.abort(new ClientGoneError());
   }
