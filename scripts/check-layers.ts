@@ -21,6 +21,7 @@ export const RANK: Readonly<Record<string, number>> = {
   util: -1,
   "errors.ts": 0,
   keys: 1,
+  locks: 1,
   sizes: 1,
   git: 2,
   branch: 3,
@@ -44,6 +45,7 @@ export const RANK: Readonly<Record<string, number>> = {
 export const DOOR_ONLY: ReadonlySet<string> = new Set([
   "util",
   "keys",
+  "locks",
   "sizes",
   "git",
   "branch",

@@ -5,7 +5,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeDir, run } from "../../test/helpers/index.js";
-import { isWriteLocked, waitUnlocked } from "./annex-lock.js";
+import { isWriteLocked, isWriteLockedInProcLocks, waitUnlocked } from "./annex-lock.js";
 
 const canLock =
   existsSync("/proc/locks") &&
@@ -28,6 +28,8 @@ describe("seeing git-annex's fcntl journal lock", () => {
     await writeFile(join(tmp, "free.lck"), "");
     assert.equal(await isWriteLocked(join(tmp, "free.lck")), false);
     assert.equal(await waitUnlocked(join(tmp, "free.lck"), 10), true);
+    assert.equal(isWriteLockedInProcLocks(join(tmp, "missing.lck")), false);
+    assert.equal(isWriteLockedInProcLocks(join(tmp, "free.lck")), false);
   });
 
   it("sees a POSIX write lock another process holds", {
@@ -44,6 +46,7 @@ describe("seeing git-annex's fcntl journal lock", () => {
     await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
     try {
       assert.equal(await isWriteLocked(file), true);
+      assert.equal(isWriteLockedInProcLocks(file), true, "the fallback sees it too");
       assert.equal(await waitUnlocked(file, 30), false);
       const waiting = waitUnlocked(file, 5000);
       holder.stdin.end();

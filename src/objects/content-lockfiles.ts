@@ -28,7 +28,7 @@ import {
   type FcntlLocks,
   type LockKind,
   processFcntlLocks,
-} from "./fcntl-locks.js";
+} from "../locks/index.js";
 import { countedKeyMutex } from "./lock-counts.js";
 import { DEFAULT_LOCK_RETENTION_MS } from "./locks.js";
 

@@ -10,8 +10,8 @@
  */
 import { rm, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { FcntlLocks } from "../locks/index.js";
 import { ensureDir } from "./dirs.js";
-import type { FcntlLocks } from "./fcntl-locks.js";
 import { downloadLockFileIn } from "./layout.js";
 
 /**

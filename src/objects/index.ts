@@ -1,17 +1,17 @@
 export {
-  AnnexContentLockFiles,
-  processContentLockFiles,
-  type SharedContentLock,
-} from "./content-lockfiles.js";
-export { ObjectStoreError } from "./errors.js";
-export {
   type FcntlLock,
   FcntlLockError,
   FcntlLocks,
   type FcntlLocksOptions,
   type LockKind,
   processFcntlLocks,
-} from "./fcntl-locks.js";
+} from "../locks/index.js";
+export {
+  AnnexContentLockFiles,
+  processContentLockFiles,
+  type SharedContentLock,
+} from "./content-lockfiles.js";
+export { ObjectStoreError } from "./errors.js";
 export { type HashDirScheme, type ObjectLayout, repositoryLayout } from "./layout.js";
 export { type ObjectLockCounts, objectLockCounts } from "./lock-counts.js";
 export { ContentLocks, DEFAULT_LOCK_RETENTION_MS, type HeldLock } from "./locks.js";

@@ -17,6 +17,7 @@ import { chmod, open, readdir, rename, rm, rmdir, stat, truncate } from "node:fs
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { type Key, keyFile, type ReceiveVerification, receiveVerification } from "../keys/index.js";
+import { type FcntlLocks, processFcntlLocks } from "../locks/index.js";
 import type { CopyOutcome } from "../util/index.js";
 import { BatchedFileWriter } from "./batched-writer.js";
 import {
@@ -28,7 +29,6 @@ import { copyUpload } from "./copy-upload.js";
 import { ensureDir } from "./dirs.js";
 import { withDownloadLock } from "./download-lock.js";
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
-import { type FcntlLocks, processFcntlLocks } from "./fcntl-locks.js";
 import { type ObjectLayout, objectFileIn, tmpFileIn } from "./layout.js";
 import { countedKeyMutex } from "./lock-counts.js";
 

@@ -17,10 +17,10 @@
 import type { Dir } from "node:fs";
 import { opendir, rm, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
+import { type FcntlLocks, processFcntlLocks } from "../locks/index.js";
 import { BadDurationError, BadSizeError, parseDurationMs, parseSize } from "../sizes/index.js";
 import { errorText, type Logger } from "../util/index.js";
 import { errnoCode } from "./errors.js";
-import { type FcntlLocks, processFcntlLocks } from "./fcntl-locks.js";
 import { downloadLockFileIn, tmpWorkDirIn } from "./layout.js";
 import type { ObjectStore } from "./store.js";
 

@@ -40,6 +40,30 @@ describe("FcntlLocks", () => {
     await again.release();
   });
 
+  it("sees another process's write lock, not its read lock, and follows a replaced file", async () => {
+    const f = join(dir, "journal.lck");
+    assert.equal(await a.isWriteLocked(f), false, "a missing file is not locked");
+    const shared = await b.tryLock(f, "shared");
+    assert.ok(shared);
+    assert.equal(await a.isWriteLocked(f), false, "a read lock is not a write lock");
+    await shared.release();
+    const held = await b.tryLock(f, "exclusive");
+    assert.ok(held);
+    // Asked together, while one question is in flight: one answer for both.
+    const [x, y] = await Promise.all([a.isWriteLocked(f), a.isWriteLocked(f)]);
+    assert.deepEqual([x, y], [true, true]);
+    await held.release();
+    assert.equal(await a.isWriteLocked(f), false);
+    // The helper keeps a descriptor per path; a new file at the path is
+    // looked at, not the old one.
+    await rm(f);
+    const renewed = await b.tryLock(f, "exclusive");
+    assert.ok(renewed);
+    assert.equal(await a.isWriteLocked(f), true);
+    await renewed.release();
+    await assert.rejects(a.isWriteLocked(join(dir, "bad\nname")), FcntlLockError);
+  });
+
   it("refuses a lock on a file that is gone from its path, and reports open errors", async () => {
     await assert.rejects(a.tryLock(join(dir, "no such dir", "x.lck"), "shared"), (e) => {
       assert.ok(e instanceof FcntlLockError);

@@ -12,6 +12,9 @@
  * Protocol, one tab-separated line each way:
  *   L <id> <r|w> <hex path>  ->  K <id> (held) | B <id> (busy) | E <id> <errno> <text>
  *   U <id>                   ->  K <id>
+ *   G <id> <hex path>        ->  K <id> (no other process write-locks it,
+ *                                or it is missing) | B <id> (one does) | E …
+ *     (G is for files this process never locks: see the script.)
  * End of input ends the helper, and with it every lock.
  */
 export const HELPER_SCRIPT = String.raw`
@@ -61,6 +64,7 @@ selftest();
 print "READY\n";
 
 my %held;
+my %peek;
 while (my $line = <STDIN>) {
   chomp $line;
   my @f = split /\t/, $line;
@@ -90,6 +94,32 @@ while (my $line = <STDIN>) {
     }
     $held{$id} = $fh;
     print "K\t$id\n";
+  } elsif ($cmd eq 'G') {
+    # Write-locked by another process? Asked for a read lock, F_GETLK
+    # reports only a conflicting write lock. The descriptor is kept, per
+    # path, while the path names the same file: closing it would drop any
+    # lock this process held on that file.
+    my $path = pack('H*', $f[2] // '');
+    my @named = stat($path);
+    unless (@named) { print "K\t$id\n"; next; }
+    my $fh = $peek{$path};
+    my @opened = defined $fh ? stat($fh) : ();
+    if (!@opened || $opened[0] != $named[0] || $opened[1] != $named[1]) {
+      if (defined $fh) { close $fh; delete $peek{$path}; }
+      if (keys(%peek) >= 256) { close $_ for values %peek; %peek = (); }
+      unless (sysopen($fh, $path, O_RDONLY)) {
+        print "E\t$id\t" . ($! + 0) . "\t$!\n";
+        next;
+      }
+      $peek{$path} = $fh;
+    }
+    my $q = flk(F_RDLCK);
+    unless (fcntl($fh, F_GETLK, $q)) {
+      print "E\t$id\t" . ($! + 0) . "\t$!\n";
+      next;
+    }
+    my ($type) = flk_type_pid($q);
+    print(($type == F_UNLCK ? "K" : "B") . "\t$id\n");
   } elsif ($cmd eq 'U') {
     my $fh = delete $held{$id};
     close $fh if defined $fh;
