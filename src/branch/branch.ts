@@ -1,10 +1,17 @@
 // Over 400 lines: one class holds the whole journal/commit protocol shared with stock git-annex.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { readdir, rm, stat } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
-import { CatFileBatch, CommitWriter, type Git, type Ident, RefUpdates } from "../git/index.js";
+import {
+  CatFileBatch,
+  CommitWriter,
+  type Git,
+  type Ident,
+  RefUpdates,
+  TreeReader,
+} from "../git/index.js";
 import { KeyedMutex } from "../util/index.js";
 import { waitUnlocked } from "./annex-lock.js";
 import { BranchError } from "./errors.js";
@@ -179,6 +186,8 @@ function checkPath(path: string): void {
 export class AnnexBranch {
   readonly git: Git;
   readonly #cat: CatFileBatch;
+  /** The branch's files, read walking trees kept here (see tree-reader.ts). */
+  readonly #trees: TreeReader;
   /** The journal commits' ref updates, through one long-running git (see ref-updates.ts). */
   readonly #refUpdates: RefUpdates;
   /** The journal commits, made by one long-running fast-import (see commit-writer.ts). */
@@ -207,6 +216,7 @@ export class AnnexBranch {
   private constructor(git: Git) {
     this.git = git;
     this.#cat = new CatFileBatch(git);
+    this.#trees = new TreeReader(this.#cat);
     this.#refUpdates = new RefUpdates(git, `git-annex branch ${COMMIT_MESSAGE}`);
     this.#commitWriter = new CommitWriter(git);
     this.#journalDir = join(git.gitDir, "annex", "journal");
@@ -296,8 +306,15 @@ export class AnnexBranch {
     return (await this.#committed(BRANCH_REF, path)).toString("utf8");
   }
 
+  /** A file of the branch (BRANCH_REF) or of one of its commits; "" when missing. */
   async #committed(treeish: string, path: string): Promise<Buffer> {
-    return (await this.#cat.get(`${treeish}:${path}`)) ?? Buffer.alloc(0);
+    // The tip is read from git's files at each read, as git would resolve it.
+    const commit = treeish === BRANCH_REF ? this.git.refFromFiles(BRANCH_REF) : treeish;
+    const content =
+      commit === null
+        ? await this.#cat.get(`${treeish}:${path}`)
+        : await this.#trees.read(commit, path);
+    return content ?? Buffer.alloc(0);
   }
 
   /**
@@ -388,6 +405,11 @@ export class AnnexBranch {
   }
 
   async #commit(message: string): Promise<string | null> {
+    // Nothing of ours and an empty journal: nothing to commit, and no
+    // need to look for git-annex's lock (a command that only read).
+    if (this.#written.size === 0 && this.#lastCommit === null && journalIsEmpty(this.#journalDir)) {
+      return null;
+    }
     /** Paths the branch changed while we were trying to commit. */
     const moved = new Set<string>();
     let previousTip: string | null = null;
@@ -688,6 +710,15 @@ export class AnnexBranch {
       await this.#refUpdates.close();
       await this.#cat.close();
     }
+  }
+}
+
+/** Whether the journal directory holds no file (or does not exist). */
+function journalIsEmpty(dir: string): boolean {
+  try {
+    return readdirSync(dir).length === 0;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "ENOENT";
   }
 }
 

@@ -39,6 +39,8 @@ export class CatFileBatch {
   /** Body length (plus the trailing newline) of the answer being read, or -1. */
   #bodyLen = -1;
   #closing: Promise<void> | null = null;
+  /** The stdin corked until the end of this turn, if any. */
+  #corked: Writable | null = null;
 
   constructor(git: Git) {
     this.#git = git;
@@ -95,7 +97,17 @@ export class CatFileBatch {
     req.tries += 1;
     this.#inflight.push(req);
     if (this.#inflight.length === 1) setRef(child, true);
-    child.stdin.write(`${req.name}\n`);
+    // Requests made in one turn of the event loop go out in one write.
+    const stdin = child.stdin;
+    if (this.#corked !== stdin) {
+      this.#corked = stdin;
+      stdin.cork();
+      process.nextTick(() => {
+        if (this.#corked === stdin) this.#corked = null;
+        stdin.uncork();
+      });
+    }
+    stdin.write(`${req.name}\n`);
   }
 
   #start(): Child {

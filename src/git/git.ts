@@ -173,6 +173,16 @@ export class Git {
   }
 
   /**
+   * The object id git's files say the full ref name `ref` (refs/…) names,
+   * read now without running git; null when it is absent or only git can
+   * tell (a linked work tree, reftable, a symbolic ref).
+   */
+  refFromFiles(ref: string): string | null {
+    const known = this.#refs.readSync(ref);
+    return known === UNKNOWN ? null : known;
+  }
+
+  /**
    * Every ref under `prefix` (ending in "/") whose name `wanted` accepts,
    * with its object id, in name order; read from git's files when they
    * tell, else from `git for-each-ref`.

@@ -23,3 +23,4 @@ export {
 } from "./git.js";
 export { RefUpdates } from "./ref-updates.js";
 export type { RefEntry } from "./refs.js";
+export { TreeReader } from "./tree-reader.js";

@@ -12,7 +12,8 @@
  * ref file this does not understand (a symbolic ref) answers "unknown",
  * and the caller asks git.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 
 /** What the files say of a ref: its object id, absent (null), or UNKNOWN (ask git). */
@@ -56,42 +57,35 @@ interface Packed {
 export class RefFiles {
   readonly #gitDir: string;
   /** Whether this repository keeps its refs in plain files here (found once). */
-  #plain: Promise<boolean> | null = null;
+  #plain: boolean | null = null;
   #packed: Packed | null = null;
 
   constructor(gitDir: string) {
     this.#gitDir = gitDir;
   }
 
-  #isPlain(): Promise<boolean> {
-    this.#plain ??= (async () => {
-      for (const name of ["commondir", "reftable"]) {
-        try {
-          await stat(join(this.#gitDir, name));
-          return false;
-        } catch (e) {
-          if (code(e) !== "ENOENT") return false;
-        }
+  #isPlain(): boolean {
+    this.#plain ??= ["commondir", "reftable"].every((name) => {
+      try {
+        return statSync(join(this.#gitDir, name), { throwIfNoEntry: false }) === undefined;
+      } catch {
+        return false;
       }
-      return true;
-    })();
+    });
     return this.#plain;
   }
 
   /** packed-refs, parsed again only when the file was replaced or changed. */
-  async #packedRefs(): Promise<ReadonlyMap<string, string> | typeof UNKNOWN> {
+  #packedRefs(): ReadonlyMap<string, string> | typeof UNKNOWN {
     const file = join(this.#gitDir, "packed-refs");
-    let st: { ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint };
-    try {
-      st = await stat(file, { bigint: true });
-    } catch (e) {
-      return code(e) === "ENOENT" ? new Map() : UNKNOWN;
-    }
-    const stamp = `${st.ino} ${st.size} ${st.mtimeNs} ${st.ctimeNs}`;
-    if (this.#packed?.stamp === stamp) return this.#packed.refs;
     let text: string;
+    let stamp: string;
     try {
-      text = await readFile(file, "utf8");
+      const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+      if (st === undefined) return new Map();
+      stamp = `${st.ino} ${st.size} ${st.mtimeNs} ${st.ctimeNs}`;
+      if (this.#packed?.stamp === stamp) return this.#packed.refs;
+      text = readFileSync(file, "utf8");
     } catch (e) {
       return code(e) === "ENOENT" ? new Map() : UNKNOWN;
     }
@@ -107,10 +101,10 @@ export class RefFiles {
   }
 
   /** A loose ref file's value: a sha, null (no such file), or UNKNOWN. */
-  async #loose(ref: string): Promise<RefValue> {
+  #loose(ref: string): RefValue {
     let text: string;
     try {
-      text = await readFile(join(this.#gitDir, ref), "utf8");
+      text = readFileSync(join(this.#gitDir, ref), "utf8");
     } catch (e) {
       const c = code(e);
       // A directory of that name (refs/heads/synced when synced/git-annex exists).
@@ -119,13 +113,23 @@ export class RefFiles {
     return SHA_LINE.exec(text)?.[1] ?? UNKNOWN;
   }
 
-  /** The object id `ref` (a full name, refs/…) names. */
-  async read(ref: string): Promise<RefValue> {
-    if (!plainRefName(ref) || !(await this.#isPlain())) return UNKNOWN;
-    const loose = await this.#loose(ref);
+  /**
+   * The object id `ref` (a full name, refs/…) names. Synchronous: two
+   * small files at most, where promise-based reads cost more CPU than
+   * the reading (the git-annex branch's tip is read for every file read
+   * from it).
+   */
+  readSync(ref: string): RefValue {
+    if (!plainRefName(ref) || !this.#isPlain()) return UNKNOWN;
+    const loose = this.#loose(ref);
     if (loose !== null) return loose;
-    const packed = await this.#packedRefs();
+    const packed = this.#packedRefs();
     return packed === UNKNOWN ? UNKNOWN : (packed.get(ref) ?? null);
+  }
+
+  /** The same, as a promise. */
+  async read(ref: string): Promise<RefValue> {
+    return this.readSync(ref);
   }
 
   /**
@@ -138,7 +142,7 @@ export class RefFiles {
     wanted: (ref: string) => boolean,
   ): Promise<RefEntry[] | typeof UNKNOWN> {
     if (!prefix.endsWith("/") || !plainRefName(prefix.slice(0, -1))) return UNKNOWN;
-    if (!(await this.#isPlain())) return UNKNOWN;
+    if (!this.#isPlain()) return UNKNOWN;
     const names = new Set<string>();
     const walk = async (dir: string): Promise<boolean> => {
       let entries: import("node:fs").Dirent[];
@@ -165,12 +169,12 @@ export class RefFiles {
       return true;
     };
     if (!(await walk(prefix.slice(0, -1)))) return UNKNOWN;
-    const packed = await this.#packedRefs();
+    const packed = this.#packedRefs();
     if (packed === UNKNOWN) return UNKNOWN;
     for (const ref of packed.keys()) if (ref.startsWith(prefix) && wanted(ref)) names.add(ref);
     const out: RefEntry[] = [];
     for (const ref of [...names].sort(byteOrder)) {
-      const loose = await this.#loose(ref);
+      const loose = this.#loose(ref);
       if (loose === UNKNOWN) return UNKNOWN;
       const sha = loose ?? packed.get(ref);
       if (sha !== undefined) out.push({ ref, sha });

@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { mkdir, symlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { makeTempDir, removeDir, run } from "../../test/helpers/index.js";
+import { CatFileBatch, Git, GitError, TreeReader } from "./index.js";
+
+let tmp: string;
+before(async () => {
+  tmp = await makeTempDir();
+});
+after(async () => {
+  await removeDir(tmp);
+});
+
+/** Files of the first commit: nested, non-ASCII, a symlink, an empty file. */
+const FILES: Record<string, string> = {
+  "top.log": "top\n",
+  "a/b/c.log": "deep\n",
+  "a/b/d.log": "",
+  "a/e.log": "middle\n",
+  "ü/naïve %&;.log": "non-ascii\n",
+  ...Object.fromEntries(
+    Array.from({ length: 40 }, (_, i) => [`x${i % 5}/y${i % 3}/f${i}`, `${i}\n`]),
+  ),
+};
+
+/** A repository (of `format`) with FILES committed, then one file changed in a second commit. */
+async function repository(
+  format: "sha1" | "sha256",
+): Promise<{ git: Git; first: string; second: string }> {
+  const dir = join(tmp, format);
+  await run("git", ["init", "-q", `--object-format=${format}`, dir]);
+  for (const [path, content] of Object.entries(FILES)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), content);
+  }
+  await symlink("top.log", join(dir, "link"));
+  const git = (...a: string[]) =>
+    run("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...a], { cwd: dir });
+  await git("add", "-A");
+  await git("commit", "-qm", "one");
+  const first = (await git("rev-parse", "HEAD")).trim();
+  await writeFile(join(dir, "a/b/c.log"), "changed\n");
+  await git("commit", "-qam", "two");
+  const second = (await git("rev-parse", "HEAD")).trim();
+  return { git: await Git.open(dir), first, second };
+}
+
+/** What `git cat-file --batch` answers for `<commit>:<path>`, for comparison. */
+async function gitsAnswer(cat: CatFileBatch, commit: string, path: string): Promise<string | null> {
+  return (await cat.get(`${commit}:${path}`))?.toString("latin1") ?? null;
+}
+
+describe("TreeReader", () => {
+  for (const format of ["sha1", "sha256"] as const) {
+    it(`reads what git reads, in a ${format} repository, with a tiny cache too`, async () => {
+      const { git, first, second } = await repository(format);
+      const cat = new CatFileBatch(git);
+      try {
+        const paths = [
+          ...Object.keys(FILES),
+          "link",
+          "a",
+          "a/b",
+          "missing.log",
+          "a/missing/c.log",
+          "top.log/under-a-file",
+          "x1/y9/nothing",
+        ];
+        // maxEntries 3 evicts all the time; every answer must still be git's.
+        for (const reader of [new TreeReader(cat), new TreeReader(cat, 3)]) {
+          for (const commit of [first, second, first]) {
+            const ours = await Promise.all(
+              paths.map(async (p) => (await reader.read(commit, p))?.toString("latin1") ?? null),
+            );
+            const gits = await Promise.all(paths.map((p) => gitsAnswer(cat, commit, p)));
+            assert.deepEqual(ours, gits);
+          }
+        }
+        const reader = new TreeReader(cat);
+        assert.equal((await reader.read(first, "a/b/c.log"))?.toString(), "deep\n");
+        assert.equal((await reader.read(second, "a/b/c.log"))?.toString(), "changed\n");
+        assert.equal((await reader.read(second, "ü/naïve %&;.log"))?.toString(), "non-ascii\n");
+        assert.equal(await reader.read(second, "top.log/under-a-file"), null);
+        await assert.rejects(reader.read("0".repeat(first.length), "top.log"), GitError);
+      } finally {
+        await cat.close();
+      }
+    });
+  }
+});

@@ -1,0 +1,125 @@
+/**
+ * Files of a commit read through a long-lived `cat-file --batch`, walking
+ * the trees here. Asked `<commit>:<path>`, git walks from the root tree
+ * and inflates every tree on the way for each question; the git-annex
+ * branch's root tree holds up to 4,096 entries, and that walk cost git
+ * about 170 µs a question where the blob alone costs about 30 µs
+ * (measured on the 2-core development machine, 1,000 location logs).
+ * Here each tree is parsed once and kept while it is used: trees are
+ * named by their content, so a kept tree is never stale, and a missing
+ * file is known without asking git at all.
+ */
+import type { CatFileBatch } from "./cat-file.js";
+import { GitError } from "./errors.js";
+
+/** One entry of a parsed tree: its mode (octal text, "40000" for a tree) and object id. */
+interface Entry {
+  readonly mode: string;
+  readonly sha: string;
+}
+
+/** Entries kept over all cached trees, by default: about 20 MB. */
+const DEFAULT_MAX_ENTRIES = 100_000;
+/** Commits whose tree id is kept. */
+const MAX_COMMITS = 64;
+
+const COMMIT_TREE = /^tree ([0-9a-f]{40}|[0-9a-f]{64})\n/;
+
+export class TreeReader {
+  readonly #cat: CatFileBatch;
+  readonly #maxEntries: number;
+  /** Parsed trees, least recently used first; names as latin1 strings of their bytes. */
+  readonly #trees = new Map<string, Map<string, Entry>>();
+  #entries = 0;
+  readonly #fetching = new Map<string, Promise<Map<string, Entry>>>();
+  readonly #commitTrees = new Map<string, string>();
+
+  constructor(cat: CatFileBatch, maxEntries = DEFAULT_MAX_ENTRIES) {
+    this.#cat = cat;
+    this.#maxEntries = maxEntries;
+  }
+
+  /**
+   * The content of `path` ("a/b/c", no leading or trailing slash) in the
+   * tree of `commit` (an object id), or null when there is no such file.
+   */
+  async read(commit: string, path: string): Promise<Buffer | null> {
+    let tree = await this.#treeOf(commit);
+    const parts = path.split("/");
+    const last = parts.length - 1;
+    for (let i = 0; ; i++) {
+      const entry = (await this.#tree(tree)).get(Buffer.from(parts[i] ?? "").toString("latin1"));
+      if (entry === undefined) return null;
+      if (i === last) {
+        // A submodule's commit is not in this repository.
+        return entry.mode === "160000" ? null : this.#cat.get(entry.sha);
+      }
+      if (entry.mode !== "40000") return null;
+      tree = entry.sha;
+    }
+  }
+
+  async #treeOf(commit: string): Promise<string> {
+    const known = this.#commitTrees.get(commit);
+    if (known !== undefined) return known;
+    const body = await this.#cat.get(commit);
+    const m = body === null ? null : COMMIT_TREE.exec(body.subarray(0, 80).toString("latin1"));
+    if (m === null) {
+      throw new GitError(`${commit} is not a commit`, { args: ["cat-file", "--batch"] });
+    }
+    const tree = m[1] as string;
+    if (this.#commitTrees.size >= MAX_COMMITS) this.#commitTrees.clear();
+    this.#commitTrees.set(commit, tree);
+    return tree;
+  }
+
+  #tree(sha: string): Promise<Map<string, Entry>> | Map<string, Entry> {
+    const cached = this.#trees.get(sha);
+    if (cached !== undefined) {
+      // Most recently used last.
+      this.#trees.delete(sha);
+      this.#trees.set(sha, cached);
+      return cached;
+    }
+    // Questions asked together share one fetch (the root tree, at first).
+    let fetching = this.#fetching.get(sha);
+    if (fetching === undefined) {
+      fetching = this.#fetch(sha).finally(() => this.#fetching.delete(sha));
+      this.#fetching.set(sha, fetching);
+    }
+    return fetching;
+  }
+
+  async #fetch(sha: string): Promise<Map<string, Entry>> {
+    const body = await this.#cat.get(sha);
+    if (body === null) throw new GitError(`tree ${sha} is missing`, { args: ["cat-file"] });
+    const parsed = parseTree(body, sha.length / 2);
+    this.#trees.set(sha, parsed);
+    this.#entries += parsed.size;
+    for (const [old, entries] of this.#trees) {
+      if (this.#entries <= this.#maxEntries || old === sha) break;
+      this.#trees.delete(old);
+      this.#entries -= entries.size;
+    }
+    return parsed;
+  }
+}
+
+/** git's tree format: entries of "<octal mode> <name>\0<raw object id>". */
+export function parseTree(body: Buffer, idBytes: number): Map<string, Entry> {
+  const entries = new Map<string, Entry>();
+  let at = 0;
+  while (at < body.length) {
+    const sp = body.indexOf(0x20, at);
+    const nul = sp < 0 ? -1 : body.indexOf(0, sp + 1);
+    if (nul < 0 || nul + 1 + idBytes > body.length) {
+      throw new GitError("a tree object is malformed", { args: ["cat-file"] });
+    }
+    const mode = body.toString("latin1", at, sp);
+    const name = body.toString("latin1", sp + 1, nul);
+    const sha = body.toString("hex", nul + 1, nul + 1 + idBytes);
+    entries.set(name, { mode, sha });
+    at = nul + 1 + idBytes;
+  }
+  return entries;
+}
