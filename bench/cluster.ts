@@ -7,7 +7,10 @@
  *  (a) one big file to a single proxied node, then to the whole cluster
  *      (fanned out to three nodes) — MiB/s; the fan-out's goal is about the
  *      time of one store, not three;
- *  (b) many 4 KiB files to the cluster with -J8 — files/s;
+ *  (b) many 4 KiB files with -J8 to the gateway's own repository (what
+ *      the client reaches without a cluster), then to the cluster —
+ *      files/s, and the client's CPU per file (stock git-annex and its
+ *      gits; on 2 cores it bounds the row);
  *  (c) the big file and the small files back from the cluster — MiB/s,
  *      files/s;
  *
@@ -18,6 +21,7 @@
  * 1000), BENCH_JOBS (server --jobs and --clusterjobs, 8), BENCH_TIMEOUT
  * (seconds per command, 600), BENCH_SERVERS=annexgate,stock.
  */
+import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { localCluster } from "../test/helpers/cluster.js";
@@ -57,10 +61,31 @@ interface Result {
   oneNodeMiBs?: number;
   fanOutMiBs?: number;
   putFilesPerS?: number;
+  putOwnFilesPerS?: number;
+  clientCpuMsPerFile?: number;
   getMiBs?: number;
   getFilesPerS?: number;
   peakRssMiB?: number;
   errors: string[];
+}
+
+/**
+ * Wall seconds of `work` and the CPU its child processes used (user and
+ * system, from this process's counters of waited-for children, which
+ * include their own waited-for children): the stock client and its gits.
+ */
+async function clientCpu(
+  work: () => Promise<unknown>,
+): Promise<{ seconds: number; cpuSeconds: number }> {
+  const before = childrenCpuSeconds();
+  const seconds = await timed(work);
+  return { seconds, cpuSeconds: childrenCpuSeconds() - before };
+}
+
+/** cutime + cstime of /proc/self/stat, in seconds (USER_HZ is 100 on Linux). */
+function childrenCpuSeconds(): number {
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
 async function benchServer(
@@ -105,10 +130,16 @@ async function benchServer(
       result.errors.push(`big file: ${brief(e)}`);
     }
     try {
-      const put = await timed(() =>
+      // The same files to the gateway's own repository first: what this
+      // client reaches without a cluster (the ceiling for the cluster row).
+      const own = await clientCpu(() => annex("copy", "-q", "-J8", "--to", "origin", "small"));
+      result.putOwnFilesPerS = nSmall / own.seconds;
+      await annex("drop", "-q", "-J8", "--from", "origin", "small");
+      const put = await clientCpu(() =>
         annex("copy", "-q", "-J8", "--to", "origin-mycluster", "small"),
       );
-      result.putFilesPerS = nSmall / put;
+      result.putFilesPerS = nSmall / put.seconds;
+      result.clientCpuMsPerFile = (put.cpuSeconds * 1000) / nSmall;
       await annex("drop", "-q", "-J8", "small");
       const get = await timed(() =>
         annex("get", "-q", "-J8", "--from", "origin-mycluster", "small"),
@@ -158,7 +189,9 @@ benchMain("cluster", async (cleanup) => {
     [
       row("big file to one proxied node (MiB/s)", (r) => r?.oneNodeMiBs),
       row("big file to the cluster, 3 nodes (MiB/s)", (r) => r?.fanOutMiBs),
+      row("small files to the gateway's own repository (files/s)", (r) => r?.putOwnFilesPerS),
       row("small files to the cluster (files/s)", (r) => r?.putFilesPerS),
+      row("  client CPU per file, cluster put (ms)", (r) => r?.clientCpuMsPerFile),
       row("big file from the cluster (MiB/s)", (r) => r?.getMiBs),
       row("small files from the cluster (files/s)", (r) => r?.getFilesPerS),
       row("server peak RSS, process tree (MiB)", (r) => r?.peakRssMiB),

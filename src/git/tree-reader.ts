@@ -24,13 +24,20 @@ const DEFAULT_MAX_ENTRIES = 100_000;
 const MAX_COMMITS = 64;
 
 const COMMIT_TREE = /^tree ([0-9a-f]{40}|[0-9a-f]{64})\n/;
+const ASCII = /^[\x00-\x7f]*$/;
 
 export class TreeReader {
   readonly #cat: CatFileBatch;
   readonly #maxEntries: number;
-  /** Parsed trees, least recently used first; names as latin1 strings of their bytes. */
-  readonly #trees = new Map<string, Map<string, Entry>>();
-  #entries = 0;
+  /**
+   * Parsed trees in two generations (names as latin1 strings of their
+   * bytes): a tree used is moved to the young one; when the young one
+   * holds half the budget of entries, the old one is dropped. About LRU,
+   * without reordering a map at every hit.
+   */
+  #young = new Map<string, Map<string, Entry>>();
+  #old = new Map<string, Map<string, Entry>>();
+  #youngEntries = 0;
   readonly #fetching = new Map<string, Promise<Map<string, Entry>>>();
   readonly #commitTrees = new Map<string, string>();
 
@@ -45,10 +52,12 @@ export class TreeReader {
    */
   async read(commit: string, path: string): Promise<Buffer | null> {
     let tree = await this.#treeOf(commit);
-    const parts = path.split("/");
+    // Names are compared as latin1 strings of their bytes; ASCII is its own.
+    const parts = (ASCII.test(path) ? path : Buffer.from(path).toString("latin1")).split("/");
     const last = parts.length - 1;
     for (let i = 0; ; i++) {
-      const entry = (await this.#tree(tree)).get(Buffer.from(parts[i] ?? "").toString("latin1"));
+      const listing = this.#cached(tree) ?? (await this.#fetchShared(tree));
+      const entry = listing.get(parts[i] ?? "");
       if (entry === undefined) return null;
       if (i === last) {
         // A submodule's commit is not in this repository.
@@ -73,15 +82,26 @@ export class TreeReader {
     return tree;
   }
 
-  #tree(sha: string): Promise<Map<string, Entry>> | Map<string, Entry> {
-    const cached = this.#trees.get(sha);
-    if (cached !== undefined) {
-      // Most recently used last.
-      this.#trees.delete(sha);
-      this.#trees.set(sha, cached);
-      return cached;
+  #cached(sha: string): Map<string, Entry> | undefined {
+    const young = this.#young.get(sha);
+    if (young !== undefined) return young;
+    const old = this.#old.get(sha);
+    if (old !== undefined) this.#keep(sha, old);
+    return old;
+  }
+
+  #keep(sha: string, listing: Map<string, Entry>): void {
+    if (this.#youngEntries >= this.#maxEntries / 2) {
+      this.#old = this.#young;
+      this.#young = new Map();
+      this.#youngEntries = 0;
     }
-    // Questions asked together share one fetch (the root tree, at first).
+    this.#young.set(sha, listing);
+    this.#youngEntries += listing.size;
+  }
+
+  /** Questions asked together share one fetch (the root tree, at first). */
+  #fetchShared(sha: string): Promise<Map<string, Entry>> {
     let fetching = this.#fetching.get(sha);
     if (fetching === undefined) {
       fetching = this.#fetch(sha).finally(() => this.#fetching.delete(sha));
@@ -94,13 +114,7 @@ export class TreeReader {
     const body = await this.#cat.get(sha);
     if (body === null) throw new GitError(`tree ${sha} is missing`, { args: ["cat-file"] });
     const parsed = parseTree(body, sha.length / 2);
-    this.#trees.set(sha, parsed);
-    this.#entries += parsed.size;
-    for (const [old, entries] of this.#trees) {
-      if (this.#entries <= this.#maxEntries || old === sha) break;
-      this.#trees.delete(old);
-      this.#entries -= entries.size;
-    }
+    this.#keep(sha, parsed);
     return parsed;
   }
 }

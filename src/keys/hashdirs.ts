@@ -8,9 +8,20 @@
 import { hash } from "node:crypto";
 import { formatKey, type Key, nonChunkKey } from "./key.js";
 
-/** One-shot `hash` (no Hash object): a request hashes its key once or twice. */
+/** MD5s of frozen keys (every parsed one), kept with the key. */
+const MD5 = new WeakMap<Key, Buffer>();
+
+/**
+ * One-shot `hash` (no Hash object), once per key: a question about a key
+ * wants its object path in two layouts and its log files' directory.
+ */
 function md5OfKey(key: Key): Buffer {
-  return hash("md5", formatKey(nonChunkKey(key)), "buffer");
+  let digest = MD5.get(key);
+  if (digest === undefined) {
+    digest = hash("md5", formatKey(nonChunkKey(key)), "buffer");
+    if (Object.isFrozen(key)) MD5.set(key, digest);
+  }
+  return digest;
 }
 
 /*
