@@ -8,13 +8,15 @@
  * 2. Incremental: one commit touching 100 location logs, then each again
  *    (annexgate moves its cache forward; git-annex its database). Also the
  *    in-process cost of annexgate's incremental step alone.
+ * 0. The first checkpresent answer of each p2phttp server after it starts
+ *    on this repository (BENCH_KEYS=1000000 for the million-key row).
  * Time is wall clock; memory is the peak RSS of the largest process of
  * the command (GNU time's %M). The sizes of all three must agree.
  *
  * Usage: node dist/bench/repo-sizes.js [--quick]
  */
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +26,7 @@ import { genUuid, parseKey } from "../src/keys/index.js";
 import { currentRepoSizes, repoSizesCachePath, updateRepoSizes } from "../src/policy/index.js";
 import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
 import { prng } from "../test/helpers/prng.js";
+import { freePort } from "../test/helpers/servers.js";
 import { benchMain, envInt, fixed, isQuick, printTable, ratio, timed } from "./common.js";
 
 const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
@@ -97,6 +100,47 @@ function sameSizes(a: Map<string, string>, b: Map<string, string>): boolean {
   return a.size === b.size && [...a].every(([u, s]) => b.get(u) === s);
 }
 
+/**
+ * Seconds from starting a p2phttp server in `repo` (annexgate's or
+ * stock's) to its first answer to a checkpresent of `key`: every 5 ms a
+ * connection is tried until one is answered (at most 120 s).
+ */
+async function firstAnswerSeconds(
+  repo: string,
+  uuid: string,
+  key: string,
+  kind: "annexgate" | "stock",
+): Promise<number> {
+  const port = await freePort();
+  const listen = ["p2phttp", "--bind", "127.0.0.1", "--port", String(port), "--wideopen"];
+  const t0 = performance.now();
+  const child =
+    kind === "annexgate"
+      ? spawn(process.execPath, [CLI, ...listen], { cwd: repo, stdio: "ignore" })
+      : spawn("git", ["annex", ...listen, "--jobs", "4"], { cwd: repo, stdio: "ignore" });
+  const closed = new Promise((r) => child.once("close", r));
+  try {
+    const url =
+      `http://127.0.0.1:${port}/git-annex/${uuid}/v4/checkpresent` +
+      `?key=${encodeURIComponent(key)}&clientuuid=${randomUUID()}`;
+    while (performance.now() - t0 < 120_000) {
+      try {
+        const res = await fetch(url, { method: "POST" });
+        if (res.status !== 200) throw new Error(`${kind} answered ${res.status}`);
+        await res.text();
+        return (performance.now() - t0) / 1000;
+      } catch (e) {
+        if (e instanceof Error && e.message.includes("answered")) throw e;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    throw new Error(`${kind} p2phttp did not answer within 120 s`);
+  } finally {
+    child.kill();
+    await closed;
+  }
+}
+
 benchMain("repo-sizes", async (cleanup) => {
   const keys = envInt("BENCH_KEYS", isQuick() ? 5_000 : 100_000);
   const tmp = await makeTempDir("annexgate-bench-sizes-");
@@ -143,6 +187,14 @@ benchMain("repo-sizes", async (cleanup) => {
   );
   console.log(
     `== repository sizes: ${keys} keys, ${REPOS} repositories (built in ${fixed(tBuild)} s) ==`,
+  );
+
+  // 0. a server's first answer after it starts, on this branch
+  const firstOurs = await firstAnswerSeconds(repo, here, keyTexts[0] ?? "", "annexgate");
+  const firstStock = await firstAnswerSeconds(repo, here, keyTexts[0] ?? "", "stock");
+  printTable(
+    ["first checkpresent answer after start (s)", "annexgate", "stock", "annexgate/stock"],
+    [["p2phttp", fixed(firstOurs, 2), fixed(firstStock, 2), ratio(firstOurs, firstStock)]],
   );
 
   const git = await Git.open(repo);
