@@ -165,9 +165,9 @@ function checkPath(path: string): void {
  * touches git-annex's index; it builds each commit in a temporary index
  * and moves the ref with compare-and-swap.
  *
- * What it cannot share with git-annex is the fcntl lock on
- * `annex/journal.lck` (Node has no fcntl locking). On Linux it waits while
- * /proc/locks shows git-annex holding that lock, which keeps it from
+ * It does not take git-annex's fcntl lock on `annex/journal.lck`; it
+ * waits while the kernel (F_GETLK, through the process's fcntl helper in
+ * ../locks) says git-annex holds it, which keeps it from
  * removing journal files git-annex is staging (git-annex fails when one
  * it staged has gone). The races that remain are repaired by union merge,
  * the same way git-annex repairs pushes that race its own commits: see
