@@ -10,6 +10,8 @@ import { readFileSync, statSync } from "node:fs";
 import { processFcntlLocks } from "../locks/index.js";
 
 const POLL_MS = 5;
+/** A helper that has not answered by then (stuck on a hung file system) is not waited for. */
+const HELPER_ANSWER_MS = 2000;
 
 /**
  * Whether another process holds a POSIX (or OFD) write lock on `file`;
@@ -17,14 +19,23 @@ const POLL_MS = 5;
  * write (git-annex takes that lock for each of its journal changes and
  * its commits, Annex/Journal.hs lockJournal, so there is no write it may
  * skip). The process's fcntl helper asks the kernel (F_GETLK), off the
- * event loop; only when that helper cannot run is /proc/locks read.
+ * event loop; only when that helper cannot say, or is slow to, is
+ * /proc/locks read.
  */
 export async function isWriteLocked(file: string): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), HELPER_ANSWER_MS);
+  });
   try {
-    return await processFcntlLocks().isWriteLocked(file);
+    const answer = await Promise.race([processFcntlLocks().isWriteLocked(file), late]);
+    if (answer !== "late") return answer;
   } catch {
-    return isWriteLockedInProcLocks(file);
+    // The helper cannot say (it cannot run, or cannot open the file).
+  } finally {
+    clearTimeout(timer);
   }
+  return isWriteLockedInProcLocks(file);
 }
 
 /**

@@ -260,7 +260,9 @@ export async function matchexpressionCommand(argv: readonly string[]): Promise<n
             return { code: 1, message: e.message };
           });
         const written = Promise.all([previous, answered]).then(([, a]) => out.write(`${a.code}\n`));
-        written.catch(() => undefined); // reported where awaited, below
+        // A question that failed (not a usage error) ends the batch at once:
+        // the answers after it could never be written.
+        written.catch(() => lines.close());
         previous = written;
         inflight.push(written);
         if (inflight.length >= BATCH_WINDOW) await inflight.shift();

@@ -52,7 +52,38 @@ async function gitsAnswer(cat: CatFileBatch, commit: string, path: string): Prom
   return (await cat.get(`${commit}:${path}`))?.toString("latin1") ?? null;
 }
 
+/**
+ * A commit whose root tree names the subtree `d` with the mode text
+ * `modeText` (git writes "40000"; older tools wrote "040000", and git reads
+ * any mode with the directory bits as a tree).
+ */
+async function commitWithDirMode(git: Git, dir: string, modeText: string): Promise<string> {
+  const sh = (args: string[], input?: string) =>
+    run("git", args, { cwd: dir, ...(input === undefined ? {} : { input }) });
+  const blob = (await sh(["hash-object", "-w", "--stdin"], "hello\n")).trim();
+  const sub = (await sh(["mktree"], `100644 blob ${blob}\tf\n`)).trim();
+  const file = join(tmp, `root-${modeText}`);
+  await writeFile(file, Buffer.concat([Buffer.from(`${modeText} d\0`), Buffer.from(sub, "hex")]));
+  const tree = (await sh(["hash-object", "-w", "--literally", "-t", "tree", file])).trim();
+  return git.commitTree({ tree, parents: [], message: modeText });
+}
+
 describe("TreeReader", () => {
+  it("takes any directory mode for a tree, as git does", async () => {
+    await run("git", ["init", "-q", join(tmp, "modes")]);
+    const git = await Git.open(join(tmp, "modes"));
+    const cat = new CatFileBatch(git);
+    try {
+      for (const mode of ["40000", "040000", "40755"]) {
+        const commit = await commitWithDirMode(git, git.dir, mode);
+        assert.equal(await gitsAnswer(cat, commit, "d/f"), "hello\n", `git, mode ${mode}`);
+        assert.equal((await new TreeReader(cat).read(commit, "d/f"))?.toString(), "hello\n", mode);
+      }
+    } finally {
+      await cat.close();
+    }
+  });
+
   for (const format of ["sha1", "sha256"] as const) {
     it(`reads what git reads, in a ${format} repository, with a tiny cache too`, async () => {
       const { git, first, second } = await repository(format);

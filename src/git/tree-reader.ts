@@ -12,11 +12,15 @@
 import type { CatFileBatch } from "./cat-file.js";
 import { GitError } from "./errors.js";
 
-/** One entry of a parsed tree: its mode (octal text, "40000" for a tree) and object id. */
+/** One entry of a parsed tree: whether it is a tree, and its object id. */
 interface Entry {
-  readonly mode: string;
+  readonly isTree: boolean;
   readonly sha: string;
 }
+
+/** The type bits of a mode; git reads the octal mode as a number (040000 and 40755 are trees too). */
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
 
 /** Entries kept over all cached trees, by default: about 20 MB. */
 const DEFAULT_MAX_ENTRIES = 100_000;
@@ -40,6 +44,7 @@ export class TreeReader {
   #youngEntries = 0;
   readonly #fetching = new Map<string, Promise<Map<string, Entry>>>();
   readonly #commitTrees = new Map<string, string>();
+  readonly #askedCommits = new Map<string, Promise<string>>();
 
   constructor(cat: CatFileBatch, maxEntries = DEFAULT_MAX_ENTRIES) {
     this.#cat = cat;
@@ -59,18 +64,25 @@ export class TreeReader {
       const listing = this.#cached(tree) ?? (await this.#fetchShared(tree));
       const entry = listing.get(parts[i] ?? "");
       if (entry === undefined) return null;
-      if (i === last) {
-        // A submodule's commit is not in this repository.
-        return entry.mode === "160000" ? null : this.#cat.get(entry.sha);
-      }
-      if (entry.mode !== "40000") return null;
+      // As git, whatever the entry is (a submodule's commit is null unless here).
+      if (i === last) return this.#cat.get(entry.sha);
+      if (!entry.isTree) return null;
       tree = entry.sha;
     }
   }
 
-  async #treeOf(commit: string): Promise<string> {
+  #treeOf(commit: string): Promise<string> | string {
     const known = this.#commitTrees.get(commit);
     if (known !== undefined) return known;
+    let asked = this.#askedCommits.get(commit);
+    if (asked === undefined) {
+      asked = this.#fetchTreeOf(commit).finally(() => this.#askedCommits.delete(commit));
+      this.#askedCommits.set(commit, asked);
+    }
+    return asked;
+  }
+
+  async #fetchTreeOf(commit: string): Promise<string> {
     const body = await this.#cat.get(commit);
     const m = body === null ? null : COMMIT_TREE.exec(body.subarray(0, 80).toString("latin1"));
     if (m === null) {
@@ -129,10 +141,11 @@ export function parseTree(body: Buffer, idBytes: number): Map<string, Entry> {
     if (nul < 0 || nul + 1 + idBytes > body.length) {
       throw new GitError("a tree object is malformed", { args: ["cat-file"] });
     }
-    const mode = body.toString("latin1", at, sp);
+    const mode = Number.parseInt(body.toString("latin1", at, sp), 8);
     const name = body.toString("latin1", sp + 1, nul);
     const sha = body.toString("hex", nul + 1, nul + 1 + idBytes);
-    entries.set(name, { mode, sha });
+    // git uses the first of duplicate names (only a corrupt tree has them).
+    if (!entries.has(name)) entries.set(name, { isTree: (mode & S_IFMT) === S_IFDIR, sha });
     at = nul + 1 + idBytes;
   }
   return entries;

@@ -14,14 +14,14 @@
  *   U <id>                   ->  K <id>
  *   G <id> <hex path>        ->  K <id> (no other process write-locks it,
  *                                or it is missing) | B <id> (one does) | E …
- *     (G is for files this process never locks: see the script.)
+ *     (a file this helper locks is answered E: see the script.)
  * End of input ends the helper, and with it every lock.
  */
 export const HELPER_SCRIPT = String.raw`
 use strict;
 use warnings;
 use Fcntl qw(F_SETLK F_GETLK F_RDLCK F_WRLCK F_UNLCK O_RDONLY O_RDWR O_CREAT O_EXCL SEEK_SET);
-use Errno qw(EAGAIN EACCES);
+use Errno qw(EAGAIN EACCES ENOENT);
 use POSIX ();
 $| = 1;
 
@@ -64,7 +64,10 @@ selftest();
 print "READY\n";
 
 my %held;
-my %peek;
+# "dev:ino" of each file locked here (how many locks), and each lock's.
+my %locked;
+my %file_of;
+my @never_closed;
 while (my $line = <STDIN>) {
   chomp $line;
   my @f = split /\t/, $line;
@@ -93,36 +96,45 @@ while (my $line = <STDIN>) {
       next;
     }
     $held{$id} = $fh;
+    $file_of{$id} = "$opened[0]:$opened[1]";
+    $locked{$file_of{$id}}++;
     print "K\t$id\n";
   } elsif ($cmd eq 'G') {
     # Write-locked by another process? Asked for a read lock, F_GETLK
-    # reports only a conflicting write lock. The descriptor is kept, per
-    # path, while the path names the same file: closing it would drop any
-    # lock this process held on that file.
+    # reports only a conflicting write lock. Closing a descriptor drops
+    # every lock this process holds on that file, so a file locked here is
+    # refused (F_GETLK would not see this process's own lock anyway), and
+    # a descriptor that turns out to be of one is never closed.
     my $path = pack('H*', $f[2] // '');
     my @named = stat($path);
-    unless (@named) { print "K\t$id\n"; next; }
-    my $fh = $peek{$path};
-    my @opened = defined $fh ? stat($fh) : ();
-    if (!@opened || $opened[0] != $named[0] || $opened[1] != $named[1]) {
-      if (defined $fh) { close $fh; delete $peek{$path}; }
-      if (keys(%peek) >= 256) { close $_ for values %peek; %peek = (); }
-      unless (sysopen($fh, $path, O_RDONLY)) {
-        print "E\t$id\t" . ($! + 0) . "\t$!\n";
-        next;
-      }
-      $peek{$path} = $fh;
-    }
-    my $q = flk(F_RDLCK);
-    unless (fcntl($fh, F_GETLK, $q)) {
-      print "E\t$id\t" . ($! + 0) . "\t$!\n";
+    unless (@named) {
+      if ($! == ENOENT) { print "K\t$id\n"; } else { print "E\t$id\t" . ($! + 0) . "\t$!\n"; }
       next;
     }
+    if ($locked{"$named[0]:$named[1]"}) { print "E\t$id\t0\tthis process locks that file\n"; next; }
+    my $fh;
+    unless (sysopen($fh, $path, O_RDONLY)) {
+      if ($! == ENOENT) { print "K\t$id\n"; } else { print "E\t$id\t" . ($! + 0) . "\t$!\n"; }
+      next;
+    }
+    my @opened = stat($fh);
+    if ($locked{"$opened[0]:$opened[1]"}) {
+      push @never_closed, $fh;
+      print "E\t$id\t0\tthis process locks that file\n";
+      next;
+    }
+    my $q = flk(F_RDLCK);
+    my $ok = fcntl($fh, F_GETLK, $q);
+    my ($errno, $text) = ($! + 0, "$!");
+    close $fh;
+    unless ($ok) { print "E\t$id\t$errno\t$text\n"; next; }
     my ($type) = flk_type_pid($q);
     print(($type == F_UNLCK ? "K" : "B") . "\t$id\n");
   } elsif ($cmd eq 'U') {
     my $fh = delete $held{$id};
     close $fh if defined $fh;
+    my $file = delete $file_of{$id};
+    delete $locked{$file} if defined $file && --$locked{$file} <= 0;
     print "K\t$id\n";
   } else {
     print "E\t$id\t0\tunknown request\n";

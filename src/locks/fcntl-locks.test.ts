@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -54,14 +54,30 @@ describe("FcntlLocks", () => {
     assert.deepEqual([x, y], [true, true]);
     await held.release();
     assert.equal(await a.isWriteLocked(f), false);
-    // The helper keeps a descriptor per path; a new file at the path is
-    // looked at, not the old one.
+    // A new file at the path is looked at, not the old one.
     await rm(f);
     const renewed = await b.tryLock(f, "exclusive");
     assert.ok(renewed);
     assert.equal(await a.isWriteLocked(f), true);
     await renewed.release();
     await assert.rejects(a.isWriteLocked(join(dir, "bad\nname")), FcntlLockError);
+  });
+
+  it("refuses to look at a file it locks itself, and never drops that lock by looking", async () => {
+    const f = join(dir, "mine.lck");
+    const mine = await a.tryLock(f, "exclusive");
+    assert.ok(mine);
+    await assert.rejects(a.isWriteLocked(f), FcntlLockError);
+    // The locked file moves away and a new one takes its path: looking at
+    // the new one must not release the lock on the old one.
+    await rename(f, join(dir, "mine.old"));
+    await writeFile(f, "");
+    assert.equal(await a.isWriteLocked(f), false);
+    assert.equal(await b.tryLock(join(dir, "mine.old"), "shared"), null, "a's lock still holds");
+    await mine.release();
+    const now = await b.tryLock(join(dir, "mine.old"), "exclusive");
+    assert.ok(now, "released, it is free");
+    await now.release();
   });
 
   it("refuses a lock on a file that is gone from its path, and reports open errors", async () => {
@@ -121,6 +137,20 @@ describe("FcntlLocks", () => {
   it("fails closed when perl cannot be run", async () => {
     const c = new FcntlLocks({ perl: join(dir, "no-perl-here") });
     await assert.rejects(c.tryLock(join(dir, "p.lck"), "shared"), FcntlLockError);
+    c.close();
+  });
+
+  it("does not start a failing helper again for every lock question", async () => {
+    // A "perl" that counts its starts and dies, as one without a usable
+    // struct flock layout does.
+    const perl = join(dir, "dying-perl");
+    const starts = join(dir, "starts");
+    await writeFile(perl, `#!/bin/sh\necho x >> '${starts}'\nexit 1\n`, { mode: 0o755 });
+    const c = new FcntlLocks({ perl });
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(c.isWriteLocked(join(dir, "q.lck")), FcntlLockError);
+    }
+    assert.equal((await readFile(starts, "utf8")).split("\n").filter((l) => l !== "").length, 1);
     c.close();
   });
 });

@@ -86,9 +86,12 @@ class HeldLock implements FcntlLock {
 
 function defaultOnLost(paths: readonly string[], reason: string): void {
   process.stderr.write(
-    `annexgate: the content lock helper ended (${reason}); ${paths.length} content lock(s) it held are lost\n`,
+    `annexgate: the fcntl lock helper ended (${reason}); ${paths.length} content lock(s) it held are lost\n`,
   );
 }
+
+/** After the helper failed to start, how long lock questions go without it. */
+const PEEK_RETRY_MS = 60_000;
 
 /** A path as the helper reads it (hex: any byte but newline and NUL). */
 function hexPath(path: string): string {
@@ -106,6 +109,7 @@ export class FcntlLocks {
   #helper: Helper | null = null;
   #nextId = 1;
   readonly #peeks = new Map<string, Promise<boolean>>();
+  #peekUnavailableUntil = 0;
   readonly #onLost: (paths: readonly string[], reason: string) => void;
   readonly #perl: string;
 
@@ -148,9 +152,9 @@ export class FcntlLocks {
    * looks for rather than takes. Asks the kernel (F_GETLK), so it does
    * not read /proc/locks, whose every read takes a system-wide lock and
    * can wait for an RCU grace period (0.1 to 20 ms measured). Questions
-   * about one path asked while one is in flight share its answer. Not
-   * for files this process locks itself. Throws FcntlLockError when the
-   * helper cannot run or the file cannot be opened.
+   * about one path asked while one is in flight share its answer. A file
+   * this process locks itself is refused. Throws FcntlLockError then, and
+   * when the helper cannot run or the file cannot be opened.
    */
   isWriteLocked(path: string): Promise<boolean> {
     const inFlight = this.#peeks.get(path);
@@ -162,8 +166,18 @@ export class FcntlLocks {
 
   async #peek(path: string): Promise<boolean> {
     const hex = hexPath(path);
+    // A helper that cannot start is not started again for every question
+    // (a journal write asks one each time, and waiting polls).
+    if (performance.now() < this.#peekUnavailableUntil) {
+      throw new FcntlLockError("the fcntl helper could not start a moment ago");
+    }
     const helper = this.#current();
-    await helper.ready;
+    try {
+      await helper.ready;
+    } catch (e) {
+      this.#peekUnavailableUntil = performance.now() + PEEK_RETRY_MS;
+      throw e;
+    }
     const id = this.#nextId++;
     const answer = await this.request(helper, id, `G\t${id}\t${hex}`);
     if (answer.kind === "error") {
@@ -195,7 +209,7 @@ export class FcntlLocks {
   /** @internal Send one request line and wait for its answer. */
   request(helper: Helper, id: number, line: string): Promise<Answer> {
     if (helper.dead !== null) {
-      return Promise.reject(new FcntlLockError(`the content lock helper ended: ${helper.dead}`));
+      return Promise.reject(new FcntlLockError(`the fcntl lock helper ended: ${helper.dead}`));
     }
     return new Promise<Answer>((resolve) => {
       helper.pending.set(id, resolve);
@@ -269,13 +283,13 @@ export class FcntlLocks {
       const wasClosed = helper.dead === "closed";
       helper.dead = reason;
       readyReject(
-        new FcntlLockError(`cannot start the content lock helper (${this.#perl}): ${reason}`),
+        new FcntlLockError(`cannot start the fcntl lock helper (${this.#perl}): ${reason}`),
       );
       const lost = [...helper.held.values()];
       helper.held.clear();
       for (const lock of lost) lock.lost = true;
       for (const resolve of pending.values()) {
-        resolve({ kind: "error", errno: 0, text: `the content lock helper ended: ${reason}` });
+        resolve({ kind: "error", errno: 0, text: `the fcntl lock helper ended: ${reason}` });
       }
       pending.clear();
       if (!wasClosed && lost.length > 0)
