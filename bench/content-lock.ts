@@ -13,7 +13,8 @@
  */
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { AnnexContentLockFiles, ContentLocks, FcntlLocks } from "../src/objects/index.js";
+import { FcntlLocks } from "../src/locks/index.js";
+import { AnnexContentLockFiles, ContentLocks } from "../src/objects/index.js";
 import { makeTempDir, removeDir } from "../test/helpers/index.js";
 import { benchMain, envInt, fixed, isQuick, printTable } from "./common.js";
 

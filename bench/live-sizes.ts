@@ -13,7 +13,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { FcntlLocks } from "../src/objects/index.js";
+import { FcntlLocks } from "../src/locks/index.js";
 import { LiveSizes, SharedLiveSizes } from "../src/policy/index.js";
 import { makeTempDir, removeDir } from "../test/helpers/index.js";
 import { benchMain, envInt, fixed, isQuick, printTable } from "./common.js";

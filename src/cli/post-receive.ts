@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { AnnexBranch } from "../branch/index.js";
 import { exportPushedTrees, parseHookInput } from "../export/index.js";
 import { Git } from "../git/index.js";
-import { processFcntlLocks } from "../objects/index.js";
+import { processFcntlLocks } from "../locks/index.js";
 import { builtinPeerKinds } from "../peers/index.js";
 import { UsageError } from "./usage.js";
 

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { setLocation } from "../branch/index.js";
 import type { Git } from "../git/index.js";
 import { parseKey } from "../keys/index.js";
-import { type FcntlLock, processFcntlLocks } from "../objects/index.js";
+import { type FcntlLock, processFcntlLocks } from "../locks/index.js";
 import { annexObjectLocation } from "../peers/index.js";
 import { changeExport, previousExport } from "./change.js";
 import { ExportError } from "./errors.js";

@@ -163,7 +163,7 @@ export class Git {
   async revParse(ref: string): Promise<string | null> {
     if (ref.startsWith("-"))
       throw new GitError(`bad revision ${JSON.stringify(ref)}`, { args: [] });
-    const known = await this.#refs.read(ref);
+    const known = this.#refs.readSync(ref);
     if (known !== UNKNOWN) return known;
     const args = ["rev-parse", "--verify", "--quiet", ref];
     const r = await this.#exec(args);

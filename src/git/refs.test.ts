@@ -46,22 +46,22 @@ describe("refs read from git's files", () => {
     const update = (ref: string, sha: string) => run("git", ["update-ref", ref, sha], { cwd: dir });
     await update("refs/heads/git-annex", c[0] as string);
     await update("refs/remotes/origin/git-annex", c[1] as string);
-    assert.equal(await files.read("refs/heads/git-annex"), c[0]);
+    assert.equal(files.readSync("refs/heads/git-annex"), c[0]);
     await run("git", ["pack-refs", "--all"], { cwd: dir });
-    assert.equal(await files.read("refs/heads/git-annex"), c[0]);
-    assert.equal(await files.read("refs/remotes/origin/git-annex"), c[1]);
+    assert.equal(files.readSync("refs/heads/git-annex"), c[0]);
+    assert.equal(files.readSync("refs/remotes/origin/git-annex"), c[1]);
     // A loose ref newer than its packed value wins.
     await update("refs/heads/git-annex", c[2] as string);
-    assert.equal(await files.read("refs/heads/git-annex"), await gitSays("refs/heads/git-annex"));
-    assert.equal(await files.read("refs/heads/git-annex"), c[2]);
+    assert.equal(files.readSync("refs/heads/git-annex"), await gitSays("refs/heads/git-annex"));
+    assert.equal(files.readSync("refs/heads/git-annex"), c[2]);
     // packed-refs rewritten: seen at once.
     await run("git", ["pack-refs", "--all"], { cwd: dir });
     await update("refs/remotes/origin/git-annex", c[0] as string);
     await run("git", ["pack-refs", "--all"], { cwd: dir });
-    assert.equal(await files.read("refs/remotes/origin/git-annex"), c[0]);
+    assert.equal(files.readSync("refs/remotes/origin/git-annex"), c[0]);
     await run("git", ["update-ref", "-d", "refs/remotes/origin/git-annex"], { cwd: dir });
-    assert.equal(await files.read("refs/remotes/origin/git-annex"), null);
-    assert.equal(await files.read("refs/heads/nothing"), null);
+    assert.equal(files.readSync("refs/remotes/origin/git-annex"), null);
+    assert.equal(files.readSync("refs/heads/nothing"), null);
     assert.equal(await git.revParse("refs/heads/git-annex"), c[2]);
     assert.equal(await git.revParse("refs/heads/nothing"), null);
   });
@@ -93,12 +93,12 @@ describe("refs read from git's files", () => {
     const { dir, git, c } = await repoWithCommits("symbolic");
     await run("git", ["symbolic-ref", "refs/heads/alias", "refs/heads/master"], { cwd: dir });
     const files = new RefFiles(git.gitDir);
-    assert.equal(await files.read("refs/heads/alias"), UNKNOWN);
+    assert.equal(files.readSync("refs/heads/alias"), UNKNOWN);
     assert.equal(await git.revParse("refs/heads/alias"), c[2]);
     const wt = join(tmp, "symbolic-wt");
     await run("git", ["worktree", "add", "-q", "--detach", wt], { cwd: dir });
     const linked = await Git.open(wt);
-    assert.equal(await new RefFiles(linked.gitDir).read("refs/heads/master"), UNKNOWN);
+    assert.equal(new RefFiles(linked.gitDir).readSync("refs/heads/master"), UNKNOWN);
     assert.equal(await linked.revParse("refs/heads/master"), c[2]);
     // A symbolic link among the ref files (a ref kept elsewhere): listed
     // as git lists it, not skipped.
@@ -120,11 +120,11 @@ describe("refs read from git's files", () => {
     const { git } = await repoWithCommits("odd");
     await writeFile(join(git.gitDir, "refs", "heads", "odd"), "not a sha\n");
     const files = new RefFiles(git.gitDir);
-    assert.equal(await files.read("refs/heads/odd"), UNKNOWN);
-    assert.equal(await files.read("refs/heads/../config"), UNKNOWN);
-    assert.equal(await files.read("refs/heads/master^{commit}"), UNKNOWN);
-    assert.equal(await files.read("refs/heads/master.lock"), UNKNOWN);
+    assert.equal(files.readSync("refs/heads/odd"), UNKNOWN);
+    assert.equal(files.readSync("refs/heads/../config"), UNKNOWN);
+    assert.equal(files.readSync("refs/heads/master^{commit}"), UNKNOWN);
+    assert.equal(files.readSync("refs/heads/master.lock"), UNKNOWN);
     await writeFile(join(git.gitDir, "packed-refs"), "garbage line\n");
-    assert.equal(await files.read("refs/heads/missing"), UNKNOWN);
+    assert.equal(files.readSync("refs/heads/missing"), UNKNOWN);
   });
 });

@@ -131,11 +131,6 @@ export class RefFiles {
     return packed === UNKNOWN ? UNKNOWN : (packed.get(ref) ?? null);
   }
 
-  /** The same, as a promise. */
-  async read(ref: string): Promise<RefValue> {
-    return this.readSync(ref);
-  }
-
   /**
    * Every ref under `prefix` (ending in "/") whose name `wanted` accepts,
    * sorted by name as for-each-ref lists them; UNKNOWN when the files

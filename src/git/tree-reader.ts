@@ -9,6 +9,8 @@
  * named by their content, so a kept tree is never stale, and a missing
  * file is known without asking git at all.
  */
+
+import { SharedFlight } from "../util/index.js";
 import type { CatFileBatch } from "./cat-file.js";
 import { GitError } from "./errors.js";
 
@@ -42,9 +44,10 @@ export class TreeReader {
   #young = new Map<string, Map<string, Entry>>();
   #old = new Map<string, Map<string, Entry>>();
   #youngEntries = 0;
-  readonly #fetching = new Map<string, Promise<Map<string, Entry>>>();
+  /** Questions asked together share one fetch (the root tree, at first). */
+  readonly #fetching = new SharedFlight<string, Map<string, Entry>>();
   readonly #commitTrees = new Map<string, string>();
-  readonly #askedCommits = new Map<string, Promise<string>>();
+  readonly #askedCommits = new SharedFlight<string, string>();
 
   constructor(cat: CatFileBatch, maxEntries = DEFAULT_MAX_ENTRIES) {
     this.#cat = cat;
@@ -61,7 +64,8 @@ export class TreeReader {
     const parts = (ASCII.test(path) ? path : Buffer.from(path).toString("latin1")).split("/");
     const last = parts.length - 1;
     for (let i = 0; ; i++) {
-      const listing = this.#cached(tree) ?? (await this.#fetchShared(tree));
+      const sha = tree;
+      const listing = this.#cached(sha) ?? (await this.#fetching.run(sha, () => this.#fetch(sha)));
       const entry = listing.get(parts[i] ?? "");
       if (entry === undefined) return null;
       // As git, whatever the entry is (a submodule's commit is null unless here).
@@ -74,12 +78,7 @@ export class TreeReader {
   #treeOf(commit: string): Promise<string> | string {
     const known = this.#commitTrees.get(commit);
     if (known !== undefined) return known;
-    let asked = this.#askedCommits.get(commit);
-    if (asked === undefined) {
-      asked = this.#fetchTreeOf(commit).finally(() => this.#askedCommits.delete(commit));
-      this.#askedCommits.set(commit, asked);
-    }
-    return asked;
+    return this.#askedCommits.run(commit, () => this.#fetchTreeOf(commit));
   }
 
   async #fetchTreeOf(commit: string): Promise<string> {
@@ -110,16 +109,6 @@ export class TreeReader {
     }
     this.#young.set(sha, listing);
     this.#youngEntries += listing.size;
-  }
-
-  /** Questions asked together share one fetch (the root tree, at first). */
-  #fetchShared(sha: string): Promise<Map<string, Entry>> {
-    let fetching = this.#fetching.get(sha);
-    if (fetching === undefined) {
-      fetching = this.#fetch(sha).finally(() => this.#fetching.delete(sha));
-      this.#fetching.set(sha, fetching);
-    }
-    return fetching;
   }
 
   async #fetch(sha: string): Promise<Map<string, Entry>> {

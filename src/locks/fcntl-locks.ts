@@ -16,6 +16,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { constants as osConstants } from "node:os";
 import { AnnexgateError } from "../errors.js";
+import { SharedFlight } from "../util/index.js";
 import { HELPER_SCRIPT } from "./fcntl-helper-script.js";
 
 export class FcntlLockError extends AnnexgateError {
@@ -108,7 +109,7 @@ export const EACCES = osConstants.errno.EACCES;
 export class FcntlLocks {
   #helper: Helper | null = null;
   #nextId = 1;
-  readonly #peeks = new Map<string, Promise<boolean>>();
+  readonly #peeks = new SharedFlight<string, boolean>();
   #peekUnavailableUntil = 0;
   readonly #onLost: (paths: readonly string[], reason: string) => void;
   readonly #perl: string;
@@ -157,11 +158,7 @@ export class FcntlLocks {
    * when the helper cannot run or the file cannot be opened.
    */
   isWriteLocked(path: string): Promise<boolean> {
-    const inFlight = this.#peeks.get(path);
-    if (inFlight !== undefined) return inFlight;
-    const asked = this.#peek(path).finally(() => this.#peeks.delete(path));
-    this.#peeks.set(path, asked);
-    return asked;
+    return this.#peeks.run(path, () => this.#peek(path));
   }
 
   async #peek(path: string): Promise<boolean> {

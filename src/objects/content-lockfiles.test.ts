@@ -3,7 +3,8 @@ import { access, chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, beforeEach, describe, it } from "node:test";
-import { AnnexContentLockFiles, FcntlLocks, type SharedContentLock } from "./index.js";
+import { FcntlLocks } from "../locks/index.js";
+import { AnnexContentLockFiles, type SharedContentLock } from "./index.js";
 
 const exists = (p: string) =>
   access(p).then(

@@ -11,7 +11,8 @@ import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../test/helpers/index.js";
 import { type Key, keyFile } from "../keys/index.js";
-import { FcntlLocks, ObjectStore, repositoryLayout } from "./index.js";
+import { FcntlLocks } from "../locks/index.js";
+import { ObjectStore, repositoryLayout } from "./index.js";
 import { sha256eKey, uploadUnderWay } from "./store.fixture.js";
 
 describe("ObjectStore and git-annex's download lock", () => {

@@ -1,12 +1,4 @@
 export {
-  type FcntlLock,
-  FcntlLockError,
-  FcntlLocks,
-  type FcntlLocksOptions,
-  type LockKind,
-  processFcntlLocks,
-} from "../locks/index.js";
-export {
   AnnexContentLockFiles,
   processContentLockFiles,
   type SharedContentLock,

@@ -5,10 +5,10 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../test/helpers/index.js";
 import { keyFile } from "../keys/index.js";
+import { FcntlLocks } from "../locks/index.js";
 import { BadDurationError, BadSizeError } from "../sizes/index.js";
 import {
   DEFAULT_TMP_LIMITS,
-  FcntlLocks,
   ObjectStore,
   type PartialUpload,
   partialsToReclaim,

@@ -16,7 +16,7 @@
  * End of input closes the records and exits.
  */
 import { createInterface } from "node:readline";
-import { processFcntlLocks } from "../objects/index.js";
+import { processFcntlLocks } from "../locks/index.js";
 import type { Logger } from "../util/index.js";
 import type { Reservation } from "./live-sizes.js";
 import { SharedLiveSizes } from "./shared-live-sizes.js";

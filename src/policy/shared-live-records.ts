@@ -24,7 +24,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AnnexgateError } from "../errors.js";
-import type { FcntlLock, FcntlLocks } from "../objects/index.js";
+import type { FcntlLock, FcntlLocks } from "../locks/index.js";
 
 export class LiveSizesError extends AnnexgateError {
   constructor(message: string, data: Record<string, unknown> = {}, cause?: unknown) {

@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { FcntlLocks } from "../objects/index.js";
+import { FcntlLocks } from "../locks/index.js";
 import { parseRecord, SharedLiveSizes } from "./index.js";
 
 const RACER = join(dirname(fileURLToPath(import.meta.url)), "live-sizes-racer.js");

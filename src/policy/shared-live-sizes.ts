@@ -6,7 +6,7 @@
  * size cannot be overfilled, so their stores stay in process, and a
  * process that knows no maximum size at all never touches a file.
  */
-import type { FcntlLocks } from "../objects/index.js";
+import type { FcntlLocks } from "../locks/index.js";
 import { errorText, type Logger } from "../util/index.js";
 import { LiveSizes, type Reservation } from "./live-sizes.js";
 import { SharedLiveRecords, type SharedStore } from "./shared-live-records.js";

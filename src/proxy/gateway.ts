@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { readChunkListings, recordChunks } from "../branch/index.js";
 import type { Key } from "../keys/index.js";
-import { processFcntlLocks } from "../objects/index.js";
+import { processFcntlLocks } from "../locks/index.js";
 import type { LocalRepository, Peer, PeerContext } from "../peers/index.js";
 import { LivePlacement, SharedLiveSizes } from "../policy/index.js";
 import { loadKeyState } from "../preferred-content/index.js";

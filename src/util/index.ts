@@ -4,8 +4,8 @@
  * mutual exclusion, a counting semaphore and bounded fan-out, writing with
  * backpressure, the two checks every forwarder of a body makes (the
  * promised length, the last chunk held back), the bounded copy every
- * receiver of a body makes, writing all of a batch to a file, and a
- * no-progress timer.
+ * receiver of a body makes, writing all of a batch to a file, a
+ * no-progress timer, and work in flight shared per key.
  */
 export { type CopyOutcome, copyAtMost } from "./bounded-copy.js";
 export { KeyedMutex } from "./keyed-mutex.js";
@@ -22,6 +22,7 @@ export {
   silentLogger,
 } from "./logger.js";
 export { forEachBounded, QueueFullError, Semaphore } from "./semaphore.js";
+export { SharedFlight } from "./shared-flight.js";
 export { StallTimer } from "./stall-timer.js";
 export { writeAllAt } from "./write-all.js";
 export { waitForDrain, writeOrDrop } from "./write-or-drop.js";

@@ -15,7 +15,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { FcntlLocks } from "../../src/objects/index.js";
+import { FcntlLocks } from "../../src/locks/index.js";
 import { addNodes, gatewayRepo, holdsVerified, initCluster, uuidOf } from "../helpers/cluster.js";
 import { gitAnnexRepo, makeTempDir, removeDir, requireGitAnnex, run } from "../helpers/index.js";
 import {

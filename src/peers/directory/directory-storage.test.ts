@@ -11,7 +11,7 @@ import type { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { makeTempDir, removeDir } from "../../../test/helpers/index.js";
 import { formatKey, hashDirLower, hashDirMixed, keyFile, parseKey } from "../../keys/index.js";
-import { FcntlLocks } from "../../objects/index.js";
+import { FcntlLocks } from "../../locks/index.js";
 import { sample, storeAll } from "../conformance.js";
 import { PeerRefusedError } from "../peer.js";
 import { SpecialPeer } from "../special/special-peer.js";

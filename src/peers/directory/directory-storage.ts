@@ -34,7 +34,7 @@ import {
 import { dirname, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { hashDirLower, hashDirMixed, keyFile, parseKey } from "../../keys/index.js";
-import type { FcntlLocks } from "../../objects/index.js";
+import type { FcntlLocks } from "../../locks/index.js";
 import { roughSize } from "../../sizes/index.js";
 import { PeerRefusedError } from "../peer.js";
 import type { SpecialStorage, StagedObject, StoredObject } from "../special/storage.js";

@@ -11,7 +11,7 @@
  * writes that file only from content it has already verified.
  */
 import { rm } from "node:fs/promises";
-import { type FcntlLock, type FcntlLocks, processFcntlLocks } from "../../objects/index.js";
+import { type FcntlLock, type FcntlLocks, processFcntlLocks } from "../../locks/index.js";
 import { PeerRefusedError } from "../peer.js";
 
 const CLAIMED = new Set<string>();
