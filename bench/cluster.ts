@@ -11,8 +11,12 @@
  *      the client reaches without a cluster), then to the cluster —
  *      files/s, and the client's CPU per file (stock git-annex and its
  *      gits; on 2 cores it bounds the row);
- *  (c) the big file and the small files back from the cluster — MiB/s,
+ *  (c) the big file back from the cluster, from one proxied node and from
+ *      the gateway's own repository (what the same client reaches with no
+ *      node in the way) — MiB/s; the small files back from the cluster —
  *      files/s;
+ *  (d) checkpresent on the cluster at 64 keep-alive connections, half of
+ *      the keys present — requests/s, p50 and p99;
  *
  * plus the server process tree's peak memory.
  *
@@ -21,17 +25,20 @@
  * 1000), BENCH_JOBS (server --jobs and --clusterjobs, 8), BENCH_TIMEOUT
  * (seconds per command, 600), BENCH_SERVERS=annexgate,stock.
  */
+
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { localCluster } from "../test/helpers/cluster.js";
-import { makeTempDir, removeDir } from "../test/helpers/index.js";
+import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
 import {
   annexHttpClone,
   type RunningP2pHttp,
   startAnnexgate,
   startStockP2pHttp,
 } from "../test/helpers/servers.js";
+import { type Level, runLevel } from "./checkpresent-load.js";
 import {
   annexIn,
   benchMain,
@@ -64,7 +71,10 @@ interface Result {
   putOwnFilesPerS?: number;
   clientCpuMsPerFile?: number;
   getMiBs?: number;
+  getOneNodeMiBs?: number;
+  getOwnMiBs?: number;
   getFilesPerS?: number;
+  checkpresent?: Level;
   peakRssMiB?: number;
   errors: string[];
 }
@@ -102,8 +112,13 @@ async function benchServer(
   cleanup.add(() => removeDir(dir));
   const { gw } = await localCluster(dir, NODES, "stock");
   const args = ["--wideopen", "--jobs", String(jobs), "--clusterjobs", String(jobs)];
+  // Every checkpresent connection comes from one address: annexgate's
+  // per-client limit (32 by default; stock has none) is raised to the level.
+  const perClient = ["--max-per-client", String(CHECKPRESENT_CONNECTIONS)];
   const server: RunningP2pHttp =
-    kind === "annexgate" ? await startAnnexgate(gw, args) : await startStockP2pHttp(gw, args);
+    kind === "annexgate"
+      ? await startAnnexgate(gw, [...args, ...perClient])
+      : await startStockP2pHttp(gw, args);
   cleanup.add(() => server.stop());
   const sampler = new RssSampler(server.child.pid as number);
   await sampler.start();
@@ -114,8 +129,15 @@ async function benchServer(
     await fillClient(client, bigFile, nSmall);
 
     try {
+      await annex("copy", "-q", "--to", "origin", "big.bin");
+      await annex("drop", "-q", "big.bin");
+      result.getOwnMiBs = bigSize / MiB / (await timed(() => annex("get", "-q", "big.bin")));
+      await annex("drop", "-q", "--from", "origin", "big.bin");
       const one = await timed(() => annex("copy", "-q", "--to", "origin-node1", "big.bin"));
       result.oneNodeMiBs = bigSize / MiB / one;
+      await annex("drop", "-q", "big.bin");
+      const fromOne = await timed(() => annex("get", "-q", "--from", "origin-node1", "big.bin"));
+      result.getOneNodeMiBs = bigSize / MiB / fromOne;
       await annex("drop", "-q", "--from", "origin-node1", "big.bin");
       const fan = await timed(() => annex("copy", "-q", "--to", "origin-mycluster", "big.bin"));
       result.fanOutMiBs = bigSize / MiB / fan;
@@ -140,6 +162,7 @@ async function benchServer(
       );
       result.putFilesPerS = nSmall / put.seconds;
       result.clientCpuMsPerFile = (put.cpuSeconds * 1000) / nSmall;
+      result.checkpresent = await checkpresentOnCluster(client, server.port, nSmall);
       await annex("drop", "-q", "-J8", "small");
       const get = await timed(() =>
         annex("get", "-q", "-J8", "--from", "origin-mycluster", "small"),
@@ -156,6 +179,34 @@ async function benchServer(
     await server.stop();
     await removeDir(dir);
   }
+}
+
+/** Connections of the checkpresent row. */
+const CHECKPRESENT_CONNECTIONS = 64;
+
+/**
+ * checkpresent on the cluster, asked by CHECKPRESENT_CONNECTIONS keep-alive
+ * connections: every small file's key (on the cluster) and as many absent
+ * ones, every answer checked; after a warm-up that is not counted.
+ */
+async function checkpresentOnCluster(client: string, port: number, nSmall: number): Promise<Level> {
+  const cluster = (
+    await run("git", ["config", "remote.origin-mycluster.annex-uuid"], { cwd: client })
+  ).trim();
+  const keys = (await annexIn(client)("find", "--json", "small"))
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => (JSON.parse(l) as { key: string }).key);
+  const asker = randomUUID();
+  const path = (key: string) =>
+    `/git-annex/${cluster}/v4/checkpresent?key=${encodeURIComponent(key)}&clientuuid=${asker}`;
+  const probes = keys.flatMap((k, i) => [
+    { path: path(k), present: true },
+    { path: path(k.replace(/--[0-9a-f]{8}/, `--${String(i).padStart(8, "0")}`)), present: false },
+  ]);
+  await runLevel(port, probes, 4, 1_000, 1_000);
+  const requests = Math.max(2_000, nSmall * 20);
+  return runLevel(port, probes, CHECKPRESENT_CONNECTIONS, 60_000, requests);
 }
 
 benchMain("cluster", async (cleanup) => {
@@ -193,10 +244,31 @@ benchMain("cluster", async (cleanup) => {
       row("small files to the cluster (files/s)", (r) => r?.putFilesPerS),
       row("  client CPU per file, cluster put (ms)", (r) => r?.clientCpuMsPerFile),
       row("big file from the cluster (MiB/s)", (r) => r?.getMiBs),
+      row("big file from one proxied node (MiB/s)", (r) => r?.getOneNodeMiBs),
+      row("big file from the gateway's own repository (MiB/s)", (r) => r?.getOwnMiBs),
       row("small files from the cluster (files/s)", (r) => r?.getFilesPerS),
+      row(
+        `checkpresent on the cluster, ${CHECKPRESENT_CONNECTIONS} connections (req/s)`,
+        (r) => r?.checkpresent?.rps,
+      ),
+      row("  p50 latency (ms)", (r) => r?.checkpresent?.p50ms),
+      row("  p99 latency (ms)", (r) => r?.checkpresent?.p99ms),
       row("server peak RSS, process tree (MiB)", (r) => r?.peakRssMiB),
     ],
   );
+  // The download goal: from the cluster, at least 80 % of the gateway's own disk.
+  for (const [kind, r] of results) {
+    if (r.getMiBs !== undefined && r.getOwnMiBs !== undefined) {
+      console.log(
+        `${kind}: big file from the cluster at ${fixed((100 * r.getMiBs) / r.getOwnMiBs, 0)} % of the gateway's own repository`,
+      );
+    }
+    if (r.checkpresent !== undefined && r.checkpresent.errors > 0) {
+      r.errors.push(
+        `checkpresent: ${r.checkpresent.errors} errors, first: ${r.checkpresent.firstError}`,
+      );
+    }
+  }
   for (const [kind, r] of results) {
     if (r.oneNodeMiBs !== undefined && r.fanOutMiBs !== undefined) {
       console.log(

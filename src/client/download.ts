@@ -6,8 +6,10 @@
  *
  * A body that breaks off, or makes no progress for the stall timeout while
  * it is being read, is continued (a few times) by a fresh GET from the
- * first byte still missing, which must promise exactly the rest; a body
- * that ends cleanly short is the server saying "not valid" and is not.
+ * first byte still missing, which must promise exactly the rest, whether
+ * or not the body made progress first (the bound keeps a server that never
+ * sends from being asked for ever); a body that ends cleanly short is the
+ * server saying "not valid" and is not.
  * Stock git annex p2phttp 10.20250416 needs this: about one GET in a
  * hundred on a loaded machine stops a few KiB short and is never finished.
  */
@@ -35,7 +37,7 @@ export interface DownloadOptions {
   readonly signal?: AbortSignal | undefined;
   /** No progress for this long while the body is read breaks it off (ms). */
   readonly stallTimeoutMs: number;
-  /** Continuations of a broken-off body, at most. */
+  /** Further GETs of one download (continuations, or re-sent for want of an answer), at most. */
   readonly continuations: number;
 }
 
@@ -46,7 +48,35 @@ interface Part {
   readonly stop: AbortController;
 }
 
+/**
+ * A GET from `offset`; one whose answer does not begin within the stall
+ * timeout is sent again while the download's budget of further GETs lasts
+ * (stock p2phttp 10.20250416 can leave a GET unanswered for ever; asked
+ * again, it answers).
+ */
 async function getFrom(
+  t: Transport,
+  v: ApiVersion,
+  key: Key,
+  offset: number,
+  signal: AbortSignal | undefined,
+  stallMs: number,
+  budget: { left: number },
+): Promise<Part | null> {
+  for (;;) {
+    try {
+      return await getOnce(t, v, key, offset, signal, stallMs);
+    } catch (e) {
+      if (!(e instanceof UnansweredError) || budget.left <= 0 || signal?.aborted === true) throw e;
+      budget.left--;
+    }
+  }
+}
+
+/** An answer that did not begin within the stall timeout. */
+class UnansweredError extends UnreachableError {}
+
+async function getOnce(
   t: Transport,
   v: ApiVersion,
   key: Key,
@@ -66,6 +96,7 @@ async function getFrom(
     }),
     stallMs,
     () => stop.abort(),
+    UnansweredError,
   );
   if (res.status !== 200) {
     const text = await readText(res, signal);
@@ -85,9 +116,11 @@ export async function download(
   const offset = opts.offset ?? 0;
   // The slot is given back once the body has been read, or has failed.
   const done = await t.slots.take(opts.signal);
+  // Every further GET of this download, re-sent or continuing, is counted.
+  const budget = { left: opts.continuations };
   let first: Part | null;
   try {
-    first = await getFrom(t, v, key, offset, opts.signal, opts.stallTimeoutMs);
+    first = await getFrom(t, v, key, offset, opts.signal, opts.stallTimeoutMs, budget);
     // A server without the content answers 200 with nothing (git-annex's
     // p2phttp does): nothing where something was due means absent.
     if (first !== null && first.length === 0 && (key.size ?? offset + 1) > offset) {
@@ -104,7 +137,7 @@ export async function download(
     done();
     return null;
   }
-  return continued(t, v, key, offset, first, opts, done);
+  return continued(t, v, key, offset, first, { ...opts, budget }, done);
 }
 
 // Over 80 lines: one closure over a download's state (part, reader, counts), which splitting would pass around
@@ -114,7 +147,7 @@ function continued(
   key: Key,
   offset: number,
   first: Part,
-  opts: DownloadOptions,
+  opts: DownloadOptions & { readonly budget: { left: number } },
   done: () => void,
 ): Download {
   const length = first.length;
@@ -122,8 +155,6 @@ function continued(
   let part = first;
   let reader = bodyReader(part.res);
   let count = 0;
-  let atStart = 0;
-  let left = opts.continuations;
   let cancelled = false;
   let settle: (ok: boolean) => void = () => undefined;
   const valid = new Promise<boolean>((resolve) => {
@@ -137,15 +168,21 @@ function continued(
     e: unknown,
     controller: ReadableStreamDefaultController<Uint8Array>,
   ): Promise<boolean> => {
-    const canContinue =
-      opts.signal?.aborted !== true && count > atStart && count < length && left > 0;
+    const canContinue = opts.signal?.aborted !== true && count < length && opts.budget.left > 0;
     let more: Part | null = null;
     let failed: unknown = e;
     if (canContinue) {
-      left--;
-      atStart = count;
+      opts.budget.left--;
       try {
-        more = await getFrom(t, v, key, offset + count, opts.signal, opts.stallTimeoutMs);
+        more = await getFrom(
+          t,
+          v,
+          key,
+          offset + count,
+          opts.signal,
+          opts.stallTimeoutMs,
+          opts.budget,
+        );
         if (more?.length !== length - count) {
           failed = new ProtocolError("p2phttp GET continued with a different length", {});
         }
@@ -204,13 +241,18 @@ function bodyReader(res: Response): ReadableStreamDefaultReader<Uint8Array> {
     new Response(new Uint8Array(0)).body)!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
 }
 
-/** What `p` gives, or UnreachableError once `ms` pass first (after `breakOff`). */
-async function within<T>(p: Promise<T>, ms: number, breakOff: () => void): Promise<T> {
+/** What `p` gives, or an UnreachableError once `ms` pass first (then `breakOff`, whose own abort error `p` would otherwise win the race with). */
+async function within<T>(
+  p: Promise<T>,
+  ms: number,
+  breakOff: () => void,
+  As: typeof UnreachableError = UnreachableError,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stalled = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      reject(new As(`p2phttp GET: no progress for ${ms} ms`, { ms }));
       breakOff();
-      reject(new UnreachableError(`p2phttp GET: no progress for ${ms} ms`, { ms }));
     }, ms);
   });
   try {

@@ -3,11 +3,12 @@
  * errors (a bad URL, no server, an unknown UUID, a refused password), basic
  * auth, progress from every kind of source, abort and resume, content
  * verification, held locks, and the API version it settles on; against
- * annexgate's p2phttp server with --authenv-http.
+ * annexgate's p2phttp server with --authenv-http. And how it continues a
+ * download that broke off, against a scripted server that breaks it.
  */
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { after, before, describe, it } from "node:test";
+import { after, before, beforeEach, describe, it } from "node:test";
 import {
   AbortedError,
   type AnnexClient,
@@ -17,6 +18,7 @@ import {
   RefusedError,
   UnreachableError,
 } from "../../src/client/index.js";
+import { FakeP2pHttp, json, route } from "../helpers/fake-p2phttp.js";
 import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
 import { freePort, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
 
@@ -200,5 +202,107 @@ describe("annexgate/client against annexgate p2phttp (basic auth)", () => {
     );
     await assert.rejects(v1.putPresent(s.key), RefusedError);
     await v1.close();
+  });
+});
+
+/**
+ * A GET body that breaks off (a reset, or no progress for the stall
+ * timeout, even before its first byte) is continued from the first byte
+ * still missing, a bounded number of times; one whose continuation promises
+ * other bytes than the rest is not.
+ */
+describe("annexgate/client continues a download that broke off", () => {
+  const uuid = "7b1a2c3d-1111-4222-8333-444455556666";
+  const s = sample(300_000);
+  let mode: (offset: number) => "whole" | "reset" | "silent" | "unanswered" | "wrong length" = () =>
+    "whole";
+  let fake: FakeP2pHttp;
+  const gets = () =>
+    fake.seen
+      .filter((r) => r.method === "GET")
+      .map((r) => Number(new URL(r.url, "http://h").searchParams.get("offset") ?? 0));
+  before(async () => {
+    fake = await new FakeP2pHttp((req, _b, res) => {
+      if (route(req.url ?? "").op === "checkpresent") return json(res, { present: true });
+      const offset = Number(new URL(req.url ?? "", "http://h").searchParams.get("offset") ?? 0);
+      const rest = s.data.subarray(offset);
+      const how = mode(offset);
+      // No answer at all, not even headers.
+      if (how === "unanswered") return;
+      res.writeHead(200, {
+        "x-git-annex-data-length": String(how === "wrong length" ? rest.length - 1 : rest.length),
+      });
+      if (how === "whole" || how === "wrong length") return void res.end(rest);
+      if (how === "silent") return void res.flushHeaders();
+      // A third of what is left, then the connection ended mid-body.
+      res.write(rest.subarray(0, Math.ceil(rest.length / 3)), () => req.socket.destroy());
+    }).start();
+  });
+  beforeEach(() => {
+    fake.seen.length = 0;
+  });
+  after(async () => {
+    await fake.stop();
+  });
+  const clientWith = (stallTimeoutMs: number) =>
+    connect({ url: fake.url(), uuid, stallTimeoutMs, maxVersion: 4 });
+  const bytesOf = async (body: ReadableStream<Uint8Array>) =>
+    new Uint8Array(await new Response(body).arrayBuffer());
+
+  it("after a connection ended mid-body: the rest is asked for, and the hash checked", async () => {
+    const c = await clientWith(60_000);
+    mode = (offset) => (offset === 0 ? "reset" : "whole");
+    const got = await c.get(s.key);
+    assert.ok(got);
+    assert.deepEqual(await bytesOf(got.body), s.data);
+    assert.equal(await got.valid, true);
+    assert.deepEqual(gets(), [0, 100_000]);
+    await c.close();
+  });
+
+  it("after a server that sent no byte of the body: asked again from the same offset", async () => {
+    const c = await clientWith(1_000);
+    let silent = 1;
+    mode = () => (silent-- > 0 ? "silent" : "whole");
+    const got = await c.get(s.key, { offset: 500 });
+    assert.ok(got);
+    assert.deepEqual(await bytesOf(got.body), s.data.subarray(500));
+    assert.equal(await got.valid, true);
+    assert.deepEqual(gets(), [500, 500]);
+    await c.close();
+  });
+
+  it("a GET left unanswered (not even headers) is asked again", async () => {
+    const c = await clientWith(1_000);
+    let unanswered = 1;
+    mode = () => (unanswered-- > 0 ? "unanswered" : "whole");
+    const got = await c.get(s.key);
+    assert.ok(got);
+    assert.deepEqual(await bytesOf(got.body), s.data);
+    assert.equal(await got.valid, true);
+    assert.deepEqual(gets(), [0, 0]);
+    await c.close();
+  });
+
+  it("a bounded number of times: a server that never sends fails the download", async () => {
+    const c = await clientWith(500);
+    mode = () => "silent";
+    const got = await c.get(s.key);
+    assert.ok(got);
+    await assert.rejects(bytesOf(got.body), UnreachableError);
+    assert.equal(await got.valid, false);
+    assert.deepEqual(gets(), [0, 0, 0, 0]);
+    await c.close();
+  });
+
+  it("not when the continuation promises other bytes than the rest", async () => {
+    const c = await clientWith(60_000);
+    mode = (offset) => (offset === 0 ? "reset" : "wrong length");
+    const got = await c.get(s.key);
+    assert.ok(got);
+    await assert.rejects(bytesOf(got.body), /continued with a different length/);
+    assert.equal(await got.valid, false);
+    assert.deepEqual(gets(), [0, 100_000]);
+    await c.close();
   });
 });

@@ -7,14 +7,13 @@
  * a break-off. Small scripted servers where the test must see the requests.
  */
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { genUuid } from "../../src/keys/index.js";
 import { sample } from "../../src/peers/conformance.js";
 import { DEFAULT_CONTINUATIONS } from "../../src/peers/http/download-body.js";
 import { HttpPeer, PeerError, parseP2pHttpUrl } from "../../src/peers/index.js";
+import { FakeP2pHttp as FakeServer, json, route } from "../helpers/fake-p2phttp.js";
 import { gitAnnexRepo, makeTempDir, removeDir, run, waitFor } from "../helpers/index.js";
 import { type RunningP2pHttp, startStockP2pHttp } from "../helpers/servers.js";
 
@@ -40,76 +39,6 @@ describe("parseP2pHttpUrl", () => {
     assert.throws(() => parseP2pHttpUrl("not a url"), PeerError);
   });
 });
-
-interface Seen {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingMessage["headers"];
-  readonly body: Buffer;
-  readonly socket: number;
-}
-
-/** A scripted p2phttp server on a loopback port: records requests (and bodies), answers via `reply`. */
-class FakeServer {
-  readonly seen: Seen[] = [];
-  server!: Server;
-  port = 0;
-  sockets = 0;
-  openNow = 0;
-  mostOpen = 0;
-  constructor(
-    readonly reply: (
-      req: IncomingMessage,
-      body: Buffer,
-      res: ServerResponse,
-    ) => void | Promise<void>,
-  ) {}
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      const socket = (req.socket as unknown as { fakeId: number }).fakeId;
-      const parts: Buffer[] = [];
-      req.on("data", (c: Buffer) => parts.push(c));
-      req.on("end", () => {
-        const body = Buffer.concat(parts);
-        this.seen.push({
-          method: req.method ?? "",
-          url: req.url ?? "",
-          headers: req.headers,
-          body,
-          socket,
-        });
-        void this.reply(req, body, res);
-      });
-    });
-    this.server.on("connection", (s) => {
-      (s as unknown as { fakeId: number }).fakeId = ++this.sockets;
-      this.openNow++;
-      this.mostOpen = Math.max(this.mostOpen, this.openNow);
-      s.on("close", () => this.openNow--);
-    });
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
-    this.port = (this.server.address() as AddressInfo).port;
-    return this;
-  }
-  url(): string {
-    return `annex+http://127.0.0.1:${this.port}/git-annex/`;
-  }
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
-
-function json(res: ServerResponse, value: unknown, status = 200): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(value));
-}
-
-/** The operation and version of a request path, e.g. ["checkpresent", 2]. */
-function route(url: string): { op: string; v: number } {
-  const m = /^\/git-annex\/[^/]+\/v(\d)\/([a-z-]+)/.exec(url);
-  return m ? { op: m[2] ?? "", v: Number(m[1]) } : { op: "", v: -1 };
-}
 
 describe("HttpPeer version fallback", () => {
   const uuid = genUuid();
@@ -553,15 +482,18 @@ describe("HttpPeer and stock git annex p2phttp's leaks", () => {
 });
 
 /**
- * A GET body that breaks off part way is continued from the first byte the
- * reader lacks (as git-annex retries a download that made progress); one
- * that ends cleanly short, or breaks off with no progress, is not.
+ * A GET body that breaks off is continued from the first byte the reader
+ * lacks, even one that sent nothing before it stalled (stock p2phttp's race
+ * can leave a small object's whole body unsent); one that ends cleanly
+ * short is not.
  */
 describe("HttpPeer continues a download that broke off", () => {
   const uuid = genUuid();
   const s = sample(300_000);
   /** How the server answers the GET starting at `offset`. */
-  let mode: (offset: number) => "whole" | "reset" | "stall" | "wrong length" = () => "whole";
+  let mode: (
+    offset: number,
+  ) => "whole" | "reset" | "stall" | "silent" | "unanswered" | "wrong length" = () => "whole";
   let fake: FakeServer;
   /** The offsets of the GETs seen. */
   const gets = () =>
@@ -575,10 +507,14 @@ describe("HttpPeer continues a download that broke off", () => {
       const offset = Number(new URL(req.url ?? "", "http://h").searchParams.get("offset") ?? 0);
       const rest = s.data.subarray(offset);
       const how = mode(offset);
+      // No answer at all, not even headers.
+      if (how === "unanswered") return;
       res.writeHead(200, {
         "x-git-annex-data-length": String(how === "wrong length" ? rest.length - 1 : rest.length),
       });
       if (how === "whole" || how === "wrong length") return void res.end(rest);
+      // The headers, and then nothing at all.
+      if (how === "silent") return void res.flushHeaders();
       // A third of what is left, then a connection ended mid-body, or silence.
       res.write(rest.subarray(0, Math.ceil(rest.length / 3)), () => {
         if (how === "reset") req.socket.destroy();
@@ -623,6 +559,18 @@ describe("HttpPeer continues a download that broke off", () => {
     await peer.close();
   });
 
+  it("after a server that sent no byte of the body: asked again from the same offset", async () => {
+    const peer = peerWith(1_000);
+    let silent = 1;
+    mode = () => (silent-- > 0 ? "silent" : "whole");
+    const got = await peer.retrieve(s.key, 500);
+    assert.ok(got);
+    assert.ok((await readAll(got.data)).equals(s.data.subarray(500)));
+    assert.equal(await got.valid, true);
+    assert.deepEqual(gets(), [500, 500]);
+    await peer.close();
+  });
+
   it("a bounded number of times: a server that breaks off every time fails the download", async () => {
     const peer = peerWith();
     mode = () => "reset";
@@ -631,6 +579,29 @@ describe("HttpPeer continues a download that broke off", () => {
     await assert.rejects(readAll(got.data));
     assert.equal(await got.valid, false);
     assert.equal(gets().length, 1 + DEFAULT_CONTINUATIONS);
+    await peer.close();
+  });
+
+  it("a GET left unanswered (not even headers) is asked again", async () => {
+    const peer = peerWith(1_000);
+    let unanswered = 1;
+    mode = () => (unanswered-- > 0 ? "unanswered" : "whole");
+    const got = await peer.retrieve(s.key, 0);
+    assert.ok(got);
+    assert.ok((await readAll(got.data)).equals(s.data));
+    assert.equal(await got.valid, true);
+    assert.deepEqual(gets(), [0, 0]);
+    await peer.close();
+  });
+
+  it("a bounded number of times: a server that never sends fails the download", async () => {
+    const peer = peerWith(500);
+    mode = () => "silent";
+    const got = await peer.retrieve(s.key, 0);
+    assert.ok(got);
+    await assert.rejects(readAll(got.data), /no progress/);
+    assert.equal(await got.valid, false);
+    assert.deepEqual(gets(), [0, 0, 0, 0].slice(0, 1 + DEFAULT_CONTINUATIONS));
     await peer.close();
   });
 

@@ -62,6 +62,17 @@ export interface Call {
   readonly keyInPath?: ApiTarget["key"];
   /** How long to wait for the answer (ms; the client's requestTimeoutMs still bounds it). */
   readonly answerTimeoutMs?: number;
+  /**
+   * For a request that may be repeated (a GET): one whose answer did not
+   * begin in time is sent again while this budget, shared by every request
+   * of one download, lasts. Default: never sent again.
+   */
+  readonly retryBudget?: RetryBudget;
+}
+
+/** Further requests one download may still make; each taken lowers `left`. */
+export interface RetryBudget {
+  left: number;
 }
 
 /** A non-200 answer: the server said no. */
@@ -242,7 +253,9 @@ export class HttpClient {
   /**
    * A request without a body, and its response. A kept-alive connection
    * that the server closed meanwhile fails before the request reaches the
-   * server; such a request is sent once more on a fresh connection.
+   * server; such a request is sent once more on a fresh connection. One
+   * left unanswered past its limit is sent again while `call.retryBudget`
+   * lasts.
    */
   async exchange(
     v: ApiVersion,
@@ -252,6 +265,7 @@ export class HttpClient {
   ): Promise<IncomingMessage> {
     for (let attempt = 0; ; attempt++) {
       const creq = this.open(v, op, ctx, call);
+      let unanswered = false;
       creq.end();
       // The shorter of the call's own bound (a stall) and the client's.
       const bounds = [call.answerTimeoutMs, this.#opts.requestTimeoutMs].filter(
@@ -262,6 +276,7 @@ export class HttpClient {
         limit === undefined
           ? undefined
           : setTimeout(() => {
+              unanswered = true;
               creq.destroy(
                 new PeerUnreachableError(`no answer within ${limit} ms`, { operation: op }),
               );
@@ -270,6 +285,11 @@ export class HttpClient {
         return await responseOf(creq);
       } catch (e) {
         if (attempt === 0 && creq.reusedSocket && isStaleSocket(e) && !ctx?.signal?.aborted) {
+          continue;
+        }
+        const budget = call.retryBudget;
+        if (unanswered && budget !== undefined && budget.left > 0 && !ctx?.signal?.aborted) {
+          budget.left--;
           continue;
         }
         throw this.unreachable(op, v, e);

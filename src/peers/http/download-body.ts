@@ -7,7 +7,10 @@
  * lacks, checked to promise exactly the rest. A body that ends cleanly
  * short of what was promised is the server saying "not valid" and is
  * never continued; only a break-off (a reset, or no progress within the
- * stall timeout) is.
+ * stall timeout) is, whether or not it made progress: git-annex retries
+ * only after progress, but a body that stalls before its first byte is the
+ * same race below, and the bound on continuations keeps a server that
+ * never sends from being asked for ever.
  *
  * Stock git annex p2phttp 10.20250416 needs this: a race in its GET handler
  * leaves about one request in a hundred, on a loaded machine, waiting for
@@ -21,6 +24,7 @@ import type { Key } from "../../keys/index.js";
 import { type ApiVersion, DATA_LENGTH_HEADER } from "../../protocol/index.js";
 import type { StallTimer } from "../../util/index.js";
 import { PeerProtocolError } from "../peer.js";
+import type { RetryBudget } from "./client.js";
 
 /** How many continuations of one download there are at most, by default. */
 export const DEFAULT_CONTINUATIONS = 3;
@@ -40,8 +44,11 @@ export interface DownloadOptions {
   readonly resume: (done: number) => Promise<IncomingMessage>;
   /** A stall timer for one response; `breakOff` ends that response. */
   readonly stallTimer: (breakOff: (e: Error) => void) => StallTimer;
-  /** At most this many continuations, each after progress. */
-  readonly continuations: number;
+  /**
+   * Continuations still allowed (with or without progress before each),
+   * shared with the GETs re-sent for want of an answer.
+   */
+  readonly budget: RetryBudget;
   /** Once aborted, a break-off is not continued. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -57,8 +64,7 @@ export function continuedDownload(opts: DownloadOptions): DownloadBody {
   let gaveUp = false;
 
   async function* body(): AsyncGenerator<Buffer> {
-    for (let continuations = 0; ; continuations++) {
-      const before = count;
+    for (;;) {
       const stall = opts.stallTimer((e) => res.destroy(e));
       try {
         for await (const chunk of timedChunks(res, stall)) {
@@ -68,12 +74,9 @@ export function continuedDownload(opts: DownloadOptions): DownloadBody {
         return;
       } catch (e) {
         const canContinue =
-          !gaveUp &&
-          opts.signal?.aborted !== true &&
-          count > before &&
-          count < opts.length &&
-          continuations < opts.continuations;
+          !gaveUp && opts.signal?.aborted !== true && count < opts.length && opts.budget.left > 0;
         if (!canContinue) throw e;
+        opts.budget.left--;
       } finally {
         stall.stop();
       }

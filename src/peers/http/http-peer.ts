@@ -45,7 +45,7 @@ import {
   type StoreRequest,
   type StoreResult,
 } from "../peer.js";
-import { HttpClient, readBody, responseOf, statusError } from "./client.js";
+import { HttpClient, type RetryBudget, readBody, responseOf, statusError } from "./client.js";
 import {
   continuedDownload,
   DEFAULT_CONTINUATIONS,
@@ -310,7 +310,11 @@ export class HttpPeer implements Peer {
   async retrieve(key: Key, offset: number, ctx?: PeerContext): Promise<RetrieveResult | null> {
     // Settled first so that a 404 means "not here", not "no such version".
     const version = await this.#confirmedVersion(key, ctx);
-    const got = await this.#get(version, key, offset, ctx);
+    // Every further GET of this download, re-sent or continuing, is counted.
+    const budget: RetryBudget = {
+      left: this.#opts.downloadContinuations ?? DEFAULT_CONTINUATIONS,
+    };
+    const got = await this.#get(version, key, offset, ctx, budget);
     if (got === null) return null;
     const { res, length } = got;
     if (length === 0) {
@@ -327,7 +331,7 @@ export class HttpPeer implements Peer {
     }
     // A body broken off part way is continued from where it stopped.
     const resume = async (done: number): Promise<IncomingMessage> => {
-      const more = await this.#get(version, key, offset + done, ctx);
+      const more = await this.#get(version, key, offset + done, ctx, budget);
       return promisingExactly(more, length - done, version);
     };
     const { data, valid } = continuedDownload({
@@ -335,7 +339,7 @@ export class HttpPeer implements Peer {
       length,
       resume,
       stallTimer: (breakOff) => this.#stallTimer(breakOff),
-      continuations: this.#opts.downloadContinuations ?? DEFAULT_CONTINUATIONS,
+      budget,
       signal: ctx?.signal,
     });
     return { length, data, valid };
@@ -347,12 +351,16 @@ export class HttpPeer implements Peer {
     key: Key,
     offset: number,
     ctx: PeerContext | undefined,
+    budget: RetryBudget,
   ): Promise<{ res: IncomingMessage; length: number } | null> {
     const res = await this.#client.exchange(version, "key", ctx, {
       method: "GET",
       query: offset !== 0 ? { offset } : {},
       keyInPath: key,
       answerTimeoutMs: this.#stallMs,
+      // Stock p2phttp 10.20250416 can leave a GET unanswered for ever (the
+      // race download-body.ts tells of); asked again, it answers.
+      retryBudget: budget,
     });
     if (res.statusCode !== 200) {
       const body = await readBody(res);
