@@ -311,9 +311,7 @@ export class HttpPeer implements Peer {
     // Settled first so that a 404 means "not here", not "no such version".
     const version = await this.#confirmedVersion(key, ctx);
     // Every further GET of this download, re-sent or continuing, is counted.
-    const budget: RetryBudget = {
-      left: this.#opts.downloadContinuations ?? DEFAULT_CONTINUATIONS,
-    };
+    const budget: RetryBudget = { left: this.#opts.downloadContinuations ?? DEFAULT_CONTINUATIONS };
     const got = await this.#get(version, key, offset, ctx, budget);
     if (got === null) return null;
     const { res, length } = got;
@@ -358,9 +356,7 @@ export class HttpPeer implements Peer {
       query: offset !== 0 ? { offset } : {},
       keyInPath: key,
       answerTimeoutMs: this.#stallMs,
-      // Stock p2phttp 10.20250416 can leave a GET unanswered for ever (the
-      // race download-body.ts tells of); asked again, it answers.
-      retryBudget: budget,
+      retryBudget: budget, // stock's GET race (download-body.ts) can leave it unanswered
     });
     if (res.statusCode !== 200) {
       const body = await readBody(res);
