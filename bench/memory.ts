@@ -9,7 +9,8 @@
  *
  * Clients are plain HTTP requests from this process (no git clones), so the
  * client side stays cheap; each body is generated on the fly and its
- * SHA256E key computed beforehand.
+ * SHA256E key computed beforehand. annexgate's own metrics are scraped
+ * beside it, and what its highest-RSS sample was made of is printed.
  *
  * Usage: node dist/bench/memory.js
  * Env: BENCH_QUICK=1 (16M,2M), BENCH_MEM_SIZES (256M,32M), BENCH_CLIENTS (16),
@@ -23,6 +24,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { makeTempDir, removeDir } from "../test/helpers/index.js";
+import { freePort } from "../test/helpers/servers.js";
 import {
   benchMain,
   type Cleanup,
@@ -42,6 +44,7 @@ import {
   startCleanly,
   timed,
 } from "./common.js";
+import { BreakdownSampler, describeBreakdown, type MemoryBreakdown } from "./memory-breakdown.js";
 
 /** The random block every generated body is made of, varied per client and chunk. */
 const BLOCK = randomBytes(MiB);
@@ -140,6 +143,8 @@ interface MemResult {
   peakKiB: number;
   peakLargestKiB: number;
   samples: number;
+  /** annexgate's own account of its memory at its highest RSS. */
+  breakdown?: MemoryBreakdown;
   putMiBs?: number;
   getMiBs?: number;
   errors: string[];
@@ -167,7 +172,12 @@ async function measure(
   const dir = join(top, `${kind}-${size}`);
   cleanup.add(() => removeDir(dir));
   const repo = await makeServerRepo(dir);
-  const server = await startCleanly(cleanup, kind, repo, jobs);
+  const metricsPort = await freePort();
+  const server = await startCleanly(cleanup, kind, repo, jobs, [
+    "--metrics-port",
+    String(metricsPort),
+  ]);
+  const breakdown = kind === "annexgate" ? new BreakdownSampler(metricsPort) : undefined;
   try {
     const pid = server.child.pid;
     if (pid === undefined) throw new Error(`${kind} server has no pid`);
@@ -179,6 +189,7 @@ async function measure(
     };
     const sampler = new RssSampler(pid, 100);
     await sampler.start();
+    breakdown?.start();
     const total = (keys.length * size) / MiB;
     const errors: string[] = [];
     let putMiBs: number | undefined;
@@ -212,6 +223,7 @@ async function measure(
       }
       const getPeak = await sampler.mark();
       const all = await sampler.stop();
+      const parts = breakdown?.stop();
       return {
         idleKiB: idle.tree,
         putPeakKiB: putPeak.tree,
@@ -219,12 +231,14 @@ async function measure(
         peakKiB: all.tree,
         peakLargestKiB: all.largest,
         samples: all.samples,
+        ...(parts?.peak !== undefined ? { breakdown: parts.peak } : {}),
         ...(putMiBs !== undefined ? { putMiBs } : {}),
         ...(getMiBs !== undefined ? { getMiBs } : {}),
         errors,
       };
     } finally {
       await sampler.stop();
+      breakdown?.stop();
     }
   } finally {
     await server.stop();
@@ -309,6 +323,11 @@ benchMain("memory", async (cleanup) => {
           s && s.peakKiB - s.idleKiB,
         )}; put MiB/s ${ratio(a?.putMiBs, s?.putMiBs)}, get MiB/s ${ratio(a?.getMiBs, s?.getMiBs)}`,
     );
+  }
+  for (const size of sizes) {
+    const b = results.get(`annexgate ${size}`)?.breakdown;
+    if (b !== undefined)
+      console.log(`annexgate at ${formatSize(size)}, its peak: ${describeBreakdown(b)}`);
   }
   for (const [name, r] of results) {
     for (const e of r.errors)

@@ -1,0 +1,126 @@
+/**
+ * Where an annexgate server's memory goes, from its own Prometheus
+ * metrics (--metrics-port): sampled beside the RSS sampler, the sample
+ * with the highest resident size is kept whole, so the bench prints what
+ * that peak was made of (V8's heap, used and reserved; memory outside the
+ * heap that V8 knows of, Buffers above all; and the rest: code, stacks,
+ * the allocator's own arenas) instead of a guess.
+ */
+import { request } from "node:http";
+
+export interface MemoryBreakdown {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  readonly externalBytes: number;
+  /** V8's heap spaces, used bytes each (new, old, code, large objects…). */
+  readonly spaces: ReadonlyMap<string, number>;
+}
+
+const WANTED = [
+  "process_resident_memory_bytes",
+  "nodejs_heap_size_used_bytes",
+  "nodejs_heap_size_total_bytes",
+  "nodejs_external_memory_bytes",
+];
+
+function scrape(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/metrics", agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => {
+        text += d;
+      });
+      res.on("end", () => resolve(text));
+      res.on("error", reject);
+    });
+    req.setTimeout(10_000, () => req.destroy(new Error("metrics scrape timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** The breakdown in one scrape's text; undefined when a figure is missing. */
+export function parseBreakdown(text: string): MemoryBreakdown | undefined {
+  const values = new Map<string, number>();
+  const spaces = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+    if (m === null) continue;
+    const [, name = "", labels, value] = m;
+    if (WANTED.includes(name) && labels === undefined) values.set(name, Number(value));
+    if (name === "nodejs_heap_space_size_used_bytes") {
+      const space = /space="([^"]+)"/.exec(labels ?? "")?.[1];
+      if (space !== undefined) spaces.set(space, Number(value));
+    }
+  }
+  const [rss, used, total, external] = WANTED.map((n) => values.get(n));
+  if (rss === undefined || used === undefined || total === undefined || external === undefined) {
+    return undefined;
+  }
+  return {
+    rssBytes: rss,
+    heapUsedBytes: used,
+    heapTotalBytes: total,
+    externalBytes: external,
+    spaces,
+  };
+}
+
+/** Scrapes `port` every `intervalMs` until stopped; keeps the highest-RSS sample. */
+export class BreakdownSampler {
+  #timer: NodeJS.Timeout | null = null;
+  #busy = false;
+  #peak: MemoryBreakdown | undefined;
+  #errors = 0;
+
+  constructor(
+    private readonly port: number,
+    private readonly intervalMs = 100,
+  ) {}
+
+  start(): void {
+    this.#timer = setInterval(() => {
+      if (this.#busy) return;
+      this.#busy = true;
+      scrape(this.port)
+        .then((text) => {
+          const b = parseBreakdown(text);
+          if (b !== undefined && (this.#peak === undefined || b.rssBytes > this.#peak.rssBytes)) {
+            this.#peak = b;
+          }
+        })
+        .catch(() => {
+          this.#errors++;
+        })
+        .finally(() => {
+          this.#busy = false;
+        });
+    }, this.intervalMs);
+  }
+
+  /** Stops; the sample taken at the highest RSS seen, and how many scrapes failed. */
+  stop(): { peak: MemoryBreakdown | undefined; errors: number } {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    return { peak: this.#peak, errors: this.#errors };
+  }
+}
+
+const MiB = 1024 * 1024;
+
+/** One line: the peak's parts in MiB. */
+export function describeBreakdown(b: MemoryBreakdown): string {
+  const other = b.rssBytes - b.heapTotalBytes - b.externalBytes;
+  const f = (n: number) => (n / MiB).toFixed(1);
+  const spaces = [...b.spaces]
+    .filter(([, v]) => v >= MiB)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, v]) => `${k} ${f(v)}`)
+    .join(", ");
+  return (
+    `RSS ${f(b.rssBytes)} = V8 heap ${f(b.heapTotalBytes)} (used ${f(b.heapUsedBytes)}: ${spaces}) ` +
+    `+ external (Buffers) ${f(b.externalBytes)} + the rest (code, stacks, allocator) ${f(other)}`
+  );
+}
