@@ -31,7 +31,7 @@ import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { localCluster } from "../test/helpers/cluster.js";
-import { makeTempDir, removeDir, run } from "../test/helpers/index.js";
+import { makeTempDir, removeDir } from "../test/helpers/index.js";
 import {
   annexHttpClone,
   type RunningP2pHttp,
@@ -110,7 +110,7 @@ async function benchServer(
   const dir = join(top, kind);
   await mkdir(dir);
   cleanup.add(() => removeDir(dir));
-  const { gw } = await localCluster(dir, NODES, "stock");
+  const { gw, cluster } = await localCluster(dir, NODES, "stock");
   const args = ["--wideopen", "--jobs", String(jobs), "--clusterjobs", String(jobs)];
   // Every checkpresent connection comes from one address: annexgate's
   // per-client limit (32 by default; stock has none) is raised to the level.
@@ -162,7 +162,7 @@ async function benchServer(
       );
       result.putFilesPerS = nSmall / put.seconds;
       result.clientCpuMsPerFile = (put.cpuSeconds * 1000) / nSmall;
-      result.checkpresent = await checkpresentOnCluster(client, server.port, nSmall);
+      result.checkpresent = await checkpresentOnCluster(client, cluster, server.port, nSmall);
       await annex("drop", "-q", "-J8", "small");
       const get = await timed(() =>
         annex("get", "-q", "-J8", "--from", "origin-mycluster", "small"),
@@ -189,10 +189,12 @@ const CHECKPRESENT_CONNECTIONS = 64;
  * connections: every small file's key (on the cluster) and as many absent
  * ones, every answer checked; after a warm-up that is not counted.
  */
-async function checkpresentOnCluster(client: string, port: number, nSmall: number): Promise<Level> {
-  const cluster = (
-    await run("git", ["config", "remote.origin-mycluster.annex-uuid"], { cwd: client })
-  ).trim();
+async function checkpresentOnCluster(
+  client: string,
+  cluster: string,
+  port: number,
+  nSmall: number,
+): Promise<Level> {
   const keys = (await annexIn(client)("find", "--json", "small"))
     .split("\n")
     .filter((l) => l !== "")

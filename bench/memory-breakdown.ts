@@ -2,9 +2,10 @@
  * Where an annexgate server's memory goes, from its own Prometheus
  * metrics (--metrics-port): sampled beside the RSS sampler, the sample
  * with the highest resident size is kept whole, so the bench prints what
- * that peak was made of (V8's heap, used and reserved; memory outside the
- * heap that V8 knows of, Buffers above all; and the rest: code, stacks,
- * the allocator's own arenas) instead of a guess.
+ * that peak was made of (V8's heap, used and committed; memory outside the
+ * heap that V8 knows of, Buffers above all; and what is left of the RSS
+ * once both are taken away: code, stacks, the allocator's free lists, less
+ * any committed heap not resident) instead of a guess.
  */
 import { request } from "node:http";
 
@@ -121,6 +122,6 @@ export function describeBreakdown(b: MemoryBreakdown): string {
     .join(", ");
   return (
     `RSS ${f(b.rssBytes)} = V8 heap ${f(b.heapTotalBytes)} (used ${f(b.heapUsedBytes)}: ${spaces}) ` +
-    `+ external (Buffers) ${f(b.externalBytes)} + the rest (code, stacks, allocator) ${f(other)}`
+    `+ external (Buffers) ${f(b.externalBytes)} + the rest of the RSS ${f(other)}`
   );
 }

@@ -177,7 +177,8 @@ async function measure(
     "--metrics-port",
     String(metricsPort),
   ]);
-  const breakdown = kind === "annexgate" ? new BreakdownSampler(metricsPort) : undefined;
+  // Every half second: a scrape is work in the process being measured.
+  const breakdown = kind === "annexgate" ? new BreakdownSampler(metricsPort, 500) : undefined;
   try {
     const pid = server.child.pid;
     if (pid === undefined) throw new Error(`${kind} server has no pid`);

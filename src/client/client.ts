@@ -51,7 +51,11 @@ export interface ClientOptions {
    * broken off, and continued where it stopped (ms, default 60000).
    */
   readonly stallTimeoutMs?: number;
-  /** How many times a broken-off download is continued (default 3). */
+  /**
+   * Further GETs one download may make (default 3): continuing a body that
+   * broke off, with or without progress, and (once) re-sending a GET left
+   * unanswered for the stall timeout.
+   */
   readonly downloadContinuations?: number;
   /** How often a held lock tells the server it is still wanted (ms, default 20000). */
   readonly lockKeepAliveMs?: number;

@@ -48,11 +48,18 @@ interface Part {
   readonly stop: AbortController;
 }
 
+/** Further GETs one download may still make (see HttpPeer's RetryBudget, the same rule). */
+interface Budget {
+  /** Of any kind: continuations and re-sends. */
+  left: number;
+  /** Of those, re-sends of a GET left unanswered: once, so a server that never answers costs two stall timeouts, not four. */
+  resends: number;
+}
+
 /**
  * A GET from `offset`; one whose answer does not begin within the stall
- * timeout is sent again while the download's budget of further GETs lasts
- * (stock p2phttp 10.20250416 can leave a GET unanswered for ever; asked
- * again, it answers).
+ * timeout is sent again while the budget allows (stock p2phttp 10.20250416
+ * can leave a GET unanswered for ever; asked again, it answers).
  */
 async function getFrom(
   t: Transport,
@@ -61,20 +68,21 @@ async function getFrom(
   offset: number,
   signal: AbortSignal | undefined,
   stallMs: number,
-  budget: { left: number },
+  budget: Budget,
 ): Promise<Part | null> {
   for (;;) {
     try {
       return await getOnce(t, v, key, offset, signal, stallMs);
     } catch (e) {
-      if (!(e instanceof UnansweredError) || budget.left <= 0 || signal?.aborted === true) throw e;
+      const unanswered = e instanceof UnreachableError && e.data.unanswered === true;
+      if (!unanswered || budget.left <= 0 || budget.resends <= 0 || signal?.aborted === true) {
+        throw e;
+      }
       budget.left--;
+      budget.resends--;
     }
   }
 }
-
-/** An answer that did not begin within the stall timeout. */
-class UnansweredError extends UnreachableError {}
 
 async function getOnce(
   t: Transport,
@@ -96,7 +104,7 @@ async function getOnce(
     }),
     stallMs,
     () => stop.abort(),
-    UnansweredError,
+    "no answer",
   );
   if (res.status !== 200) {
     const text = await readText(res, signal);
@@ -117,7 +125,7 @@ export async function download(
   // The slot is given back once the body has been read, or has failed.
   const done = await t.slots.take(opts.signal);
   // Every further GET of this download, re-sent or continuing, is counted.
-  const budget = { left: opts.continuations };
+  const budget: Budget = { left: opts.continuations, resends: Math.min(1, opts.continuations) };
   let first: Part | null;
   try {
     first = await getFrom(t, v, key, offset, opts.signal, opts.stallTimeoutMs, budget);
@@ -147,7 +155,7 @@ function continued(
   key: Key,
   offset: number,
   first: Part,
-  opts: DownloadOptions & { readonly budget: { left: number } },
+  opts: DownloadOptions & { readonly budget: Budget },
   done: () => void,
 ): Download {
   const length = first.length;
@@ -156,6 +164,9 @@ function continued(
   let reader = bodyReader(part.res);
   let count = 0;
   let cancelled = false;
+  // Ends a continuation under way when the reader cancels.
+  const gaveUp = new AbortController();
+  const signal = anySignal([opts.signal, gaveUp.signal]);
   let settle: (ok: boolean) => void = () => undefined;
   const valid = new Promise<boolean>((resolve) => {
     settle = (ok) => {
@@ -174,15 +185,7 @@ function continued(
     if (canContinue) {
       opts.budget.left--;
       try {
-        more = await getFrom(
-          t,
-          v,
-          key,
-          offset + count,
-          opts.signal,
-          opts.stallTimeoutMs,
-          opts.budget,
-        );
+        more = await getFrom(t, v, key, offset + count, signal, opts.stallTimeoutMs, opts.budget);
         if (more?.length !== length - count) {
           failed = new ProtocolError("p2phttp GET continued with a different length", {});
         }
@@ -227,7 +230,9 @@ function continued(
       },
       cancel() {
         cancelled = true;
+        opts.budget.left = 0;
         part.stop.abort();
+        gaveUp.abort();
         settle(false);
       },
     },
@@ -241,17 +246,22 @@ function bodyReader(res: Response): ReadableStreamDefaultReader<Uint8Array> {
     new Response(new Uint8Array(0)).body)!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
 }
 
-/** What `p` gives, or an UnreachableError once `ms` pass first (then `breakOff`, whose own abort error `p` would otherwise win the race with). */
+/**
+ * What `p` gives, or an UnreachableError once `ms` pass first (then
+ * `breakOff`, whose own abort error `p` would otherwise win the race
+ * with); `waiting` for an answer's start marks the error `unanswered`.
+ */
 async function within<T>(
   p: Promise<T>,
   ms: number,
   breakOff: () => void,
-  As: typeof UnreachableError = UnreachableError,
+  waiting: "no answer" | "no progress" = "no progress",
 ): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const stalled = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(new As(`p2phttp GET: no progress for ${ms} ms`, { ms }));
+      const data = { ms, ...(waiting === "no answer" ? { unanswered: true } : {}) };
+      reject(new UnreachableError(`p2phttp GET: ${waiting} for ${ms} ms`, data));
       breakOff();
     }, ms);
   });

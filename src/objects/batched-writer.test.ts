@@ -36,9 +36,13 @@ describe("BatchedFileWriter", () => {
       assert.ok(many < alone, `${many} with 16 open, ${alone} before`);
       assert.equal(many, 256 * 1024);
       for (const w of writers) await w.flush();
-      // A second flush does not give back what the first did.
+      // A second flush does not give back what the first did: 16 new
+      // writers (15 were it counted twice) share it as before.
       await writers[0]?.flush();
       assert.equal(BatchedFileWriter.batchLimit, alone);
+      const again = fhs.map((fh) => new BatchedFileWriter(fh, 0));
+      assert.equal(BatchedFileWriter.batchLimit, many);
+      for (const w of again) await w.flush();
       await Promise.all(fhs.map((fh) => fh.close()));
     } finally {
       await rm(dir, { recursive: true, force: true });

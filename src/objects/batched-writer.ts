@@ -23,7 +23,7 @@ let open = 0;
 
 /**
  * Writes an upload's chunks to its temp file, gathering what arrives while
- * a write is under way into the next one (up to about 1 MiB): fewer
+ * a write is under way into the next one (up to the shared batchLimit): fewer
  * thread-pool round trips, receiving overlaps writing, and what arrives is
  * on disk promptly. At most one write and one batch are held. The writer
  * counts as open, for the shared batch size, until its flush.

@@ -23,6 +23,8 @@ export class FakeP2pHttp {
   sockets = 0;
   openNow = 0;
   mostOpen = 0;
+  /** Responses whose connection closed before they were finished. */
+  closedEarly = 0;
   constructor(
     readonly reply: (
       req: IncomingMessage,
@@ -32,6 +34,9 @@ export class FakeP2pHttp {
   ) {}
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
+      res.once("close", () => {
+        if (!res.writableFinished) this.closedEarly++;
+      });
       const socket = (req.socket as unknown as { fakeId: number }).fakeId;
       const parts: Buffer[] = [];
       req.on("data", (c: Buffer) => parts.push(c));

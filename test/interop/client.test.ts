@@ -19,7 +19,7 @@ import {
   UnreachableError,
 } from "../../src/client/index.js";
 import { FakeP2pHttp, json, route } from "../helpers/fake-p2phttp.js";
-import { gitAnnexRepo, makeTempDir, removeDir, run } from "../helpers/index.js";
+import { gitAnnexRepo, makeTempDir, removeDir, run, waitFor } from "../helpers/index.js";
 import { freePort, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
 
 const AUTH = { user: "alice", password: "s3cret" };
@@ -261,7 +261,7 @@ describe("annexgate/client continues a download that broke off", () => {
   });
 
   it("after a server that sent no byte of the body: asked again from the same offset", async () => {
-    const c = await clientWith(1_000);
+    const c = await clientWith(2_000);
     let silent = 1;
     mode = () => (silent-- > 0 ? "silent" : "whole");
     const got = await c.get(s.key, { offset: 500 });
@@ -273,7 +273,7 @@ describe("annexgate/client continues a download that broke off", () => {
   });
 
   it("a GET left unanswered (not even headers) is asked again", async () => {
-    const c = await clientWith(1_000);
+    const c = await clientWith(2_000);
     let unanswered = 1;
     mode = () => (unanswered-- > 0 ? "unanswered" : "whole");
     const got = await c.get(s.key);
@@ -284,8 +284,34 @@ describe("annexgate/client continues a download that broke off", () => {
     await c.close();
   });
 
+  it("once: a server that never answers fails the download after two GETs", async () => {
+    const c = await clientWith(1_000);
+    mode = () => "unanswered";
+    await assert.rejects(c.get(s.key), /no answer for/);
+    assert.deepEqual(gets(), [0, 0]);
+    await c.close();
+  });
+
+  it("no more once the reader cancelled, even while a continuation waits for its answer", async () => {
+    const c = await clientWith(60_000);
+    mode = (offset) => (offset === 0 ? "reset" : "unanswered");
+    const got = await c.get(s.key);
+    assert.ok(got);
+    const reader = got.body.getReader();
+    const reading = (async () => {
+      for (;;) if ((await reader.read()).done) return;
+    })().catch(() => undefined);
+    await waitFor("the continuation to reach the server", async () => gets().length === 2);
+    await reader.cancel();
+    await reading;
+    await waitFor("the continuation to be ended", async () => fake.closedEarly >= 1);
+    assert.equal(await got.valid, false);
+    assert.deepEqual(gets(), [0, 100_000]);
+    await c.close();
+  });
+
   it("a bounded number of times: a server that never sends fails the download", async () => {
-    const c = await clientWith(500);
+    const c = await clientWith(1_000);
     mode = () => "silent";
     const got = await c.get(s.key);
     assert.ok(got);

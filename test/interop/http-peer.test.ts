@@ -560,7 +560,7 @@ describe("HttpPeer continues a download that broke off", () => {
   });
 
   it("after a server that sent no byte of the body: asked again from the same offset", async () => {
-    const peer = peerWith(1_000);
+    const peer = peerWith(2_000);
     let silent = 1;
     mode = () => (silent-- > 0 ? "silent" : "whole");
     const got = await peer.retrieve(s.key, 500);
@@ -583,7 +583,7 @@ describe("HttpPeer continues a download that broke off", () => {
   });
 
   it("a GET left unanswered (not even headers) is asked again", async () => {
-    const peer = peerWith(1_000);
+    const peer = peerWith(2_000);
     let unanswered = 1;
     mode = () => (unanswered-- > 0 ? "unanswered" : "whole");
     const got = await peer.retrieve(s.key, 0);
@@ -594,8 +594,30 @@ describe("HttpPeer continues a download that broke off", () => {
     await peer.close();
   });
 
+  it("once: a server that never answers fails the download after two GETs", async () => {
+    const peer = peerWith(1_000);
+    mode = () => "unanswered";
+    await assert.rejects(peer.retrieve(s.key, 0), /no answer within/);
+    assert.deepEqual(gets(), [0, 0]);
+    await peer.close();
+  });
+
+  it("no more once the reader gave up, even while a continuation waits for its answer", async () => {
+    const peer = peerWith(60_000);
+    mode = (offset) => (offset === 0 ? "reset" : "unanswered");
+    const got = await peer.retrieve(s.key, 0);
+    assert.ok(got);
+    got.data.resume();
+    await waitFor("the continuation to reach the server", async () => gets().length === 2);
+    got.data.destroy();
+    await waitFor("the continuation to be ended", async () => fake.closedEarly >= 1);
+    assert.equal(await got.valid, false);
+    assert.deepEqual(gets(), [0, 100_000]);
+    await peer.close();
+  });
+
   it("a bounded number of times: a server that never sends fails the download", async () => {
-    const peer = peerWith(500);
+    const peer = peerWith(1_000);
     mode = () => "silent";
     const got = await peer.retrieve(s.key, 0);
     assert.ok(got);

@@ -70,9 +70,21 @@ export interface Call {
   readonly retryBudget?: RetryBudget;
 }
 
-/** Further requests one download may still make; each taken lowers `left`. */
+/** Further requests one download may still make. */
 export interface RetryBudget {
+  /** Further GETs of any kind: continuations and re-sends. */
   left: number;
+  /**
+   * Of those, re-sends of a GET left unanswered: once, so that a node
+   * that never answers costs a caller with other holders two stall
+   * timeouts, not four.
+   */
+  resends: number;
+}
+
+/** The budget of one download that may make `continuations` further GETs. */
+export function retryBudget(continuations: number): RetryBudget {
+  return { left: continuations, resends: Math.min(1, continuations) };
 }
 
 /** A non-200 answer: the server said no. */
@@ -254,8 +266,9 @@ export class HttpClient {
    * A request without a body, and its response. A kept-alive connection
    * that the server closed meanwhile fails before the request reaches the
    * server; such a request is sent once more on a fresh connection. One
-   * left unanswered past its limit is sent again while `call.retryBudget`
-   * lasts.
+   * left unanswered past its own `answerTimeoutMs` (not the client's
+   * overall bound) is sent again, on a fresh connection, while
+   * `call.retryBudget` allows.
    */
   async exchange(
     v: ApiVersion,
@@ -263,7 +276,8 @@ export class HttpClient {
     ctx: PeerContext | undefined,
     call: Call,
   ): Promise<IncomingMessage> {
-    for (let attempt = 0; ; attempt++) {
+    let staleRetried = false;
+    for (;;) {
       const creq = this.open(v, op, ctx, call);
       let unanswered = false;
       creq.end();
@@ -272,6 +286,7 @@ export class HttpClient {
         (t): t is number => t !== undefined,
       );
       const limit = bounds.length === 0 ? undefined : Math.min(...bounds);
+      const resendable = call.retryBudget !== undefined && limit === call.answerTimeoutMs;
       const timer =
         limit === undefined
           ? undefined
@@ -284,12 +299,17 @@ export class HttpClient {
       try {
         return await responseOf(creq);
       } catch (e) {
-        if (attempt === 0 && creq.reusedSocket && isStaleSocket(e) && !ctx?.signal?.aborted) {
+        if (ctx?.signal?.aborted) throw this.unreachable(op, v, e);
+        if (!staleRetried && creq.reusedSocket && isStaleSocket(e)) {
+          staleRetried = true;
           continue;
         }
         const budget = call.retryBudget;
-        if (unanswered && budget !== undefined && budget.left > 0 && !ctx?.signal?.aborted) {
+        if (unanswered && resendable && budget && budget.left > 0 && budget.resends > 0) {
           budget.left--;
+          budget.resends--;
+          // The connections kept from before the silence are no better.
+          this.dropIdle();
           continue;
         }
         throw this.unreachable(op, v, e);

@@ -51,6 +51,8 @@ export interface DownloadOptions {
   readonly budget: RetryBudget;
   /** Once aborted, a break-off is not continued. */
   readonly signal?: AbortSignal | undefined;
+  /** Called when the reader gives up: a continuation under way is to end too. */
+  readonly onGiveUp?: () => void;
 }
 
 /**
@@ -85,12 +87,17 @@ export function continuedDownload(opts: DownloadOptions): DownloadBody {
   }
 
   const data = Readable.from(body(), { objectMode: false, highWaterMark: 64 * 1024 });
-  // A reader that gives up ends the response now, not once a pending read
-  // of it settles (the generator cannot return while it awaits).
-  data.once("close", () => {
+  // A reader that gives up ends the response, and a continuation under
+  // way, when it destroys `data`: not at "close", which waits for the
+  // generator to return, and it cannot while it awaits a continuation.
+  const destroy = data._destroy.bind(data);
+  data._destroy = (err, cb) => {
     gaveUp = true;
+    opts.budget.left = 0;
     if (!res.complete) res.destroy();
-  });
+    opts.onGiveUp?.();
+    destroy(err, cb);
+  };
   const valid = finished(data).then(
     () => count === opts.length,
     () => false,

@@ -45,7 +45,14 @@ import {
   type StoreRequest,
   type StoreResult,
 } from "../peer.js";
-import { HttpClient, type RetryBudget, readBody, responseOf, statusError } from "./client.js";
+import {
+  HttpClient,
+  type RetryBudget,
+  readBody,
+  responseOf,
+  retryBudget,
+  statusError,
+} from "./client.js";
 import {
   continuedDownload,
   DEFAULT_CONTINUATIONS,
@@ -95,8 +102,9 @@ export interface HttpPeerOptions {
    */
   readonly stallTimeoutMs?: number;
   /**
-   * How many times a download that broke off after making progress is
-   * continued from where it stopped (default 3; 0 never).
+   * Further GETs one download may make (default 3; 0 none): continuing a
+   * body that broke off, with or without progress, from where it stopped,
+   * and (once) re-sending a GET left unanswered for the stall timeout.
    */
   readonly downloadContinuations?: number;
   /** How long a lock's release waits for the server's answer (ms, default 30000). */
@@ -311,7 +319,7 @@ export class HttpPeer implements Peer {
     // Settled first so that a 404 means "not here", not "no such version".
     const version = await this.#confirmedVersion(key, ctx);
     // Every further GET of this download, re-sent or continuing, is counted.
-    const budget: RetryBudget = { left: this.#opts.downloadContinuations ?? DEFAULT_CONTINUATIONS };
+    const budget = retryBudget(this.#opts.downloadContinuations ?? DEFAULT_CONTINUATIONS);
     const got = await this.#get(version, key, offset, ctx, budget);
     if (got === null) return null;
     const { res, length } = got;
@@ -327,9 +335,13 @@ export class HttpPeer implements Peer {
         return null;
       }
     }
-    // A body broken off part way is continued from where it stopped.
+    // A body broken off is continued from where it stopped; a reader that
+    // gives up ends a continuation under way too.
+    const gaveUp = new AbortController();
+    const signals = [gaveUp.signal, ...(ctx?.signal ? [ctx.signal] : [])];
+    const resumeCtx: PeerContext = { ...ctx, signal: AbortSignal.any(signals) };
     const resume = async (done: number): Promise<IncomingMessage> => {
-      const more = await this.#get(version, key, offset + done, ctx, budget);
+      const more = await this.#get(version, key, offset + done, resumeCtx, budget);
       return promisingExactly(more, length - done, version);
     };
     const { data, valid } = continuedDownload({
@@ -339,6 +351,7 @@ export class HttpPeer implements Peer {
       stallTimer: (breakOff) => this.#stallTimer(breakOff),
       budget,
       signal: ctx?.signal,
+      onGiveUp: () => gaveUp.abort(),
     });
     return { length, data, valid };
   }
