@@ -23,8 +23,8 @@ import { finished } from "node:stream/promises";
 import type { Key } from "../../keys/index.js";
 import { type ApiVersion, DATA_LENGTH_HEADER } from "../../protocol/index.js";
 import type { StallTimer } from "../../util/index.js";
-import { PeerProtocolError } from "../peer.js";
-import type { RetryBudget } from "./client.js";
+import { type PeerContext, PeerProtocolError } from "../peer.js";
+import { type HttpClient, type RetryBudget, readBody, statusError } from "./client.js";
 
 /** How many continuations of one download there are at most, by default. */
 export const DEFAULT_CONTINUATIONS = 3;
@@ -40,8 +40,11 @@ export interface DownloadOptions {
   readonly first: IncomingMessage;
   /** The bytes the first response promised. */
   readonly length: number;
-  /** A GET for the bytes after the first `done`, promising exactly the rest. */
-  readonly resume: (done: number) => Promise<IncomingMessage>;
+  /**
+   * A GET for the bytes after the first `done`, promising exactly the
+   * rest; `signal` ends it when the reader gives up (or `signal` aborts).
+   */
+  readonly resume: (done: number, signal: AbortSignal) => Promise<IncomingMessage>;
   /** A stall timer for one response; `breakOff` ends that response. */
   readonly stallTimer: (breakOff: (e: Error) => void) => StallTimer;
   /**
@@ -51,8 +54,6 @@ export interface DownloadOptions {
   readonly budget: RetryBudget;
   /** Once aborted, a break-off is not continued. */
   readonly signal?: AbortSignal | undefined;
-  /** Called when the reader gives up: a continuation under way is to end too. */
-  readonly onGiveUp?: () => void;
 }
 
 /**
@@ -64,6 +65,8 @@ export function continuedDownload(opts: DownloadOptions): DownloadBody {
   let res = opts.first;
   let count = 0;
   let gaveUp = false;
+  const givenUp = new AbortController();
+  const resumeSignal = AbortSignal.any([givenUp.signal, ...(opts.signal ? [opts.signal] : [])]);
 
   async function* body(): AsyncGenerator<Buffer> {
     for (;;) {
@@ -82,7 +85,7 @@ export function continuedDownload(opts: DownloadOptions): DownloadBody {
       } finally {
         stall.stop();
       }
-      res = await opts.resume(count);
+      res = await opts.resume(count, resumeSignal);
     }
   }
 
@@ -95,7 +98,7 @@ export function continuedDownload(opts: DownloadOptions): DownloadBody {
     gaveUp = true;
     opts.budget.left = 0;
     if (!res.complete) res.destroy();
-    opts.onGiveUp?.();
+    givenUp.abort();
     destroy(err, cb);
   };
   const valid = finished(data).then(
@@ -161,4 +164,33 @@ export function promisingExactly(
     promised: got === null ? "not present" : got.length,
     expected: rest,
   });
+}
+
+/**
+ * A GET of `key` from `offset`: its response and the bytes it promises;
+ * null for 404. The answer is owed within `stallMs`; one left unanswered
+ * is re-sent as `budget` allows (stock's GET race above can leave it so).
+ */
+export async function getKey(
+  client: HttpClient,
+  version: ApiVersion,
+  key: Key,
+  offset: number,
+  ctx: PeerContext | undefined,
+  budget: RetryBudget,
+  stallMs: number,
+): Promise<{ res: IncomingMessage; length: number } | null> {
+  const res = await client.exchange(version, "key", ctx, {
+    method: "GET",
+    query: offset !== 0 ? { offset } : {},
+    keyInPath: key,
+    answerTimeoutMs: stallMs,
+    retryBudget: budget,
+  });
+  if (res.statusCode !== 200) {
+    const body = await readBody(res);
+    if (res.statusCode === 404) return null;
+    throw statusError("key", version, res.statusCode ?? 0, body);
+  }
+  return { res, length: dataLength(res, version, key, offset) };
 }

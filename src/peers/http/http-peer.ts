@@ -45,18 +45,11 @@ import {
   type StoreRequest,
   type StoreResult,
 } from "../peer.js";
-import {
-  HttpClient,
-  type RetryBudget,
-  readBody,
-  responseOf,
-  retryBudget,
-  statusError,
-} from "./client.js";
+import { HttpClient, readBody, responseOf, retryBudget } from "./client.js";
 import {
   continuedDownload,
   DEFAULT_CONTINUATIONS,
-  dataLength,
+  getKey,
   promisingExactly,
 } from "./download-body.js";
 import { keepLocked } from "./lock.js";
@@ -320,7 +313,7 @@ export class HttpPeer implements Peer {
     const version = await this.#confirmedVersion(key, ctx);
     // Every further GET of this download, re-sent or continuing, is counted.
     const budget = retryBudget(this.#opts.downloadContinuations ?? DEFAULT_CONTINUATIONS);
-    const got = await this.#get(version, key, offset, ctx, budget);
+    const got = await getKey(this.#client, version, key, offset, ctx, budget, this.#stallMs);
     if (got === null) return null;
     const { res, length } = got;
     if (length === 0) {
@@ -335,13 +328,17 @@ export class HttpPeer implements Peer {
         return null;
       }
     }
-    // A body broken off is continued from where it stopped; a reader that
-    // gives up ends a continuation under way too.
-    const gaveUp = new AbortController();
-    const signals = [gaveUp.signal, ...(ctx?.signal ? [ctx.signal] : [])];
-    const resumeCtx: PeerContext = { ...ctx, signal: AbortSignal.any(signals) };
-    const resume = async (done: number): Promise<IncomingMessage> => {
-      const more = await this.#get(version, key, offset + done, resumeCtx, budget);
+    // A body broken off is continued from where it stopped.
+    const resume = async (done: number, signal: AbortSignal): Promise<IncomingMessage> => {
+      const more = await getKey(
+        this.#client,
+        version,
+        key,
+        offset + done,
+        { ...ctx, signal },
+        budget,
+        this.#stallMs,
+      );
       return promisingExactly(more, length - done, version);
     };
     const { data, valid } = continuedDownload({
@@ -351,32 +348,8 @@ export class HttpPeer implements Peer {
       stallTimer: (breakOff) => this.#stallTimer(breakOff),
       budget,
       signal: ctx?.signal,
-      onGiveUp: () => gaveUp.abort(),
     });
     return { length, data, valid };
-  }
-
-  /** A GET from `offset`: its response and the bytes it promises; null for 404. */
-  async #get(
-    version: ApiVersion,
-    key: Key,
-    offset: number,
-    ctx: PeerContext | undefined,
-    budget: RetryBudget,
-  ): Promise<{ res: IncomingMessage; length: number } | null> {
-    const res = await this.#client.exchange(version, "key", ctx, {
-      method: "GET",
-      query: offset !== 0 ? { offset } : {},
-      keyInPath: key,
-      answerTimeoutMs: this.#stallMs,
-      retryBudget: budget, // stock's GET race (download-body.ts) can leave it unanswered
-    });
-    if (res.statusCode !== 200) {
-      const body = await readBody(res);
-      if (res.statusCode === 404) return null;
-      throw statusError("key", version, res.statusCode ?? 0, body);
-    }
-    return { res, length: dataLength(res, version, key, offset) };
   }
 
   async close(): Promise<void> {
