@@ -10,7 +10,8 @@
  *  (b) many 4 KiB files with -J8 to the gateway's own repository (what
  *      the client reaches without a cluster), then to the cluster —
  *      files/s, and the client's CPU per file (stock git-annex and its
- *      gits; on 2 cores it bounds the row);
+ *      gits; on 2 cores it bounds the row); then to the cluster again with
+ *      -J1, where that client spends a fraction of -J8's CPU per file;
  *  (c) the big file back from the cluster, from one proxied node and from
  *      the gateway's own repository (what the same client reaches with no
  *      node in the way) — MiB/s; the small files back from the cluster —
@@ -70,6 +71,8 @@ interface Result {
   putFilesPerS?: number;
   putOwnFilesPerS?: number;
   clientCpuMsPerFile?: number;
+  putOneAtATimeFilesPerS?: number;
+  clientCpuMsPerFileOneAtATime?: number;
   getMiBs?: number;
   getOneNodeMiBs?: number;
   getOwnMiBs?: number;
@@ -163,6 +166,15 @@ async function benchServer(
       result.putFilesPerS = nSmall / put.seconds;
       result.clientCpuMsPerFile = (put.cpuSeconds * 1000) / nSmall;
       result.checkpresent = await checkpresentOnCluster(client, cluster, server.port, nSmall);
+      // Again one file at a time: the stock client's own CPU per file grows
+      // with -J (its concurrency, not the server's work), so -J1 shows
+      // what the gateway's per-file path allows.
+      await annex("drop", "-q", "-J8", "--from", "origin-mycluster", "small");
+      const one = await clientCpu(() =>
+        annex("copy", "-q", "-J1", "--to", "origin-mycluster", "small"),
+      );
+      result.putOneAtATimeFilesPerS = nSmall / one.seconds;
+      result.clientCpuMsPerFileOneAtATime = (one.cpuSeconds * 1000) / nSmall;
       await annex("drop", "-q", "-J8", "small");
       const get = await timed(() =>
         annex("get", "-q", "-J8", "--from", "origin-mycluster", "small"),
@@ -245,6 +257,8 @@ benchMain("cluster", async (cleanup) => {
       row("small files to the gateway's own repository (files/s)", (r) => r?.putOwnFilesPerS),
       row("small files to the cluster (files/s)", (r) => r?.putFilesPerS),
       row("  client CPU per file, cluster put (ms)", (r) => r?.clientCpuMsPerFile),
+      row("small files to the cluster, -J1 (files/s)", (r) => r?.putOneAtATimeFilesPerS),
+      row("  client CPU per file, -J1 (ms)", (r) => r?.clientCpuMsPerFileOneAtATime),
       row("big file from the cluster (MiB/s)", (r) => r?.getMiBs),
       row("big file from one proxied node (MiB/s)", (r) => r?.getOneNodeMiBs),
       row("big file from the gateway's own repository (MiB/s)", (r) => r?.getOwnMiBs),
