@@ -62,17 +62,14 @@ interface Budget {
  * can leave a GET unanswered for ever; asked again, it answers).
  */
 async function getFrom(
-  t: Transport,
-  v: ApiVersion,
-  key: Key,
+  g: Getting,
   offset: number,
   signal: AbortSignal | undefined,
-  stallMs: number,
   budget: Budget,
 ): Promise<Part | null> {
   for (;;) {
     try {
-      return await getOnce(t, v, key, offset, signal, stallMs);
+      return await getOnce(g, offset, signal);
     } catch (e) {
       const unanswered = e instanceof UnreachableError && e.data.unanswered === true;
       if (!unanswered || budget.left <= 0 || budget.resends <= 0 || signal?.aborted === true) {
@@ -84,13 +81,19 @@ async function getFrom(
   }
 }
 
+/** What every GET of one download shares. */
+interface Getting {
+  readonly t: Transport;
+  readonly v: ApiVersion;
+  readonly key: Key;
+  /** The answer, and then each chunk of its body, is owed within this (ms). */
+  readonly stallMs: number;
+}
+
 async function getOnce(
-  t: Transport,
-  v: ApiVersion,
-  key: Key,
+  { t, v, key, stallMs }: Getting,
   offset: number,
   signal: AbortSignal | undefined,
-  stallMs: number,
 ): Promise<Part | null> {
   const stop = new AbortController();
   // The answer's headers are owed within the stall timeout too.
@@ -128,7 +131,7 @@ export async function download(
   const budget: Budget = { left: opts.continuations, resends: Math.min(1, opts.continuations) };
   let first: Part | null;
   try {
-    first = await getFrom(t, v, key, offset, opts.signal, opts.stallTimeoutMs, budget);
+    first = await getFrom({ t, v, key, stallMs: opts.stallTimeoutMs }, offset, opts.signal, budget);
     // A server without the content answers 200 with nothing (git-annex's
     // p2phttp does): nothing where something was due means absent.
     if (first !== null && first.length === 0 && (key.size ?? offset + 1) > offset) {
@@ -185,7 +188,8 @@ function continued(
     if (canContinue) {
       opts.budget.left--;
       try {
-        more = await getFrom(t, v, key, offset + count, signal, opts.stallTimeoutMs, opts.budget);
+        const g = { t, v, key, stallMs: opts.stallTimeoutMs };
+        more = await getFrom(g, offset + count, signal, opts.budget);
         if (more?.length !== length - count) {
           failed = new ProtocolError("p2phttp GET continued with a different length", {});
         }

@@ -31,6 +31,7 @@ import { withDownloadLock } from "./download-lock.js";
 import { errnoCode, ObjectStoreError, storeFailure } from "./errors.js";
 import { type ObjectLayout, objectFileIn, tmpFileIn } from "./layout.js";
 import { countedKeyMutex } from "./lock-counts.js";
+import { ObjectFileStream } from "./object-stream.js";
 
 /** Why a receive did not store the content. */
 export type ReceiveFailure =
@@ -364,10 +365,7 @@ export class ObjectStore {
     const size = await this.size(key);
     if (size === null) return null;
     if (offset >= size) return { size, stream: Readable.from([]) };
-    return {
-      size,
-      stream: createReadStream(this.objectFile(key), { start: offset, highWaterMark: CHUNK }),
-    };
+    return { size, stream: new ObjectFileStream(this.objectFile(key), offset, size) };
   }
 
   /**

@@ -22,6 +22,7 @@ export {
   silentLogger,
 } from "./logger.js";
 export { forEachBounded, QueueFullError, Semaphore } from "./semaphore.js";
+export { type SendsItself, sendsItself } from "./sends-itself.js";
 export { SharedFlight } from "./shared-flight.js";
 export { StallTimer } from "./stall-timer.js";
 export { writeAllAt } from "./write-all.js";

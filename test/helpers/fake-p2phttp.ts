@@ -81,3 +81,37 @@ export function route(url: string): { op: string; v: number } {
   const m = /^\/git-annex\/[^/]+\/v(\d)\/([a-z-]+)/.exec(url);
   return m ? { op: m[2] ?? "", v: Number(m[1]) } : { op: "", v: -1 };
 }
+
+/** How a scripted GET is answered (see {@link scriptedDownloads}). */
+export type DownloadScript = "whole" | "reset" | "stall" | "silent" | "unanswered" | "wrong length";
+
+/**
+ * A fake that answers checkpresent "present" and each GET of `data` from
+ * its `offset` as `how(offset)` says: the rest whole; a third of it, then
+ * the connection ended ("reset") or silence ("stall"); the headers and
+ * then silence; no answer at all; or a length one short. `gets()` lists
+ * the offsets of the GETs seen.
+ */
+export async function scriptedDownloads(
+  data: Uint8Array,
+  how: (offset: number) => DownloadScript,
+): Promise<{ fake: FakeP2pHttp; gets: () => number[] }> {
+  const offsetOf = (url: string) =>
+    Number(new URL(url, "http://h").searchParams.get("offset") ?? 0);
+  const fake = await new FakeP2pHttp((req, _b, res) => {
+    if (route(req.url ?? "").op === "checkpresent") return json(res, { present: true });
+    const offset = offsetOf(req.url ?? "");
+    const rest = data.subarray(offset);
+    const script = how(offset);
+    if (script === "unanswered") return;
+    const promised = script === "wrong length" ? rest.length - 1 : rest.length;
+    res.writeHead(200, { "x-git-annex-data-length": String(promised) });
+    if (script === "whole" || script === "wrong length") return void res.end(rest);
+    if (script === "silent") return void res.flushHeaders();
+    res.write(rest.subarray(0, Math.ceil(rest.length / 3)), () => {
+      if (script === "reset") req.socket.destroy();
+    });
+  }).start();
+  const gets = () => fake.seen.filter((r) => r.method === "GET").map((r) => offsetOf(r.url));
+  return { fake, gets };
+}

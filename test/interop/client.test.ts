@@ -18,7 +18,11 @@ import {
   RefusedError,
   UnreachableError,
 } from "../../src/client/index.js";
-import { FakeP2pHttp, json, route } from "../helpers/fake-p2phttp.js";
+import {
+  type DownloadScript,
+  type FakeP2pHttp,
+  scriptedDownloads,
+} from "../helpers/fake-p2phttp.js";
 import { gitAnnexRepo, makeTempDir, removeDir, run, waitFor } from "../helpers/index.js";
 import { freePort, type RunningP2pHttp, startAnnexgate } from "../helpers/servers.js";
 
@@ -214,29 +218,11 @@ describe("annexgate/client against annexgate p2phttp (basic auth)", () => {
 describe("annexgate/client continues a download that broke off", () => {
   const uuid = "7b1a2c3d-1111-4222-8333-444455556666";
   const s = sample(300_000);
-  let mode: (offset: number) => "whole" | "reset" | "silent" | "unanswered" | "wrong length" = () =>
-    "whole";
+  let mode: (offset: number) => DownloadScript = () => "whole";
   let fake: FakeP2pHttp;
-  const gets = () =>
-    fake.seen
-      .filter((r) => r.method === "GET")
-      .map((r) => Number(new URL(r.url, "http://h").searchParams.get("offset") ?? 0));
+  let gets: () => number[];
   before(async () => {
-    fake = await new FakeP2pHttp((req, _b, res) => {
-      if (route(req.url ?? "").op === "checkpresent") return json(res, { present: true });
-      const offset = Number(new URL(req.url ?? "", "http://h").searchParams.get("offset") ?? 0);
-      const rest = s.data.subarray(offset);
-      const how = mode(offset);
-      // No answer at all, not even headers.
-      if (how === "unanswered") return;
-      res.writeHead(200, {
-        "x-git-annex-data-length": String(how === "wrong length" ? rest.length - 1 : rest.length),
-      });
-      if (how === "whole" || how === "wrong length") return void res.end(rest);
-      if (how === "silent") return void res.flushHeaders();
-      // A third of what is left, then the connection ended mid-body.
-      res.write(rest.subarray(0, Math.ceil(rest.length / 3)), () => req.socket.destroy());
-    }).start();
+    ({ fake, gets } = await scriptedDownloads(s.data, (offset) => mode(offset)));
   });
   beforeEach(() => {
     fake.seen.length = 0;

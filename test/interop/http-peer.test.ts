@@ -13,7 +13,13 @@ import { genUuid } from "../../src/keys/index.js";
 import { sample } from "../../src/peers/conformance.js";
 import { DEFAULT_CONTINUATIONS } from "../../src/peers/http/download-body.js";
 import { HttpPeer, PeerError, parseP2pHttpUrl } from "../../src/peers/index.js";
-import { FakeP2pHttp as FakeServer, json, route } from "../helpers/fake-p2phttp.js";
+import {
+  type DownloadScript,
+  FakeP2pHttp as FakeServer,
+  json,
+  route,
+  scriptedDownloads,
+} from "../helpers/fake-p2phttp.js";
 import { gitAnnexRepo, makeTempDir, removeDir, run, waitFor } from "../helpers/index.js";
 import { type RunningP2pHttp, startStockP2pHttp } from "../helpers/servers.js";
 
@@ -491,35 +497,11 @@ describe("HttpPeer continues a download that broke off", () => {
   const uuid = genUuid();
   const s = sample(300_000);
   /** How the server answers the GET starting at `offset`. */
-  let mode: (
-    offset: number,
-  ) => "whole" | "reset" | "stall" | "silent" | "unanswered" | "wrong length" = () => "whole";
+  let mode: (offset: number) => DownloadScript = () => "whole";
   let fake: FakeServer;
-  /** The offsets of the GETs seen. */
-  const gets = () =>
-    fake.seen
-      .filter((r) => r.method === "GET")
-      .map((r) => Number(new URL(r.url, "http://h").searchParams.get("offset") ?? 0));
+  let gets: () => number[];
   before(async () => {
-    fake = await new FakeServer((req, _b, res) => {
-      const { op } = route(req.url ?? "");
-      if (op === "checkpresent") return json(res, { present: true });
-      const offset = Number(new URL(req.url ?? "", "http://h").searchParams.get("offset") ?? 0);
-      const rest = s.data.subarray(offset);
-      const how = mode(offset);
-      // No answer at all, not even headers.
-      if (how === "unanswered") return;
-      res.writeHead(200, {
-        "x-git-annex-data-length": String(how === "wrong length" ? rest.length - 1 : rest.length),
-      });
-      if (how === "whole" || how === "wrong length") return void res.end(rest);
-      // The headers, and then nothing at all.
-      if (how === "silent") return void res.flushHeaders();
-      // A third of what is left, then a connection ended mid-body, or silence.
-      res.write(rest.subarray(0, Math.ceil(rest.length / 3)), () => {
-        if (how === "reset") req.socket.destroy();
-      });
-    }).start();
+    ({ fake, gets } = await scriptedDownloads(s.data, (offset) => mode(offset)));
   });
   beforeEach(() => {
     fake.seen.length = 0;

@@ -10,7 +10,6 @@
  * then the repository (404) and authorization (401 / 403).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream/promises";
 import { formatKey, type Key } from "../../keys/index.js";
 import { objectLockCounts } from "../../objects/index.js";
 import type { Peer, PeerContext } from "../../peers/index.js";
@@ -42,8 +41,8 @@ import { DEFAULT_LIMITS, type P2pHttpOptions } from "./options.js";
 import { type ApiRequest, parseRequest } from "./request.js";
 import { ClientGoneError, type RequestEnd, watchRequestEnd } from "./request-end.js";
 import { RequestRecord, type TransferProgress, targetKindOf } from "./request-record.js";
+import { sendContent } from "./send-content.js";
 import { openFileDescriptors, type ServerStats } from "./stats.js";
-import { ValidityGate } from "./validity-gate.js";
 
 /** The client's address, the unit of the per-client limits. */
 function clientOf(req: IncomingMessage): string {
@@ -277,7 +276,7 @@ export class P2pHttpServer {
     }
     record.sendingContent(got.length);
     try {
-      await pipeline(got.data, new ValidityGate(got.length, got.valid), res);
+      await sendContent(got, res);
     } catch (e) {
       // The response is cut short either way (the client reads that as a
       // failed download); a client that went away is expected, anything
