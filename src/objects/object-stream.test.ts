@@ -116,6 +116,37 @@ describe("ObjectFileStream", () => {
     );
   });
 
+  it("a read that fails mid-send rejects the send, with no listener needed, and ends the stream", async () => {
+    // Opened for more than the file holds: the read past its end fails.
+    const s = new ObjectFileStream(file, 0, data.length + 10);
+    const { url, outcome, server } = await serving((res) => s.sendInto(res, Promise.resolve(true)));
+    try {
+      await fetch(url)
+        .then(
+          (r) => r.arrayBuffer(),
+          () => undefined,
+        )
+        .catch(() => undefined);
+      const e = await outcome;
+      assert.ok(e instanceof Error && /shorter than its size/.test(e.message), String(e));
+      assert.equal(s.destroyed, true);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it("does not send itself once a read has started, or a reader is attached", () => {
+    const started = new ObjectFileStream(file, 0, data.length);
+    started.read(0);
+    assert.equal(sendsItself(started), false);
+    started.destroy();
+    const flowing = new ObjectFileStream(file, 0, data.length);
+    flowing.on("data", () => undefined);
+    assert.equal(sendsItself(flowing), false);
+    flowing.destroy();
+  });
+
   it("refuses to send itself once read", async () => {
     const s = new ObjectFileStream(file, 0, data.length);
     await new Promise<void>((resolve) => s.once("readable", () => resolve()));

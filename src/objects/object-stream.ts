@@ -27,6 +27,7 @@ export class ObjectFileStream extends Readable implements SendsItself {
   readonly #end: number;
   #opening: Promise<FileHandle> | null = null;
   #sending = false;
+  #readStarted = false;
 
   /** The bytes of `path` from `start` up to `end` (exclusive). */
   constructor(path: string, start: number, end: number) {
@@ -36,11 +37,19 @@ export class ObjectFileStream extends Readable implements SendsItself {
     this.#end = end;
   }
 
+  /** Nothing has read, nor started to read, nor is set to read (flowing) this stream. */
   get untouched(): boolean {
-    return !this.#sending && !this.readableDidRead && this.readableLength === 0 && !this.destroyed;
+    return (
+      !this.#sending &&
+      !this.#readStarted &&
+      this.readableFlowing === null &&
+      this.readableLength === 0 &&
+      !this.destroyed
+    );
   }
 
   override _read(): void {
+    this.#readStarted = true;
     if (this.#sending) return;
     this.#readChunk(null).then(
       (chunk) => this.push(chunk),
@@ -64,8 +73,12 @@ export class ObjectFileStream extends Readable implements SendsItself {
   async sendInto(out: Writable, valid: Promise<boolean>): Promise<void> {
     if (!this.untouched) throw new ObjectStoreError("object stream already read");
     this.#sending = true;
+    // The caller learns a failure from the rejection: without a listener
+    // of its own, the stream's 'error' would end the process.
+    this.on("error", () => undefined);
+    /** Buffers back from their writes; at most POOL are made, each as large as the rest needs. */
     const free: Buffer[] = [];
-    for (let i = 0; i < POOL; i++) free.push(Buffer.allocUnsafeSlow(CHUNK));
+    let made = 0;
     /** Wakes the loop below: a buffer came back, `out` drained, or it closed. */
     let wake: (() => void) | null = null;
     const nudge = () => {
@@ -76,22 +89,30 @@ export class ObjectFileStream extends Readable implements SendsItself {
     out.on("drain", nudge);
     out.on("close", nudge);
     const gone = () => out.destroyed || out.writableEnded;
+    const stopped = () => gone() || this.destroyed;
     try {
       for (;;) {
-        while ((free.length === 0 || out.writableNeedDrain) && !gone()) {
+        while ((out.writableNeedDrain || (free.length === 0 && made === POOL)) && !stopped()) {
           await new Promise<void>((resolve) => {
             wake = resolve;
           });
         }
-        if (gone()) throw new ObjectStoreError("the reader went away");
-        const buf = free.pop() as Buffer;
+        if (stopped()) throw new ObjectStoreError("the reader went away");
+        const left = this.#end - this.#position;
+        if (left <= 0) break;
+        let buf = free.pop();
+        if (buf === undefined) {
+          buf = Buffer.allocUnsafeSlow(Math.min(CHUNK, left));
+          made++;
+        }
         const chunk = await this.#readChunk(buf);
         if (chunk === null) break;
-        if (gone()) throw new ObjectStoreError("the reader went away");
+        if (stopped()) throw new ObjectStoreError("the reader went away");
         const last = this.#position === this.#end;
         const piece = last && !(await valid) ? chunk.subarray(0, chunk.length - 1) : chunk;
+        const back = buf;
         out.write(piece, () => {
-          free.push(buf);
+          free.push(back);
           nudge();
         });
       }
@@ -128,6 +149,8 @@ export class ObjectFileStream extends Readable implements SendsItself {
   }
 
   #open(): Promise<FileHandle> {
+    // Never reopened once destroyed: nothing would close it.
+    if (this.destroyed) return Promise.reject(new ObjectStoreError("the object stream was ended"));
     this.#opening ??= open(this.#path, "r").catch((e: unknown) => {
       throw storeFailure("reading the content", e, this.#path);
     });

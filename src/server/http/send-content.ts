@@ -13,7 +13,13 @@ import { ValidityGate } from "./validity-gate.js";
  */
 export async function sendContent(got: RetrieveResult, res: ServerResponse): Promise<void> {
   if (sendsItself(got.data)) {
-    await got.data.sendInto(res, got.valid);
+    try {
+      await got.data.sendInto(res, got.valid);
+    } catch (e) {
+      // Cut short, as a pipe would: the client must not wait for the rest.
+      res.destroy();
+      throw e;
+    }
     res.end();
     await finished(res);
     return;
