@@ -7,7 +7,7 @@
  * once both are taken away: code, stacks, the allocator's free lists, less
  * any committed heap not resident) instead of a guess.
  */
-import { request } from "node:http";
+import { parseMetrics, sumOf } from "../test/helpers/metrics.js";
 
 export interface MemoryBreakdown {
   readonly rssBytes: number;
@@ -18,53 +18,29 @@ export interface MemoryBreakdown {
   readonly spaces: ReadonlyMap<string, number>;
 }
 
-const WANTED = [
-  "process_resident_memory_bytes",
-  "nodejs_heap_size_used_bytes",
-  "nodejs_heap_size_total_bytes",
-  "nodejs_external_memory_bytes",
-];
-
-function scrape(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path: "/metrics", agent: false }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => {
-        text += d;
-      });
-      res.on("end", () => resolve(text));
-      res.on("error", reject);
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error("metrics scrape timed out")));
-    req.on("error", reject);
-    req.end();
+async function scrape(port: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}/metrics`, {
+    signal: AbortSignal.timeout(10_000),
   });
+  return res.text();
 }
 
-/** The breakdown in one scrape's text; undefined when a figure is missing. */
-export function parseBreakdown(text: string): MemoryBreakdown | undefined {
-  const values = new Map<string, number>();
+/** The breakdown in one scrape's text. */
+export function parseBreakdown(text: string): MemoryBreakdown {
+  const samples = parseMetrics(text);
+  const value = (name: string) => sumOf(samples, name, {});
   const spaces = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
-    if (m === null) continue;
-    const [, name = "", labels, value] = m;
-    if (WANTED.includes(name) && labels === undefined) values.set(name, Number(value));
-    if (name === "nodejs_heap_space_size_used_bytes") {
-      const space = /space="([^"]+)"/.exec(labels ?? "")?.[1];
-      if (space !== undefined) spaces.set(space, Number(value));
+  for (const s of samples) {
+    const space = s.labels.space;
+    if (s.name === "nodejs_heap_space_size_used_bytes" && space !== undefined) {
+      spaces.set(space, s.value);
     }
   }
-  const [rss, used, total, external] = WANTED.map((n) => values.get(n));
-  if (rss === undefined || used === undefined || total === undefined || external === undefined) {
-    return undefined;
-  }
   return {
-    rssBytes: rss,
-    heapUsedBytes: used,
-    heapTotalBytes: total,
-    externalBytes: external,
+    rssBytes: value("process_resident_memory_bytes"),
+    heapUsedBytes: value("nodejs_heap_size_used_bytes"),
+    heapTotalBytes: value("nodejs_heap_size_total_bytes"),
+    externalBytes: value("nodejs_external_memory_bytes"),
     spaces,
   };
 }
@@ -88,7 +64,7 @@ export class BreakdownSampler {
       scrape(this.port)
         .then((text) => {
           const b = parseBreakdown(text);
-          if (b !== undefined && (this.#peak === undefined || b.rssBytes > this.#peak.rssBytes)) {
+          if (this.#peak === undefined || b.rssBytes > this.#peak.rssBytes) {
             this.#peak = b;
           }
         })

@@ -127,11 +127,12 @@ export async function download(
   const offset = opts.offset ?? 0;
   // The slot is given back once the body has been read, or has failed.
   const done = await t.slots.take(opts.signal);
+  const g: Getting = { t, v, key, stallMs: opts.stallTimeoutMs };
   // Every further GET of this download, re-sent or continuing, is counted.
   const budget: Budget = { left: opts.continuations, resends: Math.min(1, opts.continuations) };
   let first: Part | null;
   try {
-    first = await getFrom({ t, v, key, stallMs: opts.stallTimeoutMs }, offset, opts.signal, budget);
+    first = await getFrom(g, offset, opts.signal, budget);
     // A server without the content answers 200 with nothing (git-annex's
     // p2phttp does): nothing where something was due means absent.
     if (first !== null && first.length === 0 && (key.size ?? offset + 1) > offset) {
@@ -148,19 +149,18 @@ export async function download(
     done();
     return null;
   }
-  return continued(t, v, key, offset, first, { ...opts, budget }, done);
+  return continued(g, offset, first, { ...opts, budget }, done);
 }
 
 // Over 80 lines: one closure over a download's state (part, reader, counts), which splitting would pass around
 function continued(
-  t: Transport,
-  v: ApiVersion,
-  key: Key,
+  g: Getting,
   offset: number,
   first: Part,
   opts: DownloadOptions & { readonly budget: Budget },
   done: () => void,
 ): Download {
+  const { key } = g;
   const length = first.length;
   const hasher = opts.verify !== false && offset === 0 ? hasherFor(key.backend) : undefined;
   let part = first;
@@ -188,7 +188,6 @@ function continued(
     if (canContinue) {
       opts.budget.left--;
       try {
-        const g = { t, v, key, stallMs: opts.stallTimeoutMs };
         more = await getFrom(g, offset + count, signal, opts.budget);
         if (more?.length !== length - count) {
           failed = new ProtocolError("p2phttp GET continued with a different length", {});
