@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdir, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdir, realpath, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeTempDir, removeDir, run } from "../../test/helpers/index.js";
@@ -65,6 +65,37 @@ describe("refs read from git's files", () => {
     assert.equal(await git.revParse("refs/heads/git-annex"), c[2]);
     assert.equal(await git.revParse("refs/heads/nothing"), null);
   });
+
+  for (const settledMs of [undefined, 0]) {
+    it(`see a loose ref replaced, however quickly (settled after ${settledMs ?? "the default"} ms)`, async () => {
+      const { dir, git, c } = await repoWithCommits(`replaced-${settledMs ?? "default"}`);
+      const files = new RefFiles(git.gitDir, settledMs);
+      const ref = "refs/heads/git-annex";
+      const file = join(git.gitDir, ref);
+      await mkdir(join(git.gitDir, "refs", "heads"), { recursive: true });
+      // As git writes a ref: a lock file renamed over it, in quick succession.
+      for (let i = 0; i < 300; i++) {
+        const sha = c[i % 3] as string;
+        await writeFile(`${file}.lock`, `${sha}\n`);
+        await rename(`${file}.lock`, file);
+        // Kept at once, a value is only as safe as the file's times are
+        // fine: here each write gets times of its own, as on a filesystem
+        // whose timestamp step is finer than these writes.
+        if (settledMs === 0) await utimes(file, 1e9 + i, 1e9 + i);
+        assert.equal(files.readSync(ref), sha, `write ${i}`);
+        assert.equal(files.readSync(ref), sha, `write ${i}, read again`);
+      }
+      // By git, and gone to packed-refs and back.
+      await run("git", ["update-ref", ref, c[1] as string], { cwd: dir });
+      assert.equal(files.readSync(ref), c[1]);
+      await run("git", ["pack-refs", "--all"], { cwd: dir });
+      assert.equal(files.readSync(ref), c[1]);
+      await run("git", ["update-ref", ref, c[2] as string], { cwd: dir });
+      assert.equal(files.readSync(ref), c[2]);
+      await run("git", ["update-ref", "-d", ref], { cwd: dir });
+      assert.equal(files.readSync(ref), null);
+    });
+  }
 
   it("list refs in for-each-ref's order, loose and packed, a directory of a ref's name included", async () => {
     const { dir, git, c } = await repoWithCommits("list");

@@ -12,7 +12,7 @@
  * ref file this does not understand (a symbolic ref) answers "unknown",
  * and the caller asks git.
  */
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, type Stats, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -49,6 +49,25 @@ function plainRefName(ref: string): boolean {
   );
 }
 
+/**
+ * A loose ref's value is kept with its file's inode number and times, and
+ * read again when they change; but only once the file is older than any
+ * filesystem's timestamp step (ext4's is a clock tick, FAT's 2 s). A ref
+ * replaced twice within one step can come back with the same inode number
+ * (ext4 hands a freed inode out again at once) and the same times: the
+ * "racily clean" case of git's own index.
+ */
+const SETTLED_MS = 2_500;
+/** Loose refs whose value is kept (the git-annex branch, the watched remotes' refs). */
+const MAX_KEPT_LOOSE = 256;
+
+interface KeptLoose {
+  readonly ino: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly sha: string;
+}
+
 interface Packed {
   readonly stamp: string;
   readonly refs: ReadonlyMap<string, string>;
@@ -59,9 +78,14 @@ export class RefFiles {
   /** Whether this repository keeps its refs in plain files here (found once). */
   #plain: boolean | null = null;
   #packed: Packed | null = null;
+  readonly #kept = new Map<string, KeptLoose>();
 
-  constructor(gitDir: string) {
+  readonly #settledMs: number;
+
+  /** `settledMs`: see SETTLED_MS (tests lower it to reach the kept values). */
+  constructor(gitDir: string, settledMs = SETTLED_MS) {
     this.#gitDir = gitDir;
+    this.#settledMs = settledMs;
   }
 
   #isPlain(): boolean {
@@ -104,17 +128,39 @@ export class RefFiles {
   #loose(ref: string): RefValue {
     const file = join(this.#gitDir, ref);
     let text: string;
+    let st: Stats | undefined;
     try {
       // Absent is the usual answer for a packed ref: a stat that does not
       // throw costs a few µs, a read that throws ENOENT about 25.
-      if (statSync(file, { throwIfNoEntry: false }) === undefined) return null;
+      st = statSync(file, { throwIfNoEntry: false });
+      if (st === undefined) {
+        this.#kept.delete(ref);
+        return null;
+      }
+      const kept = this.#kept.get(ref);
+      if (
+        kept !== undefined &&
+        kept.ino === st.ino &&
+        kept.mtimeMs === st.mtimeMs &&
+        kept.ctimeMs === st.ctimeMs
+      ) {
+        return kept.sha;
+      }
       text = readFileSync(file, "utf8");
     } catch (e) {
       const c = code(e);
       // A directory of that name (refs/heads/synced when synced/git-annex exists).
       return c === "ENOENT" || c === "EISDIR" || c === "ENOTDIR" ? null : UNKNOWN;
     }
-    return SHA_LINE.exec(text)?.[1] ?? UNKNOWN;
+    const sha = SHA_LINE.exec(text)?.[1];
+    if (sha === undefined) return UNKNOWN;
+    if (Date.now() - Math.max(st.mtimeMs, st.ctimeMs) >= this.#settledMs) {
+      if (this.#kept.size >= MAX_KEPT_LOOSE) this.#kept.clear();
+      this.#kept.set(ref, { ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, sha });
+    } else {
+      this.#kept.delete(ref);
+    }
+    return sha;
   }
 
   /**

@@ -25,11 +25,12 @@ const FILES: Record<string, string> = {
   ),
 };
 
-/** A repository (of `format`) with FILES committed, then one file changed in a second commit. */
+/** A repository (of `format`, in `name`) with FILES committed, then one file changed in a second commit. */
 async function repository(
   format: "sha1" | "sha256",
+  name: string = format,
 ): Promise<{ git: Git; first: string; second: string }> {
-  const dir = join(tmp, format);
+  const dir = join(tmp, name);
   await run("git", ["init", "-q", `--object-format=${format}`, dir]);
   for (const [path, content] of Object.entries(FILES)) {
     await mkdir(dirname(join(dir, path)), { recursive: true });
@@ -68,7 +69,55 @@ async function commitWithDirMode(git: Git, dir: string, modeText: string): Promi
   return git.commitTree({ tree, parents: [], message: modeText });
 }
 
+/** A cat-file reader that lists what it was asked. */
+class CountingCat extends CatFileBatch {
+  readonly asked: string[] = [];
+  override get(name: string): Promise<Buffer | null> {
+    this.asked.push(name);
+    return super.get(name);
+  }
+}
+
 describe("TreeReader", () => {
+  it("asks git for a small blob once, and a large one each time", async () => {
+    const { git, first, second } = await repository("sha1", "counted");
+    const big = "x".repeat(20 * 1024);
+    await writeFile(join(git.dir, "big.log"), big);
+    await run("git", ["-c", "user.name=t", "-c", "user.email=t@t", "add", "big.log"], {
+      cwd: git.dir,
+    });
+    await run("git", ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "big"], {
+      cwd: git.dir,
+    });
+    const third = await git.revParse("HEAD");
+    assert.ok(third !== null);
+    const cat = new CountingCat(git);
+    try {
+      const reader = new TreeReader(cat);
+      // top.log is the same blob in all three commits; c.log changed in the second.
+      for (const commit of [first, second, third, first]) {
+        assert.equal((await reader.read(commit, "top.log"))?.toString(), "top\n");
+      }
+      assert.equal((await reader.read(first, "a/b/c.log"))?.toString(), "deep\n");
+      assert.equal((await reader.read(second, "a/b/c.log"))?.toString(), "changed\n");
+      assert.equal((await reader.read(third, "a/b/c.log"))?.toString(), "changed\n");
+      const blobOf = async (commit: string, path: string) =>
+        (await git.revParse(`${commit}:${path}`)) ?? "";
+      const askedFor = async (commit: string, path: string) => {
+        const sha = await blobOf(commit, path);
+        return cat.asked.filter((n) => n === sha).length;
+      };
+      assert.equal(await askedFor(first, "top.log"), 1);
+      assert.equal(await askedFor(first, "a/b/c.log"), 1);
+      assert.equal(await askedFor(second, "a/b/c.log"), 1);
+      for (let i = 0; i < 2; i++)
+        assert.equal((await reader.read(third, "big.log"))?.length, big.length);
+      assert.equal(await askedFor(third, "big.log"), 2, "a blob over 16 KiB is not kept");
+    } finally {
+      await cat.close();
+    }
+  });
+
   it("takes any directory mode for a tree, as git does", async () => {
     await run("git", ["init", "-q", join(tmp, "modes")]);
     const git = await Git.open(join(tmp, "modes"));

@@ -10,7 +10,7 @@
  * file is known without asking git at all.
  */
 
-import { SharedFlight } from "../util/index.js";
+import { GenerationalCache, SharedFlight } from "../util/index.js";
 import type { CatFileBatch } from "./cat-file.js";
 import { GitError } from "./errors.js";
 
@@ -26,6 +26,16 @@ const S_IFDIR = 0o040000;
 
 /** Entries kept over all cached trees, by default: about 20 MB. */
 const DEFAULT_MAX_ENTRIES = 100_000;
+/**
+ * Blobs kept, by their bytes (plus a little for the entry): location logs
+ * and the other small logs, read again and again while a key is being
+ * moved (checkpresent, putoffset, put) and by every question about it.
+ * A blob is named by its content, so a kept one is never stale either.
+ */
+const BLOB_BUDGET_BYTES = 4 * 1024 * 1024;
+/** Larger blobs are not kept: they are read rarely, and would push out many small ones. */
+const MAX_KEPT_BLOB = 16 * 1024;
+const BLOB_ENTRY_BYTES = 200;
 /** Commits whose tree id is kept. */
 const MAX_COMMITS = 64;
 
@@ -34,16 +44,13 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 export class TreeReader {
   readonly #cat: CatFileBatch;
-  readonly #maxEntries: number;
-  /**
-   * Parsed trees in two generations (names as latin1 strings of their
-   * bytes): a tree used is moved to the young one; when the young one
-   * holds half the budget of entries, the old one is dropped. About LRU,
-   * without reordering a map at every hit.
-   */
-  #young = new Map<string, Map<string, Entry>>();
-  #old = new Map<string, Map<string, Entry>>();
-  #youngEntries = 0;
+  /** Parsed trees (names as latin1 strings of their bytes), weighed by their entries. */
+  readonly #trees: GenerationalCache<string, Map<string, Entry>>;
+  readonly #blobs = new GenerationalCache<string, Buffer>(
+    BLOB_BUDGET_BYTES,
+    (b) => b.length + BLOB_ENTRY_BYTES,
+  );
+  readonly #fetchingBlobs = new SharedFlight<string, Buffer | null>();
   /** Questions asked together share one fetch (the root tree, at first). */
   readonly #fetching = new SharedFlight<string, Map<string, Entry>>();
   readonly #commitTrees = new Map<string, string>();
@@ -51,12 +58,13 @@ export class TreeReader {
 
   constructor(cat: CatFileBatch, maxEntries = DEFAULT_MAX_ENTRIES) {
     this.#cat = cat;
-    this.#maxEntries = maxEntries;
+    this.#trees = new GenerationalCache(maxEntries, (listing) => listing.size);
   }
 
   /**
    * The content of `path` ("a/b/c", no leading or trailing slash) in the
    * tree of `commit` (an object id), or null when there is no such file.
+   * The buffer may be shared with other callers: read it, do not change it.
    */
   async read(commit: string, path: string): Promise<Buffer | null> {
     let tree = await this.#treeOf(commit);
@@ -65,11 +73,12 @@ export class TreeReader {
     const last = parts.length - 1;
     for (let i = 0; ; i++) {
       const sha = tree;
-      const listing = this.#cached(sha) ?? (await this.#fetching.run(sha, () => this.#fetch(sha)));
+      const listing =
+        this.#trees.get(sha) ?? (await this.#fetching.run(sha, () => this.#fetch(sha)));
       const entry = listing.get(parts[i] ?? "");
       if (entry === undefined) return null;
       // As git, whatever the entry is (a submodule's commit is null unless here).
-      if (i === last) return this.#cat.get(entry.sha);
+      if (i === last) return this.#blob(entry.sha);
       if (!entry.isTree) return null;
       tree = entry.sha;
     }
@@ -93,30 +102,24 @@ export class TreeReader {
     return tree;
   }
 
-  #cached(sha: string): Map<string, Entry> | undefined {
-    const young = this.#young.get(sha);
-    if (young !== undefined) return young;
-    const old = this.#old.get(sha);
-    if (old !== undefined) this.#keep(sha, old);
-    return old;
-  }
-
-  #keep(sha: string, listing: Map<string, Entry>): void {
-    if (this.#youngEntries >= this.#maxEntries / 2) {
-      this.#old = this.#young;
-      this.#young = new Map();
-      this.#youngEntries = 0;
-    }
-    this.#young.set(sha, listing);
-    this.#youngEntries += listing.size;
+  #blob(sha: string): Promise<Buffer | null> | Buffer {
+    const kept = this.#blobs.get(sha);
+    if (kept !== undefined) return kept;
+    return this.#fetchingBlobs.run(sha, async () => {
+      const body = await this.#cat.get(sha);
+      if (body === null || body.length > MAX_KEPT_BLOB) return body;
+      // Its own memory: a small buffer is a slice of a pool slab shared
+      // with others, and a kept slice would keep the whole slab.
+      const kept = Buffer.allocUnsafeSlow(body.length);
+      body.copy(kept);
+      return this.#blobs.set(sha, kept);
+    });
   }
 
   async #fetch(sha: string): Promise<Map<string, Entry>> {
     const body = await this.#cat.get(sha);
     if (body === null) throw new GitError(`tree ${sha} is missing`, { args: ["cat-file"] });
-    const parsed = parseTree(body, sha.length / 2);
-    this.#keep(sha, parsed);
-    return parsed;
+    return this.#trees.set(sha, parseTree(body, sha.length / 2));
   }
 }
 

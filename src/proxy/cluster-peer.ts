@@ -25,6 +25,7 @@
 import { finished, type Readable } from "node:stream";
 import { type Key, type Verification, verificationFor } from "../keys/index.js";
 import {
+  LazySignalContext,
   LOCK_UNSUPPORTED,
   type LockResult,
   monotonicSeconds,
@@ -389,15 +390,30 @@ export class ClusterPeer implements Peer {
   }
 
   async #nodes(ctx?: PeerContext): Promise<readonly ClusterNode[]> {
-    return this.#opts.nodes(new Set([...(ctx?.bypass ?? []), this.#opts.gatewayUuid]));
+    return this.#opts.nodes(new Set(this.#bypassFor(ctx)));
   }
 
   /** What a node request carries: this gateway joins the bypass list, so gateways never loop. */
+  /** The bypass list of a request that came straight from a client (the usual one). */
+  #ownBypass: readonly string[] | null = null;
+
+  #bypassFor(ctx: PeerContext | undefined): readonly string[] {
+    const before = ctx?.bypass;
+    if (before === undefined || before.length === 0) {
+      this.#ownBypass ??= Object.freeze([this.#opts.gatewayUuid]);
+      return this.#ownBypass;
+    }
+    return [...new Set([...before, this.#opts.gatewayUuid])];
+  }
+
   #relayed(ctx?: PeerContext): PeerContext {
-    return {
-      ...ctx,
-      bypass: [...new Set([...(ctx?.bypass ?? []), this.#opts.gatewayUuid])],
-    };
+    const bypass = this.#bypassFor(ctx);
+    if (ctx === undefined) return { bypass };
+    const { clientUuid, associatedFile, requestId } = ctx;
+    return new LazySignalContext(
+      { clientUuid, associatedFile, requestId, bypass },
+      () => ctx.signal,
+    );
   }
 
   /** Where to read the key from: the gateway's own copy when it has one, then the nodes. */

@@ -65,6 +65,8 @@ export class Gateway {
   readonly #placement: LivePlacement;
   readonly #proxied = new Map<string, ProxiedPeer>();
   readonly #clusters = new Map<string, ClusterPeer>();
+  /** Each cluster's nodes for a client's own request, per configuration. */
+  readonly #usualNodes = new WeakMap<GatewayConfig, Map<string, readonly ClusterNode[]>>();
   /** Sizes with the stores in flight, shared with the other annexgate processes of this repository. */
   readonly #live: SharedLiveSizes;
   readonly #probes = new NodeProbes();
@@ -245,9 +247,19 @@ export class Gateway {
         jobs: this.#opts.clusterJobs ?? 8,
         nodes: async (bypass) => {
           const { cfg } = await this.#snapshots.current();
-          return this.#opts.routing
+          // A client's own request bypasses only this gateway: its nodes are
+          // the same until the configuration changes (asked at every request).
+          const usual = bypass.size === 1 && bypass.has(this.uuid);
+          const kept = usual ? this.#usualNodes.get(cfg)?.get(clusterUuid) : undefined;
+          if (kept !== undefined) return kept;
+          const nodes = this.#opts.routing
             .clusterNodes(cfg, clusterUuid, bypass)
             .map((r): ClusterNode => ({ peer: this.#proxiedPeer(r), cost: r.cost }));
+          if (usual) {
+            const byCluster = this.#usualNodes.get(cfg) ?? new Map();
+            this.#usualNodes.set(cfg, byCluster.set(clusterUuid, Object.freeze(nodes)));
+          }
+          return nodes;
         },
         locations: (key) => this.#locations.locations(key),
         placement: this.#placement,

@@ -5,9 +5,11 @@
  * backpressure, the two checks every forwarder of a body makes (the
  * promised length, the last chunk held back), the bounded copy every
  * receiver of a body makes, writing all of a batch to a file, a
- * no-progress timer, and work in flight shared per key.
+ * no-progress timer, work in flight shared per key, and a cache bounded by
+ * weight for things named by their content.
  */
 export { type CopyOutcome, copyAtMost } from "./bounded-copy.js";
+export { GenerationalCache } from "./generational-cache.js";
 export { KeyedMutex } from "./keyed-mutex.js";
 export { LastChunk } from "./last-chunk.js";
 export { LengthBudget, type LengthOutcome } from "./length-budget.js";

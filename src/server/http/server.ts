@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { formatKey, type Key } from "../../keys/index.js";
 import { objectLockCounts } from "../../objects/index.js";
-import type { Peer, PeerContext } from "../../peers/index.js";
+import { LazySignalContext, type Peer, type PeerContext } from "../../peers/index.js";
 import {
   type ActionClass,
   DATA_LENGTH_HEADER,
@@ -180,15 +180,11 @@ export class P2pHttpServer {
     if (!decision.allow) throw new HttpApiError(decision.status, "");
     record.reached(targetKindOf(peer), creds?.user);
     if (r.refusal) throw r.refusal;
-    const ctx: PeerContext = {
-      ...(r.clientUuid !== undefined ? { clientUuid: r.clientUuid } : {}),
-      bypass: r.bypass,
-      // Made only if a peer looks (see request-end.ts).
-      get signal() {
-        return end.signal;
-      },
-      requestId: record.id,
-    };
+    // The signal is made only if a peer looks (see request-end.ts).
+    const ctx = new LazySignalContext(
+      { clientUuid: r.clientUuid, bypass: r.bypass, requestId: record.id },
+      () => end.signal,
+    );
     await this.#dispatch(r, peer, ctx, req, res, end, record);
   }
 
