@@ -52,10 +52,6 @@ export async function setLocation(
 }
 
 /**
- * The UUIDs of the repositories the location log says have `key`'s
- * content, journal included. Cluster UUIDs are not added for their nodes.
- */
-/**
  * Several repositories' presence of one key changed at once, in one change
  * of its location log (a cluster upload that reached several nodes).
  * Cluster UUIDs are not written, as with setLocation.
@@ -85,6 +81,10 @@ export async function setLocations(
   });
 }
 
+/**
+ * The UUIDs of the repositories the location log says have `key`'s
+ * content, journal included. Cluster UUIDs are not added for their nodes.
+ */
 export async function locationsOf(branch: AnnexBranch, key: Key): Promise<string[]> {
   return presentUuids(await branch.read(locationLogPath(key)));
 }

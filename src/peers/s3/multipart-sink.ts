@@ -4,12 +4,17 @@
  * full. An object smaller than one part never begins one: its bytes stay
  * in `wholeObject`, for a single PutObject when it is published (one
  * request instead of four; git-annex stores such an object with one
- * PutObject too). At most one part is held in memory:
- * bytes are copied into the part's buffer as they come, and while a full
- * part is being uploaded the writer waits (backpressure), so a slow S3
- * server slows the sender instead of filling the gateway's memory.
+ * PutObject too).
  *
- * The part buffer is allocated at the part size without being filled
+ * At most two parts are held in memory: one uploading while the next
+ * fills. When that one is full and the upload before it still runs, the
+ * writer waits (backpressure), so a slow S3 server slows the sender
+ * instead of filling the gateway's memory. With one part only, the
+ * sender waited for every part's upload and S3 for every part's bytes:
+ * a 32 MiB put to s3rver ran at 0.64x stock's, which stages whole files
+ * and sends them with one PutObject.
+ *
+ * Part buffers are allocated at the part size without being filled
  * (Buffer.allocUnsafe: the pages of a large buffer are only committed as
  * they are written), so a small object costs its own size, not a part's.
  */
@@ -45,14 +50,20 @@ export class MultipartSink extends Writable {
   readonly #basePartSize: number;
   readonly #signal: AbortSignal | undefined;
   readonly #parts: CompletedPart[] = [];
+  /** The part being filled: its buffer, bytes so far, and number. */
   #buf: Buffer | null = null;
   #filled = 0;
+  #partNumber = 1;
+  /** The buffer of the last part uploaded, free to fill again. */
+  #spare: Buffer | null = null;
+  /** The part upload running, if any; awaited before the next one starts. */
+  #uploading: Promise<void> | null = null;
   #inFlight: Promise<void> = Promise.resolve();
   #uploadId: string | undefined;
   #whole: Buffer | null = null;
 
   constructor(target: MultipartTarget, partSize: number, signal?: AbortSignal) {
-    // The sender waits while a part uploads; a little slack keeps socket reads flowing.
+    // The sender waits only while both parts are taken; a little slack keeps socket reads flowing.
     super({ highWaterMark: 256 * 1024 });
     this.#target = target;
     this.#basePartSize = Math.min(MAX_PART_SIZE, Math.max(MIN_PART_SIZE, partSize));
@@ -94,52 +105,81 @@ export class MultipartSink extends Writable {
   async #take(chunk: Buffer): Promise<void> {
     let rest = chunk;
     while (rest.length > 0) {
-      const size = this.#partSize(this.#parts.length + 1);
-      if (this.#buf === null || this.#buf.length !== size) this.#buf = Buffer.allocUnsafe(size);
+      const size = this.#partSize(this.#partNumber);
+      if (this.#buf === null || this.#buf.length !== size) {
+        this.#buf = this.#spare?.length === size ? this.#spare : Buffer.allocUnsafe(size);
+        this.#spare = null;
+      }
       const n = rest.copy(this.#buf, this.#filled);
       this.#filled += n;
       rest = rest.subarray(n);
-      if (this.#filled === size) await this.#upload();
+      if (this.#filled === size) {
+        await this.#previousUpload();
+        this.#startUpload();
+      }
     }
   }
 
+  /** Waits for the part upload running, if any; throws its failure. */
+  async #previousUpload(): Promise<void> {
+    const running = this.#uploading;
+    this.#uploading = null;
+    await running;
+  }
+
   override _final(callback: (e?: Error | null) => void): void {
-    if (this.#uploadId === undefined) {
-      // Smaller than a part (an empty object too): kept whole.
-      this.#whole = (this.#buf ?? Buffer.alloc(0)).subarray(0, this.#filled);
+    const finish = async (): Promise<void> => {
+      await this.#previousUpload();
+      if (this.#partNumber === 1) {
+        // Smaller than a part (an empty object too): kept whole.
+        this.#whole = (this.#buf ?? Buffer.alloc(0)).subarray(0, this.#filled);
+      } else if (this.#filled > 0) {
+        // The last part may be short.
+        this.#startUpload();
+        await this.#previousUpload();
+      }
       this.#buf = null;
-      callback();
-      return;
-    }
-    // The last part may be short.
-    (this.#filled > 0 ? this.#upload() : Promise.resolve()).then(() => {
-      this.#buf = null;
-      callback();
-    }, callback);
+      this.#spare = null;
+    };
+    finish().then(() => callback(), callback);
   }
 
   override _destroy(error: Error | null, callback: (e?: Error | null) => void): void {
     // The whole object stays: a finished sink is destroyed (autoDestroy)
     // before it is published.
     this.#buf = null;
+    this.#spare = null;
     callback(error);
   }
 
-  async #upload(): Promise<void> {
+  /** Starts uploading the part filled so far; its buffer is free again once it is stored. */
+  #startUpload(): void {
+    const buf = this.#buf ?? Buffer.alloc(0);
+    const body = buf.subarray(0, this.#filled);
+    const partNumber = this.#partNumber++;
+    this.#buf = null;
+    this.#filled = 0;
+    const upload = this.#upload(partNumber, body).then(() => {
+      if (!this.destroyed) this.#spare = buf;
+    });
+    // Awaited by the next part or by _final; until then a failure waits there.
+    upload.catch(() => undefined);
+    this.#uploading = upload;
+    this.#inFlight = upload;
+  }
+
+  async #upload(partNumber: number, body: Buffer): Promise<void> {
     // A sink given up on (discarded) uploads nothing more: what it began
     // is aborted once `settled` resolves.
     if (this.destroyed) throw new PeerRefusedError("S3 staged object was discarded");
-    const partNumber = this.#parts.length + 1;
-    const body = (this.#buf ?? Buffer.alloc(0)).subarray(0, this.#filled);
     const { client, bucket, key } = this.#target;
-    let stage = "UploadPart";
-    const sent = (async () => {
-      if (this.#uploadId === undefined) {
-        stage = "begin";
-        this.#uploadId = await this.#target.begin();
-        stage = "UploadPart";
-      }
-      return client.send(
+    if (this.#uploadId === undefined) {
+      // The storage's begin gives its own typed error.
+      this.#uploadId = await this.#target.begin();
+    }
+    let etag: string | undefined;
+    try {
+      const sent = await client.send(
         new UploadPartCommand({
           Bucket: bucket,
           Key: key,
@@ -150,20 +190,10 @@ export class MultipartSink extends Writable {
         }),
         this.#signal ? { abortSignal: this.#signal } : {},
       );
-    })();
-    // Beginning counts as in flight: an upload begun during a discard is
-    // still aborted after it.
-    this.#inFlight = sent.then(() => undefined);
-    let etag: string | undefined;
-    try {
-      etag = (await sent).ETag;
+      etag = sent.ETag;
     } catch (e) {
-      // The storage's begin gives its own typed error.
-      if (stage === "begin") throw e;
       throw s3Failure(`UploadPart ${partNumber} of ${key}`, e);
     }
     this.#parts.push({ PartNumber: partNumber, ...(etag !== undefined ? { ETag: etag } : {}) });
-    // The buffer is free again: the SDK is done with it once the part is stored.
-    this.#filled = 0;
   }
 }
