@@ -67,7 +67,7 @@ describe("refs read from git's files", () => {
   });
 
   for (const settledMs of [undefined, 0]) {
-    it(`see a loose ref replaced, however quickly (settled after ${settledMs ?? "the default"} ms)`, async () => {
+    it(`see a loose ref replaced many times in quick succession (kept after ${settledMs ?? "the default"} ms)`, async () => {
       const { dir, git, c } = await repoWithCommits(`replaced-${settledMs ?? "default"}`);
       const files = new RefFiles(git.gitDir, settledMs);
       const ref = "refs/heads/git-annex";

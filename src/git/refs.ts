@@ -12,7 +12,7 @@
  * ref file this does not understand (a symbolic ref) answers "unknown",
  * and the caller asks git.
  */
-import { readFileSync, type Stats, statSync } from "node:fs";
+import { readFileSync, type Stats, statfsSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 
@@ -58,6 +58,22 @@ function plainRefName(ref: string): boolean {
  * "racily clean" case of git's own index.
  */
 const SETTLED_MS = 2_500;
+/**
+ * Filesystems whose stat is the file's own, at once (statfs f_type). On a
+ * network filesystem (NFS, SMB, FUSE mounts such as sshfs) a stat may
+ * answer from an attribute cache for a while after another host replaced
+ * the file, where opening it would have looked again; and the times come
+ * from the server's clock. Loose refs there are read every time.
+ */
+const LOCAL_FILESYSTEMS: ReadonlySet<number> = new Set([
+  0xef53, // ext2, ext3, ext4
+  0x58465342, // xfs
+  0x9123683e, // btrfs
+  0x01021994, // tmpfs
+  0x794c7630, // overlayfs
+  0x2fc12fc1, // zfs
+  0xf2f52010, // f2fs
+]);
 /** Loose refs whose value is kept (the git-annex branch, the watched remotes' refs). */
 const MAX_KEPT_LOOSE = 256;
 
@@ -79,6 +95,8 @@ export class RefFiles {
   #plain: boolean | null = null;
   #packed: Packed | null = null;
   readonly #kept = new Map<string, KeptLoose>();
+  /** Whether loose ref values may be kept here (a local filesystem; found once). */
+  #keepable: boolean | null = null;
 
   readonly #settledMs: number;
 
@@ -86,6 +104,17 @@ export class RefFiles {
   constructor(gitDir: string, settledMs = SETTLED_MS) {
     this.#gitDir = gitDir;
     this.#settledMs = settledMs;
+  }
+
+  #isKeepable(): boolean {
+    if (this.#keepable === null) {
+      try {
+        this.#keepable = LOCAL_FILESYSTEMS.has(statfsSync(this.#gitDir).type);
+      } catch {
+        this.#keepable = false;
+      }
+    }
+    return this.#keepable;
   }
 
   #isPlain(): boolean {
@@ -99,15 +128,21 @@ export class RefFiles {
     return this.#plain;
   }
 
-  /** packed-refs, parsed again only when the file was replaced or changed. */
+  /**
+   * packed-refs, parsed again only when the file was replaced or changed
+   * (kept by the same rules as a loose ref's value).
+   */
   #packedRefs(): ReadonlyMap<string, string> | typeof UNKNOWN {
     const file = join(this.#gitDir, "packed-refs");
     let text: string;
     let stamp: string;
+    let settled: boolean;
     try {
       const st = statSync(file, { bigint: true, throwIfNoEntry: false });
       if (st === undefined) return new Map();
       stamp = `${st.ino} ${st.size} ${st.mtimeNs} ${st.ctimeNs}`;
+      const changedMs = Math.max(Number(st.mtimeMs), Number(st.ctimeMs));
+      settled = Date.now() - changedMs >= this.#settledMs && this.#isKeepable();
       if (this.#packed?.stamp === stamp) return this.#packed.refs;
       text = readFileSync(file, "utf8");
     } catch (e) {
@@ -120,7 +155,7 @@ export class RefFiles {
       if (m === null) return UNKNOWN;
       refs.set(m[2] as string, m[1] as string);
     }
-    this.#packed = { stamp, refs };
+    this.#packed = settled ? { stamp, refs } : null;
     return refs;
   }
 
@@ -154,7 +189,7 @@ export class RefFiles {
     }
     const sha = SHA_LINE.exec(text)?.[1];
     if (sha === undefined) return UNKNOWN;
-    if (Date.now() - Math.max(st.mtimeMs, st.ctimeMs) >= this.#settledMs) {
+    if (Date.now() - Math.max(st.mtimeMs, st.ctimeMs) >= this.#settledMs && this.#isKeepable()) {
       if (this.#kept.size >= MAX_KEPT_LOOSE) this.#kept.clear();
       this.#kept.set(ref, { ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, sha });
     } else {

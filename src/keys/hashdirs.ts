@@ -17,7 +17,12 @@ const MD5 = new WeakMap<Key, Buffer>();
  * put, and each reads the key's location log. A one-shot MD5 of a short
  * text costs about 2 µs (mostly OpenSSL's set-up), a lookup well under one.
  */
-const MD5_BY_TEXT = new GenerationalCache<string, Buffer>(8192, () => 1);
+const MD5_BY_TEXT = new GenerationalCache<string, Buffer>(4096, () => 1);
+/**
+ * Longer texts are not kept: a client may send keys of many KiB, and
+ * 4,096 of them would hold that many times their size.
+ */
+const MAX_KEPT_TEXT = 256;
 
 /**
  * One-shot `hash` (no Hash object), once per key: a question about a key
@@ -27,9 +32,11 @@ function md5OfKey(key: Key): Buffer {
   let digest = MD5.get(key);
   if (digest === undefined) {
     const text = formatKey(nonChunkKey(key));
-    digest = MD5_BY_TEXT.get(text);
+    const keep = text.length <= MAX_KEPT_TEXT;
+    digest = keep ? MD5_BY_TEXT.get(text) : undefined;
     if (digest === undefined) {
-      digest = MD5_BY_TEXT.set(text, hash("md5", text, "buffer"));
+      digest = hash("md5", text, "buffer");
+      if (keep) MD5_BY_TEXT.set(text, digest);
     }
     if (Object.isFrozen(key)) MD5.set(key, digest);
   }

@@ -59,11 +59,23 @@ export class LazySignalContext implements PeerContext {
   readonly requestId?: string;
   readonly #signal: () => AbortSignal | undefined;
 
-  constructor(fields: Omit<PeerContext, "signal">, signal: () => AbortSignal | undefined) {
-    if (fields.clientUuid !== undefined) this.clientUuid = fields.clientUuid;
-    if (fields.bypass !== undefined) this.bypass = fields.bypass;
-    if (fields.associatedFile !== undefined) this.associatedFile = fields.associatedFile;
-    if (fields.requestId !== undefined) this.requestId = fields.requestId;
+  /**
+   * `fields` may be another context (its signal is not read); `overrides`
+   * replace some of its fields (a relayed request's bypass list).
+   */
+  constructor(
+    fields: Omit<PeerContext, "signal">,
+    signal: () => AbortSignal | undefined,
+    overrides: Omit<PeerContext, "signal"> = {},
+  ) {
+    const clientUuid = overrides.clientUuid ?? fields.clientUuid;
+    const bypass = overrides.bypass ?? fields.bypass;
+    const associatedFile = overrides.associatedFile ?? fields.associatedFile;
+    const requestId = overrides.requestId ?? fields.requestId;
+    if (clientUuid !== undefined) this.clientUuid = clientUuid;
+    if (bypass !== undefined) this.bypass = bypass;
+    if (associatedFile !== undefined) this.associatedFile = associatedFile;
+    if (requestId !== undefined) this.requestId = requestId;
     this.#signal = signal;
   }
 
@@ -71,6 +83,19 @@ export class LazySignalContext implements PeerContext {
     return this.#signal();
   }
 }
+
+/**
+ * Every field of a PeerContext but its signal, which LazySignalContext
+ * copies one by one: a field added to PeerContext fails to compile here
+ * until it is copied there too.
+ */
+const _COPIED_FIELDS = {
+  clientUuid: true,
+  bypass: true,
+  associatedFile: true,
+  requestId: true,
+} as const satisfies Record<Exclude<keyof PeerContext, "signal">, true>;
+void _COPIED_FIELDS;
 
 /**
  * A Peer's answers have the p2phttp API's shapes (the protocol layer

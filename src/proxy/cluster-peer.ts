@@ -409,11 +409,7 @@ export class ClusterPeer implements Peer {
   #relayed(ctx?: PeerContext): PeerContext {
     const bypass = this.#bypassFor(ctx);
     if (ctx === undefined) return { bypass };
-    const { clientUuid, associatedFile, requestId } = ctx;
-    return new LazySignalContext(
-      { clientUuid, associatedFile, requestId, bypass },
-      () => ctx.signal,
-    );
+    return new LazySignalContext(ctx, () => ctx.signal, { bypass });
   }
 
   /** Where to read the key from: the gateway's own copy when it has one, then the nodes. */

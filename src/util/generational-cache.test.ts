@@ -19,16 +19,19 @@ describe("GenerationalCache", () => {
   });
 
   it("weighs values, and a replaced value's weight is not counted twice", () => {
+    // Budget 20: a generation turns old once it weighs 10.
     const cache = new GenerationalCache<string, Buffer>(20, (b) => b.length);
     assert.equal(cache.set("x", Buffer.alloc(8)).length, 8, "set returns the value");
-    cache.set("x", Buffer.alloc(9)); // 9, not 17: still one generation
-    cache.set("y", Buffer.alloc(1)); // 10: the generation is full now
-    assert.equal(cache.get("x")?.length, 9);
-    cache.set("z", Buffer.alloc(1)); // a new generation; x and y are old
-    assert.equal(cache.get("y")?.length, 1);
-    cache.set("w", Buffer.alloc(11)); // young {z, y, w} is over budget / 2
-    cache.set("v", Buffer.alloc(1)); // so it turns old, and x is gone
-    assert.equal(cache.get("x"), undefined);
+    cache.set("x", Buffer.alloc(9)); // young {x} weighs 9 (counted twice: 17, full)
+    cache.set("y", Buffer.alloc(1)); // young {x, y}: 10, full
+    cache.set("z", Buffer.alloc(9)); // old {x, y}, young {z}
+    cache.set("v", Buffer.alloc(1)); // young {z, v}: full
+    // Counted twice, x would have turned old at y and been dropped at v.
+    assert.equal(cache.get("x")?.length, 9); // old {z, v}, young {x}; y is gone
+    assert.equal(cache.get("y"), undefined);
+    cache.set("w", Buffer.alloc(11)); // young {x, w}: 20
+    cache.set("u", Buffer.alloc(1)); // old {x, w}, young {u}; z and v are gone
+    assert.equal(cache.get("z"), undefined);
     assert.equal(cache.get("w")?.length, 11);
   });
 });

@@ -142,7 +142,9 @@ describe("S3Storage", () => {
     assert.deepEqual(await bytesOf(mid), data.subarray(MIN_PART_SIZE + 7));
   });
 
-  it("fills the next part while a part uploads, then makes the writer wait: two parts in memory at most", async () => {
+  it("fills the next part while a part uploads, then makes the writer wait: two parts in memory at most", {
+    timeout: 120_000,
+  }, async () => {
     const storage = storageFor("parts", { partsize: "5MiB" });
     const data = randomBytes(3 * MIN_PART_SIZE + 1000);
     const staged = await storage.stage("slow");
@@ -172,6 +174,18 @@ describe("S3Storage", () => {
       assert.ok(written <= 2 * MIN_PART_SIZE + 512 * 1024, `${written} bytes accepted`);
     }
     written += 65536;
+    // Now nothing may happen until the first part is answered: no drain,
+    // no second part sent. Absence has no event to wait for, so this looks
+    // for a while (a loaded machine can only make it miss, never fail).
+    let drainedEarly = false;
+    staged.sink.once("drain", () => {
+      drainedEarly = true;
+    });
+    const lookUntil = Date.now() + 500;
+    while (Date.now() < lookUntil && !drainedEarly && hold.held() === 1) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(drainedEarly, false, "the writer was let on while both parts were taken");
     assert.equal(hold.held(), 1, "a second part was sent before the first was answered");
     hold.release();
     await drained();
