@@ -81,10 +81,21 @@ export class CountedServer {
     await work();
     await this.#control("--dump");
     let total = 0;
+    const byCommand = new Map<string, number>();
     for (const f of await readdir(this.#dir)) {
       if (before.has(f) || !f.startsWith("cg.")) continue;
-      const m = /^totals: (\d+)$/m.exec(await readFile(join(this.#dir, f), "utf8"));
-      if (m?.[1] !== undefined) total += Number(m[1]);
+      const text = await readFile(join(this.#dir, f), "utf8");
+      const m = /^totals: (\d+)$/m.exec(text);
+      if (m?.[1] === undefined) continue;
+      total += Number(m[1]);
+      const command = commandName(/^cmd: (.*)$/m.exec(text)?.[1] ?? "?");
+      byCommand.set(command, (byCommand.get(command) ?? 0) + Number(m[1]));
+    }
+    if (process.env.BENCH_IR_BY_COMMAND === "1") {
+      const parts = [...byCommand].sort((a, b) => b[1] - a[1]);
+      console.log(
+        `      by command: ${parts.map(([c, n]) => `${c} ${(n / 1e6).toFixed(1)}`).join(", ")}`,
+      );
     }
     return total;
   }
@@ -98,4 +109,16 @@ export class CountedServer {
     await exited;
     clearTimeout(t);
   }
+}
+
+/**
+ * A dump's command, short: the program's base name and, for git, its
+ * subcommand ("node", "git cat-file", "perl").
+ */
+function commandName(cmd: string): string {
+  const [program = "?", ...args] = cmd.trim().split(/\s+/);
+  const base = program.slice(program.lastIndexOf("/") + 1);
+  if (base !== "git") return base;
+  const sub = args.find((a) => !a.startsWith("-") && !a.includes("="));
+  return sub === undefined ? "git" : `git ${sub}`;
 }

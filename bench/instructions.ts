@@ -22,7 +22,9 @@
  * a small-file phase swings by half between rounds, as the branch commits
  * fall in one round or another), BENCH_IR_HEAD_ARGS
  * (more arguments for this tree's server only, e.g. "--log-level warn" to
- * leave out the request lines BASE did not write).
+ * leave out the request lines BASE did not write), BENCH_IR_BY_COMMAND=1
+ * (each count split by the command of each process: node, git's
+ * subcommands, perl).
  */
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
